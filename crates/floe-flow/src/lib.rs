@@ -1,0 +1,16 @@
+//! The floe flow record.
+//!
+//! This crate is what every other floe crate agrees on: the [`Flow`] record
+//! (one flow, normalised across NetFlow v5, v9 and IPFIX), the
+//! [`catalog`] of named fields that filters, reports, `floe print` and JSON
+//! output all use, and a few [`time`] helpers for the absolute UTC
+//! millisecond timestamps a flow carries.
+//!
+//! It does no I/O and has no dependency beyond serde.
+
+pub mod catalog;
+mod record;
+pub mod time;
+
+pub use catalog::{Field, FieldKind, Value, FIELDS};
+pub use record::{Flow, UNSPECIFIED_V4};

@@ -1,0 +1,230 @@
+//! Writes one floe file or stream: header, blocks, counters, trailer.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use floe_flow::Flow;
+
+use crate::codec::BlockEncoder;
+use crate::error::{Result, StoreError};
+use crate::format::{
+    encode_footer, FrameHeader, FORMAT_VERSION, FRAME_HEADER_LEN, KIND_BLOCK, KIND_COUNTERS,
+    KIND_TRAILER, MAGIC,
+};
+use crate::meta::{
+    self, BlockIndexEntry, CountersSnapshot, ExporterCounters, ExporterKey, FileHeader, Totals,
+    Trailer,
+};
+
+/// Default number of flows per block.
+pub const DEFAULT_BLOCK_RECORDS: usize = 16_384;
+/// Default zstd level for files (chosen by `benches/store.rs`; see the crate docs).
+pub const DEFAULT_LEVEL: i32 = 6;
+/// zstd level for streams between tools, where speed matters more than size.
+pub const STREAM_LEVEL: i32 = 1;
+
+/// How a [`FileWriter`] packs blocks.
+#[derive(Clone, Debug)]
+pub struct WriteOptions {
+    /// Flows per block (a block is written when it has this many).
+    pub block_records: usize,
+    /// zstd compression level.
+    pub level: i32,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            block_records: DEFAULT_BLOCK_RECORDS,
+            level: DEFAULT_LEVEL,
+        }
+    }
+}
+
+/// Writes a floe file or stream to any `Write`.
+///
+/// Flows are buffered until a block is full (or [`FileWriter::flush_block`]
+/// is called) and each block goes out in one `write_all`, preceded by a
+/// counters frame when the per-exporter counters changed, so that a file cut
+/// short by a crash holds whole blocks and the counters that go with them.
+pub struct FileWriter<W: Write> {
+    out: W,
+    label: PathBuf,
+    offset: u64,
+    opts: WriteOptions,
+    encoder: BlockEncoder,
+    pending: Vec<Flow>,
+    frame: Vec<u8>,
+    index: Vec<BlockIndexEntry>,
+    totals: Totals,
+    counters: BTreeMap<ExporterKey, ExporterCounters>,
+    counters_dirty: bool,
+}
+
+impl<W: Write> FileWriter<W> {
+    /// Writes the header and returns a writer for the blocks. `label` names
+    /// the destination in errors.
+    pub fn new(mut out: W, label: &Path, header: &FileHeader, opts: WriteOptions) -> Result<Self> {
+        let meta = meta::encode(header);
+        let mut head = Vec::with_capacity(meta.len() + 20);
+        head.extend_from_slice(&MAGIC);
+        head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        head.extend_from_slice(&0u16.to_le_bytes());
+        head.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+        head.extend_from_slice(&meta);
+        let crc = crc32c::crc32c(&head[8..]);
+        head.extend_from_slice(&crc.to_le_bytes());
+        out.write_all(&head).map_err(|e| StoreError::io(label, e))?;
+        let encoder = BlockEncoder::new(opts.level).map_err(|e| StoreError::io(label, e))?;
+        Ok(FileWriter {
+            out,
+            label: label.to_path_buf(),
+            offset: head.len() as u64,
+            pending: Vec::with_capacity(opts.block_records.min(1 << 20)),
+            opts,
+            encoder,
+            frame: Vec::new(),
+            index: Vec::new(),
+            totals: Totals::default(),
+            counters: BTreeMap::new(),
+            counters_dirty: false,
+        })
+    }
+
+    /// Adds one flow; writes a block when the block is full.
+    pub fn push(&mut self, flow: Flow) -> Result<()> {
+        self.pending.push(flow);
+        if self.pending.len() >= self.opts.block_records {
+            self.flush_block()?;
+        }
+        Ok(())
+    }
+
+    /// Adds flows; writes blocks as they fill.
+    pub fn extend<'a>(&mut self, flows: impl IntoIterator<Item = &'a Flow>) -> Result<()> {
+        for f in flows {
+            self.push(f.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Adds to the counters of one exporter.
+    pub fn add_counters(&mut self, key: ExporterKey, delta: &ExporterCounters) {
+        self.counters.entry(key).or_default().add(delta);
+        self.counters_dirty = true;
+    }
+
+    /// Flows buffered and not yet in a written block.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Bytes written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.offset
+    }
+
+    /// Totals of the flows written in blocks so far.
+    pub fn totals(&self) -> Totals {
+        self.totals
+    }
+
+    /// Writes the buffered flows as a block (and the counters if they
+    /// changed). Does nothing when there is nothing to write.
+    pub fn flush_block(&mut self) -> Result<()> {
+        self.frame.clear();
+        if self.counters_dirty {
+            let snap = CountersSnapshot {
+                exporters: self.counters.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            };
+            append_frame(&mut self.frame, KIND_COUNTERS, &meta::encode(&snap));
+        }
+        let mut entry = None;
+        if !self.pending.is_empty() {
+            let at = self.frame.len();
+            self.frame.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
+            let head = self
+                .encoder
+                .encode(&self.pending, &mut self.frame)
+                .map_err(|e| StoreError::io(&self.label, e))?;
+            let body = &self.frame[at + FRAME_HEADER_LEN..];
+            let fh = FrameHeader {
+                kind: KIND_BLOCK,
+                flags: 0,
+                body_len: body.len() as u32,
+                body_crc: crc32c::crc32c(body),
+            };
+            let len = (self.frame.len() - at) as u32;
+            self.frame[at..at + FRAME_HEADER_LEN].copy_from_slice(&fh.encode());
+            let e = BlockIndexEntry {
+                offset: self.offset + at as u64,
+                len,
+                records: head.records,
+                min_start_ms: head.min_start_ms,
+                max_end_ms: head.max_end_ms,
+            };
+            entry = Some((e, head.packets, head.octets));
+        }
+        if self.frame.is_empty() {
+            return Ok(());
+        }
+        // On failure (disk full...) the flows stay pending and the counters
+        // dirty, so that a retry after the caller truncates the partial
+        // frame away loses nothing.
+        self.out
+            .write_all(&self.frame)
+            .map_err(|e| StoreError::io(&self.label, e))?;
+        self.offset += self.frame.len() as u64;
+        self.pending.clear();
+        self.counters_dirty = false;
+        if let Some((e, packets, octets)) = entry {
+            self.totals.add_block(&e, packets, octets);
+            self.index.push(e);
+        }
+        Ok(())
+    }
+
+    /// Flushes the underlying writer (not a disk sync).
+    pub fn flush(&mut self) -> Result<()> {
+        self.out.flush().map_err(|e| StoreError::io(&self.label, e))
+    }
+
+    /// The underlying writer (to sync a file, say).
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
+    /// Writes the last block, the trailer and the footer, and returns the
+    /// writer and the trailer.
+    pub fn finish(mut self, closed_ms: i64) -> Result<(W, Trailer)> {
+        self.flush_block()?;
+        let trailer = Trailer {
+            closed_ms,
+            recovered: false,
+            totals: self.totals,
+            exporters: self.counters.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            blocks: std::mem::take(&mut self.index),
+        };
+        let mut tail = Vec::new();
+        append_frame(&mut tail, KIND_TRAILER, &meta::encode(&trailer));
+        tail.extend_from_slice(&encode_footer(self.offset));
+        self.out
+            .write_all(&tail)
+            .and_then(|_| self.out.flush())
+            .map_err(|e| StoreError::io(&self.label, e))?;
+        Ok((self.out, trailer))
+    }
+}
+
+/// Appends a frame (header and body) to `buf`.
+pub(crate) fn append_frame(buf: &mut Vec<u8>, kind: u8, body: &[u8]) {
+    let fh = FrameHeader {
+        kind,
+        flags: 0,
+        body_len: body.len() as u32,
+        body_crc: crc32c::crc32c(body),
+    };
+    buf.extend_from_slice(&fh.encode());
+    buf.extend_from_slice(body);
+}

@@ -1,0 +1,231 @@
+//! File metadata: the header, per-exporter counters, and the trailer.
+//!
+//! These are encoded with serde + bincode 2 in its `legacy` configuration
+//! (fixed-width little-endian integers, u64 lengths), which the format
+//! specification describes byte by byte so that bincode could be replaced
+//! (it is flagged unmaintained, RUSTSEC-2025-0141) without a format change.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// Largest metadata section decoded (guards against corrupt lengths).
+const META_LIMIT: usize = 64 << 20;
+
+/// What the file header says about the file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileHeader {
+    /// When the file was created, UTC ms.
+    pub created_ms: i64,
+    /// The rotation period the file covers, for files written by the
+    /// rotating writer; `None` for streams and ad-hoc files.
+    pub period: Option<Period>,
+    /// Host name of the writer.
+    pub host: String,
+    /// Time zone that names the file (IANA name, `UTC`, or `local:NAME`).
+    pub zone: String,
+    /// Software that wrote the file, e.g. `floe 0.1.0`.
+    pub writer: String,
+}
+
+/// A half-open interval of receive time `[start_ms, end_ms)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// Identifies one exporter's export stream: its address and the v9 source
+/// id / IPFIX observation domain (v5: `engine_type << 8 | engine_id`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ExporterKey {
+    pub address: IpAddr,
+    pub source_id: u32,
+}
+
+/// Health counters of one exporter over one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExporterCounters {
+    /// Datagrams received from this exporter.
+    pub datagrams: u64,
+    /// Flows decoded and stored.
+    pub flows: u64,
+    /// Flows the exporter sent that never arrived (from sequence numbers).
+    pub lost_flows: u64,
+    /// Times the exporter's sequence numbering restarted.
+    pub sequence_resets: u64,
+    /// Datagrams that could not be decoded.
+    pub bad_datagrams: u64,
+    /// Datagrams that arrived late or twice (sequence went backwards).
+    pub reordered_datagrams: u64,
+    /// Further named counters, so that later writers can add some without a
+    /// format change.
+    pub extra: BTreeMap<String, u64>,
+}
+
+impl ExporterCounters {
+    pub fn add(&mut self, other: &ExporterCounters) {
+        self.datagrams += other.datagrams;
+        self.flows += other.flows;
+        self.lost_flows += other.lost_flows;
+        self.sequence_resets += other.sequence_resets;
+        self.bad_datagrams += other.bad_datagrams;
+        self.reordered_datagrams += other.reordered_datagrams;
+        for (k, v) in &other.extra {
+            *self.extra.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// The per-exporter counters of a file so far (a counters frame), or in all
+/// (in the trailer).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountersSnapshot {
+    pub exporters: Vec<(ExporterKey, ExporterCounters)>,
+}
+
+/// Totals over the flows of a file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub flows: u64,
+    pub packets: u64,
+    pub octets: u64,
+    /// Earliest flow start (UTC ms); 0 when there are no flows.
+    pub first_ms: i64,
+    /// Latest flow end (UTC ms); 0 when there are no flows.
+    pub last_ms: i64,
+}
+
+impl Totals {
+    pub fn add_block(&mut self, e: &BlockIndexEntry, packets: u64, octets: u64) {
+        if self.flows == 0 {
+            self.first_ms = e.min_start_ms;
+            self.last_ms = e.max_end_ms;
+        } else {
+            self.first_ms = self.first_ms.min(e.min_start_ms);
+            self.last_ms = self.last_ms.max(e.max_end_ms);
+        }
+        self.flows += u64::from(e.records);
+        self.packets = self.packets.saturating_add(packets);
+        self.octets = self.octets.saturating_add(octets);
+    }
+}
+
+/// Where one block is and what time it covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockIndexEntry {
+    /// Offset of the block's frame header from the start of the file.
+    pub offset: u64,
+    /// Length of the whole frame (header and body).
+    pub len: u32,
+    pub records: u32,
+    /// Earliest flow start in the block.
+    pub min_start_ms: i64,
+    /// Latest flow end in the block.
+    pub max_end_ms: i64,
+}
+
+impl BlockIndexEntry {
+    /// True when some flow of the block may overlap `[from_ms, to_ms)`.
+    pub fn overlaps(&self, from_ms: i64, to_ms: i64) -> bool {
+        self.max_end_ms.max(self.min_start_ms) >= from_ms && self.min_start_ms < to_ms
+    }
+}
+
+/// The trailer of a closed file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trailer {
+    /// When the file was closed, UTC ms.
+    pub closed_ms: i64,
+    /// True when the trailer was rebuilt by crash recovery.
+    pub recovered: bool,
+    pub totals: Totals,
+    pub exporters: Vec<(ExporterKey, ExporterCounters)>,
+    pub blocks: Vec<BlockIndexEntry>,
+}
+
+fn config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Fixint,
+    bincode::config::Limit<META_LIMIT>,
+> {
+    bincode::config::legacy().with_limit::<META_LIMIT>()
+}
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Encoding plain data structs into a Vec cannot fail short of the size
+    // limit, which the writer's own metadata never approaches.
+    bincode::serde::encode_to_vec(value, config()).unwrap_or_default()
+}
+
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    match bincode::serde::decode_from_slice(bytes, config()) {
+        Ok((v, used)) if used == bytes.len() => Ok(v),
+        Ok((_, used)) => Err(format!(
+            "metadata has {} unexpected trailing bytes",
+            bytes.len() - used
+        )),
+        Err(e) => Err(format!("metadata does not decode: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_encoding_is_fixed_width_little_endian() {
+        // The specification documents this exact layout.
+        let h = FileHeader {
+            created_ms: 1,
+            period: Some(Period {
+                start_ms: 2,
+                end_ms: 3,
+            }),
+            host: "h".into(),
+            zone: "UTC".into(),
+            writer: "w".into(),
+        };
+        let b = encode(&h);
+        let mut expect = Vec::new();
+        expect.extend_from_slice(&1i64.to_le_bytes());
+        expect.push(1);
+        expect.extend_from_slice(&2i64.to_le_bytes());
+        expect.extend_from_slice(&3i64.to_le_bytes());
+        for s in ["h", "UTC", "w"] {
+            expect.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            expect.extend_from_slice(s.as_bytes());
+        }
+        assert_eq!(b, expect);
+        assert_eq!(decode::<FileHeader>(&b).unwrap(), h);
+
+        let key = ExporterKey {
+            address: "10.1.2.3".parse().unwrap(),
+            source_id: 7,
+        };
+        let kb = encode(&key);
+        assert_eq!(kb, [0, 0, 0, 0, 10, 1, 2, 3, 7, 0, 0, 0]);
+        let key6 = ExporterKey {
+            address: "::1".parse().unwrap(),
+            source_id: 0,
+        };
+        let kb6 = encode(&key6);
+        assert_eq!(&kb6[..4], &[1, 0, 0, 0]);
+        assert_eq!(kb6.len(), 4 + 16 + 4);
+    }
+
+    #[test]
+    fn corrupt_lengths_do_not_allocate_wildly() {
+        let mut b = encode(&FileHeader {
+            created_ms: 0,
+            period: None,
+            host: "x".into(),
+            zone: "UTC".into(),
+            writer: "w".into(),
+        });
+        // Host string length set to 2^62.
+        b[9..17].copy_from_slice(&(1u64 << 62).to_le_bytes());
+        assert!(decode::<FileHeader>(&b).is_err());
+    }
+}
