@@ -100,52 +100,155 @@ macro_rules! field {
 
 /// Every field of a [`Flow`], in the order `floe print` shows them.
 pub static FIELDS: &[Field] = &[
-    field!("start-time", ["first", "start", "ts", "start_ms"], Time,
-        "flow start (first packet), UTC", |f| Value::Time(f.start_ms)),
-    field!("end-time", ["last", "end", "te", "end_ms"], Time,
-        "flow end (last packet), UTC", |f| Value::Time(f.end_ms)),
-    field!("ip-exporter-address", ["exporter", "exaddr", "router", "ra"], Address,
-        "address the export datagram came from", |f| Value::Addr(f.exporter)),
-    field!("source-id", ["srcid", "observation-domain", "obs-domain"], Number,
-        "NetFlow v9 source id / IPFIX observation domain", |f| Value::U64(f.source_id.into())),
-    field!("ip-source-address", ["srcip", "srcaddr", "src_addr", "sa", "src-ip"], Address,
-        "source address", |f| Value::Addr(f.src_addr)),
-    field!("ip-destination-address", ["dstip", "dstaddr", "dst_addr", "da", "dst-ip"], Address,
-        "destination address", |f| Value::Addr(f.dst_addr)),
-    field!("ip-next-hop-address", ["nexthop", "next-hop", "nh", "ip-nexthop-address"], Address,
-        "next-hop router address", |f| Value::Addr(f.next_hop)),
-    field!("ip-source-port", ["srcport", "src_port", "sp"], Port,
-        "source port", |f| Value::U64(f.src_port.into())),
-    field!("ip-destination-port", ["dstport", "dst_port", "dp"], Port,
-        "destination port (ICMP: type*256+code)", |f| Value::U64(f.dst_port.into())),
-    field!("ip-protocol", ["proto", "prot", "protocol", "pr"], Protocol,
-        "IP protocol number", |f| Value::U64(f.protocol.into())),
-    field!("ip-tcp-flags", ["flags", "tcp_flags", "flg"], Flags,
-        "TCP flags seen in the flow (OR of all packets)", |f| Value::U64(f.tcp_flags.into())),
-    field!("ip-tos", ["tos"], Number,
-        "IP type of service byte", |f| Value::U64(f.tos.into())),
-    field!("packets", ["dpkts", "pkts", "pkt"], Number,
-        "packets in the flow", |f| Value::U64(f.packets)),
-    field!("octets", ["bytes", "doctets", "byt"], Number,
-        "octets (bytes) in the flow, IP headers included", |f| Value::U64(f.octets)),
-    field!("input-interface", ["input", "inif", "in", "input_if"], Number,
-        "input interface index", |f| Value::U64(f.input_if.into())),
-    field!("output-interface", ["output", "outif", "out", "output_if"], Number,
-        "output interface index", |f| Value::U64(f.output_if.into())),
-    field!("source-as", ["srcas", "src_as", "sas"], Number,
-        "source autonomous system", |f| Value::U64(f.src_as.into())),
-    field!("destination-as", ["dstas", "dst_as", "das"], Number,
-        "destination autonomous system", |f| Value::U64(f.dst_as.into())),
-    field!("source-mask", ["srcmask", "src_mask", "smk", "ip-source-mask"], Number,
-        "source prefix length", |f| Value::U64(f.src_mask.into())),
-    field!("destination-mask", ["dstmask", "dst_mask", "dmk", "ip-destination-mask"], Number,
-        "destination prefix length", |f| Value::U64(f.dst_mask.into())),
-    field!("sampling-interval", ["sampling"], Number,
-        "sampling interval announced by the exporter (1 in N)", |f| Value::U64(f.sampling_interval.into())),
-    field!("engine-type", [], Number,
-        "NetFlow v5 engine type", |f| Value::U64(f.engine_type.into())),
-    field!("engine-id", [], Number,
-        "NetFlow v5 engine id", |f| Value::U64(f.engine_id.into())),
+    field!(
+        "start-time",
+        ["first", "start", "ts", "start_ms"],
+        Time,
+        "flow start (first packet), UTC",
+        |f| Value::Time(f.start_ms)
+    ),
+    field!(
+        "end-time",
+        ["last", "end", "te", "end_ms"],
+        Time,
+        "flow end (last packet), UTC",
+        |f| Value::Time(f.end_ms)
+    ),
+    field!(
+        "ip-exporter-address",
+        ["exporter", "exaddr", "router", "ra"],
+        Address,
+        "address the export datagram came from",
+        |f| Value::Addr(f.exporter)
+    ),
+    field!(
+        "source-id",
+        ["srcid", "observation-domain", "obs-domain"],
+        Number,
+        "NetFlow v9 source id / IPFIX observation domain",
+        |f| Value::U64(f.source_id.into())
+    ),
+    field!(
+        "ip-source-address",
+        ["srcip", "srcaddr", "src_addr", "sa", "src-ip"],
+        Address,
+        "source address",
+        |f| Value::Addr(f.src_addr)
+    ),
+    field!(
+        "ip-destination-address",
+        ["dstip", "dstaddr", "dst_addr", "da", "dst-ip"],
+        Address,
+        "destination address",
+        |f| Value::Addr(f.dst_addr)
+    ),
+    field!(
+        "ip-next-hop-address",
+        ["nexthop", "next-hop", "nh", "ip-nexthop-address"],
+        Address,
+        "next-hop router address",
+        |f| Value::Addr(f.next_hop)
+    ),
+    field!(
+        "ip-source-port",
+        ["srcport", "src_port", "sp"],
+        Port,
+        "source port",
+        |f| Value::U64(f.src_port.into())
+    ),
+    field!(
+        "ip-destination-port",
+        ["dstport", "dst_port", "dp"],
+        Port,
+        "destination port (ICMP: type*256+code)",
+        |f| Value::U64(f.dst_port.into())
+    ),
+    field!(
+        "ip-protocol",
+        ["proto", "prot", "protocol", "pr"],
+        Protocol,
+        "IP protocol number",
+        |f| Value::U64(f.protocol.into())
+    ),
+    field!(
+        "ip-tcp-flags",
+        ["flags", "tcp_flags", "flg"],
+        Flags,
+        "TCP flags seen in the flow (OR of all packets)",
+        |f| Value::U64(f.tcp_flags.into())
+    ),
+    field!("ip-tos", ["tos"], Number, "IP type of service byte", |f| {
+        Value::U64(f.tos.into())
+    }),
+    field!(
+        "packets",
+        ["dpkts", "pkts", "pkt"],
+        Number,
+        "packets in the flow",
+        |f| Value::U64(f.packets)
+    ),
+    field!(
+        "octets",
+        ["bytes", "doctets", "byt"],
+        Number,
+        "octets (bytes) in the flow, IP headers included",
+        |f| Value::U64(f.octets)
+    ),
+    field!(
+        "input-interface",
+        ["input", "inif", "in", "input_if"],
+        Number,
+        "input interface index",
+        |f| Value::U64(f.input_if.into())
+    ),
+    field!(
+        "output-interface",
+        ["output", "outif", "out", "output_if"],
+        Number,
+        "output interface index",
+        |f| Value::U64(f.output_if.into())
+    ),
+    field!(
+        "source-as",
+        ["srcas", "src_as", "sas"],
+        Number,
+        "source autonomous system",
+        |f| Value::U64(f.src_as.into())
+    ),
+    field!(
+        "destination-as",
+        ["dstas", "dst_as", "das"],
+        Number,
+        "destination autonomous system",
+        |f| Value::U64(f.dst_as.into())
+    ),
+    field!(
+        "source-mask",
+        ["srcmask", "src_mask", "smk", "ip-source-mask"],
+        Number,
+        "source prefix length",
+        |f| Value::U64(f.src_mask.into())
+    ),
+    field!(
+        "destination-mask",
+        ["dstmask", "dst_mask", "dmk", "ip-destination-mask"],
+        Number,
+        "destination prefix length",
+        |f| Value::U64(f.dst_mask.into())
+    ),
+    field!(
+        "sampling-interval",
+        ["sampling"],
+        Number,
+        "sampling interval announced by the exporter (1 in N)",
+        |f| Value::U64(f.sampling_interval.into())
+    ),
+    field!("engine-type", [], Number, "NetFlow v5 engine type", |f| {
+        Value::U64(f.engine_type.into())
+    }),
+    field!("engine-id", [], Number, "NetFlow v5 engine id", |f| {
+        Value::U64(f.engine_id.into())
+    }),
 ];
 
 #[cfg(test)]
@@ -165,11 +268,20 @@ mod tests {
 
     #[test]
     fn lookups_accept_aliases_case_and_underscores() {
-        assert_eq!(Field::by_name("srcip").map(|f| f.name), Some("ip-source-address"));
-        assert_eq!(Field::by_name("IP_Source_Address").map(|f| f.name), Some("ip-source-address"));
+        assert_eq!(
+            Field::by_name("srcip").map(|f| f.name),
+            Some("ip-source-address")
+        );
+        assert_eq!(
+            Field::by_name("IP_Source_Address").map(|f| f.name),
+            Some("ip-source-address")
+        );
         assert_eq!(Field::by_name("bytes").map(|f| f.name), Some("octets"));
         assert_eq!(Field::by_name("dpkts").map(|f| f.name), Some("packets"));
-        assert_eq!(Field::by_name("dstport").map(|f| f.name), Some("ip-destination-port"));
+        assert_eq!(
+            Field::by_name("dstport").map(|f| f.name),
+            Some("ip-destination-port")
+        );
         assert!(Field::by_name("no-such-field").is_none());
     }
 

@@ -129,23 +129,28 @@ impl BlockEncoder {
         scalar!(col::ENGINE_TYPE, |f| f.engine_type);
         scalar!(col::ENGINE_ID, |f| f.engine_id);
         for (id, get) in [
-            (col::EXPORTER, (|f: &Flow| f.exporter) as fn(&Flow) -> IpAddr),
+            (
+                col::EXPORTER,
+                (|f: &Flow| f.exporter) as fn(&Flow) -> IpAddr,
+            ),
             (col::SRC_ADDR, |f: &Flow| f.src_addr),
             (col::DST_ADDR, |f: &Flow| f.dst_addr),
             (col::NEXT_HOP, |f: &Flow| f.next_hop),
         ] {
             scalar!(id, |f| u8::from(get(f).is_ipv6()));
             self.values.clear();
-            self.values.extend(flows.iter().filter_map(|f| match get(f) {
-                IpAddr::V4(a) => Some(u128::from(u32::from(a))),
-                IpAddr::V6(_) => None,
-            }));
+            self.values
+                .extend(flows.iter().filter_map(|f| match get(f) {
+                    IpAddr::V4(a) => Some(u128::from(u32::from(a))),
+                    IpAddr::V6(_) => None,
+                }));
             self.write_column(id + 1, out)?;
             self.values.clear();
-            self.values.extend(flows.iter().filter_map(|f| match get(f) {
-                IpAddr::V4(_) => None,
-                IpAddr::V6(a) => Some(u128::from(a)),
-            }));
+            self.values
+                .extend(flows.iter().filter_map(|f| match get(f) {
+                    IpAddr::V4(_) => None,
+                    IpAddr::V6(a) => Some(u128::from(a)),
+                }));
             self.write_column(id + 2, out)?;
         }
         Ok(head)
@@ -261,7 +266,9 @@ impl BlockDecoder {
                 .into_iter()
                 .enumerate()
             {
-                if let Err(e) = self.fill_addresses(first_col, i0, len, &mut cursors[k], &mut addrs[k]) {
+                if let Err(e) =
+                    self.fill_addresses(first_col, i0, len, &mut cursors[k], &mut addrs[k])
+                {
                     out.truncate(start_len);
                     return Err(e);
                 }
@@ -337,11 +344,13 @@ impl BlockDecoder {
                 // A column a later format version added: not ours to read.
                 continue;
             }
-            if !(1..=16).contains(&width) {
+            if width == 0 || width > max_width(id) {
                 return Err(format!("column {id} has width {width}"));
             }
             if count > n {
-                return Err(format!("column {id} claims {count} values in a block of {n}"));
+                return Err(format!(
+                    "column {id} claims {count} values in a block of {n}"
+                ));
             }
             let mut c = Column {
                 present: true,
@@ -365,7 +374,10 @@ impl BlockDecoder {
                     self.scratch.resize(c.at + raw, 0);
                     if enc == ENC_RAW {
                         if data.len() != raw {
-                            return Err(format!("raw column {id} has {} bytes, expected {raw}", data.len()));
+                            return Err(format!(
+                                "raw column {id} has {} bytes, expected {raw}",
+                                data.len()
+                            ));
                         }
                         self.scratch[c.at..].copy_from_slice(data);
                     } else {
@@ -374,7 +386,9 @@ impl BlockDecoder {
                             .decompress_to_buffer(data, &mut self.scratch[c.at..])
                             .map_err(|e| format!("column {id} does not decompress: {e}"))?;
                         if got != raw {
-                            return Err(format!("column {id} decompressed to {got} bytes, expected {raw}"));
+                            return Err(format!(
+                                "column {id} decompressed to {got} bytes, expected {raw}"
+                            ));
                         }
                     }
                 }
@@ -386,9 +400,13 @@ impl BlockDecoder {
             if !c.present {
                 return Err(format!("column {id} is missing"));
             }
-            let is_value_column = id >= col::EXPORTER as usize && (id - col::EXPORTER as usize) % 3 != 0;
+            let is_value_column =
+                id >= col::EXPORTER as usize && !(id - col::EXPORTER as usize).is_multiple_of(3);
             if !is_value_column && c.count != n {
-                return Err(format!("column {id} has {} values in a block of {n}", c.count));
+                return Err(format!(
+                    "column {id} has {} values in a block of {n}",
+                    c.count
+                ));
             }
         }
         Ok(())
@@ -412,22 +430,6 @@ impl BlockDecoder {
         }
     }
 
-    /// Value `i` of column `id` as u128 (for address columns).
-    fn value(&self, id: u8, i: usize) -> Option<u128> {
-        let c = &self.columns[usize::from(id)];
-        if i >= c.count {
-            return None;
-        }
-        if c.constant {
-            return Some(c.value);
-        }
-        let mut v = 0u128;
-        for b in 0..c.width {
-            v |= u128::from(self.scratch[c.at + b * c.count + i]) << (8 * b);
-        }
-        Some(v)
-    }
-
     fn fill_addresses(
         &mut self,
         first_col: u8,
@@ -436,7 +438,7 @@ impl BlockDecoder {
         cursor: &mut [usize; 2],
         out: &mut [IpAddr; BATCH],
     ) -> Result<(), String> {
-        self.fill_batch_family(first_col, i0, len);
+        self.fill_batch(first_col, i0, len);
         let fam = self.batch[usize::from(first_col)];
         let (v4c, v6c) = (first_col + 1, first_col + 2);
         let all_v4 = fam[..len].iter().all(|f| *f == 0);
@@ -462,26 +464,89 @@ impl BlockDecoder {
             cursor[0] += len;
             return Ok(());
         }
-        for j in 0..len {
-            out[j] = match fam[j] {
-                0 => {
-                    let v = self.value(v4c, cursor[0]).ok_or("IPv4 address column has too few values")?;
-                    cursor[0] += 1;
-                    IpAddr::V4(Ipv4Addr::from(v as u32))
-                }
-                1 => {
-                    let v = self.value(v6c, cursor[1]).ok_or("IPv6 address column has too few values")?;
-                    cursor[1] += 1;
-                    IpAddr::V6(Ipv6Addr::from(v))
-                }
+        // Mixed batch: untranspose this batch's share of each value column
+        // in bulk, then hand the values out in family order.
+        let mut k = [0usize; 2];
+        for f in &fam[..len] {
+            match f {
+                0 => k[0] += 1,
+                1 => k[1] += 1,
                 other => return Err(format!("address family column {first_col} holds {other}")),
+            }
+        }
+        let c4 = self.columns[usize::from(v4c)];
+        let c6 = self.columns[usize::from(v6c)];
+        if cursor[0] + k[0] > c4.count || cursor[1] + k[1] > c6.count {
+            return Err(format!("address columns {v4c}/{v6c} have too few values"));
+        }
+        let mut v4 = [0u32; BATCH];
+        let mut v6 = [[0u8; 16]; BATCH];
+        untranspose(
+            &self.scratch,
+            &c4,
+            cursor[0],
+            &mut v4[..k[0]],
+            |d, byte, b| *d |= u32::from(byte) << (8 * b),
+        );
+        // Plane b holds byte b of the little-endian u128, i.e. octet 15-b.
+        untranspose(
+            &self.scratch,
+            &c6,
+            cursor[1],
+            &mut v6[..k[1]],
+            |d, byte, b| d[15 - b] = byte,
+        );
+        if c4.constant {
+            v4.fill(c4.value as u32);
+        }
+        if c6.constant {
+            v6.fill(c6.value.to_be_bytes());
+        }
+        let (mut a, mut b) = (0, 0);
+        for (o, f) in out[..len].iter_mut().zip(&fam[..len]) {
+            *o = if *f == 0 {
+                a += 1;
+                IpAddr::V4(Ipv4Addr::from(v4[a - 1]))
+            } else {
+                b += 1;
+                IpAddr::V6(Ipv6Addr::from(v6[b - 1]))
             };
         }
+        cursor[0] += k[0];
+        cursor[1] += k[1];
         Ok(())
     }
+}
 
-    fn fill_batch_family(&mut self, id: u8, i0: usize, len: usize) {
-        self.fill_batch(id, i0, len);
+/// ORs bytes `from..from+dst.len()` of each plane of column `c` into `dst`
+/// (nothing for a constant column, which the caller fills).
+fn untranspose<T>(
+    scratch: &[u8],
+    c: &Column,
+    from: usize,
+    dst: &mut [T],
+    or: impl Fn(&mut T, u8, usize),
+) {
+    if c.constant {
+        return;
+    }
+    for b in 0..c.width {
+        let plane = &scratch[c.at + b * c.count + from..][..dst.len()];
+        for (d, &byte) in dst.iter_mut().zip(plane) {
+            or(d, byte, b);
+        }
+    }
+}
+
+/// The widest a column's values can be.
+fn max_width(id: u8) -> usize {
+    if id < col::EXPORTER {
+        return 8;
+    }
+    match (id - col::EXPORTER) % 3 {
+        0 => 1,
+        1 => 4,
+        _ => 16,
     }
 }
 
@@ -497,7 +562,7 @@ mod tests {
             end_ms: 1_700_000_000_000 + (i as i64 * 37) % 5000 + (i as i64 % 300),
             exporter: "192.0.2.1".parse().unwrap(),
             source_id: 3,
-            src_addr: if i % 5 == 0 {
+            src_addr: if i.is_multiple_of(5) {
                 IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i as u16))
             } else {
                 IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i as u32))

@@ -57,7 +57,11 @@ impl StoreError {
         }
     }
 
-    pub(crate) fn truncated(path: impl Into<PathBuf>, offset: u64, what: impl Into<String>) -> Self {
+    pub(crate) fn truncated(
+        path: impl Into<PathBuf>,
+        offset: u64,
+        what: impl Into<String>,
+    ) -> Self {
         StoreError::Truncated {
             path: path.into(),
             offset,
@@ -68,7 +72,10 @@ impl StoreError {
     /// True for damage to one part of a file (a bad block), after which a
     /// reader may go on with the next block or file.
     pub fn is_damage(&self) -> bool {
-        matches!(self, StoreError::Corrupt { .. } | StoreError::Truncated { .. })
+        matches!(
+            self,
+            StoreError::Corrupt { .. } | StoreError::Truncated { .. }
+        )
     }
 }
 

@@ -20,7 +20,7 @@ use crate::meta::{
 /// Default number of flows per block.
 pub const DEFAULT_BLOCK_RECORDS: usize = 16_384;
 /// Default zstd level for files (chosen by `benches/store.rs`; see the crate docs).
-pub const DEFAULT_LEVEL: i32 = 6;
+pub const DEFAULT_LEVEL: i32 = 3;
 /// zstd level for streams between tools, where speed matters more than size.
 pub const STREAM_LEVEL: i32 = 1;
 

@@ -38,7 +38,9 @@ pub mod zone;
 pub use codec::{BlockDecoder, BlockEncoder};
 pub use error::{Result, StoreError};
 pub use expire::{expire, ExpirePolicy, Expired};
-pub use file_writer::{FileWriter, WriteOptions, DEFAULT_BLOCK_RECORDS, DEFAULT_LEVEL, STREAM_LEVEL};
+pub use file_writer::{
+    FileWriter, WriteOptions, DEFAULT_BLOCK_RECORDS, DEFAULT_LEVEL, STREAM_LEVEL,
+};
 pub use meta::{
     BlockIndexEntry, CountersSnapshot, ExporterCounters, ExporterKey, FileHeader, Period, Totals,
     Trailer,

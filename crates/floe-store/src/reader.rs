@@ -12,8 +12,8 @@ use crate::codec::BlockDecoder;
 use crate::error::{Result, StoreError};
 use crate::format::{
     decode_footer, BlockHeader, FrameHeader, BLOCK_HEADER_LEN, FLAG_SKIPPABLE, FOOTER_LEN,
-    FRAME_HEADER_LEN, HEADER_FIXED, KIND_BLOCK, KIND_COUNTERS, KIND_TRAILER, MAGIC,
-    MAX_FRAME_BODY, MAX_READ_VERSION,
+    FRAME_HEADER_LEN, HEADER_FIXED, KIND_BLOCK, KIND_COUNTERS, KIND_TRAILER, MAGIC, MAX_FRAME_BODY,
+    MAX_READ_VERSION,
 };
 use crate::meta::{
     self, BlockIndexEntry, CountersSnapshot, ExporterCounters, ExporterKey, FileHeader, Trailer,
@@ -24,12 +24,20 @@ use crate::meta::{
 pub(crate) fn parse_header(b: &[u8], path: &Path) -> Result<(FileHeader, u16, usize)> {
     if b.len() < MAGIC.len() || b[..MAGIC.len()] != MAGIC {
         if b.len() < MAGIC.len() && MAGIC.starts_with(b) {
-            return Err(StoreError::truncated(path, 0, "file ends inside the header"));
+            return Err(StoreError::truncated(
+                path,
+                0,
+                "file ends inside the header",
+            ));
         }
         return Err(StoreError::NotFloe { path: path.into() });
     }
     if b.len() < HEADER_FIXED {
-        return Err(StoreError::truncated(path, 0, "file ends inside the header"));
+        return Err(StoreError::truncated(
+            path,
+            0,
+            "file ends inside the header",
+        ));
     }
     let version = u16::from_le_bytes([b[8], b[9]]);
     if version > MAX_READ_VERSION || version == 0 {
@@ -41,11 +49,19 @@ pub(crate) fn parse_header(b: &[u8], path: &Path) -> Result<(FileHeader, u16, us
     }
     let meta_len = u32::from_le_bytes([b[12], b[13], b[14], b[15]]) as usize;
     if meta_len > MAX_FRAME_BODY as usize {
-        return Err(StoreError::corrupt(path, 12, format!("header length {meta_len} is absurd")));
+        return Err(StoreError::corrupt(
+            path,
+            12,
+            format!("header length {meta_len} is absurd"),
+        ));
     }
     let end = HEADER_FIXED + meta_len + 4;
     if b.len() < end {
-        return Err(StoreError::truncated(path, b.len() as u64, "file ends inside the header"));
+        return Err(StoreError::truncated(
+            path,
+            b.len() as u64,
+            "file ends inside the header",
+        ));
     }
     let crc = u32::from_le_bytes([b[end - 4], b[end - 3], b[end - 2], b[end - 1]]);
     if crc32c::crc32c(&b[8..end - 4]) != crc {
@@ -97,9 +113,11 @@ pub(crate) fn scan_frames(b: &[u8], start: usize, path: &Path) -> Scan {
                             s.packets = s.packets.saturating_add(h.packets);
                             s.octets = s.octets.saturating_add(h.octets);
                         }
-                        None => s
-                            .damage
-                            .push(StoreError::corrupt(path, at as u64, "block header cut short")),
+                        None => s.damage.push(StoreError::corrupt(
+                            path,
+                            at as u64,
+                            "block header cut short",
+                        )),
                     },
                     KIND_COUNTERS => match meta::decode::<CountersSnapshot>(body) {
                         Ok(c) => s.counters = Some(c),
@@ -140,12 +158,20 @@ pub(crate) fn scan_frames(b: &[u8], start: usize, path: &Path) -> Scan {
 /// The frame at `at`: its header and body, checked.
 fn frame_at<'a>(b: &'a [u8], at: usize, path: &Path) -> Result<(FrameHeader, &'a [u8])> {
     let Some(hb) = b.get(at..at + FRAME_HEADER_LEN) else {
-        return Err(StoreError::truncated(path, at as u64, "file ends inside a frame header"));
+        return Err(StoreError::truncated(
+            path,
+            at as u64,
+            "file ends inside a frame header",
+        ));
     };
     let fh = FrameHeader::decode(hb)
         .ok_or_else(|| StoreError::corrupt(path, at as u64, "frame header checksum mismatch"))?;
     if fh.body_len > MAX_FRAME_BODY {
-        return Err(StoreError::corrupt(path, at as u64, "frame length is absurd"));
+        return Err(StoreError::corrupt(
+            path,
+            at as u64,
+            "frame length is absurd",
+        ));
     }
     let body_at = at + FRAME_HEADER_LEN;
     let Some(body) = b.get(body_at..body_at + fh.body_len as usize) else {
@@ -156,7 +182,11 @@ fn frame_at<'a>(b: &'a [u8], at: usize, path: &Path) -> Result<(FrameHeader, &'a
         ));
     };
     if crc32c::crc32c(body) != fh.body_crc {
-        return Err(StoreError::corrupt(path, at as u64, "frame checksum mismatch"));
+        return Err(StoreError::corrupt(
+            path,
+            at as u64,
+            "frame checksum mismatch",
+        ));
     }
     Ok((fh, body))
 }
@@ -326,13 +356,22 @@ impl FlowFile {
             .ok_or_else(|| StoreError::corrupt(&self.path, 0, format!("no block {i}")))?;
         let (fh, body) = frame_at(&self.data, e.offset as usize, &self.path)?;
         if fh.kind != KIND_BLOCK || body.len() < BLOCK_HEADER_LEN {
-            return Err(StoreError::corrupt(&self.path, e.offset, "index points at something that is not a block"));
+            return Err(StoreError::corrupt(
+                &self.path,
+                e.offset,
+                "index points at something that is not a block",
+            ));
         }
         Ok(body)
     }
 
     /// Decodes block `i`, appending its flows to `out`.
-    pub fn read_block(&self, i: usize, decoder: &mut BlockDecoder, out: &mut Vec<Flow>) -> Result<()> {
+    pub fn read_block(
+        &self,
+        i: usize,
+        decoder: &mut BlockDecoder,
+        out: &mut Vec<Flow>,
+    ) -> Result<()> {
         let body = self.block_body(i)?;
         let offset = self.blocks[i].offset;
         decoder
@@ -420,31 +459,54 @@ impl<R: Read> StreamReader<R> {
             let mut hb = [0u8; FRAME_HEADER_LEN];
             match read_full(&mut self.r, &mut hb).map_err(|e| StoreError::io(&self.label, e))? {
                 0 => {
-                    return Err(StoreError::truncated(&self.label, at, "stream ends before its trailer"))
+                    return Err(StoreError::truncated(
+                        &self.label,
+                        at,
+                        "stream ends before its trailer",
+                    ))
                 }
                 n if n < FRAME_HEADER_LEN => {
-                    return Err(StoreError::truncated(&self.label, at, "stream ends inside a frame header"))
+                    return Err(StoreError::truncated(
+                        &self.label,
+                        at,
+                        "stream ends inside a frame header",
+                    ))
                 }
                 _ => {}
             }
-            let fh = FrameHeader::decode(&hb)
-                .ok_or_else(|| StoreError::corrupt(&self.label, at, "frame header checksum mismatch"))?;
+            let fh = FrameHeader::decode(&hb).ok_or_else(|| {
+                StoreError::corrupt(&self.label, at, "frame header checksum mismatch")
+            })?;
             if fh.body_len > MAX_FRAME_BODY {
-                return Err(StoreError::corrupt(&self.label, at, "frame length is absurd"));
+                return Err(StoreError::corrupt(
+                    &self.label,
+                    at,
+                    "frame length is absurd",
+                ));
             }
             self.body.resize(fh.body_len as usize, 0);
-            let got = read_full(&mut self.r, &mut self.body).map_err(|e| StoreError::io(&self.label, e))?;
+            let got = read_full(&mut self.r, &mut self.body)
+                .map_err(|e| StoreError::io(&self.label, e))?;
             if got < self.body.len() {
-                return Err(StoreError::truncated(&self.label, at, "stream ends inside a frame"));
+                return Err(StoreError::truncated(
+                    &self.label,
+                    at,
+                    "stream ends inside a frame",
+                ));
             }
             self.offset += (FRAME_HEADER_LEN + self.body.len()) as u64;
             if crc32c::crc32c(&self.body) != fh.body_crc {
-                return Err(StoreError::corrupt(&self.label, at, "frame checksum mismatch"));
+                return Err(StoreError::corrupt(
+                    &self.label,
+                    at,
+                    "frame checksum mismatch",
+                ));
             }
             match fh.kind {
                 KIND_BLOCK => {
-                    let h = BlockHeader::decode(&self.body)
-                        .ok_or_else(|| StoreError::corrupt(&self.label, at, "block header cut short"))?;
+                    let h = BlockHeader::decode(&self.body).ok_or_else(|| {
+                        StoreError::corrupt(&self.label, at, "block header cut short")
+                    })?;
                     if let Some((from, to)) = self.window {
                         let e = BlockIndexEntry {
                             offset: at,
@@ -463,16 +525,22 @@ impl<R: Read> StreamReader<R> {
                     return Ok(Some(StreamEvent::Block(h)));
                 }
                 KIND_COUNTERS => {
-                    let c = meta::decode(&self.body).map_err(|e| StoreError::corrupt(&self.label, at, e))?;
+                    let c = meta::decode(&self.body)
+                        .map_err(|e| StoreError::corrupt(&self.label, at, e))?;
                     return Ok(Some(StreamEvent::Counters(c)));
                 }
                 KIND_TRAILER => {
-                    let t: Trailer =
-                        meta::decode(&self.body).map_err(|e| StoreError::corrupt(&self.label, at, e))?;
+                    let t: Trailer = meta::decode(&self.body)
+                        .map_err(|e| StoreError::corrupt(&self.label, at, e))?;
                     let mut foot = [0u8; FOOTER_LEN];
-                    let got = read_full(&mut self.r, &mut foot).map_err(|e| StoreError::io(&self.label, e))?;
+                    let got = read_full(&mut self.r, &mut foot)
+                        .map_err(|e| StoreError::io(&self.label, e))?;
                     if got < FOOTER_LEN || decode_footer(&foot).is_none() {
-                        return Err(StoreError::corrupt(&self.label, self.offset, "bad footer after trailer"));
+                        return Err(StoreError::corrupt(
+                            &self.label,
+                            self.offset,
+                            "bad footer after trailer",
+                        ));
                     }
                     self.offset += FOOTER_LEN as u64;
                     // Another stream may follow (concatenated streams).
@@ -508,19 +576,33 @@ impl<R: Read> StreamReader<R> {
 }
 
 /// Reads a header from a stream; `None` at a clean end of input.
-fn read_stream_header<R: Read>(r: &mut R, label: &Path, at: u64) -> Result<Option<(FileHeader, u64)>> {
+fn read_stream_header<R: Read>(
+    r: &mut R,
+    label: &Path,
+    at: u64,
+) -> Result<Option<(FileHeader, u64)>> {
     let mut fixed = [0u8; HEADER_FIXED];
     let got = read_full(r, &mut fixed).map_err(|e| StoreError::io(label, e))?;
     if got == 0 {
         return Ok(None);
     }
     let fail_at = |e: StoreError| match e {
-        StoreError::Corrupt { path, offset, what } => StoreError::Corrupt { path, offset: offset + at, what },
-        StoreError::Truncated { path, offset, what } => StoreError::Truncated { path, offset: offset + at, what },
+        StoreError::Corrupt { path, offset, what } => StoreError::Corrupt {
+            path,
+            offset: offset + at,
+            what,
+        },
+        StoreError::Truncated { path, offset, what } => StoreError::Truncated {
+            path,
+            offset: offset + at,
+            what,
+        },
         other => other,
     };
     if got < HEADER_FIXED {
-        return parse_header(&fixed[..got], label).map(|_| None).map_err(fail_at);
+        return parse_header(&fixed[..got], label)
+            .map(|_| None)
+            .map_err(fail_at);
     }
     let meta_len = u32::from_le_bytes([fixed[12], fixed[13], fixed[14], fixed[15]]) as usize;
     if fixed[..8] == MAGIC && meta_len <= MAX_FRAME_BODY as usize {

@@ -74,7 +74,8 @@ pub fn recover_file(path: &Path, now_ms: i64) -> Result<Recovered> {
         .write(true)
         .open(path)
         .map_err(|e| StoreError::io(path, e))?;
-    f.set_len(scan.valid_end).map_err(|e| StoreError::io(path, e))?;
+    f.set_len(scan.valid_end)
+        .map_err(|e| StoreError::io(path, e))?;
     f.seek(SeekFrom::Start(scan.valid_end))
         .map_err(|e| StoreError::io(path, e))?;
     let mut tail = Vec::new();
@@ -105,12 +106,8 @@ pub fn recover_file(path: &Path, now_ms: i64) -> Result<Recovered> {
     f.sync_all().map_err(|e| StoreError::io(path, e))?;
     drop(f);
 
-    let closed = unique_path(path.with_file_name(
-        file_name(path)
-            .strip_prefix(TMP_PREFIX)
-            .unwrap_or(&file_name(path))
-            .to_string(),
-    ));
+    let name = file_name(path);
+    let closed = unique_path(path.with_file_name(name.strip_prefix(TMP_PREFIX).unwrap_or(&name)));
     std::fs::rename(path, &closed).map_err(|e| StoreError::io(path, e))?;
     sync_dir(closed.parent());
     rec.to = Some(closed);

@@ -347,7 +347,10 @@ fn undo_partial(cur: &mut Current, e: StoreError) -> Result<()> {
 
 fn close(cur: Current, now_ms: i64) -> Result<ClosedFile> {
     let Current {
-        w, tmp_path, period, ..
+        w,
+        tmp_path,
+        period,
+        ..
     } = cur;
     let (file, trailer) = w.finish(now_ms)?;
     file.sync_all().map_err(|e| StoreError::io(&tmp_path, e))?;

@@ -30,7 +30,9 @@ pub fn walk(root: &Path) -> Result<Vec<TreeFile>> {
         let rd = std::fs::read_dir(&dir).map_err(|e| StoreError::io(&dir, e))?;
         for entry in rd {
             let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
-            let ft = entry.file_type().map_err(|e| StoreError::io(entry.path(), e))?;
+            let ft = entry
+                .file_type()
+                .map_err(|e| StoreError::io(entry.path(), e))?;
             if ft.is_dir() {
                 dirs.push(entry.path());
                 continue;
@@ -60,9 +62,7 @@ pub fn walk(root: &Path) -> Result<Vec<TreeFile>> {
 /// Sorts files by period start (then serial, then path) and fills in each
 /// file's `next_start_ms`.
 pub fn sort_files(files: &mut [TreeFile]) {
-    files.sort_by(|a, b| {
-        (a.start_ms, a.serial, &a.path).cmp(&(b.start_ms, b.serial, &b.path))
-    });
+    files.sort_by(|a, b| (a.start_ms, a.serial, &a.path).cmp(&(b.start_ms, b.serial, &b.path)));
     let mut next = i64::MAX;
     for f in files.iter_mut().rev() {
         f.next_start_ms = next;

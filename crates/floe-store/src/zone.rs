@@ -112,11 +112,13 @@ pub fn period_start(zone: &Zone, period_secs: u32, t_ms: i64) -> i64 {
                     // The first minute that exists; step back to the exact
                     // transition instant (offset change).
                     let before = x - 60_000;
-                    found = Some(if zone.at(before).offset().fix() != zone.at(x).offset().fix() {
-                        transition_between(zone, before, x)
-                    } else {
-                        x
-                    });
+                    found = Some(
+                        if zone.at(before).offset().fix() != zone.at(x).offset().fix() {
+                            transition_between(zone, before, x)
+                        } else {
+                            x
+                        },
+                    );
                     break;
                 }
             }
@@ -173,7 +175,10 @@ pub const TMP_PREFIX: &str = "tmp-";
 /// Name of the file for the period starting at `start_ms`:
 /// `floe.YYYY-MM-DD.HHMMSS+ZZZZ`, in the zone's local time.
 pub fn file_name(zone: &Zone, start_ms: i64) -> String {
-    format!("{FILE_PREFIX}{}", zone.at(start_ms).format("%Y-%m-%d.%H%M%S%z"))
+    format!(
+        "{FILE_PREFIX}{}",
+        zone.at(start_ms).format("%Y-%m-%d.%H%M%S%z")
+    )
 }
 
 /// The directory (under `root`) for a period starting at `start_ms`, for
@@ -244,8 +249,14 @@ mod tests {
         let z = Zone::Utc;
         let t = utc_ms(2026, 11, 22, 10, 17, 42);
         assert_eq!(period_start(&z, 600, t), utc_ms(2026, 11, 22, 10, 10, 0));
-        assert_eq!(period_end(&z, 600, utc_ms(2026, 11, 22, 10, 10, 0)), utc_ms(2026, 11, 22, 10, 20, 0));
-        assert_eq!(file_name(&z, utc_ms(2026, 11, 22, 10, 10, 0)), "floe.2026-11-22.101000+0000");
+        assert_eq!(
+            period_end(&z, 600, utc_ms(2026, 11, 22, 10, 10, 0)),
+            utc_ms(2026, 11, 22, 10, 20, 0)
+        );
+        assert_eq!(
+            file_name(&z, utc_ms(2026, 11, 22, 10, 10, 0)),
+            "floe.2026-11-22.101000+0000"
+        );
     }
 
     #[test]
@@ -279,11 +290,19 @@ mod tests {
         let n = file_name(&z, t);
         assert_eq!(
             parse_file_name(&n),
-            Some(NameInfo { start_ms: t, tmp: false, serial: 0 })
+            Some(NameInfo {
+                start_ms: t,
+                tmp: false,
+                serial: 0
+            })
         );
         assert_eq!(
             parse_file_name(&format!("tmp-{n}.2")),
-            Some(NameInfo { start_ms: t, tmp: true, serial: 2 })
+            Some(NameInfo {
+                start_ms: t,
+                tmp: true,
+                serial: 2
+            })
         );
         assert_eq!(parse_file_name("floe.garbage"), None);
         assert_eq!(parse_file_name("ft-v05.2026-10-25.023000+0100"), None);
@@ -298,7 +317,10 @@ mod tests {
         assert_eq!(dir_for(root, &z, 0, t), Path::new("/d"));
         assert_eq!(dir_for(root, &z, 1, t), Path::new("/d/2026"));
         assert_eq!(dir_for(root, &z, 2, t), Path::new("/d/2026/2026-11"));
-        assert_eq!(dir_for(root, &z, 3, t), Path::new("/d/2026/2026-11/2026-11-22"));
+        assert_eq!(
+            dir_for(root, &z, 3, t),
+            Path::new("/d/2026/2026-11/2026-11-22")
+        );
         assert_eq!(dir_for(root, &z, -1, t), Path::new("/d/2026-11-22"));
         assert_eq!(dir_for(root, &z, -2, t), Path::new("/d/2026-11/2026-11-22"));
     }

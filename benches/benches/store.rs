@@ -1,0 +1,37 @@
+//! criterion benchmarks of the store's hot paths: block encode (column
+//! planes + zstd) and block decode (zstd + planes to `Flow`s), one block of
+//! realistic flows, reported in records/s.
+//!
+//!     cargo bench -p floe-benches --bench store
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use floe_benches::{realistic_flows, Mix};
+use floe_store::{BlockDecoder, BlockEncoder, DEFAULT_BLOCK_RECORDS, DEFAULT_LEVEL};
+
+fn block_codec(c: &mut Criterion) {
+    let flows = realistic_flows(DEFAULT_BLOCK_RECORDS, 1, &Mix::default());
+    let mut g = c.benchmark_group("block");
+    g.throughput(Throughput::Elements(flows.len() as u64));
+    for level in [1, DEFAULT_LEVEL] {
+        let mut enc = BlockEncoder::new(level).expect("encoder");
+        let mut body = Vec::new();
+        g.bench_with_input(BenchmarkId::new("encode", level), &flows, |b, flows| {
+            b.iter(|| {
+                body.clear();
+                enc.encode(flows, &mut body).expect("encode")
+            })
+        });
+        let mut dec = BlockDecoder::new().expect("decoder");
+        let mut out = Vec::with_capacity(flows.len());
+        g.bench_with_input(BenchmarkId::new("decode", level), &body, |b, body| {
+            b.iter(|| {
+                out.clear();
+                dec.decode(body, &mut out).expect("decode")
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, block_codec);
+criterion_main!(benches);

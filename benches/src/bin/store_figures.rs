@@ -1,0 +1,108 @@
+//! Prints the store's figures: write and read records/s and bytes per flow
+//! on disk, per zstd level, for realistic flows (IPv4 only and the 20% IPv6
+//! mix). Run in release mode:
+//!
+//!     cargo run --release -p floe-benches --bin store-figures -- [FLOWS]
+//!
+//! Write is measured on one core (encode, compress, write to a file); read
+//! (mmap, decompress, decode to `Flow`s) on one core and on all cores.
+
+use std::path::Path;
+use std::time::Instant;
+
+use floe_benches::{realistic_flows, Mix};
+use floe_store::{BlockDecoder, FileHeader, FileWriter, FlowFile, WriteOptions};
+use rayon::prelude::*;
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(4_000_000);
+    let dir = std::env::temp_dir().join(format!("floe-store-figures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    println!("flows: {n}, cores: {}", rayon::current_num_threads());
+    println!("| set | level | bytes/flow | write rec/s (1 core) | read rec/s (1 core) | read rec/s (all cores) |");
+    println!("|---|---|---|---|---|---|");
+    for (set, share) in [("IPv4", 0.0), ("20% IPv6", 0.2)] {
+        let mix = Mix {
+            ipv6_share: share,
+            ..Mix::default()
+        };
+        let flows = realistic_flows(n, 42, &mix);
+        for level in [1, 3, 6, 9] {
+            let path = dir.join(format!("f-{level}"));
+            let (w_rate, size) = write(&flows, &path, level);
+            let r1 = read(&path, 1, n);
+            let rall = read(&path, rayon::current_num_threads(), n);
+            println!(
+                "| {set} | {level} | {:.1} | {:.2} M | {:.1} M | {:.1} M |",
+                size as f64 / n as f64,
+                w_rate / 1e6,
+                r1 / 1e6,
+                rall / 1e6
+            );
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn write(flows: &[floe_flow::Flow], path: &Path, level: i32) -> (f64, u64) {
+    let header = FileHeader {
+        created_ms: 0,
+        period: None,
+        host: "bench".into(),
+        zone: "UTC".into(),
+        writer: "store-figures".into(),
+    };
+    let t = Instant::now();
+    let file = std::fs::File::create(path).expect("create");
+    let mut w = FileWriter::new(
+        file,
+        path,
+        &header,
+        WriteOptions {
+            block_records: floe_store::DEFAULT_BLOCK_RECORDS,
+            level,
+        },
+    )
+    .expect("writer");
+    for f in flows {
+        w.push(f.clone()).expect("push");
+    }
+    w.finish(0).expect("finish");
+    let secs = t.elapsed().as_secs_f64();
+    let size = std::fs::metadata(path).expect("stat").len();
+    (flows.len() as f64 / secs, size)
+}
+
+fn read(path: &Path, threads: usize, n: usize) -> f64 {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    // Best of three, so that a cold page cache does not count.
+    let mut best = 0f64;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let file = FlowFile::open(path).expect("open");
+        let total: usize = pool.install(|| {
+            (0..file.blocks().len())
+                .into_par_iter()
+                .map_init(
+                    || (BlockDecoder::new().expect("decoder"), Vec::new()),
+                    |(dec, buf), i| {
+                        buf.clear();
+                        file.read_block(i, dec, buf).expect("block");
+                        // Touch the flows so the work is not optimized away.
+                        buf.iter().map(|f| f.octets as usize & 1).sum::<usize>() + buf.len()
+                    },
+                )
+                .sum()
+        });
+        assert!(total >= n);
+        best = best.max(n as f64 / t.elapsed().as_secs_f64());
+    }
+    best
+}
