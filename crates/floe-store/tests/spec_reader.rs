@@ -15,12 +15,27 @@ fn flows() -> Vec<Flow> {
         .map(|i| Flow {
             start_ms: 1_795_305_600_000 + (i as i64) * 17 - (i % 97) as i64 * 1000,
             end_ms: 1_795_305_600_000 + (i as i64) * 17,
-            exporter: if i % 11 == 0 { "2001:db8::9".parse().unwrap() } else { "192.0.2.1".parse().unwrap() },
+            exporter: if i % 11 == 0 {
+                "2001:db8::9".parse().unwrap()
+            } else {
+                "192.0.2.1".parse().unwrap()
+            },
             source_id: (i % 3) as u32,
             src_addr: if i % 5 == 0 {
-                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, (i >> 16) as u16, i as u16))
+                IpAddr::V6(Ipv6Addr::new(
+                    0x2001,
+                    0xdb8,
+                    1,
+                    0,
+                    0,
+                    0,
+                    (i >> 16) as u16,
+                    i as u16,
+                ))
             } else {
-                format!("10.1.{}.{}", i / 256 % 256, i % 256).parse().unwrap()
+                format!("10.1.{}.{}", i / 256 % 256, i % 256)
+                    .parse()
+                    .unwrap()
             },
             dst_addr: format!("198.51.100.{}", i % 200).parse().unwrap(),
             next_hop: "192.0.2.254".parse().unwrap(),
@@ -107,10 +122,29 @@ fn python_reader_written_from_the_spec_agrees_with_floe() {
                 "\"src_addr\": \"{}\", \"src_as\": {}, \"src_mask\": {}, \"src_port\": {}, ",
                 "\"start_ms\": {}, \"tcp_flags\": {}, \"tos\": {}}}"
             ),
-            f.dst_addr, f.dst_as, f.dst_mask, f.dst_port, f.end_ms, f.engine_id, f.engine_type,
-            f.exporter, f.input_if, f.next_hop, f.octets, f.output_if, f.packets, f.protocol,
-            f.sampling_interval, f.source_id, f.src_addr, f.src_as, f.src_mask, f.src_port,
-            f.start_ms, f.tcp_flags, f.tos
+            f.dst_addr,
+            f.dst_as,
+            f.dst_mask,
+            f.dst_port,
+            f.end_ms,
+            f.engine_id,
+            f.engine_type,
+            f.exporter,
+            f.input_if,
+            f.next_hop,
+            f.octets,
+            f.output_if,
+            f.packets,
+            f.protocol,
+            f.sampling_interval,
+            f.source_id,
+            f.src_addr,
+            f.src_as,
+            f.src_mask,
+            f.src_port,
+            f.start_ms,
+            f.tcp_flags,
+            f.tos
         );
         assert_eq!(*line, expect);
     }
