@@ -45,7 +45,7 @@ pub use meta::{
     BlockIndexEntry, CountersSnapshot, ExporterCounters, ExporterKey, FileHeader, Period, Totals,
     Trailer,
 };
-pub use reader::{FlowFile, StreamEvent, StreamReader};
+pub use reader::{FileFlows, FlowFile, StreamEvent, StreamReader};
 pub use recover::{recover_file, Recovered};
 pub use store_writer::{host_name, ClosedFile, StoreConfig, StoreWriter, LOCK_FILE};
 pub use tree::{select, walk, TreeFile};

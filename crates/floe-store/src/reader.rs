@@ -380,6 +380,22 @@ impl FlowFile {
             .map_err(|e| StoreError::corrupt(&self.path, offset, e))
     }
 
+    /// Iterates over the flows overlapping `[from_ms, to_ms)` (use
+    /// `i64::MIN, i64::MAX` for all), decoding one block at a time and
+    /// skipping blocks outside the window without decompressing them. A
+    /// damaged block yields one `Err` and the iteration goes on with the
+    /// next block.
+    pub fn iter_flows(&self, from_ms: i64, to_ms: i64) -> Result<FileFlows<'_>> {
+        Ok(FileFlows {
+            file: self,
+            decoder: BlockDecoder::new().map_err(|e| StoreError::io(&self.path, e))?,
+            buf: Vec::new(),
+            pos: 0,
+            next_block: 0,
+            window: (from_ms, to_ms),
+        })
+    }
+
     /// Reads every flow of the file (stopping at the first damaged block).
     pub fn read_all(&self) -> Result<Vec<Flow>> {
         let mut dec = BlockDecoder::new().map_err(|e| StoreError::io(&self.path, e))?;
@@ -388,6 +404,41 @@ impl FlowFile {
             self.read_block(i, &mut dec, &mut out)?;
         }
         Ok(out)
+    }
+}
+
+/// Iterator over a file's flows; see [`FlowFile::iter_flows`].
+pub struct FileFlows<'a> {
+    file: &'a FlowFile,
+    decoder: BlockDecoder,
+    buf: Vec<Flow>,
+    pos: usize,
+    next_block: usize,
+    window: (i64, i64),
+}
+
+impl Iterator for FileFlows<'_> {
+    type Item = Result<Flow>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (from, to) = self.window;
+        loop {
+            while self.pos < self.buf.len() {
+                let f = &self.buf[self.pos];
+                self.pos += 1;
+                if f.overlaps(from, to) {
+                    return Some(Ok(f.clone()));
+                }
+            }
+            let blocks = self.file.blocks();
+            let i = (self.next_block..blocks.len()).find(|&i| blocks[i].overlaps(from, to))?;
+            self.next_block = i + 1;
+            self.buf.clear();
+            self.pos = 0;
+            if let Err(e) = self.file.read_block(i, &mut self.decoder, &mut self.buf) {
+                return Some(Err(e));
+            }
+        }
     }
 }
 

@@ -270,3 +270,29 @@ fn column_layout_beats_row_layout_on_size() {
         "columns {columns} bytes vs rows {row_size} bytes"
     );
 }
+
+#[test]
+fn file_flow_iterator_selects_per_flow_and_skips_blocks() {
+    let flows: Vec<Flow> = (0..100)
+        .map(|i| Flow {
+            start_ms: i * 1000,
+            end_ms: i * 1000 + 1500,
+            packets: i as u64,
+            ..Flow::default()
+        })
+        .collect();
+    let bytes = write_stream(&flows, 10, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    std::fs::write(&path, &bytes).unwrap();
+    let file = FlowFile::open(&path).unwrap();
+    // Flows overlapping [25 s, 45 s): those starting 24..=44 (flow 24 ends at 25.5 s).
+    let got: Vec<u64> = file
+        .iter_flows(25_000, 45_000)
+        .unwrap()
+        .map(|f| f.unwrap().packets)
+        .collect();
+    assert_eq!(got, (24..=44).collect::<Vec<u64>>());
+    assert_eq!(file.blocks_overlapping(25_000, 45_000).count(), 3);
+    assert_eq!(file.iter_flows(i64::MIN, i64::MAX).unwrap().count(), 100);
+}
