@@ -9,8 +9,10 @@
 //! It does no I/O and has no dependency beyond serde.
 
 pub mod catalog;
+mod exporter;
 mod record;
 pub mod time;
 
 pub use catalog::{Field, FieldKind, Value, FIELDS};
+pub use exporter::{ExporterCounters, ExporterKey};
 pub use record::{Flow, UNSPECIFIED_V4};

@@ -1,0 +1,37 @@
+//! NetFlow v5, v9 and IPFIX datagrams to floe [`Flow`]s.
+//!
+//! * [`Decoder`] takes datagrams as they arrive, with the address they came
+//!   from, and returns flows plus per-exporter counter updates. Template
+//!   state lives per (exporter address, v9 source id / IPFIX observation
+//!   domain), as RFC 3954 and RFC 7011 scope it, never per UDP port. Data
+//!   that arrives before its template is held (bounded) and decoded when the
+//!   template comes; what expires undecoded is counted. Options records set
+//!   the exporter's sampling interval (stored with each flow, never
+//!   multiplied in) and IPFIX boot time. Uptime timestamps become absolute.
+//!   Sequence numbers give lost flows, late datagrams and resets
+//!   ([`sequence`]).
+//! * [`FileTemplateStore`] keeps templates on disk across restarts.
+//! * [`V5Encoder`] and [`V9Encoder`] build datagrams for `floe send`.
+//! * [`pcap`] reads the UDP payloads of a capture file.
+//!
+//! Parsing is netflow_parser's (1.0.6, pinned): this crate maps its records
+//! to flows and adds the state a collector needs around it. Notable events
+//! come out typed ([`DecodeEvent`]) for the daemon to log and count.
+//!
+//! Like every floe library, this crate never prints, never exits, and never
+//! panics on input: every datagram is either decoded or counted as bad with
+//! a reason.
+
+mod decoder;
+mod encode;
+mod events;
+pub mod pcap;
+mod record;
+pub mod sequence;
+mod template_store;
+
+pub use decoder::{field_number, Decoder, DecoderConfig, Outcome};
+pub use encode::{V5Encoder, V9Encoder, V5_MAX_FLOWS, V9_TEMPLATE_V4, V9_TEMPLATE_V6};
+pub use events::DecodeEvent;
+pub use floe_flow::{ExporterCounters, ExporterKey, Flow};
+pub use template_store::FileTemplateStore;
