@@ -1,0 +1,331 @@
+//! floed: the floe collector daemon.
+//!
+//! Receives NetFlow v1/v5/v7/v9 and IPFIX over UDP, decodes it with
+//! per-exporter template state (floe-netflow), and stores every flow in
+//! rotated, compressed files (floe-store). Threads: one receiver per socket
+//! (reads only), one decoder, one writer (compression, rotation, fsync,
+//! on-rotate, expiry), and the main thread for signals:
+//!
+//! * SIGHUP: close the current file and reload the configuration;
+//! * SIGTERM / SIGINT: flush, close the file, exit 0;
+//! * SIGUSR1: log the per-exporter counters since start.
+
+mod config;
+mod pipeline;
+mod receive;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use floe_netflow::{Decoder, DecoderConfig, FileTemplateStore};
+use floe_store::{ExpirePolicy, StoreConfig, StoreWriter, Zone};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+
+use crate::config::{Config, Overrides};
+use crate::pipeline::{Live, Shared, WriterMsg};
+use crate::receive::{now_ms, ReceiveStats};
+
+/// The floe NetFlow/IPFIX collector.
+///
+/// Listens for NetFlow v1/v5/v7/v9 and IPFIX on UDP and stores every flow in
+/// 10-minute zstd files under DIR/YYYY/YYYY-MM/YYYY-MM-DD/.
+///
+/// Configuration: --config FILE, else /etc/floe/floed.toml if present, else
+/// an embedded quick-start configuration (127.0.0.1:2055 and [::1]:2055,
+/// ./flows). Flags override the file.
+///
+/// Example: floed --listen 0.0.0.0:2055 --dir /var/lib/floe --period 10m
+#[derive(Parser, Debug)]
+#[command(name = "floed", version, about, long_about)]
+struct Args {
+    /// Configuration file (TOML).
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Check the configuration, print it, and exit.
+    #[arg(long)]
+    check_config: bool,
+    /// UDP address to listen on (repeat for several; overrides the file).
+    #[arg(short, long, value_name = "ADDR:PORT")]
+    listen: Vec<String>,
+    /// Root directory of the flow files.
+    #[arg(short, long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Rotation period (e.g. 10m, 1h, 2s).
+    #[arg(long, value_name = "DURATION")]
+    period: Option<String>,
+    /// Time zone naming the files: local, UTC, or an IANA name.
+    #[arg(long, value_name = "ZONE")]
+    zone: Option<String>,
+    /// flow-tools nesting level (-3..3; 3 is YYYY/YYYY-MM/YYYY-MM-DD).
+    #[arg(short = 'N', long, value_name = "LEVEL", allow_hyphen_values = true)]
+    nesting: Option<i8>,
+    /// Socket receive buffer (e.g. 16M).
+    #[arg(long, value_name = "SIZE")]
+    receive_buffer: Option<String>,
+    /// Longest a flow waits in memory before it is written (e.g. 5s).
+    #[arg(long, value_name = "DURATION")]
+    flush_interval: Option<String>,
+    /// Command run with the path of each closed file (like flow-capture -R).
+    #[arg(long, value_name = "COMMAND")]
+    on_rotate: Option<String>,
+    /// Write the daemon's pid to this file.
+    #[arg(long, value_name = "FILE")]
+    pidfile: Option<PathBuf>,
+}
+
+impl Args {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            listen: self.listen.clone(),
+            dir: self.dir.clone(),
+            period: self.period.clone(),
+            zone: self.zone.clone(),
+            nesting: self.nesting,
+            receive_buffer: self.receive_buffer.clone(),
+            flush_interval: self.flush_interval.clone(),
+            on_rotate: self.on_rotate.clone(),
+            pidfile: self.pidfile.clone(),
+        }
+    }
+}
+
+fn load(args: &Args) -> Result<Config, String> {
+    let (file, source) = config::load_file(args.config.as_deref())?;
+    config::resolve(file, source, &args.overrides())
+}
+
+fn live(c: &Config) -> Live {
+    Live {
+        on_rotate: c.on_rotate.clone(),
+        expire: ExpirePolicy {
+            max_bytes: c.expire_max_bytes,
+            max_age_secs: c.expire_max_age_secs,
+        },
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FLOED_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_ansi(false)
+        .init();
+    let cfg = match load(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("floed: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check_config {
+        println!("{}: configuration is valid", cfg.source);
+        println!("{cfg:#?}");
+        return ExitCode::SUCCESS;
+    }
+    match run(args, cfg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args, cfg: Config) -> Result<(), String> {
+    let zone = Zone::parse(&cfg.zone)?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %cfg.source,
+        dir = %cfg.dir.display(),
+        zone = %zone.name(),
+        period_secs = cfg.period_secs,
+        "floed starting"
+    );
+    let mut store_cfg = StoreConfig::new(&cfg.dir);
+    store_cfg.period_secs = cfg.period_secs;
+    store_cfg.zone = zone;
+    store_cfg.nesting = cfg.nesting;
+    store_cfg.block_records = cfg.block_records;
+    store_cfg.flush_interval_ms = cfg.flush_interval_ms;
+    store_cfg.level = cfg.zstd_level;
+    store_cfg.writer = format!("floed {}", env!("CARGO_PKG_VERSION"));
+    let (store, recovered) = StoreWriter::open(store_cfg, now_ms()).map_err(|e| e.to_string())?;
+    for r in &recovered {
+        tracing::warn!(
+            from = %r.from.display(),
+            to = %r.to.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(removed: no whole header)".into()),
+            blocks = r.blocks,
+            flows = r.flows,
+            dropped_bytes = r.dropped_bytes,
+            damage = r.damage.len(),
+            "recovered a file left by a crash"
+        );
+    }
+    let template_path = cfg.dir.join(".floe-templates");
+    let (templates, skipped) = FileTemplateStore::open(&template_path)
+        .map_err(|e| format!("{}: {e}", template_path.display()))?;
+    tracing::info!(templates = templates.len(), damaged = skipped, path = %template_path.display(), "templates loaded");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let rstats = Arc::new(ReceiveStats::default());
+    let shared = Arc::new(Shared::default());
+    if let Ok(mut l) = shared.live.lock() {
+        *l = live(&cfg);
+    }
+    let (btx, brx) = sync_channel(cfg.queue_datagrams / 256 + 1);
+    let (wtx, wrx) = sync_channel::<WriterMsg>(64);
+
+    let mut receivers = Vec::new();
+    for addr in &cfg.listen {
+        let (sock, granted) = receive::bind(*addr, cfg.receive_buffer)
+            .map_err(|e| format!("cannot listen on udp {addr}: {e}"))?;
+        let local = sock.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(
+            address = %local,
+            receive_buffer_asked = cfg.receive_buffer,
+            receive_buffer_granted = granted,
+            "listening on udp {local}"
+        );
+        if granted < cfg.receive_buffer {
+            tracing::warn!(
+                address = %local,
+                "the kernel granted a {granted}-byte receive buffer for {} asked; raise net.core.rmem_max",
+                cfg.receive_buffer
+            );
+        }
+        let (tx, stop, stats, shared) = (btx.clone(), stop.clone(), rstats.clone(), shared.clone());
+        receivers.push(
+            std::thread::Builder::new()
+                .name(format!("recv {local}"))
+                .spawn(move || receive::run(sock, tx, stop, stats, shared))
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    drop(btx);
+    let decoder = Decoder::new(DecoderConfig {
+        max_exporters: cfg.max_exporters,
+        max_templates_per_exporter: cfg.max_templates_per_exporter,
+        max_template_fields: cfg.max_template_fields,
+        pending_ttl: Duration::from_secs(cfg.early_data_ttl_secs),
+        ..DecoderConfig::default()
+    })
+    .with_template_store(templates.clone());
+    let dshared = shared.clone();
+    let wtx_decoder = wtx.clone();
+    let decode_thread = std::thread::Builder::new()
+        .name("decode".into())
+        .spawn(move || pipeline::run_decoder(brx, wtx_decoder, decoder, templates, dshared))
+        .map_err(|e| e.to_string())?;
+    let wshared = shared.clone();
+    let write_thread = std::thread::Builder::new()
+        .name("write".into())
+        .spawn(move || pipeline::run_writer(wrx, store, wshared))
+        .map_err(|e| e.to_string())?;
+
+    if let Some(p) = &cfg.pidfile {
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM, SIGUSR1])
+        .map_err(|e| e.to_string())?;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    tracing::info!("ready");
+
+    let mut current = cfg;
+    'signals: loop {
+        for sig in signals.wait() {
+            match sig {
+                SIGHUP => {
+                    tracing::info!(
+                        "SIGHUP: closing the current file and reloading the configuration"
+                    );
+                    let _ = wtx.send(WriterMsg::Rotate);
+                    match load(&args) {
+                        Ok(new) => {
+                            if new.listen != current.listen
+                                || new.dir != current.dir
+                                || new.period_secs != current.period_secs
+                            {
+                                tracing::warn!("listen addresses, directory and period changes take effect at the next restart");
+                            }
+                            if let Ok(mut l) = shared.live.lock() {
+                                *l = live(&new);
+                            }
+                            current = new;
+                        }
+                        Err(e) => {
+                            tracing::error!("reload failed, keeping the running configuration: {e}")
+                        }
+                    }
+                }
+                SIGUSR1 => log_counters(&shared, &rstats),
+                _ => {
+                    tracing::info!(signal = sig, "stopping");
+                    break 'signals;
+                }
+            }
+        }
+    }
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    stop.store(true, Ordering::Relaxed);
+    for r in receivers {
+        let _ = r.join();
+    }
+    let _ = decode_thread.join();
+    drop(wtx);
+    let _ = write_thread.join();
+    log_counters(&shared, &rstats);
+    if let Some(p) = &current.pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn log_counters(shared: &Shared, rstats: &ReceiveStats) {
+    tracing::info!(
+        datagrams = rstats.datagrams.load(Ordering::Relaxed),
+        bytes = rstats.bytes.load(Ordering::Relaxed),
+        queue_drops = rstats.queue_drops.load(Ordering::Relaxed),
+        "received since start"
+    );
+    let templates: HashMap<_, _> = shared
+        .templates
+        .lock()
+        .map(|t| t.iter().copied().collect())
+        .unwrap_or_default();
+    let exporters = shared
+        .exporters
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    let mut keys: Vec<_> = exporters.keys().copied().collect();
+    keys.sort();
+    for k in keys {
+        let c = &exporters[&k];
+        let extra: Vec<String> = c.extra.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        tracing::info!(
+            exporter = %k.address,
+            source_id = k.source_id,
+            datagrams = c.datagrams,
+            flows = c.flows,
+            lost_flows = c.lost_flows,
+            sequence_resets = c.sequence_resets,
+            bad_datagrams = c.bad_datagrams,
+            reordered = c.reordered_datagrams,
+            templates = templates.get(&k).copied().unwrap_or(0),
+            extra = %extra.join(" "),
+            "exporter counters since start"
+        );
+    }
+}

@@ -1,0 +1,441 @@
+//! The real floed binary on 127.0.0.1, real UDP datagrams, real files.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+use floe_flow::Flow;
+use floe_netflow::{Decoder, DecoderConfig, V5Encoder, V9Encoder};
+use floe_store::{walk, FlowFile};
+
+struct Floed {
+    child: Child,
+    lines: Receiver<String>,
+    log: Vec<String>,
+    addr: SocketAddr,
+}
+
+impl Floed {
+    fn start(dir: &Path, extra: &[&str]) -> Floed {
+        let cfg = dir.join("floed.toml");
+        if !cfg.exists() {
+            std::fs::write(&cfg, "zone = \"UTC\"\n").unwrap();
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_floed"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--listen", "127.0.0.1:0", "--flush-interval", "1s", "--dir"])
+            .arg(dir.join("flows"))
+            .args(extra)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for l in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut f = Floed {
+            child,
+            lines: rx,
+            log: Vec::new(),
+            addr: "127.0.0.1:0".parse().unwrap(),
+        };
+        let line = f.wait_for("listening on udp 127.0.0.1:");
+        let port = line.split("listening on udp 127.0.0.1:").nth(1).unwrap();
+        let port: u16 = port.split_whitespace().next().unwrap().parse().unwrap();
+        f.addr = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
+        f.wait_for("ready");
+        f
+    }
+
+    /// Waits (10 s at most) for a log line containing `pat`.
+    fn wait_for(&mut self, pat: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        if let Some(l) = self.log.iter().find(|l| l.contains(pat)) {
+            return l.clone();
+        }
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.log.push(l.clone());
+                    if l.contains(pat) {
+                        return l;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("floed never logged {pat:?}; log:\n{}", self.log.join("\n"));
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    /// SIGTERM, and the exit status within 5 s.
+    fn stop(mut self) -> (i32, Vec<String>) {
+        self.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.log.push(l);
+                }
+                return (s.code().unwrap_or(-1), self.log);
+            }
+            assert!(Instant::now() < deadline, "floed did not stop within 5 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn sender(ip: &str) -> UdpSocket {
+    UdpSocket::bind(format!("{ip}:0")).unwrap()
+}
+
+/// Sends datagrams, pausing a little every few so that the kernel buffer
+/// never overflows on a slow test machine.
+fn send_all(sock: &UdpSocket, to: SocketAddr, dgrams: &[Vec<u8>]) {
+    for (i, d) in dgrams.iter().enumerate() {
+        sock.send_to(d, to).unwrap();
+        if i % 50 == 49 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+fn stored_flows(dir: &Path) -> (Vec<Flow>, Vec<FlowFile>) {
+    let mut flows = Vec::new();
+    let mut files = Vec::new();
+    for f in walk(&dir.join("flows")).unwrap() {
+        let file = FlowFile::open(&f.path).unwrap();
+        flows.extend(file.read_all().unwrap());
+        files.push(file);
+    }
+    (flows, files)
+}
+
+fn sorted(mut v: Vec<Flow>) -> Vec<Flow> {
+    v.sort_by_key(|f| format!("{f:?}"));
+    v
+}
+
+fn sample_flows(n: usize, seed: u64) -> Vec<Flow> {
+    let now = now_ms();
+    let mix = floe_flow::synth::Mix {
+        day_start_ms: now - 60_000,
+        span_ms: 60_000,
+        ipv6_share: 0.2,
+    };
+    floe_flow::synth::realistic_flows(n, seed, &mix)
+}
+
+/// Datagrams from several exporters: v5 from 127.0.0.2, v9 from 127.0.0.3
+/// and 127.0.0.4 with the same template ids (colliding), the corpus from
+/// 127.0.0.5 where present. Returns (source ip, datagrams) per exporter.
+fn exporters() -> Vec<(&'static str, Vec<Vec<u8>>)> {
+    let now = now_ms();
+    let boot = now - 3_600_000;
+    let mut out = Vec::new();
+    let mut v5 = V5Encoder::new(boot);
+    let v4: Vec<Flow> = sample_flows(900, 1)
+        .into_iter()
+        .filter(|f| !f.is_ipv6())
+        .collect();
+    out.push((
+        "127.0.0.2",
+        v4.chunks(30).map(|c| v5.encode(c, now)).collect(),
+    ));
+    for (ip, seed) in [("127.0.0.3", 2), ("127.0.0.4", 3)] {
+        let mut v9 = V9Encoder::new(boot, 7);
+        let f = sample_flows(900, seed);
+        out.push((ip, f.chunks(30).map(|c| v9.encode(c, now)).collect()));
+    }
+    if let Some(corpus) = corpus_datagrams() {
+        out.push(("127.0.0.5", corpus));
+    }
+    out
+}
+
+/// Every datagram of the shared corpus's converted captures, in manifest
+/// order (templates usually come before their data there).
+fn corpus_datagrams() -> Option<Vec<Vec<u8>>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/netflow-corpus");
+    let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv")).ok()?;
+    let mut out = Vec::new();
+    for line in manifest.lines().skip(1) {
+        let path = line.split('\t').next()?;
+        if !path.contains("/_pcap/") {
+            continue;
+        }
+        let bytes = std::fs::read(root.join(path)).ok()?;
+        for d in floe_netflow::pcap::udp_datagrams(&bytes).ok()? {
+            out.push(d.payload);
+        }
+    }
+    Some(out)
+}
+
+#[test]
+fn stores_every_flow_from_several_exporters_and_the_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let floed = Floed::start(dir.path(), &[]);
+    let sent = exporters();
+    if sent.len() < 4 {
+        println!(
+            "shared netflow corpus not found beside the checkout; sending generated traffic only"
+        );
+    }
+    // What floed must store: the same datagrams through an in-process
+    // decoder, with the same source addresses.
+    let mut dec = Decoder::new(DecoderConfig::default());
+    let mut expect = Vec::new();
+    let mut bad_expected = 0;
+    for (ip, dgrams) in &sent {
+        let sock = sender(ip);
+        send_all(&sock, floed.addr, dgrams);
+        for d in dgrams {
+            bad_expected += dec
+                .decode(ip.parse().unwrap(), d, now_ms(), &mut expect)
+                .counters
+                .bad_datagrams;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, log) = floed.stop();
+    assert_eq!(code, 0, "{}", log.join("\n"));
+    let (flows, files) = stored_flows(dir.path());
+    assert!(files.iter().all(|f| f.is_closed()));
+    assert_eq!(flows.len(), expect.len());
+    assert_eq!(sorted(flows), sorted(expect));
+    // The trailers carry each exporter's counters.
+    let mut datagrams = 0;
+    let mut bad = 0;
+    for f in &files {
+        for (k, c) in f.counters() {
+            datagrams += c.datagrams;
+            bad += c.bad_datagrams;
+            assert!(k.address.is_loopback());
+        }
+    }
+    let total: usize = sent.iter().map(|(_, d)| d.len()).sum();
+    assert_eq!(datagrams, total as u64);
+    assert_eq!(bad, bad_expected);
+    for ip in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        assert!(
+            log.iter()
+                .any(|l| l.contains("new exporter") && l.contains(ip)),
+            "no new-exporter line for {ip}"
+        );
+    }
+    assert!(log
+        .iter()
+        .any(|l| l.contains("rotated") && l.contains("flows=")));
+}
+
+#[test]
+fn garbage_is_counted_and_good_flows_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let floed = Floed::start(dir.path(), &[]);
+    let sock = sender("127.0.0.6");
+    let now = now_ms();
+    let mut v9 = V9Encoder::new(now - 3_600_000, 1);
+    let flows = sample_flows(600, 9);
+    let good: Vec<Vec<u8>> = flows.chunks(30).map(|c| v9.encode(c, now)).collect();
+    let mut garbage = 0;
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for g in &good {
+        sock.send_to(g, floed.addr).unwrap();
+        for kind in 0..4 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let junk: Vec<u8> = match kind {
+                0 => vec![],
+                1 => (0..(x % 1400) as usize)
+                    .map(|i| (x >> (i % 57)) as u8)
+                    .collect(),
+                2 => vec![0xff; 9000],
+                _ => vec![0, 5, 0, 30, 1, 2, 3],
+            };
+            sock.send_to(&junk, floed.addr).unwrap();
+            garbage += 1;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, log) = floed.stop();
+    assert_eq!(code, 0);
+    let (stored, files) = stored_flows(dir.path());
+    assert_eq!(stored.len(), 600, "every good flow kept");
+    let bad: u64 = files
+        .iter()
+        .flat_map(|f| f.counters())
+        .map(|(_, c)| c.bad_datagrams)
+        .sum();
+    assert_eq!(bad, garbage);
+    let warnings = log.iter().filter(|l| l.contains("bad datagram")).count();
+    assert!(
+        (1..=3).contains(&warnings),
+        "rate-limited, never one line per datagram: {warnings}"
+    );
+}
+
+#[test]
+fn kill_9_then_restart_recovers_the_tmp_file_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut floed = Floed::start(dir.path(), &[]);
+    let sock = sender("127.0.0.7");
+    let now = now_ms();
+    let mut v5 = V5Encoder::new(now - 3_600_000);
+    let flows: Vec<Flow> = sample_flows(1200, 4)
+        .into_iter()
+        .filter(|f| !f.is_ipv6())
+        .take(600)
+        .collect();
+    let dgrams: Vec<Vec<u8>> = flows.chunks(30).map(|c| v5.encode(c, now)).collect();
+    send_all(&sock, floed.addr, &dgrams);
+    // The 1 s flush interval writes the block; wait for it to be on disk.
+    std::thread::sleep(Duration::from_millis(2500));
+    floed.child.kill().unwrap(); // SIGKILL
+    floed.child.wait().unwrap();
+    let tmp: Vec<PathBuf> = walk(&dir.path().join("flows"))
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.tmp)
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(tmp.len(), 1, "the killed daemon leaves its tmp- file");
+
+    let mut again = Floed::start(dir.path(), &[]);
+    let rec = again.wait_for("recovered a file left by a crash");
+    assert!(rec.contains("flows=600"), "{rec}");
+    let more: Vec<Vec<u8>> = flows
+        .chunks(30)
+        .take(5)
+        .map(|c| v5.encode(c, now))
+        .collect();
+    send_all(&sock, again.addr, &more);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, _) = again.stop();
+    assert_eq!(code, 0);
+    let (stored, files) = stored_flows(dir.path());
+    assert!(files.iter().all(|f| f.is_closed()));
+    assert_eq!(
+        stored.len(),
+        600 + 150,
+        "recovered flows plus the new ones, none twice"
+    );
+    assert!(files
+        .iter()
+        .any(|f| f.trailer().is_some_and(|t| t.recovered)));
+}
+
+#[test]
+fn sighup_rotates_and_short_periods_rotate_on_the_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut floed = Floed::start(dir.path(), &["--period", "2s"]);
+    let sock = sender("127.0.0.8");
+    let now = now_ms();
+    let mut v5 = V5Encoder::new(now - 3_600_000);
+    let flows: Vec<Flow> = sample_flows(200, 5)
+        .into_iter()
+        .filter(|f| !f.is_ipv6())
+        .take(90)
+        .collect();
+    sock.send_to(&v5.encode(&flows[..30], now_ms()), floed.addr)
+        .unwrap();
+    floed.wait_for("rotated");
+    floed.signal("HUP");
+    floed.wait_for("SIGHUP");
+    sock.send_to(&v5.encode(&flows[30..60], now_ms()), floed.addr)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(4500));
+    floed.signal("USR1");
+    floed.wait_for("exporter counters since start");
+    let (code, log) = floed.stop();
+    assert_eq!(code, 0);
+    let rotations = log.iter().filter(|l| l.contains("rotated")).count();
+    assert!(
+        rotations >= 3,
+        "2-second files: {rotations} rotations\n{}",
+        log.join("\n")
+    );
+    let usr1 = log
+        .iter()
+        .find(|l| l.contains("exporter counters since start"))
+        .unwrap();
+    assert!(
+        usr1.contains("127.0.0.8") && usr1.contains("flows=60"),
+        "{usr1}"
+    );
+    let (stored, files) = stored_flows(dir.path());
+    assert_eq!(stored.len(), 60);
+    for f in &files {
+        let p = f.header().period.unwrap();
+        assert_eq!(p.end_ms - p.start_ms, 2000);
+        assert_eq!(p.start_ms % 2000, 0);
+    }
+}
+
+#[test]
+fn check_config_reports_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "listen = [\"0.0.0.0:2055\"]\nperiod = \"10 parsecs\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_floed"))
+        .args(["--check-config", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml") && err.contains("unknown unit"),
+        "{err}"
+    );
+    std::fs::write(&bad, "listen = [\"0.0.0.0:2055\"\nperiod = 5\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_floed"))
+        .args(["--check-config", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:2:"), "{err}");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("floed.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_floed"))
+        .args(["--check-config", "--config"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the shipped example must be valid: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
