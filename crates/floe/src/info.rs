@@ -1,0 +1,244 @@
+//! `floe info`: what a file or a tree holds: format, period, zone, flows,
+//! packets, octets, time range, blocks, bytes per flow, and each exporter's
+//! health counters (datagrams, flows, lost flows, resets, bad datagrams).
+//! For a directory, totals per day. `--json` for machines.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Args;
+use floe_flow::time::format_utc_ms;
+use floe_flow::{ExporterCounters, ExporterKey};
+use floe_store::{walk, FlowFile};
+use serde::Serialize;
+
+/// Describe floe files and trees.
+///
+/// Example: floe info /var/lib/floe/2026/2026-11/2026-11-22
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// For directories, one entry per file instead of per day.
+    #[arg(long)]
+    files: bool,
+}
+
+#[derive(Serialize, Default, Clone)]
+struct Summary {
+    name: String,
+    files: u64,
+    open_files: u64,
+    format_version: Option<u16>,
+    zone: Option<String>,
+    period_secs: Option<i64>,
+    flows: u64,
+    packets: u64,
+    octets: u64,
+    first: Option<String>,
+    last: Option<String>,
+    #[serde(skip)]
+    first_ms: Option<i64>,
+    #[serde(skip)]
+    last_ms: Option<i64>,
+    blocks: u64,
+    bytes: u64,
+    bytes_per_flow: Option<f64>,
+    exporters: Vec<Exporter>,
+    damage: Vec<String>,
+    #[serde(skip)]
+    by_exporter: BTreeMap<ExporterKey, ExporterCounters>,
+}
+
+#[derive(Serialize, Clone)]
+struct Exporter {
+    address: String,
+    source_id: u32,
+    #[serde(flatten)]
+    counters: ExporterCounters,
+}
+
+impl Summary {
+    fn add(&mut self, f: &FlowFile) {
+        self.files += 1;
+        self.open_files += u64::from(!f.is_closed());
+        self.format_version = Some(f.version());
+        self.zone = Some(f.header().zone.clone());
+        if let Some(p) = f.header().period {
+            self.period_secs = Some((p.end_ms - p.start_ms) / 1000);
+        }
+        self.blocks += f.blocks().len() as u64;
+        self.bytes += f.len();
+        match f.trailer() {
+            Some(t) => {
+                self.flows += t.totals.flows;
+                self.packets += t.totals.packets;
+                self.octets += t.totals.octets;
+                if t.totals.flows > 0 {
+                    self.first_ms = Some(
+                        self.first_ms
+                            .map_or(t.totals.first_ms, |x| x.min(t.totals.first_ms)),
+                    );
+                    self.last_ms = Some(
+                        self.last_ms
+                            .map_or(t.totals.last_ms, |x| x.max(t.totals.last_ms)),
+                    );
+                }
+            }
+            None => {
+                self.flows += f.flows();
+                for b in f.blocks() {
+                    self.first_ms = Some(
+                        self.first_ms
+                            .map_or(b.min_start_ms, |x| x.min(b.min_start_ms)),
+                    );
+                    self.last_ms = Some(self.last_ms.map_or(b.max_end_ms, |x| x.max(b.max_end_ms)));
+                }
+            }
+        }
+        for (k, c) in f.counters() {
+            self.by_exporter.entry(*k).or_default().add(c);
+        }
+        self.damage.extend(f.damage().iter().map(|e| e.to_string()));
+    }
+
+    fn finish(mut self) -> Self {
+        self.first = self.first_ms.map(format_utc_ms);
+        self.last = self.last_ms.map(format_utc_ms);
+        self.bytes_per_flow = (self.flows > 0).then(|| self.bytes as f64 / self.flows as f64);
+        self.exporters = self
+            .by_exporter
+            .iter()
+            .map(|(k, c)| Exporter {
+                address: k.address.to_string(),
+                source_id: k.source_id,
+                counters: c.clone(),
+            })
+            .collect();
+        self
+    }
+}
+
+pub fn run(a: InfoArgs) -> Result<(), String> {
+    let mut groups: BTreeMap<String, Summary> = BTreeMap::new();
+    let mut errors = Vec::new();
+    let mut order = Vec::new();
+    for path in &a.paths {
+        let files: Vec<(PathBuf, String)> = if path.is_dir() {
+            walk(path)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|f| {
+                    let group = if a.files {
+                        f.path.display().to_string()
+                    } else {
+                        // The day, in the zone the file was named in.
+                        let name = f
+                            .path
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        name.trim_start_matches("tmp-")
+                            .get(5..15)
+                            .unwrap_or("unknown")
+                            .to_string()
+                    };
+                    (f.path, group)
+                })
+                .collect()
+        } else {
+            vec![(path.clone(), path.display().to_string())]
+        };
+        for (file, group) in files {
+            match FlowFile::open(&file) {
+                Ok(f) => {
+                    if !groups.contains_key(&group) {
+                        order.push(group.clone());
+                    }
+                    let g = groups.entry(group.clone()).or_insert_with(|| Summary {
+                        name: group.clone(),
+                        ..Summary::default()
+                    });
+                    g.add(&f);
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+    }
+    let out: Vec<Summary> = order
+        .iter()
+        .filter_map(|g| groups.remove(g))
+        .map(Summary::finish)
+        .collect();
+    if a.json {
+        let doc = serde_json::json!({ "entries": out, "errors": errors });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
+        );
+    } else {
+        for s in &out {
+            print_text(s);
+        }
+        for e in &errors {
+            eprintln!("floe info: {e}");
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} file(s) could not be read", errors.len()))
+    }
+}
+
+fn print_text(s: &Summary) {
+    println!("{}", s.name);
+    println!(
+        "  files {} ({} open), format version {}, zone {}, period {}",
+        s.files,
+        s.open_files,
+        s.format_version.map_or("-".into(), |v| v.to_string()),
+        s.zone.as_deref().unwrap_or("-"),
+        s.period_secs.map_or("-".into(), |p| format!("{p} s"))
+    );
+    println!(
+        "  flows {}  packets {}  octets {}  from {}  to {}",
+        s.flows,
+        s.packets,
+        s.octets,
+        s.first.as_deref().unwrap_or("-"),
+        s.last.as_deref().unwrap_or("-")
+    );
+    println!(
+        "  blocks {}  bytes {}  bytes/flow {}",
+        s.blocks,
+        s.bytes,
+        s.bytes_per_flow.map_or("-".into(), |b| format!("{b:.1}"))
+    );
+    if !s.exporters.is_empty() {
+        println!(
+            "  {:<40} {:>10} {:>12} {:>10} {:>7} {:>8} {:>9}",
+            "exporter (source id)", "datagrams", "flows", "lost", "resets", "bad", "reordered"
+        );
+        for e in &s.exporters {
+            let c = &e.counters;
+            println!(
+                "  {:<40} {:>10} {:>12} {:>10} {:>7} {:>8} {:>9}",
+                format!("{} ({})", e.address, e.source_id),
+                c.datagrams,
+                c.flows,
+                c.lost_flows,
+                c.sequence_resets,
+                c.bad_datagrams,
+                c.reordered_datagrams
+            );
+        }
+    }
+    for d in &s.damage {
+        println!("  damaged: {d}");
+    }
+}
