@@ -18,6 +18,7 @@ use netflow_parser::variable_versions::PendingFlowsConfig;
 use netflow_parser::{NetflowPacket, NetflowParser};
 
 use crate::events::DecodeEvent;
+use crate::fast::{self, Plan};
 use crate::record::{num, Context, Record};
 use crate::sequence::{SequenceEvent, SequenceTracker};
 
@@ -39,6 +40,9 @@ pub struct DecoderConfig {
     /// How long early data waits for its template before it is dropped
     /// (and counted).
     pub pending_ttl: Duration,
+    /// Decode data records of known templates with floe's own compiled
+    /// templates (see the `fast` module); off: netflow_parser does all.
+    pub fast_path: bool,
 }
 
 impl Default for DecoderConfig {
@@ -50,6 +54,7 @@ impl Default for DecoderConfig {
             pending_templates: 64,
             pending_bytes: 4 << 20,
             pending_ttl: Duration::from_secs(600),
+            fast_path: true,
         }
     }
 }
@@ -103,6 +108,29 @@ impl ExporterState {
     }
 }
 
+/// Data records of one message: how many each path decoded, and whether
+/// some sets could not be decoded at all (their record count is unknown).
+#[derive(Default)]
+struct Records {
+    fast: u32,
+    slow: u32,
+    undecoded: bool,
+}
+
+fn scope_of(key: ExporterKey, version: u16) -> Scope {
+    Scope {
+        address: key.address,
+        version,
+        domain: key.source_id,
+    }
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]))
+        .unwrap_or(0)
+}
+
 /// The result of decoding one datagram.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -121,6 +149,8 @@ pub struct Decoder {
     cfg: DecoderConfig,
     store: Option<Arc<dyn TemplateStore>>,
     parsers: HashMap<Scope, NetflowParser>,
+    /// Compiled data templates, for the fast path.
+    plans: HashMap<(Scope, u16), Plan>,
     states: HashMap<ExporterKey, ExporterState>,
     stateless: NetflowParser,
     events: Vec<DecodeEvent>,
@@ -132,6 +162,7 @@ impl Decoder {
             cfg,
             store: None,
             parsers: HashMap::new(),
+            plans: HashMap::new(),
             states: HashMap::new(),
             stateless: NetflowParser::default(),
             events: Vec::new(),
@@ -215,8 +246,8 @@ impl Decoder {
         let domain = match version {
             5 if data.len() >= 24 => u32::from(data[20]) << 8 | u32::from(data[21]),
             7 if data.len() >= 24 => 0,
-            9 if data.len() >= 20 => u32::from_be_bytes([data[16], data[17], data[18], data[19]]),
-            10 if data.len() >= 16 => u32::from_be_bytes([data[12], data[13], data[14], data[15]]),
+            9 if data.len() >= 20 => be32(data, 16),
+            10 if data.len() >= 16 => be32(data, 12),
             5 | 7 | 9 | 10 => {
                 return self.bad(
                     from,
@@ -243,26 +274,19 @@ impl Decoder {
         };
         outcome.key = Some(key);
         outcome.counters.datagrams = 1;
-        let result = if matches!(version, 9 | 10) {
-            let scope = Scope {
-                address: from,
-                version,
-                domain,
-            };
-            match self.parser_for(scope) {
-                Some(p) => p.parse_bytes(data),
-                None => {
-                    outcome
-                        .counters
-                        .extra
-                        .insert("dropped_exporter_limit".into(), 1);
-                    self.events.push(DecodeEvent::ExporterLimit { from });
-                    return outcome;
-                }
-            }
-        } else {
-            self.stateless.parse_bytes(data)
+        let scope = Scope {
+            address: from,
+            version,
+            domain,
         };
+        if matches!(version, 9 | 10) && self.parser_for(scope).is_none() {
+            outcome
+                .counters
+                .extra
+                .insert("dropped_exporter_limit".into(), 1);
+            self.events.push(DecodeEvent::ExporterLimit { from });
+            return outcome;
+        }
         if !self.states.contains_key(&key) {
             self.events.push(DecodeEvent::NewExporter { key, version });
             let sequence = if version == 9 {
@@ -272,46 +296,161 @@ impl Decoder {
             };
             self.states.insert(key, ExporterState::new(sequence));
         }
-        if result.packets.is_empty() {
-            let reason = match &result.error {
-                Some(e) => format!(
-                    "v{version} datagram does not decode: {}",
-                    short_reason(&e.to_string())
-                ),
-                None => format!("v{version} datagram holds no message"),
-            };
-            return self.bad(from, Some(key), outcome, reason);
-        }
         let before = out.len();
-        for packet in &result.packets {
-            self.packet(
-                key,
-                packet,
-                now_ms,
-                out,
-                &mut outcome.counters,
-                &mut outcome.options_records,
-            );
-        }
-        if let Some(e) = &result.error {
-            // Whole messages decoded, then something that does not.
-            *outcome
-                .counters
-                .extra
-                .entry("malformed_tails".into())
-                .or_default() += 1;
-            self.events.push(DecodeEvent::MalformedTail {
-                key,
-                reason: short_reason(&e.to_string()),
-            });
+        let mut records = Records::default();
+        // The fast path takes the data sets whose templates it compiled; the
+        // rest of the message goes to netflow_parser.
+        let slow: Option<std::borrow::Cow<'_, [u8]>> =
+            if matches!(version, 9 | 10) && self.cfg.fast_path {
+                self.fast_sets(scope, key, data, out, &mut records, &mut outcome.counters)
+            } else {
+                Some(std::borrow::Cow::Borrowed(data))
+            };
+        if let Some(input) = slow {
+            let result = if matches!(version, 9 | 10) {
+                match self.parsers.get_mut(&scope) {
+                    Some(p) => p.parse_bytes(&input),
+                    None => return outcome,
+                }
+            } else {
+                self.stateless.parse_bytes(&input)
+            };
+            if result.packets.is_empty() && records.fast == 0 {
+                let reason = match &result.error {
+                    Some(e) => format!(
+                        "v{version} datagram does not decode: {}",
+                        short_reason(&e.to_string())
+                    ),
+                    None => format!("v{version} datagram holds no message"),
+                };
+                return self.bad(from, Some(key), outcome, reason);
+            }
+            for packet in &result.packets {
+                self.packet(
+                    key,
+                    packet,
+                    now_ms,
+                    out,
+                    &mut outcome.counters,
+                    &mut outcome.options_records,
+                    &mut records,
+                );
+            }
+            if let Some(e) = &result.error {
+                // Whole messages decoded, then something that does not.
+                *outcome
+                    .counters
+                    .extra
+                    .entry("malformed_tails".into())
+                    .or_default() += 1;
+                self.events.push(DecodeEvent::MalformedTail {
+                    key,
+                    reason: short_reason(&e.to_string()),
+                });
+            }
         }
         let flows = (out.len() - before) as u64;
+        match version {
+            9 => self.sequence(
+                key,
+                be32(data, 12),
+                Some(1),
+                &mut outcome.counters,
+                Some(flows as f64),
+            ),
+            10 => {
+                let units = (!records.undecoded).then_some(records.fast + records.slow);
+                self.sequence(key, be32(data, 8), units, &mut outcome.counters, None);
+            }
+            _ => {}
+        }
         outcome.counters.flows = flows;
         if let Some(s) = self.states.get_mut(&key) {
             s.datagrams += 1;
             s.flows += flows;
         }
         outcome
+    }
+
+    /// Decodes the data sets of a v9/IPFIX message whose templates have
+    /// plans; returns what is left for netflow_parser (the message with
+    /// only the other sets), or `None` when nothing is.
+    fn fast_sets<'a>(
+        &mut self,
+        scope: Scope,
+        key: ExporterKey,
+        data: &'a [u8],
+        out: &mut Vec<Flow>,
+        records: &mut Records,
+        c: &mut ExporterCounters,
+    ) -> Option<std::borrow::Cow<'a, [u8]>> {
+        let Some(sets) = fast::sets(data, scope.version) else {
+            return Some(std::borrow::Cow::Borrowed(data));
+        };
+        let Some(state) = self.states.get(&key) else {
+            return Some(std::borrow::Cow::Borrowed(data));
+        };
+        let ctx = if scope.version == 9 {
+            Context {
+                exporter: key.address,
+                source_id: key.source_id,
+                export_ms: i64::from(be32(data, 8)) * 1000,
+                sys_uptime_ms: Some(be32(data, 4)),
+                sys_init_ms: None,
+                sampling: state.sampling,
+            }
+        } else {
+            Context {
+                exporter: key.address,
+                source_id: key.source_id,
+                export_ms: i64::from(be32(data, 4)) * 1000,
+                sys_uptime_ms: None,
+                sys_init_ms: state.sys_init_ms,
+                sampling: state.sampling,
+            }
+        };
+        let mut kept = Vec::new();
+        let mut unanchored = 0u64;
+        for (id, body) in &sets {
+            if let Some(plan) = self.plans.get(&(scope, *id)) {
+                let n = plan.records(&data[body.clone()], ctx.export_ms, |r| {
+                    if !r.is_flow() {
+                        return;
+                    }
+                    let mut cx = ctx;
+                    if let Some(v) = r.sampler_id.and_then(|id| state.samplers.get(&id)) {
+                        cx.sampling = Some(*v);
+                    }
+                    let (flow, u) = r.finish(&cx);
+                    unanchored += u64::from(u);
+                    out.push(flow);
+                });
+                if let Some(n) = n {
+                    records.fast += n;
+                    continue;
+                }
+            }
+            kept.push(body.start - 4..body.end);
+        }
+        if unanchored > 0 {
+            *c.extra.entry("uptime_unanchored".into()).or_default() += unanchored;
+        }
+        if kept.is_empty() {
+            return None;
+        }
+        if kept.len() == sets.len() {
+            return Some(std::borrow::Cow::Borrowed(data));
+        }
+        let header = if scope.version == 9 { 20 } else { 16 };
+        let mut sub = data[..header].to_vec();
+        for r in kept {
+            sub.extend_from_slice(&data[r]);
+        }
+        if scope.version == 10 {
+            let len = (sub.len() as u16).to_be_bytes();
+            sub[2..4].copy_from_slice(&len);
+        }
+        Some(std::borrow::Cow::Owned(sub))
     }
 
     /// NetFlow v1 (which netflow_parser does not read): a 16-byte header
@@ -400,6 +539,7 @@ impl Decoder {
         outcome
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn packet(
         &mut self,
         key: ExporterKey,
@@ -408,6 +548,7 @@ impl Decoder {
         out: &mut Vec<Flow>,
         c: &mut ExporterCounters,
         options: &mut u64,
+        records: &mut Records,
     ) {
         match packet {
             NetflowPacket::V5(v5) => {
@@ -488,32 +629,31 @@ impl Decoder {
                     sys_init_ms: None,
                     sampling: s.sampling,
                 };
-                let before = out.len();
                 for fs in &v9.flowsets {
                     match &fs.body {
                         V9Body::Template(t) => {
                             for t in &t.templates {
-                                let fields: Vec<(u16, u16)> = t
+                                let fields: Vec<(u16, u16, bool)> = t
                                     .fields
                                     .iter()
-                                    .map(|f| (f.field_type_number, f.field_length))
+                                    .map(|f| (f.field_type_number, f.field_length, false))
                                     .collect();
-                                self.template(key, t.template_id, &fields, false);
+                                self.template(key, 9, t.template_id, &fields, false);
                             }
                         }
                         V9Body::OptionsTemplate(t) => {
                             for t in &t.templates {
-                                let fields: Vec<(u16, u16)> = t
+                                let fields: Vec<(u16, u16, bool)> = t
                                     .scope_fields
                                     .iter()
-                                    .map(|f| (f.field_type_number, f.field_length))
+                                    .map(|f| (f.field_type_number, f.field_length, false))
                                     .chain(
                                         t.option_fields
                                             .iter()
-                                            .map(|f| (f.field_type_number, f.field_length)),
+                                            .map(|f| (f.field_type_number, f.field_length, false)),
                                     )
                                     .collect();
-                                self.template(key, t.template_id, &fields, true);
+                                self.template(key, 9, t.template_id, &fields, true);
                             }
                         }
                         V9Body::Data(d) => {
@@ -535,8 +675,6 @@ impl Decoder {
                         V9Body::NoTemplate(_) | V9Body::Empty => {}
                     }
                 }
-                let flows = (out.len() - before) as f64;
-                self.sequence(key, h.sequence_number, Some(1), c, Some(flows));
             }
             NetflowPacket::IPFix(ipfix) => {
                 let h = &ipfix.header;
@@ -548,7 +686,7 @@ impl Decoder {
                     sys_init_ms: s.sys_init_ms,
                     sampling: s.sampling,
                 };
-                let mut records = 0u32;
+                let mut slow_records = 0u32;
                 let mut undecoded = false;
                 for fs in &ipfix.flowsets {
                     match &fs.body {
@@ -557,39 +695,39 @@ impl Decoder {
                             ts.iter().for_each(|t| self.ipfix_template(key, t, false))
                         }
                         IpfixBody::OptionsTemplate(t) => {
-                            let fields: Vec<(u16, u16)> = t
+                            let fields: Vec<(u16, u16, bool)> = t
                                 .fields
                                 .iter()
-                                .map(|f| (f.field_type_number, f.field_length))
+                                .map(|f| (f.field_type_number, f.field_length, false))
                                 .collect();
-                            self.template(key, t.template_id, &fields, true);
+                            self.template(key, 10, t.template_id, &fields, true);
                         }
                         IpfixBody::OptionsTemplates(ts) => {
                             for t in ts {
-                                let fields: Vec<(u16, u16)> = t
+                                let fields: Vec<(u16, u16, bool)> = t
                                     .fields
                                     .iter()
-                                    .map(|f| (f.field_type_number, f.field_length))
+                                    .map(|f| (f.field_type_number, f.field_length, false))
                                     .collect();
-                                self.template(key, t.template_id, &fields, true);
+                                self.template(key, 10, t.template_id, &fields, true);
                             }
                         }
                         IpfixBody::V9Template(t) => {
-                            let fields: Vec<(u16, u16)> = t
+                            let fields: Vec<(u16, u16, bool)> = t
                                 .fields
                                 .iter()
-                                .map(|f| (f.field_type_number, f.field_length))
+                                .map(|f| (f.field_type_number, f.field_length, false))
                                 .collect();
-                            self.template(key, t.template_id, &fields, false);
+                            self.template(key, 10, t.template_id, &fields, false);
                         }
                         IpfixBody::V9Templates(ts) => {
                             for t in ts {
-                                let fields: Vec<(u16, u16)> = t
+                                let fields: Vec<(u16, u16, bool)> = t
                                     .fields
                                     .iter()
-                                    .map(|f| (f.field_type_number, f.field_length))
+                                    .map(|f| (f.field_type_number, f.field_length, false))
                                     .collect();
-                                self.template(key, t.template_id, &fields, false);
+                                self.template(key, 10, t.template_id, &fields, false);
                             }
                         }
                         IpfixBody::V9OptionsTemplate(_) | IpfixBody::V9OptionsTemplates(_) => {}
@@ -598,14 +736,14 @@ impl Decoder {
                                 self.undecoded(key, fs.header.header_id, fs.header.length, c);
                                 undecoded = true;
                             }
-                            records += d.fields.len() as u32;
+                            slow_records += d.fields.len() as u32;
                             for rec in &d.fields {
                                 let r = ipfix_record(rec, i64::from(h.export_time) * 1000);
                                 self.flow_record(key, r, &ctx, now_ms, out, c);
                             }
                         }
                         IpfixBody::OptionsData(d) => {
-                            records += d.fields.len() as u32;
+                            slow_records += d.fields.len() as u32;
                             *options += d.fields.len() as u64;
                             for rec in &d.fields {
                                 let r = ipfix_record(rec, i64::from(h.export_time) * 1000);
@@ -613,14 +751,14 @@ impl Decoder {
                             }
                         }
                         IpfixBody::V9Data(d) => {
-                            records += d.fields.len() as u32;
+                            slow_records += d.fields.len() as u32;
                             for rec in &d.fields {
                                 let r = v9_record(rec);
                                 self.flow_record(key, r, &ctx, now_ms, out, c);
                             }
                         }
                         IpfixBody::V9OptionsData(d) => {
-                            records += d.fields.len() as u32;
+                            slow_records += d.fields.len() as u32;
                             *options += d.fields.len() as u64;
                             for rec in &d.fields {
                                 self.options_record(key, v9_record(&rec.options_fields));
@@ -641,8 +779,8 @@ impl Decoder {
                     self.undecoded(key, 0, h.length - 16 - sets as u16, c);
                     undecoded = true;
                 }
-                let units = (!undecoded).then_some(records);
-                self.sequence(key, h.sequence_number, units, c, None);
+                records.slow += slow_records;
+                records.undecoded |= undecoded;
             }
             // A version a later netflow_parser adds: nothing to map yet.
             _ => {}
@@ -664,25 +802,58 @@ impl Decoder {
         t: &netflow_parser::variable_versions::ipfix::Template,
         options: bool,
     ) {
-        let fields: Vec<(u16, u16)> = t
+        let fields: Vec<(u16, u16, bool)> = t
             .fields
             .iter()
-            .map(|f| (f.field_type_number, f.field_length))
+            .map(|f| {
+                (
+                    f.field_type_number,
+                    f.field_length,
+                    f.enterprise_number.is_some(),
+                )
+            })
             .collect();
         if fields.is_empty() {
             if let Some(s) = self.states.get_mut(&key) {
                 s.templates.remove(&t.template_id);
             }
+            self.plans.remove(&(scope_of(key, 10), t.template_id));
             self.events.push(DecodeEvent::TemplateWithdrawn {
                 key,
                 template_id: t.template_id,
             });
             return;
         }
-        self.template(key, t.template_id, &fields, options);
+        self.template(key, 10, t.template_id, &fields, options);
     }
 
-    fn template(&mut self, key: ExporterKey, id: u16, fields: &[(u16, u16)], options: bool) {
+    fn template(
+        &mut self,
+        key: ExporterKey,
+        version: u16,
+        id: u16,
+        fields: &[(u16, u16, bool)],
+        options: bool,
+    ) {
+        // The fast path reads data records of data templates; options
+        // records stay with netflow_parser.
+        let scope = scope_of(key, version);
+        match (options, Plan::compile(fields)) {
+            (false, Some(plan)) => {
+                // Bounded like netflow_parser's own cache: a flood of new
+                // template ids compiles no more than the limit.
+                let known = self.plans.contains_key(&(scope, id));
+                if known
+                    || self.plans.keys().filter(|(s, _)| *s == scope).count()
+                        < self.cfg.max_templates_per_exporter
+                {
+                    self.plans.insert((scope, id), plan);
+                }
+            }
+            _ => {
+                self.plans.remove(&(scope, id));
+            }
+        }
         let mut h = DefaultHasher::new();
         fields.hash(&mut h);
         let hash = h.finish();

@@ -25,6 +25,7 @@
 mod decoder;
 mod encode;
 mod events;
+mod fast;
 pub mod pcap;
 mod record;
 pub mod sequence;

@@ -38,8 +38,7 @@ pub fn expire(root: &Path, policy: &ExpirePolicy, now_ms: i64) -> Result<Expired
         .map(|s| now_ms.saturating_sub(s.saturating_mul(1000) as i64));
     for f in files.iter().filter(|f| !f.tmp) {
         let too_big = policy.max_bytes.is_some_and(|m| total > m);
-        // A file's period ends where the next file's begins.
-        let too_old = age_limit.is_some_and(|lim| f.next_start_ms <= lim);
+        let too_old = age_limit.is_some_and(|lim| f.end_estimate_ms() <= lim);
         if !(too_big || too_old) {
             continue;
         }

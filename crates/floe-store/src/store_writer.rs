@@ -190,10 +190,15 @@ impl StoreWriter {
     /// Stores flows received at `now_ms`. Returns the file closed by a
     /// rotation this caused, if any.
     pub fn write(&mut self, now_ms: i64, flows: &[Flow]) -> Result<Option<ClosedFile>> {
+        self.write_owned(now_ms, flows.to_vec())
+    }
+
+    /// Like [`StoreWriter::write`], taking the flows by value (no copy).
+    pub fn write_owned(&mut self, now_ms: i64, flows: Vec<Flow>) -> Result<Option<ClosedFile>> {
         let closed = self.ensure_period(now_ms)?;
         if let Some(cur) = self.cur.as_mut() {
             for f in flows {
-                cur.w.push(f.clone()).or_else(|e| undo_partial(cur, e))?;
+                cur.w.push(f).or_else(|e| undo_partial(cur, e))?;
                 if cur.w.pending() == 0 {
                     cur.pending_since = None;
                 } else if cur.pending_since.is_none() {

@@ -20,6 +20,17 @@ pub struct TreeFile {
     pub size: u64,
 }
 
+impl TreeFile {
+    /// The best estimate of the end of this file's period that needs no
+    /// I/O: the next file's start, but never more than a day after its own
+    /// start (periods divide a day), so a gap in the tree (a collector that
+    /// was down) does not stretch a file over it.
+    pub fn end_estimate_ms(&self) -> i64 {
+        self.next_start_ms
+            .min(self.start_ms.saturating_add(86_400_000))
+    }
+}
+
 /// Every floe file under `root` (closed and `tmp-`), oldest first. Other
 /// files are ignored. A missing root is an error; unreadable subdirectories
 /// are errors too, since silently skipping them would hide data.
@@ -93,6 +104,6 @@ pub fn select(files: &[TreeFile], from_ms: i64, to_ms: i64, slack_ms: i64) -> Ve
     let hi = to_ms.saturating_add(slack_ms);
     files
         .iter()
-        .filter(|f| f.start_ms < hi && f.next_start_ms > lo)
+        .filter(|f| f.start_ms < hi && f.end_estimate_ms() > lo)
         .collect()
 }

@@ -310,7 +310,7 @@ pub fn resolve(file: FileConfig, source: String, o: &Overrides) -> Result<Config
         block_records,
         flush_interval_ms,
         zstd_level,
-        queue_datagrams: file.queue_datagrams.unwrap_or(65_536).max(64),
+        queue_datagrams: file.queue_datagrams.unwrap_or(32_768).max(64),
         on_rotate: o.on_rotate.clone().or(file.on_rotate.clone()),
         pidfile: o.pidfile.clone().or(file.pidfile.clone()),
         expire_max_bytes: expire

@@ -183,7 +183,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         *l = live(&cfg);
     }
     let (btx, brx) = sync_channel(cfg.queue_datagrams / 256 + 1);
-    let (wtx, wrx) = sync_channel::<WriterMsg>(64);
+    let (wtx, wrx) = sync_channel::<WriterMsg>(8);
 
     let mut receivers = Vec::new();
     for addr in &cfg.listen {

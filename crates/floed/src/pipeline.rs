@@ -349,10 +349,11 @@ pub fn run_writer(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<S
                 flows,
                 counters,
             }) => {
-                match store.write(received_ms, &flows) {
+                let n = flows.len() as u64;
+                match store.write_owned(received_ms, flows) {
                     Ok(c) => closed.extend(c),
                     Err(e) => {
-                        unwritten += flows.len() as u64;
+                        unwritten += n;
                         failed = Some(e.to_string());
                     }
                 }

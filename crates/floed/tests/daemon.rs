@@ -439,3 +439,82 @@ fn check_config_reports_file_line_and_column() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn templates_survive_a_restart_and_on_rotate_expiry_and_pidfile_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid = dir.path().join("floed.pid");
+    let marker = dir.path().join("rotated.txt");
+    // The on-rotate command appends each closed file's path to a list.
+    std::fs::write(
+        dir.path().join("floed.toml"),
+        format!(
+            "zone = \"UTC\"\non_rotate = \"echo >> {}\"\n[expire]\nmax_age = \"1h\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    // An old file the expiry must remove: a closed file from 2020.
+    let old_dir = dir.path().join("flows/2020/2020-01/2020-01-01");
+    std::fs::create_dir_all(&old_dir).unwrap();
+    let (mut w, _) = floe_store::StoreWriter::open(
+        {
+            let mut c = floe_store::StoreConfig::new(dir.path().join("flows"));
+            c.zone = floe_store::Zone::Utc;
+            c
+        },
+        1_577_836_800_000,
+    )
+    .unwrap();
+    w.write(1_577_836_800_000, &[Flow::default()]).unwrap();
+    w.close(1_577_836_900_000).unwrap();
+    assert!(old_dir.join("floe.2020-01-01.000000+0000").exists());
+
+    let floed = Floed::start(
+        dir.path(),
+        &["--pidfile", pid.to_str().unwrap(), "--period", "2s"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(&pid).unwrap().trim(),
+        floed.child.id().to_string(),
+        "pidfile holds the daemon's pid"
+    );
+    let sock = sender("127.0.0.9");
+    let now = now_ms();
+    let mut v9 = V9Encoder::new(now - 3_600_000, 42);
+    v9.template_every = 1_000_000; // templates in the first datagram only
+    let flows = sample_flows(120, 11);
+    sock.send_to(&v9.encode(&flows[..30], now), floed.addr)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(6500)); // > 5 s template save interval
+    let (code, log) = floed.stop();
+    assert_eq!(code, 0, "{}", log.join("\n"));
+    assert!(!pid.exists(), "pidfile removed at exit");
+    assert!(
+        !old_dir.exists(),
+        "expired by age, with its empty directories"
+    );
+    let listed = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert!(
+        listed.lines().count() >= 2,
+        "on-rotate ran for each closed file: {listed:?}"
+    );
+    assert!(
+        listed.lines().all(|p| Path::new(p.trim()).exists()),
+        "{listed}"
+    );
+
+    // Restart: the exporter sends data only; the persisted templates decode it.
+    let floed = Floed::start(dir.path(), &[]);
+    sock.send_to(&v9.encode(&flows[30..60], now), floed.addr)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, _) = floed.stop();
+    assert_eq!(code, 0);
+    let (stored, _) = stored_flows(dir.path());
+    assert_eq!(
+        stored.len(),
+        60,
+        "30 before the restart, 30 decoded with persisted templates"
+    );
+}

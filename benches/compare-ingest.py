@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Ingest benchmark: floed against Debian's nfcapd on loopback.
+
+Both collectors get the same traffic from the same sender (`floe send`,
+generated realistic flows, 30 flows per datagram) at rising rates, one
+collector at a time, alternating at each rate. A collector passes a rate
+when it stores every flow sent. Prints a markdown table and writes JSON.
+
+Usage: benches/compare-nfcapd.sh [--versions 5,9] [--seconds 2] [--rates 0.5,1,...]
+(the shell wrapper installs nfdump and builds floe in release mode).
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release")
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def proc_cpu_rss(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / tick
+    rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                rss = int(line.split()[1]) * 1024
+    return cpu, rss
+
+
+def start(tool, port, d):
+    if tool == "floed":
+        cfg = os.path.join(d, "floed.toml")
+        with open(cfg, "w") as f:
+            f.write('zone = "UTC"\n')
+        cmd = [os.path.join(BIN, "floed"), "--config", cfg, "--listen", f"127.0.0.1:{port}",
+               "--dir", os.path.join(d, "flows"), "--receive-buffer", "16M"]
+        p = subprocess.Popen(cmd, stderr=open(os.path.join(d, "log"), "w"))
+        for _ in range(100):
+            time.sleep(0.05)
+            if "ready" in open(os.path.join(d, "log")).read():
+                break
+    else:
+        os.makedirs(os.path.join(d, "flows"))
+        cmd = ["nfcapd", "-w", os.path.join(d, "flows"), "-b", "127.0.0.1", "-p", str(port),
+               "-B", str(16 << 20), "-t", "600"]
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "log"), "w"))
+        time.sleep(0.8)
+    return p
+
+
+def stored(tool, d):
+    if tool == "floed":
+        out = subprocess.run([os.path.join(BIN, "floe"), "info", "--json", os.path.join(d, "flows")],
+                             capture_output=True, text=True, check=True).stdout
+        return sum(e["flows"] for e in json.loads(out)["entries"])
+    out = subprocess.run(["nfdump", "-R", os.path.join(d, "flows"), "-I"], capture_output=True, text=True).stdout
+    m = re.search(r"^Flows:\s+(\d+)", out, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def run(tool, version, rate, seconds, seed):
+    d = tempfile.mkdtemp(prefix=f"ingest-{tool}-")
+    port = free_port()
+    p = start(tool, port, d)
+    cpu0, _ = proc_cpu_rss(p.pid)
+    count = int(rate * seconds)
+    s = subprocess.run([os.path.join(BIN, "floe"), "send", "--to", f"127.0.0.1:{port}", "--netflow-version",
+                        str(version), "--count", str(count), "--rate", str(int(rate)), "--seed", str(seed)],
+                       capture_output=True, text=True, check=True)
+    m = re.search(r"(\d+) flows in (\d+) datagrams .* in ([\d.]+) s", s.stderr)
+    sent, secs = int(m.group(1)), float(m.group(3))
+    time.sleep(2.5)  # longer than the flush interval
+    cpu1, rss = proc_cpu_rss(p.pid)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
+    got = stored(tool, d)
+    subprocess.run(["rm", "-rf", d])
+    return {"tool": tool, "version": version, "rate": rate, "sent": sent, "send_rate": sent / secs,
+            "stored": got, "lossless": got == sent, "cpu_s_per_mflow": (cpu1 - cpu0) / max(sent, 1) * 1e6,
+            "rss_bytes": rss}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--versions", default="5,9")
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--rates", default="0.25,0.5,1,1.5,2,2.5,3,3.5,4,5")
+    ap.add_argument("--json", default="ingest-results.json")
+    a = ap.parse_args()
+    rates = [float(r) * 1e6 for r in a.rates.split(",")]
+    results = []
+    best = {}
+    for v in [int(x) for x in a.versions.split(",")]:
+        failed = set()
+        for i, rate in enumerate(rates):
+            for tool in ("nfcapd", "floed"):
+                if tool in failed:
+                    continue
+                r = run(tool, v, rate, a.seconds, seed=i + 1)
+                results.append(r)
+                print(f"v{v} {tool:6} rate {rate/1e6:4.2f} M/s: sent {r['sent']} at {r['send_rate']/1e6:.2f} M/s, "
+                      f"stored {r['stored']} ({'lossless' if r['lossless'] else 'LOSS'}), "
+                      f"{r['cpu_s_per_mflow']:.2f} CPU s/M flows, RSS {r['rss_bytes']/2**20:.0f} MiB", flush=True)
+                if r["lossless"]:
+                    best[(tool, v)] = r
+                else:
+                    failed.add(tool)
+            if len(failed) == 2:
+                break
+    print()
+    print("| version | collector | highest lossless rate (flows/s) | CPU s per M flows | peak RSS |")
+    print("|---|---|---|---|---|")
+    for v in [int(x) for x in a.versions.split(",")]:
+        for tool in ("nfcapd", "floed"):
+            r = best.get((tool, v))
+            if r:
+                print(f"| v{v} | {tool} | {r['send_rate']/1e6:.2f} M | {r['cpu_s_per_mflow']:.2f} | {r['rss_bytes']/2**20:.0f} MiB |")
+            else:
+                print(f"| v{v} | {tool} | none | | |")
+        n, f = best.get(("nfcapd", v)), best.get(("floed", v))
+        if n and f:
+            print(f"| v{v} | floed/nfcapd | {f['send_rate']/n['send_rate']:.2f}x | | |")
+    with open(a.json, "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
