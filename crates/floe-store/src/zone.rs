@@ -69,6 +69,24 @@ impl Zone {
         }
     }
 
+    /// The instant (UTC ms) a local wall-clock time names in this zone: the
+    /// earlier one in a repeated hour, the end of the gap in a skipped one.
+    pub fn from_local(&self, naive: NaiveDateTime) -> i64 {
+        match self.instants(naive) {
+            LocalResult::Single(x) => x,
+            LocalResult::Ambiguous(a, b) => a.min(b),
+            LocalResult::None => {
+                // In a DST gap: the first minute after it.
+                (1..=24 * 60)
+                    .find_map(|m| {
+                        self.instants(naive + chrono::Duration::minutes(m))
+                            .earliest()
+                    })
+                    .unwrap_or_else(|| naive.and_utc().timestamp_millis())
+            }
+        }
+    }
+
     /// The instants (ms) a local wall-clock time names: none in a DST gap,
     /// two in a repeated hour.
     fn instants(&self, naive: NaiveDateTime) -> LocalResult<i64> {

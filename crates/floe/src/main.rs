@@ -3,15 +3,19 @@
 //! Each subcommand lives in its own module; this file only parses the
 //! command line and reports errors the same way for all of them.
 
+mod cat;
 mod info;
+mod input;
+mod print;
 mod send;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Tools for floe flow files: describe them (info) and send test traffic to
-/// a collector (send); cat, filter, print and report are next.
+/// Tools for floe flow files: select flows by time (cat), show them (print),
+/// describe files (info), send test traffic to a collector (send).
+/// filter and report are next.
 #[derive(Parser, Debug)]
 #[command(name = "floe", version, about)]
 struct Cli {
@@ -21,21 +25,35 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    Send(send::SendArgs),
+    Cat(cat::CatArgs),
+    Print(print::PrintArgs),
     Info(info::InfoArgs),
+    Send(send::SendArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Exit status: 0 all read, 1 some input unreadable (said on stderr),
+    // 2 usage or fatal error.
     let result = match cli.command {
-        Command::Send(a) => send::run(a),
-        Command::Info(a) => info::run(a),
+        Command::Cat(a) => cat::run(a),
+        Command::Print(a) => print::run(a),
+        Command::Info(a) => info::run(a).map(|()| 0),
+        Command::Send(a) => send::run(a).map(|()| 0),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             eprintln!("floe: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
+}
+
+/// Now, UTC ms.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

@@ -1,0 +1,327 @@
+//! What every reading subcommand shares: the inputs (files, directories
+//! walked in time order, `-` for a stream on stdin), the time window
+//! (`-t`/`-T`, `--last`, `--day`), and reading them block by block with
+//! damaged files reported by name and offset while the rest is read.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use clap::Args;
+use floe_flow::Flow;
+use floe_store::{walk, FlowFile, StreamReader, Zone};
+
+/// Inputs and time window, defined once for cat, print (and the tools to come).
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Files, directories (walked in time order), or - for a stream on stdin.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Window start: YYYY-MM-DD[ HH:MM[:SS]] in the zone, an RFC 3339 time,
+    /// -1h / -30m / -2d (before now), now, today, yesterday.
+    #[arg(
+        short = 't',
+        long = "start",
+        value_name = "TIME",
+        allow_hyphen_values = true
+    )]
+    pub start: Option<String>,
+    /// Window end (exclusive), same forms as --start.
+    #[arg(
+        short = 'T',
+        long = "end",
+        value_name = "TIME",
+        allow_hyphen_values = true
+    )]
+    pub end: Option<String>,
+    /// Window of this length ending now (e.g. 24h, 30m, 7d).
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["start", "day"])]
+    pub last: Option<String>,
+    /// One calendar day in the zone: YYYY-MM-DD, today or yesterday.
+    #[arg(long, value_name = "DAY", conflicts_with_all = ["start", "end", "last"])]
+    pub day: Option<String>,
+    /// Zone for times given and shown: local, UTC or an IANA name.
+    #[arg(long, default_value = "local", value_name = "ZONE")]
+    pub zone: String,
+    /// Also read tmp- files still being written (up to their last whole block).
+    #[arg(long)]
+    pub tmp: bool,
+    /// How far (in time) a file's period may be from the window and still be
+    /// opened: flows are filed by receive time, and long flows start earlier.
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub slack: String,
+}
+
+/// A duration: 90s, 30m, 24h, 7d, 2w (a bare number is seconds).
+pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30m, 24h or 7d"))?;
+    let scale = match unit {
+        "" | "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 604_800_000,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?}; use s, m, h, d or w")),
+    };
+    Ok(n * scale)
+}
+
+fn local_midnight(zone: &Zone, date: NaiveDate) -> i64 {
+    zone.from_local(date.and_time(NaiveTime::MIN))
+}
+
+/// A time as the user wrote it, in `zone`, relative to `now_ms`.
+pub fn parse_time(s: &str, zone: &Zone, now_ms: i64) -> Result<i64, String> {
+    let t = s.trim();
+    let today = zone.at(now_ms).date_naive();
+    match t {
+        "now" => return Ok(now_ms),
+        "today" => return Ok(local_midnight(zone, today)),
+        "yesterday" => return Ok(local_midnight(zone, today.pred_opt().unwrap_or(today))),
+        _ => {}
+    }
+    if let Some(rel) = t.strip_prefix('-') {
+        return Ok(now_ms - parse_duration_ms(rel)?);
+    }
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.timestamp_millis());
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
+            return Ok(zone.from_local(n));
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(local_midnight(zone, d));
+    }
+    Err(format!(
+        "{s:?} is not a time: use YYYY-MM-DD[ HH:MM[:SS]], an RFC 3339 time, -1h, now, today or yesterday"
+    ))
+}
+
+impl InputArgs {
+    pub fn zone(&self) -> Result<Zone, String> {
+        Zone::parse(&self.zone)
+    }
+
+    /// The window `[from, to)` in UTC ms (unbounded sides are i64::MIN/MAX).
+    pub fn window(&self, now_ms: i64) -> Result<(i64, i64), String> {
+        let zone = self.zone()?;
+        if let Some(d) = &self.day {
+            let from = parse_time(d, &zone, now_ms)?;
+            let date = zone.at(from).date_naive();
+            let next = date.succ_opt().ok_or("day out of range")?;
+            return Ok((from, local_midnight(&zone, next)));
+        }
+        if let Some(l) = &self.last {
+            return Ok((now_ms - parse_duration_ms(l)?, i64::MAX));
+        }
+        let from = self
+            .start
+            .as_deref()
+            .map(|s| parse_time(s, &zone, now_ms))
+            .transpose()?
+            .unwrap_or(i64::MIN);
+        let to = self
+            .end
+            .as_deref()
+            .map(|s| parse_time(s, &zone, now_ms))
+            .transpose()?
+            .unwrap_or(i64::MAX);
+        if from >= to {
+            return Err("the window's start is not before its end".into());
+        }
+        Ok((from, to))
+    }
+}
+
+/// One input to read.
+pub enum Source {
+    File(PathBuf),
+    Stdin,
+}
+
+/// The inputs in reading order: directories walked and their files sorted
+/// by period (and selected by name for the window), explicit files as given.
+pub fn sources(a: &InputArgs, window: (i64, i64)) -> Result<Vec<Source>, String> {
+    let slack = parse_duration_ms(&a.slack)?;
+    let mut out = Vec::new();
+    let mut tree = Vec::new();
+    let paths = if a.paths.is_empty() {
+        if std::io::stdin().is_terminal() {
+            return Err("no input: give files or directories, or pipe a stream in (-)".into());
+        }
+        vec![PathBuf::from("-")]
+    } else {
+        a.paths.clone()
+    };
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push(Source::Stdin);
+        } else if p.is_dir() {
+            tree.extend(
+                walk(&p)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .filter(|f| a.tmp || !f.tmp),
+            );
+        } else {
+            out.push(Source::File(p));
+        }
+    }
+    floe_store::tree::sort_files(&mut tree);
+    let selected = floe_store::select(&tree, window.0, window.1, slack);
+    let mut files: Vec<Source> = selected
+        .into_iter()
+        .map(|f| Source::File(f.path.clone()))
+        .collect();
+    files.extend(out);
+    Ok(files)
+}
+
+/// What a reader says when it stops early.
+pub enum Next {
+    Continue,
+    Stop,
+}
+
+/// Reads every selected flow, a block at a time, calling `each` with the
+/// flows of the block that overlap the window. Damaged files and blocks are
+/// reported on stderr (`floe TOOL: FILE: ...offset...`) and skipped; the
+/// return value counts them.
+pub fn read(
+    tool: &str,
+    sources: &[Source],
+    window: (i64, i64),
+    mut each: impl FnMut(&[Flow]) -> Result<Next, String>,
+) -> Result<usize, String> {
+    let (from, to) = window;
+    let mut errors = 0;
+    let mut buf = Vec::new();
+    let mut keep = Vec::new();
+    let mut deliver = |buf: &mut Vec<Flow>, keep: &mut Vec<Flow>| -> Result<bool, String> {
+        keep.clear();
+        keep.extend(buf.drain(..).filter(|f| f.overlaps(from, to)));
+        if keep.is_empty() {
+            return Ok(true);
+        }
+        Ok(matches!(each(keep)?, Next::Continue))
+    };
+    for s in sources {
+        match s {
+            Source::File(path) => {
+                let file = match FlowFile::open(path) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        eprintln!("floe {tool}: {e}");
+                        errors += 1;
+                        continue;
+                    }
+                };
+                for d in file.damage() {
+                    eprintln!("floe {tool}: {d}");
+                    errors += 1;
+                }
+                let mut dec = floe_store::BlockDecoder::new().map_err(|e| e.to_string())?;
+                for i in file.blocks_overlapping(from, to).collect::<Vec<_>>() {
+                    buf.clear();
+                    if let Err(e) = file.read_block(i, &mut dec, &mut buf) {
+                        eprintln!("floe {tool}: {e}");
+                        errors += 1;
+                        continue;
+                    }
+                    if !deliver(&mut buf, &mut keep)? {
+                        return Ok(errors);
+                    }
+                }
+            }
+            Source::Stdin => {
+                let stdin = std::io::stdin().lock();
+                let mut r = match StreamReader::new(
+                    std::io::BufReader::with_capacity(1 << 20, stdin),
+                    "<stdin>",
+                ) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("floe {tool}: {e}");
+                        errors += 1;
+                        continue;
+                    }
+                };
+                r.set_window(from, to);
+                loop {
+                    buf.clear();
+                    match r.next_block(&mut buf) {
+                        Ok(true) => {
+                            if !deliver(&mut buf, &mut keep)? {
+                                return Ok(errors);
+                            }
+                        }
+                        Ok(false) => break,
+                        Err(e) => {
+                            eprintln!("floe {tool}: {e}");
+                            errors += 1;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(errors)
+}
+
+/// True for the error writing to a closed pipe (`| head`): a quiet success.
+pub fn is_broken_pipe(e: &str) -> bool {
+    e.contains("Broken pipe") || e.contains("os error 32")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        let z = Zone::Utc;
+        let now = floe_flow::time::utc_ms(2026, 11, 22, 10, 30, 0);
+        assert_eq!(
+            parse_time("2026-11-22", &z, now),
+            Ok(floe_flow::time::utc_ms(2026, 11, 22, 0, 0, 0))
+        );
+        assert_eq!(
+            parse_time("2026-11-22 10:05", &z, now),
+            Ok(floe_flow::time::utc_ms(2026, 11, 22, 10, 5, 0))
+        );
+        assert_eq!(
+            parse_time("2026-11-22T10:05:07", &z, now),
+            Ok(floe_flow::time::utc_ms(2026, 11, 22, 10, 5, 7))
+        );
+        assert_eq!(parse_time("-1h", &z, now), Ok(now - 3_600_000));
+        assert_eq!(
+            parse_time("yesterday", &z, now),
+            Ok(floe_flow::time::utc_ms(2026, 11, 21, 0, 0, 0))
+        );
+        assert_eq!(
+            parse_time("2026-11-22T10:00:00+01:00", &z, now),
+            Ok(floe_flow::time::utc_ms(2026, 11, 22, 9, 0, 0))
+        );
+        let ams = Zone::parse("Europe/Amsterdam").unwrap();
+        assert_eq!(
+            parse_time("2026-11-22 10:00", &ams, now),
+            Ok(floe_flow::time::utc_ms(2026, 11, 22, 9, 0, 0))
+        );
+        assert!(parse_time("last tuesday", &z, now)
+            .unwrap_err()
+            .contains("YYYY-MM-DD"));
+    }
+}

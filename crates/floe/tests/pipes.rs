@@ -1,0 +1,190 @@
+//! The real floe binaries in pipes, on a tree written by the store.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use floe_flow::time::utc_ms;
+use floe_flow::Flow;
+use floe_store::{walk, FlowFile, StoreConfig, StoreWriter, Zone};
+
+const FLOE: &str = env!("CARGO_BIN_EXE_floe");
+
+/// Three hourly files, 10:00 to 13:00 UTC; flow i starts at 10:00 + 1 min * i
+/// and lasts 30 s; 180 flows.
+fn tree(root: &Path) -> Vec<Flow> {
+    let t0 = utc_ms(2026, 11, 22, 10, 0, 0);
+    let mut c = StoreConfig::new(root);
+    c.zone = Zone::Utc;
+    c.period_secs = 3600;
+    c.block_records = 20;
+    let (mut w, _) = StoreWriter::open(c, t0).unwrap();
+    let mut all = Vec::new();
+    for i in 0..180i64 {
+        let f = Flow {
+            start_ms: t0 + i * 60_000,
+            end_ms: t0 + i * 60_000 + 30_000,
+            src_addr: format!("10.0.0.{}", i % 250).parse().unwrap(),
+            dst_addr: "192.0.2.1".parse().unwrap(),
+            dst_port: 443,
+            protocol: 6,
+            packets: 1,
+            octets: 100 + i as u64,
+            ..Flow::default()
+        };
+        w.write(f.end_ms, std::slice::from_ref(&f)).unwrap();
+        all.push(f);
+    }
+    w.close(t0 + 3 * 3_600_000).unwrap();
+    all
+}
+
+/// Runs `floe cat ARGS | floe print PRINT_ARGS` and returns (cat status,
+/// print stdout, cat stderr).
+fn cat_print(cat: &[&str], print: &[&str]) -> (i32, String, String) {
+    let mut c = Command::new(FLOE)
+        .arg("cat")
+        .args(cat)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let p = Command::new(FLOE)
+        .arg("print")
+        .args(print)
+        .stdin(c.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    let out = c.wait_with_output().unwrap();
+    assert!(
+        p.status.success(),
+        "print: {}",
+        String::from_utf8_lossy(&p.stderr)
+    );
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(p.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn cat_print_with_a_window_that_cuts_through_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = tree(dir.path());
+    let root = dir.path().to_str().unwrap();
+    // 10:45 to 11:15 (UTC): flows overlapping it, per flow.
+    let (code, csv, err) = cat_print(
+        &[
+            root,
+            "--zone",
+            "UTC",
+            "-t",
+            "2026-11-22 10:45",
+            "-T",
+            "2026-11-22 11:15",
+        ],
+        &["-f", "csv", "--fields", "start-time,octets"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let from = utc_ms(2026, 11, 22, 10, 45, 0);
+    let to = utc_ms(2026, 11, 22, 11, 15, 0);
+    let want: Vec<String> = all
+        .iter()
+        .filter(|f| f.overlaps(from, to))
+        .map(|f| {
+            format!(
+                "{},{}",
+                floe_flow::time::format_utc_ms(f.start_ms),
+                f.octets
+            )
+        })
+        .collect();
+    let got: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(csv.lines().next(), Some("start-time,octets"));
+    assert_eq!(got, want);
+    assert_eq!(
+        got.len(),
+        30,
+        "10:45 to 11:14; the 10:44 flow ended at 10:44:30"
+    );
+}
+
+#[test]
+fn a_corrupt_file_is_named_and_the_rest_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = tree(dir.path());
+    let files = walk(dir.path()).unwrap();
+    assert_eq!(files.len(), 3);
+    let middle = &files[1].path;
+    let f = FlowFile::open(middle).unwrap();
+    let victim = f.blocks()[1];
+    drop(f);
+    let mut bytes = std::fs::read(middle).unwrap();
+    bytes[victim.offset as usize + 50] ^= 0xff;
+    std::fs::write(middle, bytes).unwrap();
+    let (code, csv, err) = cat_print(
+        &[dir.path().to_str().unwrap()],
+        &["-f", "csv", "--fields", "octets"],
+    );
+    assert_eq!(code, 1, "exit status says something could not be read");
+    assert!(err.contains(&middle.display().to_string()), "{err}");
+    assert!(err.contains(&format!("offset {}", victim.offset)), "{err}");
+    assert_eq!(
+        csv.lines().count() - 1,
+        all.len() - victim.records as usize,
+        "every other block read"
+    );
+}
+
+#[test]
+fn cat_to_a_file_and_print_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let out = dir.path().join("selected.floe");
+    let s = Command::new(FLOE)
+        .args(["cat", "--zone", "UTC", "--day", "2026-11-22", "-o"])
+        .arg(&out)
+        .arg(dir.path().join("2026"))
+        .status()
+        .unwrap();
+    assert!(s.success());
+    let f = FlowFile::open(&out).unwrap();
+    assert!(f.is_closed());
+    assert_eq!(f.flows(), 180);
+    // NDJSON: one object per flow with catalog names as keys.
+    let j = Command::new(FLOE)
+        .args(["print", "-f", "json", "-n", "2"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(j.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(v["ip-destination-port"], 443);
+    assert_eq!(v["ip-source-address"], "10.0.0.0");
+    // Unknown fields are refused with the valid ones listed.
+    let bad = Command::new(FLOE)
+        .args(["print", "--fields", "srcip,nonsense"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("valid fields: start-time"));
+}
+
+#[test]
+fn broken_pipe_exits_quietly_with_success() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let script = format!(
+        "{FLOE} print {} | head -n 1 > /dev/null; echo ${{PIPESTATUS[0]}}",
+        dir.path().display()
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
