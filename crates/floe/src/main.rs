@@ -4,8 +4,10 @@
 //! command line and reports errors the same way for all of them.
 
 mod cat;
+mod filter;
 mod info;
 mod input;
+mod output;
 mod print;
 mod send;
 
@@ -13,9 +15,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Tools for floe flow files: select flows by time (cat), show them (print),
-/// describe files (info), send test traffic to a collector (send).
-/// filter and report are next.
+/// Tools for floe flow files: select flows by time (cat), keep those that
+/// match an expression (filter), show them (print), describe files (info),
+/// send test traffic to a collector (send). report is next.
 #[derive(Parser, Debug)]
 #[command(name = "floe", version, about)]
 struct Cli {
@@ -26,6 +28,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Cat(cat::CatArgs),
+    Filter(filter::FilterArgs),
     Print(print::PrintArgs),
     Info(info::InfoArgs),
     Send(send::SendArgs),
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
     // 2 usage or fatal error.
     let result = match cli.command {
         Command::Cat(a) => cat::run(a),
+        Command::Filter(a) => filter::run(a),
         Command::Print(a) => print::run(a),
         Command::Info(a) => info::run(a).map(|()| 0),
         Command::Send(a) => send::run(a).map(|()| 0),

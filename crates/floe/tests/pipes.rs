@@ -188,3 +188,54 @@ fn broken_pipe_exits_quietly_with_success() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn cat_filter_print_keeps_exactly_the_matching_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = tree(dir.path());
+    let expr = "proto tcp and dst port 443 and (src net 10.0.0.0/28 or bytes > 250)";
+    let want = all
+        .iter()
+        .filter(|f| floe_filter::Filter::parse(expr).unwrap().matches(f))
+        .count();
+    assert!(want > 0 && want < all.len());
+    let mut cat = Command::new(FLOE)
+        .arg("cat")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut filter = Command::new(FLOE)
+        .args(["filter", expr])
+        .stdin(cat.stdout.take().unwrap())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let print = Command::new(FLOE)
+        .args(["print", "-f", "csv", "--fields", "srcip,octets"])
+        .stdin(filter.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(cat.wait().unwrap().success());
+    assert!(filter.wait().unwrap().success());
+    let text = String::from_utf8(print.stdout).unwrap();
+    assert_eq!(text.lines().count() - 1, want);
+    // --explain shows the compiled filter, which parses back to itself.
+    let ex = Command::new(FLOE)
+        .args(["filter", "--explain", expr])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8(ex.stdout).unwrap();
+    assert_eq!(
+        floe_filter::Filter::parse(shown.trim()).unwrap(),
+        floe_filter::Filter::parse(expr).unwrap()
+    );
+    // A syntax error: exit status 2, with the column.
+    let bad = Command::new(FLOE)
+        .args(["filter", "proto tcp and dst prot 443"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("column 19"));
+}

@@ -1,0 +1,324 @@
+//! The compiled filter: a tree of predicates over a [`Flow`], evaluated
+//! without allocation, and printed back as an expression that parses to the
+//! same tree (`floe filter --explain`).
+
+use std::fmt;
+use std::net::IpAddr;
+
+use floe_flow::Flow;
+
+/// An address and prefix length (a host is a /32 or /128).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Net {
+    pub addr: IpAddr,
+    pub len: u8,
+}
+
+impl Net {
+    pub fn contains(&self, a: IpAddr) -> bool {
+        match (self.addr, a) {
+            (IpAddr::V4(n), IpAddr::V4(x)) => {
+                let mask = if self.len == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(self.len.min(32)))
+                };
+                u32::from(n) & mask == u32::from(x) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(x)) => {
+                let mask = if self.len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - u32::from(self.len.min(128)))
+                };
+                u128::from(n) & mask == u128::from(x) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Net {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host = if self.addr.is_ipv4() { 32 } else { 128 };
+        if self.len == host {
+            write!(f, "{}", self.addr)
+        } else {
+            write!(f, "{}/{}", self.addr, self.len)
+        }
+    }
+}
+
+/// Which address of a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddrField {
+    Src,
+    Dst,
+    NextHop,
+    Exporter,
+}
+
+/// Which number of a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumField {
+    Protocol,
+    SrcPort,
+    DstPort,
+    SrcAs,
+    DstAs,
+    InIf,
+    OutIf,
+    Tos,
+    Packets,
+    Bytes,
+    /// Milliseconds.
+    Duration,
+    Pps,
+    Bps,
+    Bpp,
+    SrcMask,
+    DstMask,
+    EngineType,
+    EngineId,
+    SourceId,
+    Sampling,
+    /// Flow start, UTC ms.
+    First,
+    /// Flow end, UTC ms.
+    Last,
+}
+
+impl NumField {
+    /// The keyword(s) that name it in the language.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            NumField::Protocol => "proto",
+            NumField::SrcPort => "src port",
+            NumField::DstPort => "dst port",
+            NumField::SrcAs => "src as",
+            NumField::DstAs => "dst as",
+            NumField::InIf => "in if",
+            NumField::OutIf => "out if",
+            NumField::Tos => "tos",
+            NumField::Packets => "packets",
+            NumField::Bytes => "bytes",
+            NumField::Duration => "duration",
+            NumField::Pps => "pps",
+            NumField::Bps => "bps",
+            NumField::Bpp => "bpp",
+            NumField::SrcMask => "src mask",
+            NumField::DstMask => "dst mask",
+            NumField::EngineType => "engine-type",
+            NumField::EngineId => "engine-id",
+            NumField::SourceId => "source-id",
+            NumField::Sampling => "sampling",
+            NumField::First => "first",
+            NumField::Last => "last",
+        }
+    }
+
+    pub fn value(&self, f: &Flow) -> u64 {
+        let secs = f.duration_ms() as f64 / 1000.0;
+        let rate = |n: u64| {
+            if secs > 0.0 {
+                (n as f64 / secs) as u64
+            } else {
+                n
+            }
+        };
+        match self {
+            NumField::Protocol => f.protocol.into(),
+            NumField::SrcPort => f.src_port.into(),
+            NumField::DstPort => f.dst_port.into(),
+            NumField::SrcAs => f.src_as.into(),
+            NumField::DstAs => f.dst_as.into(),
+            NumField::InIf => f.input_if.into(),
+            NumField::OutIf => f.output_if.into(),
+            NumField::Tos => f.tos.into(),
+            NumField::Packets => f.packets,
+            NumField::Bytes => f.octets,
+            NumField::Duration => f.duration_ms(),
+            NumField::Pps => rate(f.packets),
+            NumField::Bps => rate(f.octets.saturating_mul(8)),
+            NumField::Bpp => f.octets.checked_div(f.packets).unwrap_or(0),
+            NumField::SrcMask => f.src_mask.into(),
+            NumField::DstMask => f.dst_mask.into(),
+            NumField::EngineType => f.engine_type.into(),
+            NumField::EngineId => f.engine_id.into(),
+            NumField::SourceId => f.source_id.into(),
+            NumField::Sampling => f.sampling_interval.into(),
+            // Times compare as signed: shift so that the order holds.
+            NumField::First => (f.start_ms as u64) ^ (1 << 63),
+            NumField::Last => (f.end_ms as u64) ^ (1 << 63),
+        }
+    }
+
+    fn is_time(&self) -> bool {
+        matches!(self, NumField::First | NumField::Last)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    fn test(&self, a: u64, b: u64) -> bool {
+        match self {
+            Cmp::Eq => a == b,
+            Cmp::Ne => a != b,
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Gt => a > b,
+            Cmp::Ge => a >= b,
+        }
+    }
+
+    fn symbol(&self) -> &'static str {
+        match self {
+            Cmp::Eq => "=",
+            Cmp::Ne => "!=",
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+}
+
+/// A compiled filter expression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expr {
+    /// Matches every flow.
+    Any,
+    Not(Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    /// IPv4 (4) or IPv6 (6) end points.
+    Family(u8),
+    /// The address is in one of the networks.
+    Addr(AddrField, Vec<Net>),
+    /// The number compares with a value.
+    Num(NumField, Cmp, u64),
+    /// The number is in one of the inclusive ranges.
+    NumIn(NumField, Vec<(u64, u64)>),
+    /// All these TCP flag bits are set.
+    Flags(u16),
+}
+
+impl Expr {
+    /// True when `f` matches.
+    pub fn matches(&self, f: &Flow) -> bool {
+        match self {
+            Expr::Any => true,
+            Expr::Not(e) => !e.matches(f),
+            Expr::And(v) => v.iter().all(|e| e.matches(f)),
+            Expr::Or(v) => v.iter().any(|e| e.matches(f)),
+            Expr::Family(4) => !f.is_ipv6(),
+            Expr::Family(_) => f.is_ipv6(),
+            Expr::Addr(which, nets) => {
+                let a = match which {
+                    AddrField::Src => f.src_addr,
+                    AddrField::Dst => f.dst_addr,
+                    AddrField::NextHop => f.next_hop,
+                    AddrField::Exporter => f.exporter,
+                };
+                nets.iter().any(|n| n.contains(a))
+            }
+            Expr::Num(field, cmp, v) => cmp.test(field.value(f), *v),
+            Expr::NumIn(field, ranges) => {
+                let x = field.value(f);
+                ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&x))
+            }
+            Expr::Flags(bits) => f.tcp_flags & bits == *bits,
+        }
+    }
+}
+
+fn addr_keyword(a: AddrField) -> &'static str {
+    match a {
+        AddrField::Src => "src net",
+        AddrField::Dst => "dst net",
+        AddrField::NextHop => "next-hop",
+        AddrField::Exporter => "exporter",
+    }
+}
+
+/// Letters of the TCP flags, lowest bit first (F S R P A U E C N).
+pub const FLAG_LETTERS: &[(char, u16)] = &[
+    ('F', 0x01),
+    ('S', 0x02),
+    ('R', 0x04),
+    ('P', 0x08),
+    ('A', 0x10),
+    ('U', 0x20),
+    ('E', 0x40),
+    ('C', 0x80),
+    ('N', 0x100),
+];
+
+fn time_text(v: u64) -> String {
+    let ms = (v ^ (1 << 63)) as i64;
+    floe_flow::time::format_utc_ms(ms)
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let join = |f: &mut fmt::Formatter<'_>, v: &[Expr], op: &str| -> fmt::Result {
+            write!(f, "(")?;
+            for (i, e) in v.iter().enumerate() {
+                if i > 0 {
+                    write!(f, " {op} ")?;
+                }
+                write!(f, "{e}")?;
+            }
+            write!(f, ")")
+        };
+        match self {
+            Expr::Any => write!(f, "any"),
+            Expr::Not(e) => write!(f, "not {e}"),
+            Expr::And(v) => join(f, v, "and"),
+            Expr::Or(v) => join(f, v, "or"),
+            Expr::Family(4) => write!(f, "ipv4"),
+            Expr::Family(_) => write!(f, "ipv6"),
+            Expr::Addr(which, nets) => {
+                let list: Vec<String> = nets.iter().map(|n| n.to_string()).collect();
+                write!(f, "{} in [{}]", addr_keyword(*which), list.join(", "))
+            }
+            Expr::Num(field, cmp, v) => {
+                if field.is_time() {
+                    write!(f, "{} {} {}", field.keyword(), cmp.symbol(), time_text(*v))
+                } else {
+                    write!(f, "{} {} {}", field.keyword(), cmp.symbol(), v)
+                }
+            }
+            Expr::NumIn(field, ranges) => {
+                let list: Vec<String> = ranges
+                    .iter()
+                    .map(|(a, b)| {
+                        if a == b {
+                            a.to_string()
+                        } else {
+                            format!("{a}-{b}")
+                        }
+                    })
+                    .collect();
+                write!(f, "{} in [{}]", field.keyword(), list.join(", "))
+            }
+            Expr::Flags(bits) => {
+                let letters: String = FLAG_LETTERS
+                    .iter()
+                    .filter(|(_, b)| bits & b != 0)
+                    .map(|(c, _)| *c)
+                    .collect();
+                write!(f, "flags {letters}")
+            }
+        }
+    }
+}

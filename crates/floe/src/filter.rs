@@ -1,0 +1,70 @@
+//! `floe filter`: the flows that match an expression, as a floe stream.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use floe_filter::Filter;
+
+use crate::input::{self, InputArgs, Next};
+use crate::output::StreamOut;
+
+/// Keep the flows that match a filter expression.
+///
+/// Example: floe cat /var/lib/floe --last 1h | floe filter 'proto tcp and dst port 443' | floe print
+///
+/// The expression language (nfdump/tcpdump-like): proto, [src|dst] ip/host/net
+/// (CIDR, lists "in [..]"), [src|dst] port/as (comparisons, ranges, lists),
+/// [in|out] if, next-hop, exporter, flags, tos, packets/bytes/duration/pps/
+/// bps/bpp with k/M/G suffixes, first/last, ipv4/ipv6, and/or/not, (), #
+/// comments, @include FILE.
+#[derive(Args, Debug)]
+pub struct FilterArgs {
+    /// The filter expression (or use -f FILE).
+    #[arg(value_name = "EXPRESSION", required_unless_present = "file")]
+    expression: Option<String>,
+    /// Read the expression from a file.
+    #[arg(short, long, value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Print the compiled filter and exit.
+    #[arg(long)]
+    explain: bool,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Write a floe file here instead of the stream on stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+pub fn run(mut a: FilterArgs) -> Result<i32, String> {
+    let filter = match &a.file {
+        Some(f) => {
+            // With -f, a first positional is an input, not an expression.
+            if let Some(e) = a.expression.take() {
+                a.input.paths.insert(0, PathBuf::from(e));
+            }
+            Filter::from_file(f)
+        }
+        None => Filter::parse(a.expression.as_deref().unwrap_or("")),
+    }
+    .map_err(|e| e.to_string())?;
+    if a.explain {
+        println!("{filter}");
+        return Ok(0);
+    }
+    let window = a.input.window(crate::now_ms())?;
+    let mut out = StreamOut::open("filter", a.output.as_ref(), None, &a.input.zone()?)?;
+    let sources = input::sources(&a.input, window)?;
+    let mut kept = Vec::new();
+    let errors = match input::read("filter", &sources, window, |flows| {
+        kept.clear();
+        kept.extend(flows.iter().filter(|f| filter.matches(f)).cloned());
+        out.write(&kept)?;
+        Ok(Next::Continue)
+    }) {
+        Ok(n) => n,
+        Err(e) if input::is_broken_pipe(&e) => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    out.finish()?;
+    Ok(i32::from(errors > 0))
+}

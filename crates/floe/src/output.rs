@@ -1,0 +1,79 @@
+//! The stream a tool writes (cat, filter): a floe stream on stdout, never
+//! to a terminal, or a floe file with -o.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use floe_flow::Flow;
+use floe_store::{FileHeader, FileWriter, WriteOptions, Zone, STREAM_LEVEL};
+
+pub struct StreamOut {
+    w: FileWriter<Box<dyn Write>>,
+}
+
+impl StreamOut {
+    /// Opens the output: `path`, or stdout (refused when it is a terminal).
+    pub fn open(
+        tool: &str,
+        path: Option<&PathBuf>,
+        level: Option<i32>,
+        zone: &Zone,
+    ) -> Result<StreamOut, String> {
+        let header = FileHeader {
+            created_ms: crate::now_ms(),
+            period: None,
+            host: floe_store::host_name(),
+            zone: zone.name(),
+            writer: format!("floe {tool} {}", env!("CARGO_PKG_VERSION")),
+        };
+        let (out, name, level): (Box<dyn Write>, PathBuf, i32) = match path {
+            Some(p) => (
+                Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
+                )),
+                p.clone(),
+                level.unwrap_or(floe_store::DEFAULT_LEVEL),
+            ),
+            None => {
+                if std::io::stdout().is_terminal() {
+                    return Err("stdout is a terminal: pipe into floe print, or use -o FILE".into());
+                }
+                (
+                    Box::new(std::io::BufWriter::with_capacity(
+                        1 << 20,
+                        std::io::stdout().lock(),
+                    )),
+                    PathBuf::from("<stdout>"),
+                    level.unwrap_or(STREAM_LEVEL),
+                )
+            }
+        };
+        let w = FileWriter::new(
+            out,
+            &name,
+            &header,
+            WriteOptions {
+                level,
+                ..WriteOptions::default()
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(StreamOut { w })
+    }
+
+    pub fn write(&mut self, flows: &[Flow]) -> Result<(), String> {
+        self.w.extend(flows).map_err(|e| e.to_string())
+    }
+
+    /// Writes the trailer; a reader that went away (`| head`) is not an error.
+    pub fn finish(self) -> Result<(), String> {
+        match self.w.finish(crate::now_ms()) {
+            Ok((mut out, _)) => match out.flush() {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+                _ => Ok(()),
+            },
+            Err(e) if crate::input::is_broken_pipe(&e.to_string()) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
