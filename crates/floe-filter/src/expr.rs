@@ -86,6 +86,10 @@ pub enum NumField {
     First,
     /// Flow end, UTC ms.
     Last,
+    /// TCP control bits.
+    TcpFlags,
+    SrcPrefixLen,
+    DstPrefixLen,
 }
 
 impl NumField {
@@ -114,6 +118,9 @@ impl NumField {
             NumField::Sampling => "sampling",
             NumField::First => "first",
             NumField::Last => "last",
+            NumField::TcpFlags => "tcp-flags",
+            NumField::SrcPrefixLen => "src mask",
+            NumField::DstPrefixLen => "dst mask",
         }
     }
 
@@ -150,6 +157,9 @@ impl NumField {
             // Times compare as signed: shift so that the order holds.
             NumField::First => (f.start_ms as u64) ^ (1 << 63),
             NumField::Last => (f.end_ms as u64) ^ (1 << 63),
+            NumField::TcpFlags => f.tcp_flags.into(),
+            NumField::SrcPrefixLen => f.src_mask.into(),
+            NumField::DstPrefixLen => f.dst_mask.into(),
         }
     }
 
@@ -210,6 +220,8 @@ pub enum Expr {
     NumIn(NumField, Vec<(u64, u64)>),
     /// All these TCP flag bits are set.
     Flags(u16),
+    /// `(value & mask) == want` (flow-tools' ip-tos and ip-tcp-flags).
+    Masked(NumField, u64, u64),
 }
 
 impl Expr {
@@ -237,6 +249,7 @@ impl Expr {
                 ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&x))
             }
             Expr::Flags(bits) => f.tcp_flags & bits == *bits,
+            Expr::Masked(field, mask, want) => field.value(f) & mask == *want,
         }
     }
 }
@@ -310,6 +323,9 @@ impl fmt::Display for Expr {
                     })
                     .collect();
                 write!(f, "{} in [{}]", field.keyword(), list.join(", "))
+            }
+            Expr::Masked(field, mask, want) => {
+                write!(f, "{} mask {mask:#x} = {want:#x}", field.keyword())
             }
             Expr::Flags(bits) => {
                 let letters: String = FLAG_LETTERS

@@ -4,9 +4,9 @@
 //! (`proto tcp and (dst port 443 or dst port 80) and src net 10.0.0.0/8 and
 //! bytes > 1M`) compile to one predicate, [`Filter`], that `floe filter`,
 //! reports and the daemon can run on every flow without allocating. The
-//! grammar is in [`parse`](mod@parse); flow-tools filter files
-//! (`filter-primitive` / `filter-definition`) are the next part of this
-//! crate.
+//! grammar is in [`parse`](mod@parse). flow-tools filter files
+//! (`filter-primitive` / `filter-definition`, [`FilterFile`]) compile to
+//! the same predicate.
 //!
 //! A filter prints back as an expression that parses to the same filter
 //! (`floe filter --explain`). Errors name the line and column (and the file
@@ -14,6 +14,7 @@
 
 mod expr;
 mod lex;
+pub mod nfilter;
 pub mod parse;
 
 use std::fmt;
@@ -21,6 +22,7 @@ use std::path::Path;
 
 pub use expr::{AddrField, Cmp, Expr, Net, NumField};
 use floe_flow::Flow;
+pub use nfilter::FilterFile;
 
 /// A syntax or meaning error in a filter, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +37,7 @@ pub struct FilterError {
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.file {
+            Some(file) if self.line == 0 => write!(f, "{file}: {}", self.message),
             Some(file) => write!(f, "{file}:{}:{}: {}", self.line, self.col, self.message),
             None => write!(
                 f,
@@ -76,6 +79,11 @@ impl Filter {
 
     pub fn expr(&self) -> &Expr {
         &self.expr
+    }
+
+    /// A filter from a compiled expression (a flow-tools definition, say).
+    pub fn from_expr(expr: Expr) -> Filter {
+        Filter { expr }
     }
 }
 

@@ -11,6 +11,7 @@
 //!          | ["in"|"out"] "if" numtest
 //!          | ("next-hop"|"exporter") (ADDR[/LEN] | "in" "[" nets "]")
 //!          | "flags" LETTERS            (all of them set; F S R P A U E C N)
+//!          | ("tos"|"flags") "mask" M "=" V   ((value & M) == V)
 //!          | ("tos"|"packets"|"bytes"|"duration"|"pps"|"bps"|"bpp"
 //!             |"engine-type"|"engine-id"|"source-id"|"sampling") numtest
 //!          | ("first"|"last") CMP TIME  (RFC 3339, or YYYY-MM-DDTHH:MM[:SS] UTC)
@@ -291,6 +292,29 @@ impl Parser {
             }
             "exporter" | "router" if dir.is_none() => {
                 Ok(Expr::Addr(AddrField::Exporter, self.nets(true)?))
+            }
+            "tos" | "flags" | "tcp-flags"
+                if dir.is_none() && self.peek_word().as_deref() == Some("mask") =>
+            {
+                self.next();
+                let field = if w == "tos" {
+                    NumField::Tos
+                } else {
+                    NumField::TcpFlags
+                };
+                let mt = self.next();
+                let mask = self.value(&mt, Kind::Plain)?;
+                if !matches!(self.peek(), Tok::Op(o) if o == "=" || o == "==")
+                    && !self.eat_word("eq")
+                {
+                    return Err(self.err("\"=\" after the mask"));
+                }
+                if matches!(self.peek(), Tok::Op(_)) {
+                    self.next();
+                }
+                let vt = self.next();
+                let want = self.value(&vt, Kind::Plain)?;
+                Ok(Expr::Masked(field, mask, want & mask))
             }
             "flags" | "tcp-flags" if dir.is_none() => {
                 let t = self.next();

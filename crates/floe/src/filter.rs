@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use floe_filter::Filter;
+use floe_filter::{Filter, FilterFile};
 
 use crate::input::{self, InputArgs, Next};
 use crate::output::StreamOut;
@@ -17,14 +17,28 @@ use crate::output::StreamOut;
 /// [in|out] if, next-hop, exporter, flags, tos, packets/bytes/duration/pps/
 /// bps/bpp with k/M/G suffixes, first/last, ipv4/ipv6, and/or/not, (), #
 /// comments, @include FILE.
+///
+/// flow-tools filter files run unchanged: floe filter -f filter.cfg -F web
 #[derive(Args, Debug)]
 pub struct FilterArgs {
     /// The filter expression (or use -f FILE).
     #[arg(value_name = "EXPRESSION", required_unless_present = "file")]
     expression: Option<String>,
-    /// Read the expression from a file.
+    /// Read the expression from a file; with -F, a flow-tools filter file
+    /// (filter-primitive / filter-definition), as flow-nfilter -f.
     #[arg(short, long, value_name = "FILE")]
     file: Option<PathBuf>,
+    /// The filter-definition of the flow-tools filter file to apply.
+    #[arg(
+        short = 'F',
+        long = "definition",
+        value_name = "NAME",
+        requires = "file"
+    )]
+    definition: Option<String>,
+    /// Variable binding for the filter file's @{NAME:-default} words.
+    #[arg(short = 'v', long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
     /// Print the compiled filter and exit.
     #[arg(long)]
     explain: bool,
@@ -42,7 +56,21 @@ pub fn run(mut a: FilterArgs) -> Result<i32, String> {
             if let Some(e) = a.expression.take() {
                 a.input.paths.insert(0, PathBuf::from(e));
             }
-            Filter::from_file(f)
+            match &a.definition {
+                Some(def) => {
+                    let mut vars = std::collections::HashMap::new();
+                    for v in &a.vars {
+                        let (k, val) = v
+                            .split_once('=')
+                            .ok_or(format!("-v {v:?}: expected NAME=VALUE"))?;
+                        vars.insert(k.to_string(), val.to_string());
+                    }
+                    let ff =
+                        FilterFile::load(f, &vars, crate::now_ms()).map_err(|e| e.to_string())?;
+                    ff.compile(def).map(Filter::from_expr)
+                }
+                None => Filter::from_file(f),
+            }
         }
         None => Filter::parse(a.expression.as_deref().unwrap_or("")),
     }

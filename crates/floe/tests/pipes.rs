@@ -239,3 +239,49 @@ fn cat_filter_print_keeps_exactly_the_matching_flows() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("column 19"));
 }
+
+#[test]
+fn flow_tools_filter_files_run_through_floe_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = tree(dir.path());
+    let cfg = dir.path().join("filter.cfg");
+    std::fs::write(
+        &cfg,
+        "filter-primitive low\n  type ip-address-prefix\n  permit 10.0.0.0/@{LEN:-28}\n\
+         filter-primitive cheap\n  type counter\n  permit lt 150\n\
+         filter-definition low-cheap\n  match ip-source-address low\n  match octets cheap\n",
+    )
+    .unwrap();
+    let run = |vars: &[&str]| {
+        let mut c = Command::new(FLOE);
+        c.args(["filter", "-f"]).arg(&cfg).args(["-F", "low-cheap"]);
+        for v in vars {
+            c.args(["-v", v]);
+        }
+        let mut filter = c
+            .arg(dir.path().join("2026"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let print = Command::new(FLOE)
+            .args(["print", "-f", "csv"])
+            .stdin(filter.stdout.take().unwrap())
+            .output()
+            .unwrap();
+        assert!(filter.wait().unwrap().success());
+        String::from_utf8(print.stdout).unwrap().lines().count() - 1
+    };
+    let net = |len: u32| {
+        all.iter()
+            .filter(|f| match f.src_addr {
+                std::net::IpAddr::V4(a) => {
+                    u32::from(a) >> (32 - len) == 0x0a00_0000 >> (32 - len) && f.octets < 150
+                }
+                _ => false,
+            })
+            .count()
+    };
+    assert_eq!(run(&[]), net(28));
+    assert_eq!(run(&["LEN=24"]), net(24));
+    assert!(net(24) > net(28));
+}
