@@ -15,13 +15,25 @@ fn file_bytes() -> Vec<u8> {
         zone: "UTC".into(),
         writer: "robust".into(),
     };
-    let mut w = FileWriter::new(Vec::new(), Path::new("<mem>"), &header, WriteOptions { block_records: 7, level: 1 })
-        .unwrap();
+    let mut w = FileWriter::new(
+        Vec::new(),
+        Path::new("<mem>"),
+        &header,
+        WriteOptions {
+            block_records: 7,
+            level: 1,
+        },
+    )
+    .unwrap();
     for i in 0..40u64 {
         w.push(Flow {
             start_ms: i as i64 * 1000,
             end_ms: i as i64 * 1000 + 5,
-            src_addr: if i % 3 == 0 { "2001:db8::1".parse().unwrap() } else { "10.0.0.1".parse().unwrap() },
+            src_addr: if i % 3 == 0 {
+                "2001:db8::1".parse().unwrap()
+            } else {
+                "10.0.0.1".parse().unwrap()
+            },
             packets: i,
             octets: i * 99,
             ..Flow::default()

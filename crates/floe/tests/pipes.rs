@@ -285,3 +285,54 @@ fn flow_tools_filter_files_run_through_floe_filter() {
     assert_eq!(run(&["LEN=24"]), net(24));
     assert!(net(24) > net(28));
 }
+
+#[test]
+fn print_json_follows_the_published_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/flow.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let props = schema["properties"].as_object().unwrap();
+    // The schema and the catalog name the same fields.
+    let catalog: Vec<&str> = floe_flow::FIELDS.iter().map(|f| f.name).collect();
+    let mut in_schema: Vec<&str> = props.keys().map(String::as_str).collect();
+    let mut sorted_catalog = catalog.clone();
+    in_schema.sort();
+    sorted_catalog.sort();
+    assert_eq!(in_schema, sorted_catalog);
+    // Real output validates: every key known, every value of its type.
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let out = Command::new(FLOE)
+        .args(["print", "-f", "json", "--fields", "all", "-n", "50"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 50);
+    for line in text.lines() {
+        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
+        assert_eq!(obj.len(), catalog.len());
+        for (k, v) in &obj {
+            let p = &props[k];
+            match p["type"].as_str().unwrap() {
+                "integer" => assert!(v.is_u64(), "{k}: {v}"),
+                "string" => {
+                    let s = v.as_str().unwrap();
+                    if p.get("pattern").is_some() {
+                        assert!(
+                            s.len() == 24 && s.ends_with('Z') && s.as_bytes()[10] == b'T',
+                            "{k}: {s}"
+                        );
+                    } else {
+                        assert!(s.parse::<std::net::IpAddr>().is_ok(), "{k}: {s}");
+                    }
+                }
+                other => panic!("unexpected type {other}"),
+            }
+        }
+    }
+}
