@@ -365,7 +365,8 @@ impl FlowFile {
         Ok(body)
     }
 
-    /// Decodes block `i`, appending its flows to `out`.
+    /// Decodes block `i`, appending its flows to `out`, then releases the
+    /// block's pages (see `release`).
     pub fn read_block(
         &self,
         i: usize,
@@ -373,11 +374,36 @@ impl FlowFile {
         out: &mut Vec<Flow>,
     ) -> Result<()> {
         let body = self.block_body(i)?;
-        let offset = self.blocks[i].offset;
-        decoder
+        let e = self.blocks[i];
+        let result = decoder
             .decode(body, out)
             .map(|_| ())
-            .map_err(|e| StoreError::corrupt(&self.path, offset, e))
+            .map_err(|err| StoreError::corrupt(&self.path, e.offset, err));
+        self.release(e.offset as usize, e.len as usize);
+        result
+    }
+
+    /// Drops the resident copy of the whole pages inside `[offset, offset+len)`,
+    /// so that scanning a large file keeps only a block or two resident.
+    fn release(&self, offset: usize, len: usize) {
+        const PAGE: usize = 4096;
+        let start = offset.div_ceil(PAGE) * PAGE;
+        let end = (offset + len).min(self.data.len()) / PAGE * PAGE;
+        if end > start {
+            // SAFETY: the mapping is read-only, file-backed and never
+            // written, so MADV_DONTNEED only discards our resident copy of
+            // these pages; any later access (another thread reading the same
+            // block, a slice from block_body still alive) faults them back in
+            // from the page cache with the same bytes. An error (a page size
+            // other than 4 KiB) only means the pages stay resident.
+            let _ = unsafe {
+                self.data.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start,
+                    end - start,
+                )
+            };
+        }
     }
 
     /// Iterates over the flows overlapping `[from_ms, to_ms)` (use

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Query benchmark: floe against nfdump on the same stored flows.
+
+The same generated traffic (`floe send`, v9, 20% IPv6) goes to nfcapd and to
+floed on loopback at a rate both store without loss; the script checks that
+both stored every flow, then runs each query with each tool alternately
+(median of --repeat runs), checks that both give the same answer, and
+prints wall time, CPU time, peak RSS and flows/s, as markdown and JSON.
+
+Usage: benches/compare-query.sh [--flows 2000000] [--repeat 3]
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import importlib
+ingest = importlib.import_module("compare-ingest")
+
+BIN = ingest.BIN
+
+
+def timed(cmd):
+    """Runs a shell pipeline under /usr/bin/time -v; returns (stdout, wall, cpu, rss)."""
+    t0 = time.time()
+    p = subprocess.run(["/usr/bin/time", "-v", "bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True)
+    wall = time.time() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"failed: {cmd}\n{p.stderr[-2000:]}")
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", p.stderr).group(1))
+    sys_ = float(re.search(r"System time \(seconds\): ([\d.]+)", p.stderr).group(1))
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) * 1024
+    return p.stdout, wall, user + sys_, rss
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--flows", type=int, default=2_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", default="query-results.json")
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="query-bench-")
+    dirs = {}
+    for tool in ("nfcapd", "floed"):
+        d = os.path.join(work, tool)
+        os.makedirs(d)
+        port = ingest.free_port()
+        p = ingest.start(tool, port, d)
+        s = subprocess.run([os.path.join(BIN, "floe"), "send", "--to", f"127.0.0.1:{port}", "--netflow-version", "9",
+                            "--count", str(a.flows), "--rate", "1000000", "--seed", "7"],
+                           capture_output=True, text=True, check=True)
+        time.sleep(2.5)
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=60)
+        stored = ingest.stored(tool, d)
+        if stored != a.flows:
+            raise SystemExit(f"{tool} stored {stored} of {a.flows} flows; lower the rate")
+        dirs[tool] = os.path.join(d, "flows")
+    floe = os.path.join(BIN, "floe")
+    nf, fl = dirs["nfcapd"], dirs["floed"]
+    queries = [
+        ("dump all flows to CSV",
+         f"nfdump -R {nf} -q -o csv | wc -l",
+         f"{floe} print {fl} --format csv | tail -n +2 | wc -l"),
+        ("filter proto tcp and dst port 443 (count)",
+         f"nfdump -R {nf} -q -o csv 'proto tcp and dst port 443' | wc -l",
+         f"{floe} filter 'proto tcp and dst port 443' {fl} | {floe} print --format csv | tail -n +2 | wc -l"),
+    ]
+    rows = []
+    for name, nq, fq in queries:
+        res = {"nfdump": [], "floe": []}
+        answers = {}
+        for _ in range(a.repeat):
+            for tool, q in (("nfdump", nq), ("floe", fq)):
+                out, wall, cpu, rss = timed(q)
+                answers.setdefault(tool, out.strip())
+                if out.strip() != answers[tool]:
+                    raise SystemExit(f"{tool} gave different answers on repeat for {name}")
+                res[tool].append((wall, cpu, rss))
+        if answers["nfdump"] != answers["floe"]:
+            raise SystemExit(f"ANSWERS DIFFER for {name}: nfdump {answers['nfdump']} floe {answers['floe']}")
+        row = {"query": name, "answer": answers["floe"]}
+        for tool in ("nfdump", "floe"):
+            wall = statistics.median(r[0] for r in res[tool])
+            cpu = statistics.median(r[1] for r in res[tool])
+            rss = max(r[2] for r in res[tool])
+            row[tool] = {"wall_s": wall, "cpu_s": cpu, "rss_bytes": rss, "flows_per_s": a.flows / wall}
+        rows.append(row)
+        print(f"{name}: answer {row['answer']}; nfdump {row['nfdump']['wall_s']:.2f} s, floe {row['floe']['wall_s']:.2f} s", flush=True)
+    print()
+    print(f"{a.flows} flows (v9, 20% IPv6), median of {a.repeat}")
+    print("| query | nfdump flows/s | floe flows/s | floe/nfdump | nfdump CPU s | floe CPU s | nfdump peak RSS | floe peak RSS |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        n, f = r["nfdump"], r["floe"]
+        print(f"| {r['query']} | {n['flows_per_s']/1e6:.2f} M | {f['flows_per_s']/1e6:.2f} M | {f['flows_per_s']/n['flows_per_s']:.2f}x "
+              f"| {n['cpu_s']:.2f} | {f['cpu_s']:.2f} | {n['rss_bytes']/2**20:.0f} MiB | {f['rss_bytes']/2**20:.0f} MiB |")
+    with open(a.json, "w") as fh:
+        json.dump(rows, fh, indent=1)
+    subprocess.run(["rm", "-rf", work])
+
+
+if __name__ == "__main__":
+    main()
