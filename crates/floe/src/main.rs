@@ -9,6 +9,7 @@ mod info;
 mod input;
 mod output;
 mod print;
+mod report;
 mod send;
 
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ use clap::{Parser, Subcommand};
 
 /// Tools for floe flow files: select flows by time (cat), keep those that
 /// match an expression (filter), show them (print), describe files (info),
-/// send test traffic to a collector (send). report is next.
+/// compute stat-reports (report), send test traffic to a collector (send).
 #[derive(Parser, Debug)]
 #[command(name = "floe", version, about)]
 struct Cli {
@@ -30,6 +31,10 @@ enum Command {
     Cat(cat::CatArgs),
     Filter(filter::FilterArgs),
     Print(print::PrintArgs),
+    // -t is the report type here (as flow-report users expect); the time
+    // window keeps its long forms --start/--end.
+    #[command(mut_arg("start", |a| a.short(None)), mut_arg("end", |a| a.short(None)))]
+    Report(report::ReportArgs),
     Info(info::InfoArgs),
     Send(send::SendArgs),
 }
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
         Command::Cat(a) => cat::run(a),
         Command::Filter(a) => filter::run(a),
         Command::Print(a) => print::run(a),
+        Command::Report(a) => report::run(a),
         Command::Info(a) => info::run(a).map(|()| 0),
         Command::Send(a) => send::run(a).map(|()| 0),
     };

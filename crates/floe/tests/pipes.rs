@@ -336,3 +336,93 @@ fn print_json_follows_the_published_schema() {
         }
     }
 }
+
+#[test]
+fn report_from_a_tree_and_from_a_pipe_agree_with_a_hand_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = tree(dir.path());
+    // Hand count: octets per source address, top 3.
+    let mut by_src: std::collections::HashMap<String, (u64, u64)> = Default::default();
+    for f in &all {
+        let e = by_src.entry(f.src_addr.to_string()).or_default();
+        e.0 += 1;
+        e.1 += f.octets;
+    }
+    let mut want: Vec<(String, u64, u64)> =
+        by_src.into_iter().map(|(k, (n, o))| (k, n, o)).collect();
+    want.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    want.truncate(3);
+    let direct = Command::new(FLOE)
+        .args([
+            "report",
+            "-t",
+            "ip-source-address",
+            "--sort",
+            "+octets",
+            "--records",
+            "3",
+            "-f",
+            "json",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        direct.status.success(),
+        "{}",
+        String::from_utf8_lossy(&direct.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&direct.stdout).unwrap();
+    let got: Vec<(String, u64, u64)> = j["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ip-source-address"].as_str().unwrap().to_string(),
+                r["flows"].as_u64().unwrap(),
+                r["octets"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(j["totals"]["flows"], all.len() as u64);
+    // The same through a pipe, with a filter and a window.
+    let mut cat = Command::new(FLOE)
+        .arg("cat")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let piped = Command::new(FLOE)
+        .args([
+            "report",
+            "-t",
+            "ip-destination-port",
+            "--filter",
+            "bytes > 200",
+            "-f",
+            "csv",
+            "--zone",
+            "UTC",
+        ])
+        .args(["--start", "2026-11-22 11:00", "--end", "2026-11-22 12:00"])
+        .stdin(cat.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(cat.wait().unwrap().success());
+    let text = String::from_utf8(piped.stdout).unwrap();
+    let from = utc_ms(2026, 11, 22, 11, 0, 0);
+    let to = utc_ms(2026, 11, 22, 12, 0, 0);
+    let n = all
+        .iter()
+        .filter(|f| f.overlaps(from, to) && f.octets > 200)
+        .count();
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with(&format!("443,{n},")),
+        "{text}"
+    );
+}

@@ -1,0 +1,199 @@
+//! Report numbers against a hand-computed fixture.
+
+use floe_flow::Flow;
+use floe_report::{
+    render_csv, render_json, render_text, Report, ReportError, ReportType, Sort, Val,
+};
+
+fn f(src: &str, sp: u16, dst: &str, dp: u16, proto: u8, octets: u64, packets: u64) -> Flow {
+    Flow {
+        src_addr: src.parse().unwrap(),
+        dst_addr: dst.parse().unwrap(),
+        src_port: sp,
+        dst_port: dp,
+        protocol: proto,
+        octets,
+        packets,
+        start_ms: 0,
+        end_ms: 1000,
+        ..Flow::default()
+    }
+}
+
+fn flows() -> Vec<Flow> {
+    vec![
+        f("10.0.0.1", 1000, "10.0.0.2", 443, 6, 100, 1),
+        f("10.0.0.1", 1001, "10.0.0.3", 80, 6, 200, 2),
+        f("10.0.0.2", 443, "10.0.0.1", 1000, 6, 400, 4),
+        f("2001:db8::1", 5353, "2001:db8::2", 53, 17, 800, 8),
+        f("10.0.0.9", 0, "10.0.0.9", 0, 47, 0, 0),
+    ]
+}
+
+fn report(kind: &str) -> Report {
+    let mut r = Report::new(ReportType::parse(kind).unwrap(), 1000);
+    r.add(&flows()).unwrap();
+    r
+}
+
+fn keyed(r: &Report, sort: &str, records: Option<usize>) -> Vec<(String, u64, u64)> {
+    r.rows(Sort::parse(sort).unwrap(), records)
+        .into_iter()
+        .map(|row| {
+            let k: Vec<String> = row.key.iter().map(Val::to_string).collect();
+            (k.join(" "), row.counters.flows, row.counters.octets)
+        })
+        .collect()
+}
+
+fn s(k: &str, fl: u64, oc: u64) -> (String, u64, u64) {
+    (k.to_string(), fl, oc)
+}
+
+#[test]
+fn totals_and_ignores() {
+    let r = report("ip-source-address");
+    assert_eq!(
+        (r.totals.flows, r.totals.octets, r.totals.packets, r.ignores),
+        (5, 1500, 15, 1)
+    );
+    assert_eq!(r.totals.duration_ms, 5000);
+}
+
+#[test]
+fn source_address_sorted_both_ways() {
+    let r = report("ip-source-address");
+    assert_eq!(
+        keyed(&r, "+octets", None),
+        vec![
+            s("2001:db8::1", 1, 800),
+            s("10.0.0.2", 1, 400),
+            s("10.0.0.1", 2, 300),
+            s("10.0.0.9", 1, 0)
+        ]
+    );
+    assert_eq!(
+        keyed(&r, "-octets", None),
+        vec![
+            s("10.0.0.9", 1, 0),
+            s("10.0.0.1", 2, 300),
+            s("10.0.0.2", 1, 400),
+            s("2001:db8::1", 1, 800)
+        ]
+    );
+    assert_eq!(keyed(&r, "+flows", Some(1)), vec![s("10.0.0.1", 2, 300)]);
+    // Key order: IPv4 before IPv6, numerically.
+    assert_eq!(keyed(&r, "-key", None)[0].0, "10.0.0.1");
+}
+
+#[test]
+fn ip_address_counts_both_ends_once_each() {
+    let r = report("ip-address");
+    assert_eq!(
+        keyed(&r, "+octets", None),
+        vec![
+            s("2001:db8::1", 1, 800),
+            s("2001:db8::2", 1, 800),
+            s("10.0.0.1", 3, 700),
+            s("10.0.0.2", 2, 500),
+            s("10.0.0.3", 1, 200),
+            s("10.0.0.9", 1, 0),
+        ]
+    );
+    let p = report("ip-port");
+    assert_eq!(
+        keyed(&p, "+octets", Some(4)),
+        vec![
+            s("53", 1, 800),
+            s("5353", 1, 800),
+            s("443", 2, 500),
+            s("1000", 2, 500)
+        ]
+    );
+}
+
+#[test]
+fn combined_keys_and_record_limits() {
+    let r = report("ip-source-address/ip-destination-port");
+    assert_eq!(
+        r.kind.columns(),
+        vec!["ip-source-address", "ip-destination-port"]
+    );
+    assert_eq!(
+        keyed(&r, "+octets", Some(2)),
+        vec![s("2001:db8::1 53", 1, 800), s("10.0.0.2 1000", 1, 400)]
+    );
+    let full = report("ip-source/destination-address/ip-source/destination-port");
+    assert_eq!(full.kind.parts.len(), 4);
+    assert_eq!(full.keys(), 5);
+    assert_eq!(
+        keyed(&full, "+octets", Some(1)),
+        vec![s("2001:db8::1 2001:db8::2 5353 53", 1, 800)]
+    );
+    let proto = report("ip-protocol");
+    assert_eq!(
+        keyed(&proto, "+octets", None),
+        vec![s("17", 1, 800), s("6", 3, 700), s("47", 1, 0)]
+    );
+    let io = report("input/output-interface");
+    assert_eq!(
+        io.kind.columns(),
+        vec!["input-interface", "output-interface"]
+    );
+}
+
+#[test]
+fn outputs() {
+    let r = report("ip-source-address");
+    let rows = r.rows(Sort::parse("+octets").unwrap(), Some(3));
+    let text = render_text(&r, &rows, "top sources");
+    assert!(text.contains("# top sources"));
+    assert!(
+        text.contains("5 flows, 1.5 k octets, 15 packets in all; 4 keys"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("2001:db8::1") && l.trim_end().ends_with("53.33")),
+        "{text}"
+    );
+    let csv = render_csv(&r, &rows);
+    assert_eq!(
+        csv.lines().next(),
+        Some("ip-source-address,flows,octets,packets,duration_ms,octets_pct,flows_pct")
+    );
+    assert_eq!(
+        csv.lines().nth(1),
+        Some("2001:db8::1,1,800,8,1000,53.3333,20.0000")
+    );
+    let j = render_json(&r, &rows, Sort::parse("+octets").unwrap(), Some(3));
+    assert_eq!(j["report"], "ip-source-address");
+    assert_eq!(j["totals"]["octets"], 1500);
+    assert_eq!(j["totals"]["ignores"], 1);
+    assert_eq!(j["rows"][1]["ip-source-address"], "10.0.0.2");
+    assert_eq!(j["rows"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn errors_are_clear() {
+    let e = ReportType::parse("ip-source-adress")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unknown report type") && e.contains("ip-source-address"),
+        "{e}"
+    );
+    let e = ReportType::parse("ip-source-address/ip-bogus")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("at \"ip-bogus\""), "{e}");
+    assert!(matches!(
+        ReportType::parse("ip-source/destination-address/ip-source/destination-port/ip-protocol"),
+        Err(ReportError::TooManyParts(_))
+    ));
+    assert!(Sort::parse("+bananas").is_err());
+    let mut r = Report::new(ReportType::parse("ip-source-address").unwrap(), 2);
+    let e = r.add(&flows()).unwrap_err();
+    assert_eq!(e, ReportError::TooManyKeys(2));
+    assert!(e.to_string().contains("raise --max-keys"));
+}
