@@ -19,9 +19,11 @@
 //! the window or filter or to raise the cap, rather than growing without
 //! bound or silently approximating.
 //!
-//! This is the core of `floe report`; flow-tools `stat.cfg` files, the
+//! flow-tools report configuration files are read by [`statcfg`]. The
 //! distributions, time series, flow-tools ascii and HTML output are the
 //! next parts.
+
+pub mod statcfg;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

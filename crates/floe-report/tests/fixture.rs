@@ -197,3 +197,52 @@ fn errors_are_clear() {
     assert_eq!(e, ReportError::TooManyKeys(2));
     assert!(e.to_string().contains("raise --max-keys"));
 }
+
+#[test]
+fn stat_config_errors_name_file_line_and_what() {
+    use floe_report::statcfg::StatConfig;
+    use std::collections::HashMap;
+    use std::path::Path;
+    let p = Path::new("stat.cfg");
+    let v = HashMap::new();
+    let e = StatConfig::parse(
+        "stat-report a\n  type ip-source-address\n  output\n    tally 5\n",
+        p,
+        &v,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "stat.cfg:4: tally is not supported by floe report yet"
+    );
+    let e = StatConfig::parse("stat-report a\n  type ip-sauce-address\n", p, &v).unwrap_err();
+    assert!(
+        e.to_string().starts_with("stat.cfg:2: unknown report type"),
+        "{e}"
+    );
+    let e = StatConfig::parse(
+        "stat-report a\n  type ip-protocol\nstat-definition d\n  report b\n",
+        p,
+        &v,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("names report \"b\"; defined: a"),
+        "{e}"
+    );
+    let e = StatConfig::parse("  records 15\n", p, &v).unwrap_err();
+    assert_eq!(e.to_string(), "stat.cfg:1: records outside a stat-report");
+    let ok = StatConfig::parse(
+        "stat-report a\n  type ip-protocol\n  output\n    sort -flows\n    records @{N:-3}\nstat-definition d\n  report a\n",
+        p,
+        &v,
+    )
+    .unwrap();
+    assert_eq!(ok.report("a").unwrap().outputs[0].records, Some(3));
+    assert!(!ok.report("a").unwrap().outputs[0].sort.largest_first);
+    assert!(ok
+        .definition("zz")
+        .unwrap_err()
+        .to_string()
+        .contains("defined: d"));
+}

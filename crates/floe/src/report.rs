@@ -28,8 +28,27 @@ pub enum Format {
 #[derive(Args, Debug)]
 pub struct ReportArgs {
     /// Report type (flow-tools name).
-    #[arg(short = 't', long = "type", value_name = "TYPE")]
-    kind: String,
+    #[arg(
+        short = 't',
+        long = "type",
+        value_name = "TYPE",
+        required_unless_present = "stat_config"
+    )]
+    kind: Option<String>,
+    /// flow-tools report configuration (stat-report / stat-definition), as flow-report -s.
+    #[arg(
+        short = 's',
+        long = "stat-config",
+        value_name = "FILE",
+        requires = "definitions"
+    )]
+    stat_config: Option<std::path::PathBuf>,
+    /// stat-definition(s) of the configuration to run, as flow-report -S.
+    #[arg(short = 'S', long = "stat-definition", value_name = "NAME")]
+    definitions: Vec<String>,
+    /// Variable binding for the configuration's @{NAME:-default} words.
+    #[arg(short = 'v', long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
     /// +FIELD largest first, -FIELD smallest first: flows, octets, packets, duration, key.
     #[arg(
         long,
@@ -54,8 +73,19 @@ pub struct ReportArgs {
     input: InputArgs,
 }
 
+/// One report to compute: its title, type, filter and outputs.
+struct Job {
+    title: String,
+    report: Report,
+    filter: Option<Filter>,
+    outputs: Vec<(Sort, Option<usize>)>,
+}
+
 pub fn run(a: ReportArgs) -> Result<i32, String> {
-    let kind = ReportType::parse(&a.kind).map_err(|e| e.to_string())?;
+    if a.stat_config.is_some() {
+        return run_config(a);
+    }
+    let kind = ReportType::parse(a.kind.as_deref().unwrap_or("")).map_err(|e| e.to_string())?;
     let sort = Sort::parse(&a.sort).map_err(|e| e.to_string())?;
     let filter = a
         .filter
@@ -89,6 +119,120 @@ pub fn run(a: ReportArgs) -> Result<i32, String> {
         Format::Csv => render_csv(&report, &rows),
         Format::Json => format!("{:#}\n", render_json(&report, &rows, sort, a.records)),
     };
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+        Err(e) => return Err(e.to_string()),
+        Ok(()) => {}
+    }
+    Ok(i32::from(errors > 0))
+}
+
+fn combine(a: Option<Filter>, b: Option<Filter>) -> Option<Filter> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(Filter::from_expr(floe_filter::Expr::And(vec![
+            x.expr().clone(),
+            y.expr().clone(),
+        ]))),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Runs stat-definitions of a flow-tools report configuration, every
+/// report in one pass over the flows.
+fn run_config(a: ReportArgs) -> Result<i32, String> {
+    let mut vars = std::collections::HashMap::new();
+    for v in &a.vars {
+        let (k, val) = v
+            .split_once('=')
+            .ok_or(format!("-v {v:?}: expected NAME=VALUE"))?;
+        vars.insert(k.to_string(), val.to_string());
+    }
+    let path = a.stat_config.clone().unwrap_or_default();
+    let cfg = floe_report::statcfg::StatConfig::load(&path, &vars).map_err(|e| e.to_string())?;
+    if let (Some(from), Some(to)) = (&cfg.include_filter_moved_from, &cfg.include_filter) {
+        eprintln!(
+            "floe report: include-filter {} not found; using {}",
+            from.display(),
+            to.display()
+        );
+    }
+    let filters = cfg
+        .include_filter
+        .as_ref()
+        .map(|p| floe_filter::FilterFile::load(p, &vars, crate::now_ms()))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let named = |name: &Option<String>| -> Result<Option<Filter>, String> {
+        match name {
+            None => Ok(None),
+            Some(n) => {
+                let ff = filters.as_ref().ok_or(format!(
+                    "{}: filter {n} is used but no include-filter names a filter file",
+                    cfg.file
+                ))?;
+                ff.compile(n)
+                    .map(|e| Some(Filter::from_expr(e)))
+                    .map_err(|e| e.to_string())
+            }
+        }
+    };
+    let mut jobs = Vec::new();
+    for d in &a.definitions {
+        let def = cfg.definition(d).map_err(|e| e.to_string())?;
+        for r in &def.reports {
+            let sr = cfg
+                .report(r)
+                .ok_or(format!("{}: no stat-report {r}", cfg.file))?;
+            jobs.push(Job {
+                title: format!(
+                    "stat-report {} ({}), stat-definition {}",
+                    sr.name, sr.kind.name, def.name
+                ),
+                report: Report::new(sr.kind.clone(), a.max_keys),
+                filter: combine(named(&def.filter)?, named(&sr.filter)?),
+                outputs: sr.outputs.iter().map(|o| (o.sort, o.records)).collect(),
+            });
+        }
+    }
+    let window = a.input.window(crate::now_ms())?;
+    let sources = input::sources(&a.input, window)?;
+    let mut kept = Vec::new();
+    let errors = input::read("report", &sources, window, |flows| {
+        for j in &mut jobs {
+            match &j.filter {
+                Some(f) => {
+                    kept.clear();
+                    kept.extend(flows.iter().filter(|x| f.matches(x)).cloned());
+                    j.report.add(&kept)
+                }
+                None => j.report.add(flows),
+            }
+            .map_err(|e| e.to_string())?;
+        }
+        Ok(Next::Continue)
+    })?;
+    let mut out = String::new();
+    let mut docs = Vec::new();
+    for j in &jobs {
+        for (sort, records) in &j.outputs {
+            let rows = j.report.rows(*sort, *records);
+            match a.format {
+                Format::Text => {
+                    out.push_str(&render_text(&j.report, &rows, &j.title));
+                    out.push('\n');
+                }
+                Format::Csv => {
+                    out.push_str(&format!("# {}\n", j.title));
+                    out.push_str(&render_csv(&j.report, &rows));
+                }
+                Format::Json => docs.push(render_json(&j.report, &rows, *sort, *records)),
+            }
+        }
+    }
+    if a.format == Format::Json {
+        out = format!("{:#}\n", serde_json::Value::Array(docs));
+    }
     use std::io::Write;
     match std::io::stdout().lock().write_all(out.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),

@@ -426,3 +426,115 @@ fn report_from_a_tree_and_from_a_pipe_agree_with_a_hand_count() {
         "{text}"
     );
 }
+
+#[test]
+fn the_how_to_report_files_run_unchanged() {
+    let examples =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/examples/flow-tools");
+    if !examples.exists() {
+        println!("shared flow-tools examples not found beside the checkout; this test is skipped");
+        return;
+    }
+    // A tree with traffic from the how-to's internal network too.
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = utc_ms(2026, 11, 22, 10, 0, 0);
+    let mut c = StoreConfig::new(dir.path().join("flows"));
+    c.zone = Zone::Utc;
+    let (mut w, _) = StoreWriter::open(c, t0).unwrap();
+    let ports = [80u16, 443, 22, 6667, 53, 8080, 25];
+    let flows: Vec<Flow> = (0..600u64)
+        .map(|i| Flow {
+            start_ms: t0 + i as i64 * 100,
+            end_ms: t0 + i as i64 * 100 + 50,
+            src_addr: format!("192.168.{}.{}", i % 2, 1 + i % 9).parse().unwrap(),
+            dst_addr: format!("203.0.113.{}", i % 5).parse().unwrap(),
+            src_port: 40000 + (i % 13) as u16,
+            dst_port: ports[i as usize % ports.len()],
+            protocol: 6,
+            packets: 1 + i % 4,
+            octets: 100 + (i * 37) % 900,
+            ..Flow::default()
+        })
+        .collect();
+    w.write(t0 + 60_000, &flows).unwrap();
+    w.close(t0 + 120_000).unwrap();
+    let root = dir.path().join("flows");
+    let report = |args: &[&str]| {
+        let out = Command::new(FLOE)
+            .arg("report")
+            .args(args)
+            .arg(&root)
+            .args(["-f", "csv"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // report.cfg: 17 reports, sort +octets, records 15, no filter.
+    let cfg = examples.join("report.cfg");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let defs: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("stat-definition "))
+        .map(str::trim)
+        .collect();
+    assert_eq!(defs.len(), 17);
+    for d in &defs {
+        let via_cfg = report(&["-s", cfg.to_str().unwrap(), "-S", d]);
+        let ty = text
+            .split(&format!("stat-report {d}\n"))
+            .nth(1)
+            .and_then(|s| s.lines().next())
+            .and_then(|l| l.trim().strip_prefix("type "))
+            .unwrap();
+        let direct = report(&["-t", ty, "--sort", "+octets", "--records", "15"]);
+        let body: Vec<&str> = via_cfg.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(body.join("\n") + "\n", direct, "{d}");
+        assert!(body.len() > 1, "{d} is empty");
+    }
+    // reports.conf: three filtered reports; its include-filter names
+    // /etc/nfilter.conf, found here beside the config.
+    let work = tempfile::tempdir().unwrap();
+    for f in ["reports.conf", "nfilter.conf"] {
+        std::fs::copy(examples.join(f), work.path().join(f)).unwrap();
+    }
+    let rc = work.path().join("reports.conf");
+    let popular = "dst port in [80, 443, 20, 21, 22, 25, 53, 110, 143]";
+    for (d, ty, expr) in [
+        (
+            "srcip-dstprt",
+            "ip-source-address/ip-destination-port",
+            "src net 192.168.0.0/24".to_string(),
+        ),
+        (
+            "dstip-dstprt",
+            "ip-destination-address/ip-destination-port",
+            "dst net 192.168.0.0/24".to_string(),
+        ),
+        (
+            "srcip-dstprt-pop",
+            "ip-source-address/ip-destination-port",
+            format!("src net 192.168.0.0/24 and {popular}"),
+        ),
+    ] {
+        let via_cfg = report(&["-s", rc.to_str().unwrap(), "-S", d]);
+        let direct = report(&[
+            "-t",
+            ty,
+            "--sort",
+            "+octets",
+            "--records",
+            "15",
+            "--filter",
+            &expr,
+        ]);
+        let body: Vec<&str> = via_cfg.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(body.join("\n") + "\n", direct, "{d}");
+    }
+    let pop = report(&["-s", rc.to_str().unwrap(), "-S", "srcip-dstprt-pop"]);
+    assert!(pop.lines().count() > 2 && !pop.contains(",6667,"), "{pop}");
+}
