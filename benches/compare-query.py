@@ -40,6 +40,26 @@ def timed(cmd):
     return p.stdout, wall, user + sys_, rss
 
 
+def top(out, key_cols, bytes_col, skip):
+    """A top-N answer as text both tools can be compared on: the byte sums
+    in order, and each key with its sum (addresses normalised). Keys whose
+    sum ties another's may legitimately come in either order."""
+    import ipaddress
+    rows = []
+    for line in out.strip().splitlines()[skip:]:
+        c = [x.strip() for x in line.split(",")]
+        if len(c) <= max(key_cols + (bytes_col,)):
+            continue
+        key = []
+        for i in key_cols:
+            try:
+                key.append(str(ipaddress.ip_address(c[i])))
+            except ValueError:
+                key.append(str(int(float(c[i]))))
+        rows.append((" ".join(key), int(float(c[bytes_col]))))
+    return "; ".join(f"{k}={b}" for k, b in sorted(rows, key=lambda r: (-r[1], r[0])))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--flows", type=int, default=2_000_000)
@@ -65,35 +85,45 @@ def main():
         dirs[tool] = os.path.join(d, "flows")
     floe = os.path.join(BIN, "floe")
     nf, fl = dirs["nfcapd"], dirs["floed"]
+    same = lambda out: out.strip()
     queries = [
         ("dump all flows to CSV",
          f"nfdump -R {nf} -q -o csv | wc -l",
-         f"{floe} print {fl} --format csv | tail -n +2 | wc -l"),
+         f"{floe} print {fl} --format csv | tail -n +2 | wc -l", same, same),
         ("filter proto tcp and dst port 443 (count)",
          f"nfdump -R {nf} -q -o csv 'proto tcp and dst port 443' | wc -l",
-         f"{floe} filter 'proto tcp and dst port 443' {fl} | {floe} print --format csv | tail -n +2 | wc -l"),
+         f"{floe} filter 'proto tcp and dst port 443' {fl} | {floe} print --format csv | tail -n +2 | wc -l", same, same),
+        ("top 15 source addresses by bytes",
+         f"nfdump -R {nf} -q -s srcip/bytes -n 15 -o csv",
+         f"{floe} report -t ip-source-address --sort +octets --records 15 --format csv {fl}",
+         lambda out: top(out, (4,), 9, 1), lambda out: top(out, (0,), 2, 1)),
+        ("top 15 (src ip, dst ip, dst port) by bytes",
+         f"nfdump -R {nf} -q -A srcip,dstip,dstport -O bytes -n 15 -o csv",
+         f"{floe} report -t ip-source/destination-address/ip-destination-port --sort +octets --records 15 --format csv {fl}",
+         lambda out: top(out, (3, 4, 6), 12, 0), lambda out: top(out, (0, 1, 2), 4, 1)),
     ]
     rows = []
-    for name, nq, fq in queries:
+    for name, nq, fq, nnorm, fnorm in queries:
         res = {"nfdump": [], "floe": []}
         answers = {}
         for _ in range(a.repeat):
             for tool, q in (("nfdump", nq), ("floe", fq)):
                 out, wall, cpu, rss = timed(q)
-                answers.setdefault(tool, out.strip())
-                if out.strip() != answers[tool]:
+                out = (nnorm if tool == "nfdump" else fnorm)(out)
+                answers.setdefault(tool, out)
+                if out != answers[tool]:
                     raise SystemExit(f"{tool} gave different answers on repeat for {name}")
                 res[tool].append((wall, cpu, rss))
         if answers["nfdump"] != answers["floe"]:
             raise SystemExit(f"ANSWERS DIFFER for {name}: nfdump {answers['nfdump']} floe {answers['floe']}")
-        row = {"query": name, "answer": answers["floe"]}
+        row = {"query": name, "answer": answers["floe"][:200]}
         for tool in ("nfdump", "floe"):
             wall = statistics.median(r[0] for r in res[tool])
             cpu = statistics.median(r[1] for r in res[tool])
             rss = max(r[2] for r in res[tool])
             row[tool] = {"wall_s": wall, "cpu_s": cpu, "rss_bytes": rss, "flows_per_s": a.flows / wall}
         rows.append(row)
-        print(f"{name}: answer {row['answer']}; nfdump {row['nfdump']['wall_s']:.2f} s, floe {row['floe']['wall_s']:.2f} s", flush=True)
+        print(f"{name}: answer {row['answer'][:60]}; nfdump {row['nfdump']['wall_s']:.2f} s, floe {row['floe']['wall_s']:.2f} s", flush=True)
     print()
     print(f"{a.flows} flows (v9, 20% IPv6), median of {a.repeat}")
     print("| query | nfdump flows/s | floe flows/s | floe/nfdump | nfdump CPU s | floe CPU s | nfdump peak RSS | floe peak RSS |")
