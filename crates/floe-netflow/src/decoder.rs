@@ -108,6 +108,32 @@ impl ExporterState {
     }
 }
 
+/// A template field as the fast path and the redefinition check see it:
+/// (element, length, enterprise-specific).
+trait FieldSpec {
+    fn spec(&self) -> (u16, u16, bool);
+}
+
+impl FieldSpec for netflow_parser::variable_versions::v9::TemplateField {
+    fn spec(&self) -> (u16, u16, bool) {
+        (self.field_type_number, self.field_length, false)
+    }
+}
+
+impl FieldSpec for netflow_parser::variable_versions::ipfix::TemplateField {
+    fn spec(&self) -> (u16, u16, bool) {
+        (
+            self.field_type_number,
+            self.field_length,
+            self.enterprise_number.is_some(),
+        )
+    }
+}
+
+fn template_fields<F: FieldSpec>(fields: &[F]) -> Vec<(u16, u16, bool)> {
+    fields.iter().map(FieldSpec::spec).collect()
+}
+
 /// Data records of one message: how many each path decoded, and whether
 /// some sets could not be decoded at all (their record count is unknown).
 #[derive(Default)]
@@ -633,11 +659,7 @@ impl Decoder {
                     match &fs.body {
                         V9Body::Template(t) => {
                             for t in &t.templates {
-                                let fields: Vec<(u16, u16, bool)> = t
-                                    .fields
-                                    .iter()
-                                    .map(|f| (f.field_type_number, f.field_length, false))
-                                    .collect();
+                                let fields = template_fields(&t.fields);
                                 self.template(key, 9, t.template_id, &fields, false);
                             }
                         }
@@ -695,38 +717,22 @@ impl Decoder {
                             ts.iter().for_each(|t| self.ipfix_template(key, t, false))
                         }
                         IpfixBody::OptionsTemplate(t) => {
-                            let fields: Vec<(u16, u16, bool)> = t
-                                .fields
-                                .iter()
-                                .map(|f| (f.field_type_number, f.field_length, false))
-                                .collect();
+                            let fields = template_fields(&t.fields);
                             self.template(key, 10, t.template_id, &fields, true);
                         }
                         IpfixBody::OptionsTemplates(ts) => {
                             for t in ts {
-                                let fields: Vec<(u16, u16, bool)> = t
-                                    .fields
-                                    .iter()
-                                    .map(|f| (f.field_type_number, f.field_length, false))
-                                    .collect();
+                                let fields = template_fields(&t.fields);
                                 self.template(key, 10, t.template_id, &fields, true);
                             }
                         }
                         IpfixBody::V9Template(t) => {
-                            let fields: Vec<(u16, u16, bool)> = t
-                                .fields
-                                .iter()
-                                .map(|f| (f.field_type_number, f.field_length, false))
-                                .collect();
+                            let fields = template_fields(&t.fields);
                             self.template(key, 10, t.template_id, &fields, false);
                         }
                         IpfixBody::V9Templates(ts) => {
                             for t in ts {
-                                let fields: Vec<(u16, u16, bool)> = t
-                                    .fields
-                                    .iter()
-                                    .map(|f| (f.field_type_number, f.field_length, false))
-                                    .collect();
+                                let fields = template_fields(&t.fields);
                                 self.template(key, 10, t.template_id, &fields, false);
                             }
                         }
@@ -802,17 +808,7 @@ impl Decoder {
         t: &netflow_parser::variable_versions::ipfix::Template,
         options: bool,
     ) {
-        let fields: Vec<(u16, u16, bool)> = t
-            .fields
-            .iter()
-            .map(|f| {
-                (
-                    f.field_type_number,
-                    f.field_length,
-                    f.enterprise_number.is_some(),
-                )
-            })
-            .collect();
+        let fields = template_fields(&t.fields);
         if fields.is_empty() {
             if let Some(s) = self.states.get_mut(&key) {
                 s.templates.remove(&t.template_id);

@@ -58,13 +58,7 @@ pub fn run(mut a: FilterArgs) -> Result<i32, String> {
             }
             match &a.definition {
                 Some(def) => {
-                    let mut vars = std::collections::HashMap::new();
-                    for v in &a.vars {
-                        let (k, val) = v
-                            .split_once('=')
-                            .ok_or(format!("-v {v:?}: expected NAME=VALUE"))?;
-                        vars.insert(k.to_string(), val.to_string());
-                    }
+                    let vars = input::parse_vars(&a.vars)?;
                     let ff =
                         FilterFile::load(f, &vars, crate::now_ms()).map_err(|e| e.to_string())?;
                     ff.compile(def).map(Filter::from_expr)

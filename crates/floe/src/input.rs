@@ -281,6 +281,17 @@ pub fn read(
     Ok(errors)
 }
 
+/// `-v NAME=VALUE` bindings for flow-tools files' `@{NAME:-default}` words.
+pub fn parse_vars(vars: &[String]) -> Result<std::collections::HashMap<String, String>, String> {
+    vars.iter()
+        .map(|v| {
+            v.split_once('=')
+                .map(|(k, val)| (k.to_string(), val.to_string()))
+                .ok_or(format!("-v {v:?}: expected NAME=VALUE"))
+        })
+        .collect()
+}
+
 /// True for the error writing to a closed pipe (`| head`): a quiet success.
 pub fn is_broken_pipe(e: &str) -> bool {
     e.contains("Broken pipe") || e.contains("os error 32")

@@ -141,13 +141,7 @@ fn combine(a: Option<Filter>, b: Option<Filter>) -> Option<Filter> {
 /// Runs stat-definitions of a flow-tools report configuration, every
 /// report in one pass over the flows.
 fn run_config(a: ReportArgs) -> Result<i32, String> {
-    let mut vars = std::collections::HashMap::new();
-    for v in &a.vars {
-        let (k, val) = v
-            .split_once('=')
-            .ok_or(format!("-v {v:?}: expected NAME=VALUE"))?;
-        vars.insert(k.to_string(), val.to_string());
-    }
+    let vars = input::parse_vars(&a.vars)?;
     let path = a.stat_config.clone().unwrap_or_default();
     let cfg = floe_report::statcfg::StatConfig::load(&path, &vars).map_err(|e| e.to_string())?;
     if let (Some(from), Some(to)) = (&cfg.include_filter_moved_from, &cfg.include_filter) {
