@@ -7,6 +7,17 @@ use std::net::IpAddr;
 
 use floe_flow::Flow;
 
+/// A UTC ms time as the unsigned value numeric tests compare: flipping the
+/// sign bit keeps the order of signed times.
+pub(crate) fn time_key(ms: i64) -> u64 {
+    (ms as u64) ^ (1 << 63)
+}
+
+/// The time a [`time_key`] holds.
+pub(crate) fn time_of_key(v: u64) -> i64 {
+    (v ^ (1 << 63)) as i64
+}
+
 /// An address and prefix length (a host is a /32 or /128).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Net {
@@ -154,9 +165,8 @@ impl NumField {
             NumField::EngineId => f.engine_id.into(),
             NumField::SourceId => f.source_id.into(),
             NumField::Sampling => f.sampling_interval.into(),
-            // Times compare as signed: shift so that the order holds.
-            NumField::First => (f.start_ms as u64) ^ (1 << 63),
-            NumField::Last => (f.end_ms as u64) ^ (1 << 63),
+            NumField::First => time_key(f.start_ms),
+            NumField::Last => time_key(f.end_ms),
             NumField::TcpFlags => f.tcp_flags.into(),
             NumField::SrcPrefixLen => f.src_mask.into(),
             NumField::DstPrefixLen => f.dst_mask.into(),
@@ -277,7 +287,7 @@ pub const FLAG_LETTERS: &[(char, u16)] = &[
 ];
 
 fn time_text(v: u64) -> String {
-    let ms = (v ^ (1 << 63)) as i64;
+    let ms = time_of_key(v);
     floe_flow::time::format_utc_ms(ms)
 }
 

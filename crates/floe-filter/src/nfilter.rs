@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-use crate::expr::{AddrField, Cmp, Expr, Net, NumField};
+use crate::expr::{time_key, AddrField, Cmp, Expr, Net, NumField};
 use crate::FilterError;
 
 const TYPES: &str =
@@ -184,7 +184,9 @@ pub struct FilterFile {
     now_ms: i64,
 }
 
-fn expand(line: &str, vars: &HashMap<String, String>) -> Result<String, String> {
+/// Expands flow-tools variables in one line: `@VAR` and `@{VAR:-default}`
+/// from `-v VAR=value` bindings (flow-nfilter and flow-report alike).
+pub fn expand_vars(line: &str, vars: &HashMap<String, String>) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = line;
     while let Some(i) = rest.find('@') {
@@ -266,7 +268,7 @@ impl FilterFile {
         for (i, raw) in text.lines().enumerate() {
             let n = i + 1;
             let code = raw.split('#').next().unwrap_or("");
-            let line = expand(code, vars).map_err(|m| err(n, 1, m))?;
+            let line = expand_vars(code, vars).map_err(|m| err(n, 1, m))?;
             let words: Vec<&str> = line.split_whitespace().collect();
             let Some(first) = words.first() else { continue };
             let col = code.find(first).map_or(1, |c| c + 1);
@@ -560,7 +562,7 @@ impl FilterFile {
                     None => (Cmp::Eq, &w[..]),
                 };
                 let ms = time_words(text, self.now_ms)?;
-                Ok(Expr::Num(num_field()?, cmp, (ms as u64) ^ (1 << 63)))
+                Ok(Expr::Num(num_field()?, cmp, time_key(ms)))
             }
             _ => {
                 // Buckets: comma lists and ranges, "6,17" "1024-65535".

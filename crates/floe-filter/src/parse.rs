@@ -27,7 +27,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::expr::{AddrField, Cmp, Expr, Net, NumField, FLAG_LETTERS};
+use crate::expr::{time_key, AddrField, Cmp, Expr, Net, NumField, FLAG_LETTERS};
 use crate::lex::{lex, Tok, Token};
 use crate::FilterError;
 
@@ -554,7 +554,7 @@ impl Parser {
             Kind::Duration => parse_duration_ms(&lw)
                 .ok_or_else(|| bad("a duration (ms, s, m, h; bare numbers are ms)")),
             Kind::Time => parse_time(w)
-                .map(|ms| (ms as u64) ^ (1 << 63))
+                .map(time_key)
                 .ok_or_else(|| bad("a time (RFC 3339, or YYYY-MM-DDTHH:MM[:SS] in UTC)")),
         }
     }

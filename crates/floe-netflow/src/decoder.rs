@@ -19,7 +19,7 @@ use netflow_parser::{NetflowPacket, NetflowParser};
 
 use crate::events::DecodeEvent;
 use crate::fast::{self, Plan};
-use crate::record::{num, Context, Record};
+use crate::record::{uptime_to_ms, Context, Record};
 use crate::sequence::{SequenceEvent, SequenceTracker};
 
 /// Limits and options of a [`Decoder`].
@@ -132,6 +132,36 @@ impl FieldSpec for netflow_parser::variable_versions::ipfix::TemplateField {
 
 fn template_fields<F: FieldSpec>(fields: &[F]) -> Vec<(u16, u16, bool)> {
     fields.iter().map(FieldSpec::spec).collect()
+}
+
+/// The flow of a fixed-format (v5, v7) record; v5 and v7 records are
+/// different types with the same field names.
+macro_rules! fixed_record {
+    ($r:expr, $exporter:expr, $export_ms:expr, $sys_up:expr) => {{
+        let r = $r;
+        Flow {
+            start_ms: uptime_to_ms($export_ms, $sys_up, r.first),
+            end_ms: uptime_to_ms($export_ms, $sys_up, r.last),
+            exporter: $exporter,
+            src_addr: IpAddr::V4(r.src_addr),
+            dst_addr: IpAddr::V4(r.dst_addr),
+            next_hop: IpAddr::V4(r.next_hop),
+            src_port: r.src_port,
+            dst_port: r.dst_port,
+            protocol: r.protocol_number,
+            tcp_flags: u16::from(r.tcp_flags),
+            tos: r.tos,
+            packets: u64::from(r.d_pkts),
+            octets: u64::from(r.d_octets),
+            input_if: u32::from(r.input),
+            output_if: u32::from(r.output),
+            src_as: u32::from(r.src_as),
+            dst_as: u32::from(r.dst_as),
+            src_mask: r.src_mask,
+            dst_mask: r.dst_mask,
+            ..Flow::default()
+        }
+    }};
 }
 
 /// Data records of one message: how many each path decoded, and whether
@@ -249,12 +279,14 @@ impl Decoder {
     }
 
     /// Decodes one datagram received from `from` at `now_ms`, appending its
-    /// flows to `out`.
+    /// flows to `out`. Flow times come from the datagram's own headers; the
+    /// receive time is not used yet (it is where checking exporters' clocks
+    /// against ours will go).
     pub fn decode(
         &mut self,
         from: IpAddr,
         data: &[u8],
-        now_ms: i64,
+        _now_ms: i64,
         out: &mut Vec<Flow>,
     ) -> Outcome {
         let mut outcome = Outcome::default();
@@ -355,7 +387,6 @@ impl Decoder {
                 self.packet(
                     key,
                     packet,
-                    now_ms,
                     out,
                     &mut outcome.counters,
                     &mut outcome.options_records,
@@ -512,7 +543,7 @@ impl Decoder {
         let be16 = |at: usize| u16::from_be_bytes([data[at], data[at + 1]]);
         let (sys_up, secs, nsecs) = (be32(4), be32(8), be32(12));
         let export_ms = i64::from(secs) * 1000 + i64::from(nsecs / 1_000_000);
-        let at_time = |up: u32| export_ms - i64::from(sys_up.wrapping_sub(up) as i32);
+        let at_time = |up: u32| uptime_to_ms(export_ms, sys_up, up);
         if !self.states.contains_key(&key) {
             self.events
                 .push(DecodeEvent::NewExporter { key, version: 1 });
@@ -570,7 +601,6 @@ impl Decoder {
         &mut self,
         key: ExporterKey,
         packet: &NetflowPacket,
-        now_ms: i64,
         out: &mut Vec<Flow>,
         c: &mut ExporterCounters,
         options: &mut u64,
@@ -585,31 +615,12 @@ impl Decoder {
                     source_id: u32::from(h.engine_type) << 8 | u32::from(h.engine_id),
                 };
                 for r in &v5.flowsets {
-                    let at = |up: u32| export_ms - i64::from(h.sys_up_time.wrapping_sub(up) as i32);
                     out.push(Flow {
-                        start_ms: at(r.first),
-                        end_ms: at(r.last),
-                        exporter: key.address,
                         source_id: key.source_id,
-                        src_addr: IpAddr::V4(r.src_addr),
-                        dst_addr: IpAddr::V4(r.dst_addr),
-                        next_hop: IpAddr::V4(r.next_hop),
-                        src_port: r.src_port,
-                        dst_port: r.dst_port,
-                        protocol: r.protocol_number,
-                        tcp_flags: u16::from(r.tcp_flags),
-                        tos: r.tos,
-                        packets: u64::from(r.d_pkts),
-                        octets: u64::from(r.d_octets),
-                        input_if: u32::from(r.input),
-                        output_if: u32::from(r.output),
-                        src_as: u32::from(r.src_as),
-                        dst_as: u32::from(r.dst_as),
-                        src_mask: r.src_mask,
-                        dst_mask: r.dst_mask,
                         sampling_interval: u32::from(h.sampling_interval & 0x3fff),
                         engine_type: h.engine_type,
                         engine_id: h.engine_id,
+                        ..fixed_record!(r, key.address, export_ms, h.sys_up_time)
                     });
                 }
                 self.sequence(key, h.flow_sequence, Some(u32::from(h.count)), c, None);
@@ -618,30 +629,7 @@ impl Decoder {
                 let h = &v7.header;
                 let export_ms = i64::from(h.unix_secs) * 1000 + i64::from(h.unix_nsecs / 1_000_000);
                 for r in &v7.flowsets {
-                    let at = |up: u32| export_ms - i64::from(h.sys_up_time.wrapping_sub(up) as i32);
-                    out.push(Flow {
-                        start_ms: at(r.first),
-                        end_ms: at(r.last),
-                        exporter: key.address,
-                        source_id: 0,
-                        src_addr: IpAddr::V4(r.src_addr),
-                        dst_addr: IpAddr::V4(r.dst_addr),
-                        next_hop: IpAddr::V4(r.next_hop),
-                        src_port: r.src_port,
-                        dst_port: r.dst_port,
-                        protocol: r.protocol_number,
-                        tcp_flags: u16::from(r.tcp_flags),
-                        tos: r.tos,
-                        packets: u64::from(r.d_pkts),
-                        octets: u64::from(r.d_octets),
-                        input_if: u32::from(r.input),
-                        output_if: u32::from(r.output),
-                        src_as: u32::from(r.src_as),
-                        dst_as: u32::from(r.dst_as),
-                        src_mask: r.src_mask,
-                        dst_mask: r.dst_mask,
-                        ..Flow::default()
-                    });
+                    out.push(fixed_record!(r, key.address, export_ms, h.sys_up_time));
                 }
                 self.sequence(key, h.flow_sequence, Some(u32::from(h.count)), c, None);
             }
@@ -684,7 +672,7 @@ impl Decoder {
                             }
                             for rec in &d.fields {
                                 let r = v9_record(rec);
-                                self.flow_record(key, r, &ctx, now_ms, out, c);
+                                self.flow_record(key, r, &ctx, out, c);
                             }
                         }
                         V9Body::OptionsData(d) => {
@@ -745,7 +733,7 @@ impl Decoder {
                             slow_records += d.fields.len() as u32;
                             for rec in &d.fields {
                                 let r = ipfix_record(rec, i64::from(h.export_time) * 1000);
-                                self.flow_record(key, r, &ctx, now_ms, out, c);
+                                self.flow_record(key, r, &ctx, out, c);
                             }
                         }
                         IpfixBody::OptionsData(d) => {
@@ -760,7 +748,7 @@ impl Decoder {
                             slow_records += d.fields.len() as u32;
                             for rec in &d.fields {
                                 let r = v9_record(rec);
-                                self.flow_record(key, r, &ctx, now_ms, out, c);
+                                self.flow_record(key, r, &ctx, out, c);
                             }
                         }
                         IpfixBody::V9OptionsData(d) => {
@@ -877,7 +865,6 @@ impl Decoder {
         key: ExporterKey,
         r: Record,
         ctx: &dyn Fn(&ExporterState) -> Context,
-        _now_ms: i64,
         out: &mut Vec<Flow>,
         c: &mut ExporterCounters,
     ) {
@@ -1074,10 +1061,4 @@ fn v9_record(rec: &[(V9Field, FieldValue)]) -> Record {
         r.set(u16::from(*f), v);
     }
     r
-}
-
-/// Reads a numeric field value (for tests and tools that look at raw
-/// records).
-pub fn field_number(v: &FieldValue) -> Option<u64> {
-    num(v)
 }

@@ -31,7 +31,7 @@ mod record;
 pub mod sequence;
 mod template_store;
 
-pub use decoder::{field_number, Decoder, DecoderConfig, Outcome};
+pub use decoder::{Decoder, DecoderConfig, Outcome};
 pub use encode::{V5Encoder, V9Encoder, V5_MAX_FLOWS, V9_TEMPLATE_V4, V9_TEMPLATE_V6};
 pub use events::DecodeEvent;
 pub use floe_flow::{ExporterCounters, ExporterKey, Flow};

@@ -99,6 +99,13 @@ fn ntp_ms(v: &FieldValue) -> Option<i64> {
     }
 }
 
+/// Absolute time (UTC ms) of an exporter uptime `up`, from the header's
+/// export time and sysUpTime. The signed difference keeps a FIRST slightly
+/// after sysUpTime, or an uptime that wrapped at 2^32 ms, right.
+pub(crate) fn uptime_to_ms(export_ms: i64, sys_up: u32, up: u32) -> i64 {
+    export_ms - i64::from(sys_up.wrapping_sub(up) as i32)
+}
+
 /// What the header of the message gives a record.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Context {
@@ -369,9 +376,7 @@ impl Record {
             match (ctx.sys_uptime_ms, ctx.sys_init_ms.or(self.sys_init_ms)) {
                 // v9: boot = export - sysUpTime; signed difference so that a
                 // FIRST slightly after sysUpTime, or a wrapped uptime, works.
-                (Some(sys_up), _) => {
-                    Some(ctx.export_ms - i64::from(sys_up.wrapping_sub(up) as i32))
-                }
+                (Some(sys_up), _) => Some(uptime_to_ms(ctx.export_ms, sys_up, up)),
                 (None, Some(boot)) => Some(boot + i64::from(up)),
                 (None, None) => None,
             }

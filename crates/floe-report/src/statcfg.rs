@@ -13,7 +13,7 @@
 //!   report NAME                  (one or more)
 //! ```
 //!
-//! `@{VAR:-default}` words are expanded as in filter files. An
+//! `@VAR` and `@{VAR:-default}` words are expanded as in filter files. An
 //! `include-filter` path that does not exist is looked up by its file name
 //! next to the configuration file (configs copied from /etc keep working);
 //! the caller is told so. Statements floe does not implement yet (scale,
@@ -118,7 +118,7 @@ impl StatConfig {
         for (i, raw) in text.lines().enumerate() {
             let n = i + 1;
             let code = raw.split('#').next().unwrap_or("");
-            let line = expand(code, vars).map_err(|m| err(n, m))?;
+            let line = floe_filter::nfilter::expand_vars(code, vars).map_err(|m| err(n, m))?;
             let words: Vec<&str> = line.split_whitespace().collect();
             let Some(first) = words.first().copied() else {
                 continue;
@@ -263,27 +263,4 @@ impl StatConfig {
     pub fn report(&self, name: &str) -> Option<&StatReport> {
         self.reports.iter().find(|r| r.name == name)
     }
-}
-
-fn expand(line: &str, vars: &HashMap<String, String>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = line;
-    while let Some(i) = rest.find("@{") {
-        out.push_str(&rest[..i]);
-        let body = &rest[i + 2..];
-        let end = body.find('}').ok_or("unclosed @{")?;
-        let (name, default) = match body[..end].split_once(":-") {
-            Some((n, d)) => (n, Some(d)),
-            None => (&body[..end], None),
-        };
-        out.push_str(
-            vars.get(name)
-                .map(String::as_str)
-                .or(default)
-                .ok_or(format!("variable {name} is not set (use -v {name}=VALUE)"))?,
-        );
-        rest = &body[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }

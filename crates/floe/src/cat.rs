@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::input::{self, InputArgs, Next};
-use crate::output::StreamOut;
+use crate::input::InputArgs;
+use crate::output;
 
 /// Select flows by time and write them as a floe stream.
 ///
@@ -24,17 +24,5 @@ pub struct CatArgs {
 }
 
 pub fn run(a: CatArgs) -> Result<i32, String> {
-    let window = a.input.window(crate::now_ms())?;
-    let mut out = StreamOut::open("cat", a.output.as_ref(), a.level, &a.input.zone()?)?;
-    let sources = input::sources(&a.input, window)?;
-    let errors = match input::read("cat", &sources, window, |flows| {
-        out.write(flows)?;
-        Ok(Next::Continue)
-    }) {
-        Ok(n) => n,
-        Err(e) if input::is_broken_pipe(&e) => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    out.finish()?;
-    Ok(i32::from(errors > 0))
+    output::stream("cat", &a.input, a.output.as_ref(), a.level, None)
 }

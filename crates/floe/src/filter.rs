@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 use floe_filter::{Filter, FilterFile};
 
-use crate::input::{self, InputArgs, Next};
-use crate::output::StreamOut;
+use crate::input::{self, InputArgs};
+use crate::output;
 
 /// Keep the flows that match a filter expression.
 ///
@@ -73,20 +73,5 @@ pub fn run(mut a: FilterArgs) -> Result<i32, String> {
         println!("{filter}");
         return Ok(0);
     }
-    let window = a.input.window(crate::now_ms())?;
-    let mut out = StreamOut::open("filter", a.output.as_ref(), None, &a.input.zone()?)?;
-    let sources = input::sources(&a.input, window)?;
-    let mut kept = Vec::new();
-    let errors = match input::read("filter", &sources, window, |flows| {
-        kept.clear();
-        kept.extend(flows.iter().filter(|f| filter.matches(f)).cloned());
-        out.write(&kept)?;
-        Ok(Next::Continue)
-    }) {
-        Ok(n) => n,
-        Err(e) if input::is_broken_pipe(&e) => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    out.finish()?;
-    Ok(i32::from(errors > 0))
+    output::stream("filter", &a.input, a.output.as_ref(), None, Some(&filter))
 }

@@ -77,3 +77,37 @@ impl StreamOut {
         }
     }
 }
+
+/// What cat and filter do: read the inputs in the window, keep the flows
+/// `keep` matches (all without a filter), and write them as a stream.
+/// Returns the exit status (1 when some input could not be read).
+pub fn stream(
+    tool: &str,
+    input: &crate::input::InputArgs,
+    path: Option<&PathBuf>,
+    level: Option<i32>,
+    keep: Option<&floe_filter::Filter>,
+) -> Result<i32, String> {
+    use crate::input::{self, Next};
+    let window = input.window(crate::now_ms())?;
+    let mut out = StreamOut::open(tool, path, level, &input.zone()?)?;
+    let sources = input::sources(input, window)?;
+    let mut kept = Vec::new();
+    let errors = match input::read(tool, &sources, window, |flows| {
+        match keep {
+            Some(f) => {
+                kept.clear();
+                kept.extend(flows.iter().filter(|x| f.matches(x)).cloned());
+                out.write(&kept)?;
+            }
+            None => out.write(flows)?,
+        }
+        Ok(Next::Continue)
+    }) {
+        Ok(n) => n,
+        Err(e) if input::is_broken_pipe(&e) => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    out.finish()?;
+    Ok(i32::from(errors > 0))
+}
