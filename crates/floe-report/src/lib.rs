@@ -484,7 +484,7 @@ impl Report {
 
 /// `1234567` as `1.2 M` (powers of 1000), for text output.
 pub fn human(n: u64) -> String {
-    const UNITS: [&str; 5] = ["", " k", " M", " G", " T"];
+    const UNITS: [&str; 7] = ["", " k", " M", " G", " T", " P", " E"];
     let mut v = n as f64;
     let mut u = 0;
     while v >= 1000.0 && u < UNITS.len() - 1 {

@@ -248,11 +248,32 @@ impl BlockDecoder {
     /// is left as it was and the message says what is wrong (the caller adds
     /// the file and offset).
     pub fn decode(&mut self, body: &[u8], out: &mut Vec<Flow>) -> Result<BlockHeader, String> {
+        self.decode_chunked(body, out, usize::MAX, |_| true)
+    }
+
+    /// Decodes a block body `chunk` flows at a time: `out` (cleared first)
+    /// receives up to `chunk` flows and is handed to `each`, which returns
+    /// false to stop early. Readers that stream blocks through use this to
+    /// hold a fraction of a block's flows at once. The columns are checked
+    /// as they are read, so a chunk is only delivered from a block whose
+    /// frame checksum held; a column inconsistency found after some chunks
+    /// were delivered is still returned as an error.
+    pub fn decode_chunked(
+        &mut self,
+        body: &[u8],
+        out: &mut Vec<Flow>,
+        chunk: usize,
+        mut each: impl FnMut(&mut Vec<Flow>) -> bool,
+    ) -> Result<BlockHeader, String> {
         let head = BlockHeader::decode(body).ok_or("block header is cut short")?;
         let n = head.records as usize;
         self.load_columns(body, &head)?;
         let base = head.min_start_ms;
-        out.reserve(n);
+        let chunked = chunk != usize::MAX;
+        if chunked {
+            out.clear();
+        }
+        out.reserve(n.min(chunk));
         let start_len = out.len();
         // Cursors into the IPv4 / IPv6 value columns of the 4 address fields.
         let mut cursors = [[0usize; 2]; 4];
@@ -304,6 +325,13 @@ impl BlockDecoder {
                 });
             }
             i0 += len;
+            if chunked && (out.len() >= chunk || i0 >= n) {
+                let go_on = each(out);
+                out.clear();
+                if !go_on {
+                    return Ok(head);
+                }
+            }
         }
         for (k, first_col) in [col::EXPORTER, col::SRC_ADDR, col::DST_ADDR, col::NEXT_HOP]
             .into_iter()
@@ -589,6 +617,42 @@ mod tests {
         let mut out = Vec::new();
         dec.decode(&body, &mut out).unwrap();
         assert_eq!(out, flows);
+    }
+
+    #[test]
+    fn chunked_decode_delivers_the_same_flows_in_chunks_and_can_stop() {
+        let flows: Vec<Flow> = (0..1000).map(sample).collect();
+        let mut enc = BlockEncoder::new(1).unwrap();
+        let mut body = Vec::new();
+        enc.encode(&flows, &mut body).unwrap();
+        let mut dec = BlockDecoder::new().unwrap();
+        for chunk in [1, 100, 128, 300, 1000, 5000] {
+            let mut buf = vec![Flow::default(); 3];
+            let mut got = Vec::new();
+            let mut sizes = Vec::new();
+            dec.decode_chunked(&body, &mut buf, chunk, |b| {
+                sizes.push(b.len());
+                got.extend_from_slice(b);
+                true
+            })
+            .unwrap();
+            assert_eq!(got, flows, "chunk {chunk}");
+            // Every chunk but the last is at least `chunk` and less than
+            // `chunk` plus one decoding batch.
+            for s in &sizes[..sizes.len() - 1] {
+                assert!(
+                    *s >= chunk && *s < chunk + BATCH,
+                    "chunk {chunk}: {sizes:?}"
+                );
+            }
+        }
+        let mut calls = 0;
+        dec.decode_chunked(&body, &mut Vec::new(), 200, |_| {
+            calls += 1;
+            calls < 2
+        })
+        .unwrap();
+        assert_eq!(calls, 2);
     }
 
     #[test]

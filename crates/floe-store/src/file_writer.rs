@@ -113,6 +113,21 @@ impl<W: Write> FileWriter<W> {
         Ok(())
     }
 
+    /// Adds a slice of flows. Large runs are encoded straight from the
+    /// slice as blocks (no copy into the pending buffer, which a reader
+    /// piping blocks through would otherwise hold twice); the rest is
+    /// buffered as by [`FileWriter::extend`]. Block boundaries may differ
+    /// from `extend`'s; the flows and their order do not.
+    pub fn extend_from_slice(&mut self, mut flows: &[Flow]) -> Result<()> {
+        let half = (self.opts.block_records / 2).max(1);
+        while self.pending.is_empty() && flows.len() >= half {
+            let n = flows.len().min(self.opts.block_records);
+            self.write_frame(Some(&flows[..n]))?;
+            flows = &flows[n..];
+        }
+        self.extend(flows)
+    }
+
     /// Adds to the counters of one exporter.
     pub fn add_counters(&mut self, key: ExporterKey, delta: &ExporterCounters) {
         self.counters.entry(key).or_default().add(delta);
@@ -137,6 +152,12 @@ impl<W: Write> FileWriter<W> {
     /// Writes the buffered flows as a block (and the counters if they
     /// changed). Does nothing when there is nothing to write.
     pub fn flush_block(&mut self) -> Result<()> {
+        self.write_frame(None)
+    }
+
+    /// Writes the counters if they changed and a block of `direct` flows,
+    /// or of the pending ones when `direct` is None.
+    fn write_frame(&mut self, direct: Option<&[Flow]>) -> Result<()> {
         self.frame.clear();
         if self.counters_dirty {
             let snap = CountersSnapshot {
@@ -145,12 +166,13 @@ impl<W: Write> FileWriter<W> {
             append_frame(&mut self.frame, KIND_COUNTERS, &meta::encode(&snap));
         }
         let mut entry = None;
-        if !self.pending.is_empty() {
+        let flows = direct.unwrap_or(&self.pending);
+        if !flows.is_empty() {
             let at = self.frame.len();
             self.frame.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
             let head = self
                 .encoder
-                .encode(&self.pending, &mut self.frame)
+                .encode(flows, &mut self.frame)
                 .map_err(|e| StoreError::io(&self.label, e))?;
             let body = &self.frame[at + FRAME_HEADER_LEN..];
             let fh = FrameHeader {
@@ -180,7 +202,9 @@ impl<W: Write> FileWriter<W> {
             .write_all(&self.frame)
             .map_err(|e| StoreError::io(&self.label, e))?;
         self.offset += self.frame.len() as u64;
-        self.pending.clear();
+        if direct.is_none() {
+            self.pending.clear();
+        }
         self.counters_dirty = false;
         if let Some((e, packets, octets)) = entry {
             self.totals.add_block(&e, packets, octets);

@@ -383,6 +383,26 @@ impl FlowFile {
         result
     }
 
+    /// Decodes block `i` `chunk` flows at a time into `buf`, handing each
+    /// chunk to `each` (false stops); see [`BlockDecoder::decode_chunked`].
+    pub fn read_block_chunked(
+        &self,
+        i: usize,
+        decoder: &mut BlockDecoder,
+        buf: &mut Vec<Flow>,
+        chunk: usize,
+        each: impl FnMut(&mut Vec<Flow>) -> bool,
+    ) -> Result<()> {
+        let body = self.block_body(i)?;
+        let e = self.blocks[i];
+        let result = decoder
+            .decode_chunked(body, buf, chunk, each)
+            .map(|_| ())
+            .map_err(|err| StoreError::corrupt(&self.path, e.offset, err));
+        self.release(e.offset as usize, e.len as usize);
+        result
+    }
+
     /// Drops the resident copy of the whole pages inside `[offset, offset+len)`,
     /// so that scanning a large file keeps only a block or two resident.
     fn release(&self, offset: usize, len: usize) {

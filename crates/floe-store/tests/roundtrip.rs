@@ -296,3 +296,27 @@ fn file_flow_iterator_selects_per_flow_and_skips_blocks() {
     assert_eq!(file.blocks_overlapping(25_000, 45_000).count(), 3);
     assert_eq!(file.iter_flows(i64::MIN, i64::MAX).unwrap().count(), 100);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// `extend_from_slice` may cut blocks elsewhere than `extend`, never
+    /// lose, duplicate or reorder a flow.
+    #[test]
+    fn extend_from_slice_keeps_every_flow_in_order(
+        batches in proptest::collection::vec(0usize..70, 0..12),
+        block in 1usize..40,
+    ) {
+        let mut all = Vec::new();
+        let mut w = FileWriter::new(Vec::new(), Path::new("<mem>"), &header(), WriteOptions { block_records: block, level: 1 }).unwrap();
+        let mut next = 0u64;
+        for n in batches {
+            let batch: Vec<Flow> = (0..n).map(|_| { next += 1; Flow { packets: next, ..Flow::default() } }).collect();
+            w.extend_from_slice(&batch).unwrap();
+            all.extend(batch);
+        }
+        let (bytes, trailer) = w.finish(1).unwrap();
+        prop_assert_eq!(trailer.totals.flows, all.len() as u64);
+        prop_assert_eq!(read_stream(&bytes), all);
+    }
+}

@@ -5,6 +5,7 @@
 
 mod cat;
 mod filter;
+mod flow_print;
 mod info;
 mod input;
 mod output;

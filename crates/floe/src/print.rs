@@ -1,7 +1,11 @@
 //! `floe print`: flows as text: an aligned table (default), CSV with a
-//! header of catalog names, or NDJSON (one object per flow, keys are the
-//! catalog names). Times are ISO 8601 in CSV/JSON (UTC), and in the chosen
-//! zone in the table.
+//! header of catalog names, NDJSON (one object per flow, keys are the
+//! catalog names, schema in `schemas/flow.schema.json`), or flow-tools'
+//! `flow-print -f 3` / `-f 5` lines. Times are ISO 8601 in CSV/JSON (UTC),
+//! and in the chosen zone in the table and the flow-tools layouts.
+//!
+//! CSV and NDJSON are the integration path for log pipelines; a columnar
+//! export for warehouse engines would be another [`Format`] beside them.
 
 use std::io::Write;
 
@@ -9,16 +13,27 @@ use clap::{Args, ValueEnum};
 use floe_flow::{Field, FieldKind, Flow, Value, FIELDS};
 use floe_store::Zone;
 
+use crate::flow_print;
 use crate::input::{self, InputArgs, Next};
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Format {
+    /// Aligned columns with a header (the default).
     Table,
+    /// A header row of catalog names, then one row per flow.
     Csv,
+    /// NDJSON: one object per flow.
     Json,
+    /// flow-print -f 3: addresses, protocol, ports, octets, packets.
+    #[value(name = "flow-tools-3", alias = "3", alias = "ft3")]
+    FlowTools3,
+    /// flow-print -f 5: times, interfaces, addresses, ports, protocol,
+    /// flags, packets, octets.
+    #[value(name = "flow-tools-5", alias = "5", alias = "ft5")]
+    FlowTools5,
 }
 
-/// Print flows as a table, CSV or JSON.
+/// Print flows as a table, CSV, JSON or flow-print's -f 3 / -f 5 lines.
 ///
 /// Example: floe cat /var/lib/floe --last 1h | floe print --records 20
 #[derive(Args, Debug)]
@@ -37,6 +52,9 @@ pub struct PrintArgs {
     /// Show table times in UTC rather than in --zone.
     #[arg(long)]
     utc: bool,
+    /// Table counters in human units (1.2 M) instead of exact numbers.
+    #[arg(short = 'H', long)]
+    human: bool,
 }
 
 const DEFAULT_FIELDS: &[&str] = &[
@@ -85,14 +103,54 @@ fn text(f: &Field, flow: &Flow, zone: Option<&Zone>) -> String {
     }
 }
 
-fn width(f: &Field) -> usize {
-    match f.kind {
-        FieldKind::Time => 23,
-        FieldKind::Address => 15,
-        FieldKind::Port | FieldKind::Protocol | FieldKind::Flags => 5,
-        FieldKind::Number => 10,
+/// A table cell: like [`text`], with counters in human units if asked.
+fn cell(f: &Field, flow: &Flow, zone: &Zone, human: bool) -> String {
+    match f.get(flow) {
+        Value::U64(n) if human && f.kind == FieldKind::Number => floe_report::human(n),
+        _ => text(f, flow, Some(zone)),
     }
-    .max(f.name.len().min(12))
+}
+
+/// Column widths for the table: the widest of the label and the cells of
+/// the first block (so IPv6 addresses widen the address columns only when
+/// there are some). A later wider cell pushes its row out of line rather
+/// than being cut.
+fn table_widths(
+    cols: &[&Field],
+    labels: &[&str],
+    flows: &[Flow],
+    zone: &Zone,
+    human: bool,
+) -> Vec<usize> {
+    cols.iter()
+        .zip(labels)
+        .map(|(c, l)| {
+            flows
+                .iter()
+                .map(|f| cell(c, f, zone, human).len())
+                .max()
+                .unwrap_or(0)
+                .max(l.len())
+        })
+        .collect()
+}
+
+/// One table line: cells padded to their widths, one blank between, no
+/// trailing blanks.
+fn write_row<S: AsRef<str>>(
+    out: &mut impl Write,
+    cells: impl Iterator<Item = S>,
+    widths: &[usize],
+) -> std::io::Result<()> {
+    let mut line = String::new();
+    for (i, c) in cells.enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        let w = widths.get(i).copied().unwrap_or(0);
+        line.push_str(&format!("{:<w$}", c.as_ref()));
+    }
+    writeln!(out, "{}", line.trim_end())
 }
 
 fn csv_cell(s: &str) -> String {
@@ -107,6 +165,9 @@ pub fn run(a: PrintArgs) -> Result<i32, String> {
     let now = crate::now_ms();
     let window = a.input.window(now)?;
     let zone = a.input.zone()?;
+    if a.fields.is_some() && matches!(a.format, Format::FlowTools3 | Format::FlowTools5) {
+        return Err("--fields applies to the table, csv and json formats; the flow-tools layouts have fixed columns".into());
+    }
     let cols = fields(a.fields.as_deref())?;
     let table_zone = if a.utc { Zone::Utc } else { zone };
     let sources = input::sources(&a.input, window)?;
@@ -120,22 +181,27 @@ pub fn run(a: PrintArgs) -> Result<i32, String> {
             cols.iter().map(|c| c.name).collect::<Vec<_>>().join(",")
         )
         .map_err(io)?,
-        Format::Table => {
-            let head: Vec<String> = cols
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{:<w$}",
-                        c.aliases.first().copied().unwrap_or(c.name),
-                        w = width(c)
-                    )
-                })
-                .collect();
-            writeln!(out, "{}", head.join(" ").trim_end()).map_err(io)?
-        }
-        Format::Json => {}
+        // The table's header waits for the first block: it sets the widths.
+        Format::Table | Format::Json => {}
+        Format::FlowTools3 => out
+            .write_all(flow_print::FORMAT3_HEADER.as_bytes())
+            .map_err(io)?,
+        Format::FlowTools5 => out
+            .write_all(flow_print::FORMAT5_HEADER.as_bytes())
+            .map_err(io)?,
     }
+    let mut line = String::new();
+    let labels: Vec<&str> = cols
+        .iter()
+        .map(|c| c.aliases.first().copied().unwrap_or(c.name))
+        .collect();
+    let mut widths: Option<Vec<usize>> = None;
     let result = input::read("print", &sources, window, |flows| {
+        if a.format == Format::Table && widths.is_none() {
+            let w = table_widths(&cols, &labels, flows, &table_zone, a.human);
+            write_row(&mut out, labels.iter(), &w).map_err(io)?;
+            widths = Some(w);
+        }
         for f in flows {
             if left == 0 {
                 return Ok(Next::Stop);
@@ -143,11 +209,8 @@ pub fn run(a: PrintArgs) -> Result<i32, String> {
             left -= 1;
             match a.format {
                 Format::Table => {
-                    let row: Vec<String> = cols
-                        .iter()
-                        .map(|c| format!("{:<w$}", text(c, f, Some(&table_zone)), w = width(c)))
-                        .collect();
-                    writeln!(out, "{}", row.join(" ").trim_end()).map_err(io)?;
+                    let row = cols.iter().map(|c| cell(c, f, &table_zone, a.human));
+                    write_row(&mut out, row, widths.as_deref().unwrap_or(&[])).map_err(io)?;
                 }
                 Format::Csv => {
                     let row: Vec<String> =
@@ -165,6 +228,15 @@ pub fn run(a: PrintArgs) -> Result<i32, String> {
                     }
                     writeln!(out, "{}", serde_json::Value::Object(obj)).map_err(io)?;
                 }
+                Format::FlowTools3 | Format::FlowTools5 => {
+                    line.clear();
+                    if a.format == Format::FlowTools3 {
+                        flow_print::format3(&mut line, f);
+                    } else {
+                        flow_print::format5(&mut line, f, &table_zone);
+                    }
+                    out.write_all(line.as_bytes()).map_err(io)?;
+                }
             }
         }
         Ok(if left == 0 {
@@ -174,6 +246,11 @@ pub fn run(a: PrintArgs) -> Result<i32, String> {
         })
     });
     let errors = match result {
+        Ok(n) if a.format == Format::Table && widths.is_none() => {
+            let w: Vec<usize> = labels.iter().map(|l| l.len()).collect();
+            write_row(&mut out, labels.iter(), &w).map_err(io)?;
+            n
+        }
         Ok(n) => n,
         Err(e) if input::is_broken_pipe(&e) => return Ok(0),
         Err(e) => return Err(e),

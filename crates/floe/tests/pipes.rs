@@ -538,3 +538,43 @@ fn the_how_to_report_files_run_unchanged() {
     let pop = report(&["-s", rc.to_str().unwrap(), "-S", "srcip-dstprt-pop"]);
     assert!(pop.lines().count() > 2 && !pop.contains(",6667,"), "{pop}");
 }
+
+#[test]
+fn progress_bar_only_when_stderr_is_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let out = dir.path().join("all.floe");
+    // Not a terminal: nothing on stderr.
+    let piped = Command::new(FLOE)
+        .args(["cat", "-o"])
+        .arg(&out)
+        .arg(dir.path().join("2026"))
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    assert_eq!(String::from_utf8_lossy(&piped.stderr), "");
+    // A terminal (script(1) runs the command on a pseudo-terminal): the bar
+    // is drawn with the flows read, then cleared.
+    let Ok(script) = Command::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "{FLOE} cat -o {} {}",
+            dir.path().join("again.floe").display(),
+            dir.path().join("2026").display()
+        ))
+        .arg("/dev/null")
+        .output()
+    else {
+        eprintln!("script(1) not installed: terminal progress bar not checked");
+        return;
+    };
+    let shown = String::from_utf8_lossy(&script.stdout);
+    assert!(script.status.success(), "{shown}");
+    assert!(shown.contains(" flows"), "no progress bar drawn: {shown:?}");
+    assert_eq!(
+        FlowFile::open(dir.path().join("again.floe"))
+            .unwrap()
+            .flows(),
+        180
+    );
+}
