@@ -13,6 +13,8 @@
 //! * [`FileTemplateStore`] keeps templates on disk across restarts.
 //! * [`V5Encoder`] and [`V9Encoder`] build datagrams for `floe send`.
 //! * [`pcap`] reads the UDP payloads of a capture file.
+//! * [`flowtools`] reads flow-tools files (NetFlow records as flow-capture
+//!   stored them), for archives moving to floe.
 //!
 //! Parsing is netflow_parser's (1.0.6, pinned): this crate maps its records
 //! to flows and adds the state a collector needs around it. Notable events
@@ -26,6 +28,7 @@ mod decoder;
 mod encode;
 mod events;
 mod fast;
+pub mod flowtools;
 pub mod pcap;
 mod record;
 pub mod sequence;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StoreError};
-use crate::zone::parse_file_name;
+use crate::zone::{parse_file_name, parse_flow_tools_name};
 
 /// A floe file found in a tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub struct TreeFile {
     pub tmp: bool,
     pub serial: u32,
     pub size: u64,
+    /// A flow-tools file (`ft-v05...`), listed only by [`walk_readable`].
+    pub flow_tools: bool,
 }
 
 impl TreeFile {
@@ -35,6 +37,17 @@ impl TreeFile {
 /// files are ignored. A missing root is an error; unreadable subdirectories
 /// are errors too, since silently skipping them would hide data.
 pub fn walk(root: &Path) -> Result<Vec<TreeFile>> {
+    walk_files(root, false)
+}
+
+/// Like [`walk`], and also lists flow-tools files (`ft-vNN...`,
+/// `tmp-vNN...`) for the tools that read them. The writer, recovery and
+/// expiry never see flow-tools files: they use [`walk`].
+pub fn walk_readable(root: &Path) -> Result<Vec<TreeFile>> {
+    walk_files(root, true)
+}
+
+fn walk_files(root: &Path, flow_tools: bool) -> Result<Vec<TreeFile>> {
     let mut out = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
     while let Some(dir) = dirs.pop() {
@@ -52,8 +65,13 @@ pub fn walk(root: &Path) -> Result<Vec<TreeFile>> {
                 continue;
             }
             let name = entry.file_name();
-            let Some(info) = name.to_str().and_then(parse_file_name) else {
-                continue;
+            let name = name.to_str().unwrap_or("");
+            let (info, is_ft) = match parse_file_name(name) {
+                Some(i) => (i, false),
+                None => match parse_flow_tools_name(name).filter(|_| flow_tools) {
+                    Some(i) => (i, true),
+                    None => continue,
+                },
             };
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             out.push(TreeFile {
@@ -63,6 +81,7 @@ pub fn walk(root: &Path) -> Result<Vec<TreeFile>> {
                 tmp: info.tmp,
                 serial: info.serial,
                 size,
+                flow_tools: is_ft,
             });
         }
     }

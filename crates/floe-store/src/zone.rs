@@ -253,10 +253,48 @@ pub fn parse_file_name(name: &str) -> Option<NameInfo> {
     })
 }
 
+/// Parses flow-capture's names, `ft-vNN.YYYY-MM-DD.HHMMSS+ZZZZ` and
+/// `tmp-vNN.YYYY-MM-DD.HHMMSS+ZZZZ` (NN the export version), so that
+/// flow-tools archives can be walked and selected by time like floe trees.
+pub fn parse_flow_tools_name(name: &str) -> Option<NameInfo> {
+    let (tmp, rest) = match name.strip_prefix("tmp-v") {
+        Some(r) => (true, r),
+        None => (false, name.strip_prefix("ft-v")?),
+    };
+    let (version, stamp) = rest.split_once('.')?;
+    if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) || stamp.len() != 22 {
+        return None;
+    }
+    let t = DateTime::parse_from_str(stamp, "%Y-%m-%d.%H%M%S%z").ok()?;
+    Some(NameInfo {
+        start_ms: t.timestamp_millis(),
+        tmp,
+        serial: 0,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use floe_flow::time::utc_ms;
+
+    #[test]
+    fn flow_tools_names() {
+        let n = parse_flow_tools_name("ft-v05.2026-11-22.101500+0100").unwrap();
+        assert_eq!(n.start_ms, utc_ms(2026, 11, 22, 9, 15, 0));
+        assert!(!n.tmp);
+        let t = parse_flow_tools_name("tmp-v08.2026-11-22.101500-0500").unwrap();
+        assert!(t.tmp);
+        assert_eq!(t.start_ms, utc_ms(2026, 11, 22, 15, 15, 0));
+        for bad in [
+            "ft-v05.2026-11-22",
+            "ft-vx5.2026-11-22.101500+0100",
+            "floe.2026-11-22.101500+0100",
+            "ft-v05.2026-11-22.101500+0100.gz",
+        ] {
+            assert_eq!(parse_flow_tools_name(bad), None, "{bad}");
+        }
+    }
 
     fn ams() -> Zone {
         Zone::parse("Europe/Amsterdam").unwrap()

@@ -1,5 +1,6 @@
 //! What every reading subcommand shares: the inputs (files, directories
-//! walked in time order, `-` for a stream on stdin), the time window
+//! walked in time order, `-` for a stream on stdin; floe files and
+//! flow-tools files alike), the time window
 //! (`-t`/`-T`, `--last`, `--day`), and reading them block by block with
 //! damaged files reported by name and offset while the rest is read.
 
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use clap::Args;
 use floe_flow::Flow;
-use floe_store::{walk, FlowFile, StreamReader, Zone};
+use floe_store::{walk_readable, FlowFile, StreamReader, Zone};
 
 /// Inputs and time window, defined once for cat, print (and the tools to come).
 #[derive(Args, Debug, Clone)]
@@ -170,7 +171,7 @@ pub fn sources(a: &InputArgs, window: (i64, i64)) -> Result<Vec<Source>, String>
             out.push(Source::Stdin);
         } else if p.is_dir() {
             tree.extend(
-                walk(&p)
+                walk_readable(&p)
                     .map_err(|e| e.to_string())?
                     .into_iter()
                     .filter(|f| a.tmp || !f.tmp),
@@ -192,6 +193,17 @@ pub fn sources(a: &InputArgs, window: (i64, i64)) -> Result<Vec<Source>, String>
 /// Flows decoded at a time from a file's block: a quarter block keeps the
 /// reading tools' peak memory low at no measurable cost in speed.
 const CHUNK: usize = 4096;
+
+/// True for a file that starts with flow-tools' magic (0xCF 0x10); such
+/// files are read whole, everything else as a floe file.
+pub fn is_flow_tools_file(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && floe_netflow::flowtools::is_flow_tools(&magic)
+}
 
 /// What a reader says when it stops early.
 pub enum Next {
@@ -228,6 +240,35 @@ pub fn read(
     };
     for s in sources {
         match s {
+            Source::File(path) if is_flow_tools_file(path) => {
+                progress.file(path);
+                let ft = std::fs::read(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| floe_netflow::flowtools::read(&b).map_err(|e| e.to_string()));
+                match ft {
+                    Err(e) => {
+                        eprintln!("floe {tool}: {}: {e}", path.display());
+                        errors += 1;
+                    }
+                    Ok(ft) => {
+                        if let Some(t) = &ft.truncated {
+                            eprintln!(
+                                "floe {tool}: {}: flow-tools file cut short ({t}); its {} whole records are read",
+                                path.display(),
+                                ft.flows.len()
+                            );
+                            errors += 1;
+                        }
+                        for chunk in ft.flows.chunks(CHUNK) {
+                            buf.clear();
+                            buf.extend_from_slice(chunk);
+                            if !deliver(&mut buf)? {
+                                return Ok(errors);
+                            }
+                        }
+                    }
+                }
+            }
             Source::File(path) => {
                 let file = match FlowFile::open(path) {
                     Ok(f) => f,

@@ -6,6 +6,8 @@
 mod cat;
 mod filter;
 mod flow_print;
+mod generate;
+mod import;
 mod info;
 mod input;
 mod output;
@@ -19,10 +21,16 @@ use clap::{Parser, Subcommand};
 
 /// Tools for floe flow files: select flows by time (cat), keep those that
 /// match an expression (filter), show them (print), describe files (info),
-/// compute stat-reports (report), send test traffic to a collector (send).
+/// compute stat-reports (report), convert flow-tools archives (import),
+/// send test traffic to a collector (send).
 #[derive(Parser, Debug)]
-#[command(name = "floe", version, about)]
-struct Cli {
+#[command(
+    name = "floe",
+    version,
+    about,
+    after_help = "Example: floe cat --day yesterday /var/lib/floe | floe filter 'proto tcp and dst port 443' | floe print\n\nEach subcommand has its own help: floe help SUBCOMMAND."
+)]
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -37,7 +45,10 @@ enum Command {
     #[command(mut_arg("start", |a| a.short(None)), mut_arg("end", |a| a.short(None)))]
     Report(report::ReportArgs),
     Info(info::InfoArgs),
+    Import(import::ImportArgs),
     Send(send::SendArgs),
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,7 +61,9 @@ fn main() -> ExitCode {
         Command::Print(a) => print::run(a),
         Command::Report(a) => report::run(a),
         Command::Info(a) => info::run(a).map(|()| 0),
+        Command::Import(a) => import::run(a),
         Command::Send(a) => send::run(a).map(|()| 0),
+        Command::Generate(a) => generate::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

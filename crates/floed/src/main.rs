@@ -77,6 +77,12 @@ struct Args {
     /// Write the daemon's pid to this file.
     #[arg(long, value_name = "FILE")]
     pidfile: Option<PathBuf>,
+    /// Print the man page (roff) and exit.
+    #[arg(long, hide = true)]
+    man_page: bool,
+    /// Print a shell completion script (bash, zsh, fish...) and exit.
+    #[arg(long, hide = true, value_name = "SHELL")]
+    completions: Option<clap_complete::Shell>,
 }
 
 impl Args {
@@ -112,6 +118,25 @@ fn live(c: &Config) -> Live {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.man_page || args.completions.is_some() {
+        use clap::CommandFactory;
+        let mut cmd = Args::command();
+        let mut out = std::io::stdout();
+        let written = match args.completions {
+            Some(shell) => {
+                clap_complete::generate(shell, &mut cmd, "floed", &mut out);
+                Ok(())
+            }
+            None => clap_mangen::Man::new(cmd).section("8").render(&mut out),
+        };
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("floed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

@@ -1,0 +1,76 @@
+//! Help, man pages and completions come from the same argument definitions
+//! as the command line: every subcommand's help shows an example, every
+//! subcommand gets a man page listing its options, and the bash completion
+//! script is valid bash that knows the subcommands.
+
+use std::process::Command;
+
+const FLOE: &str = env!("CARGO_BIN_EXE_floe");
+const SUBCOMMANDS: &[&str] = &["cat", "filter", "print", "report", "info", "import", "send"];
+
+#[test]
+fn every_help_shows_an_example() {
+    for sub in std::iter::once(None).chain(SUBCOMMANDS.iter().map(Some)) {
+        let out = Command::new(FLOE).args(sub).arg("--help").output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Example: floe "),
+            "floe {sub:?} --help:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn man_pages_for_floe_and_each_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(FLOE)
+        .args(["generate", "man", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let top = std::fs::read_to_string(dir.path().join("floe.1")).unwrap();
+    assert!(top.contains(".TH floe 1"), "{top}");
+    assert!(
+        !dir.path().join("floe-generate.1").exists(),
+        "hidden subcommand documented"
+    );
+    for sub in SUBCOMMANDS {
+        let page = std::fs::read_to_string(dir.path().join(format!("floe-{sub}.1")))
+            .unwrap_or_else(|e| panic!("floe-{sub}.1: {e}"));
+        assert!(page.contains(&format!(".TH floe-{sub} 1")), "floe-{sub}.1");
+        assert!(
+            page.contains("Example: floe"),
+            "floe-{sub}.1 has no example"
+        );
+    }
+    let print = std::fs::read_to_string(dir.path().join("floe-print.1")).unwrap();
+    assert!(print.contains("\\-\\-records"));
+}
+
+#[test]
+fn bash_completion_is_valid_bash_and_knows_the_subcommands() {
+    let out = Command::new(FLOE)
+        .args(["generate", "completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let script = String::from_utf8(out.stdout).unwrap();
+    for sub in SUBCOMMANDS {
+        assert!(script.contains(sub), "completion lacks {sub}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("floe.bash");
+    std::fs::write(&path, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}

@@ -1,0 +1,38 @@
+//! floed's man page (section 8) and completions come from its argument
+//! definitions.
+
+use std::process::Command;
+
+const FLOED: &str = env!("CARGO_BIN_EXE_floed");
+
+#[test]
+fn man_page_and_completions() {
+    let man = Command::new(FLOED).arg("--man-page").output().unwrap();
+    assert!(man.status.success());
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(page.contains(".TH floed 8"), "{page}");
+    for opt in [
+        "\\-\\-listen",
+        "\\-\\-dir",
+        "\\-\\-period",
+        "\\-\\-check\\-config",
+    ] {
+        assert!(page.contains(opt), "man page lacks {opt}");
+    }
+    assert!(
+        !page.contains("man\\-page"),
+        "hidden flags stay out of the page"
+    );
+    let comp = Command::new(FLOED)
+        .args(["--completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(comp.status.success());
+    let script = String::from_utf8(comp.stdout).unwrap();
+    assert!(script.contains("--receive-buffer"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("floed.bash");
+    std::fs::write(&path, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(check.status.success());
+}
