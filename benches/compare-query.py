@@ -7,7 +7,11 @@ both stored every flow, then runs each query with each tool alternately
 (median of --repeat runs), checks that both give the same answer, and
 prints wall time, CPU time, peak RSS and flows/s, as markdown and JSON.
 
-Usage: benches/compare-query.sh [--flows 2000000] [--repeat 3]
+Usage: benches/compare-query.sh [--flows 2000000] [--repeat 3] [--workdir DIR]
+
+With --workdir, the stored flows are kept in DIR and reused by the next run
+with the same DIR (and --flows), so queries can be re-measured without
+re-sending.
 """
 import argparse
 import json
@@ -65,11 +69,17 @@ def main():
     ap.add_argument("--flows", type=int, default=2_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", default="query-results.json")
+    ap.add_argument("--workdir", help="keep the stored flows here, and reuse them if already there")
     a = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="query-bench-")
+    work = a.workdir or tempfile.mkdtemp(prefix="query-bench-")
     dirs = {}
     for tool in ("nfcapd", "floed"):
         d = os.path.join(work, tool)
+        if a.workdir and os.path.isdir(os.path.join(d, "flows")) and ingest.stored(tool, d) == a.flows:
+            print(f"reusing the {a.flows} flows {tool} stored in {d}", flush=True)
+            dirs[tool] = os.path.join(d, "flows")
+            continue
+        subprocess.run(["rm", "-rf", d])
         os.makedirs(d)
         port = ingest.free_port()
         p = ingest.start(tool, port, d)
@@ -134,7 +144,8 @@ def main():
               f"| {n['cpu_s']:.2f} | {f['cpu_s']:.2f} | {n['rss_bytes']/2**20:.0f} MiB | {f['rss_bytes']/2**20:.0f} MiB |")
     with open(a.json, "w") as fh:
         json.dump(rows, fh, indent=1)
-    subprocess.run(["rm", "-rf", work])
+    if not a.workdir:
+        subprocess.run(["rm", "-rf", work])
 
 
 if __name__ == "__main__":

@@ -176,6 +176,33 @@ impl NumField {
     fn is_time(&self) -> bool {
         matches!(self, NumField::First | NumField::Last)
     }
+
+    /// The catalog names of the flow fields the value is computed from.
+    pub fn fields(&self) -> &'static [&'static str] {
+        match self {
+            NumField::Protocol => &["ip-protocol"],
+            NumField::SrcPort => &["ip-source-port"],
+            NumField::DstPort => &["ip-destination-port"],
+            NumField::SrcAs => &["source-as"],
+            NumField::DstAs => &["destination-as"],
+            NumField::InIf => &["input-interface"],
+            NumField::OutIf => &["output-interface"],
+            NumField::Tos => &["ip-tos"],
+            NumField::Packets => &["packets"],
+            NumField::Bytes => &["octets"],
+            NumField::Duration | NumField::First | NumField::Last => &["start-time", "end-time"],
+            NumField::Pps => &["packets", "start-time", "end-time"],
+            NumField::Bps => &["octets", "start-time", "end-time"],
+            NumField::Bpp => &["octets", "packets"],
+            NumField::SrcMask | NumField::SrcPrefixLen => &["source-mask"],
+            NumField::DstMask | NumField::DstPrefixLen => &["destination-mask"],
+            NumField::EngineType => &["engine-type"],
+            NumField::EngineId => &["engine-id"],
+            NumField::SourceId => &["source-id"],
+            NumField::Sampling => &["sampling-interval"],
+            NumField::TcpFlags => &["ip-tcp-flags"],
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -235,6 +262,27 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// The catalog names of every flow field the expression reads (for
+    /// readers that decode only the columns a query needs).
+    pub fn fields(&self, out: &mut Vec<&'static str>) {
+        match self {
+            Expr::Any => {}
+            Expr::Not(e) => e.fields(out),
+            Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| e.fields(out)),
+            Expr::Family(_) => out.extend(["ip-source-address", "ip-destination-address"]),
+            Expr::Addr(which, _) => out.push(match which {
+                AddrField::Src => "ip-source-address",
+                AddrField::Dst => "ip-destination-address",
+                AddrField::NextHop => "ip-next-hop-address",
+                AddrField::Exporter => "ip-exporter-address",
+            }),
+            Expr::Num(field, _, _) | Expr::NumIn(field, _) | Expr::Masked(field, _, _) => {
+                out.extend_from_slice(field.fields())
+            }
+            Expr::Flags(_) => out.push("ip-tcp-flags"),
+        }
+    }
+
     /// True when `f` matches.
     pub fn matches(&self, f: &Flow) -> bool {
         match self {

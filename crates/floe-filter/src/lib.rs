@@ -81,6 +81,15 @@ impl Filter {
         &self.expr
     }
 
+    /// The catalog names of the flow fields the filter reads.
+    pub fn fields(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        self.expr.fields(&mut v);
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// A filter from a compiled expression (a flow-tools definition, say).
     pub fn from_expr(expr: Expr) -> Filter {
         Filter { expr }

@@ -13,21 +13,26 @@
 //! (its manual reads the other way round); ties are broken by key, so output
 //! is deterministic.
 //!
-//! Memory: aggregation is exact, in a hash table capped at `max_keys`
-//! distinct keys (default 5 million, about 0.5 GB). A report that would
-//! exceed it stops with [`ReportError::TooManyKeys`], which says to narrow
-//! the window or filter or to raise the cap, rather than growing without
-//! bound or silently approximating.
+//! Memory: aggregation is exact, in hash tables capped at `max_keys`
+//! distinct keys in all (default 5 million). Keys whose address parts are
+//! all IPv4 (most keys on most networks) are packed into 16 bytes, four
+//! 32-bit parts, for 48-byte entries; keys with an IPv6 part take 112. A
+//! report that would exceed the cap stops with
+//! [`ReportError::TooManyKeys`], which says to narrow the window or filter
+//! or to raise the cap, rather than growing without bound or silently
+//! approximating.
 //!
 //! flow-tools report configuration files are read by [`statcfg`]. The
 //! distributions, time series, flow-tools ascii and HTML output are the
 //! next parts.
 
+mod render;
 pub mod statcfg;
+mod table;
+
+pub use render::{human, render_csv, render_json, render_text};
 
 use std::net::IpAddr;
-
-use rustc_hash::FxHashMap;
 
 use floe_flow::Flow;
 
@@ -68,6 +73,22 @@ impl KeyPart {
             KeyPart::DstAs => "destination-as",
             KeyPart::EngineId => "engine-id",
             KeyPart::EngineType => "engine-type",
+        }
+    }
+
+    /// The same part at the flow's other end (ip-address and ip-port
+    /// count both); parts with no other end are themselves.
+    pub fn other_end(&self) -> KeyPart {
+        match self {
+            KeyPart::SrcAddr => KeyPart::DstAddr,
+            KeyPart::DstAddr => KeyPart::SrcAddr,
+            KeyPart::SrcPort => KeyPart::DstPort,
+            KeyPart::DstPort => KeyPart::SrcPort,
+            KeyPart::InIf => KeyPart::OutIf,
+            KeyPart::OutIf => KeyPart::InIf,
+            KeyPart::SrcAs => KeyPart::DstAs,
+            KeyPart::DstAs => KeyPart::SrcAs,
+            other => *other,
         }
     }
 
@@ -175,7 +196,7 @@ pub enum ReportError {
     #[error("unknown sort field {0:?}; valid: +/-flows, octets, packets, duration, key")]
     UnknownSort(String),
     #[error(
-        "the report has more than {0} distinct keys; narrow the time window or filter, or raise --max-keys (each key takes about 100 bytes)"
+        "the report has more than {0} distinct keys; narrow the time window or filter, or raise --max-keys (each key takes 50 to 120 bytes)"
     )]
     TooManyKeys(usize),
 }
@@ -249,11 +270,18 @@ pub struct Counters {
 }
 
 impl Counters {
-    fn add(&mut self, f: &Flow) {
+    pub(crate) fn add(&mut self, f: &Flow) {
         self.flows += 1;
         self.octets = self.octets.saturating_add(f.octets);
         self.packets = self.packets.saturating_add(f.packets);
         self.duration_ms = self.duration_ms.saturating_add(f.duration_ms());
+    }
+
+    pub(crate) fn merge(&mut self, o: &Counters) {
+        self.flows += o.flows;
+        self.octets = self.octets.saturating_add(o.octets);
+        self.packets = self.packets.saturating_add(o.packets);
+        self.duration_ms = self.duration_ms.saturating_add(o.duration_ms);
     }
 }
 
@@ -352,11 +380,16 @@ impl Sort {
 /// A report being computed.
 pub struct Report {
     pub kind: ReportType,
-    /// FxHash rather than SipHash: measured by benches/compare-query.sh, the
-    /// top-15 source report ran at 0.58x nfdump's speed with SipHash; keys
-    /// are our own flows' values, not attacker-chosen hash flooding input
-    /// worth SipHash's cost, and the table is capped by max_keys anyway.
-    table: FxHashMap<Key, Counters>,
+    /// Keys whose parts all fit 32 bits (every address part IPv4), four
+    /// parts packed into a u128. FxHash rather than SipHash: measured by
+    /// benches/compare-query.sh, the top-15 source report ran at 0.58x
+    /// nfdump's speed with SipHash; keys are our own flows' values, not
+    /// attacker-chosen hash flooding input worth SipHash's cost, and the
+    /// tables are capped by max_keys anyway. The packed table made the
+    /// 3-part report over 10 M flows take 1.0 GB instead of 2.7 GB.
+    compact: table::Table<u128>,
+    /// Keys with an IPv6 part.
+    wide: table::Table<Key>,
     pub totals: Counters,
     /// Flows with zero packets (counted in totals' flows, flow-tools'
     /// "ignores").
@@ -378,7 +411,8 @@ impl Report {
         Report {
             width: kind.columns().len(),
             kind,
-            table: FxHashMap::default(),
+            compact: table::Table::new(),
+            wide: table::Table::new(),
             totals: Counters::default(),
             ignores: 0,
             max_keys,
@@ -419,18 +453,14 @@ impl Report {
                 if i == 1 && k == self.key_of(f, ends[0]) {
                     continue;
                 }
-                let key = Key::pack(&k[..self.width]);
-                let len = self.table.len();
-                match self.table.get_mut(&key) {
-                    Some(c) => c.add(f),
-                    None => {
-                        if len >= self.max_keys {
-                            return Err(ReportError::TooManyKeys(self.max_keys));
-                        }
-                        let mut c = Counters::default();
-                        c.add(f);
-                        self.table.insert(key, c);
-                    }
+                let full = self.compact.len() + self.wide.len() >= self.max_keys;
+                let vals = &k[..self.width];
+                let added = match compact_key(vals) {
+                    Some(key) => self.compact.bump(key, f, full),
+                    None => self.wide.bump(Key::pack(vals), f, full),
+                };
+                if !added {
+                    return Err(ReportError::TooManyKeys(self.max_keys));
                 }
             }
         }
@@ -448,179 +478,119 @@ impl Report {
             SortField::Duration => c.duration_ms,
             SortField::Key => 0,
         };
-        let mut rows: Vec<(&Key, &Counters)> = self.table.iter().collect();
-        let order = |a: &(&Key, &Counters), b: &(&Key, &Counters)| {
+        // References into both tables; a packed key is widened only when
+        // compared.
+        let all = self
+            .compact
+            .iter()
+            .map(|(k, c)| (KeyRef::Compact(k), c))
+            .chain(self.wide.iter().map(|(k, c)| (KeyRef::Wide(k), c)));
+        let parts = &self.kind.parts;
+        let order = |a: &(KeyRef, &Counters), b: &(KeyRef, &Counters)| {
             let by = if sort.largest_first {
                 metric(b.1).cmp(&metric(a.1))
             } else {
                 metric(a.1).cmp(&metric(b.1))
             };
-            let key = if sort.field == SortField::Key && sort.largest_first {
-                b.0.cmp_parts(a.0, width)
-            } else {
-                a.0.cmp_parts(b.0, width)
-            };
-            by.then(key)
+            by.then_with(|| {
+                let (x, y) = (a.0.key(parts, width), b.0.key(parts, width));
+                if sort.field == SortField::Key && sort.largest_first {
+                    y.cmp_parts(&x, width)
+                } else {
+                    x.cmp_parts(&y, width)
+                }
+            })
         };
-        let n = records.unwrap_or(usize::MAX).min(rows.len());
-        if n > 0 && n < rows.len() {
+        // Top N in O(keys) time and O(N) memory: keep a buffer of at most
+        // 2N candidates, cut back to the best N whenever it fills.
+        let n = records.unwrap_or(usize::MAX);
+        if n == 0 {
+            return Vec::new();
+        }
+        let cap = n.saturating_mul(2).max(4096);
+        let mut rows: Vec<(KeyRef, &Counters)> = Vec::new();
+        for r in all {
+            rows.push(r);
+            if rows.len() >= cap {
+                rows.select_nth_unstable_by(n - 1, order);
+                rows.truncate(n);
+            }
+        }
+        if n < rows.len() {
             rows.select_nth_unstable_by(n - 1, order);
             rows.truncate(n);
         }
         rows.sort_unstable_by(order);
         rows.into_iter()
             .map(|(k, c)| Row {
-                key: k.unpack(width),
+                key: k.key(parts, width).unpack(width),
                 counters: *c,
             })
             .collect()
     }
 
+    /// Adds a report of the same type computed over other flows (another
+    /// thread's share of the blocks). Merge the smaller into the larger:
+    /// the larger's table is the one that grows.
+    pub fn merge(&mut self, other: Report) -> Result<(), ReportError> {
+        self.totals.merge(&other.totals);
+        self.ignores += other.ignores;
+        self.compact.merge(other.compact);
+        self.wide.merge(other.wide);
+        if self.keys() > self.max_keys {
+            return Err(ReportError::TooManyKeys(self.max_keys));
+        }
+        Ok(())
+    }
+
     /// Number of distinct keys.
     pub fn keys(&self) -> usize {
-        self.table.len()
+        self.compact.len() + self.wide.len()
     }
 }
 
-/// `1234567` as `1.2 M` (powers of 1000), for text output.
-pub fn human(n: u64) -> String {
-    const UNITS: [&str; 7] = ["", " k", " M", " G", " T", " P", " E"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
+/// The key packed into 32-bit lanes when every part fits (numbers always
+/// do: ports, protocol, ToS, interfaces, AS numbers and engine ids are at
+/// most 32 bits; addresses when IPv4).
+fn compact_key(vals: &[Val]) -> Option<u128> {
+    let mut k = 0u128;
+    for (i, v) in vals.iter().enumerate() {
+        let lane = match *v {
+            Val::N(n) => u32::try_from(n).ok()?,
+            Val::V4(a) => a,
+            Val::V6(_) => return None,
+        };
+        k |= u128::from(lane) << (32 * i);
     }
-    if u == 0 {
-        n.to_string()
-    } else {
-        format!("{v:.1}{}", UNITS[u])
-    }
+    Some(k)
 }
 
-fn pct(part: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        part as f64 * 100.0 / total as f64
-    }
+/// A key in either table.
+#[derive(Clone, Copy)]
+enum KeyRef<'a> {
+    Compact(&'a u128),
+    Wide(&'a Key),
 }
 
-/// The report as aligned text with human units and percentages of the total.
-pub fn render_text(r: &Report, rows: &[Row], title: &str) -> String {
-    let cols = r.kind.columns();
-    let mut out = format!(
-        "# {title}\n# {} flows, {} octets, {} packets in all; {} keys\n",
-        r.totals.flows,
-        human(r.totals.octets),
-        human(r.totals.packets),
-        r.keys()
-    );
-    let widths: Vec<usize> = cols
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            rows.iter()
-                .map(|row| row.key[i].to_string().len())
-                .max()
-                .unwrap_or(0)
-                .max(c.len())
-        })
-        .collect();
-    let mut head: Vec<String> = cols
-        .iter()
-        .zip(&widths)
-        .map(|(c, w)| format!("{c:<w$}"))
-        .collect();
-    head.extend(
-        ["flows", "octets", "packets", "octets%"]
-            .iter()
-            .map(|h| format!("{h:>10}")),
-    );
-    out.push_str(head.join("  ").trim_end());
-    out.push('\n');
-    for row in rows {
-        let mut cells: Vec<String> = row
-            .key
-            .iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{:<w$}", v.to_string()))
-            .collect();
-        cells.push(format!("{:>10}", row.counters.flows));
-        cells.push(format!("{:>10}", human(row.counters.octets)));
-        cells.push(format!("{:>10}", human(row.counters.packets)));
-        cells.push(format!(
-            "{:>10.2}",
-            pct(row.counters.octets, r.totals.octets)
-        ));
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// The report as CSV: key columns (catalog names), then flows, octets,
-/// packets, duration_ms, octets_pct, flows_pct.
-pub fn render_csv(r: &Report, rows: &[Row]) -> String {
-    let mut out = r.kind.columns().join(",");
-    out.push_str(",flows,octets,packets,duration_ms,octets_pct,flows_pct\n");
-    for row in rows {
-        let key: Vec<String> = row.key.iter().map(Val::to_string).collect();
-        let c = row.counters;
-        out.push_str(&format!(
-            "{},{},{},{},{},{:.4},{:.4}\n",
-            key.join(","),
-            c.flows,
-            c.octets,
-            c.packets,
-            c.duration_ms,
-            pct(c.octets, r.totals.octets),
-            pct(c.flows, r.totals.flows)
-        ));
-    }
-    out
-}
-
-/// The report as one JSON document: type, totals and rows.
-pub fn render_json(
-    r: &Report,
-    rows: &[Row],
-    sort: Sort,
-    records: Option<usize>,
-) -> serde_json::Value {
-    let cols = r.kind.columns();
-    let rows: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|row| {
-            let mut o = serde_json::Map::new();
-            for (c, v) in cols.iter().zip(&row.key) {
-                let val = match v {
-                    Val::N(n) => serde_json::Value::from(*n),
-                    other => serde_json::Value::from(other.to_string()),
-                };
-                o.insert(c.to_string(), val);
+impl KeyRef<'_> {
+    /// The key in its wide form (which orders and unpacks).
+    fn key(&self, parts: &[KeyPart], width: usize) -> Key {
+        match self {
+            KeyRef::Wide(k) => **k,
+            KeyRef::Compact(c) => {
+                let mut vals = [Val::N(0); MAX_PARTS];
+                for (i, v) in vals.iter_mut().enumerate().take(width) {
+                    let lane = (*c >> (32 * i)) as u32;
+                    // ip-address / ip-port keep their one part in lane 0.
+                    let part = parts.get(i).copied().unwrap_or(KeyPart::SrcAddr);
+                    *v = if part.is_address() {
+                        Val::V4(lane)
+                    } else {
+                        Val::N(u64::from(lane))
+                    };
+                }
+                Key::pack(&vals[..width])
             }
-            let c = row.counters;
-            o.insert("flows".into(), c.flows.into());
-            o.insert("octets".into(), c.octets.into());
-            o.insert("packets".into(), c.packets.into());
-            o.insert("duration_ms".into(), c.duration_ms.into());
-            o.insert("octets_pct".into(), pct(c.octets, r.totals.octets).into());
-            serde_json::Value::Object(o)
-        })
-        .collect();
-    serde_json::json!({
-        "report": r.kind.name,
-        "sort": format!("{}{:?}", if sort.largest_first { "+" } else { "-" }, sort.field).to_lowercase(),
-        "records": records,
-        "totals": {
-            "flows": r.totals.flows,
-            "octets": r.totals.octets,
-            "packets": r.totals.packets,
-            "duration_ms": r.totals.duration_ms,
-            "ignores": r.ignores,
-            "keys": r.keys(),
-        },
-        "rows": rows,
-    })
+        }
+    }
 }

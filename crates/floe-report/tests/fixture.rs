@@ -246,3 +246,91 @@ fn stat_config_errors_name_file_line_and_what() {
         .to_string()
         .contains("defined: d"));
 }
+
+/// Reports computed on two halves of the flows and merged (as the reading
+/// threads do) equal the report on all of them, for every sort; keys mix
+/// IPv4 (packed table) and IPv6 (wide table), and sort IPv4 first.
+#[test]
+fn merged_halves_equal_the_whole_and_families_sort_together() {
+    let mut all = flows();
+    for i in 0..40u16 {
+        let v6 = format!("2001:db8::{:x}", i % 7);
+        let v4 = format!("10.9.0.{}", i % 5);
+        let (src, dst) = if i % 3 == 0 {
+            (v6.as_str(), "::1")
+        } else {
+            (v4.as_str(), "10.0.0.1")
+        };
+        all.push(f(
+            src,
+            1000 + i % 4,
+            dst,
+            443,
+            6,
+            100 * u64::from(i) + 7,
+            1 + u64::from(i % 3),
+        ));
+    }
+    for kind in [
+        "ip-source-address",
+        "ip-address",
+        "ip-source-address/ip-source-port",
+        "ip-port",
+    ] {
+        let t = ReportType::parse(kind).unwrap();
+        let mut whole = Report::new(t.clone(), 1000);
+        whole.add(&all).unwrap();
+        let (a, b) = all.split_at(all.len() / 3);
+        let mut left = Report::new(t.clone(), 1000);
+        left.add(a).unwrap();
+        let mut right = Report::new(t.clone(), 1000);
+        right.add(b).unwrap();
+        left.merge(right).unwrap();
+        assert_eq!(left.totals, whole.totals, "{kind}");
+        assert_eq!(left.keys(), whole.keys(), "{kind}");
+        for sort in ["+octets", "-octets", "+flows", "+key", "-key"] {
+            let s = Sort::parse(sort).unwrap();
+            assert_eq!(left.rows(s, None), whole.rows(s, None), "{kind} {sort}");
+            assert_eq!(
+                left.rows(s, Some(3)),
+                whole.rows(s, Some(3)),
+                "{kind} {sort} top 3"
+            );
+        }
+        // Ascending by key: every IPv4 address before every IPv6 one.
+        if kind.contains("address") {
+            let rows = whole.rows(Sort::parse("-key").unwrap(), None);
+            let first_v6 = rows
+                .iter()
+                .position(|r| matches!(r.key[0], Val::V6(_)))
+                .unwrap();
+            assert!(
+                rows[first_v6..]
+                    .iter()
+                    .all(|r| matches!(r.key[0], Val::V6(_))),
+                "{kind}"
+            );
+            assert!(
+                rows[..first_v6]
+                    .iter()
+                    .all(|r| matches!(r.key[0], Val::V4(_))),
+                "{kind}"
+            );
+        }
+    }
+    // The cap holds across a merge: each half fits, together they do not.
+    let t = ReportType::parse("ip-source-address").unwrap();
+    let (x, y) = all.split_at(all.len() / 2);
+    let keys = |flows: &[Flow]| {
+        let mut r = Report::new(t.clone(), 1000);
+        r.add(flows).unwrap();
+        r.keys()
+    };
+    let cap = keys(x).max(keys(y));
+    assert!(keys(&all) > cap);
+    let mut a = Report::new(t.clone(), cap);
+    a.add(x).unwrap();
+    let mut b = Report::new(t.clone(), cap);
+    b.add(y).unwrap();
+    assert_eq!(a.merge(b), Err(ReportError::TooManyKeys(cap)));
+}

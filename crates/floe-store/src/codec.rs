@@ -225,9 +225,63 @@ struct Column {
     at: usize,
 }
 
+/// The flow fields a reader needs. The columns of the others are neither
+/// decompressed nor decoded, and those fields keep their default values
+/// (zero, 0.0.0.0) in the decoded flows. Start and end times are always
+/// decoded: time windows need them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Projection(u32);
+
+impl Projection {
+    /// Every field.
+    pub const ALL: Projection = Projection(u32::MAX);
+
+    /// The fields named (catalog names or aliases), plus the times.
+    pub fn of_fields<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Projection, String> {
+        let mut m = (1u32 << col::START) | (1 << col::END);
+        for n in names {
+            let field =
+                floe_flow::Field::by_name(n).ok_or_else(|| format!("no flow field {n:?}"))?;
+            let address = |first: u8| 7u32 << first;
+            m |= match field.name {
+                "start-time" => 1 << col::START,
+                "end-time" => 1 << col::END,
+                "ip-exporter-address" => address(col::EXPORTER),
+                "source-id" => 1 << col::SOURCE_ID,
+                "ip-source-address" => address(col::SRC_ADDR),
+                "ip-destination-address" => address(col::DST_ADDR),
+                "ip-next-hop-address" => address(col::NEXT_HOP),
+                "ip-source-port" => 1 << col::SRC_PORT,
+                "ip-destination-port" => 1 << col::DST_PORT,
+                "ip-protocol" => 1 << col::PROTOCOL,
+                "ip-tcp-flags" => 1 << col::TCP_FLAGS,
+                "ip-tos" => 1 << col::TOS,
+                "packets" => 1 << col::PACKETS,
+                "octets" => 1 << col::OCTETS,
+                "input-interface" => 1 << col::INPUT_IF,
+                "output-interface" => 1 << col::OUTPUT_IF,
+                "source-as" => 1 << col::SRC_AS,
+                "destination-as" => 1 << col::DST_AS,
+                "source-mask" => 1 << col::SRC_MASK,
+                "destination-mask" => 1 << col::DST_MASK,
+                "sampling-interval" => 1 << col::SAMPLING,
+                "engine-type" => 1 << col::ENGINE_TYPE,
+                "engine-id" => 1 << col::ENGINE_ID,
+                other => return Err(format!("flow field {other:?} has no column")),
+            };
+        }
+        Ok(Projection(m))
+    }
+
+    fn has(self, id: u8) -> bool {
+        id >= 32 || self.0 & (1 << id) != 0
+    }
+}
+
 /// Decodes block bodies back into flows. Keeps its zstd context and
 /// scratch buffers between blocks.
 pub struct BlockDecoder {
+    projection: Projection,
     decompressor: zstd::bulk::Decompressor<'static>,
     scratch: Vec<u8>,
     columns: [Column; col::COUNT],
@@ -237,11 +291,17 @@ pub struct BlockDecoder {
 impl BlockDecoder {
     pub fn new() -> std::io::Result<Self> {
         Ok(BlockDecoder {
+            projection: Projection::ALL,
             decompressor: zstd::bulk::Decompressor::new()?,
             scratch: Vec::new(),
             columns: [Column::default(); col::COUNT],
             batch: Box::new([[0u64; BATCH]; col::COUNT]),
         })
+    }
+
+    /// Decodes only these fields from now on (see [`Projection`]).
+    pub fn set_projection(&mut self, p: Projection) {
+        self.projection = p;
     }
 
     /// Decodes a block body, appending its flows to `out`. On error, `out`
@@ -288,6 +348,9 @@ impl BlockDecoder {
                 .into_iter()
                 .enumerate()
             {
+                if !self.projection.has(first_col) {
+                    continue;
+                }
                 if let Err(e) =
                     self.fill_addresses(first_col, i0, len, &mut cursors[k], &mut addrs[k])
                 {
@@ -336,6 +399,7 @@ impl BlockDecoder {
         for (k, first_col) in [col::EXPORTER, col::SRC_ADDR, col::DST_ADDR, col::NEXT_HOP]
             .into_iter()
             .enumerate()
+            .filter(|(_, c)| self.projection.has(*c))
         {
             let v4 = self.columns[first_col as usize + 1].count;
             let v6 = self.columns[first_col as usize + 2].count;
@@ -387,6 +451,12 @@ impl BlockDecoder {
                 count,
                 ..Column::default()
             };
+            if !self.projection.has(id) {
+                // Not needed: reads as a constant zero, never decompressed.
+                c.constant = true;
+                self.columns[usize::from(id)] = c;
+                continue;
+            }
             match enc {
                 ENC_CONST => {
                     if data.len() != width {
@@ -653,6 +723,45 @@ mod tests {
         })
         .unwrap();
         assert_eq!(calls, 2);
+    }
+
+    #[test]
+    fn projection_decodes_the_named_fields_and_zeroes_the_rest() {
+        let mut flows: Vec<Flow> = (0..700).map(sample).collect();
+        for (i, f) in flows.iter_mut().enumerate() {
+            f.next_hop = if i % 3 == 0 {
+                IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, i as u16))
+            } else {
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, i as u8))
+            };
+            f.src_as = i as u32 * 11;
+            f.tcp_flags = (i % 64) as u16;
+        }
+        let mut enc = BlockEncoder::new(1).unwrap();
+        let mut body = Vec::new();
+        enc.encode(&flows, &mut body).unwrap();
+        let mut dec = BlockDecoder::new().unwrap();
+        dec.set_projection(Projection::of_fields(["srcip", "octets", "source-as"]).unwrap());
+        let mut out = Vec::new();
+        dec.decode(&body, &mut out).unwrap();
+        assert_eq!(out.len(), flows.len());
+        for (got, want) in out.iter().zip(&flows) {
+            let expect = Flow {
+                start_ms: want.start_ms,
+                end_ms: want.end_ms,
+                src_addr: want.src_addr,
+                octets: want.octets,
+                src_as: want.src_as,
+                ..Flow::default()
+            };
+            assert_eq!(*got, expect);
+        }
+        // Back to every field with the same decoder.
+        dec.set_projection(Projection::ALL);
+        out.clear();
+        dec.decode(&body, &mut out).unwrap();
+        assert_eq!(out, flows);
+        assert!(Projection::of_fields(["nonsense"]).is_err());
     }
 
     #[test]

@@ -35,7 +35,7 @@ mod store_writer;
 pub mod tree;
 pub mod zone;
 
-pub use codec::{BlockDecoder, BlockEncoder};
+pub use codec::{BlockDecoder, BlockEncoder, Projection};
 pub use error::{Result, StoreError};
 pub use expire::{expire, ExpirePolicy, Expired};
 pub use file_writer::{

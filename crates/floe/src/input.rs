@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use clap::Args;
 use floe_flow::Flow;
-use floe_store::{walk_readable, FlowFile, StreamReader, Zone};
+use floe_store::{walk_readable, FlowFile, Projection, StreamReader, Zone};
 
 /// Inputs and time window, defined once for cat, print (and the tools to come).
 #[derive(Args, Debug, Clone)]
@@ -51,6 +51,10 @@ pub struct InputArgs {
     /// opened: flows are filed by receive time, and long flows start earlier.
     #[arg(long, default_value = "1h", value_name = "DURATION")]
     pub slack: String,
+    /// Threads reading files where a tool can use several (report): default
+    /// one per core.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// A duration: 90s, 30m, 24h, 7d, 2w (a bare number is seconds).
@@ -220,6 +224,19 @@ pub fn read(
     tool: &str,
     sources: &[Source],
     window: (i64, i64),
+    each: impl FnMut(&mut Vec<Flow>) -> Result<Next, String>,
+) -> Result<usize, String> {
+    read_projected(tool, sources, window, Projection::ALL, each)
+}
+
+/// [`read`], decoding from floe files only the fields in `projection`
+/// (the others are zero): a report on two fields skips most of the
+/// decompression.
+pub fn read_projected(
+    tool: &str,
+    sources: &[Source],
+    window: (i64, i64),
+    projection: Projection,
     mut each: impl FnMut(&mut Vec<Flow>) -> Result<Next, String>,
 ) -> Result<usize, String> {
     let (from, to) = window;
@@ -284,6 +301,7 @@ pub fn read(
                 }
                 progress.file(path);
                 let mut dec = floe_store::BlockDecoder::new().map_err(|e| e.to_string())?;
+                dec.set_projection(projection);
                 for i in file.blocks_overlapping(from, to).collect::<Vec<_>>() {
                     let mut stop = false;
                     let mut failed = None;
@@ -343,13 +361,116 @@ pub fn read(
     Ok(errors)
 }
 
+/// Reads the inputs on every core, each thread with its own state from
+/// `init`, and returns the states (for the caller to merge) and the number
+/// of damaged inputs. Blocks are handed out one at a time, so the cores
+/// share the work whatever the file sizes; the order in which flows reach
+/// `each` is not the file order (reports do not care). Streams and
+/// flow-tools files are read on one thread by [`read_projected`].
+#[allow(clippy::too_many_arguments)]
+pub fn read_parallel<S: Send>(
+    tool: &str,
+    sources: &[Source],
+    window: (i64, i64),
+    projection: Projection,
+    threads: Option<usize>,
+    init: impl Fn() -> S + Sync,
+    each: impl Fn(&mut S, &mut Vec<Flow>) -> Result<(), String> + Sync,
+) -> Result<(Vec<S>, usize), String> {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
+        .max(1);
+    let floe_files_only = sources
+        .iter()
+        .all(|s| matches!(s, Source::File(p) if !is_flow_tools_file(p)));
+    if threads < 2 || !floe_files_only {
+        let mut state = init();
+        let errors = read_projected(tool, sources, window, projection, |flows| {
+            each(&mut state, flows)?;
+            Ok(Next::Continue)
+        })?;
+        return Ok((vec![state], errors));
+    }
+    let (from, to) = window;
+    let mut errors = 0;
+    let mut files = Vec::new();
+    for s in sources {
+        if let Source::File(path) = s {
+            match FlowFile::open(path) {
+                Ok(f) => {
+                    for d in f.damage() {
+                        eprintln!("floe {tool}: {d}");
+                        errors += 1;
+                    }
+                    files.push(f);
+                }
+                Err(e) => {
+                    eprintln!("floe {tool}: {e}");
+                    errors += 1;
+                }
+            }
+        }
+    }
+    let jobs: Vec<(usize, usize)> = files
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| f.blocks_overlapping(from, to).map(move |b| (i, b)))
+        .collect();
+    let progress = Progress::new(sources);
+    let next = AtomicUsize::new(0);
+    let damaged = AtomicUsize::new(0);
+    let work = || -> Result<S, String> {
+        let mut state = init();
+        let mut dec = floe_store::BlockDecoder::new().map_err(|e| e.to_string())?;
+        dec.set_projection(projection);
+        let mut buf = Vec::new();
+        let mut failed = None;
+        while let Some(&(fi, b)) = jobs.get(next.fetch_add(1, Relaxed)) {
+            let read = files[fi].read_block_chunked(b, &mut dec, &mut buf, CHUNK, |chunk| {
+                if (from, to) != (i64::MIN, i64::MAX) {
+                    chunk.retain(|f| f.overlaps(from, to));
+                }
+                progress.flows(chunk.len());
+                if let Err(e) = each(&mut state, chunk) {
+                    failed = Some(e);
+                }
+                failed.is_none()
+            });
+            if let Some(e) = failed {
+                // Stop the other threads too.
+                next.store(jobs.len(), Relaxed);
+                return Err(e);
+            }
+            if let Err(e) = read {
+                eprintln!("floe {tool}: {e}");
+                damaged.fetch_add(1, Relaxed);
+            }
+            progress.fraction(jobs.len());
+        }
+        Ok(state)
+    };
+    let states = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..threads).map(|_| sc.spawn(work)).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a reading thread failed".into()))
+            })
+            .collect::<Result<Vec<S>, String>>()
+    })?;
+    Ok((states, errors + damaged.into_inner()))
+}
+
 /// The progress bar on stderr for reads of files, drawn only when stderr is
 /// a terminal (never in pipes, logs or cron mail): bytes of the selected
-/// files done, flows so far, rate and time left.
+/// files done, flows so far, rate and time left. Shared by reading threads.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
-    flows: std::cell::Cell<u64>,
-    pending: std::cell::Cell<u64>,
+    total: u64,
+    flows: std::sync::atomic::AtomicU64,
+    pending: std::sync::atomic::AtomicU64,
 }
 
 impl Progress {
@@ -361,12 +482,12 @@ impl Progress {
                 Source::Stdin => None,
             })
             .collect();
+        let total: u64 = files
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
         let bar = (!files.is_empty() && std::io::stderr().is_terminal()).then(|| {
-            let total: u64 = files
-                .iter()
-                .filter_map(|p| std::fs::metadata(p).ok())
-                .map(|m| m.len())
-                .sum();
             let bar = indicatif::ProgressBar::with_draw_target(
                 Some(total),
                 indicatif::ProgressDrawTarget::stderr(),
@@ -380,24 +501,33 @@ impl Progress {
         });
         Progress {
             bar,
-            flows: std::cell::Cell::new(0),
-            pending: std::cell::Cell::new(0),
+            total,
+            flows: Default::default(),
+            pending: Default::default(),
         }
     }
 
     /// A file starts: the previous one is done.
     fn file(&self, path: &std::path::Path) {
+        use std::sync::atomic::Ordering::Relaxed;
         if let Some(bar) = &self.bar {
-            bar.inc(self.pending.get());
-            self.pending
-                .set(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0));
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            bar.inc(self.pending.swap(size, Relaxed));
+        }
+    }
+
+    /// One of `blocks` blocks in all is done (parallel reads).
+    fn fraction(&self, blocks: usize) {
+        if let Some(bar) = &self.bar {
+            bar.inc(self.total / blocks.max(1) as u64);
         }
     }
 
     fn flows(&self, n: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
         if let Some(bar) = &self.bar {
-            self.flows.set(self.flows.get() + n as u64);
-            bar.set_message(format!("{} flows", self.flows.get()));
+            let all = self.flows.fetch_add(n as u64, Relaxed) + n as u64;
+            bar.set_message(format!("{all} flows"));
         }
     }
 }
@@ -407,7 +537,6 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         if let Some(bar) = &self.bar {
-            bar.inc(self.pending.get());
             bar.finish_and_clear();
         }
     }

@@ -196,7 +196,13 @@ pub fn run(a: PrintArgs) -> Result<i32, String> {
         .map(|c| c.aliases.first().copied().unwrap_or(c.name))
         .collect();
     let mut widths: Option<Vec<usize>> = None;
-    let result = input::read("print", &sources, window, |flows| {
+    // The flow-tools layouts show a fixed set of fields; the others only
+    // their columns, which are all that is decoded.
+    let projection = match a.format {
+        Format::FlowTools3 | Format::FlowTools5 => floe_store::Projection::ALL,
+        _ => floe_store::Projection::of_fields(cols.iter().map(|c| c.name))?,
+    };
+    let result = input::read_projected("print", &sources, window, projection, |flows| {
         if a.format == Format::Table && widths.is_none() {
             let w = table_widths(&cols, &labels, flows, &table_zone, a.human);
             write_row(&mut out, labels.iter(), &w).map_err(io)?;

@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 use floe_filter::Filter;
 use floe_report::{render_csv, render_json, render_text, Report, ReportType, Sort};
 
-use crate::input::{self, InputArgs, Next};
+use crate::input::{self, InputArgs};
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -95,20 +95,22 @@ pub fn run(a: ReportArgs) -> Result<i32, String> {
         .map_err(|e| e.to_string())?;
     let window = a.input.window(crate::now_ms())?;
     let sources = input::sources(&a.input, window)?;
-    let mut report = Report::new(kind, a.max_keys);
-    let mut kept = Vec::new();
-    let errors = input::read("report", &sources, window, |flows| {
-        match &filter {
-            Some(f) => {
-                kept.clear();
-                kept.extend(flows.iter().filter(|x| f.matches(x)).cloned());
-                report.add(&kept)
+    let projection = projection(std::slice::from_ref(&kind), filter.iter())?;
+    let (reports, errors) = input::read_parallel(
+        "report",
+        &sources,
+        window,
+        projection,
+        a.input.threads,
+        || Report::new(kind.clone(), a.max_keys),
+        |report, flows| {
+            if let Some(f) = &filter {
+                flows.retain(|x| f.matches(x));
             }
-            None => report.add(flows),
-        }
-        .map_err(|e| e.to_string())?;
-        Ok(Next::Continue)
-    })?;
+            report.add(flows).map_err(|e| e.to_string())
+        },
+    )?;
+    let report = merged(reports)?;
     let rows = report.rows(sort, a.records);
     let out = match a.format {
         Format::Text => render_text(
@@ -126,6 +128,36 @@ pub fn run(a: ReportArgs) -> Result<i32, String> {
         Ok(()) => {}
     }
     Ok(i32::from(errors > 0))
+}
+
+/// The fields reports and their filters read: only their columns are
+/// decoded.
+fn projection<'a>(
+    kinds: &[ReportType],
+    filters: impl Iterator<Item = &'a Filter>,
+) -> Result<floe_store::Projection, String> {
+    let mut names: Vec<&str> = vec!["octets", "packets"];
+    for k in kinds {
+        names.extend(k.parts.iter().map(|p| p.name()));
+        if k.both_ends {
+            names.extend(k.parts.iter().map(|p| p.other_end().name()));
+        }
+    }
+    for f in filters {
+        names.extend(f.fields());
+    }
+    floe_store::Projection::of_fields(names)
+}
+
+/// The threads' reports as one, the smaller merged into the larger.
+fn merged(mut reports: Vec<Report>) -> Result<Report, String> {
+    reports.sort_by_key(|r| std::cmp::Reverse(r.keys()));
+    let mut it = reports.into_iter();
+    let mut base = it.next().ok_or("no report")?;
+    for r in it {
+        base.merge(r).map_err(|e| e.to_string())?;
+    }
+    Ok(base)
 }
 
 fn combine(a: Option<Filter>, b: Option<Filter>) -> Option<Filter> {
@@ -191,21 +223,47 @@ fn run_config(a: ReportArgs) -> Result<i32, String> {
     }
     let window = a.input.window(crate::now_ms())?;
     let sources = input::sources(&a.input, window)?;
-    let mut kept = Vec::new();
-    let errors = input::read("report", &sources, window, |flows| {
-        for j in &mut jobs {
-            match &j.filter {
-                Some(f) => {
-                    kept.clear();
-                    kept.extend(flows.iter().filter(|x| f.matches(x)).cloned());
-                    j.report.add(&kept)
+    let kinds: Vec<ReportType> = jobs.iter().map(|j| j.report.kind.clone()).collect();
+    let projection = projection(&kinds, jobs.iter().filter_map(|j| j.filter.as_ref()))?;
+    let filters: Vec<Option<Filter>> = jobs.iter().map(|j| j.filter.clone()).collect();
+    let (states, errors) = input::read_parallel(
+        "report",
+        &sources,
+        window,
+        projection,
+        a.input.threads,
+        || {
+            let reports: Vec<Report> = kinds
+                .iter()
+                .map(|k| Report::new(k.clone(), a.max_keys))
+                .collect();
+            (reports, Vec::new())
+        },
+        |(reports, kept): &mut (Vec<Report>, Vec<floe_flow::Flow>), flows| {
+            for (r, filter) in reports.iter_mut().zip(&filters) {
+                match filter {
+                    Some(f) => {
+                        kept.clear();
+                        kept.extend(flows.iter().filter(|x| f.matches(x)).cloned());
+                        r.add(kept)
+                    }
+                    None => r.add(flows),
                 }
-                None => j.report.add(flows),
+                .map_err(|e| e.to_string())?;
             }
-            .map_err(|e| e.to_string())?;
+            Ok(())
+        },
+    )?;
+    // Per report, the threads' shares merged.
+    let mut per_job: Vec<Vec<Report>> = (0..jobs.len()).map(|_| Vec::new()).collect();
+    for (reports, _) in states {
+        for (i, r) in reports.into_iter().enumerate() {
+            per_job[i].push(r);
         }
-        Ok(Next::Continue)
-    })?;
+    }
+    for (j, reports) in jobs.iter_mut().zip(per_job) {
+        j.report = merged(reports)?;
+    }
     let mut out = String::new();
     let mut docs = Vec::new();
     for j in &jobs {

@@ -54,6 +54,8 @@ pub struct FileConfig {
     pub expire: Option<ExpireConfig>,
     /// Decoder limits.
     pub limits: Option<LimitsConfig>,
+    /// Networks exporters may send from (empty or absent: any).
+    pub allow: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -98,6 +100,7 @@ pub struct Config {
     pub max_templates_per_exporter: usize,
     pub max_template_fields: usize,
     pub early_data_ttl_secs: u64,
+    pub allow: crate::allow::AllowList,
 }
 
 /// A unit-suffixed number: `16M` bytes, `10m` minutes...
@@ -221,6 +224,7 @@ pub struct Overrides {
     pub flush_interval: Option<String>,
     pub on_rotate: Option<String>,
     pub pidfile: Option<PathBuf>,
+    pub allow: Vec<String>,
 }
 
 /// Merges file and flags, checks every value, and resolves defaults.
@@ -294,6 +298,12 @@ pub fn resolve(file: FileConfig, source: String, o: &Overrides) -> Result<Config
     }
     let expire = file.expire.clone().unwrap_or_default();
     let limits = file.limits.clone().unwrap_or_default();
+    let allow_text = if o.allow.is_empty() {
+        file.allow.clone().unwrap_or_default()
+    } else {
+        o.allow.clone()
+    };
+    let allow = crate::allow::AllowList::parse(&allow_text).map_err(e)?;
     let d = floe_netflow::DecoderConfig::default();
     Ok(Config {
         source: source.clone(),
@@ -334,6 +344,7 @@ pub fn resolve(file: FileConfig, source: String, o: &Overrides) -> Result<Config
             .transpose()
             .map_err(e)?
             .unwrap_or(d.pending_ttl.as_secs()),
+        allow,
     })
 }
 

@@ -10,6 +10,7 @@
 //! * SIGTERM / SIGINT: flush, close the file, exit 0;
 //! * SIGUSR1: log the per-exporter counters since start.
 
+mod allow;
 mod config;
 mod pipeline;
 mod receive;
@@ -77,6 +78,9 @@ struct Args {
     /// Write the daemon's pid to this file.
     #[arg(long, value_name = "FILE")]
     pidfile: Option<PathBuf>,
+    /// Accept datagrams only from this network (repeat; e.g. 10.0.0.0/8).
+    #[arg(long, value_name = "NET")]
+    allow: Vec<String>,
     /// Print the man page (roff) and exit.
     #[arg(long, hide = true)]
     man_page: bool,
@@ -97,6 +101,7 @@ impl Args {
             flush_interval: self.flush_interval.clone(),
             on_rotate: self.on_rotate.clone(),
             pidfile: self.pidfile.clone(),
+            allow: self.allow.clone(),
         }
     }
 }
@@ -174,6 +179,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         dir = %cfg.dir.display(),
         zone = %zone.name(),
         period_secs = cfg.period_secs,
+        allow = %cfg.allow.describe(),
         "floed starting"
     );
     let mut store_cfg = StoreConfig::new(&cfg.dir);
@@ -206,6 +212,9 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let shared = Arc::new(Shared::default());
     if let Ok(mut l) = shared.live.lock() {
         *l = live(&cfg);
+    }
+    if let Ok(mut a) = shared.allow.write() {
+        *a = cfg.allow.clone();
     }
     let (btx, brx) = sync_channel(cfg.queue_datagrams / 256 + 1);
     let (wtx, wrx) = sync_channel::<WriterMsg>(8);
@@ -285,6 +294,12 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
                             }
                             if let Ok(mut l) = shared.live.lock() {
                                 *l = live(&new);
+                            }
+                            if new.allow != current.allow {
+                                tracing::info!(allow = %new.allow.describe(), "allow list reloaded");
+                                if let Ok(mut a) = shared.allow.write() {
+                                    *a = new.allow.clone();
+                                }
                             }
                             current = new;
                         }

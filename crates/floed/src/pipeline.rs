@@ -44,6 +44,10 @@ pub struct Shared {
     pub templates: Mutex<Vec<(ExporterKey, usize)>>,
     /// Datagrams dropped at the receive queue, by source address.
     pub queue_drops: Mutex<HashMap<IpAddr, u64>>,
+    /// Networks exporters may send from (reloaded by SIGHUP).
+    pub allow: std::sync::RwLock<crate::allow::AllowList>,
+    /// Datagrams dropped because their source is not allowed, by source.
+    pub denied: Mutex<HashMap<IpAddr, u64>>,
     pub live: Mutex<Live>,
     /// Set when writing fails, cleared when it works again.
     pub write_failing: AtomicBool,
@@ -277,6 +281,26 @@ pub fn run_decoder(
                 limiter.note(
                     "queue_full",
                     format!("receive queue full: {n} datagrams from {addr} dropped"),
+                );
+            }
+            let denied: Vec<(IpAddr, u64)> = shared
+                .denied
+                .lock()
+                .map(|mut m| m.drain().collect())
+                .unwrap_or_default();
+            for (addr, n) in denied {
+                let mut c = ExporterCounters::default();
+                c.extra.insert("denied_datagrams".into(), n);
+                extra.push((
+                    ExporterKey {
+                        address: addr,
+                        source_id: 0,
+                    },
+                    c,
+                ));
+                limiter.note(
+                    "denied",
+                    format!("{n} datagrams from {addr}, which is not in the allow list, dropped"),
                 );
             }
             for e in decoder.drain_events() {

@@ -110,13 +110,22 @@ pub fn run(
         }
         match sock.recv_from(&mut buf) {
             Ok((len, from)) => {
+                let from = canonical(from.ip());
+                let allowed = shared.allow.read().map_or(true, |a| a.allows(from));
+                if !allowed {
+                    // Counted per source; never parsed.
+                    if let Ok(mut m) = shared.denied.lock() {
+                        *m.entry(from).or_default() += 1;
+                    }
+                    continue;
+                }
                 if batch.items.is_empty() {
                     batch.received_ms = now_ms();
                     first_at = Instant::now();
                 }
                 let at = batch.data.len() as u32;
                 batch.data.extend_from_slice(&buf[..len]);
-                batch.items.push((canonical(from.ip()), at, len as u32));
+                batch.items.push((from, at, len as u32));
                 stats.datagrams.fetch_add(1, Ordering::Relaxed);
                 stats.bytes.fetch_add(len as u64, Ordering::Relaxed);
             }

