@@ -385,6 +385,14 @@ impl fmt::Display for Expr {
             Expr::Masked(field, mask, want) => {
                 write!(f, "{} mask {mask:#x} = {want:#x}", field.keyword())
             }
+            // Bits without a letter (and no bits at all) print as a number,
+            // so that every filter prints as text that parses back to it
+            // (found by the filter_expression fuzz target: `flags 0`).
+            Expr::Flags(bits)
+                if *bits == 0 || bits & !FLAG_LETTERS.iter().fold(0, |m, (_, b)| m | b) != 0 =>
+            {
+                write!(f, "flags {bits:#x}")
+            }
             Expr::Flags(bits) => {
                 let letters: String = FLAG_LETTERS
                     .iter()

@@ -326,7 +326,8 @@ impl Parser {
                 };
                 let mut bits = 0u16;
                 if let Some(n) = parse_u64(letters) {
-                    bits = n as u16;
+                    bits = u16::try_from(n)
+                        .map_err(|_| self.err_msg(&t, format!("flags {n} is more than 16 bits")))?;
                 } else {
                     for c in letters.to_ascii_uppercase().chars() {
                         let b = FLAG_LETTERS

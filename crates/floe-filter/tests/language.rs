@@ -436,3 +436,26 @@ fn a_filter_needs_only_the_fields_it_names() {
         }
     }
 }
+
+/// Inputs the filter_expression fuzz target found: each must print as text
+/// that parses back to the same filter.
+#[test]
+fn fuzz_regressions_print_and_parse_back() {
+    for text in [
+        "flags 0",
+        "flags 0#x\0\u{8}10",
+        "flags 0x200",
+        "flags 0x3ff",
+        "flags SA",
+    ] {
+        let f = Filter::parse(text).unwrap();
+        let printed = f.to_string();
+        assert_eq!(
+            Filter::parse(&printed).as_ref(),
+            Ok(&f),
+            "{text:?} printed as {printed:?}"
+        );
+    }
+    let e = Filter::parse("flags 65536").unwrap_err();
+    assert!(e.to_string().contains("more than 16 bits"), "{e}");
+}

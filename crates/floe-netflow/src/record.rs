@@ -106,6 +106,12 @@ pub(crate) fn uptime_to_ms(export_ms: i64, sys_up: u32, up: u32) -> i64 {
     export_ms - i64::from(sys_up.wrapping_sub(up) as i32)
 }
 
+/// A u64 as i64, capped at i64::MAX (absurd times are kept absurd, not
+/// wrapped negative).
+fn sat_i64(x: u64) -> i64 {
+    i64::try_from(x).unwrap_or(i64::MAX)
+}
+
 /// What the header of the message gives a record.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Context {
@@ -232,17 +238,27 @@ impl Record {
             60 => keep(&mut self.ip_version, n().map(|x| x as u8)),
             22 => keep(&mut self.up_first, n().map(|x| x as u32)),
             21 => keep(&mut self.up_last, n().map(|x| x as u32)),
-            150 => keep_time(&mut self.abs_start, n().map(|s| s as i64 * 1000), 1),
-            151 => keep_time(&mut self.abs_end, n().map(|s| s as i64 * 1000), 1),
-            152 => keep_time(&mut self.abs_start, n().map(|s| s as i64), 3),
-            153 => keep_time(&mut self.abs_end, n().map(|s| s as i64), 3),
+            // Saturating: an 8-byte field may hold any value (found by the
+            // datagrams fuzz target: seconds * 1000 overflowed).
+            150 => keep_time(
+                &mut self.abs_start,
+                n().map(|s| sat_i64(s).saturating_mul(1000)),
+                1,
+            ),
+            151 => keep_time(
+                &mut self.abs_end,
+                n().map(|s| sat_i64(s).saturating_mul(1000)),
+                1,
+            ),
+            152 => keep_time(&mut self.abs_start, n().map(sat_i64), 3),
+            153 => keep_time(&mut self.abs_end, n().map(sat_i64), 3),
             154 => keep_time(&mut self.abs_start, ntp_ms(v), 4),
             155 => keep_time(&mut self.abs_end, ntp_ms(v), 4),
             156 => keep_time(&mut self.abs_start, ntp_ms(v), 5),
             157 => keep_time(&mut self.abs_end, ntp_ms(v), 5),
             161 => keep(&mut self.duration_ms, n()),
             162 => keep(&mut self.duration_ms, n().map(|us| us / 1000)),
-            160 => keep(&mut self.sys_init_ms, n().map(|x| x as i64)),
+            160 => keep(&mut self.sys_init_ms, n().map(sat_i64)),
             _ => {}
         }
     }
@@ -251,7 +267,7 @@ impl Record {
     /// so they need the context; call after all `set`s.
     pub fn set_delta_micros(&mut self, ie: u16, v: &FieldValue, export_ms: i64) {
         let Some(us) = num(v) else { return };
-        let t = export_ms - (us / 1000) as i64;
+        let t = export_ms.saturating_sub(sat_i64(us / 1000));
         match ie {
             158 => keep_time(&mut self.abs_start, Some(t), 2),
             159 => keep_time(&mut self.abs_end, Some(t), 2),
@@ -377,7 +393,7 @@ impl Record {
                 // v9: boot = export - sysUpTime; signed difference so that a
                 // FIRST slightly after sysUpTime, or a wrapped uptime, works.
                 (Some(sys_up), _) => Some(uptime_to_ms(ctx.export_ms, sys_up, up)),
-                (None, Some(boot)) => Some(boot + i64::from(up)),
+                (None, Some(boot)) => Some(boot.saturating_add(i64::from(up))),
                 (None, None) => None,
             }
         };
@@ -401,11 +417,23 @@ impl Record {
         }
         match (start, end) {
             (Some(s), Some(e)) => (s, e, unanchored),
-            (Some(s), None) => (s, self.duration_ms.map_or(s, |d| s + d as i64), unanchored),
-            (None, Some(e)) => (self.duration_ms.map_or(e, |d| e - d as i64), e, unanchored),
+            (Some(s), None) => (
+                s,
+                self.duration_ms.map_or(s, |d| s.saturating_add(sat_i64(d))),
+                unanchored,
+            ),
+            (None, Some(e)) => (
+                self.duration_ms.map_or(e, |d| e.saturating_sub(sat_i64(d))),
+                e,
+                unanchored,
+            ),
             (None, None) => {
                 let e = ctx.export_ms;
-                (self.duration_ms.map_or(e, |d| e - d as i64), e, unanchored)
+                (
+                    self.duration_ms.map_or(e, |d| e.saturating_sub(sat_i64(d))),
+                    e,
+                    unanchored,
+                )
             }
         }
     }
