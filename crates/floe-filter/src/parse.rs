@@ -623,6 +623,14 @@ fn parse_duration_ms(w: &str) -> Option<u64> {
 }
 
 fn parse_time(w: &str) -> Option<i64> {
+    // Years 0000 to 9999 only: what prints as YYYY-MM-DD and parses back
+    // (the filter_expression fuzz target found "+22026-1-22T1:00:05").
+    const YEAR_0: i64 = -62_167_219_200_000;
+    const YEAR_10000: i64 = 253_402_300_800_000;
+    parse_any_time(w).filter(|ms| (YEAR_0..YEAR_10000).contains(ms))
+}
+
+fn parse_any_time(w: &str) -> Option<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(w) {
         return Some(t.timestamp_millis());
     }

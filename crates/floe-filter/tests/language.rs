@@ -447,6 +447,8 @@ fn fuzz_regressions_print_and_parse_back() {
         "flags 0x200",
         "flags 0x3ff",
         "flags SA",
+        "last > 9999-12-31T23:59:59",
+        "first < 0000-01-01T00:00",
     ] {
         let f = Filter::parse(text).unwrap();
         let printed = f.to_string();
@@ -456,6 +458,7 @@ fn fuzz_regressions_print_and_parse_back() {
             "{text:?} printed as {printed:?}"
         );
     }
+    assert!(Filter::parse("last +22026-1-22T1:00:05").is_err());
     let e = Filter::parse("flags 65536").unwrap_err();
     assert!(e.to_string().contains("more than 16 bits"), "{e}");
 }

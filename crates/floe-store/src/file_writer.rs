@@ -134,6 +134,12 @@ impl<W: Write> FileWriter<W> {
         self.counters_dirty = true;
     }
 
+    /// Takes the flows buffered and not yet in a written block (after a
+    /// write that failed, to count them rather than hold them forever).
+    pub fn take_pending(&mut self) -> Vec<Flow> {
+        std::mem::take(&mut self.pending)
+    }
+
     /// Flows buffered and not yet in a written block.
     pub fn pending(&self) -> usize {
         self.pending.len()

@@ -15,6 +15,7 @@
 //! traffic. Everything in a written block survives and is recovered at the
 //! next start.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -133,10 +134,21 @@ struct Current {
 }
 
 /// Writes flows into rotated period files under one directory.
+///
+/// A block that cannot be written (disk full, read-only file system, I/O
+/// error) is cut back off the file, its flows are dropped and counted
+/// (`unwritten_flows` in the exporters' counters of the file being written,
+/// and [`StoreWriter::unwritten`]), and the error is returned; the writer
+/// goes on with the next block. So memory stays bounded by one block while
+/// the disk is full, closed files are never touched, and writing resumes by
+/// itself when space returns.
 pub struct StoreWriter {
     cfg: StoreConfig,
     cur: Option<Current>,
     _lock: File,
+    unwritten: u64,
+    /// A write failed and no frame has been written since.
+    failing: bool,
 }
 
 impl StoreWriter {
@@ -168,6 +180,8 @@ impl StoreWriter {
                 cfg,
                 cur: None,
                 _lock: lock,
+                unwritten: 0,
+                failing: false,
             },
             recovered,
         ))
@@ -175,6 +189,16 @@ impl StoreWriter {
 
     pub fn config(&self) -> &StoreConfig {
         &self.cfg
+    }
+
+    /// Flows dropped since start because their block could not be written.
+    pub fn unwritten(&self) -> u64 {
+        self.unwritten
+    }
+
+    /// True from a failed write until a frame is written again.
+    pub fn failing(&self) -> bool {
+        self.failing
     }
 
     /// The `tmp-` file being written, if any.
@@ -195,16 +219,42 @@ impl StoreWriter {
 
     /// Like [`StoreWriter::write`], taking the flows by value (no copy).
     pub fn write_owned(&mut self, now_ms: i64, flows: Vec<Flow>) -> Result<Option<ClosedFile>> {
-        let closed = self.ensure_period(now_ms)?;
+        // No file to write to (the new period's cannot be created): the
+        // flows are counted as unwritten.
+        let closed = match self.ensure_period(now_ms) {
+            Ok(c) => c,
+            Err(e) => {
+                self.unwritten += flows.len() as u64;
+                self.failing = true;
+                return Err(e);
+            }
+        };
+        let mut failed = None;
+        let mut before = u64::MAX;
         if let Some(cur) = self.cur.as_mut() {
+            before = cur.w.bytes_written();
             for f in flows {
-                cur.w.push(f).or_else(|e| undo_partial(cur, e))?;
+                if let Err(e) = cur.w.push(f) {
+                    self.unwritten += drop_failed_block(cur, &e);
+                    failed.get_or_insert(e);
+                }
                 if cur.w.pending() == 0 {
                     cur.pending_since = None;
                 } else if cur.pending_since.is_none() {
                     cur.pending_since = Some(now_ms);
                 }
             }
+        }
+        if let Some(e) = failed {
+            self.failing = true;
+            return Err(e);
+        }
+        if self
+            .cur
+            .as_ref()
+            .is_some_and(|c| c.w.bytes_written() > before)
+        {
+            self.failing = false;
         }
         self.pace(now_ms)?;
         Ok(closed)
@@ -259,8 +309,13 @@ impl StoreWriter {
             .pending_since
             .is_some_and(|t| now_ms - t >= self.cfg.flush_interval_ms)
         {
-            cur.w.flush_block().or_else(|e| undo_partial(cur, e))?;
             cur.pending_since = None;
+            if let Err(e) = cur.w.flush_block() {
+                self.unwritten += drop_failed_block(cur, &e);
+                self.failing = true;
+                return Err(e);
+            }
+            self.failing = false;
         }
         if now_ms - cur.last_sync_ms >= self.cfg.sync_interval_ms {
             cur.w
@@ -339,15 +394,33 @@ impl StoreWriter {
     }
 }
 
-/// After a failed write, cuts the file back to its last whole frame so that
-/// the next write starts on a frame boundary, and passes the error on.
-fn undo_partial(cur: &mut Current, e: StoreError) -> Result<()> {
+/// After a failed write: cuts the file back to its last whole frame so
+/// that the next write starts on a frame boundary, drops the flows of the
+/// block that could not be written and counts them per exporter in the
+/// file's counters (written with the next frame that fits). Returns how
+/// many were dropped.
+fn drop_failed_block(cur: &mut Current, _e: &StoreError) -> u64 {
     let good = cur.w.bytes_written();
     let f = cur.w.get_ref();
     let _ = f.set_len(good);
     let mut handle: &File = f;
     let _ = handle.seek(SeekFrom::Start(good));
-    Err(e)
+    let dropped = cur.w.take_pending();
+    let mut per: BTreeMap<ExporterKey, u64> = BTreeMap::new();
+    for f in &dropped {
+        *per.entry(ExporterKey {
+            address: f.exporter,
+            source_id: f.source_id,
+        })
+        .or_default() += 1;
+    }
+    for (k, n) in per {
+        let mut c = ExporterCounters::default();
+        c.extra.insert("unwritten_flows".into(), n);
+        cur.w.add_counters(k, &c);
+    }
+    cur.pending_since = None;
+    dropped.len() as u64
 }
 
 fn close(cur: Current, now_ms: i64) -> Result<ClosedFile> {

@@ -356,7 +356,6 @@ pub fn run_writer(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<S
     let mut limiter = RateLimited::new(Duration::from_secs(60));
     let mut children: Vec<Child> = Vec::new();
     let mut expiring: Option<std::thread::JoinHandle<()>> = None;
-    let mut unwritten: u64 = 0;
     let root = store.config().dir.clone();
     loop {
         let msg = match rx.recv_timeout(Duration::from_millis(200)) {
@@ -373,13 +372,9 @@ pub fn run_writer(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<S
                 flows,
                 counters,
             }) => {
-                let n = flows.len() as u64;
                 match store.write_owned(received_ms, flows) {
                     Ok(c) => closed.extend(c),
-                    Err(e) => {
-                        unwritten += n;
-                        failed = Some(e.to_string());
-                    }
+                    Err(e) => failed = Some(e.to_string()),
                 }
                 for (k, c) in counters {
                     match store.add_counters(received_ms, k, &c) {
@@ -398,6 +393,7 @@ pub fn run_writer(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<S
             Ok(c) => closed.extend(c),
             Err(e) => failed = Some(e.to_string()),
         }
+        let unwritten = store.unwritten();
         match failed {
             Some(e) => {
                 shared.write_failing.store(true, Ordering::Relaxed);
@@ -406,11 +402,12 @@ pub fn run_writer(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<S
                     format!("cannot write flows: {e} ({unwritten} flows not stored so far)"),
                 );
             }
-            None => {
+            None if !store.failing() => {
                 if shared.write_failing.swap(false, Ordering::Relaxed) {
                     tracing::info!(unwritten, "writing works again");
                 }
             }
+            None => {}
         }
         for c in closed {
             after_rotation(&c, &shared, &mut children, &mut expiring, &root);
