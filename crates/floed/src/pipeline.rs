@@ -402,10 +402,8 @@ pub fn run_writer(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<S
                     format!("cannot write flows: {e} ({unwritten} flows not stored so far)"),
                 );
             }
-            None if !store.failing() => {
-                if shared.write_failing.swap(false, Ordering::Relaxed) {
-                    tracing::info!(unwritten, "writing works again");
-                }
+            None if !store.failing() && shared.write_failing.swap(false, Ordering::Relaxed) => {
+                tracing::info!(unwritten, "writing works again");
             }
             None => {}
         }
