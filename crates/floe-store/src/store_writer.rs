@@ -149,6 +149,9 @@ pub struct StoreWriter {
     unwritten: u64,
     /// A write failed and no frame has been written since.
     failing: bool,
+    /// Files finished (trailer written and synced) whose rename from
+    /// `tmp-` failed (a directory turned read-only): retried every tick.
+    unrenamed: Vec<(PathBuf, ClosedFile)>,
 }
 
 impl StoreWriter {
@@ -182,6 +185,7 @@ impl StoreWriter {
                 _lock: lock,
                 unwritten: 0,
                 failing: false,
+                unrenamed: Vec::new(),
             },
             recovered,
         ))
@@ -279,16 +283,53 @@ impl StoreWriter {
     /// has its file), writes partial blocks that have waited long enough,
     /// and syncs.
     pub fn tick(&mut self, now_ms: i64) -> Result<Option<ClosedFile>> {
+        if let Some(c) = self.retry_rename() {
+            return Ok(Some(c));
+        }
         let closed = self.ensure_period(now_ms)?;
         self.pace(now_ms)?;
         Ok(closed)
+    }
+
+    /// Renames one finished file whose rename failed before, if it now can.
+    fn retry_rename(&mut self) -> Option<ClosedFile> {
+        let (tmp, _) = self.unrenamed.first()?;
+        let name = tmp
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let target = unique_path(tmp.with_file_name(name.trim_start_matches(TMP_PREFIX)));
+        std::fs::rename(tmp, &target).ok()?;
+        sync_dir(target.parent());
+        let (_, mut closed) = self.unrenamed.remove(0);
+        closed.path = target;
+        self.failing = !self.unrenamed.is_empty();
+        Some(closed)
+    }
+
+    /// Closes the current file: see [`close`]; a failed rename is kept for
+    /// [`StoreWriter::tick`] to retry.
+    fn close_current(&mut self, cur: Current, now_ms: i64) -> Result<ClosedFile> {
+        match close(cur, now_ms) {
+            Ok(c) => {
+                // A trailer and a rename went through: writing works.
+                self.failing = false;
+                Ok(c)
+            }
+            Err(CloseError::Rename { tmp, closed, error }) => {
+                self.unrenamed.push((tmp, *closed));
+                self.failing = true;
+                Err(error)
+            }
+            Err(CloseError::Other(e)) => Err(e),
+        }
     }
 
     /// Closes the current file now (SIGHUP); the next write opens a new one
     /// for the same period, with a `.1` suffix if needed.
     pub fn rotate(&mut self, now_ms: i64) -> Result<Option<ClosedFile>> {
         match self.cur.take() {
-            Some(cur) => close(cur, now_ms).map(Some),
+            Some(cur) => self.close_current(cur, now_ms).map(Some),
             None => Ok(None),
         }
     }
@@ -296,6 +337,9 @@ impl StoreWriter {
     /// Writes everything pending, closes the current file, and releases the
     /// directory.
     pub fn close(mut self, now_ms: i64) -> Result<Option<ClosedFile>> {
+        // Files whose rename failed get a last chance; any left stay as
+        // finished tmp- files, which the next start renames.
+        while self.retry_rename().is_some() {}
         self.rotate(now_ms)
     }
 
@@ -335,7 +379,7 @@ impl StoreWriter {
         if let Some(cur) = &self.cur {
             if now_ms >= cur.period.end_ms {
                 if let Some(c) = self.cur.take() {
-                    closed = Some(close(c, now_ms)?);
+                    closed = Some(self.close_current(c, now_ms)?);
                 }
             }
         }
@@ -423,29 +467,51 @@ fn drop_failed_block(cur: &mut Current, _e: &StoreError) -> u64 {
     dropped.len() as u64
 }
 
-fn close(cur: Current, now_ms: i64) -> Result<ClosedFile> {
+/// Why closing failed: the file is finished but could not be renamed (it
+/// is whole and can be renamed later), or it could not be finished.
+enum CloseError {
+    Rename {
+        tmp: PathBuf,
+        closed: Box<ClosedFile>,
+        error: StoreError,
+    },
+    Other(StoreError),
+}
+
+/// Writes the last block, the trailer and the footer, syncs, and renames
+/// the `tmp-` file to its final name.
+fn close(cur: Current, now_ms: i64) -> std::result::Result<ClosedFile, CloseError> {
     let Current {
         w,
         tmp_path,
         period,
         ..
     } = cur;
-    let (file, trailer) = w.finish(now_ms)?;
-    file.sync_all().map_err(|e| StoreError::io(&tmp_path, e))?;
+    let (file, trailer) = w.finish(now_ms).map_err(CloseError::Other)?;
+    file.sync_all()
+        .map_err(|e| CloseError::Other(StoreError::io(&tmp_path, e)))?;
     let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     drop(file);
     let name = tmp_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let closed = unique_path(tmp_path.with_file_name(name.trim_start_matches(TMP_PREFIX)));
-    std::fs::rename(&tmp_path, &closed).map_err(|e| StoreError::io(&tmp_path, e))?;
-    sync_dir(closed.parent());
-    Ok(ClosedFile {
-        path: closed,
+    let target = unique_path(tmp_path.with_file_name(name.trim_start_matches(TMP_PREFIX)));
+    let mut closed = ClosedFile {
+        path: target.clone(),
         period,
         totals: trailer.totals,
         exporters: trailer.exporters,
         bytes,
-    })
+    };
+    if let Err(e) = std::fs::rename(&tmp_path, &target) {
+        closed.path = tmp_path.clone();
+        return Err(CloseError::Rename {
+            error: StoreError::io(&tmp_path, e),
+            tmp: tmp_path,
+            closed: Box::new(closed),
+        });
+    }
+    sync_dir(target.parent());
+    Ok(closed)
 }

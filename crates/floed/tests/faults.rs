@@ -242,3 +242,73 @@ fn kill_9_at_random_moments_under_load_loses_no_finished_block_and_counts_nothin
     );
     eprintln!("{} of {sent_ids} flows survived six kill -9s", stored.len());
 }
+
+/// `chmod -R` on a tree (directories and files).
+fn chmod_tree(root: &Path, mode: &str) {
+    let ok = Command::new("chmod")
+        .args(["-R", mode])
+        .arg(root)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+#[test]
+fn a_data_directory_that_turns_read_only_loses_only_what_arrives_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let flows_dir = dir.path().join("flows");
+    std::fs::create_dir_all(&flows_dir).unwrap();
+    // Permissions only bind an unprivileged process: as root, floed runs as
+    // nobody (as the systemd unit runs it, unprivileged).
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let prefix: &[&str] = if root {
+        &[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]
+    } else {
+        &[]
+    };
+    chmod_tree(dir.path(), "a+rwX");
+    let mut floed = Floed::start_via(dir.path(), &["--period", "2s"], prefix);
+    send_all(&sender("127.0.0.2"), floed.addr, &v5(&numbered(0, 3_000)));
+    std::thread::sleep(Duration::from_millis(2500));
+    // Read-only: the open file is finished but cannot be renamed at the
+    // next rotation, and no new file can be made.
+    chmod_tree(&flows_dir, "a-w");
+    // The open file takes flows until its period ends (its descriptor is
+    // still writable); the rotation is where the failure shows.
+    floed.wait_for("cannot write flows");
+    let lost = numbered(100_000, 3_000);
+    send_all(&sender("127.0.0.3"), floed.addr, &v5(&lost));
+    std::thread::sleep(Duration::from_millis(1500));
+    // Writable again: the finished file gets its name, writing resumes.
+    chmod_tree(&flows_dir, "a+rwX");
+    send_all(
+        &sender("127.0.0.4"),
+        floed.addr,
+        &v5(&numbered(200_000, 3_000)),
+    );
+    floed.wait_for("writing works again");
+    std::thread::sleep(Duration::from_millis(2500));
+    let (code, log) = floed.stop();
+    assert_eq!(code, 0, "{}", log.join("\n"));
+    let tree = walk(&flows_dir).unwrap();
+    assert!(tree.iter().all(|f| !f.tmp), "a tmp- file was left behind");
+    let (stored, files) = stored_flows(dir.path());
+    for f in &files {
+        assert!(f.damage().is_empty() && f.is_closed());
+    }
+    assert_eq!(from(&stored, "127.0.0.2"), 3_000, "stored before");
+    assert_eq!(from(&stored, "127.0.0.4"), 3_000, "stored after");
+    // What arrived while read-only is not stored, and floed said how much.
+    assert_eq!(from(&stored, "127.0.0.3"), 0);
+    let said = log
+        .iter()
+        .filter(|l| l.contains("writing works again"))
+        .any(|l| l.contains(&format!("unwritten={}", lost.len())));
+    assert!(said, "{}", log.join("\n"));
+}

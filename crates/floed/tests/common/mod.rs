@@ -21,11 +21,25 @@ pub struct Floed {
 
 impl Floed {
     pub fn start(dir: &Path, extra: &[&str]) -> Floed {
+        Floed::start_via(dir, extra, &[])
+    }
+
+    /// Starts floed through a command prefix (e.g. setpriv to drop root).
+    pub fn start_via(dir: &Path, extra: &[&str], prefix: &[&str]) -> Floed {
         let cfg = dir.join("floed.toml");
         if !cfg.exists() {
             std::fs::write(&cfg, "zone = \"UTC\"\n").unwrap();
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_floed"))
+        let bin = env!("CARGO_BIN_EXE_floed");
+        let mut cmd = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = cmd
             .arg("--config")
             .arg(&cfg)
             .args(["--listen", "127.0.0.1:0", "--flush-interval", "1s", "--dir"])
