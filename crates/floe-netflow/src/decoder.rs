@@ -25,9 +25,15 @@ use crate::sequence::{SequenceEvent, SequenceTracker};
 /// Limits and options of a [`Decoder`].
 #[derive(Clone, Debug)]
 pub struct DecoderConfig {
-    /// Exporter streams (address, version, source id) kept at once; data
-    /// from further ones is dropped and counted.
+    /// Exporter streams (address, version, source id) with template state
+    /// kept at once; a new one beyond this makes the decoder forget the
+    /// stream heard from least recently (its templates and sequence state).
     pub max_exporters: usize,
+    /// Templates kept over all exporter streams; beyond this, the streams
+    /// heard from least recently are forgotten. With the per-stream and
+    /// per-template limits this bounds the decoder's memory whatever a
+    /// flood of made-up template and source ids does.
+    pub max_templates_total: usize,
     /// Templates cached per exporter stream (least recently used go first).
     pub max_templates_per_exporter: usize,
     /// Fields a template may have.
@@ -48,11 +54,12 @@ pub struct DecoderConfig {
 impl Default for DecoderConfig {
     fn default() -> Self {
         DecoderConfig {
-            max_exporters: 4096,
+            max_exporters: 2048,
+            max_templates_total: 16_384,
             max_templates_per_exporter: 1024,
             max_template_fields: 256,
             pending_templates: 64,
-            pending_bytes: 4 << 20,
+            pending_bytes: 256 << 10,
             pending_ttl: Duration::from_secs(600),
             fast_path: true,
         }
@@ -206,8 +213,14 @@ pub struct Decoder {
     store: Option<Arc<dyn TemplateStore>>,
     parsers: HashMap<Scope, NetflowParser>,
     /// Compiled data templates, for the fast path.
-    plans: HashMap<(Scope, u16), Plan>,
+    plans: HashMap<Scope, HashMap<u16, Plan>>,
     states: HashMap<ExporterKey, ExporterState>,
+    /// Template-bearing streams by their last datagram, oldest first.
+    lru: std::collections::BTreeMap<u64, Scope>,
+    last_heard: HashMap<Scope, u64>,
+    clock: u64,
+    /// Templates tracked over all streams.
+    templates_total: usize,
     stateless: NetflowParser,
     events: Vec<DecodeEvent>,
 }
@@ -220,6 +233,10 @@ impl Decoder {
             parsers: HashMap::new(),
             plans: HashMap::new(),
             states: HashMap::new(),
+            lru: std::collections::BTreeMap::new(),
+            last_heard: HashMap::new(),
+            clock: 0,
+            templates_total: 0,
             stateless: NetflowParser::default(),
             events: Vec::new(),
         }
@@ -252,9 +269,40 @@ impl Decoder {
             .collect()
     }
 
+    /// Marks a stream as just heard from.
+    fn touch(&mut self, scope: Scope) {
+        self.clock += 1;
+        if let Some(old) = self.last_heard.insert(scope, self.clock) {
+            self.lru.remove(&old);
+        }
+        self.lru.insert(self.clock, scope);
+    }
+
+    /// Forgets the stream heard from least recently (other than `keep`):
+    /// its parser, templates, compiled plans and sequence state. False when
+    /// there is none to forget.
+    fn forget_oldest(&mut self, keep: Scope) -> bool {
+        let Some((&seq, &scope)) = self.lru.iter().find(|(_, s)| **s != keep) else {
+            return false;
+        };
+        self.lru.remove(&seq);
+        self.last_heard.remove(&scope);
+        self.parsers.remove(&scope);
+        self.plans.remove(&scope);
+        let key = ExporterKey {
+            address: scope.address,
+            source_id: scope.domain,
+        };
+        let templates = self.states.remove(&key).map_or(0, |s| s.templates.len());
+        self.templates_total -= templates.min(self.templates_total);
+        self.events
+            .push(DecodeEvent::ExporterForgotten { key, templates });
+        true
+    }
+
     fn parser_for(&mut self, scope: Scope) -> Option<&mut NetflowParser> {
         if !self.parsers.contains_key(&scope) {
-            if self.parsers.len() >= self.cfg.max_exporters {
+            if self.parsers.len() >= self.cfg.max_exporters && !self.forget_oldest(scope) {
                 return None;
             }
             let mut pending =
@@ -337,13 +385,16 @@ impl Decoder {
             version,
             domain,
         };
-        if matches!(version, 9 | 10) && self.parser_for(scope).is_none() {
-            outcome
-                .counters
-                .extra
-                .insert("dropped_exporter_limit".into(), 1);
-            self.events.push(DecodeEvent::ExporterLimit { from });
-            return outcome;
+        if matches!(version, 9 | 10) {
+            if self.parser_for(scope).is_none() {
+                outcome
+                    .counters
+                    .extra
+                    .insert("dropped_exporter_limit".into(), 1);
+                self.events.push(DecodeEvent::ExporterLimit { from });
+                return outcome;
+            }
+            self.touch(scope);
         }
         if !self.states.contains_key(&key) {
             self.events.push(DecodeEvent::NewExporter { key, version });
@@ -469,7 +520,7 @@ impl Decoder {
         let mut kept = Vec::new();
         let mut unanchored = 0u64;
         for (id, body) in &sets {
-            if let Some(plan) = self.plans.get(&(scope, *id)) {
+            if let Some(plan) = self.plans.get(&scope).and_then(|m| m.get(id)) {
                 let n = plan.records(&data[body.clone()], ctx.export_ms, |r| {
                     if !r.is_flow() {
                         return;
@@ -799,9 +850,13 @@ impl Decoder {
         let fields = template_fields(&t.fields);
         if fields.is_empty() {
             if let Some(s) = self.states.get_mut(&key) {
-                s.templates.remove(&t.template_id);
+                if s.templates.remove(&t.template_id).is_some() {
+                    self.templates_total = self.templates_total.saturating_sub(1);
+                }
             }
-            self.plans.remove(&(scope_of(key, 10), t.template_id));
+            if let Some(m) = self.plans.get_mut(&scope_of(key, 10)) {
+                m.remove(&t.template_id);
+            }
             self.events.push(DecodeEvent::TemplateWithdrawn {
                 key,
                 template_id: t.template_id,
@@ -826,21 +881,38 @@ impl Decoder {
             (false, Some(plan)) => {
                 // Bounded like netflow_parser's own cache: a flood of new
                 // template ids compiles no more than the limit.
-                let known = self.plans.contains_key(&(scope, id));
-                if known
-                    || self.plans.keys().filter(|(s, _)| *s == scope).count()
-                        < self.cfg.max_templates_per_exporter
-                {
-                    self.plans.insert((scope, id), plan);
+                let m = self.plans.entry(scope).or_default();
+                if m.contains_key(&id) || m.len() < self.cfg.max_templates_per_exporter {
+                    m.insert(id, plan);
                 }
             }
             _ => {
-                self.plans.remove(&(scope, id));
+                if let Some(m) = self.plans.get_mut(&scope) {
+                    m.remove(&id);
+                }
             }
         }
         let mut h = DefaultHasher::new();
         fields.hash(&mut h);
         let hash = h.finish();
+        let Some(known) = self.states.get(&key).map(|s| s.templates.contains_key(&id)) else {
+            return;
+        };
+        if !known {
+            // Per stream: no more tracked than netflow_parser caches.
+            if self.states.get(&key).map_or(0, |s| s.templates.len())
+                >= self.cfg.max_templates_per_exporter
+            {
+                return;
+            }
+            // Over all streams: forget the least recently heard ones.
+            while self.templates_total >= self.cfg.max_templates_total {
+                if !self.forget_oldest(scope) {
+                    break;
+                }
+            }
+            self.templates_total += 1;
+        }
         let Some(s) = self.states.get_mut(&key) else {
             return;
         };

@@ -10,6 +10,9 @@ use floe_flow::ExporterKey;
 pub enum DecodeEvent {
     /// First datagram from an exporter stream.
     NewExporter { key: ExporterKey, version: u16 },
+    /// A stream heard from least recently was forgotten (its templates and
+    /// sequence state) to make room under the exporter or template limits.
+    ExporterForgotten { key: ExporterKey, templates: usize },
     /// A template id seen for the first time.
     TemplateLearned {
         key: ExporterKey,
@@ -65,6 +68,7 @@ impl DecodeEvent {
     pub fn name(&self) -> &'static str {
         match self {
             DecodeEvent::NewExporter { .. } => "new_exporter",
+            DecodeEvent::ExporterForgotten { .. } => "exporter_forgotten",
             DecodeEvent::TemplateLearned { .. } => "template_learned",
             DecodeEvent::TemplateRedefined { .. } => "template_redefined",
             DecodeEvent::TemplateWithdrawn { .. } => "template_withdrawn",

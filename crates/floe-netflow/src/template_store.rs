@@ -7,6 +7,13 @@
 //! memory and [`FileTemplateStore::save`] writes them to one file (written
 //! to a temporary name, synced, renamed), which the daemon calls every few
 //! seconds when something changed and at shutdown.
+//!
+//! Bounded: netflow_parser puts every template it learns and never removes
+//! the ones its own cache evicts, so a flood of made-up template or source
+//! ids would grow the store without end. Beyond [`DEFAULT_LIMIT`] templates
+//! (or the limit given), the scope (exporter stream) written to least
+//! recently is dropped whole; a real exporter refreshes its templates every
+//! few minutes and so stays.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,11 +27,81 @@ use netflow_parser::template_store::{
 
 const MAGIC: &[u8; 8] = b"FLOETPL1";
 
+/// Templates kept by default (about 160 MB at worst, 256-field templates).
+pub const DEFAULT_LIMIT: usize = 16_384;
+
+/// The templates of one scope, and when it was last written to.
+#[derive(Debug, Default)]
+struct Scoped {
+    last_put: u64,
+    templates: HashMap<(TemplateKind, u16), Vec<u8>>,
+}
+
+/// Scopes with their templates, and the scopes by age of their last put.
+#[derive(Debug, Default)]
+struct Templates {
+    scopes: HashMap<Arc<str>, Scoped>,
+    by_age: std::collections::BTreeMap<u64, Arc<str>>,
+    clock: u64,
+    count: usize,
+    limit: usize,
+}
+
+impl Templates {
+    fn insert(&mut self, key: &TemplateStoreKey, value: Vec<u8>) -> bool {
+        self.clock += 1;
+        let now = self.clock;
+        let s = self.scopes.entry(key.scope.clone()).or_default();
+        if s.last_put != 0 {
+            self.by_age.remove(&s.last_put);
+        }
+        s.last_put = now;
+        self.by_age.insert(now, key.scope.clone());
+        let changed = s.templates.get(&(key.kind, key.template_id)) != Some(&value);
+        if s.templates
+            .insert((key.kind, key.template_id), value)
+            .is_none()
+        {
+            self.count += 1;
+        }
+        while self.count > self.limit {
+            // The oldest scope other than the one just written.
+            let Some((&age, scope)) = self.by_age.iter().find(|(_, sc)| **sc != key.scope) else {
+                break;
+            };
+            let scope = scope.clone();
+            self.by_age.remove(&age);
+            if let Some(gone) = self.scopes.remove(&scope) {
+                self.count -= gone.templates.len();
+            }
+        }
+        changed
+    }
+
+    fn get(&self, key: &TemplateStoreKey) -> Option<&Vec<u8>> {
+        self.scopes
+            .get(&key.scope)?
+            .templates
+            .get(&(key.kind, key.template_id))
+    }
+
+    fn remove(&mut self, key: &TemplateStoreKey) -> bool {
+        let Some(s) = self.scopes.get_mut(&key.scope) else {
+            return false;
+        };
+        let removed = s.templates.remove(&(key.kind, key.template_id)).is_some();
+        if removed {
+            self.count -= 1;
+        }
+        removed
+    }
+}
+
 /// A template store backed by one file.
 #[derive(Debug)]
 pub struct FileTemplateStore {
     path: PathBuf,
-    map: Mutex<HashMap<TemplateStoreKey, Vec<u8>>>,
+    map: Mutex<Templates>,
     dirty: AtomicBool,
 }
 
@@ -57,8 +134,19 @@ impl FileTemplateStore {
     /// templates in it are dropped (exporters announce them again) and
     /// the count of entries skipped is returned.
     pub fn open(path: impl Into<PathBuf>) -> std::io::Result<(Arc<Self>, usize)> {
+        Self::open_with_limit(path, DEFAULT_LIMIT)
+    }
+
+    /// [`FileTemplateStore::open`] keeping at most `limit` templates.
+    pub fn open_with_limit(
+        path: impl Into<PathBuf>,
+        limit: usize,
+    ) -> std::io::Result<(Arc<Self>, usize)> {
         let path = path.into();
-        let mut map = HashMap::new();
+        let mut map = Templates {
+            limit: limit.max(1),
+            ..Templates::default()
+        };
         let mut skipped = 0;
         match std::fs::read(&path) {
             Ok(bytes) => skipped = parse(&bytes, &mut map),
@@ -81,7 +169,7 @@ impl FileTemplateStore {
 
     /// Number of templates held.
     pub fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
+        self.map.lock().map(|m| m.count).unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -95,14 +183,16 @@ impl FileTemplateStore {
         }
         let mut buf = MAGIC.to_vec();
         if let Ok(m) = self.map.lock() {
-            for (k, v) in m.iter() {
-                let scope = k.scope.as_bytes();
-                buf.push(kind_code(k.kind));
-                buf.extend_from_slice(&k.template_id.to_le_bytes());
-                buf.extend_from_slice(&(scope.len() as u16).to_le_bytes());
-                buf.extend_from_slice(scope);
-                buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                buf.extend_from_slice(v);
+            for (scope, s) in &m.scopes {
+                for ((kind, id), v) in &s.templates {
+                    let scope = scope.as_bytes();
+                    buf.push(kind_code(*kind));
+                    buf.extend_from_slice(&id.to_le_bytes());
+                    buf.extend_from_slice(&(scope.len() as u16).to_le_bytes());
+                    buf.extend_from_slice(scope);
+                    buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    buf.extend_from_slice(v);
+                }
             }
         }
         let tmp = self.path.with_extension("tmp");
@@ -119,7 +209,7 @@ impl FileTemplateStore {
     }
 }
 
-fn parse(b: &[u8], map: &mut HashMap<TemplateStoreKey, Vec<u8>>) -> usize {
+fn parse(b: &[u8], map: &mut Templates) -> usize {
     if b.len() < MAGIC.len() || &b[..MAGIC.len()] != MAGIC {
         return usize::from(!b.is_empty());
     }
@@ -143,7 +233,7 @@ fn parse(b: &[u8], map: &mut HashMap<TemplateStoreKey, Vec<u8>>) -> usize {
         };
         let Some(value) = take(vlen) else { return 1 };
         if let Some(k) = kind_from(kind) {
-            map.insert(TemplateStoreKey::new(scope, k, id), value.to_vec());
+            map.insert(&TemplateStoreKey::new(scope, k, id), value.to_vec());
         }
     }
 }
@@ -155,8 +245,9 @@ impl TemplateStore for FileTemplateStore {
 
     fn put(&self, key: &TemplateStoreKey, value: &[u8]) -> Result<(), TemplateStoreError> {
         if let Ok(mut m) = self.map.lock() {
-            if m.get(key).map(Vec::as_slice) != Some(value) {
-                m.insert(key.clone(), value.to_vec());
+            // Every put renews the scope, changed or not: that is what keeps
+            // a live exporter's templates over a flood's.
+            if m.insert(key, value.to_vec()) {
                 self.dirty.store(true, Ordering::Release);
             }
         }
@@ -165,10 +256,39 @@ impl TemplateStore for FileTemplateStore {
 
     fn remove(&self, key: &TemplateStoreKey) -> Result<(), TemplateStoreError> {
         if let Ok(mut m) = self.map.lock() {
-            if m.remove(key).is_some() {
+            if m.remove(key) {
                 self.dirty.store(true, Ordering::Release);
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+
+    #[test]
+    fn the_scope_written_least_recently_goes_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = FileTemplateStore::open_with_limit(dir.path().join("t"), 25).unwrap();
+        let key = |scope: &str, id: u16| TemplateStoreKey::new(scope, TemplateKind::V9Data, id);
+        for id in 256..266 {
+            store.put(&key("live", id), b"tpl").unwrap();
+        }
+        for n in 0..10 {
+            // A flood of made-up scopes, the live exporter refreshing one
+            // template now and then.
+            for id in 256..266 {
+                store.put(&key(&format!("fake{n}"), id), b"x").unwrap();
+            }
+            store.put(&key("live", 256), b"tpl").unwrap();
+        }
+        assert!(store.len() <= 25, "{}", store.len());
+        for id in 256..266 {
+            assert!(store.get(&key("live", id)).unwrap().is_some(), "live {id}");
+        }
+        assert!(store.get(&key("fake0", 256)).unwrap().is_none());
+        assert!(store.get(&key("fake9", 256)).unwrap().is_some());
     }
 }

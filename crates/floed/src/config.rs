@@ -72,6 +72,8 @@ pub struct ExpireConfig {
 pub struct LimitsConfig {
     pub max_exporters: Option<usize>,
     pub max_templates_per_exporter: Option<usize>,
+    pub max_templates: Option<usize>,
+    pub early_data_bytes: Option<toml::Value>,
     pub max_template_fields: Option<usize>,
     /// How long data may wait for its template (`10m`).
     pub early_data_ttl: Option<toml::Value>,
@@ -98,6 +100,8 @@ pub struct Config {
     pub expire_max_age_secs: Option<u64>,
     pub max_exporters: usize,
     pub max_templates_per_exporter: usize,
+    pub max_templates: usize,
+    pub early_data_bytes: usize,
     pub max_template_fields: usize,
     pub early_data_ttl_secs: u64,
     pub allow: crate::allow::AllowList,
@@ -337,6 +341,14 @@ pub fn resolve(file: FileConfig, source: String, o: &Overrides) -> Result<Config
         max_templates_per_exporter: limits
             .max_templates_per_exporter
             .unwrap_or(d.max_templates_per_exporter),
+        max_templates: limits.max_templates.unwrap_or(d.max_templates_total),
+        early_data_bytes: limits
+            .early_data_bytes
+            .as_ref()
+            .map(|v| parse_bytes(v, "limits.early_data_bytes"))
+            .transpose()
+            .map_err(e)?
+            .unwrap_or(d.pending_bytes as u64) as usize,
         max_template_fields: limits.max_template_fields.unwrap_or(d.max_template_fields),
         early_data_ttl_secs: limits
             .early_data_ttl

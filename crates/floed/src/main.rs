@@ -249,7 +249,9 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let decoder = Decoder::new(DecoderConfig {
         max_exporters: cfg.max_exporters,
         max_templates_per_exporter: cfg.max_templates_per_exporter,
+        max_templates_total: cfg.max_templates,
         max_template_fields: cfg.max_template_fields,
+        pending_bytes: cfg.early_data_bytes,
         pending_ttl: Duration::from_secs(cfg.early_data_ttl_secs),
         ..DecoderConfig::default()
     })
@@ -349,8 +351,26 @@ fn log_counters(shared: &Shared, rstats: &ReceiveStats) {
         .lock()
         .map(|m| m.clone())
         .unwrap_or_default();
+    // The busiest streams one line each; the rest summed in one line (a
+    // flood of made-up source ids must not become a flood of lines).
+    const LISTED: usize = 64;
     let mut keys: Vec<_> = exporters.keys().copied().collect();
-    keys.sort();
+    keys.sort_by_key(|k| (std::cmp::Reverse(exporters[k].datagrams), *k));
+    if keys.len() > LISTED {
+        let mut rest = floe_flow::ExporterCounters::default();
+        for k in &keys[LISTED..] {
+            rest.add(&exporters[k]);
+        }
+        tracing::info!(
+            streams = keys.len() - LISTED,
+            datagrams = rest.datagrams,
+            flows = rest.flows,
+            lost_flows = rest.lost_flows,
+            bad_datagrams = rest.bad_datagrams,
+            "exporter counters since start of the other, less busy streams"
+        );
+        keys.truncate(LISTED);
+    }
     for k in keys {
         let c = &exporters[&k];
         let extra: Vec<String> = c.extra.iter().map(|(n, v)| format!("{n}={v}")).collect();

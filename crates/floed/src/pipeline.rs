@@ -112,13 +112,61 @@ impl RateLimited {
     }
 }
 
+/// A budget of informational lines (new exporters and templates) per
+/// minute: a flood of made-up source ids or template ids (a broken or
+/// hostile exporter) must not turn into a flood of log lines. Beyond the
+/// budget they are summed up through the rate limiter.
+pub struct InfoBudget {
+    per_minute: u32,
+    used: u32,
+    since: Instant,
+}
+
+impl InfoBudget {
+    pub fn new(per_minute: u32) -> Self {
+        InfoBudget {
+            per_minute,
+            used: 0,
+            since: Instant::now(),
+        }
+    }
+
+    fn allow(&mut self) -> bool {
+        if self.since.elapsed() >= Duration::from_secs(60) {
+            self.since = Instant::now();
+            self.used = 0;
+        }
+        self.used += 1;
+        self.used <= self.per_minute
+    }
+}
+
 /// Logs one decoder event: informational ones (new exporters, templates)
-/// once each, problems through the rate limiter.
+/// once each within the budget, problems through the rate limiter.
 fn log_event(
     e: &DecodeEvent,
     limiter: &mut RateLimited,
+    budget: &mut InfoBudget,
     sampling_seen: &mut HashMap<(ExporterKey, Option<u64>), u32>,
 ) {
+    let informational = matches!(
+        e,
+        DecodeEvent::NewExporter { .. }
+            | DecodeEvent::TemplateLearned { .. }
+            | DecodeEvent::TemplateRedefined { .. }
+            | DecodeEvent::TemplateWithdrawn { .. }
+    );
+    if informational && !budget.allow() {
+        limiter.note(
+            "informational_flood",
+            format!(
+                "more than {} new exporters and templates this minute, not logged one by one (a flood of source or template ids?); latest: {}",
+                budget.per_minute,
+                e.name()
+            ),
+        );
+        return;
+    }
     match e {
         DecodeEvent::NewExporter { key, version } => {
             tracing::info!(exporter = %key.address, source_id = key.source_id, version, "new exporter")
@@ -202,7 +250,39 @@ fn log_event(
             e.name(),
             format!("datagram from {from} dropped: exporter limit reached"),
         ),
+        DecodeEvent::ExporterForgotten { key, templates } => limiter.note(
+            e.name(),
+            format!(
+                "forgot {} source id {} (heard from least recently; {templates} templates) to stay within the exporter and template limits",
+                key.address, key.source_id
+            ),
+        ),
     }
+}
+
+/// Exporter streams whose since-start counters are kept one by one; the
+/// counters of any further ones (a flood of made-up source ids) are summed
+/// under [`OTHER_EXPORTERS`], so this map cannot grow without bound.
+pub const SINCE_START_EXPORTERS: usize = 4096;
+
+/// The key the counters of streams beyond [`SINCE_START_EXPORTERS`] are
+/// summed under.
+pub const OTHER_EXPORTERS: ExporterKey = ExporterKey {
+    address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+    source_id: u32::MAX,
+};
+
+fn merge_since_start(
+    into: &mut HashMap<ExporterKey, ExporterCounters>,
+    key: ExporterKey,
+    c: &ExporterCounters,
+) {
+    let key = if into.contains_key(&key) || into.len() < SINCE_START_EXPORTERS {
+        key
+    } else {
+        OTHER_EXPORTERS
+    };
+    merge(into, key, c);
 }
 
 fn merge(
@@ -214,6 +294,23 @@ fn merge(
 }
 
 /// The decode thread: batches in, flows and counters out to the writer.
+/// Flows whose times cannot be right: ending more than a day after they
+/// were received, more than 30 days before, or starting after they end.
+/// They are stored as the exporter sent them (the times may still mean
+/// something to someone) and counted per exporter as `absurd_times`.
+fn absurd_times(flows: &[Flow], received_ms: i64) -> u64 {
+    const FUTURE_MS: i64 = 86_400_000;
+    const PAST_MS: i64 = 30 * 86_400_000;
+    flows
+        .iter()
+        .filter(|f| {
+            f.end_ms > received_ms.saturating_add(FUTURE_MS)
+                || f.end_ms < received_ms.saturating_sub(PAST_MS)
+                || f.start_ms > f.end_ms
+        })
+        .count() as u64
+}
+
 pub fn run_decoder(
     rx: Receiver<Batch>,
     tx: SyncSender<WriterMsg>,
@@ -222,6 +319,7 @@ pub fn run_decoder(
     shared: Arc<Shared>,
 ) {
     let mut limiter = RateLimited::new(Duration::from_secs(60));
+    let mut budget = InfoBudget::new(200);
     let mut sampling_seen = HashMap::new();
     let mut last_poll = Instant::now();
     let mut last_save = Instant::now();
@@ -237,13 +335,27 @@ pub fn run_decoder(
             let mut counters: HashMap<ExporterKey, ExporterCounters> = HashMap::new();
             for (from, at, len) in &b.items {
                 let data = &b.data[*at as usize..(*at + *len) as usize];
+                let first = flows.len();
                 let o = decoder.decode(*from, data, b.received_ms, &mut flows);
                 if let Some(k) = o.key {
                     merge(&mut counters, k, &o.counters);
+                    let odd = absurd_times(&flows[first..], b.received_ms);
+                    if odd > 0 {
+                        let mut c = ExporterCounters::default();
+                        c.extra.insert("absurd_times".into(), odd);
+                        merge(&mut counters, k, &c);
+                        limiter.note(
+                            "absurd_times",
+                            format!(
+                                "{odd} flows from {} with times far from the receive time (exporter clock?); stored as sent",
+                                k.address
+                            ),
+                        );
+                    }
                 }
             }
             for e in decoder.drain_events() {
-                log_event(&e, &mut limiter, &mut sampling_seen);
+                log_event(&e, &mut limiter, &mut budget, &mut sampling_seen);
             }
             let counters: Vec<(ExporterKey, ExporterCounters)> = counters.into_iter().collect();
             for (k, c) in &counters {
@@ -304,7 +416,7 @@ pub fn run_decoder(
                 );
             }
             for e in decoder.drain_events() {
-                log_event(&e, &mut limiter, &mut sampling_seen);
+                log_event(&e, &mut limiter, &mut budget, &mut sampling_seen);
             }
             for (k, c) in &extra {
                 merge(&mut since_poll, *k, c);
@@ -318,7 +430,7 @@ pub fn run_decoder(
             }
             if let Ok(mut all) = shared.exporters.lock() {
                 for (k, c) in since_poll.drain() {
-                    merge(&mut all, k, &c);
+                    merge_since_start(&mut all, k, &c);
                 }
             }
             if let Ok(mut t) = shared.templates.lock() {
@@ -341,7 +453,7 @@ pub fn run_decoder(
     }
     if let Ok(mut all) = shared.exporters.lock() {
         for (k, c) in since_poll.drain() {
-            merge(&mut all, k, &c);
+            merge_since_start(&mut all, k, &c);
         }
     }
     if let Err(e) = templates.save() {
