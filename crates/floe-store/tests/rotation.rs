@@ -273,3 +273,32 @@ fn bad_configs_are_refused_with_reasons() {
     let e = StoreWriter::open(c, 0).err().unwrap().to_string();
     assert!(e.contains("nesting"), "{e}");
 }
+
+#[test]
+fn clock_jumps_forward_then_back_lose_no_flow_and_overwrite_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = utc_ms(2026, 11, 22, 10, 5, 0);
+    let (mut w, _) = StoreWriter::open(cfg(dir.path(), "UTC", 600, 0), t0).unwrap();
+    w.write(t0, &[flow(t0, 1)]).unwrap();
+    // The clock jumps three hours ahead: the 10:00 file is closed, the
+    // 13:00 one opened; the periods in between simply have no file.
+    let jump = t0 + 3 * 3_600_000;
+    let closed = w.write(jump, &[flow(t0, 2)]).unwrap().unwrap();
+    assert!(closed.path.ends_with("floe.2026-11-22.100000+0000"));
+    // And back to 10:06 (an NTP step): the open 13:00 file keeps taking
+    // flows; the closed 10:00 file is never reopened or overwritten.
+    assert!(w.write(t0 + 60_000, &[flow(t0, 3)]).unwrap().is_none());
+    let last = w.close(jump + 1000).unwrap().unwrap();
+    assert!(last.path.ends_with("floe.2026-11-22.130000+0000"));
+    assert_eq!(FlowFile::open(&closed.path).unwrap().flows(), 1);
+    assert_eq!(FlowFile::open(&last.path).unwrap().flows(), 2);
+    let names: Vec<String> = walk(dir.path())
+        .unwrap()
+        .iter()
+        .map(|f| rel(dir.path(), &f.path))
+        .collect();
+    assert_eq!(
+        names,
+        ["floe.2026-11-22.100000+0000", "floe.2026-11-22.130000+0000"]
+    );
+}

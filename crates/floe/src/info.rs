@@ -26,6 +26,10 @@ pub struct InfoArgs {
     /// For directories, one entry per file instead of per day.
     #[arg(long)]
     files: bool,
+    /// Read every block too (checksums and decoding), not only the index:
+    /// finds damage inside blocks that the trailer cannot show.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Serialize, Default, Clone)]
@@ -63,7 +67,7 @@ struct Exporter {
 }
 
 impl Summary {
-    fn add(&mut self, f: &FlowFile) {
+    fn add(&mut self, f: &FlowFile, check: bool) {
         self.files += 1;
         self.open_files += u64::from(!f.is_closed());
         self.format_version = Some(f.version());
@@ -104,6 +108,18 @@ impl Summary {
             self.by_exporter.entry(*k).or_default().add(c);
         }
         self.damage.extend(f.damage().iter().map(|e| e.to_string()));
+        if check {
+            let Ok(mut dec) = floe_store::BlockDecoder::new() else {
+                return;
+            };
+            let mut flows = Vec::new();
+            for i in 0..f.blocks().len() {
+                flows.clear();
+                if let Err(e) = f.read_block(i, &mut dec, &mut flows) {
+                    self.damage.push(e.to_string());
+                }
+            }
+        }
     }
 
     fn finish(mut self) -> Self {
@@ -123,7 +139,9 @@ impl Summary {
     }
 }
 
-pub fn run(a: InfoArgs) -> Result<(), String> {
+/// Exit status: 0, or 1 when a file could not be read or is damaged (each
+/// named with the offset on stderr, or under "damage"/"errors" in JSON).
+pub fn run(a: InfoArgs) -> Result<i32, String> {
     let mut groups: BTreeMap<String, Summary> = BTreeMap::new();
     let mut errors = Vec::new();
     let mut order = Vec::new();
@@ -163,7 +181,7 @@ pub fn run(a: InfoArgs) -> Result<(), String> {
                         name: group.clone(),
                         ..Summary::default()
                     });
-                    g.add(&f);
+                    g.add(&f, a.check);
                 }
                 Err(e) => errors.push(e.to_string()),
             }
@@ -188,11 +206,8 @@ pub fn run(a: InfoArgs) -> Result<(), String> {
             eprintln!("floe info: {e}");
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{} file(s) could not be read", errors.len()))
-    }
+    let damaged: usize = out.iter().map(|s| s.damage.len()).sum();
+    Ok(i32::from(!errors.is_empty() || damaged > 0))
 }
 
 fn print_text(s: &Summary) {

@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         Command::Filter(a) => filter::run(a),
         Command::Print(a) => print::run(a),
         Command::Report(a) => report::run(a),
-        Command::Info(a) => info::run(a).map(|()| 0),
+        Command::Info(a) => info::run(a),
         Command::Import(a) => import::run(a),
         Command::Send(a) => send::run(a).map(|()| 0),
         Command::Generate(a) => generate::run(a),

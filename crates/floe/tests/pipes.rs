@@ -578,3 +578,111 @@ fn progress_bar_only_when_stderr_is_a_terminal() {
         180
     );
 }
+
+/// Flips, cuts and zero-fills three files of a four-file tree: cat, filter,
+/// report and info each name every damaged file with an offset, read the
+/// rest, and exit 1.
+#[test]
+fn damaged_files_are_named_by_every_tool_and_the_rest_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = utc_ms(2026, 11, 22, 10, 0, 0);
+    let mut c = StoreConfig::new(dir.path());
+    c.zone = Zone::Utc;
+    c.period_secs = 3600;
+    c.block_records = 20;
+    // Full blocks only (the minute between flows would flush each one).
+    c.flush_interval_ms = 10 * 3_600_000;
+    let (mut w, _) = StoreWriter::open(c, t0).unwrap();
+    for i in 0..240i64 {
+        let f = Flow {
+            start_ms: t0 + i * 60_000,
+            end_ms: t0 + i * 60_000 + 1_000,
+            src_addr: format!("10.0.{}.{}", i / 60, i % 60).parse().unwrap(),
+            dst_addr: "192.0.2.1".parse().unwrap(),
+            dst_port: 443,
+            protocol: 6,
+            packets: 1,
+            octets: 100,
+            ..Flow::default()
+        };
+        w.write(f.end_ms, std::slice::from_ref(&f)).unwrap();
+    }
+    w.close(t0 + 4 * 3_600_000).unwrap();
+    let files: Vec<std::path::PathBuf> = walk(dir.path())
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(files.len(), 4);
+    let block = |p: &Path, i: usize| FlowFile::open(p).unwrap().blocks()[i];
+    // File 0: a flipped byte inside its second block.
+    let b = block(&files[0], 1);
+    let mut bytes = std::fs::read(&files[0]).unwrap();
+    bytes[b.offset as usize + 40] ^= 0x55;
+    std::fs::write(&files[0], bytes).unwrap();
+    // File 1: cut in the middle of its third block (trailer gone).
+    let b = block(&files[1], 2);
+    let bytes = std::fs::read(&files[1]).unwrap();
+    std::fs::write(&files[1], &bytes[..b.offset as usize + b.len as usize / 2]).unwrap();
+    // File 2: 300 zero bytes over its first block.
+    let b = block(&files[2], 0);
+    let mut bytes = std::fs::read(&files[2]).unwrap();
+    for x in &mut bytes[b.offset as usize..b.offset as usize + 300] {
+        *x = 0;
+    }
+    std::fs::write(&files[2], bytes).unwrap();
+    let tree = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new(FLOE).args(args).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let names_all = |text: &str| {
+        for f in &files[..3] {
+            let named = text
+                .lines()
+                .any(|l| l.contains(&f.display().to_string()) && l.contains("offset"));
+            assert!(
+                named,
+                "{} not named with an offset in:\n{text}",
+                f.display()
+            );
+        }
+    };
+    // Intact: file 3 whole (60 flows), file 0 but one block (40), file 1's
+    // first two blocks (40), file 2 but its first block (40).
+    let intact = 60 + 40 + 40 + 40;
+    let (code, out, err) = run(&["print", "-f", "csv", "--fields", "octets", tree]);
+    assert_eq!(code, Some(1));
+    names_all(&err);
+    assert_eq!(out.lines().count() - 1, intact);
+    let (code, out, err) = run(&["report", "-t", "ip-protocol", "--format", "csv", tree]);
+    assert_eq!(code, Some(1));
+    names_all(&err);
+    assert!(out.contains(&format!("6,{intact},")), "{out}");
+    let filtered = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{FLOE} filter 'proto tcp' {tree} 2>{0}/filter.err | {FLOE} print -f csv | tail -n +2 | wc -l; exit ${{PIPESTATUS[0]}}",
+            dir.path().display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(filtered.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&filtered.stdout).trim(),
+        intact.to_string()
+    );
+    names_all(&std::fs::read_to_string(dir.path().join("filter.err")).unwrap());
+    // info sees the cut and zeroed files from their structure; with --check
+    // it reads every block and finds the flipped byte too.
+    let (code, out, _) = run(&["info", "--files", tree]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("damaged"), "{out}");
+    let (code, out, _) = run(&["info", "--files", "--check", tree]);
+    assert_eq!(code, Some(1));
+    names_all(&out);
+}
