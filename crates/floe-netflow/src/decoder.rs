@@ -407,6 +407,9 @@ impl Decoder {
         }
         let before = out.len();
         let mut records = Records::default();
+        if version == 10 {
+            self.ipfix_withdrawals(scope, key, data);
+        }
         // The fast path takes the data sets whose templates it compiled; the
         // rest of the message goes to netflow_parser.
         let slow: Option<std::borrow::Cow<'_, [u8]>> =
@@ -519,7 +522,25 @@ impl Decoder {
         };
         let mut kept = Vec::new();
         let mut unanchored = 0u64;
+        // Sets count in order (RFC 7011 8, RFC 3954 9): once a template set
+        // has come, the data after it may be under a template it defines,
+        // redefines or withdraws, so all of it goes to the slow path, which
+        // applies the templates first. (Found by a test: data right after
+        // a redefinition in the same message was read with the old plan.)
+        let template_set = |id: u16| {
+            if scope.version == 9 {
+                id <= 1
+            } else {
+                id == 2 || id == 3
+            }
+        };
+        let mut after_template = false;
         for (id, body) in &sets {
+            after_template |= template_set(*id);
+            if after_template {
+                kept.push(body.start - 4..body.end);
+                continue;
+            }
             if let Some(plan) = self.plans.get(&scope).and_then(|m| m.get(id)) {
                 let n = plan.records(&data[body.clone()], ctx.export_ms, |r| {
                     if !r.is_flow() {
@@ -841,6 +862,74 @@ impl Decoder {
             .push(DecodeEvent::UndecodedSet { key, set_id, bytes });
     }
 
+    /// Applies the template withdrawals of an IPFIX message (template
+    /// records with no fields, RFC 7011 8.1) to floe's own state: compiled
+    /// plans and known templates. netflow_parser applies them to its cache
+    /// but does not report them, so without this the fast path went on
+    /// decoding data under a withdrawn template with its old layout (found
+    /// by the ipfix_templates test).
+    fn ipfix_withdrawals(&mut self, scope: Scope, key: ExporterKey, data: &[u8]) {
+        let Some(sets) = fast::sets(data, 10) else {
+            return;
+        };
+        for (set_id, body) in sets {
+            if set_id != 2 && set_id != 3 {
+                continue;
+            }
+            let b = &data[body];
+            let mut at = 0;
+            while at + 4 <= b.len() {
+                let id = u16::from_be_bytes([b[at], b[at + 1]]);
+                let count = u16::from_be_bytes([b[at + 2], b[at + 3]]);
+                at += 4;
+                if count == 0 {
+                    // Ids 2 and 3 withdraw every data / options template;
+                    // other ids below 256 are padding or invalid.
+                    if id >= 256 || id == set_id {
+                        self.withdraw(scope, key, id, set_id == 3);
+                    }
+                    continue;
+                }
+                for _ in 0..count {
+                    let Some(ie) = b.get(at..at + 2) else {
+                        return;
+                    };
+                    let enterprise = ie[0] & 0x80 != 0;
+                    at += if enterprise { 8 } else { 4 };
+                }
+            }
+        }
+    }
+
+    fn withdraw(&mut self, scope: Scope, key: ExporterKey, id: u16, options: bool) {
+        let all = id == 2 || id == 3;
+        if let Some(m) = self.plans.get_mut(&scope) {
+            if all {
+                if !options {
+                    m.clear();
+                }
+            } else {
+                m.remove(&id);
+            }
+        }
+        let mut gone = Vec::new();
+        if let Some(s) = self.states.get_mut(&key) {
+            if all {
+                // Known templates do not record whether they were options
+                // templates; withdrawing all of one kind forgets all.
+                gone.extend(s.templates.keys().copied());
+                s.templates.clear();
+            } else if s.templates.remove(&id).is_some() {
+                gone.push(id);
+            }
+        }
+        self.templates_total = self.templates_total.saturating_sub(gone.len());
+        for template_id in gone {
+            self.events
+                .push(DecodeEvent::TemplateWithdrawn { key, template_id });
+        }
+    }
+
     fn ipfix_template(
         &mut self,
         key: ExporterKey,
@@ -849,18 +938,7 @@ impl Decoder {
     ) {
         let fields = template_fields(&t.fields);
         if fields.is_empty() {
-            if let Some(s) = self.states.get_mut(&key) {
-                if s.templates.remove(&t.template_id).is_some() {
-                    self.templates_total = self.templates_total.saturating_sub(1);
-                }
-            }
-            if let Some(m) = self.plans.get_mut(&scope_of(key, 10)) {
-                m.remove(&t.template_id);
-            }
-            self.events.push(DecodeEvent::TemplateWithdrawn {
-                key,
-                template_id: t.template_id,
-            });
+            // Withdrawals are applied by ipfix_withdrawals.
             return;
         }
         self.template(key, 10, t.template_id, &fields, options);
