@@ -192,13 +192,24 @@ pub fn run(a: InfoArgs) -> Result<i32, String> {
         .filter_map(|g| groups.remove(g))
         .map(Summary::finish)
         .collect();
+    // A running collector's live counters, from the stats file floed keeps
+    // in its data directory.
+    let collectors: Vec<serde_json::Value> = a
+        .paths
+        .iter()
+        .filter_map(|p| std::fs::read(p.join(".floed-stats.json")).ok())
+        .filter_map(|b| serde_json::from_slice(&b).ok())
+        .collect();
     if a.json {
-        let doc = serde_json::json!({ "entries": out, "errors": errors });
+        let doc = serde_json::json!({ "entries": out, "errors": errors, "collectors": collectors });
         println!(
             "{}",
             serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
         );
     } else {
+        for c in &collectors {
+            print_collector(c);
+        }
         for s in &out {
             print_text(s);
         }
@@ -208,6 +219,52 @@ pub fn run(a: InfoArgs) -> Result<i32, String> {
     }
     let damaged: usize = out.iter().map(|s| s.damage.len()).sum();
     Ok(i32::from(!errors.is_empty() || damaged > 0))
+}
+
+/// The live counters of a running floed (its `.floed-stats.json`).
+fn print_collector(c: &serde_json::Value) {
+    let now = crate::now_ms();
+    let ms = |k: &str| c[k].as_i64().unwrap_or(0);
+    let age_s = (now - ms("updated_ms")) / 1000;
+    println!(
+        "collector: floed {} (pid {}), running since {}, counters {} s old{}",
+        c["version"].as_str().unwrap_or("?"),
+        c["pid"],
+        format_utc_ms(ms("started_ms")),
+        age_s,
+        if age_s > 30 {
+            " (stale: floed is not running or not writing)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  {:<40} {:>10} {:>12} {:>10} {:>7} {:>8} {:>9}",
+        "exporter (source id), since start",
+        "datagrams",
+        "flows",
+        "lost",
+        "resets",
+        "bad",
+        "templates"
+    );
+    for e in c["exporters"].as_array().into_iter().flatten() {
+        let n = |k: &str| e[k].as_u64().unwrap_or(0);
+        println!(
+            "  {:<40} {:>10} {:>12} {:>10} {:>7} {:>8} {:>9}",
+            format!(
+                "{} ({})",
+                e["address"].as_str().unwrap_or("?"),
+                n("source_id")
+            ),
+            n("datagrams"),
+            n("flows"),
+            n("lost_flows"),
+            n("sequence_resets"),
+            n("bad_datagrams"),
+            n("templates")
+        );
+    }
 }
 
 fn print_text(s: &Summary) {

@@ -686,3 +686,47 @@ fn damaged_files_are_named_by_every_tool_and_the_rest_is_read() {
     assert_eq!(code, Some(1));
     names_all(&out);
 }
+
+/// `floe info DIR` shows a running collector's live counters from the
+/// stats file floed keeps in its data directory (the file floed writes is
+/// checked in floed's own tests).
+#[test]
+fn info_shows_a_running_collectors_live_counters() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let stats = serde_json::json!({
+        "format": 1, "pid": 4242, "version": "0.1.0",
+        "started_ms": now - 3_600_000, "updated_ms": now - 1_000,
+        "exporters": [{
+            "address": "192.0.2.9", "source_id": 7, "templates": 3,
+            "datagrams": 1234, "flows": 37020, "lost_flows": 60,
+            "sequence_resets": 1, "bad_datagrams": 2, "reordered_datagrams": 0,
+            "extra": {}
+        }]
+    });
+    std::fs::write(dir.path().join(".floed-stats.json"), stats.to_string()).unwrap();
+    let out = Command::new(FLOE)
+        .arg("info")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("collector: floed 0.1.0 (pid 4242)"), "{text}");
+    let line = text.lines().find(|l| l.contains("192.0.2.9 (7)")).unwrap();
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(&cols[2..], ["1234", "37020", "60", "1", "2", "3"], "{line}");
+    assert!(!text.contains("stale"));
+    let json = Command::new(FLOE)
+        .args(["info", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["collectors"][0]["exporters"][0]["flows"], 37020);
+    assert_eq!(v["entries"][0]["flows"], 180);
+}

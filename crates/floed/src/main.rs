@@ -14,6 +14,7 @@ mod allow;
 mod config;
 mod pipeline;
 mod receive;
+mod stats;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -257,10 +258,13 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     })
     .with_template_store(templates.clone());
     let dshared = shared.clone();
+    let stats_file = stats::StatsFile::new(&cfg.dir, now_ms());
     let wtx_decoder = wtx.clone();
     let decode_thread = std::thread::Builder::new()
         .name("decode".into())
-        .spawn(move || pipeline::run_decoder(brx, wtx_decoder, decoder, templates, dshared))
+        .spawn(move || {
+            pipeline::run_decoder(brx, wtx_decoder, decoder, templates, dshared, stats_file)
+        })
         .map_err(|e| e.to_string())?;
     let wshared = shared.clone();
     let write_thread = std::thread::Builder::new()

@@ -317,7 +317,9 @@ pub fn run_decoder(
     mut decoder: Decoder,
     templates: Arc<FileTemplateStore>,
     shared: Arc<Shared>,
+    stats: crate::stats::StatsFile,
 ) {
+    let mut last_stats = Instant::now();
     let mut limiter = RateLimited::new(Duration::from_secs(60));
     let mut budget = InfoBudget::new(200);
     let mut sampling_seen = HashMap::new();
@@ -438,6 +440,17 @@ pub fn run_decoder(
             }
             limiter.flush(false);
         }
+        if last_stats.elapsed() >= Duration::from_secs(2) {
+            last_stats = Instant::now();
+            let known = decoder.templates_known();
+            let written = shared
+                .exporters
+                .lock()
+                .map(|all| stats.write(now_ms(), &all, &known));
+            if let Ok(Err(e)) = written {
+                limiter.note("stats_file", format!("cannot write the stats file: {e}"));
+            }
+        }
         if last_save.elapsed() >= Duration::from_secs(5) {
             last_save = Instant::now();
             if let Err(e) = templates.save() {
@@ -459,6 +472,7 @@ pub fn run_decoder(
     if let Err(e) = templates.save() {
         tracing::warn!(error = %e, path = %templates.path().display(), "cannot save templates");
     }
+    stats.remove();
     limiter.flush(true);
 }
 

@@ -457,3 +457,53 @@ fn the_allow_list_drops_and_counts_other_sources_and_reloads() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean 10.0.0.0/8"));
 }
+
+#[test]
+fn a_running_floed_keeps_a_live_stats_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let floed = Floed::start(dir.path(), &[]);
+    let now = now_ms();
+    let mut v9 = V9Encoder::new(now - 3_600_000, 3);
+    let d: Vec<Vec<u8>> = sample_flows(300, 5)
+        .chunks(30)
+        .map(|c| v9.encode(c, now))
+        .collect();
+    send_all(&sender("127.0.0.7"), floed.addr, &d);
+    let path = dir.path().join("flows/.floed-stats.json");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let doc = loop {
+        let doc: Option<serde_json::Value> = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let has = doc.as_ref().is_some_and(|d| {
+            d["exporters"].as_array().is_some_and(|a| {
+                a.iter()
+                    .any(|e| e["address"] == "127.0.0.7" && e["flows"] == 300)
+            })
+        });
+        if has {
+            break doc.unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no live stats: {doc:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let e = doc["exporters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["address"] == "127.0.0.7")
+        .unwrap();
+    assert_eq!(e["source_id"], 3);
+    assert_eq!(e["datagrams"], d.len());
+    assert_eq!(
+        e["templates"], 2,
+        "the v9 encoder's IPv4 and IPv6 templates"
+    );
+    assert_eq!(doc["pid"], floed.child.id());
+    let (code, _) = floed.stop();
+    assert_eq!(code, 0);
+    assert!(!path.exists(), "removed when floed stops");
+}

@@ -1,0 +1,87 @@
+//! The live stats file: `DIR/.floed-stats.json`, rewritten every two
+//! seconds (to a temporary name, then renamed) with the counters since
+//! start of every exporter stream and the templates each has, so that
+//! `floe info DIR` can show a running collector without signals or a
+//! socket. Written by the decoding thread, which owns those numbers.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use floe_flow::{ExporterCounters, ExporterKey};
+use serde::Serialize;
+
+/// The name of the stats file in the data directory.
+pub const STATS_FILE: &str = ".floed-stats.json";
+
+#[derive(Serialize)]
+struct Stats<'a> {
+    /// Schema of this file.
+    format: u32,
+    pid: u32,
+    version: &'static str,
+    started_ms: i64,
+    updated_ms: i64,
+    exporters: Vec<Exporter<'a>>,
+}
+
+#[derive(Serialize)]
+struct Exporter<'a> {
+    address: String,
+    source_id: u32,
+    templates: usize,
+    #[serde(flatten)]
+    counters: &'a ExporterCounters,
+}
+
+pub struct StatsFile {
+    path: PathBuf,
+    started_ms: i64,
+}
+
+impl StatsFile {
+    pub fn new(dir: &Path, started_ms: i64) -> StatsFile {
+        StatsFile {
+            path: dir.join(STATS_FILE),
+            started_ms,
+        }
+    }
+
+    /// Rewrites the file; an error is returned for the caller to log
+    /// (rate-limited), never fatal.
+    pub fn write(
+        &self,
+        now_ms: i64,
+        exporters: &HashMap<ExporterKey, ExporterCounters>,
+        templates: &[(ExporterKey, usize)],
+    ) -> std::io::Result<()> {
+        let templates: HashMap<ExporterKey, usize> = templates.iter().copied().collect();
+        let mut list: Vec<Exporter> = exporters
+            .iter()
+            .map(|(k, c)| Exporter {
+                address: k.address.to_string(),
+                source_id: k.source_id,
+                templates: templates.get(k).copied().unwrap_or(0),
+                counters: c,
+            })
+            .collect();
+        list.sort_by(|a, b| (&a.address, a.source_id).cmp(&(&b.address, b.source_id)));
+        let doc = Stats {
+            format: 1,
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION"),
+            started_ms: self.started_ms,
+            updated_ms: now_ms,
+            exporters: list,
+        };
+        let text = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
+        let tmp = self.path.with_extension("json.tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &self.path)
+    }
+
+    /// Removes the file when floed stops (so a stale file is never read
+    /// as a running collector's).
+    pub fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
