@@ -26,10 +26,12 @@
 //! distributions, time series, flow-tools ascii and HTML output are the
 //! next parts.
 
+mod html;
 mod render;
 pub mod statcfg;
 mod table;
 
+pub use html::{render_html, HtmlReport};
 pub use render::{human, render_csv, render_json, render_text};
 
 use std::net::IpAddr;

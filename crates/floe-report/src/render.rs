@@ -19,7 +19,7 @@ pub fn human(n: u64) -> String {
     }
 }
 
-fn pct(part: u64, total: u64) -> f64 {
+pub(crate) fn pct(part: u64, total: u64) -> f64 {
     if total == 0 {
         0.0
     } else {

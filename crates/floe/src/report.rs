@@ -2,7 +2,9 @@
 
 use clap::{Args, ValueEnum};
 use floe_filter::Filter;
-use floe_report::{render_csv, render_json, render_text, Report, ReportType, Sort};
+use floe_report::{
+    render_csv, render_html, render_json, render_text, HtmlReport, Report, ReportType, Sort,
+};
 
 use crate::input::{self, InputArgs};
 
@@ -11,6 +13,8 @@ pub enum Format {
     Text,
     Csv,
     Json,
+    /// One self-contained page (tables and SVG charts; no external assets).
+    Html,
 }
 
 /// Compute a stat-report (flow-tools report names).
@@ -120,6 +124,18 @@ pub fn run(a: ReportArgs) -> Result<i32, String> {
         ),
         Format::Csv => render_csv(&report, &rows),
         Format::Json => format!("{:#}\n", render_json(&report, &rows, sort, a.records)),
+        Format::Html => {
+            let title = format!("{} sorted {}", report.kind.name, a.sort);
+            render_html(
+                &format!("floe report: {title}"),
+                &window_text(window),
+                &[HtmlReport {
+                    title: &title,
+                    report: &report,
+                    rows: &rows,
+                }],
+            )
+        }
     };
     use std::io::Write;
     match std::io::stdout().lock().write_all(out.as_bytes()) {
@@ -147,6 +163,17 @@ fn projection<'a>(
         names.extend(f.fields());
     }
     floe_store::Projection::of_fields(names)
+}
+
+/// The time window as a line for the page, in UTC.
+fn window_text(window: (i64, i64)) -> String {
+    let t = |ms: i64| floe_flow::time::format_utc_ms(ms);
+    match window {
+        (i64::MIN, i64::MAX) => "all flows read".into(),
+        (from, i64::MAX) => format!("flows from {}", t(from)),
+        (i64::MIN, to) => format!("flows until {}", t(to)),
+        (from, to) => format!("flows from {} to {}", t(from), t(to)),
+    }
 }
 
 /// The threads' reports as one, the smaller merged into the larger.
@@ -266,10 +293,12 @@ fn run_config(a: ReportArgs) -> Result<i32, String> {
     }
     let mut out = String::new();
     let mut docs = Vec::new();
-    for j in &jobs {
+    let mut pages: Vec<(String, usize, Vec<floe_report::Row>)> = Vec::new();
+    for (ji, j) in jobs.iter().enumerate() {
         for (sort, records) in &j.outputs {
             let rows = j.report.rows(*sort, *records);
             match a.format {
+                Format::Html => pages.push((j.title.clone(), ji, rows)),
                 Format::Text => {
                     out.push_str(&render_text(&j.report, &rows, &j.title));
                     out.push('\n');
@@ -284,6 +313,21 @@ fn run_config(a: ReportArgs) -> Result<i32, String> {
     }
     if a.format == Format::Json {
         out = format!("{:#}\n", serde_json::Value::Array(docs));
+    }
+    if a.format == Format::Html {
+        let sections: Vec<HtmlReport> = pages
+            .iter()
+            .map(|(title, ji, rows)| HtmlReport {
+                title,
+                report: &jobs[*ji].report,
+                rows,
+            })
+            .collect();
+        out = render_html(
+            &format!("floe report: {}", a.definitions.join(", ")),
+            &window_text(window),
+            &sections,
+        );
     }
     use std::io::Write;
     match std::io::stdout().lock().write_all(out.as_bytes()) {

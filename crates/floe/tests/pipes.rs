@@ -730,3 +730,104 @@ fn info_shows_a_running_collectors_live_counters() {
     assert_eq!(v["collectors"][0]["exporters"][0]["flows"], 37020);
     assert_eq!(v["entries"][0]["flows"], 180);
 }
+
+/// Fraction of the screenshot's pixels that are not white, and whether the
+/// chart's bar colour is there.
+fn png_ink(path: &Path) -> (f64, bool) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let px = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    let (mut ink, mut bar, mut n) = (0usize, false, 0usize);
+    for p in pixels.chunks(px) {
+        n += 1;
+        if p[..3] != [255, 255, 255] {
+            ink += 1;
+        }
+        // #3b73b9, give or take antialiasing.
+        if p[0].abs_diff(0x3b) < 8 && p[1].abs_diff(0x73) < 8 && p[2].abs_diff(0xb9) < 8 {
+            bar = true;
+        }
+    }
+    (ink as f64 / n as f64, bar)
+}
+
+/// `--format html`: one self-contained, valid HTML5 page (html5lib's strict
+/// parser), text escaped, and headless Chromium renders it, on a desktop
+/// and a phone width, to a screenshot with the tables and the bar chart.
+#[test]
+fn html_reports_are_valid_escaped_and_render_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let cfg = dir.path().join("stat.cfg");
+    std::fs::write(
+        &cfg,
+        "stat-report talkers<b>&co\n  type ip-source-address\n  output\n    sort +octets\n    records 10\n\nstat-report ports\n  type ip-destination-port\n  output\n    sort +flows\n\nstat-definition daily\n  report talkers<b>&co\n  report ports\n",
+    )
+    .unwrap();
+    let out = Command::new(FLOE)
+        .args(["report", "-s"])
+        .arg(&cfg)
+        .args(["-S", "daily", "--format", "html"])
+        .arg(dir.path().join("2026"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("talkers&lt;b&gt;&amp;co"), "name not escaped");
+    assert!(!page.contains("<b>&co"));
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href=\"http"),
+        "external asset"
+    );
+    assert_eq!(page.matches("<svg").count(), 2, "a chart per report");
+    assert!(
+        page.contains("<td class=\"key\">10.0.0.179</td>"),
+        "the top talker"
+    );
+    let html = dir.path().join("report.html");
+    std::fs::write(&html, &page).unwrap();
+    // Valid HTML5.
+    let check = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, html5lib; html5lib.HTMLParser(strict=True).parse(open(sys.argv[1], 'rb')); print('valid')",
+        ])
+        .arg(&html)
+        .output()
+        .expect("python3 with html5lib is a test prerequisite (scripts/test checks it)");
+    assert!(
+        check.status.success(),
+        "not valid HTML5: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // Rendered, not blank, chart drawn: desktop and phone widths.
+    for (name, size) in [("desktop", "1024,1400"), ("phone", "390,1600")] {
+        let shot = dir.path().join(format!("{name}.png"));
+        let status = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                &format!("--window-size={size}"),
+                &format!("--screenshot={}", shot.display()),
+            ])
+            .arg(format!("file://{}", html.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("chromium is a test prerequisite (scripts/test checks it)");
+        assert!(status.success(), "chromium failed for {name}");
+        let (ink, bar) = png_ink(&shot);
+        assert!(ink > 0.02, "{name} screenshot is blank ({:.3} ink)", ink);
+        assert!(bar, "{name} screenshot has no chart bar");
+    }
+}
