@@ -42,6 +42,10 @@ pub struct SendArgs {
     /// Replay the UDP payloads of this capture instead of generating flows.
     #[arg(long, value_name = "FILE")]
     pcap: Option<PathBuf>,
+    /// Spread the generated flows' times over this much of the past (e.g.
+    /// 24h for a day of traffic; at most 20d, what NetFlow uptimes carry).
+    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    span: String,
 }
 
 fn now_ms() -> i64 {
@@ -67,7 +71,7 @@ pub fn run(a: SendArgs) -> Result<(), String> {
                 .map(|d| (d.payload, 1))
                 .collect()
         }
-        None => generate(&a),
+        None => generate(&a)?,
     };
     let start = Instant::now();
     let (mut flows, mut sent) = (0usize, 0usize);
@@ -98,17 +102,23 @@ pub fn run(a: SendArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Generated flows, ending in the last minute, encoded into datagrams.
-fn generate(a: &SendArgs) -> Vec<(Vec<u8>, usize)> {
+/// Generated flows, ending within `--span` before now, encoded into
+/// datagrams.
+fn generate(a: &SendArgs) -> Result<Vec<(Vec<u8>, usize)>, String> {
     let now = now_ms();
+    let span = crate::input::parse_duration_ms(&a.span)?;
+    if !(1..=20 * 86_400_000).contains(&span) {
+        return Err(format!("--span {}: use 1s to 20d", a.span));
+    }
     let mix = Mix {
-        day_start_ms: now - 60_000,
-        span_ms: 60_000,
+        day_start_ms: now - span,
+        span_ms: span,
         // v5 carries IPv4 only.
         ipv6_share: if a.version == 5 { 0.0 } else { 0.2 },
     };
     let mut flows = realistic_flows(a.count, a.seed, &mix);
-    let boot = now - 86_400_000;
+    // Booted a day before the oldest flow: every uptime is positive.
+    let boot = now - span - 86_400_000;
     let per = a
         .per_datagram
         .clamp(1, if a.version == 5 { 30 } else { 200 });
@@ -129,5 +139,5 @@ fn generate(a: &SendArgs) -> Vec<(Vec<u8>, usize)> {
             out.push((enc.encode(chunk, now), chunk.len()));
         }
     }
-    out
+    Ok(out)
 }

@@ -831,3 +831,44 @@ fn html_reports_are_valid_escaped_and_render_in_chromium() {
         assert!(bar, "{name} screenshot has no chart bar");
     }
 }
+
+/// `floe send --span 24h` spreads the generated flows over the past day
+/// (what a day-long data set for benchmarks needs), received here on a
+/// loopback socket and decoded.
+#[test]
+fn send_spreads_flows_over_the_span() {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let to = sock.local_addr().unwrap().to_string();
+    let s = Command::new(FLOE)
+        .args([
+            "send", "-V", "9", "-n", "600", "--rate", "0", "--span", "24h", "--to", &to,
+        ])
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    let mut dec = floe_netflow::Decoder::new(floe_netflow::DecoderConfig::default());
+    let mut flows = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while flows.len() < 600 {
+        let (n, from) = sock.recv_from(&mut buf).expect("all 600 flows arrive");
+        dec.decode(from.ip(), &buf[..n], 0, &mut flows);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let oldest = flows.iter().map(|f| f.end_ms).min().unwrap();
+    let newest = flows.iter().map(|f| f.end_ms).max().unwrap();
+    assert!(
+        newest <= now + 1_000 && newest > now - 3_600_000,
+        "{newest} vs {now}"
+    );
+    assert!(
+        now - oldest > 20 * 3_600_000,
+        "oldest only {} h back",
+        (now - oldest) / 3_600_000
+    );
+    assert!(now - oldest <= 24 * 3_600_000 + 1_000);
+}
