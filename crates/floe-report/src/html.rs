@@ -92,8 +92,74 @@ fn section(r: &HtmlReport) -> Markup {
     }
 }
 
+/// A table that is not a report (a daily summary's hours, exporters'
+/// health), with an optional bar per row.
+pub struct HtmlTable<'a> {
+    pub title: &'a str,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// (label, value) bars drawn above the table.
+    pub bars: Vec<(String, u64)>,
+}
+
+/// One section of a page.
+pub enum HtmlSection<'a> {
+    Report(HtmlReport<'a>),
+    Table(HtmlTable<'a>),
+}
+
+fn bars(items: &[(String, u64)]) -> Markup {
+    let max = items.iter().map(|b| b.1).max().unwrap_or(0).max(1);
+    let bar_h = 16.0;
+    let label_w = 120.0;
+    let height = bar_h * items.len() as f64 + 4.0;
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {} {height}", CHART_W + label_w)) role="img" {
+            @for (i, (label, v)) in items.iter().enumerate() {
+                @let y = i as f64 * bar_h + 2.0;
+                @let w = (*v as f64 / max as f64 * (CHART_W - 70.0)).max(if *v > 0 { 1.0 } else { 0.0 });
+                text x=(label_w - 6.0) y=(y + 12.0) text-anchor="end" font-size="11" font-family="monospace" { (label) }
+                rect x=(label_w) y=(y) width=(format!("{w:.1}")) height=(bar_h - 4.0) fill="#3b73b9" {}
+                text x=(label_w + w + 4.0) y=(y + 12.0) font-size="10" fill="#333" { (human(*v)) }
+            }
+        }
+    }
+}
+
+fn table_section(t: &HtmlTable) -> Markup {
+    html! {
+        section {
+            h2 { (t.title) }
+            @if !t.bars.is_empty() { (bars(&t.bars)) }
+            table {
+                thead { tr { @for c in &t.columns { th { (c) } } } }
+                tbody { @for r in &t.rows { tr {
+                    @for (i, v) in r.iter().enumerate() {
+                        @if i == 0 { td.key { (v) } } @else { td { (v) } }
+                    }
+                } } }
+            }
+        }
+    }
+}
+
 /// The page: `title`, a line under it (time window, host...), the reports.
 pub fn render_html(title: &str, subtitle: &str, reports: &[HtmlReport]) -> String {
+    let sections: Vec<HtmlSection> = reports
+        .iter()
+        .map(|r| {
+            HtmlSection::Report(HtmlReport {
+                title: r.title,
+                report: r.report,
+                rows: r.rows,
+            })
+        })
+        .collect();
+    render_html_sections(title, subtitle, &sections)
+}
+
+/// A page of reports and tables, in order.
+pub fn render_html_sections(title: &str, subtitle: &str, sections: &[HtmlSection]) -> String {
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -106,7 +172,12 @@ pub fn render_html(title: &str, subtitle: &str, reports: &[HtmlReport]) -> Strin
             body {
                 h1 { (title) }
                 p.totals { (subtitle) }
-                @for r in reports { (section(r)) }
+                @for s in sections {
+                    @match s {
+                        HtmlSection::Report(r) => (section(r)),
+                        HtmlSection::Table(t) => (table_section(t)),
+                    }
+                }
             }
         }
     };

@@ -31,7 +31,7 @@ mod render;
 pub mod statcfg;
 mod table;
 
-pub use html::{render_html, HtmlReport};
+pub use html::{render_html, render_html_sections, HtmlReport, HtmlSection, HtmlTable};
 pub use render::{human, render_csv, render_json, render_text};
 
 use std::net::IpAddr;

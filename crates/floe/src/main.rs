@@ -4,6 +4,7 @@
 //! command line and reports errors the same way for all of them.
 
 mod cat;
+mod daily;
 mod filter;
 mod flow_print;
 mod generate;

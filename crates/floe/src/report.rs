@@ -36,9 +36,19 @@ pub struct ReportArgs {
         short = 't',
         long = "type",
         value_name = "TYPE",
-        required_unless_present = "stat_config"
+        required_unless_present_any = ["stat_config", "daily"]
     )]
     kind: Option<String>,
+    /// The daily summary of one day (default: yesterday): traffic per hour,
+    /// top addresses, ports and conversations, protocols, exporter health.
+    #[arg(
+        long,
+        value_name = "DAY",
+        num_args = 0..=1,
+        default_missing_value = "yesterday",
+        conflicts_with_all = ["kind", "stat_config"]
+    )]
+    daily: Option<String>,
     /// flow-tools report configuration (stat-report / stat-definition), as flow-report -s.
     #[arg(
         short = 's',
@@ -86,6 +96,14 @@ struct Job {
 }
 
 pub fn run(a: ReportArgs) -> Result<i32, String> {
+    if let Some(day) = &a.daily {
+        return match a.format {
+            Format::Text | Format::Html => {
+                crate::daily::run(day, &a.input, a.format == Format::Html, a.max_keys)
+            }
+            _ => Err("--daily is text or html".into()),
+        };
+    }
     if a.stat_config.is_some() {
         return run_config(a);
     }

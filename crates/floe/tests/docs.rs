@@ -74,3 +74,30 @@ fn bash_completion_is_valid_bash_and_knows_the_subcommands() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+/// The nightly report's service and timer pass `systemd-analyze verify`,
+/// and the service runs the daily summary for yesterday.
+#[test]
+fn daily_report_units_pass_systemd_analyze_verify() {
+    let units = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../systemd");
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["floe-daily-report.service", "floe-daily-report.timer"] {
+        std::fs::copy(units.join(name), dir.path().join(name)).unwrap();
+    }
+    let service = std::fs::read_to_string(units.join("floe-daily-report.service")).unwrap();
+    assert!(service.contains("floe report --daily yesterday --format html"));
+    let timer = std::fs::read_to_string(units.join("floe-daily-report.timer")).unwrap();
+    assert!(timer.contains("OnCalendar=*-*-* 00:10:00") && timer.contains("Persistent=true"));
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(dir.path().join("floe-daily-report.timer"))
+        .arg(dir.path().join("floe-daily-report.service"))
+        .output()
+        .expect("systemd-analyze is a test prerequisite (Debian package systemd)");
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

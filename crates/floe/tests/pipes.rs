@@ -872,3 +872,77 @@ fn send_spreads_flows_over_the_span() {
     );
     assert!(now - oldest <= 24 * 3_600_000 + 1_000);
 }
+
+/// `floe report --daily DAY`: hours, the top reports and exporter health of
+/// one day, as text and as a valid HTML page, with no configuration.
+#[test]
+fn the_daily_summary_needs_no_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let run = |format: &str| {
+        let o = Command::new(FLOE)
+            .args([
+                "report",
+                "--daily",
+                "2026-11-22",
+                "--zone",
+                "UTC",
+                "--format",
+                format,
+            ])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let text = run("text");
+    assert!(text.contains("2026-11-22 daily flow summary on "), "{text}");
+    assert!(text.contains("# 180 flows"), "{text}");
+    // 180 flows, one a minute from 10:00: 60 in each of three hours.
+    let hour = |h: &str| {
+        text.lines()
+            .find(|l| l.starts_with(h))
+            .unwrap_or_else(|| panic!("no {h} line"))
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(hour("09:00"), "0");
+    assert_eq!(hour("10:00"), "60");
+    assert_eq!(hour("11:00"), "60");
+    assert_eq!(hour("12:00"), "60");
+    assert_eq!(hour("23:00"), "0");
+    for section in [
+        "# Top 15 source addresses by octets",
+        "# Top 15 destination ports by octets",
+        "# Top 15 conversations by octets",
+        "# Protocols",
+        "# Exporter health",
+    ] {
+        assert!(text.contains(section), "missing {section}");
+    }
+    // The top source is the last flow's (octets grow with the minute).
+    let after = text.split("# Top 15 source addresses").nth(1).unwrap();
+    let first_row = after.lines().nth(3).unwrap();
+    assert!(first_row.starts_with("10.0.0.179 "), "{first_row}");
+    let page = run("html");
+    let html = dir.path().join("daily.html");
+    std::fs::write(&html, &page).unwrap();
+    assert!(page.contains("Traffic per hour") && page.contains("Exporter health"));
+    assert_eq!(page.matches("<svg").count(), 6, "hours + five reports");
+    let check = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, html5lib; html5lib.HTMLParser(strict=True).parse(open(sys.argv[1], 'rb'))",
+        ])
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
