@@ -946,3 +946,77 @@ fn the_daily_summary_needs_no_configuration() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+/// `floe report --format json` validates against schemas/report.schema.json
+/// (with python's jsonschema), for one report, a both-ends report and a
+/// stat-config run (an array).
+#[test]
+fn report_json_follows_the_published_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/report.schema.json");
+    let cfg = dir.path().join("stat.cfg");
+    std::fs::write(
+        &cfg,
+        "stat-report a\n  type ip-address\n  output\n    sort +octets\n    records 3\n    sort -flows\n\nstat-definition d\n  report a\n",
+    )
+    .unwrap();
+    let cases: [Vec<String>; 3] = [
+        vec![
+            "-t".into(),
+            "ip-source-address/ip-destination-port".into(),
+            "--records".into(),
+            "5".into(),
+        ],
+        vec!["-t".into(), "ip-port".into()],
+        vec![
+            "-s".into(),
+            cfg.display().to_string(),
+            "-S".into(),
+            "d".into(),
+        ],
+    ];
+    for args in cases {
+        let out = Command::new(FLOE)
+            .arg("report")
+            .args(&args)
+            .args(["--format", "json"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let doc = dir.path().join("report.json");
+        std::fs::write(&doc, &out.stdout).unwrap();
+        let check = Command::new("python3")
+            .args([
+                "-c",
+                "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
+            ])
+            .arg(&doc)
+            .arg(&schema)
+            .output()
+            .expect("python3 with jsonschema is a test prerequisite (scripts/test checks it)");
+        assert!(
+            check.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+    // And a document that breaks it is refused (the check can fail).
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"report":"x","sort":"octets","records":null,"totals":{},"rows":[]}"#,
+    )
+    .unwrap();
+    let check = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
+        ])
+        .arg(&bad)
+        .arg(&schema)
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+}
