@@ -47,6 +47,6 @@ pub use meta::{
 };
 pub use reader::{FileFlows, FlowFile, StreamEvent, StreamReader};
 pub use recover::{recover_file, Recovered};
-pub use store_writer::{host_name, ClosedFile, StoreConfig, StoreWriter, LOCK_FILE};
+pub use store_writer::{host_name, ClosedFile, StoreConfig, StoreWriter, LOCK_FILE, STATS_FILE};
 pub use tree::{select, walk, walk_readable, TreeFile};
 pub use zone::Zone;

@@ -32,6 +32,10 @@ use crate::zone::{dir_for, file_name, period_end, period_start, Zone, TMP_PREFIX
 /// Name of the lock file that keeps two writers out of one directory.
 pub const LOCK_FILE: &str = ".floe.lock";
 
+/// Name of the live counters a running collector keeps in its directory
+/// (written by floed, shown by `floe info`).
+pub const STATS_FILE: &str = ".floed-stats.json";
+
 /// How a [`StoreWriter`] lays out and paces its files.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {

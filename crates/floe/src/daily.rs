@@ -119,15 +119,10 @@ pub fn run(day: &str, input: &InputArgs, html: bool, max_keys: usize) -> Result<
             per_report[i].push(r);
         }
     }
-    let mut reports = Vec::new();
-    for rs in per_report {
-        let mut it = rs.into_iter();
-        let mut base = it.next().ok_or("no report")?;
-        for r in it {
-            base.merge(r).map_err(|e| e.to_string())?;
-        }
-        reports.push(base);
-    }
+    let reports: Vec<Report> = per_report
+        .into_iter()
+        .map(crate::report::merged)
+        .collect::<Result<_, _>>()?;
     let health = exporter_health(&sources);
     let day_name = zone.at(from).format("%Y-%m-%d").to_string();
     let host = floe_store::host_name();
@@ -247,13 +242,7 @@ pub fn run(day: &str, input: &InputArgs, html: bool, max_keys: usize) -> Result<
         }
         s
     };
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(out.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
-        Err(e) => return Err(e.to_string()),
-        Ok(()) => {}
-    }
-    Ok(i32::from(errors > 0))
+    crate::report::write_out(&out, errors)
 }
 
 /// Every exporter's counters summed over the day's floe files.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use floe_flow::{ExporterCounters, ExporterKey};
-use floe_netflow::flowtools::{self, FtFile};
+use floe_netflow::flowtools::FtFile;
 use floe_store::meta::Period;
 use floe_store::{FileHeader, FileWriter, WriteOptions};
 
@@ -103,23 +103,16 @@ pub fn run(a: ImportArgs) -> Result<i32, String> {
             skipped += 1;
             continue;
         }
-        let ft = match std::fs::read(&job.path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| flowtools::read(&b).map_err(|e| e.to_string()))
-        {
+        let ft = match crate::input::read_flow_tools(&job.path) {
             Ok(ft) => ft,
             Err(e) => {
-                eprintln!("floe import: {}: {e}", job.path.display());
+                eprintln!("floe import: {e}");
                 problems += 1;
                 continue;
             }
         };
-        if let Some(t) = &ft.truncated {
-            eprintln!(
-                "floe import: {}: flow-tools file cut short ({t}); its {} whole records are converted",
-                job.path.display(),
-                ft.flows.len()
-            );
+        if let Some(w) = crate::input::cut_short("import", &job.path, &ft) {
+            eprintln!("{w}");
             problems += 1;
         }
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -197,7 +197,7 @@ pub fn run(a: InfoArgs) -> Result<i32, String> {
     let collectors: Vec<serde_json::Value> = a
         .paths
         .iter()
-        .filter_map(|p| std::fs::read(p.join(".floed-stats.json")).ok())
+        .filter_map(|p| std::fs::read(p.join(floe_store::STATS_FILE)).ok())
         .filter_map(|b| serde_json::from_slice(&b).ok())
         .collect();
     if a.json {

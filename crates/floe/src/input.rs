@@ -150,9 +150,12 @@ impl InputArgs {
     }
 }
 
-/// One input to read.
+/// One input to read, its kind told once when the inputs are listed.
 pub enum Source {
+    /// A floe file.
     File(PathBuf),
+    /// A flow-tools file (`ft-v05...`), read whole.
+    FlowTools(PathBuf),
     Stdin,
 }
 
@@ -180,6 +183,8 @@ pub fn sources(a: &InputArgs, window: (i64, i64)) -> Result<Vec<Source>, String>
                     .into_iter()
                     .filter(|f| a.tmp || !f.tmp),
             );
+        } else if is_flow_tools_file(&p) {
+            out.push(Source::FlowTools(p));
         } else {
             out.push(Source::File(p));
         }
@@ -188,7 +193,13 @@ pub fn sources(a: &InputArgs, window: (i64, i64)) -> Result<Vec<Source>, String>
     let selected = floe_store::select(&tree, window.0, window.1, slack);
     let mut files: Vec<Source> = selected
         .into_iter()
-        .map(|f| Source::File(f.path.clone()))
+        .map(|f| {
+            if f.flow_tools {
+                Source::FlowTools(f.path.clone())
+            } else {
+                Source::File(f.path.clone())
+            }
+        })
         .collect();
     files.extend(out);
     Ok(files)
@@ -198,15 +209,45 @@ pub fn sources(a: &InputArgs, window: (i64, i64)) -> Result<Vec<Source>, String>
 /// reading tools' peak memory low at no measurable cost in speed.
 const CHUNK: usize = 4096;
 
+/// Reads a whole flow-tools file; a cut file is still `Ok` (see
+/// [`cut_short`]).
+pub fn read_flow_tools(path: &std::path::Path) -> Result<floe_netflow::flowtools::FtFile, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    floe_netflow::flowtools::read(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The warning for a flow-tools file that was cut short, if it was.
+pub fn cut_short(
+    tool: &str,
+    path: &std::path::Path,
+    ft: &floe_netflow::flowtools::FtFile,
+) -> Option<String> {
+    ft.truncated.as_ref().map(|t| {
+        format!(
+            "floe {tool}: {}: flow-tools file cut short ({t}); its {} whole records are used",
+            path.display(),
+            ft.flows.len()
+        )
+    })
+}
+
 /// True for a file that starts with flow-tools' magic (0xCF 0x10); such
 /// files are read whole, everything else as a floe file.
-pub fn is_flow_tools_file(path: &std::path::Path) -> bool {
+fn is_flow_tools_file(path: &std::path::Path) -> bool {
     use std::io::Read;
     let mut magic = [0u8; 2];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok()
         && floe_netflow::flowtools::is_flow_tools(&magic)
+}
+
+/// Drops, in place, the flows that do not overlap the window (nothing to
+/// do for an unbounded one).
+fn keep_window(flows: &mut Vec<Flow>, (from, to): (i64, i64)) {
+    if (from, to) != (i64::MIN, i64::MAX) {
+        flows.retain(|f| f.overlaps(from, to));
+    }
 }
 
 /// What a reader says when it stops early.
@@ -246,9 +287,7 @@ pub fn read_projected(
     // In place: a second block-sized buffer would be a third of the peak
     // memory of a plain dump.
     let mut deliver = |buf: &mut Vec<Flow>| -> Result<bool, String> {
-        if (from, to) != (i64::MIN, i64::MAX) {
-            buf.retain(|f| f.overlaps(from, to));
-        }
+        keep_window(buf, window);
         progress.flows(buf.len());
         if buf.is_empty() {
             return Ok(true);
@@ -257,23 +296,16 @@ pub fn read_projected(
     };
     for s in sources {
         match s {
-            Source::File(path) if is_flow_tools_file(path) => {
+            Source::FlowTools(path) => {
                 progress.file(path);
-                let ft = std::fs::read(path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| floe_netflow::flowtools::read(&b).map_err(|e| e.to_string()));
-                match ft {
+                match read_flow_tools(path) {
                     Err(e) => {
-                        eprintln!("floe {tool}: {}: {e}", path.display());
+                        eprintln!("floe {tool}: {e}");
                         errors += 1;
                     }
                     Ok(ft) => {
-                        if let Some(t) = &ft.truncated {
-                            eprintln!(
-                                "floe {tool}: {}: flow-tools file cut short ({t}); its {} whole records are read",
-                                path.display(),
-                                ft.flows.len()
-                            );
+                        if let Some(w) = cut_short(tool, path, &ft) {
+                            eprintln!("{w}");
                             errors += 1;
                         }
                         for chunk in ft.flows.chunks(CHUNK) {
@@ -381,9 +413,7 @@ pub fn read_parallel<S: Send>(
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
         .max(1);
-    let floe_files_only = sources
-        .iter()
-        .all(|s| matches!(s, Source::File(p) if !is_flow_tools_file(p)));
+    let floe_files_only = sources.iter().all(|s| matches!(s, Source::File(_)));
     if threads < 2 || !floe_files_only {
         let mut state = init();
         let errors = read_projected(tool, sources, window, projection, |flows| {
@@ -428,9 +458,7 @@ pub fn read_parallel<S: Send>(
         let mut failed = None;
         while let Some(&(fi, b)) = jobs.get(next.fetch_add(1, Relaxed)) {
             let read = files[fi].read_block_chunked(b, &mut dec, &mut buf, CHUNK, |chunk| {
-                if (from, to) != (i64::MIN, i64::MAX) {
-                    chunk.retain(|f| f.overlaps(from, to));
-                }
+                keep_window(chunk, window);
                 progress.flows(chunk.len());
                 if let Err(e) = each(&mut state, chunk) {
                     failed = Some(e);
@@ -478,7 +506,7 @@ impl Progress {
         let files: Vec<&PathBuf> = sources
             .iter()
             .filter_map(|s| match s {
-                Source::File(p) => Some(p),
+                Source::File(p) | Source::FlowTools(p) => Some(p),
                 Source::Stdin => None,
             })
             .collect();

@@ -155,13 +155,7 @@ pub fn run(a: ReportArgs) -> Result<i32, String> {
             )
         }
     };
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(out.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
-        Err(e) => return Err(e.to_string()),
-        Ok(()) => {}
-    }
-    Ok(i32::from(errors > 0))
+    write_out(&out, errors)
 }
 
 /// The fields reports and their filters read: only their columns are
@@ -194,8 +188,20 @@ fn window_text(window: (i64, i64)) -> String {
     }
 }
 
+/// Writes a finished report to stdout; the exit status says whether some
+/// input could not be read. A reader that went away (`| head`) is not an
+/// error.
+pub(crate) fn write_out(out: &str, errors: usize) -> Result<i32, String> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(e.to_string()),
+        Ok(()) => Ok(i32::from(errors > 0)),
+    }
+}
+
 /// The threads' reports as one, the smaller merged into the larger.
-fn merged(mut reports: Vec<Report>) -> Result<Report, String> {
+pub(crate) fn merged(mut reports: Vec<Report>) -> Result<Report, String> {
     reports.sort_by_key(|r| std::cmp::Reverse(r.keys()));
     let mut it = reports.into_iter();
     let mut base = it.next().ok_or("no report")?;
@@ -347,11 +353,5 @@ fn run_config(a: ReportArgs) -> Result<i32, String> {
             &sections,
         );
     }
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(out.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
-        Err(e) => return Err(e.to_string()),
-        Ok(()) => {}
-    }
-    Ok(i32::from(errors > 0))
+    write_out(&out, errors)
 }

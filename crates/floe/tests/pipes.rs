@@ -795,19 +795,9 @@ fn html_reports_are_valid_escaped_and_render_in_chromium() {
     let html = dir.path().join("report.html");
     std::fs::write(&html, &page).unwrap();
     // Valid HTML5.
-    let check = Command::new("python3")
-        .args([
-            "-c",
-            "import sys, html5lib; html5lib.HTMLParser(strict=True).parse(open(sys.argv[1], 'rb')); print('valid')",
-        ])
-        .arg(&html)
-        .output()
-        .expect("python3 with html5lib is a test prerequisite (scripts/test checks it)");
-    assert!(
-        check.status.success(),
-        "not valid HTML5: {}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    if let Err(e) = html5_valid(&html) {
+        panic!("not valid HTML5: {e}");
+    }
     // Rendered, not blank, chart drawn: desktop and phone widths.
     for (name, size) in [("desktop", "1024,1400"), ("phone", "390,1600")] {
         let shot = dir.path().join(format!("{name}.png"));
@@ -932,19 +922,9 @@ fn the_daily_summary_needs_no_configuration() {
     std::fs::write(&html, &page).unwrap();
     assert!(page.contains("Traffic per hour") && page.contains("Exporter health"));
     assert_eq!(page.matches("<svg").count(), 6, "hours + five reports");
-    let check = Command::new("python3")
-        .args([
-            "-c",
-            "import sys, html5lib; html5lib.HTMLParser(strict=True).parse(open(sys.argv[1], 'rb'))",
-        ])
-        .arg(&html)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    if let Err(e) = html5_valid(&html) {
+        panic!("{e}");
+    }
 }
 
 /// `floe report --format json` validates against schemas/report.schema.json
@@ -987,20 +967,9 @@ fn report_json_follows_the_published_schema() {
         assert!(out.status.success());
         let doc = dir.path().join("report.json");
         std::fs::write(&doc, &out.stdout).unwrap();
-        let check = Command::new("python3")
-            .args([
-                "-c",
-                "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
-            ])
-            .arg(&doc)
-            .arg(&schema)
-            .output()
-            .expect("python3 with jsonschema is a test prerequisite (scripts/test checks it)");
-        assert!(
-            check.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&check.stderr)
-        );
+        if let Err(e) = schema_valid(&doc, &schema) {
+            panic!("{args:?}: {e}");
+        }
     }
     // And a document that breaks it is refused (the check can fail).
     let bad = dir.path().join("bad.json");
@@ -1009,14 +978,39 @@ fn report_json_follows_the_published_schema() {
         r#"{"report":"x","sort":"octets","records":null,"totals":{},"rows":[]}"#,
     )
     .unwrap();
-    let check = Command::new("python3")
-        .args([
-            "-c",
-            "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
-        ])
-        .arg(&bad)
-        .arg(&schema)
+    assert!(schema_valid(&bad, &schema).is_err());
+}
+
+/// Runs a python check on files; Err holds what it said.
+fn python_check(script: &str, files: &[&Path], needs: &str) -> Result<(), String> {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .args(files)
         .output()
-        .unwrap();
-    assert!(!check.status.success());
+        .unwrap_or_else(|e| {
+            panic!("python3 with {needs} is a test prerequisite (scripts/test checks it): {e}")
+        });
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// html5lib's strict HTML5 parser accepts the page.
+fn html5_valid(page: &Path) -> Result<(), String> {
+    python_check(
+        "import sys, html5lib; html5lib.HTMLParser(strict=True).parse(open(sys.argv[1], 'rb'))",
+        &[page],
+        "html5lib",
+    )
+}
+
+/// The JSON document validates against the JSON Schema.
+fn schema_valid(doc: &Path, schema: &Path) -> Result<(), String> {
+    python_check(
+        "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
+        &[doc, schema],
+        "jsonschema",
+    )
 }

@@ -10,9 +10,6 @@ use std::path::{Path, PathBuf};
 use floe_flow::{ExporterCounters, ExporterKey};
 use serde::Serialize;
 
-/// The name of the stats file in the data directory.
-pub const STATS_FILE: &str = ".floed-stats.json";
-
 #[derive(Serialize)]
 struct Stats<'a> {
     /// Schema of this file.
@@ -41,7 +38,7 @@ pub struct StatsFile {
 impl StatsFile {
     pub fn new(dir: &Path, started_ms: i64) -> StatsFile {
         StatsFile {
-            path: dir.join(STATS_FILE),
+            path: dir.join(floe_store::STATS_FILE),
             started_ms,
         }
     }

@@ -434,12 +434,7 @@ fn the_allow_list_drops_and_counts_other_sources_and_reloads() {
     };
     assert_eq!(from("127.0.0.2"), v4.len(), "every allowed flow stored");
     assert_eq!(from("127.0.0.3"), 60, "only what came after the reload");
-    let denied_count: u64 = files
-        .iter()
-        .flat_map(|f| f.counters())
-        .filter(|(k, _)| k.address == "127.0.0.3".parse::<std::net::IpAddr>().unwrap())
-        .filter_map(|(_, c)| c.extra.get("denied_datagrams").copied())
-        .sum();
+    let denied_count = common::extra_counter(&files, "127.0.0.3", "denied_datagrams");
     assert_eq!(denied_count, denied.len() as u64);
     let lines = log
         .iter()

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{now_ms, send_all, sender, stored_flows, Floed};
+use common::{extra_counter as counter, now_ms, send_all, sender, stored_flows, Floed};
 use floe_flow::Flow;
 use floe_netflow::V5Encoder;
 use floe_store::{walk, FlowFile};
@@ -95,16 +95,6 @@ fn v5(flows: &[Flow]) -> Vec<Vec<u8>> {
 fn from(stored: &[Flow], ip: &str) -> usize {
     let ip: IpAddr = ip.parse().unwrap();
     stored.iter().filter(|f| f.exporter == ip).count()
-}
-
-fn counter(files: &[FlowFile], ip: &str, name: &str) -> u64 {
-    let ip: IpAddr = ip.parse().unwrap();
-    files
-        .iter()
-        .flat_map(|f| f.counters())
-        .filter(|(k, _)| k.address == ip)
-        .filter_map(|(_, c)| c.extra.get(name).copied())
-        .sum()
 }
 
 #[test]

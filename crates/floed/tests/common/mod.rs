@@ -160,3 +160,14 @@ pub fn sample_flows(n: usize, seed: u64) -> Vec<Flow> {
     };
     floe_flow::synth::realistic_flows(n, seed, &mix)
 }
+
+/// One of the `extra` counters of an exporter address, summed over files.
+pub fn extra_counter(files: &[FlowFile], ip: &str, name: &str) -> u64 {
+    let ip: std::net::IpAddr = ip.parse().unwrap();
+    files
+        .iter()
+        .flat_map(|f| f.counters())
+        .filter(|(k, _)| k.address == ip)
+        .filter_map(|(_, c)| c.extra.get(name).copied())
+        .sum()
+}
