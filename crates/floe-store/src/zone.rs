@@ -69,6 +69,18 @@ impl Zone {
         }
     }
 
+    /// The instant formatted with strftime fields (`%Y-%m-%d %H:%M`, ...)
+    /// in this zone; a field chrono does not know is an error naming it,
+    /// never a panic.
+    pub fn strftime(&self, ms: i64, format: &str) -> Result<String, String> {
+        use chrono::format::{Item, StrftimeItems};
+        let items: Vec<Item> = StrftimeItems::new(format).collect();
+        if items.iter().any(|i| matches!(i, Item::Error)) {
+            return Err(format!("{format:?}: not a valid strftime format"));
+        }
+        Ok(self.at(ms).format_with_items(items.into_iter()).to_string())
+    }
+
     /// The instant (UTC ms) a local wall-clock time names in this zone: the
     /// earlier one in a repeated hour, the end of the gap in a skipped one.
     pub fn from_local(&self, naive: NaiveDateTime) -> i64 {

@@ -13,6 +13,8 @@ use floe_report::{
 use floe_store::FlowFile;
 
 use crate::input::{self, InputArgs, Source};
+use crate::mail::MailArgs;
+use crate::report::{Delivery, Format};
 
 /// The reports of the summary: title, type, sort, rows.
 const REPORTS: &[(&str, &str, &str, Option<usize>)] = &[
@@ -56,7 +58,13 @@ struct State {
     hours: Vec<Hour>,
 }
 
-pub fn run(day: &str, input: &InputArgs, html: bool, max_keys: usize) -> Result<i32, String> {
+pub fn run(
+    day: &str,
+    input: &InputArgs,
+    format: Format,
+    mail: &MailArgs,
+    max_keys: usize,
+) -> Result<i32, String> {
     let mut input = input.clone();
     input.day = Some(day.to_string());
     input.start = None;
@@ -177,72 +185,81 @@ pub fn run(day: &str, input: &InputArgs, html: bool, max_keys: usize) -> Result<
         zone.at(to).format("%Y-%m-%d %H:%M"),
         zone.name()
     );
-    let out = if html {
-        let mut sections = vec![HtmlSection::Table(HtmlTable {
-            title: "Traffic per hour",
-            columns: ["hour", "flows", "octets", "packets"]
+    let out = Delivery {
+        format,
+        mail,
+        input: &input,
+        window,
+        errors,
+        subject: &title,
+    };
+    out.deliver(|format| {
+        if format == Format::Html {
+            let mut sections = vec![HtmlSection::Table(HtmlTable {
+                title: "Traffic per hour",
+                columns: ["hour", "flows", "octets", "packets"]
+                    .map(String::from)
+                    .to_vec(),
+                rows: hour_rows.clone(),
+                bars: hours
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (hour_label(i), h.octets))
+                    .collect(),
+            })];
+            for ((r, rows), (t, _, _, _)) in reports.iter().zip(&rows).zip(REPORTS) {
+                sections.push(HtmlSection::Report(HtmlReport {
+                    title: t,
+                    report: r,
+                    rows,
+                }));
+            }
+            sections.push(HtmlSection::Table(HtmlTable {
+                title: "Exporter health",
+                columns: [
+                    "exporter (source id)",
+                    "flows",
+                    "lost flows",
+                    "resets",
+                    "bad datagrams",
+                    "unwritten flows",
+                ]
                 .map(String::from)
                 .to_vec(),
-            rows: hour_rows,
-            bars: hours
-                .iter()
-                .enumerate()
-                .map(|(i, h)| (hour_label(i), h.octets))
-                .collect(),
-        })];
-        for ((r, rows), (t, _, _, _)) in reports.iter().zip(&rows).zip(REPORTS) {
-            sections.push(HtmlSection::Report(HtmlReport {
-                title: t,
-                report: r,
-                rows,
+                rows: health_rows.clone(),
+                bars: Vec::new(),
             }));
-        }
-        sections.push(HtmlSection::Table(HtmlTable {
-            title: "Exporter health",
-            columns: [
-                "exporter (source id)",
-                "flows",
-                "lost flows",
-                "resets",
-                "bad datagrams",
-                "unwritten flows",
-            ]
-            .map(String::from)
-            .to_vec(),
-            rows: health_rows,
-            bars: Vec::new(),
-        }));
-        render_html_sections(&title, &subtitle, &sections)
-    } else {
-        let mut s = format!("# {title}\n# {subtitle}\n\n# Traffic per hour\n");
-        s.push_str(&format!(
-            "{:<6} {:>12} {:>12} {:>12}\n",
-            "hour", "flows", "octets", "packets"
-        ));
-        for r in &hour_rows {
+            render_html_sections(&title, &subtitle, &sections)
+        } else {
+            let mut s = format!("# {title}\n# {subtitle}\n\n# Traffic per hour\n");
             s.push_str(&format!(
                 "{:<6} {:>12} {:>12} {:>12}\n",
-                r[0], r[1], r[2], r[3]
+                "hour", "flows", "octets", "packets"
             ));
-        }
-        for ((r, rows), (t, _, _, _)) in reports.iter().zip(&rows).zip(REPORTS) {
-            s.push('\n');
-            s.push_str(&render_text(r, rows, t));
-        }
-        s.push_str("\n# Exporter health\n");
-        s.push_str(&format!(
-            "{:<40} {:>12} {:>10} {:>7} {:>8} {:>10}\n",
-            "exporter (source id)", "flows", "lost", "resets", "bad", "unwritten"
-        ));
-        for r in &health_rows {
+            for r in &hour_rows {
+                s.push_str(&format!(
+                    "{:<6} {:>12} {:>12} {:>12}\n",
+                    r[0], r[1], r[2], r[3]
+                ));
+            }
+            for ((r, rows), (t, _, _, _)) in reports.iter().zip(&rows).zip(REPORTS) {
+                s.push('\n');
+                s.push_str(&render_text(r, rows, t));
+            }
+            s.push_str("\n# Exporter health\n");
             s.push_str(&format!(
                 "{:<40} {:>12} {:>10} {:>7} {:>8} {:>10}\n",
-                r[0], r[1], r[2], r[3], r[4], r[5]
+                "exporter (source id)", "flows", "lost", "resets", "bad", "unwritten"
             ));
+            for r in &health_rows {
+                s.push_str(&format!(
+                    "{:<40} {:>12} {:>10} {:>7} {:>8} {:>10}\n",
+                    r[0], r[1], r[2], r[3], r[4], r[5]
+                ));
+            }
+            s
         }
-        s
-    };
-    crate::report::write_out(&out, errors)
+    })
 }
 
 /// Every exporter's counters summed over the day's floe files.

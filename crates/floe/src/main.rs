@@ -11,6 +11,7 @@ mod generate;
 mod import;
 mod info;
 mod input;
+mod mail;
 mod output;
 mod print;
 mod report;
@@ -44,7 +45,7 @@ enum Command {
     // -t is the report type here (as flow-report users expect); the time
     // window keeps its long forms --start/--end.
     #[command(mut_arg("start", |a| a.short(None)), mut_arg("end", |a| a.short(None)))]
-    Report(report::ReportArgs),
+    Report(Box<report::ReportArgs>),
     Info(info::InfoArgs),
     Import(import::ImportArgs),
     Send(send::SendArgs),
@@ -60,7 +61,7 @@ fn main() -> ExitCode {
         Command::Cat(a) => cat::run(a),
         Command::Filter(a) => filter::run(a),
         Command::Print(a) => print::run(a),
-        Command::Report(a) => report::run(a),
+        Command::Report(a) => report::run(*a),
         Command::Info(a) => info::run(a),
         Command::Import(a) => import::run(a),
         Command::Send(a) => send::run(a).map(|()| 0),

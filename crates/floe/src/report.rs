@@ -7,6 +7,7 @@ use floe_report::{
 };
 
 use crate::input::{self, InputArgs};
+use crate::mail::MailArgs;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -85,6 +86,8 @@ pub struct ReportArgs {
     max_keys: usize,
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    mail: MailArgs,
 }
 
 /// One report to compute: its title, type, filter and outputs.
@@ -99,7 +102,7 @@ pub fn run(a: ReportArgs) -> Result<i32, String> {
     if let Some(day) = &a.daily {
         return match a.format {
             Format::Text | Format::Html => {
-                crate::daily::run(day, &a.input, a.format == Format::Html, a.max_keys)
+                crate::daily::run(day, &a.input, a.format, &a.mail, a.max_keys)
             }
             _ => Err("--daily is text or html".into()),
         };
@@ -134,28 +137,69 @@ pub fn run(a: ReportArgs) -> Result<i32, String> {
     )?;
     let report = merged(reports)?;
     let rows = report.rows(sort, a.records);
-    let out = match a.format {
-        Format::Text => render_text(
-            &report,
-            &rows,
-            &format!("{} sorted {}", report.kind.name, a.sort),
-        ),
+    let title = format!("{} sorted {}", report.kind.name, a.sort);
+    let page_title = format!("floe report: {title}");
+    let out = Delivery {
+        format: a.format,
+        mail: &a.mail,
+        input: &a.input,
+        window,
+        errors,
+        subject: &page_title,
+    };
+    out.deliver(|format| match format {
+        Format::Text => render_text(&report, &rows, &title),
         Format::Csv => render_csv(&report, &rows),
         Format::Json => format!("{:#}\n", render_json(&report, &rows, sort, a.records)),
-        Format::Html => {
-            let title = format!("{} sorted {}", report.kind.name, a.sort);
-            render_html(
-                &format!("floe report: {title}"),
-                &window_text(window),
-                &[HtmlReport {
-                    title: &title,
-                    report: &report,
-                    rows: &rows,
-                }],
-            )
+        Format::Html => render_html(
+            &page_title,
+            &window_text(window),
+            &[HtmlReport {
+                title: &title,
+                report: &report,
+                rows: &rows,
+            }],
+        ),
+    })
+}
+
+/// Where a finished report goes: stdout in the asked format, or a mail
+/// with a plain part (text, or the asked CSV/JSON) and the HTML page.
+pub(crate) struct Delivery<'a> {
+    pub format: Format,
+    pub mail: &'a MailArgs,
+    pub input: &'a InputArgs,
+    pub window: (i64, i64),
+    /// How many inputs could not be read (the exit status says so).
+    pub errors: usize,
+    /// The subject when --subject is not given.
+    pub subject: &'a str,
+}
+
+impl Delivery<'_> {
+    pub fn deliver(&self, render: impl Fn(Format) -> String) -> Result<i32, String> {
+        if !self.mail.wanted() {
+            return write_out(&render(self.format), self.errors);
         }
-    };
-    write_out(&out, errors)
+        let plain = render(match self.format {
+            Format::Csv | Format::Json => self.format,
+            Format::Text | Format::Html => Format::Text,
+        });
+        // The subject's date is the window's start: a report run after
+        // midnight on yesterday's flows is dated yesterday.
+        let at = match self.window.0 {
+            i64::MIN => crate::now_ms(),
+            from => from,
+        };
+        let subject = crate::mail::subject(
+            self.mail.subject.as_deref().unwrap_or(self.subject),
+            &self.input.zone()?,
+            at,
+            &floe_store::host_name(),
+        )?;
+        crate::mail::send(self.mail, &subject, plain, render(Format::Html))?;
+        Ok(i32::from(self.errors > 0))
+    }
 }
 
 /// The fields reports and their filters read: only their columns are
@@ -315,43 +359,50 @@ fn run_config(a: ReportArgs) -> Result<i32, String> {
     for (j, reports) in jobs.iter_mut().zip(per_job) {
         j.report = merged(reports)?;
     }
-    let mut out = String::new();
-    let mut docs = Vec::new();
-    let mut pages: Vec<(String, usize, Vec<floe_report::Row>)> = Vec::new();
-    for (ji, j) in jobs.iter().enumerate() {
-        for (sort, records) in &j.outputs {
-            let rows = j.report.rows(*sort, *records);
-            match a.format {
-                Format::Html => pages.push((j.title.clone(), ji, rows)),
-                Format::Text => {
-                    out.push_str(&render_text(&j.report, &rows, &j.title));
-                    out.push('\n');
-                }
-                Format::Csv => {
-                    out.push_str(&format!("# {}\n", j.title));
-                    out.push_str(&render_csv(&j.report, &rows));
-                }
-                Format::Json => docs.push(render_json(&j.report, &rows, *sort, *records)),
-            }
-        }
-    }
-    if a.format == Format::Json {
-        out = format!("{:#}\n", serde_json::Value::Array(docs));
-    }
-    if a.format == Format::Html {
-        let sections: Vec<HtmlReport> = pages
+    // Every output block of every report: (job, sort, records, rows).
+    let outputs: Vec<(&Job, Sort, Option<usize>, Vec<floe_report::Row>)> = jobs
+        .iter()
+        .flat_map(|j| {
+            j.outputs
+                .iter()
+                .map(move |(sort, records)| (j, *sort, *records, j.report.rows(*sort, *records)))
+        })
+        .collect();
+    let page_title = format!("floe report: {}", a.definitions.join(", "));
+    let out = Delivery {
+        format: a.format,
+        mail: &a.mail,
+        input: &a.input,
+        window,
+        errors,
+        subject: &page_title,
+    };
+    out.deliver(|format| match format {
+        Format::Text => outputs
             .iter()
-            .map(|(title, ji, rows)| HtmlReport {
-                title,
-                report: &jobs[*ji].report,
-                rows,
-            })
-            .collect();
-        out = render_html(
-            &format!("floe report: {}", a.definitions.join(", ")),
-            &window_text(window),
-            &sections,
-        );
-    }
-    write_out(&out, errors)
+            .map(|(j, _, _, rows)| render_text(&j.report, rows, &j.title) + "\n")
+            .collect(),
+        Format::Csv => outputs
+            .iter()
+            .map(|(j, _, _, rows)| format!("# {}\n{}", j.title, render_csv(&j.report, rows)))
+            .collect(),
+        Format::Json => {
+            let docs = outputs
+                .iter()
+                .map(|(j, sort, records, rows)| render_json(&j.report, rows, *sort, *records))
+                .collect();
+            format!("{:#}\n", serde_json::Value::Array(docs))
+        }
+        Format::Html => {
+            let sections: Vec<HtmlReport> = outputs
+                .iter()
+                .map(|(j, _, _, rows)| HtmlReport {
+                    title: &j.title,
+                    report: &j.report,
+                    rows,
+                })
+                .collect();
+            render_html(&page_title, &window_text(window), &sections)
+        }
+    })
 }

@@ -7,36 +7,8 @@ use floe_flow::time::utc_ms;
 use floe_flow::Flow;
 use floe_store::{walk, FlowFile, StoreConfig, StoreWriter, Zone};
 
-const FLOE: &str = env!("CARGO_BIN_EXE_floe");
-
-/// Three hourly files, 10:00 to 13:00 UTC; flow i starts at 10:00 + 1 min * i
-/// and lasts 30 s; 180 flows.
-fn tree(root: &Path) -> Vec<Flow> {
-    let t0 = utc_ms(2026, 11, 22, 10, 0, 0);
-    let mut c = StoreConfig::new(root);
-    c.zone = Zone::Utc;
-    c.period_secs = 3600;
-    c.block_records = 20;
-    let (mut w, _) = StoreWriter::open(c, t0).unwrap();
-    let mut all = Vec::new();
-    for i in 0..180i64 {
-        let f = Flow {
-            start_ms: t0 + i * 60_000,
-            end_ms: t0 + i * 60_000 + 30_000,
-            src_addr: format!("10.0.0.{}", i % 250).parse().unwrap(),
-            dst_addr: "192.0.2.1".parse().unwrap(),
-            dst_port: 443,
-            protocol: 6,
-            packets: 1,
-            octets: 100 + i as u64,
-            ..Flow::default()
-        };
-        w.write(f.end_ms, std::slice::from_ref(&f)).unwrap();
-        all.push(f);
-    }
-    w.close(t0 + 3 * 3_600_000).unwrap();
-    all
-}
+mod common;
+use common::{tree, FLOE};
 
 /// Runs `floe cat ARGS | floe print PRINT_ARGS` and returns (cat status,
 /// print stdout, cat stderr).
@@ -284,6 +256,57 @@ fn flow_tools_filter_files_run_through_floe_filter() {
     assert_eq!(run(&[]), net(28));
     assert_eq!(run(&["LEN=24"]), net(24));
     assert!(net(24) > net(28));
+}
+
+/// `floe print --format csv` is the JSON export flattened, as
+/// schemas/flow-csv.md says: same column names in the same order, every
+/// cell the text of the JSON value.
+#[test]
+fn print_csv_cells_are_the_json_values() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let print = |format: &str| {
+        let out = Command::new(FLOE)
+            .args(["print", "-f", format, "--fields", "all", "-n", "40"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let csv = print("csv");
+    let json = print("json");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/flow.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let in_schema: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(header, in_schema, "--fields all is the schema's order");
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 40);
+    for (row, obj) in rows.iter().zip(json.lines()) {
+        assert!(!row.contains('"'), "no cell needs quoting here: {row}");
+        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(obj).unwrap();
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells.len(), header.len());
+        for (name, cell) in header.iter().zip(cells) {
+            let want = match &obj[*name] {
+                serde_json::Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            assert_eq!(cell, want, "{name}");
+        }
+    }
 }
 
 #[test]

@@ -1,0 +1,441 @@
+//! Reports mailed for real: to an SMTP server on 127.0.0.1 (aiosmtpd,
+//! tests/smtp_sink.py), plain and under STARTTLS with a login, and piped to
+//! a sendmail stand-in; the received message is parsed and checked.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+mod common;
+use common::{tree, FLOE};
+
+/// The SMTP sink: killed when dropped.
+struct Sink {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Sink {
+    fn start(dir: &Path, extra: &[&str]) -> Sink {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg("serve")
+            .arg(dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd is a test prerequisite (scripts/test checks it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("smtp_sink.py did not start: {line:?}"));
+        Sink {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// The messages received so far, in order.
+    fn messages(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        for n in 1.. {
+            match std::fs::read(self.dir.join(format!("{n}.json"))) {
+                Ok(b) => out.push(serde_json::from_slice(&b).unwrap()),
+                Err(_) => break,
+            }
+        }
+        out
+    }
+
+    /// Waits (bounded) for the n-th message.
+    fn wait_for(&self, n: usize) -> Vec<Value> {
+        let t0 = Instant::now();
+        loop {
+            let m = self.messages();
+            if m.len() >= n || t0.elapsed() > Duration::from_secs(10) {
+                return m;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn floe_report(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
+    Command::new(FLOE)
+        .arg("report")
+        .args(args)
+        .arg(dir)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn part<'a>(msg: &'a Value, content_type: &str) -> &'a str {
+    msg["message"]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["content_type"] == content_type)
+        .unwrap_or_else(|| panic!("no {content_type} part in {msg}"))["text"]
+        .as_str()
+        .unwrap()
+}
+
+fn host_name() -> String {
+    floe_store::host_name()
+}
+
+#[test]
+fn the_daily_summary_is_mailed_with_a_text_and_an_html_part() {
+    let data = tempfile::tempdir().unwrap();
+    tree(data.path());
+    let spool = tempfile::tempdir().unwrap();
+    let sink = Sink::start(spool.path(), &[]);
+    let smtp = format!("127.0.0.1:{}", sink.port);
+    let out = floe_report(
+        &[
+            "--daily",
+            "2026-11-22",
+            "--zone",
+            "UTC",
+            "--mail-to",
+            "ops@example.net",
+            "--mail-to",
+            "Network Operations <noc@example.net>",
+            "--mail-from",
+            "floe@collector.example.net",
+            "--subject",
+            "%Y-%m-%d daily flow stats on HOST",
+            "--smtp",
+            &smtp,
+        ],
+        data.path(),
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "a mailed report is not printed too");
+    let msgs = sink.wait_for(1);
+    assert_eq!(msgs.len(), 1);
+    let m = &msgs[0];
+    assert_eq!(m["mail_from"], "floe@collector.example.net");
+    assert_eq!(
+        m["rcpt_tos"],
+        serde_json::json!(["ops@example.net", "noc@example.net"])
+    );
+    assert_eq!(m["tls"], false);
+    let h = &m["message"]["headers"];
+    assert_eq!(
+        h["subject"],
+        format!("2026-11-22 daily flow stats on {}", host_name())
+    );
+    assert_eq!(h["from"], "floe@collector.example.net");
+    let to = h["to"].as_str().unwrap();
+    assert!(
+        to.contains("ops@example.net") && to.contains("Network Operations <noc@example.net>"),
+        "{to}"
+    );
+    assert!(h["date"].as_str().is_some_and(|d| !d.is_empty()), "{h}");
+    assert!(h["message-id"].as_str().is_some(), "{h}");
+    assert_eq!(m["message"]["content_type"], "multipart/alternative");
+    let text = part(m, "text/plain");
+    assert!(text.contains("2026-11-22 daily flow summary on "), "{text}");
+    assert!(text.contains("# 180 flows"), "{text}");
+    assert!(text.contains("# Exporter health"), "{text}");
+    // The same summary the terminal shows.
+    let printed = floe_report(
+        &["--daily", "2026-11-22", "--zone", "UTC"],
+        data.path(),
+        &[],
+    );
+    assert_eq!(
+        text.replace("\r\n", "\n").trim_end(),
+        String::from_utf8_lossy(&printed.stdout).trim_end()
+    );
+    let html = part(m, "text/html");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..80]);
+    assert!(html.contains("Traffic per hour") && html.contains("10.0.0.179"));
+    assert_eq!(html.matches("<svg").count(), 6, "hours + five reports");
+}
+
+#[test]
+fn a_stat_config_report_goes_over_starttls_with_a_login() {
+    let data = tempfile::tempdir().unwrap();
+    tree(data.path());
+    let pki = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki(pki.path());
+    let spool = tempfile::tempdir().unwrap();
+    let sink = Sink::start(
+        spool.path(),
+        &[
+            "--tls",
+            cert.to_str().unwrap(),
+            key.to_str().unwrap(),
+            "--auth",
+            "reports:s3cret",
+        ],
+    );
+    let cfg = data.path().join("stat.cfg");
+    std::fs::write(
+        &cfg,
+        "stat-report src\n  type ip-source-address\n  output\n    sort +octets\n    records 3\n\nstat-definition nightly\n  report src\n",
+    )
+    .unwrap();
+    let smtp = format!("127.0.0.1:{}", sink.port);
+    let base = [
+        "-s",
+        cfg.to_str().unwrap(),
+        "-S",
+        "nightly",
+        "--mail-to",
+        "ops@example.net",
+        "--smtp",
+        &smtp,
+        "--starttls",
+    ];
+    let with = |extra: &[&str], env: &[(&str, &str)]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        floe_report(&args, data.path(), env)
+    };
+    let ca_arg = ["--smtp-ca", ca.to_str().unwrap(), "--smtp-user", "reports"];
+
+    // The server's certificate is from a private CA: refused without it.
+    let out = with(
+        &["--smtp-user", "reports"],
+        &[("FLOE_SMTP_PASSWORD", "s3cret")],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("mailing via SMTP 127.0.0.1:"), "{err}");
+    // No password: said before any connection.
+    let out = with(&ca_arg, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("FLOE_SMTP_PASSWORD"),
+        "{err}"
+    );
+    // A wrong password: the server refuses, floe says so.
+    let out = with(&ca_arg, &[("FLOE_SMTP_PASSWORD", "wrong")]);
+    assert!(!out.status.success());
+    assert!(sink.messages().is_empty());
+
+    let out = with(&ca_arg, &[("FLOE_SMTP_PASSWORD", "s3cret")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let msgs = sink.wait_for(1);
+    assert_eq!(msgs.len(), 1);
+    let m = &msgs[0];
+    assert_eq!(m["tls"], true);
+    assert_eq!(m["login"], "reports");
+    assert_eq!(m["mail_from"], format!("floe@{}", host_name()));
+    assert_eq!(m["message"]["headers"]["subject"], "floe report: nightly");
+    let text = part(m, "text/plain");
+    assert!(
+        text.contains("stat-report src (ip-source-address)"),
+        "{text}"
+    );
+    // Top 3 sources by octets: the last three minutes' flows.
+    for a in ["10.0.0.179", "10.0.0.178", "10.0.0.177"] {
+        assert!(text.contains(a), "{a} missing from {text}");
+    }
+    assert!(!text.contains("10.0.0.176 "), "records 3: {text}");
+    assert!(part(m, "text/html").contains("10.0.0.179"));
+}
+
+#[test]
+fn sendmail_gets_the_message_on_stdin_with_dash_t() {
+    let data = tempfile::tempdir().unwrap();
+    tree(data.path());
+    let bin = tempfile::tempdir().unwrap();
+    let sendmail = bin.path().join("sendmail");
+    let got = bin.path().join("got");
+    std::fs::write(
+        &sendmail,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {0}.args\ncat > {0}.eml\nexit ${{FAKE_SENDMAIL_STATUS:-0}}\n",
+            got.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sendmail, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let args = [
+        "-t",
+        "ip-destination-port",
+        "--format",
+        "csv",
+        "--mail-to",
+        "ops@example.net",
+        "--subject",
+        "ports {host}",
+        "--sendmail",
+        sendmail.to_str().unwrap(),
+    ];
+    let out = floe_report(&args, data.path(), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(bin.path().join("got.args")).unwrap(),
+        "-t -i\n"
+    );
+    let eml = std::fs::read_to_string(bin.path().join("got.eml")).unwrap();
+    assert!(eml.contains("To: ops@example.net\r\n"), "{eml}");
+    assert!(
+        eml.contains(&format!("Subject: ports {}\r\n", host_name())),
+        "{eml}"
+    );
+    assert!(eml.contains("multipart/alternative"), "{eml}");
+    // --format csv: the plain part is the CSV.
+    assert!(
+        eml.contains("\r\nip-destination-port,flows,octets,"),
+        "{eml}"
+    );
+    assert!(eml.contains("\r\n443,180,34110,"), "{eml}");
+    assert!(eml.contains("Content-Type: text/html"), "{eml}");
+
+    // A sendmail that fails fails the run, and says the mail was not sent.
+    let out = Command::new(FLOE)
+        .arg("report")
+        .args(args)
+        .arg(data.path())
+        .env("FAKE_SENDMAIL_STATUS", "75")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("-t -i") && err.contains("not sent"), "{err}");
+}
+
+#[test]
+fn mail_errors_name_what_is_wrong() {
+    let data = tempfile::tempdir().unwrap();
+    tree(data.path());
+    // Nothing listens on this port (bound, then closed).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let smtp = format!("127.0.0.1:{port}");
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--mail-to", "ops@example.net", "--smtp", &smtp],
+            "mailing via SMTP",
+        ),
+        (
+            &["--mail-to", "not an address"],
+            "--mail-to \"not an address\"",
+        ),
+        (
+            &["--mail-to", "ops@example.net", "--mail-from", "x@"],
+            "--mail-from",
+        ),
+        (
+            &[
+                "--mail-to",
+                "ops@example.net",
+                "--subject",
+                "%Y %Q",
+                "--smtp",
+                &smtp,
+            ],
+            "--subject",
+        ),
+        (
+            &["--mail-to", "ops@example.net", "--smtp", "mail:port"],
+            "--smtp",
+        ),
+    ];
+    for (extra, says) in cases {
+        let args: Vec<&str> = ["-t", "ip-protocol"].iter().chain(extra).copied().collect();
+        let out = floe_report(&args, data.path(), &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?}");
+        assert!(err.contains(says), "{extra:?}: {err}");
+    }
+    // Mail options without --mail-to are a usage error, not ignored.
+    let out = floe_report(&["-t", "ip-protocol", "--smtp", &smtp], data.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A private CA and a server certificate for 127.0.0.1 signed by it
+/// (openssl); returns (CA cert, server cert, server key).
+fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let p = |n: &str| dir.join(n);
+    let openssl = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is a test prerequisite (scripts/test checks it)");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca: Vec<&str> = vec!["req", "-x509", "-days", "2", "-subj", "/CN=floe test CA"];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+    openssl(&ca);
+    let mut csr: Vec<&str> = vec!["req", "-subj", "/CN=localhost"];
+    csr.extend(ec);
+    csr.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    openssl(&csr);
+    std::fs::write(
+        p("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
+    (p("ca.pem"), p("server.pem"), p("server.key"))
+}
