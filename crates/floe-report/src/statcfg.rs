@@ -5,25 +5,38 @@
 //! stat-report NAME
 //!   type TYPE                    (see ReportType)
 //!   filter DEFINITION            (from the include-filter file)
-//!   output
-//!     sort +FIELD | -FIELD
+//!   scale N | sampling           (octets and packets times N, or times each
+//!                                 flow's sampling interval)
+//!   ip-source-address-format address | prefix-len | prefix-mask [/N[,M]]
+//!   ip-destination-address-format ...
+//!   output                       (one or more)
+//!     format ascii
+//!     sort +FIELD | -FIELD       (+ largest first, - smallest first)
 //!     records N
+//!     tally N
+//!     fields +NAME,-NAME ...
+//!     options +header,+xheader,+totals,+percent-total,+names
+//!     path FILE | |COMMAND       (strftime fields; see time)
+//!     time now | start | end | mid
 //! stat-definition NAME
 //!   filter DEFINITION
+//!   time-series SECONDS          (every report of it per interval)
 //!   report NAME                  (one or more)
 //! ```
 //!
 //! `@VAR` and `@{VAR:-default}` words are expanded as in filter files. An
 //! `include-filter` path that does not exist is looked up by its file name
 //! next to the configuration file (configs copied from /etc keep working);
-//! the caller is told so. Statements floe does not implement yet (scale,
-//! tally, fields, options, path, format, time-series, ip-*-address-format)
-//! are refused with their name, never ignored.
+//! the caller is told so. What floe does not do (tags and masks:
+//! `include-tag`, `include-mask`, `tag-mask`, definitions' `tag` and
+//! `mask`; `format binary`) is refused with its name, never ignored.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::{ReportType, Sort};
+use crate::output::{Output, PathTime};
+use crate::report::{AddrFormat, ReportOptions};
+use crate::{ReportType, Scale};
 
 /// A configuration error, with where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,13 +47,6 @@ pub struct ConfigError {
     pub message: String,
 }
 
-/// One output block of a stat-report.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Output {
-    pub sort: Sort,
-    pub records: Option<usize>,
-}
-
 /// A stat-report.
 #[derive(Clone, Debug)]
 pub struct StatReport {
@@ -48,6 +54,9 @@ pub struct StatReport {
     pub kind: ReportType,
     /// Filter definition name.
     pub filter: Option<String>,
+    /// Scale, address formats, and whether rates are kept (any output
+    /// shows or sorts by them).
+    pub options: ReportOptions,
     pub outputs: Vec<Output>,
 }
 
@@ -57,6 +66,8 @@ pub struct StatDefinition {
     pub name: String,
     pub filter: Option<String>,
     pub reports: Vec<String>,
+    /// `time-series N`: every report per N-second interval.
+    pub time_series: Option<u64>,
 }
 
 /// A parsed configuration.
@@ -70,17 +81,9 @@ pub struct StatConfig {
     pub definitions: Vec<StatDefinition>,
 }
 
-const UNSUPPORTED: &[&str] = &[
-    "scale",
-    "tally",
-    "fields",
-    "options",
-    "path",
-    "format",
-    "time-series",
-    "ip-source-address-format",
-    "ip-destination-address-format",
-];
+const UNSUPPORTED: &[&str] = &["include-tag", "include-mask", "tag-mask", "tag", "mask"];
+
+const STATEMENTS: &str = "include-filter, stat-report, type, filter, scale, ip-source-address-format, ip-destination-address-format, output, format, sort, records, tally, fields, options, path, time, stat-definition, time-series, report";
 
 impl StatConfig {
     pub fn load(path: &Path, vars: &HashMap<String, String>) -> Result<StatConfig, ConfigError> {
@@ -131,9 +134,19 @@ impl StatConfig {
                     if p.exists() {
                         cfg.include_filter = Some(p);
                     } else {
-                        let beside = path.parent().unwrap_or(Path::new(".")).join(p.file_name().unwrap_or_default());
+                        let beside = path
+                            .parent()
+                            .unwrap_or(Path::new("."))
+                            .join(p.file_name().unwrap_or_default());
                         if !beside.exists() {
-                            return Err(err(n, format!("include-filter {}: no such file (nor {})", p.display(), beside.display())));
+                            return Err(err(
+                                n,
+                                format!(
+                                    "include-filter {}: no such file (nor {})",
+                                    p.display(),
+                                    beside.display()
+                                ),
+                            ));
                         }
                         cfg.include_filter_moved_from = Some(p);
                         cfg.include_filter = Some(beside);
@@ -146,8 +159,11 @@ impl StatConfig {
                             name: String::new(),
                             parts: Vec::new(),
                             both_ends: false,
+                            count: false,
+                            summary: None,
                         },
                         filter: None,
+                        options: ReportOptions::default(),
                         outputs: Vec::new(),
                     });
                     cur = Cur::Report;
@@ -161,41 +177,119 @@ impl StatConfig {
                     cur = Cur::Definition;
                     in_output = false;
                 }
-                "type" | "output" | "sort" | "records" => {
+                "type"
+                | "scale"
+                | "ip-source-address-format"
+                | "ip-destination-address-format"
+                | "output" => {
                     let (Cur::Report, Some(r)) = (&cur, cfg.reports.last_mut()) else {
                         return Err(err(n, format!("{first} outside a stat-report")));
                     };
+                    let e = |m: String| err(n, m);
                     match first {
-                        "type" => r.kind = ReportType::parse(need("a report type")?).map_err(|e| err(n, e.to_string()))?,
-                        "output" => {
-                            r.outputs.push(Output {
-                                sort: Sort::parse("+octets").map_err(|e| err(n, e.to_string()))?,
-                                records: None,
-                            });
-                            in_output = true;
+                        "type" => {
+                            if !r.kind.name.is_empty() {
+                                return Err(err(
+                                    n,
+                                    format!(
+                                        "stat-report {} already has type {}",
+                                        r.name, r.kind.name
+                                    ),
+                                ));
+                            }
+                            r.kind = ReportType::parse(need("a report type")?)
+                                .map_err(|x| e(x.to_string()))?
+                        }
+                        "scale" => {
+                            r.options.scale =
+                                Scale::parse(need("a factor or `sampling`")?).map_err(e)?
+                        }
+                        "ip-source-address-format" => {
+                            r.options.src_format =
+                                AddrFormat::parse(need("a format")?).map_err(e)?
+                        }
+                        "ip-destination-address-format" => {
+                            r.options.dst_format =
+                                AddrFormat::parse(need("a format")?).map_err(e)?
                         }
                         _ => {
-                            let Some(o) = r.outputs.last_mut().filter(|_| in_output) else {
-                                return Err(err(n, format!("{first} belongs in an output block")));
-                            };
-                            if first == "sort" {
-                                o.sort = Sort::parse(need("+FIELD or -FIELD")?).map_err(|e| err(n, e.to_string()))?;
-                            } else {
-                                o.records = Some(
-                                    need("a number")?
-                                        .parse()
-                                        .map_err(|_| err(n, format!("records {:?} is not a number", arg.unwrap_or(""))))?,
-                                );
-                            }
+                            r.outputs
+                                .push(Output::new("+octets").map_err(|x| e(x.to_string()))?);
+                            in_output = true;
                         }
                     }
+                }
+                "format" | "sort" | "records" | "tally" | "fields" | "options" | "path"
+                | "time" => {
+                    let (Cur::Report, Some(r)) = (&cur, cfg.reports.last_mut()) else {
+                        return Err(err(n, format!("{first} outside a stat-report")));
+                    };
+                    let Some(o) = r.outputs.last_mut().filter(|_| in_output) else {
+                        return Err(err(n, format!("{first} belongs in an output block")));
+                    };
+                    let e = |m: String| err(n, m);
+                    // The rest of the line, for the statements that take lists.
+                    let rest = words[1..].join(" ");
+                    let number = |what: &str| -> Result<u64, ConfigError> {
+                        need(what)?.parse().map_err(|_| {
+                            err(
+                                n,
+                                format!("{first} {:?} is not a number", arg.unwrap_or("")),
+                            )
+                        })
+                    };
+                    match first {
+                        "format" => match need("ascii")? {
+                            "ascii" => {}
+                            f => return Err(err(n, format!("format {f}: floe writes ascii (flow-report's binary format is not supported)"))),
+                        },
+                        "sort" => o.sort = crate::Sort::parse(need("+FIELD or -FIELD")?).map_err(|x| e(x.to_string()))?,
+                        "records" => o.records = Some(number("a number")? as usize),
+                        "tally" => o.tally = Some(number("a number")?).filter(|t| *t > 0),
+                        "fields" => o.fields.apply(&rest).map_err(e)?,
+                        "options" => o.options.apply(&rest).map_err(e)?,
+                        "path" => {
+                            // The rest of the raw line: paths and commands keep their spaces.
+                            let raw = line.trim_start();
+                            let p = raw["path".len()..].trim();
+                            if p.is_empty() {
+                                return Err(err(n, "path needs a file name or |command".into()));
+                            }
+                            o.path = Some(p.to_string());
+                        }
+                        _ => o.time = PathTime::parse(need("now, start, end or mid")?).map_err(e)?,
+                    }
+                }
+                "time-series" => {
+                    let (Cur::Definition, Some(d)) = (&cur, cfg.definitions.last_mut()) else {
+                        return Err(err(n, "time-series outside a stat-definition".into()));
+                    };
+                    let secs: u64 = need("seconds")?
+                        .parse()
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .ok_or_else(|| {
+                            err(
+                                n,
+                                format!(
+                                    "time-series {:?}: expected seconds (> 0)",
+                                    arg.unwrap_or("")
+                                ),
+                            )
+                        })?;
+                    d.time_series = Some(secs);
                 }
                 "filter" => {
                     let name = need("a filter-definition name")?.to_string();
                     match (&cur, cfg.reports.last_mut(), cfg.definitions.last_mut()) {
                         (Cur::Report, Some(r), _) => r.filter = Some(name),
                         (Cur::Definition, _, Some(d)) => d.filter = Some(name),
-                        _ => return Err(err(n, "filter outside a stat-report or stat-definition".into())),
+                        _ => {
+                            return Err(err(
+                                n,
+                                "filter outside a stat-report or stat-definition".into(),
+                            ))
+                        }
                     }
                 }
                 "report" => {
@@ -205,28 +299,28 @@ impl StatConfig {
                     d.reports.push(need("a stat-report name")?.to_string());
                 }
                 s if UNSUPPORTED.contains(&s) => {
-                    return Err(err(n, format!("{s} is not supported by floe report yet")));
+                    return Err(err(
+                        n,
+                        format!("{s}: floe has no flow tags or mask definitions"),
+                    ));
                 }
                 other => {
                     return Err(err(
                         n,
-                        format!(
-                            "unknown statement {other:?}; valid: include-filter, stat-report, type, filter, output, sort, records, stat-definition, report"
-                        ),
+                        format!("unknown statement {other:?}; valid: {STATEMENTS}"),
                     ))
                 }
             }
         }
         for r in &mut cfg.reports {
-            if r.kind.parts.is_empty() {
+            if r.kind.name.is_empty() {
                 return Err(err(0, format!("stat-report {} has no type", r.name)));
             }
             if r.outputs.is_empty() {
-                r.outputs.push(Output {
-                    sort: Sort::parse("+octets").map_err(|e| err(0, e.to_string()))?,
-                    records: None,
-                });
+                r.outputs
+                    .push(Output::new("+octets").map_err(|e| err(0, e.to_string()))?);
             }
+            r.options.rates = r.outputs.iter().any(Output::needs_rates);
         }
         for d in &cfg.definitions {
             for r in &d.reports {

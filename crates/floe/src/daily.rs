@@ -244,7 +244,7 @@ pub fn run(
             }
             for ((r, rows), (t, _, _, _)) in reports.iter().zip(&rows).zip(REPORTS) {
                 s.push('\n');
-                s.push_str(&render_text(r, rows, t));
+                s.push_str(&render_text(r, rows, t, &floe_report::Show::default()));
             }
             s.push_str("\n# Exporter health\n");
             s.push_str(&format!(

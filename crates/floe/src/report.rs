@@ -1,9 +1,14 @@
-//! `floe report`: a stat-report over flows, as text, CSV or JSON.
+//! `floe report`: stat-reports over flows, as text, CSV, JSON, HTML or
+//! flow-report's own layout; one-liners with -t, or flow-tools stat.cfg
+//! files with -s/-S, every report in one pass.
 
 use clap::{Args, ValueEnum};
 use floe_filter::Filter;
+use floe_report::flowtools::render_flow_tools;
+use floe_report::sym::Symbols;
 use floe_report::{
-    render_csv, render_html, render_json, render_text, HtmlReport, Report, ReportType, Sort,
+    render_csv, render_html, render_json, render_text, AddrFormat, HtmlReport, KeyPart, Output,
+    Report, ReportOptions, ReportType, Row, Scale, Show,
 };
 
 use crate::input::{self, InputArgs};
@@ -16,6 +21,8 @@ pub enum Format {
     Json,
     /// One self-contained page (tables and SVG charts; no external assets).
     Html,
+    /// flow-report's ascii layout (# recn: lines, comma-separated rows).
+    FlowTools,
 }
 
 /// Compute a stat-report (flow-tools report names).
@@ -64,14 +71,37 @@ pub struct ReportArgs {
     /// Variable binding for the configuration's @{NAME:-default} words.
     #[arg(short = 'v', long = "var", value_name = "NAME=VALUE")]
     vars: Vec<String>,
-    /// +FIELD largest first, -FIELD smallest first: flows, octets, packets, duration, key.
-    #[arg(
-        long,
-        default_value = "+octets",
-        value_name = "SORT",
-        allow_hyphen_values = true
-    )]
-    sort: String,
+    /// +FIELD largest first, -FIELD smallest first: flows, octets, packets,
+    /// duration, key, key1..key4, avg-bps, min-bps, max-bps, avg-pps,
+    /// min-pps, max-pps, count [default: +octets; time series -key].
+    #[arg(long, value_name = "SORT", allow_hyphen_values = true)]
+    sort: Option<String>,
+    /// Columns on or off, as flow-tools' fields: e.g. +avg-bps,+max-pps,-duration.
+    #[arg(long, value_name = "+NAME,-NAME", allow_hyphen_values = true)]
+    fields: Option<String>,
+    /// flow-tools output options: +header, +xheader, +totals, +percent-total, +names.
+    #[arg(long, value_name = "+NAME,-NAME", allow_hyphen_values = true)]
+    options: Option<String>,
+    /// A #TALLY line of running percentages every N rows (flow-tools format).
+    #[arg(long, value_name = "N")]
+    tally: Option<u64>,
+    /// Octets and packets times N, or times each flow's sampling interval (`sampling`).
+    #[arg(long, value_name = "N|sampling")]
+    scale: Option<String>,
+    /// Source addresses as address, prefix-len or prefix-mask, by the flow's
+    /// mask or a fixed /V4[,V6] length (prefix-len/24).
+    #[arg(long, value_name = "FORMAT")]
+    src_format: Option<String>,
+    /// Destination addresses, as --src-format.
+    #[arg(long, value_name = "FORMAT")]
+    dst_format: Option<String>,
+    /// Interval of time-series reports, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    interval: u64,
+    /// Directory of flow-tools symbol files (ip-prot.sym, tcp-port.sym,
+    /// asn.sym) for +names; floe's own are used for files not there.
+    #[arg(long, value_name = "DIR")]
+    symbols: Option<std::path::PathBuf>,
     /// Show at most this many rows.
     #[arg(long, value_name = "N")]
     records: Option<usize>,
@@ -93,9 +123,13 @@ pub struct ReportArgs {
 /// One report to compute: its title, type, filter and outputs.
 struct Job {
     title: String,
+    /// The stat-report's name (flow-tools header).
+    name: String,
     report: Report,
     filter: Option<Filter>,
-    outputs: Vec<(Sort, Option<usize>)>,
+    outputs: Vec<Output>,
+    /// Rows per interval (a stat-definition's time-series).
+    per_interval: bool,
 }
 
 pub fn run(a: ReportArgs) -> Result<i32, String> {
@@ -111,95 +145,58 @@ pub fn run(a: ReportArgs) -> Result<i32, String> {
         return run_config(a);
     }
     let kind = ReportType::parse(a.kind.as_deref().unwrap_or("")).map_err(|e| e.to_string())?;
-    let sort = Sort::parse(&a.sort).map_err(|e| e.to_string())?;
+    let series = kind.parts.contains(&KeyPart::Interval);
+    let sort = a
+        .sort
+        .as_deref()
+        .unwrap_or(if series { "-key" } else { "+octets" });
+    let mut out = Output::new(sort).map_err(|e| e.to_string())?;
+    out.records = a.records;
+    out.tally = a.tally.filter(|t| *t > 0);
+    if let Some(f) = &a.fields {
+        out.fields.apply(f)?;
+    }
+    if let Some(o) = &a.options {
+        out.options.apply(o)?;
+    }
+    let options = ReportOptions {
+        src_format: a
+            .src_format
+            .as_deref()
+            .map(AddrFormat::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        dst_format: a
+            .dst_format
+            .as_deref()
+            .map(AddrFormat::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        scale: a
+            .scale
+            .as_deref()
+            .map(Scale::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        interval_secs: a.interval.max(1),
+        rates: out.needs_rates(),
+    };
     let filter = a
         .filter
         .as_deref()
         .map(Filter::parse)
         .transpose()
         .map_err(|e| e.to_string())?;
-    let window = a.input.window(crate::now_ms())?;
-    let sources = input::sources(&a.input, window)?;
-    let projection = projection(std::slice::from_ref(&kind), filter.iter())?;
-    let (reports, errors) = input::read_parallel(
-        "report",
-        &sources,
-        window,
-        projection,
-        a.input.threads,
-        || Report::new(kind.clone(), a.max_keys),
-        |report, flows| {
-            if let Some(f) = &filter {
-                flows.retain(|x| f.matches(x));
-            }
-            report.add(flows).map_err(|e| e.to_string())
-        },
-    )?;
-    let report = merged(reports)?;
-    let rows = report.rows(sort, a.records);
-    let title = format!("{} sorted {}", report.kind.name, a.sort);
-    let page_title = format!("floe report: {title}");
-    let out = Delivery {
-        format: a.format,
-        mail: &a.mail,
-        input: &a.input,
-        window,
-        errors,
-        subject: &page_title,
+    let job = Job {
+        title: format!("{} sorted {}", kind.name, out.sort.name()),
+        name: kind.name.clone(),
+        report: Report::with_options(kind, a.max_keys, options),
+        filter,
+        outputs: vec![out],
+        per_interval: false,
     };
-    out.deliver(|format| match format {
-        Format::Text => render_text(&report, &rows, &title),
-        Format::Csv => render_csv(&report, &rows),
-        Format::Json => format!("{:#}\n", render_json(&report, &rows, sort, a.records)),
-        Format::Html => render_html(
-            &page_title,
-            &window_text(window),
-            &[HtmlReport {
-                title: &title,
-                report: &report,
-                rows: &rows,
-            }],
-        ),
-    })
-}
-
-/// Where a finished report goes: stdout in the asked format, or a mail
-/// with a plain part (text, or the asked CSV/JSON) and the HTML page.
-pub(crate) struct Delivery<'a> {
-    pub format: Format,
-    pub mail: &'a MailArgs,
-    pub input: &'a InputArgs,
-    pub window: (i64, i64),
-    /// How many inputs could not be read (the exit status says so).
-    pub errors: usize,
-    /// The subject when --subject is not given.
-    pub subject: &'a str,
-}
-
-impl Delivery<'_> {
-    pub fn deliver(&self, render: impl Fn(Format) -> String) -> Result<i32, String> {
-        if !self.mail.wanted() {
-            return write_out(&render(self.format), self.errors);
-        }
-        let plain = render(match self.format {
-            Format::Csv | Format::Json => self.format,
-            Format::Text | Format::Html => Format::Text,
-        });
-        // The subject's date is the window's start: a report run after
-        // midnight on yesterday's flows is dated yesterday.
-        let at = match self.window.0 {
-            i64::MIN => crate::now_ms(),
-            from => from,
-        };
-        let subject = crate::mail::subject(
-            self.mail.subject.as_deref().unwrap_or(self.subject),
-            &self.input.zone()?,
-            at,
-            &floe_store::host_name(),
-        )?;
-        crate::mail::send(self.mail, &subject, plain, render(Format::Html))?;
-        Ok(i32::from(self.errors > 0))
-    }
+    let page_title = format!("floe report: {}", job.title);
+    run_jobs(&a, vec![job], &page_title)
 }
 
 /// The fields reports and their filters read: only their columns are
@@ -208,12 +205,9 @@ fn projection<'a>(
     kinds: &[ReportType],
     filters: impl Iterator<Item = &'a Filter>,
 ) -> Result<floe_store::Projection, String> {
-    let mut names: Vec<&str> = vec!["octets", "packets"];
+    let mut names: Vec<&str> = Vec::new();
     for k in kinds {
-        names.extend(k.parts.iter().map(|p| p.name()));
-        if k.both_ends {
-            names.extend(k.parts.iter().map(|p| p.other_end().name()));
-        }
+        names.extend(k.fields());
     }
     for f in filters {
         names.extend(f.fields());
@@ -305,20 +299,48 @@ fn run_config(a: ReportArgs) -> Result<i32, String> {
             let sr = cfg
                 .report(r)
                 .ok_or(format!("{}: no stat-report {r}", cfg.file))?;
+            let mut kind = sr.kind.clone();
+            let mut options = sr.options;
+            if let Some(secs) = def.time_series {
+                if kind.both_ends || kind.count || kind.summary.is_some() {
+                    return Err(format!(
+                        "{}: stat-definition {}: time-series applies to keyed reports, not {}",
+                        cfg.file, def.name, kind.name
+                    ));
+                }
+                if kind.parts.len() >= floe_report::MAX_PARTS {
+                    return Err(format!(
+                        "{}: stat-definition {}: {} has no room for a time-series key (at most {} parts)",
+                        cfg.file, def.name, kind.name, floe_report::MAX_PARTS
+                    ));
+                }
+                kind.parts.insert(0, KeyPart::Interval);
+                options.interval_secs = secs;
+            }
             jobs.push(Job {
                 title: format!(
                     "stat-report {} ({}), stat-definition {}",
                     sr.name, sr.kind.name, def.name
                 ),
-                report: Report::new(sr.kind.clone(), a.max_keys),
+                name: sr.name.clone(),
+                report: Report::with_options(kind, a.max_keys, options),
                 filter: combine(named(&def.filter)?, named(&sr.filter)?),
-                outputs: sr.outputs.iter().map(|o| (o.sort, o.records)).collect(),
+                outputs: sr.outputs.clone(),
+                per_interval: def.time_series.is_some(),
             });
         }
     }
+    let page_title = format!("floe report: {}", a.definitions.join(", "));
+    run_jobs(&a, jobs, &page_title)
+}
+
+/// Computes every job's report in one pass over the flows, then shows
+/// each of their outputs.
+fn run_jobs(a: &ReportArgs, mut jobs: Vec<Job>, page_title: &str) -> Result<i32, String> {
     let window = a.input.window(crate::now_ms())?;
     let sources = input::sources(&a.input, window)?;
     let kinds: Vec<ReportType> = jobs.iter().map(|j| j.report.kind.clone()).collect();
+    let options: Vec<ReportOptions> = jobs.iter().map(|j| j.report.options).collect();
     let projection = projection(&kinds, jobs.iter().filter_map(|j| j.filter.as_ref()))?;
     let filters: Vec<Option<Filter>> = jobs.iter().map(|j| j.filter.clone()).collect();
     let (states, errors) = input::read_parallel(
@@ -330,7 +352,8 @@ fn run_config(a: ReportArgs) -> Result<i32, String> {
         || {
             let reports: Vec<Report> = kinds
                 .iter()
-                .map(|k| Report::new(k.clone(), a.max_keys))
+                .zip(&options)
+                .map(|(k, o)| Report::with_options(k.clone(), a.max_keys, *o))
                 .collect();
             (reports, Vec::new())
         },
@@ -359,50 +382,206 @@ fn run_config(a: ReportArgs) -> Result<i32, String> {
     for (j, reports) in jobs.iter_mut().zip(per_job) {
         j.report = merged(reports)?;
     }
-    // Every output block of every report: (job, sort, records, rows).
-    let outputs: Vec<(&Job, Sort, Option<usize>, Vec<floe_report::Row>)> = jobs
-        .iter()
-        .flat_map(|j| {
-            j.outputs
-                .iter()
-                .map(move |(sort, records)| (j, *sort, *records, j.report.rows(*sort, *records)))
-        })
-        .collect();
-    let page_title = format!("floe report: {}", a.definitions.join(", "));
+    let symbols = match &a.symbols {
+        Some(dir) => Symbols::load(dir)?,
+        None => Symbols::builtin(),
+    };
+    let now_ms = crate::now_ms();
+    let zone = a.input.zone()?;
+    let titled = a.stat_config.is_some();
+    // Every output of every report: (job, output, rows). Outputs with a
+    // path go there; the others make up the page.
+    let mut shown = Vec::new();
+    for j in &jobs {
+        for o in &j.outputs {
+            let rows = if j.per_interval {
+                per_interval(&j.report, o)
+            } else {
+                j.report.rows(o.sort, o.records)
+            };
+            match &o.path {
+                Some(path) => {
+                    let text = render_one(a.format, titled, j, o, &rows, &symbols, now_ms);
+                    let at = o.time.at(now_ms, j.report.first_ms, j.report.last_ms);
+                    write_path(path, &zone.strftime(at, path)?, &text)?;
+                }
+                None => shown.push((j, o, rows)),
+            }
+        }
+    }
     let out = Delivery {
         format: a.format,
         mail: &a.mail,
         input: &a.input,
         window,
         errors,
-        subject: &page_title,
+        subject: page_title,
     };
     out.deliver(|format| match format {
-        Format::Text => outputs
-            .iter()
-            .map(|(j, _, _, rows)| render_text(&j.report, rows, &j.title) + "\n")
-            .collect(),
-        Format::Csv => outputs
-            .iter()
-            .map(|(j, _, _, rows)| format!("# {}\n{}", j.title, render_csv(&j.report, rows)))
-            .collect(),
         Format::Json => {
-            let docs = outputs
+            let docs = shown
                 .iter()
-                .map(|(j, sort, records, rows)| render_json(&j.report, rows, *sort, *records))
+                .map(|(j, o, rows)| render_json(&j.report, rows, o.sort, o.records))
                 .collect();
-            format!("{:#}\n", serde_json::Value::Array(docs))
+            let doc = match shown.len() {
+                // A one-liner gives one document; a configuration an array.
+                1 if a.stat_config.is_none() => shown
+                    .first()
+                    .map(|(j, o, rows)| render_json(&j.report, rows, o.sort, o.records))
+                    .unwrap_or_default(),
+                _ => serde_json::Value::Array(docs),
+            };
+            format!("{doc:#}\n")
         }
         Format::Html => {
-            let sections: Vec<HtmlReport> = outputs
+            let sections: Vec<HtmlReport> = shown
                 .iter()
-                .map(|(j, _, _, rows)| HtmlReport {
+                .map(|(j, _, rows)| HtmlReport {
                     title: &j.title,
                     report: &j.report,
                     rows,
                 })
                 .collect();
-            render_html(&page_title, &window_text(window), &sections)
+            render_html(page_title, &window_text(window), &sections)
         }
+        f => shown
+            .iter()
+            .map(|(j, o, rows)| render_one(f, titled, j, o, rows, &symbols, now_ms))
+            .collect::<Vec<_>>()
+            .join(if f == Format::Text { "\n" } else { "" }),
     })
+}
+
+/// One output as text, CSV, JSON or flow-tools (HTML pages gather all).
+fn render_one(
+    format: Format,
+    titled: bool,
+    j: &Job,
+    o: &Output,
+    rows: &[Row],
+    symbols: &Symbols,
+    now_ms: i64,
+) -> String {
+    let show = Show {
+        fields: o.fields,
+        names: o.options.names.then_some(symbols),
+    };
+    match format {
+        Format::Text => render_text(&j.report, rows, &j.title, &show),
+        // A configuration's reports each under a title line; a one-liner's
+        // CSV is only the table.
+        Format::Csv if titled => format!("# {}\n{}", j.title, render_csv(&j.report, rows, &show)),
+        Format::Csv => render_csv(&j.report, rows, &show),
+        Format::Json => format!("{:#}\n", render_json(&j.report, rows, o.sort, o.records)),
+        Format::Html => render_html(
+            &j.title,
+            "",
+            &[HtmlReport {
+                title: &j.title,
+                report: &j.report,
+                rows,
+            }],
+        ),
+        Format::FlowTools => render_flow_tools(
+            &j.report,
+            rows,
+            o,
+            &j.name,
+            Some(symbols),
+            now_ms.div_euclid(1000),
+        ),
+    }
+}
+
+/// A stat-definition's time series: each interval's rows in the output's
+/// sort, at most `records` of them per interval, intervals in time order
+/// (what flow-report prints, one report per interval).
+fn per_interval(r: &Report, o: &Output) -> Vec<Row> {
+    let mut rows = r.rows(o.sort, None);
+    rows.sort_by(|a, b| a.key[0].cmp(&b.key[0]));
+    let mut out = Vec::with_capacity(rows.len());
+    let mut run = 0;
+    for (i, row) in rows.iter().enumerate() {
+        run = if i > 0 && rows[i - 1].key[0] == row.key[0] {
+            run + 1
+        } else {
+            0
+        };
+        if o.records.is_none_or(|n| run < n) {
+            out.push(row.clone());
+        }
+    }
+    out
+}
+
+/// An output's `path`: a file (its directories made), or with a leading
+/// `|` a command run by sh with the output on its standard input.
+fn write_path(template: &str, path: &str, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    if let Some(cmd) = path.strip_prefix('|') {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", cmd])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("path {template}: {cmd}: {e}"))?;
+        let written = child
+            .stdin
+            .take()
+            .ok_or_else(|| format!("path {template}: no stdin"))?
+            .write_all(text.as_bytes());
+        let status = child
+            .wait()
+            .map_err(|e| format!("path {template}: {cmd}: {e}"))?;
+        written.map_err(|e| format!("path {template}: {cmd}: {e}"))?;
+        if !status.success() {
+            return Err(format!("path {template}: {cmd}: {status}"));
+        }
+        return Ok(());
+    }
+    let p = std::path::Path::new(path);
+    if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("path {template}: {}: {e}", dir.display()))?;
+    }
+    std::fs::write(p, text).map_err(|e| format!("path {template}: {path}: {e}"))
+}
+
+/// Where a finished report goes: stdout in the asked format, or a mail
+/// with a plain part (text, or the asked CSV/JSON/flow-tools layout) and
+/// the HTML page.
+pub(crate) struct Delivery<'a> {
+    pub format: Format,
+    pub mail: &'a MailArgs,
+    pub input: &'a InputArgs,
+    pub window: (i64, i64),
+    /// How many inputs could not be read (the exit status says so).
+    pub errors: usize,
+    /// The subject when --subject is not given.
+    pub subject: &'a str,
+}
+
+impl Delivery<'_> {
+    pub fn deliver(&self, render: impl Fn(Format) -> String) -> Result<i32, String> {
+        if !self.mail.wanted() {
+            return write_out(&render(self.format), self.errors);
+        }
+        let plain = render(match self.format {
+            Format::Text | Format::Html => Format::Text,
+            other => other,
+        });
+        // The subject's date is the window's start: a report run after
+        // midnight on yesterday's flows is dated yesterday.
+        let at = match self.window.0 {
+            i64::MIN => crate::now_ms(),
+            from => from,
+        };
+        let subject = crate::mail::subject(
+            self.mail.subject.as_deref().unwrap_or(self.subject),
+            &self.input.zone()?,
+            at,
+            &floe_store::host_name(),
+        )?;
+        crate::mail::send(self.mail, &subject, plain, render(Format::Html))?;
+        Ok(i32::from(self.errors > 0))
+    }
 }

@@ -1,0 +1,694 @@
+//! A report being computed: the aggregation of flows by key, and its
+//! sorted rows.
+
+use std::cmp::Ordering;
+
+use floe_flow::Flow;
+use rustc_hash::FxHashMap;
+
+use crate::counters::{Counters, Rates, Sample, Scale};
+use crate::key::{compact_key, Key, KeyRef, Val};
+use crate::kind::{KeyPart, ReportType, MAX_PARTS};
+use crate::summary::Summary;
+use crate::table::Table;
+use crate::ReportError;
+
+/// How an address part of a key is aggregated and shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AddrStyle {
+    /// The address itself.
+    #[default]
+    Address,
+    /// The prefix, shown as `10.1.0.0/16`.
+    PrefixLen,
+    /// The prefix, shown as `10.1.0.0/255.255.0.0` (IPv6 as /len).
+    PrefixMask,
+}
+
+/// flow-tools' `ip-source-address-format` / `ip-destination-address-format`:
+/// `address`, `prefix-len` or `prefix-mask`, by the flow's own mask (the
+/// exporter's source/destination mask field), or with `/N` (floe) by a
+/// fixed length: `prefix-len/24` (IPv6 then /64), `prefix-len/24,48`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AddrFormat {
+    pub style: AddrStyle,
+    /// (IPv4, IPv6) prefix lengths instead of the flow's mask.
+    pub fixed: Option<(u8, u8)>,
+}
+
+impl AddrFormat {
+    pub fn parse(s: &str) -> Result<AddrFormat, String> {
+        let bad = || {
+            format!("address format {s:?}: expected address, prefix-len or prefix-mask, optionally /V4LEN[,V6LEN]")
+        };
+        let (style, fixed) = match s.trim().split_once('/') {
+            Some((st, n)) => (st, Some(n)),
+            None => (s.trim(), None),
+        };
+        let style = match style {
+            "address" if fixed.is_none() => AddrStyle::Address,
+            "prefix-len" => AddrStyle::PrefixLen,
+            "prefix-mask" => AddrStyle::PrefixMask,
+            _ => return Err(bad()),
+        };
+        let fixed = match fixed {
+            None => None,
+            Some(n) => {
+                let (v4, v6) = match n.split_once(',') {
+                    Some((a, b)) => (a, Some(b)),
+                    None => (n, None),
+                };
+                let v4: u8 = v4.parse().ok().filter(|l| *l <= 32).ok_or_else(bad)?;
+                let v6: u8 = match v6 {
+                    Some(b) => b.parse().ok().filter(|l| *l <= 128).ok_or_else(bad)?,
+                    None => 64,
+                };
+                Some((v4, v6))
+            }
+        };
+        Ok(AddrFormat { style, fixed })
+    }
+
+    /// The address as this format keys it; `mask` is the flow's.
+    fn apply(&self, v: Val, mask: u8) -> Val {
+        if self.style == AddrStyle::Address {
+            return v;
+        }
+        let dotted = self.style == AddrStyle::PrefixMask;
+        match v {
+            Val::V4(a) => {
+                let len = self.fixed.map_or(mask, |x| x.0).min(32);
+                let m = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+                Val::P4 {
+                    addr: a & m,
+                    len,
+                    dotted,
+                }
+            }
+            Val::V6(a) => {
+                let len = self.fixed.map_or(mask, |x| x.1).min(128);
+                let m = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+                Val::P6 { addr: a & m, len }
+            }
+            other => other,
+        }
+    }
+}
+
+/// How a report counts, besides its type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReportOptions {
+    pub src_format: AddrFormat,
+    pub dst_format: AddrFormat,
+    pub scale: Scale,
+    /// Interval of a time series, seconds (0: the default, 300).
+    pub interval_secs: u64,
+    /// Keep per-key bits and packets per second (avg, min, max).
+    pub rates: bool,
+}
+
+impl ReportOptions {
+    pub fn interval_ms(&self) -> i64 {
+        match self.interval_secs {
+            0 => 300_000,
+            s => s.min(366 * 86_400) as i64 * 1000,
+        }
+    }
+}
+
+/// A flow spanning more time-series intervals than this is counted in
+/// its first interval rather than spread (a flow with a broken clock must
+/// not cost millions of table updates).
+const MAX_PIECES: i64 = 4096;
+
+/// What to sort by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortField {
+    Flows,
+    Octets,
+    Packets,
+    Duration,
+    /// The key, from this part on (`key` and `key1` are part 0).
+    Key(usize),
+    AvgBps,
+    MinBps,
+    MaxBps,
+    AvgPps,
+    MinPps,
+    MaxPps,
+    /// The distinct count of a count report.
+    Count,
+}
+
+/// `+FIELD` largest first, `-FIELD` smallest first (flow-report's actual
+/// behaviour).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sort {
+    pub field: SortField,
+    pub largest_first: bool,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Result<Sort, ReportError> {
+        let t = s.trim();
+        let (largest_first, name) = match t.strip_prefix('-') {
+            Some(n) => (false, n),
+            None => (true, t.trim_start_matches('+')),
+        };
+        let field = match name.to_ascii_lowercase().as_str() {
+            "flows" => SortField::Flows,
+            "octets" | "bytes" => SortField::Octets,
+            "packets" => SortField::Packets,
+            "duration" => SortField::Duration,
+            "key" | "key1" | "" => SortField::Key(0),
+            "key2" => SortField::Key(1),
+            "key3" => SortField::Key(2),
+            "key4" => SortField::Key(3),
+            "avg-bps" => SortField::AvgBps,
+            "min-bps" => SortField::MinBps,
+            "max-bps" => SortField::MaxBps,
+            "avg-pps" => SortField::AvgPps,
+            "min-pps" => SortField::MinPps,
+            "max-pps" => SortField::MaxPps,
+            "count" => SortField::Count,
+            _ => return Err(ReportError::UnknownSort(s.to_string())),
+        };
+        Ok(Sort {
+            field,
+            largest_first,
+        })
+    }
+
+    /// The name as written (`+octets`).
+    pub fn name(&self) -> String {
+        let f = match self.field {
+            SortField::Flows => "flows".to_string(),
+            SortField::Octets => "octets".into(),
+            SortField::Packets => "packets".into(),
+            SortField::Duration => "duration".into(),
+            SortField::Key(0) => "key".into(),
+            SortField::Key(i) => format!("key{}", i + 1),
+            SortField::AvgBps => "avg-bps".into(),
+            SortField::MinBps => "min-bps".into(),
+            SortField::MaxBps => "max-bps".into(),
+            SortField::AvgPps => "avg-pps".into(),
+            SortField::MinPps => "min-pps".into(),
+            SortField::MaxPps => "max-pps".into(),
+            SortField::Count => "count".into(),
+        };
+        format!("{}{f}", if self.largest_first { "+" } else { "-" })
+    }
+
+    /// Sorting by a rate needs the report to keep rates.
+    pub fn needs_rates(&self) -> bool {
+        matches!(
+            self.field,
+            SortField::AvgBps
+                | SortField::MinBps
+                | SortField::MaxBps
+                | SortField::AvgPps
+                | SortField::MinPps
+                | SortField::MaxPps
+        )
+    }
+
+    /// The sort key of a row's counters: an integer, or a rate.
+    fn metric(&self, c: &Counters, r: Option<&Rates>, count: u64) -> (u64, f64) {
+        let rate = |f: fn(&Rates) -> f64| (0, r.map_or(0.0, f));
+        match self.field {
+            SortField::Flows => (c.flows, 0.0),
+            SortField::Octets => (c.octets, 0.0),
+            SortField::Packets => (c.packets, 0.0),
+            SortField::Duration => (c.duration_ms, 0.0),
+            SortField::Key(_) => (0, 0.0),
+            SortField::Count => (count, 0.0),
+            SortField::AvgBps => rate(Rates::avg_bps),
+            SortField::MinBps => rate(|r| r.min_bps),
+            SortField::MaxBps => rate(|r| r.max_bps),
+            SortField::AvgPps => rate(Rates::avg_pps),
+            SortField::MinPps => rate(|r| r.min_pps),
+            SortField::MaxPps => rate(|r| r.max_pps),
+        }
+    }
+
+    fn by_metric(&self, a: (u64, f64), b: (u64, f64)) -> Ordering {
+        let o = a.0.cmp(&b.0).then(a.1.total_cmp(&b.1));
+        if self.largest_first {
+            o.reverse()
+        } else {
+            o
+        }
+    }
+
+    fn first_part(&self) -> usize {
+        match self.field {
+            SortField::Key(i) => i,
+            _ => 0,
+        }
+    }
+
+    /// Keys break ties smallest first, except when the key is the sort.
+    fn key_reversed(&self) -> bool {
+        matches!(self.field, SortField::Key(_)) && self.largest_first
+    }
+}
+
+/// One row of a finished report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub key: Vec<Val>,
+    pub counters: Counters,
+    /// When the report keeps rates.
+    pub rates: Option<Rates>,
+    /// The distinct count of a count report.
+    pub count: Option<u64>,
+}
+
+/// Per-key rates, in tables beside the counters' (only when asked for:
+/// they would double the memory of every report).
+struct RateTables {
+    compact: Table<u128, Rates>,
+    wide: Table<Key, Rates>,
+}
+
+/// A report being computed.
+pub struct Report {
+    pub kind: ReportType,
+    pub options: ReportOptions,
+    /// Keys whose parts all fit 32 bits (every address part IPv4), four
+    /// parts packed into a u128. FxHash rather than SipHash: measured by
+    /// benches/compare-query.sh, the top-15 source report ran at 0.58x
+    /// nfdump's speed with SipHash; keys are our own flows' values, not
+    /// attacker-chosen hash flooding input worth SipHash's cost, and the
+    /// tables are capped by max_keys anyway. The packed table made the
+    /// 3-part report over 10 M flows take 1.0 GB instead of 2.7 GB.
+    compact: Table<u128, Counters>,
+    /// Keys with an IPv6 part, a prefix, or a number over 32 bits.
+    wide: Table<Key, Counters>,
+    rates: Option<Box<RateTables>>,
+    pub totals: Counters,
+    /// Rates over all flows (when the report keeps rates).
+    pub total_rates: Rates,
+    /// Flows with zero packets (after scaling): not counted anywhere else,
+    /// as flow-report does (flow-tools' "ignores").
+    pub ignores: u64,
+    /// Start of the earliest and end of the latest flow counted (ms).
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub summary: Option<Box<Summary>>,
+    max_keys: usize,
+    /// Parts in a stored key.
+    width: usize,
+    /// Which part is a time-series interval.
+    interval_at: Option<usize>,
+}
+
+impl Report {
+    pub fn new(kind: ReportType, max_keys: usize) -> Report {
+        Report::with_options(kind, max_keys, ReportOptions::default())
+    }
+
+    pub fn with_options(kind: ReportType, max_keys: usize, options: ReportOptions) -> Report {
+        Report {
+            width: kind.width(),
+            interval_at: kind.parts.iter().position(|p| *p == KeyPart::Interval),
+            summary: kind.summary.map(|k| Box::new(Summary::new(k))),
+            rates: options.rates.then(|| {
+                Box::new(RateTables {
+                    compact: Table::new(),
+                    wide: Table::new(),
+                })
+            }),
+            kind,
+            options,
+            compact: Table::new(),
+            wide: Table::new(),
+            totals: Counters::default(),
+            total_rates: Rates::default(),
+            ignores: 0,
+            first_ms: i64::MAX,
+            last_ms: i64::MIN,
+            max_keys,
+        }
+    }
+
+    /// A key part's value for a flow, with the address formats applied.
+    fn value(&self, p: KeyPart, f: &Flow, s: &Sample) -> Val {
+        let v = p.value(f, s);
+        match p {
+            KeyPart::SrcAddr => self.options.src_format.apply(v, f.src_mask),
+            KeyPart::DstAddr => self.options.dst_format.apply(v, f.dst_mask),
+            _ => v,
+        }
+    }
+
+    fn key_of(&self, f: &Flow, s: &Sample, end: Option<KeyPart>) -> [Val; MAX_PARTS] {
+        let mut k = [Val::N(0); MAX_PARTS];
+        match end {
+            Some(e) => k[0] = self.value(e, f, s),
+            None => {
+                for (slot, p) in k.iter_mut().zip(&self.kind.parts) {
+                    *slot = self.value(*p, f, s);
+                }
+            }
+        }
+        k
+    }
+
+    /// Adds flows to the report.
+    pub fn add(&mut self, flows: &[Flow]) -> Result<(), ReportError> {
+        for f in flows {
+            let s = self.options.scale.sample(f);
+            if s.packets == 0 {
+                self.ignores += 1;
+                continue;
+            }
+            self.totals.add(&s);
+            if self.options.rates {
+                self.total_rates.add(&s);
+            }
+            self.first_ms = self.first_ms.min(f.start_ms);
+            self.last_ms = self.last_ms.max(f.end_ms);
+            if let Some(sum) = &mut self.summary {
+                sum.add(&s);
+                continue;
+            }
+            if let Some(at) = self.interval_at {
+                let mut k = self.key_of(f, &s, None);
+                for (start, piece) in pieces(f.start_ms, &s, self.options.interval_ms()) {
+                    k[at] = Val::T(start);
+                    self.bump(&k, &piece)?;
+                }
+                continue;
+            }
+            if self.kind.both_ends {
+                let ends = if self.kind.parts[0].is_address() {
+                    [KeyPart::SrcAddr, KeyPart::DstAddr]
+                } else {
+                    [KeyPart::SrcPort, KeyPart::DstPort]
+                };
+                let a = self.key_of(f, &s, Some(ends[0]));
+                let b = self.key_of(f, &s, Some(ends[1]));
+                self.bump(&a, &s)?;
+                // A flow whose two ends are equal counts once.
+                if a != b {
+                    self.bump(&b, &s)?;
+                }
+            } else {
+                let k = self.key_of(f, &s, None);
+                self.bump(&k, &s)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn bump(&mut self, k: &[Val; MAX_PARTS], s: &Sample) -> Result<(), ReportError> {
+        let full = self.keys() >= self.max_keys;
+        let vals = &k[..self.width];
+        let added = match compact_key(vals) {
+            Some(key) => {
+                if let Some(r) = &mut self.rates {
+                    r.compact.bump(key, false, |x| x.add(s));
+                }
+                self.compact.bump(key, full, |c| c.add(s))
+            }
+            None => {
+                let key = Key::pack(vals);
+                if let Some(r) = &mut self.rates {
+                    r.wide.bump(key, false, |x| x.add(s));
+                }
+                self.wide.bump(key, full, |c| c.add(s))
+            }
+        };
+        if added {
+            Ok(())
+        } else {
+            Err(ReportError::TooManyKeys(self.max_keys))
+        }
+    }
+
+    fn rates_of(&self, k: KeyRef) -> Option<Rates> {
+        let t = self.rates.as_ref()?;
+        Some(
+            match k {
+                KeyRef::Compact(c) => t.compact.get(c),
+                KeyRef::Wide(w) => t.wide.get(w),
+            }
+            .copied()
+            .unwrap_or_default(),
+        )
+    }
+
+    /// The rows, sorted, at most `records` of them. Only the rows shown
+    /// are fully sorted (a partial selection finds them first).
+    pub fn rows(&self, sort: Sort, records: Option<usize>) -> Vec<Row> {
+        if self.kind.count {
+            return self.count_rows(sort, records);
+        }
+        if self.summary.is_some() {
+            return Vec::new();
+        }
+        let width = self.width;
+        let parts = &self.kind.parts;
+        let first = sort.first_part().min(width.saturating_sub(1));
+        let with_rates = sort.needs_rates();
+        // References into both tables; a packed key is widened only when
+        // compared.
+        let all = self
+            .compact
+            .iter()
+            .map(|(k, c)| (KeyRef::Compact(k), c))
+            .chain(self.wide.iter().map(|(k, c)| (KeyRef::Wide(k), c)))
+            .map(|(k, c)| {
+                let r = if with_rates { self.rates_of(k) } else { None };
+                (k, c, sort.metric(c, r.as_ref(), 0))
+            });
+        let order = |a: &(KeyRef, &Counters, (u64, f64)), b: &(KeyRef, &Counters, (u64, f64))| {
+            sort.by_metric(a.2, b.2).then_with(|| {
+                let (x, y) = (a.0.key(parts, width), b.0.key(parts, width));
+                if sort.key_reversed() {
+                    y.cmp_parts(&x, width, first)
+                } else {
+                    x.cmp_parts(&y, width, first)
+                }
+            })
+        };
+        // Top N in O(keys) time and O(N) memory: keep a buffer of at most
+        // 2N candidates, cut back to the best N whenever it fills.
+        let n = records.unwrap_or(usize::MAX);
+        if n == 0 {
+            return Vec::new();
+        }
+        let cap = n.saturating_mul(2).max(4096);
+        let mut rows = Vec::new();
+        for r in all {
+            rows.push(r);
+            if rows.len() >= cap {
+                rows.select_nth_unstable_by(n - 1, order);
+                rows.truncate(n);
+            }
+        }
+        if n < rows.len() {
+            rows.select_nth_unstable_by(n - 1, order);
+            rows.truncate(n);
+        }
+        rows.sort_unstable_by(order);
+        rows.into_iter()
+            .map(|(k, c, _)| Row {
+                key: k.key(parts, width).unpack(width),
+                counters: *c,
+                rates: self.rates_of(k),
+                count: None,
+            })
+            .collect()
+    }
+
+    /// A count report's rows: the (first, second) pairs collapsed to the
+    /// first part, counting the distinct seconds.
+    fn count_rows(&self, sort: Sort, records: Option<usize>) -> Vec<Row> {
+        let (parts, width) = (&self.kind.parts, self.width);
+        let mut by_first: FxHashMap<Val, Row> = FxHashMap::default();
+        let all = self
+            .compact
+            .iter()
+            .map(|(k, c)| (KeyRef::Compact(k), c))
+            .chain(self.wide.iter().map(|(k, c)| (KeyRef::Wide(k), c)));
+        for (k, c) in all {
+            let first = k.key(parts, width).unpack(1)[0];
+            let row = by_first.entry(first).or_insert_with(|| Row {
+                key: vec![first],
+                counters: Counters::default(),
+                rates: self.rates.as_ref().map(|_| Rates::default()),
+                count: Some(0),
+            });
+            row.counters.merge(c);
+            row.count = row.count.map(|n| n + 1);
+            if let (Some(r), Some(x)) = (&mut row.rates, self.rates_of(k)) {
+                r.merge(&x);
+            }
+        }
+        let mut rows: Vec<Row> = by_first.into_values().collect();
+        sort_rows(&mut rows, sort);
+        rows.truncate(records.unwrap_or(usize::MAX));
+        rows
+    }
+
+    /// Adds a report of the same type computed over other flows (another
+    /// thread's share of the blocks). Merge the smaller into the larger:
+    /// the larger's table is the one that grows.
+    pub fn merge(&mut self, other: Report) -> Result<(), ReportError> {
+        self.totals.merge(&other.totals);
+        self.total_rates.merge(&other.total_rates);
+        self.ignores += other.ignores;
+        self.first_ms = self.first_ms.min(other.first_ms);
+        self.last_ms = self.last_ms.max(other.last_ms);
+        if let (Some(a), Some(b)) = (&mut self.summary, &other.summary) {
+            a.merge(b);
+        }
+        self.compact.merge(other.compact);
+        self.wide.merge(other.wide);
+        if let (Some(a), Some(b)) = (&mut self.rates, other.rates) {
+            a.compact.merge(b.compact);
+            a.wide.merge(b.wide);
+        }
+        if self.keys() > self.max_keys {
+            return Err(ReportError::TooManyKeys(self.max_keys));
+        }
+        Ok(())
+    }
+
+    /// Number of distinct keys.
+    pub fn keys(&self) -> usize {
+        self.compact.len() + self.wide.len()
+    }
+}
+
+/// Rows in `sort` order, ties by key.
+pub(crate) fn sort_rows(rows: &mut [Row], sort: Sort) {
+    let first = sort.first_part();
+    let key_order = |a: &Row, b: &Row| {
+        let n = a.key.len();
+        let from = first.min(n.saturating_sub(1));
+        (from..n)
+            .chain(0..from)
+            .map(|i| a.key[i].cmp(&b.key[i]))
+            .find(|o| *o != Ordering::Equal)
+            .unwrap_or(Ordering::Equal)
+    };
+    rows.sort_by(|a, b| {
+        let m = |r: &Row| sort.metric(&r.counters, r.rates.as_ref(), r.count.unwrap_or(0));
+        sort.by_metric(m(a), m(b)).then_with(|| {
+            if sort.key_reversed() {
+                key_order(b, a)
+            } else {
+                key_order(a, b)
+            }
+        })
+    });
+}
+
+/// A flow cut at the interval boundaries it spans: (interval start in
+/// seconds, its share). Octets and packets are shared in proportion to
+/// the time in each interval (what a traffic graph wants; flow-tools'
+/// linear-interpolated report does the same), the remainder to the last
+/// share so that sums stay exact; the flow itself counts once, in the
+/// interval where it starts.
+fn pieces(start_ms: i64, s: &Sample, interval_ms: i64) -> Vec<(u64, Sample)> {
+    let secs = |i: i64| (i * interval_ms / 1000).max(0) as u64;
+    let end_ms = start_ms.saturating_add(s.duration_ms as i64);
+    let first = start_ms.div_euclid(interval_ms);
+    let last = (end_ms - 1).max(start_ms).div_euclid(interval_ms);
+    if last == first || last - first >= MAX_PIECES {
+        return vec![(secs(first), *s)];
+    }
+    let share = |x: u64, d: u64| (u128::from(x) * u128::from(d) / u128::from(s.duration_ms)) as u64;
+    let (mut octets, mut packets) = (s.octets, s.packets);
+    let mut out = Vec::with_capacity((last - first + 1) as usize);
+    for i in first..=last {
+        let lo = start_ms.max(i * interval_ms);
+        let hi = end_ms.min((i + 1) * interval_ms);
+        let d = (hi - lo).max(0) as u64;
+        let (o, p) = if i == last {
+            (octets, packets)
+        } else {
+            (share(s.octets, d), share(s.packets, d))
+        };
+        octets -= o;
+        packets -= p;
+        out.push((
+            secs(i),
+            Sample {
+                flows: u64::from(i == first),
+                octets: o,
+                packets: p,
+                duration_ms: d,
+            },
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_share_exactly_and_count_the_flow_once() {
+        let s = Sample {
+            flows: 1,
+            octets: 1001,
+            packets: 7,
+            duration_ms: 600_000,
+        };
+        // 09:58 to 10:08 in 5-minute intervals: 2 + 5 + 3 minutes.
+        let start = 9 * 3_600_000 + 58 * 60_000;
+        let p = pieces(start, &s, 300_000);
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[0].0, 9 * 3600 + 55 * 60);
+        assert_eq!(p.iter().map(|x| x.1.octets).sum::<u64>(), 1001);
+        assert_eq!(p.iter().map(|x| x.1.packets).sum::<u64>(), 7);
+        assert_eq!(p.iter().map(|x| x.1.flows).collect::<Vec<_>>(), [1, 0, 0]);
+        assert_eq!(p[1].1.octets, 500);
+        assert_eq!(p[0].1.duration_ms, 120_000);
+        // Inside one interval, and ending exactly on a boundary: one piece.
+        assert_eq!(pieces(0, &s, 600_000).len(), 1);
+        assert_eq!(pieces(300_000, &s, 600_000).len(), 2);
+        // A clock gone wrong: not millions of pieces.
+        let long = Sample {
+            duration_ms: 400 * 86_400_000,
+            ..s
+        };
+        assert_eq!(pieces(0, &long, 60_000).len(), 1);
+    }
+
+    #[test]
+    fn address_formats() {
+        let f = AddrFormat::parse("prefix-len").unwrap();
+        assert_eq!(f.apply(Val::V4(0x0a01_0203), 16).to_string(), "10.1.0.0/16");
+        let f = AddrFormat::parse("prefix-mask/24").unwrap();
+        assert_eq!(
+            f.apply(Val::V4(0x0a01_0203), 8).to_string(),
+            "10.1.2.0/255.255.255.0"
+        );
+        let v6 = Val::V6(0x2001_0db8_1234_5678_0000_0000_0000_0001);
+        assert_eq!(f.apply(v6, 0).to_string(), "2001:db8:1234:5678::/64");
+        let f = AddrFormat::parse("prefix-len/24,32").unwrap();
+        assert_eq!(f.apply(v6, 0).to_string(), "2001:db8::/32");
+        assert_eq!(
+            AddrFormat::parse("prefix-len")
+                .unwrap()
+                .apply(Val::V4(7), 0)
+                .to_string(),
+            "0.0.0.0/0"
+        );
+        for bad in [
+            "prefix",
+            "prefix-len/33",
+            "address/24",
+            "prefix-len/24,129",
+            "",
+        ] {
+            assert!(AddrFormat::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
