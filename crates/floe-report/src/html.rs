@@ -29,6 +29,9 @@ th:first-child,td.key{text-align:left;font-family:ui-monospace,monospace}\
 const CHART_W: f64 = 600.0;
 /// Bars shown in a chart.
 const BARS: usize = 15;
+/// Rows of a table on a page: a page is read, or mailed; a full
+/// time-series table of every key would make it megabytes.
+const TABLE_ROWS: usize = 500;
 
 fn key_text(r: &Row) -> String {
     r.key
@@ -217,16 +220,23 @@ fn section(r: &HtmlReport) -> Markup {
             table {
                 thead { tr {
                     @for c in &cols { th { (c) } }
+                    @if let Some(c) = rep.kind.count_column() { th { (c) } }
                     th { "flows" } th { "octets" } th { "packets" } th { "octets %" }
                 } }
                 tbody {
-                    @for row in r.rows { tr {
+                    @for row in &r.rows[..r.rows.len().min(TABLE_ROWS)] { tr {
                         @for v in &row.key { td.key { (v.to_string()) } }
+                        @if let Some(n) = row.count { td { (n) } }
                         td { (row.counters.flows) }
                         td title=(row.counters.octets) { (human(row.counters.octets)) }
                         td title=(row.counters.packets) { (human(row.counters.packets)) }
                         td { (format!("{:.2}", pct(row.counters.octets, rep.totals.octets))) }
                     } }
+                    @if r.rows.len() > TABLE_ROWS {
+                        tr { td.key colspan=(cols.len() + 4) {
+                            "… and " (r.rows.len() - TABLE_ROWS) " more rows (limit them with records or --records)"
+                        } }
+                    }
                 }
             }
         }

@@ -39,7 +39,9 @@ pub enum KeyPart {
 }
 
 impl KeyPart {
-    /// The column name (a catalog field name where there is one).
+    /// The column name (a catalog field name where there is one; the
+    /// distributions' are prefixed `flow-` so as not to clash with the
+    /// counters' columns).
     pub fn name(&self) -> &'static str {
         match self {
             KeyPart::SrcAddr => "ip-source-address",
@@ -57,11 +59,11 @@ impl KeyPart {
             KeyPart::EngineId => "engine-id",
             KeyPart::EngineType => "engine-type",
             KeyPart::PacketSize => "packet-size",
-            KeyPart::Octets => "octets",
-            KeyPart::Packets => "packets",
-            KeyPart::Bps => "bps",
-            KeyPart::Pps => "pps",
-            KeyPart::Duration => "duration",
+            KeyPart::Octets => "flow-octets",
+            KeyPart::Packets => "flow-packets",
+            KeyPart::Bps => "flow-bps",
+            KeyPart::Pps => "flow-pps",
+            KeyPart::Duration => "flow-duration-ms",
             KeyPart::Interval => "time",
         }
     }
@@ -70,8 +72,8 @@ impl KeyPart {
     /// columns a report must decode.
     pub fn fields(&self) -> &'static [&'static str] {
         match self {
-            KeyPart::SrcAddr => &["ip-source-address", "source-mask"],
-            KeyPart::DstAddr => &["ip-destination-address", "destination-mask"],
+            KeyPart::SrcAddr => &["ip-source-address"],
+            KeyPart::DstAddr => &["ip-destination-address"],
             KeyPart::PacketSize | KeyPart::Octets | KeyPart::Packets => &["octets", "packets"],
             KeyPart::Bps | KeyPart::Pps | KeyPart::Duration | KeyPart::Interval => {
                 &["octets", "packets", "start-time", "end-time"]
@@ -309,7 +311,8 @@ impl ReportType {
         })
     }
 
-    /// The catalog fields the report reads.
+    /// The catalog fields the report's keys and counters read (see
+    /// `Report::fields` for the ones its options add).
     pub fn fields(&self) -> Vec<&'static str> {
         let mut out = vec!["octets", "packets", "start-time", "end-time"];
         for p in &self.parts {
@@ -318,9 +321,6 @@ impl ReportType {
                 out.extend(p.other_end().fields());
             }
         }
-        // Read always: scaling by the flow's sampling interval needs it, and
-        // it costs little (one value per block in most files).
-        out.push("sampling-interval");
         out
     }
 }

@@ -332,6 +332,23 @@ impl Report {
         }
     }
 
+    /// The catalog fields the report reads: its type's, and the masks and
+    /// sampling interval its options need. Only these columns are decoded.
+    pub fn fields(&self) -> Vec<&'static str> {
+        let mut out = self.kind.fields();
+        let by_mask = |f: &AddrFormat| f.style != AddrStyle::Address && f.fixed.is_none();
+        if by_mask(&self.options.src_format) {
+            out.push("source-mask");
+        }
+        if by_mask(&self.options.dst_format) {
+            out.push("destination-mask");
+        }
+        if self.options.scale == Scale::Sampling {
+            out.push("sampling-interval");
+        }
+        out
+    }
+
     /// A key part's value for a flow, with the address formats applied.
     fn value(&self, p: KeyPart, f: &Flow, s: &Sample) -> Val {
         let v = p.value(f, s);
@@ -659,6 +676,22 @@ mod tests {
             ..s
         };
         assert_eq!(pieces(0, &long, 60_000).len(), 1);
+    }
+
+    #[test]
+    fn fields_read_follow_the_options() {
+        let kind = ReportType::parse("ip-source/destination-address").unwrap();
+        let plain = Report::new(kind.clone(), 10).fields();
+        assert!(!plain.contains(&"source-mask") && !plain.contains(&"sampling-interval"));
+        let opts = ReportOptions {
+            src_format: AddrFormat::parse("prefix-len").unwrap(),
+            dst_format: AddrFormat::parse("prefix-len/24").unwrap(),
+            scale: Scale::Sampling,
+            ..ReportOptions::default()
+        };
+        let f = Report::with_options(kind, 10, opts).fields();
+        assert!(f.contains(&"source-mask") && f.contains(&"sampling-interval"));
+        assert!(!f.contains(&"destination-mask"), "a fixed length needs no mask");
     }
 
     #[test]

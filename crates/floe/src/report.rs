@@ -202,12 +202,12 @@ pub fn run(a: ReportArgs) -> Result<i32, String> {
 /// The fields reports and their filters read: only their columns are
 /// decoded.
 fn projection<'a>(
-    kinds: &[ReportType],
+    reports: impl Iterator<Item = &'a Report>,
     filters: impl Iterator<Item = &'a Filter>,
 ) -> Result<floe_store::Projection, String> {
     let mut names: Vec<&str> = Vec::new();
-    for k in kinds {
-        names.extend(k.fields());
+    for r in reports {
+        names.extend(r.fields());
     }
     for f in filters {
         names.extend(f.fields());
@@ -301,7 +301,13 @@ fn run_config(a: ReportArgs) -> Result<i32, String> {
                 .ok_or(format!("{}: no stat-report {r}", cfg.file))?;
             let mut kind = sr.kind.clone();
             let mut options = sr.options;
-            if let Some(secs) = def.time_series {
+            if let Some(secs) = def
+                .time_series
+                .filter(|_| kind.parts.contains(&KeyPart::Interval))
+            {
+                // The report is a time series already: the definition sets its interval.
+                options.interval_secs = secs;
+            } else if let Some(secs) = def.time_series {
                 if kind.both_ends || kind.count || kind.summary.is_some() {
                     return Err(format!(
                         "{}: stat-definition {}: time-series applies to keyed reports, not {}",
@@ -341,7 +347,10 @@ fn run_jobs(a: &ReportArgs, mut jobs: Vec<Job>, page_title: &str) -> Result<i32,
     let sources = input::sources(&a.input, window)?;
     let kinds: Vec<ReportType> = jobs.iter().map(|j| j.report.kind.clone()).collect();
     let options: Vec<ReportOptions> = jobs.iter().map(|j| j.report.options).collect();
-    let projection = projection(&kinds, jobs.iter().filter_map(|j| j.filter.as_ref()))?;
+    let projection = projection(
+        jobs.iter().map(|j| &j.report),
+        jobs.iter().filter_map(|j| j.filter.as_ref()),
+    )?;
     let filters: Vec<Option<Filter>> = jobs.iter().map(|j| j.filter.clone()).collect();
     let (states, errors) = input::read_parallel(
         "report",

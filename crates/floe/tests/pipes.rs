@@ -8,7 +8,7 @@ use floe_flow::Flow;
 use floe_store::{walk, FlowFile, StoreConfig, StoreWriter, Zone};
 
 mod common;
-use common::{tree, FLOE};
+use common::{html5_valid, png_ink, schema_valid, screenshot, tree, FLOE};
 
 /// Runs `floe cat ARGS | floe print PRINT_ARGS` and returns (cat status,
 /// print stdout, cat stderr).
@@ -754,29 +754,6 @@ fn info_shows_a_running_collectors_live_counters() {
     assert_eq!(v["entries"][0]["flows"], 180);
 }
 
-/// Fraction of the screenshot's pixels that are not white, and whether the
-/// chart's bar colour is there.
-fn png_ink(path: &Path) -> (f64, bool) {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let px = info.color_type.samples();
-    let pixels = &buf[..info.buffer_size()];
-    let (mut ink, mut bar, mut n) = (0usize, false, 0usize);
-    for p in pixels.chunks(px) {
-        n += 1;
-        if p[..3] != [255, 255, 255] {
-            ink += 1;
-        }
-        // #3b73b9, give or take antialiasing.
-        if p[0].abs_diff(0x3b) < 8 && p[1].abs_diff(0x73) < 8 && p[2].abs_diff(0xb9) < 8 {
-            bar = true;
-        }
-    }
-    (ink as f64 / n as f64, bar)
-}
-
 /// `--format html`: one self-contained, valid HTML5 page (html5lib's strict
 /// parser), text escaped, and headless Chromium renders it, on a desktop
 /// and a phone width, to a screenshot with the tables and the bar chart.
@@ -823,23 +800,7 @@ fn html_reports_are_valid_escaped_and_render_in_chromium() {
     }
     // Rendered, not blank, chart drawn: desktop and phone widths.
     for (name, size) in [("desktop", "1024,1400"), ("phone", "390,1600")] {
-        let shot = dir.path().join(format!("{name}.png"));
-        let status = Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--hide-scrollbars",
-                &format!("--window-size={size}"),
-                &format!("--screenshot={}", shot.display()),
-            ])
-            .arg(format!("file://{}", html.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("chromium is a test prerequisite (scripts/test checks it)");
-        assert!(status.success(), "chromium failed for {name}");
-        let (ink, bar) = png_ink(&shot);
+        let (ink, bar) = png_ink(&screenshot(&html, name, size));
         assert!(ink > 0.02, "{name} screenshot is blank ({:.3} ink)", ink);
         assert!(bar, "{name} screenshot has no chart bar");
     }
@@ -1002,38 +963,4 @@ fn report_json_follows_the_published_schema() {
     )
     .unwrap();
     assert!(schema_valid(&bad, &schema).is_err());
-}
-
-/// Runs a python check on files; Err holds what it said.
-fn python_check(script: &str, files: &[&Path], needs: &str) -> Result<(), String> {
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .args(files)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("python3 with {needs} is a test prerequisite (scripts/test checks it): {e}")
-        });
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-/// html5lib's strict HTML5 parser accepts the page.
-fn html5_valid(page: &Path) -> Result<(), String> {
-    python_check(
-        "import sys, html5lib; html5lib.HTMLParser(strict=True).parse(open(sys.argv[1], 'rb'))",
-        &[page],
-        "html5lib",
-    )
-}
-
-/// The JSON document validates against the JSON Schema.
-fn schema_valid(doc: &Path, schema: &Path) -> Result<(), String> {
-    python_check(
-        "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
-        &[doc, schema],
-        "jsonschema",
-    )
 }

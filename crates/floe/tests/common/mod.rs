@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses its own part
 
 use std::path::Path;
+use std::process::Command;
 
 use floe_flow::time::utc_ms;
 use floe_flow::Flow;
@@ -36,4 +37,82 @@ pub fn tree(root: &Path) -> Vec<Flow> {
     }
     w.close(t0 + 3 * 3_600_000).unwrap();
     all
+}
+
+/// Fraction of the screenshot's pixels that are not white, and whether the
+/// chart's bar colour is there.
+pub fn png_ink(path: &Path) -> (f64, bool) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let px = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    let (mut ink, mut bar, mut n) = (0usize, false, 0usize);
+    for p in pixels.chunks(px) {
+        n += 1;
+        if p[..3] != [255, 255, 255] {
+            ink += 1;
+        }
+        // #3b73b9, give or take antialiasing.
+        if p[0].abs_diff(0x3b) < 8 && p[1].abs_diff(0x73) < 8 && p[2].abs_diff(0xb9) < 8 {
+            bar = true;
+        }
+    }
+    (ink as f64 / n as f64, bar)
+}
+
+/// Runs a python check on files; Err holds what it said.
+pub fn python_check(script: &str, files: &[&Path], needs: &str) -> Result<(), String> {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("python3 with {needs} is a test prerequisite (scripts/test checks it): {e}")
+        });
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// html5lib's strict HTML5 parser accepts the page.
+pub fn html5_valid(page: &Path) -> Result<(), String> {
+    python_check(
+        "import sys, html5lib; html5lib.HTMLParser(strict=True).parse(open(sys.argv[1], 'rb'))",
+        &[page],
+        "html5lib",
+    )
+}
+
+/// The JSON document validates against the JSON Schema.
+pub fn schema_valid(doc: &Path, schema: &Path) -> Result<(), String> {
+    python_check(
+        "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
+        &[doc, schema],
+        "jsonschema",
+    )
+}
+
+/// Renders a page with headless Chromium at `size` ("W,H"); the PNG's path.
+pub fn screenshot(page: &Path, name: &str, size: &str) -> std::path::PathBuf {
+    let shot = page.with_file_name(format!("{name}.png"));
+    let status = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            &format!("--window-size={size}"),
+            &format!("--screenshot={}", shot.display()),
+        ])
+        .arg(format!("file://{}", page.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("chromium is a test prerequisite (scripts/test checks it)");
+    assert!(status.success(), "chromium failed for {name}");
+    shot
 }

@@ -1,0 +1,367 @@
+//! floe report's flow-tools side, with the real binary on a real tree:
+//! stat.cfg outputs (format, fields, options, tally, path with strftime and
+//! |command, time), time-series definitions, flow-report's ascii layout,
+//! the one-liner flags, and the HTML of time series, heat maps and
+//! summaries.
+//!
+//! The tree (tests/common): 180 flows, one a minute from 10:00 UTC, each
+//! 30 s, 1 packet, 100 + i octets, from 10.0.0.i to 192.0.2.1:443/tcp.
+
+use std::path::Path;
+use std::process::Command;
+
+mod common;
+use common::{html5_valid, png_ink, schema_valid, screenshot, tree, FLOE};
+
+fn report(args: &[&str], dir: &Path) -> String {
+    let out = Command::new(FLOE)
+        .arg("report")
+        .args(args)
+        .args(["--zone", "UTC"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Octets of the flows of minutes [from, to).
+fn octets(from: u64, to: u64) -> u64 {
+    (from..to).map(|i| 100 + i).sum()
+}
+
+#[test]
+fn stat_config_outputs_go_where_their_path_says_in_flow_reports_layout() {
+    let data = tempfile::tempdir().unwrap();
+    tree(data.path());
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path().display();
+    let cfg = work.path().join("stat.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "# a nightly configuration\n\
+             stat-report srcs\n  type ip-source-address\n  output\n    format ascii\n    sort +octets\n    records 2\n    options +header,+totals\n    fields +avg-bps,-duration\n    tally 1\n    path {w}/out/%Y-%m-%d/srcs-%H.txt\n    time start\n  output\n    sort -key\n    records 1\n    path |cat > {w}/piped.txt\n\n\
+             stat-report hourly\n  type ip-protocol\n  output\n    sort -key\n\n\
+             stat-definition d\n  report srcs\n\n\
+             stat-definition h\n  time-series 3600\n  report hourly\n"
+        ),
+    )
+    .unwrap();
+    let stdout = report(
+        &[
+            "-s",
+            cfg.to_str().unwrap(),
+            "-S",
+            "d",
+            "-S",
+            "h",
+            "--format",
+            "flow-tools",
+        ],
+        data.path(),
+    );
+    // Only the output without a path is printed: one row per hour.
+    let t = |h: u32| floe_flow::time::utc_ms(2026, 11, 22, h, 0, 0) / 1000;
+    assert_eq!(
+        stdout,
+        format!(
+            "# recn: time*,ip-protocol*,flows,octets,packets,duration\n\
+             {},6,60,{},60,1800000\n{},6,60,{},60,1800000\n{},6,60,{},60,1800000\n",
+            t(10),
+            octets(0, 60),
+            t(11),
+            octets(60, 120),
+            t(12),
+            octets(120, 180)
+        )
+    );
+    // time start: the first flow's day and hour.
+    let srcs = std::fs::read_to_string(work.path().join("out/2026-11-22/srcs-10.txt")).unwrap();
+    let total = octets(0, 180);
+    let avg_all: f64 = (0..180)
+        .map(|i| (100.0 + i as f64) * 8.0 / 30.0)
+        .sum::<f64>()
+        / 180.0;
+    let body: Vec<&str> = srcs
+        .lines()
+        .skip_while(|l| !l.starts_with("# rec1:"))
+        .collect();
+    assert!(
+        srcs.starts_with("#  --- ---- ---- Report Information --- --- ---\n"),
+        "{srcs}"
+    );
+    assert!(srcs.contains("#  name:                 srcs\n"), "{srcs}");
+    assert!(
+        srcs.contains("#  fields:               +key,+flows,+octets,+packets,+avg-bps\n"),
+        "{srcs}"
+    );
+    assert_eq!(
+        body,
+        [
+            "# rec1: records,ignores,flows,octets,packets,duration,avg_bps,min_bps,max_bps,avg_pps,min_pps,max_pps".to_string(),
+            format!(
+                "180,0,180,{total},180,5400000,{avg_all:.6},{:.6},{:.6},{:.6},{:.6},{:.6}",
+                800.0 / 30.0,
+                279.0 * 8.0 / 30.0,
+                1.0 / 30.0,
+                1.0 / 30.0,
+                1.0 / 30.0
+            ),
+            "# recn: ip-source-address*,flows,octets,packets,avg-bps".into(),
+            format!("10.0.0.179,1,279,1,{:.6}", 279.0 * 8.0 / 30.0),
+            format!(
+                "#TALLY %recs={:.3} %flows={:.3} %octets={:.3} %packets={:.3} %avg-bps={:.3} %avg-pps=100.000",
+                100.0 / 180.0,
+                100.0 / 180.0,
+                279.0 * 100.0 / total as f64,
+                100.0 / 180.0,
+                279.0 * 8.0 / 30.0 / avg_all * 100.0
+            ),
+            format!("10.0.0.178,1,278,1,{:.6}", 278.0 * 8.0 / 30.0),
+            "# stop, hit record limit.".into(),
+        ]
+    );
+    // |command: the second output piped to sh.
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("piped.txt")).unwrap(),
+        "# recn: ip-source-address*,flows,octets,packets,duration\n10.0.0.0,1,100,1,30000\n# stop, hit record limit.\n"
+    );
+    // A path that cannot be written is an error that names it.
+    std::fs::write(
+        &cfg,
+        "stat-report a\n  type ip-protocol\n  output\n    path /proc/floe-cannot/x.txt\nstat-definition d\n  report a\n",
+    )
+    .unwrap();
+    let out = Command::new(FLOE)
+        .args(["report", "-s"])
+        .arg(&cfg)
+        .args(["-S", "d"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("path /proc/floe-cannot/x.txt"), "{err}");
+}
+
+#[test]
+fn one_liner_flags() {
+    let data = tempfile::tempdir().unwrap();
+    tree(data.path());
+    let dir = data.path();
+    let total = octets(0, 180);
+    // Prefixes by a fixed length.
+    let csv = report(
+        &[
+            "-t",
+            "ip-source-address",
+            "--src-format",
+            "prefix-len/24",
+            "-f",
+            "csv",
+        ],
+        dir,
+    );
+    assert_eq!(
+        csv.lines().nth(1).unwrap(),
+        format!("10.0.0.0/24,180,{total},180,5400000,100.0000,100.0000")
+    );
+    // Scaled by a factor.
+    let csv = report(&["-t", "ip-protocol", "--scale", "100", "-f", "csv"], dir);
+    assert!(
+        csv.contains(&format!("\n6,180,{},18000,", total * 100)),
+        "{csv}"
+    );
+    // Names, percentages, in flow-report's layout.
+    let ft = report(
+        &[
+            "-t",
+            "ip-destination-port",
+            "-f",
+            "flow-tools",
+            "--options",
+            "+names,+percent-total",
+            "--fields",
+            "-duration",
+        ],
+        dir,
+    );
+    assert_eq!(
+        ft,
+        "# recn: ip-destination-port*,flows,octets,packets\nhttps,100.000000,100.000000,100.000000\n"
+    );
+    // A time series, oldest first by default; 30-minute intervals.
+    let text = report(&["-t", "time-series", "--interval", "1800"], dir);
+    let rows: Vec<&str> = text.lines().skip(3).collect();
+    assert_eq!(rows.len(), 6, "{text}");
+    assert!(rows[0].starts_with("2026-11-22T10:00:00Z "), "{text}");
+    assert!(rows[5].starts_with("2026-11-22T12:30:00Z "), "{text}");
+    // Rates as columns and as the sort.
+    let csv = report(
+        &[
+            "-t",
+            "ip-source-address",
+            "--fields",
+            "+max-bps",
+            "--sort",
+            "-max-bps",
+            "--records",
+            "1",
+            "-f",
+            "csv",
+        ],
+        dir,
+    );
+    assert_eq!(
+        csv,
+        format!(
+            "ip-source-address,flows,octets,packets,duration_ms,octets_pct,flows_pct,max-bps\n\
+             10.0.0.0,1,100,1,30000,{:.4},{:.4},{:.3}\n",
+            100.0 * 100.0 / total as f64,
+            100.0 / 180.0,
+            800.0 / 30.0
+        )
+    );
+    // The summary, as text.
+    let text = report(&["-t", "summary-detail"], dir);
+    assert!(
+        text.contains("Total Flows:                      180\n"),
+        "{text}"
+    );
+    assert!(text.contains("# Flow time distribution (ms)"), "{text}");
+    // Errors name the flag and the choices.
+    for (args, says) in [
+        (
+            vec!["-t", "ip-protocol", "--scale", "lots"],
+            "scale \"lots\"",
+        ),
+        (
+            vec!["-t", "ip-protocol", "--fields", "+speed"],
+            "unknown field \"speed\"",
+        ),
+        (
+            vec!["-t", "ip-protocol", "--options", "+pretty"],
+            "unknown option \"pretty\"",
+        ),
+        (
+            vec!["-t", "ip-source-address", "--src-format", "cidr"],
+            "address format \"cidr\"",
+        ),
+        (
+            vec!["-t", "ip-protocol", "--sort", "+speed"],
+            "unknown sort field",
+        ),
+    ] {
+        let out = Command::new(FLOE)
+            .arg("report")
+            .args(&args)
+            .arg(dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(says),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn json_of_the_new_kinds_follows_the_schema() {
+    let data = tempfile::tempdir().unwrap();
+    tree(data.path());
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/report.schema.json");
+    for args in [
+        vec!["-t", "summary-detail"],
+        vec!["-t", "summary-counters"],
+        vec![
+            "-t",
+            "ip-source-address-destination-count",
+            "--sort",
+            "+count",
+        ],
+        vec!["-t", "time-series/ip-protocol", "--interval", "3600"],
+        vec!["-t", "packet-size/duration"],
+        vec![
+            "-t",
+            "ip-source-address",
+            "--src-format",
+            "prefix-mask/16",
+            "--fields",
+            "+bps,+pps",
+        ],
+    ] {
+        let a = args;
+        let text = report(&[a.as_slice(), &["-f", "json"]].concat(), data.path());
+        let doc = data.path().join("r.json");
+        std::fs::write(&doc, &text).unwrap();
+        if let Err(e) = schema_valid(&doc, &schema) {
+            panic!("{a:?}: {e}\n{text}");
+        }
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if a[1].starts_with("summary") {
+            assert_eq!(v["summary"]["span_secs"], 179 * 60 + 30);
+        } else {
+            assert!(!v["rows"].as_array().unwrap().is_empty(), "{a:?}");
+        }
+    }
+}
+
+#[test]
+fn html_draws_time_series_heat_maps_and_summaries() {
+    let data = tempfile::tempdir().unwrap();
+    tree(data.path());
+    let cfg = data.path().join("stat.cfg");
+    std::fs::write(
+        &cfg,
+        "stat-report traffic\n  type time-series\n  output\n    sort -key\n\n\
+         stat-report hosts\n  type ip-source-address\n  output\n    sort -key\n\n\
+         stat-report summary\n  type summary-detail\n\n\
+         stat-definition series\n  time-series 600\n  report traffic\n\n\
+         stat-definition heat\n  time-series 3600\n  report hosts\n\n\
+         stat-definition sum\n  report summary\n",
+    )
+    .unwrap();
+    let page = report(
+        &[
+            "-s",
+            cfg.to_str().unwrap(),
+            "-S",
+            "series",
+            "-S",
+            "heat",
+            "-S",
+            "sum",
+            "-f",
+            "html",
+        ],
+        data.path(),
+    );
+    // The series: an area under a line, 18 ten-minute intervals.
+    assert!(
+        page.contains("<title>octets per interval</title>"),
+        "no series chart"
+    );
+    assert!(page.contains("fill-opacity=\"0.35\""));
+    let series = page.split("<div class=\"heat\">").next().unwrap();
+    assert_eq!(series.matches("<td class=\"key\">2026-11-22T").count(), 18);
+    // The heat map: hosts by hour, shaded.
+    assert!(page.contains("<div class=\"heat\">"));
+    assert!(page.contains("<th>2026-11-22T12:00:00Z</th>"));
+    assert!(page.contains("style=\"background:#"));
+    // The summary: facts and four distributions.
+    assert!(page.contains("average flow size"));
+    assert_eq!(page.matches("<h3>").count(), 4);
+    let html = data.path().join("page.html");
+    std::fs::write(&html, &page).unwrap();
+    if let Err(e) = html5_valid(&html) {
+        panic!("not valid HTML5: {e}");
+    }
+    let (ink, blue) = png_ink(&screenshot(&html, "series", "1024,2400"));
+    assert!(ink > 0.02 && blue, "blank or no chart colour ({ink:.3})");
+}
