@@ -8,7 +8,10 @@
 //! Byte for byte as flow-report 0.68 prints these lines; the `+header`
 //! block has its labels and order, with floe's version and times in UTC.
 //! Rows are in floe's order (sorted, ties by key) where flow-report left
-//! an unsorted report in hash order.
+//! an unsorted report in hash order. A stat-definition's `time-series N`
+//! gives one table whose first key column is the interval start (`time*`,
+//! seconds since the epoch), each interval's rows in the output's sort and
+//! record limit, where flow-report appended one whole report per interval.
 
 use crate::key::Val;
 use crate::kind::SummaryKind;

@@ -40,6 +40,11 @@ pub(crate) fn pct(part: u64, total: u64) -> f64 {
     }
 }
 
+/// A time series row's traffic as bits per second over its interval.
+fn interval_bps(r: &Report, row: &Row) -> f64 {
+    row.counters.octets as f64 * 8.0 / (r.options.interval_ms() as f64 / 1000.0)
+}
+
 /// How rows are shown: which columns, and names for numbers.
 #[derive(Clone, Copy, Default)]
 pub struct Show<'a> {
@@ -171,6 +176,13 @@ pub fn render_text(r: &Report, rows: &[Row], title: &str, show: &Show) -> String
         out += &format!("; {} flows without packets ignored", r.ignores);
     }
     out.push('\n');
+    if r.first_ms <= r.last_ms {
+        out += &format!(
+            "# flows from {} to {}\n",
+            floe_flow::time::format_utc_ms(r.first_ms),
+            floe_flow::time::format_utc_ms(r.last_ms)
+        );
+    }
     let keys: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {
@@ -203,6 +215,10 @@ pub fn render_text(r: &Report, rows: &[Row], title: &str, show: &Show) -> String
         numeric.push(c);
     }
     numeric.extend(["flows", "octets", "packets", "octets%"]);
+    let series = r.kind.parts.contains(&KeyPart::Interval);
+    if series {
+        numeric.push("bps");
+    }
     numeric.extend(rates.iter().map(|(n, _)| *n));
     let num_w: Vec<usize> = numeric.iter().map(|n| n.len().max(10)).collect();
     head.extend(numeric.iter().zip(&num_w).map(|(h, w)| format!("{h:>w$}")));
@@ -222,6 +238,9 @@ pub fn render_text(r: &Report, rows: &[Row], title: &str, show: &Show) -> String
         nums.push(human(row.counters.octets));
         nums.push(human(row.counters.packets));
         nums.push(format!("{:.2}", pct(row.counters.octets, r.totals.octets)));
+        if series {
+            nums.push(human_f(interval_bps(r, row)) + "b/s");
+        }
         let rt = row.rates.unwrap_or_default();
         for (name, get) in &rates {
             let unit = if name.ends_with("bps") { "b/s" } else { "p/s" };
@@ -268,6 +287,10 @@ pub fn render_csv(r: &Report, rows: &[Row], show: &Show) -> String {
         out += c;
     }
     out.push_str(",flows,octets,packets,duration_ms,octets_pct,flows_pct");
+    let series = r.kind.parts.contains(&KeyPart::Interval);
+    if series {
+        out.push_str(",bps");
+    }
     for (n, _) in &rates {
         out += ",";
         out += n;
@@ -295,6 +318,9 @@ pub fn render_csv(r: &Report, rows: &[Row], show: &Show) -> String {
             pct(c.octets, r.totals.octets),
             pct(c.flows, r.totals.flows)
         ));
+        if series {
+            out += &format!(",{:.3}", interval_bps(r, row));
+        }
         let rt = row.rates.unwrap_or_default();
         for (_, get) in &rates {
             out += &format!(",{:.3}", get(&rt));
@@ -344,6 +370,9 @@ pub fn render_json(
             o.insert("octets_pct".into(), pct(c.octets, r.totals.octets).into());
             if let Some(rt) = &row.rates {
                 o.insert("rates".into(), rates_json(rt));
+            }
+            if r.kind.parts.contains(&KeyPart::Interval) {
+                o.insert("bps".into(), interval_bps(r, row).into());
             }
             serde_json::Value::Object(o)
         })

@@ -691,7 +691,10 @@ mod tests {
         };
         let f = Report::with_options(kind, 10, opts).fields();
         assert!(f.contains(&"source-mask") && f.contains(&"sampling-interval"));
-        assert!(!f.contains(&"destination-mask"), "a fixed length needs no mask");
+        assert!(
+            !f.contains(&"destination-mask"),
+            "a fixed length needs no mask"
+        );
     }
 
     #[test]

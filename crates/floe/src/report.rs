@@ -36,17 +36,20 @@ pub enum Format {
 /// ip-source/destination-port, ip-protocol, ip-tos, ip-next-hop-address,
 /// ip-exporter-address, input-interface, output-interface,
 /// input/output-interface, source-as, destination-as, source/destination-as,
-/// engine-id, engine-type joined with /; and ip-address, ip-port (both ends).
+/// engine-id, engine-type, and the distributions packet-size, octets,
+/// packets, bps, pps, duration, and time-series, joined with /; and
+/// ip-address, ip-port (both ends), ip-source-address-destination-count,
+/// ip-destination-address-source-count, summary-counters, summary-detail.
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// Report type (flow-tools name).
+    /// Report type (flow-tools name); repeat for several reports in one pass.
     #[arg(
         short = 't',
         long = "type",
         value_name = "TYPE",
         required_unless_present_any = ["stat_config", "daily"]
     )]
-    kind: Option<String>,
+    kinds: Vec<String>,
     /// The daily summary of one day (default: yesterday): traffic per hour,
     /// top addresses, ports and conversations, protocols, exporter health.
     #[arg(
@@ -54,20 +57,23 @@ pub struct ReportArgs {
         value_name = "DAY",
         num_args = 0..=1,
         default_missing_value = "yesterday",
-        conflicts_with_all = ["kind", "stat_config"]
+        conflicts_with_all = ["kinds", "stat_config"]
     )]
     daily: Option<String>,
     /// flow-tools report configuration (stat-report / stat-definition), as flow-report -s.
-    #[arg(
-        short = 's',
-        long = "stat-config",
-        value_name = "FILE",
-        requires = "definitions"
-    )]
+    #[arg(short = 's', long = "stat-config", value_name = "FILE")]
     stat_config: Option<std::path::PathBuf>,
     /// stat-definition(s) of the configuration to run, as flow-report -S.
-    #[arg(short = 'S', long = "stat-definition", value_name = "NAME")]
+    #[arg(
+        short = 'S',
+        long = "stat-definition",
+        value_name = "NAME",
+        requires = "stat_config"
+    )]
     definitions: Vec<String>,
+    /// Every stat-definition of the configuration, in its order.
+    #[arg(long, requires = "stat_config", conflicts_with = "definitions")]
+    all_reports: bool,
     /// Variable binding for the configuration's @{NAME:-default} words.
     #[arg(short = 'v', long = "var", value_name = "NAME=VALUE")]
     vars: Vec<String>,
@@ -144,59 +150,63 @@ pub fn run(a: ReportArgs) -> Result<i32, String> {
     if a.stat_config.is_some() {
         return run_config(a);
     }
-    let kind = ReportType::parse(a.kind.as_deref().unwrap_or("")).map_err(|e| e.to_string())?;
-    let series = kind.parts.contains(&KeyPart::Interval);
-    let sort = a
-        .sort
-        .as_deref()
-        .unwrap_or(if series { "-key" } else { "+octets" });
-    let mut out = Output::new(sort).map_err(|e| e.to_string())?;
-    out.records = a.records;
-    out.tally = a.tally.filter(|t| *t > 0);
-    if let Some(f) = &a.fields {
-        out.fields.apply(f)?;
+    let mut jobs = Vec::new();
+    for name in &a.kinds {
+        let kind = ReportType::parse(name).map_err(|e| e.to_string())?;
+        let series = kind.parts.contains(&KeyPart::Interval);
+        let sort = a
+            .sort
+            .as_deref()
+            .unwrap_or(if series { "-key" } else { "+octets" });
+        let mut out = Output::new(sort).map_err(|e| e.to_string())?;
+        out.records = a.records;
+        out.tally = a.tally.filter(|t| *t > 0);
+        if let Some(f) = &a.fields {
+            out.fields.apply(f)?;
+        }
+        if let Some(o) = &a.options {
+            out.options.apply(o)?;
+        }
+        let options = ReportOptions {
+            src_format: a
+                .src_format
+                .as_deref()
+                .map(AddrFormat::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            dst_format: a
+                .dst_format
+                .as_deref()
+                .map(AddrFormat::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            scale: a
+                .scale
+                .as_deref()
+                .map(Scale::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            interval_secs: a.interval.max(1),
+            rates: out.needs_rates(),
+        };
+        let filter = a
+            .filter
+            .as_deref()
+            .map(Filter::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        jobs.push(Job {
+            title: format!("{} sorted {}", kind.name, out.sort.name()),
+            name: kind.name.clone(),
+            report: Report::with_options(kind, a.max_keys, options),
+            filter,
+            outputs: vec![out],
+            per_interval: false,
+        });
     }
-    if let Some(o) = &a.options {
-        out.options.apply(o)?;
-    }
-    let options = ReportOptions {
-        src_format: a
-            .src_format
-            .as_deref()
-            .map(AddrFormat::parse)
-            .transpose()?
-            .unwrap_or_default(),
-        dst_format: a
-            .dst_format
-            .as_deref()
-            .map(AddrFormat::parse)
-            .transpose()?
-            .unwrap_or_default(),
-        scale: a
-            .scale
-            .as_deref()
-            .map(Scale::parse)
-            .transpose()?
-            .unwrap_or_default(),
-        interval_secs: a.interval.max(1),
-        rates: out.needs_rates(),
-    };
-    let filter = a
-        .filter
-        .as_deref()
-        .map(Filter::parse)
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    let job = Job {
-        title: format!("{} sorted {}", kind.name, out.sort.name()),
-        name: kind.name.clone(),
-        report: Report::with_options(kind, a.max_keys, options),
-        filter,
-        outputs: vec![out],
-        per_interval: false,
-    };
-    let page_title = format!("floe report: {}", job.title);
-    run_jobs(&a, vec![job], &page_title)
+    let titles: Vec<&str> = jobs.iter().map(|j| j.title.as_str()).collect();
+    let page_title = format!("floe report: {}", titles.join(", "));
+    run_jobs(&a, jobs, &page_title)
 }
 
 /// The fields reports and their filters read: only their columns are
@@ -292,8 +302,17 @@ fn run_config(a: ReportArgs) -> Result<i32, String> {
             }
         }
     };
+    let all: Vec<String> = cfg.definitions.iter().map(|d| d.name.clone()).collect();
+    let definitions = if a.all_reports { &all } else { &a.definitions };
+    if definitions.is_empty() {
+        return Err(format!(
+            "{}: name the stat-definitions to run with -S NAME, or --all-reports; defined: {}",
+            cfg.file,
+            all.join(", ")
+        ));
+    }
     let mut jobs = Vec::new();
-    for d in &a.definitions {
+    for d in definitions {
         let def = cfg.definition(d).map_err(|e| e.to_string())?;
         for r in &def.reports {
             let sr = cfg
@@ -336,7 +355,7 @@ fn run_config(a: ReportArgs) -> Result<i32, String> {
             });
         }
     }
-    let page_title = format!("floe report: {}", a.definitions.join(", "));
+    let page_title = format!("floe report: {}", definitions.join(", "));
     run_jobs(&a, jobs, &page_title)
 }
 
@@ -491,6 +510,25 @@ fn render_one(
                 rows,
             }],
         ),
+        // A definition's time series: one report per interval, as
+        // flow-report appends them (the header and totals once, first).
+        Format::FlowTools if j.per_interval => {
+            let mut out = String::new();
+            let mut o = o.clone();
+            for group in rows.chunk_by(|a, b| a.key[0] == b.key[0]) {
+                out += &render_flow_tools(
+                    &j.report,
+                    group,
+                    &o,
+                    &j.name,
+                    Some(symbols),
+                    now_ms.div_euclid(1000),
+                );
+                o.options.header = false;
+                o.options.totals = false;
+            }
+            out
+        }
         Format::FlowTools => render_flow_tools(
             &j.report,
             rows,

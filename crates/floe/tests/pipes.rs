@@ -899,7 +899,7 @@ fn the_daily_summary_needs_no_configuration() {
     }
     // The top source is the last flow's (octets grow with the minute).
     let after = text.split("# Top 15 source addresses").nth(1).unwrap();
-    let first_row = after.lines().nth(3).unwrap();
+    let first_row = after.lines().nth(4).unwrap();
     assert!(first_row.starts_with("10.0.0.179 "), "{first_row}");
     let page = run("html");
     let html = dir.path().join("daily.html");

@@ -6,14 +6,15 @@
 //! To regenerate the golden files after an intended change, run with
 //! `FLOE_BLESS=1` and review the diff.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use floe_flow::time::utc_ms;
 use floe_flow::Flow;
 use floe_store::{FileHeader, FileWriter, WriteOptions};
 
-const FLOE: &str = env!("CARGO_BIN_EXE_floe");
+mod common;
+use common::{check_golden, FLOE};
 
 /// Six flows covering IPv4 and IPv6, every flag bit, zero and 64-bit
 /// counters, interfaces, AS numbers, sampling and times with milliseconds.
@@ -160,35 +161,6 @@ fn print(file: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn golden(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name)
-}
-
-fn check_golden(name: &str, got: &str) {
-    let path = golden(name);
-    if std::env::var_os("FLOE_BLESS").is_some() {
-        std::fs::write(&path, got).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with FLOE_BLESS=1 to create)", path.display()));
-    if want != got {
-        let first = want
-            .lines()
-            .zip(got.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(want.lines().count().min(got.lines().count()));
-        panic!(
-            "{name}: output differs from the golden file at line {}\nwant: {:?}\ngot:  {:?}",
-            first + 1,
-            want.lines().nth(first),
-            got.lines().nth(first)
-        );
-    }
 }
 
 #[test]

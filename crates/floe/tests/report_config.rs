@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{html5_valid, png_ink, schema_valid, screenshot, tree, FLOE};
+use common::{check_golden, html5_valid, png_ink, schema_valid, screenshot, tree, FLOE};
 
 fn report(args: &[&str], dir: &Path) -> String {
     let out = Command::new(FLOE)
@@ -65,13 +65,14 @@ fn stat_config_outputs_go_where_their_path_says_in_flow_reports_layout() {
         ],
         data.path(),
     );
-    // Only the output without a path is printed: one row per hour.
+    // Only the output without a path is printed: a report per hour, as
+    // flow-report appends them.
     let t = |h: u32| floe_flow::time::utc_ms(2026, 11, 22, h, 0, 0) / 1000;
+    let recn = "# recn: time*,ip-protocol*,flows,octets,packets,duration";
     assert_eq!(
         stdout,
         format!(
-            "# recn: time*,ip-protocol*,flows,octets,packets,duration\n\
-             {},6,60,{},60,1800000\n{},6,60,{},60,1800000\n{},6,60,{},60,1800000\n",
+            "{recn}\n{},6,60,{},60,1800000\n{recn}\n{},6,60,{},60,1800000\n{recn}\n{},6,60,{},60,1800000\n",
             t(10),
             octets(0, 60),
             t(11),
@@ -197,10 +198,15 @@ fn one_liner_flags() {
     );
     // A time series, oldest first by default; 30-minute intervals.
     let text = report(&["-t", "time-series", "--interval", "1800"], dir);
-    let rows: Vec<&str> = text.lines().skip(3).collect();
+    let rows: Vec<&str> = text.lines().skip(4).collect();
     assert_eq!(rows.len(), 6, "{text}");
     assert!(rows[0].starts_with("2026-11-22T10:00:00Z "), "{text}");
     assert!(rows[5].starts_with("2026-11-22T12:30:00Z "), "{text}");
+    // Flows 0..29 in the first half hour: their octets as bits per second.
+    assert!(
+        rows[0].ends_with(&format!("{:.1}b/s", octets(0, 30) as f64 * 8.0 / 1800.0)),
+        "{text}"
+    );
     // Rates as columns and as the sort.
     let csv = report(
         &[
@@ -227,6 +233,22 @@ fn one_liner_flags() {
             800.0 / 30.0
         )
     );
+    // Several types in one pass: one JSON document each.
+    let json = report(
+        &[
+            "-t",
+            "ip-protocol",
+            "-t",
+            "ip-destination-port",
+            "-f",
+            "json",
+        ],
+        dir,
+    );
+    let docs: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(docs[0]["report"], "ip-protocol");
+    assert_eq!(docs[1]["report"], "ip-destination-port");
+    assert_eq!(docs[1]["rows"][0]["flows"], 180);
     // The summary, as text.
     let text = report(&["-t", "summary-detail"], dir);
     assert!(
@@ -364,4 +386,52 @@ fn html_draws_time_series_heat_maps_and_summaries() {
     }
     let (ink, blue) = png_ink(&screenshot(&html, "series", "1024,2400"));
     assert!(ink > 0.02 && blue, "blank or no chart colour ({ink:.3})");
+}
+
+/// flow-report's layout for every kind of report, as a golden file
+/// (tests/golden/report-flow-tools.txt; FLOE_BLESS=1 rewrites it). The
+/// numbers in it are the tree's: 180 flows of 1 packet, 100 + i octets.
+#[test]
+fn flow_tools_layout_of_every_kind_matches_its_golden_file() {
+    let data = tempfile::tempdir().unwrap();
+    tree(data.path());
+    let cfg = data.path().join("stat.cfg");
+    std::fs::write(
+        &cfg,
+        "stat-report both\n  type ip-address\n  output\n    sort +octets\n    records 3\n    options +totals\n\n\
+         stat-report ports\n  type ip-source/destination-port\n  output\n    options +names\n    fields -duration,+frecs\n\n\
+         stat-report sizes\n  type packet-size\n  output\n    sort -key\n    records 6\n    tally 2\n    options +percent-total\n\n\
+         stat-report peers\n  type ip-destination-address-source-count\n  output\n    sort +count\n\n\
+         stat-report rates\n  type ip-protocol\n  scale 10\n  output\n    fields +bps,+pps\n    options +totals\n\n\
+         stat-report prefixes\n  type ip-source-address\n  ip-source-address-format prefix-mask/28\n  output\n    sort -key\n\n\
+         stat-report summary\n  type summary-detail\n\n\
+         stat-definition all\n  report both\n  report ports\n  report sizes\n  report peers\n  report rates\n  report prefixes\n  report summary\n\n\
+         stat-definition hours\n  time-series 3600\n  report sizes\n",
+    )
+    .unwrap();
+    let out = report(
+        &[
+            "-s",
+            cfg.to_str().unwrap(),
+            "--all-reports",
+            "--format",
+            "flow-tools",
+        ],
+        data.path(),
+    );
+    check_golden("report-flow-tools.txt", &out);
+    // What the how-to's scripts do with it: a `# recn:` (or rec1/rec2)
+    // line names the columns (keys marked *), the lines under it split on
+    // commas into as many.
+    let mut recn = None;
+    for line in out.lines() {
+        let header = ["# recn: ", "# rec1: ", "# rec2: "]
+            .iter()
+            .find_map(|p| line.strip_prefix(p));
+        if let Some(cols) = header {
+            recn = Some(cols.split(',').count());
+        } else if !line.starts_with('#') {
+            assert_eq!(Some(line.split(',').count()), recn, "{line}");
+        }
+    }
 }

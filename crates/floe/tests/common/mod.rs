@@ -116,3 +116,34 @@ pub fn screenshot(page: &Path, name: &str, size: &str) -> std::path::PathBuf {
     assert!(status.success(), "chromium failed for {name}");
     shot
 }
+
+/// A golden file of tests/golden.
+pub fn golden(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+}
+
+/// `got` equals the golden file `name` (FLOE_BLESS=1 writes it instead).
+pub fn check_golden(name: &str, got: &str) {
+    let path = golden(name);
+    if std::env::var_os("FLOE_BLESS").is_some() {
+        std::fs::write(&path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with FLOE_BLESS=1 to create)", path.display()));
+    if want != got {
+        let first = want
+            .lines()
+            .zip(got.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(want.lines().count().min(got.lines().count()));
+        panic!(
+            "{name}: output differs from the golden file at line {}\nwant: {:?}\ngot:  {:?}",
+            first + 1,
+            want.lines().nth(first),
+            got.lines().nth(first)
+        );
+    }
+}

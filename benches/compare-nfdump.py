@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""The side-by-side benchmark: floe against nfdump on this machine, in one
+run, on the same data. Runs the three parts and prints one markdown table
+with both tools' figures and the floe/nfdump ratio per row, and writes the
+same as JSON:
+
+1. ingest (benches/compare-ingest.py): the same sender at rising rates to
+   nfcapd and to floed, in alternation, v5 and v9 with 30 records per
+   datagram; the highest rate each stores without loss, CPU s per M flows;
+2. storage: bytes per flow of the query data set as each tool stores it
+   (floe at its default level; nfcapd uncompressed, and rewritten by nfdump
+   with LZO, LZ4 and BZ2: Debian's nfdump 1.7.1 has no zstd), and floe's
+   bytes per IPv4-only flow (benches store-figures);
+3. queries (benches/compare-query.py): a day of generated traffic (`floe
+   send --span 24h`, fixed seed, 20% IPv6) stored by both; dump to CSV,
+   filter, a one-hour window, top-15 sources, top-15 (src, dst, dst port);
+   each pair run alternately, median kept; wall, CPU, peak RSS; both must
+   give the same answers or the run fails.
+
+Usage: benches/compare-nfdump.sh [--flows 10000000] [--repeat 3]
+       [--ingest-seconds 2] [--rates 0.5,1,...] [--workdir DIR] [--quick]
+--quick is the CI size: 300 k flows, one repeat, three ingest rates.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BIN = os.path.join(ROOT, "target", "release")
+
+# The targets of the performance issue, as ratios floe/nfdump (or bytes).
+INGEST_TARGET = 1.5
+QUERY_TARGET = 2.0
+IPV4_BYTES_TARGET = 24.0
+
+
+def py(script, *args):
+    p = subprocess.run([sys.executable, os.path.join(HERE, script), *args], text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"{script} failed ({p.returncode})")
+
+
+def du(path):
+    total = 0
+    for d, _, files in os.walk(path):
+        for f in files:
+            if not f.startswith(".") and not f.endswith(".json"):
+                total += os.path.getsize(os.path.join(d, f))
+    return total
+
+
+def storage(work, flows):
+    """Bytes per flow of the query data set, each tool's way."""
+    nf = os.path.join(work, "query", "nfcapd", "flows")
+    fl = os.path.join(work, "query", "floed", "flows")
+    out = {"floe (zstd, default level)": du(fl) / flows, "nfcapd (uncompressed)": du(nf) / flows}
+    for name, flag in (("LZO", "-z"), ("LZ4", "-y"), ("BZ2", "-j")):
+        dst = os.path.join(work, f"nfdump-{name.lower()}.nf")
+        subprocess.run(["nfdump", "-R", nf, flag, "-w", dst], check=True, capture_output=True)
+        out[f"nfdump ({name})"] = os.path.getsize(dst) / flows
+        os.remove(dst)
+    figures = subprocess.run([os.path.join(BIN, "store-figures"), "300000"], capture_output=True,
+                             text=True, check=True).stdout
+    v4 = None
+    for line in figures.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].lower().startswith("ipv4") and cells[1] in ("default", "1", "3"):
+            v4 = float(cells[2])
+            break
+    return out, v4
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--flows", type=int, default=10_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--ingest-seconds", default="2")
+    ap.add_argument("--rates", default="0.5,1,1.5,2,2.5,3,3.5,4,4.5,5,6")
+    ap.add_argument("--workdir", default=os.path.join(ROOT, "target", "compare-nfdump"))
+    ap.add_argument("--json", default="compare-nfdump.json")
+    ap.add_argument("--quick", action="store_true", help="CI size: small and fast, figures only")
+    a = ap.parse_args()
+    if a.quick:
+        a.flows, a.repeat, a.rates, a.ingest_seconds = 300_000, 1, "0.25,0.5,1", "1"
+    os.makedirs(a.workdir, exist_ok=True)
+    ingest_json = os.path.join(a.workdir, "ingest.json")
+    query_json = os.path.join(a.workdir, "query.json")
+    print("== ingest", flush=True)
+    py("compare-ingest.py", "--versions", "5,9", "--seconds", a.ingest_seconds, "--rates", a.rates,
+       "--json", ingest_json)
+    print("== queries", flush=True)
+    py("compare-query.py", "--flows", str(a.flows), "--repeat", str(a.repeat), "--span", "24h",
+       "--workdir", os.path.join(a.workdir, "query"), "--json", query_json)
+    print("== storage", flush=True)
+    stored, v4 = storage(a.workdir, a.flows)
+
+    ingest = json.load(open(ingest_json))
+    queries = json.load(open(query_json))
+    rows, verdicts = [], []
+
+    def best(tool, v):
+        ok = [r for r in ingest if r["tool"] == tool and r["version"] == v and r["lossless"]]
+        return max(ok, key=lambda r: r["send_rate"]) if ok else None
+
+    for v in (5, 9):
+        n, f = best("nfcapd", v), best("floed", v)
+        ratio = f["send_rate"] / n["send_rate"] if n and f else None
+        rows.append({
+            "row": f"ingest v{v}, highest lossless rate (flows/s)",
+            "nfdump": n and f"{n['send_rate']/1e6:.2f} M ({n['cpu_s_per_mflow']:.2f} CPU s/M, {n['rss_bytes']/2**20:.0f} MiB)",
+            "floe": f and f"{f['send_rate']/1e6:.2f} M ({f['cpu_s_per_mflow']:.2f} CPU s/M, {f['rss_bytes']/2**20:.0f} MiB)",
+            "ratio": ratio, "target": INGEST_TARGET,
+        })
+    for q in queries:
+        n, f = q["nfdump"], q["floe"]
+        rows.append({
+            "row": f"query: {q['query']}",
+            "nfdump": f"{n['flows_per_s']/1e6:.2f} M flows/s, {n['cpu_s']:.1f} CPU s, {n['rss_bytes']/2**20:.0f} MiB",
+            "floe": f"{f['flows_per_s']/1e6:.2f} M flows/s, {f['cpu_s']:.1f} CPU s, {f['rss_bytes']/2**20:.0f} MiB",
+            "ratio": f["flows_per_s"] / n["flows_per_s"], "target": QUERY_TARGET,
+            "rss_ok": f["rss_bytes"] <= n["rss_bytes"],
+        })
+    nf_best = min(v for k, v in stored.items() if k.startswith("nfdump") or k.startswith("nfcapd"))
+    fl = stored["floe (zstd, default level)"]
+    rows.append({
+        "row": "on disk, bytes per flow (20% IPv6)",
+        "nfdump": ", ".join(f"{k.split(' ', 1)[1].strip('()')} {v:.1f}" for k, v in stored.items() if not k.startswith("floe")),
+        "floe": f"{fl:.1f}", "ratio": nf_best / fl, "target": None,
+    })
+    rows.append({"row": "on disk, bytes per IPv4 flow (floe store-figures)", "nfdump": "", "floe": f"{v4}",
+                 "ratio": None, "target": None, "bytes_ok": v4 is not None and v4 <= IPV4_BYTES_TARGET})
+
+    print()
+    print(f"floe vs nfdump {subprocess.run(['nfdump', '-V'], capture_output=True, text=True).stdout.strip()}, "
+          f"{a.flows} flows, {os.cpu_count()} cores; ratio = floe/nfdump (bytes: nfdump's best/floe)")
+    print("| | nfdump | floe | ratio | target |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        ratio = f"{r['ratio']:.2f}x" if r["ratio"] else ""
+        target = ""
+        if r["target"]:
+            met = r["ratio"] is not None and r["ratio"] >= r["target"] and r.get("rss_ok", True)
+            target = f"{r['target']}x{' and RSS' if 'rss_ok' in r else ''}: {'met' if met else 'NOT met'}"
+            verdicts.append(met)
+        if "bytes_ok" in r:
+            target = f"<= {IPV4_BYTES_TARGET} B: {'met' if r['bytes_ok'] else 'NOT met'}"
+            verdicts.append(r["bytes_ok"])
+        print(f"| {r['row']} | {r['nfdump'] or ''} | {r['floe'] or ''} | {ratio} | {target} |")
+    with open(a.json, "w") as fh:
+        json.dump({"flows": a.flows, "rows": rows, "storage": stored, "ingest": ingest, "queries": queries}, fh, indent=1)
+    print(f"\n{sum(verdicts)} of {len(verdicts)} targets met; JSON in {a.json}")
+
+
+if __name__ == "__main__":
+    main()
