@@ -83,18 +83,25 @@ def main():
     ap.add_argument("--workdir", default=os.path.join(ROOT, "target", "compare-nfdump"))
     ap.add_argument("--json", default="compare-nfdump.json")
     ap.add_argument("--quick", action="store_true", help="CI size: small and fast, figures only")
+    ap.add_argument("--skip-ingest", action="store_true",
+                    help="reuse the ingest figures of the last run in --workdir")
+    ap.add_argument("--skip-queries", action="store_true",
+                    help="reuse the query figures of the last run in --workdir")
     a = ap.parse_args()
     if a.quick:
         a.flows, a.repeat, a.rates, a.ingest_seconds = 300_000, 1, "0.25,0.5,1", "1"
     os.makedirs(a.workdir, exist_ok=True)
     ingest_json = os.path.join(a.workdir, "ingest.json")
     query_json = os.path.join(a.workdir, "query.json")
-    print("== ingest", flush=True)
-    py("compare-ingest.py", "--versions", "5,9", "--seconds", a.ingest_seconds, "--rates", a.rates,
-       "--json", ingest_json)
-    print("== queries", flush=True)
-    py("compare-query.py", "--flows", str(a.flows), "--repeat", str(a.repeat), "--span", "24h",
-       "--workdir", os.path.join(a.workdir, "query"), "--json", query_json)
+    if not (a.skip_ingest and os.path.exists(ingest_json)):
+        print("== ingest", flush=True)
+        py("compare-ingest.py", "--versions", "5,9", "--seconds", a.ingest_seconds, "--rates", a.rates,
+           "--json", ingest_json)
+    if not (a.skip_queries and os.path.exists(query_json)):
+        print("== queries", flush=True)
+        py("compare-query.py", "--flows", str(a.flows), "--repeat", str(a.repeat), "--span", "24h",
+           "--load-rate", "100000" if a.quick else "300000",
+           "--workdir", os.path.join(a.workdir, "query"), "--json", query_json)
     print("== storage", flush=True)
     stored, v4 = storage(a.workdir, a.flows)
 

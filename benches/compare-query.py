@@ -71,44 +71,55 @@ def main():
     ap.add_argument("--json", default="query-results.json")
     ap.add_argument("--workdir", help="keep the stored flows here, and reuse them if already there")
     ap.add_argument("--span", default="24h", help="flows spread over this span before now (floe send --span)")
+    ap.add_argument("--load-rate", type=int, default=300_000,
+                    help="flows/s at which the data set is sent to each collector (low enough for both to keep all)")
     a = ap.parse_args()
     work = a.workdir or tempfile.mkdtemp(prefix="query-bench-")
-    dirs = {}
-    for tool in ("nfcapd", "floed"):
-        d = os.path.join(work, tool)
-        marker = os.path.join(d, "sent.json")
-        params = {"flows": a.flows, "span": a.span, "seed": 7}
-        old = json.load(open(marker)) if os.path.exists(marker) else {}
-        same_data = {k: old.get(k) for k in params} == params
-        if a.workdir and same_data and ingest.stored(tool, d) == a.flows:
-            print(f"reusing the {a.flows} flows {tool} stored in {d}", flush=True)
-            dirs[tool] = os.path.join(d, "flows")
-            continue
-        subprocess.run(["rm", "-rf", d])
-        os.makedirs(d)
-        port = ingest.free_port()
-        p = ingest.start(tool, port, d)
-        s = subprocess.run([os.path.join(BIN, "floe"), "send", "--to", f"127.0.0.1:{port}", "--netflow-version", "9",
-                            "--count", str(a.flows), "--rate", "1000000", "--seed", "7", "--span", a.span],
-                           capture_output=True, text=True, check=True)
-        time.sleep(2.5)
-        p.send_signal(signal.SIGTERM)
-        p.wait(timeout=60)
-        stored = ingest.stored(tool, d)
-        if stored != a.flows:
-            raise SystemExit(f"{tool} stored {stored} of {a.flows} flows; lower the rate")
-        dirs[tool] = os.path.join(d, "flows")
-        with open(marker, "w") as fh:
-            json.dump({**params, "sent_at": int(time.time())}, fh)
+    # Both collectors get the very same flows: one seed, one span, one end
+    # time (floe send --until), so that time windows select the same flows.
+    params = {"flows": a.flows, "span": a.span, "seed": 7}
+    dirs = {tool: os.path.join(work, tool) for tool in ("nfcapd", "floed")}
+    markers = {}
+    for tool, d in dirs.items():
+        m = os.path.join(d, "sent.json")
+        markers[tool] = json.load(open(m)) if os.path.exists(m) else {}
+    reuse = (a.workdir and all({k: mk.get(k) for k in params} == params for mk in markers.values())
+             and markers["floed"].get("until") is not None
+             and markers["nfcapd"].get("until") == markers["floed"].get("until")
+             and all(ingest.stored(t, d) == a.flows for t, d in dirs.items()))
+    if reuse:
+        until = markers["floed"]["until"]
+        print(f"reusing the {a.flows} flows both collectors stored in {work}", flush=True)
+    else:
+        until = int(time.time())
+        for tool, d in dirs.items():
+            subprocess.run(["rm", "-rf", d])
+            os.makedirs(d)
+            port = ingest.free_port()
+            p = ingest.start(tool, port, d)
+            subprocess.run([os.path.join(BIN, "floe"), "send", "--to", f"127.0.0.1:{port}", "--netflow-version", "9",
+                            "--count", str(a.flows), "--rate", str(a.load_rate), "--seed", "7", "--span", a.span,
+                            "--until", str(until)], capture_output=True, text=True, check=True)
+            time.sleep(2.5)
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=60)
+            stored = ingest.stored(tool, d)
+            if stored != a.flows:
+                raise SystemExit(f"{tool} stored {stored} of {a.flows} flows; lower --load-rate")
+            with open(os.path.join(d, "sent.json"), "w") as fh:
+                json.dump({**params, "until": until}, fh)
+    dirs = {tool: os.path.join(d, "flows") for tool, d in dirs.items()}
     floe = os.path.join(BIN, "floe")
     nf, fl = dirs["nfcapd"], dirs["floed"]
     # A one-hour window in the middle of the span: nfdump -t keeps the flows
     # that lie within it (first >= start and last <= end, measured: not the
-    # ones that overlap it), so floe is asked the same with a filter; the
-    # window options let both skip the files outside.
-    sent_at = json.load(open(os.path.join(work, "floed", "sent.json")))["sent_at"]
+    # ones that overlap it), so floe is asked the same with a filter. floe
+    # picks files by their names (receive time) widened by --slack; this
+    # data set is a day of flow times sent in seconds, so every flow sits in
+    # the files of the last minutes, and the slack must cover the whole span
+    # (a live collector's files hold flows within minutes of their names).
     span_s = int(a.span[:-1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[a.span[-1]]
-    w0 = (sent_at - span_s // 2) // 3600 * 3600
+    w0 = (until - span_s // 2) // 3600 * 3600
     t = lambda s, f: time.strftime(f, time.gmtime(s))
     nf_win = f"{t(w0, '%Y/%m/%d.%H:%M:%S')}-{t(w0 + 3600, '%Y/%m/%d.%H:%M:%S')}"
     fl_win = f"first >= {t(w0, '%Y-%m-%dT%H:%M:%S')} and last <= {t(w0 + 3600, '%Y-%m-%dT%H:%M:%S')}"
@@ -122,7 +133,8 @@ def main():
          f"{floe} filter 'proto tcp and dst port 443' {fl} | {floe} print --format csv | tail -n +2 | wc -l", same, same),
         ("one-hour window (count)",
          f"TZ=UTC nfdump -R {nf} -q -o csv -t {nf_win} | wc -l",
-         f"{floe} filter '{fl_win}' --zone UTC --start '{t(w0, '%Y-%m-%d %H:%M')}' --end '{t(w0 + 3600, '%Y-%m-%d %H:%M')}' {fl} "
+         f"{floe} filter '{fl_win}' --zone UTC --start '{t(w0, '%Y-%m-%d %H:%M')}' --end '{t(w0 + 3600, '%Y-%m-%d %H:%M')}' "
+         f"--slack {a.span} {fl} "
          f"| {floe} print --format csv | tail -n +2 | wc -l", same, same),
         ("top 15 source addresses by bytes",
          f"nfdump -R {nf} -q -s srcip/bytes -n 15 -o csv",

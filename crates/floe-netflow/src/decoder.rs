@@ -204,6 +204,9 @@ pub struct Outcome {
     pub counters: ExporterCounters,
     /// Options data records decoded (they are not flows).
     pub options_records: u64,
+    /// Data records read by floe's compiled plans rather than
+    /// netflow_parser (v9/IPFIX; how well the fast path is used).
+    pub fast_records: u32,
 }
 
 /// Decodes NetFlow v5, v9 and IPFIX datagrams, keeping template, sampling
@@ -460,6 +463,7 @@ impl Decoder {
                 });
             }
         }
+        outcome.fast_records = records.fast;
         let flows = (out.len() - before) as u64;
         match version {
             9 => self.sequence(
@@ -536,6 +540,14 @@ impl Decoder {
         };
         let mut after_template = false;
         for (id, body) in &sets {
+            // A refresh (templates exactly as known and compiled, what
+            // routers resend every few datagrams) changes nothing: the data
+            // after it stays on the fast path. The set itself still goes
+            // to netflow_parser with the rest.
+            if template_set(*id) && self.is_refresh(key, scope, *id, &data[body.clone()]) {
+                kept.push(body.start - 4..body.end);
+                continue;
+            }
             after_template |= template_set(*id);
             if after_template {
                 kept.push(body.start - 4..body.end);
@@ -580,6 +592,54 @@ impl Decoder {
             sub[2..4].copy_from_slice(&len);
         }
         Some(std::borrow::Cow::Owned(sub))
+    }
+
+    /// Whether a template set only repeats data templates this stream
+    /// already has, field for field, with compiled plans. Options template
+    /// sets, withdrawals and anything unexpected are not refreshes.
+    fn is_refresh(&self, key: ExporterKey, scope: Scope, set_id: u16, body: &[u8]) -> bool {
+        let ipfix = scope.version == 10;
+        if set_id != if ipfix { 2 } else { 0 } {
+            return false;
+        }
+        let (Some(state), Some(plans)) = (self.states.get(&key), self.plans.get(&scope)) else {
+            return false;
+        };
+        let be16 = |at: usize| body.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        let mut at = 0;
+        let mut any = false;
+        // Whole records; fewer than 4 bytes left is padding.
+        while at + 4 <= body.len() {
+            let (Some(id), Some(n)) = (be16(at), be16(at + 2)) else {
+                return false;
+            };
+            at += 4;
+            if id < 256 || n == 0 {
+                return false;
+            }
+            let mut fields = Vec::with_capacity(usize::from(n));
+            for _ in 0..n {
+                let (Some(t), Some(len)) = (be16(at), be16(at + 2)) else {
+                    return false;
+                };
+                at += 4;
+                let enterprise = ipfix && t & 0x8000 != 0;
+                if enterprise {
+                    at += 4;
+                }
+                fields.push((if ipfix { t & 0x7FFF } else { t }, len, enterprise));
+            }
+            if at > body.len() {
+                return false;
+            }
+            let mut h = DefaultHasher::new();
+            fields.hash(&mut h);
+            if state.templates.get(&id) != Some(&h.finish()) || !plans.contains_key(&id) {
+                return false;
+            }
+            any = true;
+        }
+        any
     }
 
     /// NetFlow v1 (which netflow_parser does not read): a 16-byte header

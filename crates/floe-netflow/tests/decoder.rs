@@ -152,6 +152,37 @@ fn templates_are_scoped_by_exporter_and_source_id_not_by_port() {
     assert_eq!(learned, 4, "two templates each for A and B");
 }
 
+/// Routers resend their templates every few datagrams (Cisco: every 20).
+/// A resend that repeats the known templates must not push the data after
+/// it off the fast path; a redefinition in the same place still must.
+#[test]
+fn template_refreshes_keep_the_data_on_the_fast_path() {
+    let mut dec = Decoder::new(DecoderConfig::default());
+    let mut slow = Decoder::new(DecoderConfig {
+        fast_path: false,
+        ..DecoderConfig::default()
+    });
+    let mut enc = V9Encoder::new(BOOT, 7);
+    enc.template_every = 1;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for i in 0..5u64 {
+        let d = enc.encode(&flows(10, i), NOW);
+        let o = dec.decode(exporter(2), &d, NOW, &mut a);
+        slow.decode(exporter(2), &d, NOW, &mut b);
+        // The first datagram teaches the templates (slow path); every
+        // later one repeats them and its data is read by the plans.
+        assert_eq!(o.fast_records, if i == 0 { 0 } else { 10 }, "datagram {i}");
+    }
+    assert_eq!(a, b, "both paths give the same flows");
+    assert_eq!(a.len(), 50);
+    // A refresh is not an event either.
+    let learned = dec
+        .drain_events()
+        .filter(|e| matches!(e, DecodeEvent::TemplateLearned { .. } | DecodeEvent::TemplateRedefined { .. }))
+        .count();
+    assert_eq!(learned, 2);
+}
+
 #[test]
 fn templates_survive_a_restart_through_the_file_store() {
     let dir = tempfile::tempdir().unwrap();

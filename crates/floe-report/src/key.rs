@@ -11,12 +11,11 @@ pub enum Val {
     N(u64),
     V4(u32),
     V6(u128),
-    /// An IPv4 prefix (address masked to `len` bits); `dotted` prints the
-    /// mask as 255.255.255.0 (flow-tools' prefix-mask) instead of /24.
+    /// An address with a prefix length, shown `addr/len` (the address
+    /// cut to the length or not, as the address format says).
     P4 {
         addr: u32,
         len: u8,
-        dotted: bool,
     },
     P6 {
         addr: u128,
@@ -50,14 +49,7 @@ impl std::fmt::Display for Val {
             Val::N(n) => write!(f, "{n}"),
             Val::V4(v) => write!(f, "{}", Ipv4Addr::from(v)),
             Val::V6(v) => write!(f, "{}", Ipv6Addr::from(v)),
-            Val::P4 { addr, len, dotted } => {
-                if dotted {
-                    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-                    write!(f, "{}/{}", Ipv4Addr::from(addr), Ipv4Addr::from(mask))
-                } else {
-                    write!(f, "{}/{len}", Ipv4Addr::from(addr))
-                }
-            }
+            Val::P4 { addr, len } => write!(f, "{}/{len}", Ipv4Addr::from(addr)),
             Val::P6 { addr, len } => write!(f, "{}/{len}", Ipv6Addr::from(addr)),
             Val::T(secs) => {
                 let t = floe_flow::time::format_utc_ms(secs as i64 * 1000);
@@ -91,9 +83,7 @@ impl Key {
                 Val::N(n) => (0u8, u128::from(n), 0u8),
                 Val::V4(a) => (1, u128::from(a), 0),
                 Val::V6(a) => (2, a, 0),
-                Val::P4 { addr, len, dotted } => {
-                    (if dotted { 4 } else { 3 }, u128::from(addr), len)
-                }
+                Val::P4 { addr, len } => (3, u128::from(addr), len),
                 Val::P6 { addr, len } => (5, addr, len),
                 Val::T(s) => (6, u128::from(s), 0),
             };
@@ -127,10 +117,9 @@ impl Key {
                     0 => Val::N(x as u64),
                     1 => Val::V4(x as u32),
                     2 => Val::V6(x),
-                    3 | 4 => Val::P4 {
+                    3 => Val::P4 {
                         addr: x as u32,
                         len,
-                        dotted: self.kinds[i] == 4,
                     },
                     5 => Val::P6 { addr: x, len },
                     _ => Val::T(x as u64),

@@ -19,20 +19,24 @@ pub enum AddrStyle {
     /// The address itself.
     #[default]
     Address,
-    /// The prefix, shown as `10.1.0.0/16`.
+    /// flow-tools' prefix-len: the address with the flow's mask length,
+    /// `10.1.2.3/16` (host bits kept: one key per address and length).
     PrefixLen,
-    /// The prefix, shown as `10.1.0.0/255.255.0.0` (IPv6 as /len).
+    /// flow-tools' prefix-mask: the network, `10.1.0.0/16` (host bits
+    /// cleared: one key per prefix).
     PrefixMask,
 }
 
 /// flow-tools' `ip-source-address-format` / `ip-destination-address-format`:
 /// `address`, `prefix-len` or `prefix-mask`, by the flow's own mask (the
-/// exporter's source/destination mask field), or with `/N` (floe) by a
-/// fixed length: `prefix-len/24` (IPv6 then /64), `prefix-len/24,48`.
+/// exporter's source/destination mask field), as flow-report does; or with
+/// `/N` (floe) the network of a fixed length, for exporters that send no
+/// masks: `prefix-mask/24` (IPv6 then /64), `prefix-mask/24,48`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AddrFormat {
     pub style: AddrStyle,
-    /// (IPv4, IPv6) prefix lengths instead of the flow's mask.
+    /// (IPv4, IPv6) prefix lengths instead of the flow's mask; the
+    /// address is then always cut to the network.
     pub fixed: Option<(u8, u8)>,
 }
 
@@ -74,21 +78,23 @@ impl AddrFormat {
         if self.style == AddrStyle::Address {
             return v;
         }
-        let dotted = self.style == AddrStyle::PrefixMask;
+        let cut = self.style == AddrStyle::PrefixMask || self.fixed.is_some();
         match v {
             Val::V4(a) => {
                 let len = self.fixed.map_or(mask, |x| x.0).min(32);
                 let m = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
                 Val::P4 {
-                    addr: a & m,
+                    addr: if cut { a & m } else { a },
                     len,
-                    dotted,
                 }
             }
             Val::V6(a) => {
                 let len = self.fixed.map_or(mask, |x| x.1).min(128);
                 let m = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-                Val::P6 { addr: a & m, len }
+                Val::P6 {
+                    addr: if cut { a & m } else { a },
+                    len,
+                }
             }
             other => other,
         }
@@ -699,24 +705,20 @@ mod tests {
 
     #[test]
     fn address_formats() {
-        let f = AddrFormat::parse("prefix-len").unwrap();
-        assert_eq!(f.apply(Val::V4(0x0a01_0203), 16).to_string(), "10.1.0.0/16");
-        let f = AddrFormat::parse("prefix-mask/24").unwrap();
-        assert_eq!(
-            f.apply(Val::V4(0x0a01_0203), 8).to_string(),
-            "10.1.2.0/255.255.255.0"
-        );
+        let a = Val::V4(0x0a01_0203);
+        // prefix-len keeps the host bits, prefix-mask cuts them (flow-report).
+        let len = AddrFormat::parse("prefix-len").unwrap();
+        assert_eq!(len.apply(a, 16).to_string(), "10.1.2.3/16");
+        let mask = AddrFormat::parse("prefix-mask").unwrap();
+        assert_eq!(mask.apply(a, 16).to_string(), "10.1.0.0/16");
+        // A fixed length always cuts.
+        let f = AddrFormat::parse("prefix-len/24").unwrap();
+        assert_eq!(f.apply(a, 8).to_string(), "10.1.2.0/24");
         let v6 = Val::V6(0x2001_0db8_1234_5678_0000_0000_0000_0001);
         assert_eq!(f.apply(v6, 0).to_string(), "2001:db8:1234:5678::/64");
-        let f = AddrFormat::parse("prefix-len/24,32").unwrap();
+        let f = AddrFormat::parse("prefix-mask/24,32").unwrap();
         assert_eq!(f.apply(v6, 0).to_string(), "2001:db8::/32");
-        assert_eq!(
-            AddrFormat::parse("prefix-len")
-                .unwrap()
-                .apply(Val::V4(7), 0)
-                .to_string(),
-            "0.0.0.0/0"
-        );
+        assert_eq!(mask.apply(Val::V4(7), 0).to_string(), "0.0.0.0/0");
         for bad in [
             "prefix",
             "prefix-len/33",

@@ -234,8 +234,9 @@ fn count_reports_count_distinct_peers() {
 
 #[test]
 fn prefixes_by_the_flows_mask_or_a_fixed_length() {
+    // prefix-mask: the network by the flow's own mask (flow-report).
     let by_mask = ReportOptions {
-        src_format: AddrFormat::parse("prefix-len").unwrap(),
+        src_format: AddrFormat::parse("prefix-mask").unwrap(),
         ..ReportOptions::default()
     };
     assert_eq!(
@@ -246,16 +247,24 @@ fn prefixes_by_the_flows_mask_or_a_fixed_length() {
             s("10.2.0.0/24", 1, 100)
         ]
     );
-    let mask = ReportOptions {
+    // prefix-len: the address with its mask length, host bits kept.
+    let len = ReportOptions {
+        src_format: AddrFormat::parse("prefix-len").unwrap(),
         dst_format: AddrFormat::parse("prefix-mask").unwrap(),
         ..ReportOptions::default()
     };
     assert_eq!(
-        rows(&run("ip-destination-address", mask), "-key"),
+        rows(&run("ip-source-address", len), "+octets"),
         [
-            s("192.0.2.0/255.255.255.0", 4, 2110),
-            s("2001:db8:2::/64", 1, 3000)
+            s("2001:db8:1::5/48", 1, 3000),
+            s("10.1.2.3/16", 2, 1510),
+            s("10.1.9.9/16", 1, 500),
+            s("10.2.0.1/24", 1, 100)
         ]
+    );
+    assert_eq!(
+        rows(&run("ip-destination-address", len), "-key"),
+        [s("192.0.2.0/24", 4, 2110), s("2001:db8:2::/64", 1, 3000)]
     );
     let fixed = ReportOptions {
         src_format: AddrFormat::parse("prefix-len/8,32").unwrap(),

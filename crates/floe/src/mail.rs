@@ -8,9 +8,8 @@
 //! sendmail transport passes recipients as arguments, and hosts with an MTA
 //! alias set up expect `-t` (recipients read from the headers).
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use clap::Args;
@@ -145,22 +144,10 @@ pub fn send(args: &MailArgs, subject: &str, plain: String, html: String) -> Resu
 
 fn pipe_to_sendmail(path: &PathBuf, message: &Message) -> Result<(), String> {
     let what = format!("{} -t -i", path.display());
-    let mut child = Command::new(path)
-        .args(["-t", "-i"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{what}: {e}"))?;
-    let written = child
-        .stdin
-        .take()
-        .ok_or_else(|| format!("{what}: no stdin"))?
-        .write_all(&message.formatted());
-    let status = child.wait().map_err(|e| format!("{what}: {e}"))?;
-    written.map_err(|e| format!("{what}: writing the message: {e}"))?;
-    if !status.success() {
-        return Err(format!("{what}: {status}; the message was not sent"));
-    }
-    Ok(())
+    let mut cmd = Command::new(path);
+    cmd.args(["-t", "-i"]);
+    crate::pipe::pipe_into(cmd, &what, &message.formatted())
+        .map_err(|e| format!("{e}; the message was not sent"))
 }
 
 /// `host[:port]` or `[v6]:port`, port 25 when absent.

@@ -13,6 +13,7 @@ mod info;
 mod input;
 mod mail;
 mod output;
+mod pipe;
 mod print;
 mod report;
 mod send;

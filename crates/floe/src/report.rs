@@ -94,8 +94,9 @@ pub struct ReportArgs {
     /// Octets and packets times N, or times each flow's sampling interval (`sampling`).
     #[arg(long, value_name = "N|sampling")]
     scale: Option<String>,
-    /// Source addresses as address, prefix-len or prefix-mask, by the flow's
-    /// mask or a fixed /V4[,V6] length (prefix-len/24).
+    /// Source addresses as address, prefix-mask (the network, by the flow's
+    /// mask), prefix-len (the address and its mask length), or the network
+    /// of a fixed /V4[,V6] length (prefix-mask/24).
     #[arg(long, value_name = "FORMAT")]
     src_format: Option<String>,
     /// Destination addresses, as --src-format.
@@ -564,26 +565,10 @@ fn per_interval(r: &Report, o: &Output) -> Vec<Row> {
 /// An output's `path`: a file (its directories made), or with a leading
 /// `|` a command run by sh with the output on its standard input.
 fn write_path(template: &str, path: &str, text: &str) -> Result<(), String> {
-    use std::io::Write;
     if let Some(cmd) = path.strip_prefix('|') {
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", cmd])
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("path {template}: {cmd}: {e}"))?;
-        let written = child
-            .stdin
-            .take()
-            .ok_or_else(|| format!("path {template}: no stdin"))?
-            .write_all(text.as_bytes());
-        let status = child
-            .wait()
-            .map_err(|e| format!("path {template}: {cmd}: {e}"))?;
-        written.map_err(|e| format!("path {template}: {cmd}: {e}"))?;
-        if !status.success() {
-            return Err(format!("path {template}: {cmd}: {status}"));
-        }
-        return Ok(());
+        let mut sh = std::process::Command::new("sh");
+        sh.args(["-c", cmd]);
+        return crate::pipe::pipe_into(sh, &format!("path {template}: {cmd}"), text.as_bytes());
     }
     let p = std::path::Path::new(path);
     if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {

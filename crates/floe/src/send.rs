@@ -46,6 +46,10 @@ pub struct SendArgs {
     /// 24h for a day of traffic; at most 20d, what NetFlow uptimes carry).
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     span: String,
+    /// End of the span, in seconds since the epoch (default: now), so that
+    /// two runs send the very same flows (benchmarks); within 20 days.
+    #[arg(long, value_name = "UNIX_SECS")]
+    until: Option<i64>,
 }
 
 fn now_ms() -> i64 {
@@ -110,25 +114,45 @@ fn generate(a: &SendArgs) -> Result<Vec<(Vec<u8>, usize)>, String> {
     if !(1..=20 * 86_400_000).contains(&span) {
         return Err(format!("--span {}: use 1s to 20d", a.span));
     }
+    let end = match a.until {
+        None => now,
+        Some(secs) => {
+            let ms = secs.saturating_mul(1000);
+            // NetFlow uptimes are 32-bit milliseconds (49 days) from boot,
+            // a day before the oldest flow.
+            if ms > now || now - ms > 20 * 86_400_000 {
+                return Err(format!(
+                    "--until {secs}: use a time within the last 20 days"
+                ));
+            }
+            ms
+        }
+    };
     let mix = Mix {
-        day_start_ms: now - span,
+        day_start_ms: end - span,
         span_ms: span,
         // v5 carries IPv4 only.
         ipv6_share: if a.version == 5 { 0.0 } else { 0.2 },
     };
     let mut flows = realistic_flows(a.count, a.seed, &mix);
     // Booted a day before the oldest flow: every uptime is positive.
-    let boot = now - span - 86_400_000;
+    let boot = end - span - 86_400_000;
     let per = a
         .per_datagram
         .clamp(1, if a.version == 5 { 30 } else { 200 });
+    // The export time on a whole second: v9 headers carry whole seconds
+    // beside a millisecond uptime, so a collector places flows off by the
+    // export time's fraction (up to a second, the same for every flow of a
+    // datagram). On a whole second it places them exactly, and two sends of
+    // the same flows (--until) store the same times.
+    let now = now - now.rem_euclid(1000);
     let mut out = Vec::new();
     if a.version == 5 {
         let mut enc = V5Encoder::new(boot);
         enc.engine_id = a.source_id as u8;
         enc.engine_type = (a.source_id >> 8) as u8;
         for f in &mut flows {
-            f.end_ms = f.end_ms.min(now);
+            f.end_ms = f.end_ms.min(end);
         }
         for chunk in flows.chunks(per) {
             out.push((enc.encode(chunk, now), chunk.len()));

@@ -811,28 +811,40 @@ fn html_reports_are_valid_escaped_and_render_in_chromium() {
 /// loopback socket and decoded.
 #[test]
 fn send_spreads_flows_over_the_span() {
-    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
-        .unwrap();
-    let to = sock.local_addr().unwrap().to_string();
-    let s = Command::new(FLOE)
-        .args([
-            "send", "-V", "9", "-n", "600", "--rate", "0", "--span", "24h", "--to", &to,
-        ])
-        .output()
-        .unwrap();
-    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
-    let mut dec = floe_netflow::Decoder::new(floe_netflow::DecoderConfig::default());
-    let mut flows = Vec::new();
-    let mut buf = vec![0u8; 65536];
-    while flows.len() < 600 {
-        let (n, from) = sock.recv_from(&mut buf).expect("all 600 flows arrive");
-        dec.decode(from.ip(), &buf[..n], 0, &mut flows);
-    }
+    // 600 v9 flows sent to a socket here and decoded.
+    let send = |extra: &[&str]| -> Vec<Flow> {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let to = sock.local_addr().unwrap().to_string();
+        let s = Command::new(FLOE)
+            .args(["send", "-V", "9", "-n", "600", "--rate", "0", "--span", "24h", "--to", &to])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+        let mut dec = floe_netflow::Decoder::new(floe_netflow::DecoderConfig::default());
+        let mut flows = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        while flows.len() < 600 {
+            let (n, from) = sock.recv_from(&mut buf).expect("all 600 flows arrive");
+            dec.decode(from.ip(), &buf[..n], 0, &mut flows);
+        }
+        flows
+    };
+    let flows = send(&[]);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
+    // --until: the same flows twice, whenever they are sent.
+    let until = (now / 1000 - 7200).to_string();
+    let a = send(&["--until", &until]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let b = send(&["--until", &until]);
+    let times = |v: &[Flow]| v.iter().map(|f| (f.start_ms, f.end_ms)).collect::<Vec<_>>();
+    assert_eq!(times(&a), times(&b));
+    assert!(a.iter().all(|f| f.start_ms <= (now / 1000 - 7200) * 1000));
     let oldest = flows.iter().map(|f| f.end_ms).min().unwrap();
     let newest = flows.iter().map(|f| f.end_ms).max().unwrap();
     assert!(
