@@ -605,7 +605,10 @@ impl Decoder {
         let (Some(state), Some(plans)) = (self.states.get(&key), self.plans.get(&scope)) else {
             return false;
         };
-        let be16 = |at: usize| body.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        let be16 = |at: usize| {
+            body.get(at..at + 2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        };
         let mut at = 0;
         let mut any = false;
         // Whole records; fewer than 4 bytes left is padding.

@@ -178,7 +178,12 @@ fn template_refreshes_keep_the_data_on_the_fast_path() {
     // A refresh is not an event either.
     let learned = dec
         .drain_events()
-        .filter(|e| matches!(e, DecodeEvent::TemplateLearned { .. } | DecodeEvent::TemplateRedefined { .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                DecodeEvent::TemplateLearned { .. } | DecodeEvent::TemplateRedefined { .. }
+            )
+        })
         .count();
     assert_eq!(learned, 2);
 }

@@ -818,7 +818,9 @@ fn send_spreads_flows_over_the_span() {
             .unwrap();
         let to = sock.local_addr().unwrap().to_string();
         let s = Command::new(FLOE)
-            .args(["send", "-V", "9", "-n", "600", "--rate", "0", "--span", "24h", "--to", &to])
+            .args([
+                "send", "-V", "9", "-n", "600", "--rate", "0", "--span", "24h", "--to", &to,
+            ])
             .args(extra)
             .output()
             .unwrap();
