@@ -5,6 +5,19 @@
 use crate::report::Sort;
 use crate::ReportError;
 
+/// A flow-tools `+NAME,-NAME` list (commas or spaces) as (on, name)
+/// pairs, names in lower case; `what` names an item in errors.
+fn toggles(spec: &str, what: &str) -> Result<Vec<(bool, String)>, String> {
+    spec.split([',', ' ', '\t'])
+        .filter(|w| !w.is_empty())
+        .map(|w| match (w.strip_prefix('+'), w.strip_prefix('-')) {
+            (Some(n), _) => Ok((true, n.to_ascii_lowercase())),
+            (_, Some(n)) => Ok((false, n.to_ascii_lowercase())),
+            _ => Err(format!("{what} {w:?}: expected +NAME or -NAME")),
+        })
+        .collect()
+}
+
 /// Columns shown (flow-tools `fields +NAME,-NAME`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fields {
@@ -50,13 +63,8 @@ impl Fields {
     /// Applies `+name,-name ...` (commas or spaces); `bps` and `pps` are
     /// the three rates each, `key1`..`key4` stand for the key.
     pub fn apply(&mut self, spec: &str) -> Result<(), String> {
-        for w in spec.split([',', ' ', '\t']).filter(|w| !w.is_empty()) {
-            let (on, name) = match (w.strip_prefix('+'), w.strip_prefix('-')) {
-                (Some(n), _) => (true, n),
-                (_, Some(n)) => (false, n),
-                _ => return Err(format!("field {w:?}: expected +NAME or -NAME")),
-            };
-            let flags: Vec<&mut bool> = match name.to_ascii_lowercase().as_str() {
+        for (on, name) in toggles(spec, "field")? {
+            let flags: Vec<&mut bool> = match name.as_str() {
                 "key" | "key1" | "key2" | "key3" | "key4" => vec![&mut self.key],
                 "flows" => vec![&mut self.flows],
                 "octets" => vec![&mut self.octets],
@@ -108,13 +116,8 @@ pub struct Options {
 
 impl Options {
     pub fn apply(&mut self, spec: &str) -> Result<(), String> {
-        for w in spec.split([',', ' ', '\t']).filter(|w| !w.is_empty()) {
-            let (on, name) = match (w.strip_prefix('+'), w.strip_prefix('-')) {
-                (Some(n), _) => (true, n),
-                (_, Some(n)) => (false, n),
-                _ => return Err(format!("option {w:?}: expected +NAME or -NAME")),
-            };
-            let flag = match name.to_ascii_lowercase().as_str() {
+        for (on, name) in toggles(spec, "option")? {
+            let flag = match name.as_str() {
                 "header" => &mut self.header,
                 "xheader" => &mut self.xheader,
                 "totals" => &mut self.totals,
