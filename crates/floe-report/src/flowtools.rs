@@ -95,11 +95,9 @@ fn header(r: &Report, o: &Output, name: &str, now_secs: i64) -> String {
     s += &line("options", o.options.names());
     s += &line("fields", fields.join(","));
     s += &line("records", o.records.unwrap_or(0).to_string());
-    if o.options.xheader || o.options.header {
-        s += &line("first-flow", format!("{first} {}", ctime(first)));
-        s += &line("last-flow", format!("{last} {}", ctime(last)));
-        s += &line("now", format!("{now_secs} {}", ctime(now_secs)));
-    }
+    s += &line("first-flow", format!("{first} {}", ctime(first)));
+    s += &line("last-flow", format!("{last} {}", ctime(last)));
+    s += &line("now", format!("{now_secs} {}", ctime(now_secs)));
     s += "#\n";
     s
 }

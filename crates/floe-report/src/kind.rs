@@ -78,20 +78,18 @@ impl KeyPart {
             KeyPart::Bps | KeyPart::Pps | KeyPart::Duration | KeyPart::Interval => {
                 &["octets", "packets", "start-time", "end-time"]
             }
-            other => match other.name() {
-                "ip-next-hop-address" => &["ip-next-hop-address"],
-                "ip-exporter-address" => &["ip-exporter-address"],
-                "ip-source-port" => &["ip-source-port"],
-                "ip-destination-port" => &["ip-destination-port"],
-                "ip-protocol" => &["ip-protocol"],
-                "ip-tos" => &["ip-tos"],
-                "input-interface" => &["input-interface"],
-                "output-interface" => &["output-interface"],
-                "source-as" => &["source-as"],
-                "destination-as" => &["destination-as"],
-                "engine-id" => &["engine-id"],
-                _ => &["engine-type"],
-            },
+            KeyPart::NextHop => &["ip-next-hop-address"],
+            KeyPart::Exporter => &["ip-exporter-address"],
+            KeyPart::SrcPort => &["ip-source-port"],
+            KeyPart::DstPort => &["ip-destination-port"],
+            KeyPart::Protocol => &["ip-protocol"],
+            KeyPart::Tos => &["ip-tos"],
+            KeyPart::InIf => &["input-interface"],
+            KeyPart::OutIf => &["output-interface"],
+            KeyPart::SrcAs => &["source-as"],
+            KeyPart::DstAs => &["destination-as"],
+            KeyPart::EngineId => &["engine-id"],
+            KeyPart::EngineType => &["engine-type"],
         }
     }
 

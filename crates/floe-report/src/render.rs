@@ -80,6 +80,13 @@ fn rate_columns(f: &Fields) -> Vec<RateColumn> {
         .collect()
 }
 
+/// The summary of a summary-detail report (the distributions).
+fn detail(r: &Report) -> Option<&crate::Summary> {
+    r.summary
+        .as_deref()
+        .filter(|s| s.kind == crate::SummaryKind::Detail)
+}
+
 /// The summary reports as text: totals, averages and (detail) the four
 /// distributions as fractions of flows, in rows of 15 buckets.
 fn summary_text(r: &Report, title: &str) -> String {
@@ -125,12 +132,9 @@ fn summary_text(r: &Report, title: &str) -> String {
     for (k, v) in lines {
         s += &format!("{:<34}{v}\n", format!("{k}:"));
     }
-    if let Some(sum) = &r.summary {
+    if let Some(sum) = detail(r) {
         let flows = t.flows.max(1) as f64;
         for (name, d) in sum.distributions() {
-            if sum.kind != crate::SummaryKind::Detail {
-                break;
-            }
             s += &format!("\n# {name}\n");
             for chunk in d.buckets().chunks(15) {
                 let w: Vec<usize> = chunk.iter().map(|(l, _)| l.len().max(4)).collect();
@@ -257,7 +261,7 @@ pub fn render_text(r: &Report, rows: &[Row], title: &str, show: &Show) -> String
 /// report, then flows, octets, packets, duration_ms, octets_pct,
 /// flows_pct, and the rates the fields ask for.
 pub fn render_csv(r: &Report, rows: &[Row], show: &Show) -> String {
-    if let Some(sum) = &r.summary {
+    if r.summary.is_some() {
         let t = &r.totals;
         let mut out = String::from("name,value\n");
         for (k, v) in [
@@ -269,10 +273,7 @@ pub fn render_csv(r: &Report, rows: &[Row], show: &Show) -> String {
         ] {
             out += &format!("{k},{v}\n");
         }
-        for (name, d) in sum.distributions() {
-            if sum.kind != crate::SummaryKind::Detail {
-                break;
-            }
+        for (name, d) in detail(r).iter().flat_map(|s| s.distributions()) {
             let short = name.split(' ').next().unwrap_or(name).to_lowercase();
             for (label, c) in d.buckets() {
                 out += &format!("{short}:{label},{c}\n");

@@ -448,16 +448,13 @@ fn run_jobs(a: &ReportArgs, mut jobs: Vec<Job>, page_title: &str) -> Result<i32,
     };
     out.deliver(|format| match format {
         Format::Json => {
-            let docs = shown
+            let mut docs: Vec<serde_json::Value> = shown
                 .iter()
                 .map(|(j, o, rows)| render_json(&j.report, rows, o.sort, o.records))
                 .collect();
-            let doc = match shown.len() {
-                // A one-liner gives one document; a configuration an array.
-                1 if a.stat_config.is_none() => shown
-                    .first()
-                    .map(|(j, o, rows)| render_json(&j.report, rows, o.sort, o.records))
-                    .unwrap_or_default(),
+            // A one-liner gives one document; a configuration an array.
+            let doc = match docs.len() {
+                1 if a.stat_config.is_none() => docs.remove(0),
                 _ => serde_json::Value::Array(docs),
             };
             format!("{doc:#}\n")
