@@ -554,20 +554,9 @@ impl Decoder {
                 continue;
             }
             if let Some(plan) = self.plans.get(&scope).and_then(|m| m.get(id)) {
-                let n = plan.records(&data[body.clone()], ctx.export_ms, |r| {
-                    if !r.is_flow() {
-                        return;
-                    }
-                    let mut cx = ctx;
-                    if let Some(v) = r.sampler_id.and_then(|id| state.samplers.get(&id)) {
-                        cx.sampling = Some(*v);
-                    }
-                    let (flow, u) = r.finish(&cx);
-                    unanchored += u64::from(u);
-                    out.push(flow);
-                });
-                if let Some(n) = n {
+                if let Some((n, u)) = plan.flows(&data[body.clone()], &ctx, &state.samplers, out) {
                     records.fast += n;
+                    unanchored += u;
                     continue;
                 }
             }

@@ -15,9 +15,13 @@
 //! It also reads variable-length fields (RFC 7011 section 7), which
 //! netflow_parser 1.0.6 returns no records for.
 
+use std::collections::HashMap;
+
+use floe_flow::Flow;
 use netflow_parser::variable_versions::field_value::{DataNumber, DurationValue, FieldValue};
 
-use crate::record::Record;
+use crate::direct::Direct;
+use crate::record::{Context, Record};
 
 /// Information elements [`Record`] maps; others are stepped over.
 const MAPPED: &[u16] = &[
@@ -56,6 +60,9 @@ pub(crate) struct Plan {
     steps: Vec<Step>,
     /// Shortest possible record (variable-length fields count 1 byte).
     min_len: usize,
+    /// The template compiled straight to flow fields, when its flows do
+    /// not depend on values ([`crate::direct`]).
+    direct: Option<Direct>,
 }
 
 impl Plan {
@@ -90,18 +97,63 @@ impl Plan {
                 }
             })
             .sum();
-        (min_len > 0).then_some(Plan { steps, min_len })
+        (min_len > 0).then(|| Plan {
+            steps,
+            min_len,
+            direct: Direct::compile(fields),
+        })
+    }
+
+    /// Appends the flows of a data set body to `out`. `samplers`: the
+    /// sampling intervals the exporter announced per sampler id. Returns
+    /// the number of records and how many flows had their uptimes anchored
+    /// at the export time, or `None` when a record runs past the set (the
+    /// caller then leaves the set to the general parser; nothing was
+    /// appended).
+    pub fn flows(
+        &self,
+        body: &[u8],
+        ctx: &Context,
+        samplers: &HashMap<u64, u32>,
+        out: &mut Vec<Flow>,
+    ) -> Option<(u32, u64)> {
+        if let Some(d) = &self.direct {
+            return Some(d.flows(body, ctx, out));
+        }
+        let first = out.len();
+        let mut unanchored = 0u64;
+        let n = self.records(body, ctx.export_ms, |r| {
+            if !r.is_flow() {
+                return;
+            }
+            let mut cx = *ctx;
+            if let Some(v) = r.sampler_id.and_then(|id| samplers.get(&id)) {
+                cx.sampling = Some(*v);
+            }
+            let (flow, u) = r.finish(&cx);
+            unanchored += u64::from(u);
+            out.push(flow);
+        });
+        match n {
+            Some(n) => Some((n, unanchored)),
+            None => {
+                out.truncate(first);
+                None
+            }
+        }
+    }
+
+    /// The step walker alone, for tests comparing it with the direct path.
+    #[cfg(test)]
+    pub fn without_direct(mut self) -> Plan {
+        self.direct = None;
+        self
     }
 
     /// Reads the records of a data set body, calling `each` with each one.
     /// Returns the number of records, or `None` when a record runs past
     /// the set (the caller then leaves the set to the general parser).
-    pub fn records(
-        &self,
-        body: &[u8],
-        export_ms: i64,
-        mut each: impl FnMut(Record),
-    ) -> Option<u32> {
+    fn records(&self, body: &[u8], export_ms: i64, mut each: impl FnMut(Record)) -> Option<u32> {
         let mut at = 0;
         let mut n = 0;
         // What is left when fewer bytes than a record remain is padding.

@@ -25,6 +25,7 @@
 //! a reason.
 
 mod decoder;
+mod direct;
 mod encode;
 mod events;
 mod fast;

@@ -89,14 +89,20 @@ fn ntp_ms(v: &FieldValue) -> Option<i64> {
             let frac_ms = (u64::from(*fraction) * 1000) >> 32;
             Some((i64::from(*seconds) - NTP_UNIX_OFFSET) * 1000 + frac_ms as i64)
         }
-        FieldValue::Vec(b) if b.len() == 8 => {
-            let seconds = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-            let fraction = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
-            let frac_ms = (u64::from(fraction) * 1000) >> 32;
-            Some((i64::from(seconds) - NTP_UNIX_OFFSET) * 1000 + frac_ms as i64)
-        }
+        FieldValue::Vec(b) if b.len() == 8 => Some(ntp_bytes_ms(b)),
         _ => None,
     }
+}
+
+/// An NTP timestamp's 8 bytes (shorter: zeroes) as Unix milliseconds.
+pub(crate) fn ntp_bytes_ms(b: &[u8]) -> i64 {
+    let word = |at: usize| {
+        b.get(at..at + 4)
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map_or(0, u32::from_be_bytes)
+    };
+    let frac_ms = (u64::from(word(4)) * 1000) >> 32;
+    (i64::from(word(0)) - NTP_UNIX_OFFSET) * 1000 + frac_ms as i64
 }
 
 /// Absolute time (UTC ms) of an exporter uptime `up`, from the header's
@@ -108,7 +114,7 @@ pub(crate) fn uptime_to_ms(export_ms: i64, sys_up: u32, up: u32) -> i64 {
 
 /// A u64 as i64, capped at i64::MAX (absurd times are kept absurd, not
 /// wrapped negative).
-fn sat_i64(x: u64) -> i64 {
+pub(crate) fn sat_i64(x: u64) -> i64 {
     i64::try_from(x).unwrap_or(i64::MAX)
 }
 
@@ -388,8 +394,34 @@ impl Record {
 
     /// (start, end, uptimes anchored at export time for lack of a boot time)
     fn times(&self, ctx: &Context) -> (i64, i64, bool) {
+        Times {
+            abs_start: self.abs_start.map(|t| t.0),
+            abs_end: self.abs_end.map(|t| t.0),
+            up_first: self.up_first,
+            up_last: self.up_last,
+            duration_ms: self.duration_ms,
+        }
+        .resolve(ctx, self.sys_init_ms)
+    }
+}
+
+/// The time elements of one record, each already chosen (first occurrence,
+/// most precise absolute time).
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct Times {
+    pub abs_start: Option<i64>,
+    pub abs_end: Option<i64>,
+    pub up_first: Option<u32>,
+    pub up_last: Option<u32>,
+    pub duration_ms: Option<u64>,
+}
+
+impl Times {
+    /// (start, end, uptimes anchored at export time for lack of a boot
+    /// time). `record_init_ms`: a boot time carried in the record itself.
+    pub fn resolve(&self, ctx: &Context, record_init_ms: Option<i64>) -> (i64, i64, bool) {
         let uptime_to_abs = |up: u32| -> Option<i64> {
-            match (ctx.sys_uptime_ms, ctx.sys_init_ms.or(self.sys_init_ms)) {
+            match (ctx.sys_uptime_ms, ctx.sys_init_ms.or(record_init_ms)) {
                 // v9: boot = export - sysUpTime; signed difference so that a
                 // FIRST slightly after sysUpTime, or a wrapped uptime, works.
                 (Some(sys_up), _) => Some(uptime_to_ms(ctx.export_ms, sys_up, up)),
@@ -398,8 +430,8 @@ impl Record {
             }
         };
         let mut unanchored = false;
-        let mut start = self.abs_start.map(|t| t.0);
-        let mut end = self.abs_end.map(|t| t.0);
+        let mut start = self.abs_start;
+        let mut end = self.abs_end;
         if start.is_none() {
             start = self.up_first.and_then(uptime_to_abs);
         }

@@ -171,10 +171,21 @@ impl BlockEncoder {
         } else {
             self.planes.clear();
             self.planes.resize(n * width, 0);
-            for (i, v) in self.values.iter().enumerate() {
-                let bytes = v.to_le_bytes();
-                for (b, byte) in bytes[..width].iter().enumerate() {
-                    self.planes[b * n + i] = *byte;
+            // Plane by plane: sequential writes the compiler vectorises
+            // (value by value, the strided writes were 9 % of floed's CPU
+            // at 3 M flows/s).
+            // A u128 shifted by a variable amount is a branch per value, so
+            // each plane reads one u64 half.
+            for (b, plane) in self.planes.chunks_exact_mut(n.max(1)).enumerate() {
+                let shift = 8 * (b % 8) as u32;
+                if b < 8 {
+                    for (dst, v) in plane.iter_mut().zip(&self.values) {
+                        *dst = (*v as u64 >> shift) as u8;
+                    }
+                } else {
+                    for (dst, v) in plane.iter_mut().zip(&self.values) {
+                        *dst = ((*v >> 64) as u64 >> shift) as u8;
+                    }
                 }
             }
             let raw_len = self.planes.len();

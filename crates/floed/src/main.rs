@@ -12,6 +12,7 @@
 
 mod allow;
 mod config;
+mod mmsg;
 mod pipeline;
 mod receive;
 mod stats;
@@ -225,10 +226,12 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         let (sock, granted) = receive::bind(*addr, cfg.receive_buffer)
             .map_err(|e| format!("cannot listen on udp {addr}: {e}"))?;
         let local = sock.local_addr().map_err(|e| e.to_string())?;
+        let nap = receive::nap_for(granted);
         tracing::info!(
             address = %local,
             receive_buffer_asked = cfg.receive_buffer,
             receive_buffer_granted = granted,
+            poll_interval_us = nap.map_or(0, |n| n.as_micros() as u64),
             "listening on udp {local}"
         );
         if granted < cfg.receive_buffer {
@@ -242,7 +245,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         receivers.push(
             std::thread::Builder::new()
                 .name(format!("recv {local}"))
-                .spawn(move || receive::run(sock, tx, stop, stats, shared))
+                .spawn(move || receive::run(sock, nap, tx, stop, stats, shared))
                 .map_err(|e| e.to_string())?,
         );
     }

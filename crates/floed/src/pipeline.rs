@@ -51,6 +51,8 @@ pub struct Shared {
     pub live: Mutex<Live>,
     /// Set when writing fails, cleared when it works again.
     pub write_failing: AtomicBool,
+    /// Batches handed back by the decoder for the receivers to reuse.
+    pub batches: crate::receive::BatchPool,
 }
 
 /// Logs an event kind at once the first time, then at most once a minute
@@ -356,6 +358,8 @@ pub fn run_decoder(
                     }
                 }
             }
+            let received_ms = b.received_ms;
+            shared.batches.give(b);
             for e in decoder.drain_events() {
                 log_event(&e, &mut limiter, &mut budget, &mut sampling_seen);
             }
@@ -365,7 +369,7 @@ pub fn run_decoder(
             }
             if tx
                 .send(WriterMsg::Flows {
-                    received_ms: b.received_ms,
+                    received_ms,
                     flows,
                     counters,
                 })
