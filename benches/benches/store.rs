@@ -12,7 +12,8 @@ fn block_codec(c: &mut Criterion) {
     let flows = realistic_flows(DEFAULT_BLOCK_RECORDS, 1, &Mix::default());
     let mut g = c.benchmark_group("block");
     g.throughput(Throughput::Elements(flows.len() as u64));
-    for level in [1, DEFAULT_LEVEL] {
+    // The default level, and 3 for what a higher one costs.
+    for level in [DEFAULT_LEVEL, 3] {
         let mut enc = BlockEncoder::new(level).expect("encoder");
         let mut body = Vec::new();
         g.bench_with_input(BenchmarkId::new("encode", level), &flows, |b, flows| {

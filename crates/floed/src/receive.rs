@@ -26,6 +26,10 @@ pub struct Batch {
 
 /// Most datagrams in one batch.
 const BATCH_DATAGRAMS: usize = 256;
+/// Most bytes in one batch: with the queue's length in batches, this bounds
+/// the memory the queue can hold when exporters send large datagrams
+/// (IPFIX allows 64 KiB).
+const BATCH_BYTES: usize = 512 * 1024;
 /// Longest a datagram waits in a batch before the batch goes.
 const BATCH_WAIT: Duration = Duration::from_millis(2);
 /// Datagrams asked of the kernel per call.
@@ -61,6 +65,9 @@ impl BatchPool {
     pub fn give(&self, mut b: Batch) {
         b.data.clear();
         b.items.clear();
+        // A batch that took a few large datagrams past the limit does not
+        // keep that much memory while it waits.
+        b.data.shrink_to(BATCH_BYTES + BATCH_DATAGRAMS * 1500);
         if let Ok(mut v) = self.0.lock() {
             if v.len() < Self::KEEP {
                 v.push(b);
@@ -163,8 +170,7 @@ pub fn run(
         let stopping = stop.load(Ordering::Relaxed);
         let block = nap.is_none() || empty_polls >= IDLE_POLLS;
         let due = !batch.items.is_empty()
-            && (batch.items.len() >= BATCH_DATAGRAMS
-                || first_at.elapsed() >= BATCH_WAIT
+            && (first_at.elapsed() >= BATCH_WAIT
                 || stopping
                 // Nothing is coming: hand on what there is before waiting.
                 || block);
@@ -197,10 +203,6 @@ pub fn run(
             continue;
         }
         empty_polls = 0;
-        if batch.items.is_empty() {
-            batch.received_ms = now_ms();
-            first_at = Instant::now();
-        }
         let allow = shared.allow.read();
         let mut bytes = 0u64;
         let mut taken = 0u64;
@@ -215,11 +217,21 @@ pub fn run(
                 }
                 continue;
             }
+            if batch.items.is_empty() {
+                batch.received_ms = now_ms();
+                first_at = Instant::now();
+            }
             let at = batch.data.len() as u32;
             batch.data.extend_from_slice(data);
             batch.items.push((from, at, data.len() as u32));
             bytes += data.len() as u64;
             taken += 1;
+            if batch.items.len() >= BATCH_DATAGRAMS || batch.data.len() >= BATCH_BYTES {
+                let full = std::mem::replace(&mut batch, shared.batches.take());
+                if !hand_on(full, &tx, &stats, &shared) {
+                    return;
+                }
+            }
         }
         drop(allow);
         stats.datagrams.fetch_add(taken, Ordering::Relaxed);
