@@ -139,6 +139,16 @@ fn slot(ie: u16) -> Option<(&'static str, u8)> {
     })
 }
 
+/// The occurrence of an element a slot takes its value from.
+#[derive(Clone, Copy, Debug)]
+struct Occurrence {
+    slot: &'static str,
+    rank: u8,
+    at: usize,
+    len: usize,
+    ie: u16,
+}
+
 /// Elements whose value decides something per record, or that need the
 /// decoder's state: templates with them keep the step walker.
 const VALUE_DEPENDENT: &[u16] = &[60, 231, 232, 298, 299, 48, 302, 160];
@@ -147,8 +157,8 @@ impl Direct {
     /// Compiles a template's (element, length, enterprise) list, or `None`
     /// when its flows depend on values (see the module docs).
     pub fn compile(fields: &[(u16, u16, bool)]) -> Option<Direct> {
-        // slot -> (rank, offset, length, element) of the occurrence kept
-        let mut chosen: Vec<(&'static str, u8, usize, usize, u16)> = Vec::new();
+        // The occurrence each slot keeps.
+        let mut chosen: Vec<Occurrence> = Vec::new();
         let mut at = 0usize;
         for &(ie, len, enterprise) in fields {
             if len == 65_535 {
@@ -175,16 +185,23 @@ impl Direct {
             if !valid {
                 return None;
             }
-            match chosen.iter_mut().find(|c| c.0 == name) {
-                Some(c) if rank > c.1 => *c = (name, rank, here, len, ie),
+            let o = Occurrence {
+                slot: name,
+                rank,
+                at: here,
+                len,
+                ie,
+            };
+            match chosen.iter_mut().find(|c| c.slot == name) {
+                Some(c) if rank > c.rank => *c = o,
                 Some(_) => {}
-                None => chosen.push((name, rank, here, len, ie)),
+                None => chosen.push(o),
             }
         }
         if at == 0 {
             return None;
         }
-        let has = |n: &str| chosen.iter().any(|c| c.0 == n);
+        let has = |n: &str| chosen.iter().any(|c| c.slot == n);
         let (v4, v6) = (has("src4") || has("dst4"), has("src6") || has("dst6"));
         let v6 = match (v4, v6) {
             (true, true) => return None,
@@ -195,13 +212,18 @@ impl Direct {
             (false, true) => true,
             _ => false,
         };
-        let first = |names: &[&str]| names.iter().find_map(|n| chosen.iter().find(|c| c.0 == *n));
+        let first = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| chosen.iter().find(|c| c.slot == *n))
+                .copied()
+        };
         let mut ops = Vec::new();
-        let mut op = |c: Option<&(&'static str, u8, usize, usize, u16)>, dest: Dest| {
+        let mut op = |c: Option<Occurrence>, dest: Dest| {
             if let Some(c) = c {
                 ops.push(Op {
-                    at: c.2,
-                    len: c.3,
+                    at: c.at,
+                    len: c.len,
                     dest,
                 });
             }
@@ -238,26 +260,23 @@ impl Direct {
         op(first(&["icmp_code"]), Dest::IcmpCode);
         op(first(&["up_first"]), Dest::UpFirst);
         op(first(&["up_last"]), Dest::UpLast);
-        let time = |c: Option<&(&'static str, u8, usize, usize, u16)>, start: bool| {
-            c.map(|c| match (c.4, start) {
-                (150, _) => Dest::StartSecs,
-                (151, _) => Dest::EndSecs,
-                (152, _) => Dest::StartMillis,
-                (153, _) => Dest::EndMillis,
-                (158, _) => Dest::StartDeltaMicros,
-                (159, _) => Dest::EndDeltaMicros,
-                (_, true) => Dest::StartNtp,
-                (_, false) => Dest::EndNtp,
-            })
-        };
-        if let Some(d) = time(first(&["abs_start"]), true) {
-            op(first(&["abs_start"]), d);
-        }
-        if let Some(d) = time(first(&["abs_end"]), false) {
-            op(first(&["abs_end"]), d);
+        for slot in ["abs_start", "abs_end"] {
+            if let Some(c) = first(&[slot]) {
+                let dest = match c.ie {
+                    150 => Dest::StartSecs,
+                    151 => Dest::EndSecs,
+                    152 => Dest::StartMillis,
+                    153 => Dest::EndMillis,
+                    158 => Dest::StartDeltaMicros,
+                    159 => Dest::EndDeltaMicros,
+                    154 | 156 => Dest::StartNtp,
+                    _ => Dest::EndNtp,
+                };
+                op(Some(c), dest);
+            }
         }
         if let Some(c) = first(&["duration"]) {
-            let d = if c.4 == 161 {
+            let d = if c.ie == 161 {
                 Dest::DurationMillis
             } else {
                 Dest::DurationMicros

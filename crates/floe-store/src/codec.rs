@@ -72,6 +72,8 @@ pub struct BlockEncoder {
     /// a u128 in several with a branch (the u128-only encoder spent a
     /// quarter of floed's write thread on it).
     narrow: Vec<u64>,
+    /// An address field's IPv4 values, while its family column is written.
+    v4: Vec<u64>,
     /// The column being written, for IPv6 addresses.
     wide: Vec<u128>,
     planes: Vec<u8>,
@@ -83,6 +85,7 @@ impl BlockEncoder {
         Ok(BlockEncoder {
             compressor: zstd::bulk::Compressor::new(level)?,
             narrow: Vec::new(),
+            v4: Vec::new(),
             wide: Vec::new(),
             planes: Vec::new(),
             compressed: Vec::new(),
@@ -145,19 +148,27 @@ impl BlockEncoder {
             (col::DST_ADDR, |f: &Flow| f.dst_addr),
             (col::NEXT_HOP, |f: &Flow| f.next_hop),
         ] {
-            scalar!(id, |f| u8::from(get(f).is_ipv6()));
+            // One pass splits the addresses by family: the family column
+            // goes to `narrow`, the IPv4 values to `v4`, the IPv6 ones to
+            // `wide`.
             self.narrow.clear();
-            self.narrow
-                .extend(flows.iter().filter_map(|f| match get(f) {
-                    IpAddr::V4(a) => Some(u64::from(u32::from(a))),
-                    IpAddr::V6(_) => None,
-                }));
-            self.write_narrow(id + 1, out)?;
+            self.v4.clear();
             self.wide.clear();
-            self.wide.extend(flows.iter().filter_map(|f| match get(f) {
-                IpAddr::V4(_) => None,
-                IpAddr::V6(a) => Some(u128::from(a)),
-            }));
+            for f in flows {
+                match get(f) {
+                    IpAddr::V4(a) => {
+                        self.narrow.push(0);
+                        self.v4.push(u64::from(u32::from(a)));
+                    }
+                    IpAddr::V6(a) => {
+                        self.narrow.push(1);
+                        self.wide.push(u128::from(a));
+                    }
+                }
+            }
+            self.write_narrow(id, out)?;
+            std::mem::swap(&mut self.narrow, &mut self.v4);
+            self.write_narrow(id + 1, out)?;
             self.write_wide(id + 2, out)?;
         }
         Ok(head)
