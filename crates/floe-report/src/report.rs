@@ -7,7 +7,7 @@ use floe_flow::Flow;
 use rustc_hash::FxHashMap;
 
 use crate::counters::{Counters, Rates, Sample, Scale};
-use crate::key::{compact_key, Key, KeyRef, Val};
+use crate::key::{compact_key, Key, KeyRef, Single, Val};
 use crate::kind::{KeyPart, ReportType, MAX_PARTS};
 use crate::summary::Summary;
 use crate::table::Table;
@@ -274,6 +274,7 @@ pub struct Row {
 /// they would double the memory of every report).
 struct RateTables {
     compact: Table<u128, Rates>,
+    single: Table<Single, Rates>,
     wide: Table<Key, Rates>,
 }
 
@@ -289,7 +290,10 @@ pub struct Report {
     /// tables are capped by max_keys anyway. The packed table made the
     /// 3-part report over 10 M flows take 1.0 GB instead of 2.7 GB.
     compact: Table<u128, Counters>,
-    /// Keys with an IPv6 part, a prefix, or a number over 32 bits.
+    /// One-part keys that are not compact.
+    single: Table<Single, Counters>,
+    /// Keys of several parts with an IPv6 part, a prefix, or a number over
+    /// 32 bits.
     wide: Table<Key, Counters>,
     rates: Option<Box<RateTables>>,
     pub totals: Counters,
@@ -322,12 +326,14 @@ impl Report {
             rates: options.rates.then(|| {
                 Box::new(RateTables {
                     compact: Table::new(),
+                    single: Table::new(),
                     wide: Table::new(),
                 })
             }),
             kind,
             options,
             compact: Table::new(),
+            single: Table::new(),
             wide: Table::new(),
             totals: Counters::default(),
             total_rates: Rates::default(),
@@ -435,6 +441,13 @@ impl Report {
                 }
                 self.compact.bump(key, full, |c| c.add(s))
             }
+            None if vals.len() == 1 => {
+                let key = Single::pack(&vals[0]);
+                if let Some(r) = &mut self.rates {
+                    r.single.bump(key, false, |x| x.add(s));
+                }
+                self.single.bump(key, full, |c| c.add(s))
+            }
             None => {
                 let key = Key::pack(vals);
                 if let Some(r) = &mut self.rates {
@@ -455,6 +468,7 @@ impl Report {
         Some(
             match k {
                 KeyRef::Compact(c) => t.compact.get(c),
+                KeyRef::Single(k) => t.single.get(k),
                 KeyRef::Wide(w) => t.wide.get(w),
             }
             .copied()
@@ -475,17 +489,10 @@ impl Report {
         let parts = &self.kind.parts;
         let first = sort.first_part().min(width.saturating_sub(1));
         let with_rates = sort.needs_rates();
-        // References into both tables; a packed key is widened only when
-        // compared.
-        let all = self
-            .compact
-            .iter()
-            .map(|(k, c)| (KeyRef::Compact(k), c))
-            .chain(self.wide.iter().map(|(k, c)| (KeyRef::Wide(k), c)))
-            .map(|(k, c)| {
-                let r = if with_rates { self.rates_of(k) } else { None };
-                (k, c, sort.metric(c, r.as_ref(), 0))
-            });
+        let all = self.entries().map(|(k, c)| {
+            let r = if with_rates { self.rates_of(k) } else { None };
+            (k, c, sort.metric(c, r.as_ref(), 0))
+        });
         let order = |a: &(KeyRef, &Counters, (u64, f64)), b: &(KeyRef, &Counters, (u64, f64))| {
             sort.by_metric(a.2, b.2).then_with(|| {
                 let (x, y) = (a.0.key(parts, width), b.0.key(parts, width));
@@ -531,12 +538,7 @@ impl Report {
     fn count_rows(&self, sort: Sort, records: Option<usize>) -> Vec<Row> {
         let (parts, width) = (&self.kind.parts, self.width);
         let mut by_first: FxHashMap<Val, Row> = FxHashMap::default();
-        let all = self
-            .compact
-            .iter()
-            .map(|(k, c)| (KeyRef::Compact(k), c))
-            .chain(self.wide.iter().map(|(k, c)| (KeyRef::Wide(k), c)));
-        for (k, c) in all {
+        for (k, c) in self.entries() {
             let first = k.key(parts, width).unpack(1)[0];
             let row = by_first.entry(first).or_insert_with(|| Row {
                 key: vec![first],
@@ -569,9 +571,11 @@ impl Report {
             a.merge(b);
         }
         self.compact.merge(other.compact);
+        self.single.merge(other.single);
         self.wide.merge(other.wide);
         if let (Some(a), Some(b)) = (&mut self.rates, other.rates) {
             a.compact.merge(b.compact);
+            a.single.merge(b.single);
             a.wide.merge(b.wide);
         }
         if self.keys() > self.max_keys {
@@ -582,7 +586,17 @@ impl Report {
 
     /// Number of distinct keys.
     pub fn keys(&self) -> usize {
-        self.compact.len() + self.wide.len()
+        self.compact.len() + self.single.len() + self.wide.len()
+    }
+
+    /// Every key of the three tables with its counters; a packed key is
+    /// widened only when compared.
+    fn entries(&self) -> impl Iterator<Item = (KeyRef<'_>, &Counters)> {
+        self.compact
+            .iter()
+            .map(|(k, c)| (KeyRef::Compact(k), c))
+            .chain(self.single.iter().map(|(k, c)| (KeyRef::Single(k), c)))
+            .chain(self.wide.iter().map(|(k, c)| (KeyRef::Wide(k), c)))
     }
 }
 

@@ -222,17 +222,24 @@ impl StoreWriter {
     /// Stores flows received at `now_ms`. Returns the file closed by a
     /// rotation this caused, if any.
     pub fn write(&mut self, now_ms: i64, flows: &[Flow]) -> Result<Option<ClosedFile>> {
-        self.write_owned(now_ms, flows.to_vec())
+        self.write_owned(now_ms, &mut flows.to_vec())
     }
 
-    /// Like [`StoreWriter::write`], taking the flows by value (no copy).
-    pub fn write_owned(&mut self, now_ms: i64, flows: Vec<Flow>) -> Result<Option<ClosedFile>> {
+    /// Like [`StoreWriter::write`], moving the flows out of `flows` (no
+    /// copy), which is left empty with its capacity, for the caller to
+    /// fill again.
+    pub fn write_owned(
+        &mut self,
+        now_ms: i64,
+        flows: &mut Vec<Flow>,
+    ) -> Result<Option<ClosedFile>> {
         // No file to write to (the new period's cannot be created): the
         // flows are counted as unwritten.
         let closed = match self.ensure_period(now_ms) {
             Ok(c) => c,
             Err(e) => {
                 self.unwritten += flows.len() as u64;
+                flows.clear();
                 self.failing = true;
                 return Err(e);
             }
@@ -241,7 +248,7 @@ impl StoreWriter {
         let mut before = u64::MAX;
         if let Some(cur) = self.cur.as_mut() {
             before = cur.w.bytes_written();
-            for f in flows {
+            for f in flows.drain(..) {
                 if let Err(e) = cur.w.push(f) {
                     self.unwritten += drop_failed_block(cur, &e);
                     failed.get_or_insert(e);
@@ -253,6 +260,7 @@ impl StoreWriter {
                 }
             }
         }
+        flows.clear();
         if let Some(e) = failed {
             self.failing = true;
             return Err(e);

@@ -53,6 +53,39 @@ pub struct Shared {
     pub write_failing: AtomicBool,
     /// Batches handed back by the decoder for the receivers to reuse.
     pub batches: crate::receive::BatchPool,
+    /// Flow vectors handed back by the writer for the decoder to reuse.
+    pub flow_vecs: FlowVecPool,
+}
+
+/// Emptied flow vectors, kept for the decoder to fill again: a batch's
+/// flows take some 700 KiB, which were allocated, faulted in and freed on
+/// another thread a few hundred times a second.
+#[derive(Default)]
+pub struct FlowVecPool(Mutex<Vec<Vec<Flow>>>);
+
+impl FlowVecPool {
+    /// Spare vectors kept; more are freed.
+    const KEEP: usize = 16;
+    /// Capacity a spare keeps (a full batch of 256 datagrams of 30 flows).
+    const CAPACITY: usize = 256 * 30;
+
+    pub fn take(&self) -> Vec<Flow> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_else(|| Vec::with_capacity(Self::CAPACITY))
+    }
+
+    pub fn give(&self, mut flows: Vec<Flow>) {
+        flows.clear();
+        flows.shrink_to(Self::CAPACITY);
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < Self::KEEP {
+                v.push(flows);
+            }
+        }
+    }
 }
 
 /// Logs an event kind at once the first time, then at most once a minute
@@ -335,7 +368,7 @@ pub fn run_decoder(
             Err(RecvTimeoutError::Disconnected) => break,
         };
         if let Some(b) = batch {
-            let mut flows = Vec::with_capacity(b.items.len() * 24);
+            let mut flows = shared.flow_vecs.take();
             let mut counters: HashMap<ExporterKey, ExporterCounters> = HashMap::new();
             for (from, at, len) in &b.items {
                 let data = &b.data[*at as usize..(*at + *len) as usize];
@@ -499,13 +532,14 @@ pub fn run_writer(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<S
         match msg {
             Some(WriterMsg::Flows {
                 received_ms,
-                flows,
+                mut flows,
                 counters,
             }) => {
-                match store.write_owned(received_ms, flows) {
+                match store.write_owned(received_ms, &mut flows) {
                     Ok(c) => closed.extend(c),
                     Err(e) => failed = Some(e.to_string()),
                 }
+                shared.flow_vecs.give(flows);
                 for (k, c) in counters {
                     match store.add_counters(received_ms, k, &c) {
                         Ok(c) => closed.extend(c),
