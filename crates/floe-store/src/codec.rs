@@ -72,8 +72,6 @@ pub struct BlockEncoder {
     /// a u128 in several with a branch (the u128-only encoder spent a
     /// quarter of floed's write thread on it).
     narrow: Vec<u64>,
-    /// The 19 scalar columns, gathered together.
-    scalars: [Vec<u64>; 19],
     /// An address field's IPv4 values, while its family column is written.
     v4: Vec<u64>,
     /// The column being written, for IPv6 addresses.
@@ -87,7 +85,6 @@ impl BlockEncoder {
         Ok(BlockEncoder {
             compressor: zstd::bulk::Compressor::new(level)?,
             narrow: Vec::new(),
-            scalars: Default::default(),
             v4: Vec::new(),
             wide: Vec::new(),
             planes: Vec::new(),
@@ -103,50 +100,45 @@ impl BlockEncoder {
             columns: col::COUNT as u16,
             ..BlockHeader::default()
         };
-        head.min_start_ms = flows.iter().map(|f| f.start_ms).min().unwrap_or(0);
-        head.max_end_ms = flows.first().map_or(0, |f| f.end_ms.max(f.start_ms));
-        let base = head.min_start_ms;
-        // The scalar columns in one pass over the flows (a block's flows
-        // are 2 MB: one pass per column read them 19 times).
-        let n = flows.len();
-        for c in &mut self.scalars {
-            c.clear();
-            c.resize(n, 0);
+        if let Some(first) = flows.first() {
+            head.min_start_ms = first.start_ms;
+            head.max_end_ms = first.end_ms.max(first.start_ms);
         }
-        let [start, end, source_id, src_port, dst_port, protocol, tcp_flags, tos, packets, octets, input_if, output_if, src_as, dst_as, src_mask, dst_mask, sampling, engine_type, engine_id] =
-            &mut self.scalars;
-        for (i, f) in flows.iter().enumerate() {
+        for f in flows {
+            head.min_start_ms = head.min_start_ms.min(f.start_ms);
             head.max_end_ms = head.max_end_ms.max(f.end_ms.max(f.start_ms));
             head.packets = head.packets.saturating_add(f.packets);
             head.octets = head.octets.saturating_add(f.octets);
-            start[i] = f.start_ms.wrapping_sub(base) as u64;
-            end[i] = zigzag(f.end_ms.wrapping_sub(f.start_ms));
-            source_id[i] = u64::from(f.source_id);
-            src_port[i] = u64::from(f.src_port);
-            dst_port[i] = u64::from(f.dst_port);
-            protocol[i] = u64::from(f.protocol);
-            tcp_flags[i] = u64::from(f.tcp_flags);
-            tos[i] = u64::from(f.tos);
-            packets[i] = f.packets;
-            octets[i] = f.octets;
-            input_if[i] = u64::from(f.input_if);
-            output_if[i] = u64::from(f.output_if);
-            src_as[i] = u64::from(f.src_as);
-            dst_as[i] = u64::from(f.dst_as);
-            src_mask[i] = u64::from(f.src_mask);
-            dst_mask[i] = u64::from(f.dst_mask);
-            sampling[i] = u64::from(f.sampling_interval);
-            engine_type[i] = u64::from(f.engine_type);
-            engine_id[i] = u64::from(f.engine_id);
         }
+        let base = head.min_start_ms;
         out.extend_from_slice(&head.encode());
-        // Scalar column i has id i (col::START .. col::ENGINE_ID).
-        for i in 0..self.scalars.len() {
-            std::mem::swap(&mut self.narrow, &mut self.scalars[i]);
-            let written = self.write_narrow(i as u8, out);
-            std::mem::swap(&mut self.narrow, &mut self.scalars[i]);
-            written?;
+
+        macro_rules! scalar {
+            ($id:expr, |$f:ident| $e:expr) => {{
+                self.narrow.clear();
+                self.narrow.extend(flows.iter().map(|$f| $e as u64));
+                self.write_narrow($id, out)?;
+            }};
         }
+        scalar!(col::START, |f| f.start_ms.wrapping_sub(base));
+        scalar!(col::END, |f| zigzag(f.end_ms.wrapping_sub(f.start_ms)));
+        scalar!(col::SOURCE_ID, |f| f.source_id);
+        scalar!(col::SRC_PORT, |f| f.src_port);
+        scalar!(col::DST_PORT, |f| f.dst_port);
+        scalar!(col::PROTOCOL, |f| f.protocol);
+        scalar!(col::TCP_FLAGS, |f| f.tcp_flags);
+        scalar!(col::TOS, |f| f.tos);
+        scalar!(col::PACKETS, |f| f.packets);
+        scalar!(col::OCTETS, |f| f.octets);
+        scalar!(col::INPUT_IF, |f| f.input_if);
+        scalar!(col::OUTPUT_IF, |f| f.output_if);
+        scalar!(col::SRC_AS, |f| f.src_as);
+        scalar!(col::DST_AS, |f| f.dst_as);
+        scalar!(col::SRC_MASK, |f| f.src_mask);
+        scalar!(col::DST_MASK, |f| f.dst_mask);
+        scalar!(col::SAMPLING, |f| f.sampling_interval);
+        scalar!(col::ENGINE_TYPE, |f| f.engine_type);
+        scalar!(col::ENGINE_ID, |f| f.engine_id);
         for (id, get) in [
             (
                 col::EXPORTER,
