@@ -307,29 +307,13 @@ impl Direct {
             floe_flow::UNSPECIFIED_V4
         };
         let base = Flow {
-            start_ms: 0,
-            end_ms: 0,
             exporter: ctx.exporter,
             source_id: ctx.source_id,
             src_addr: unspec,
             dst_addr: unspec,
             next_hop: unspec,
-            src_port: 0,
-            dst_port: 0,
-            protocol: 0,
-            tcp_flags: 0,
-            tos: 0,
-            packets: 0,
-            octets: 0,
-            input_if: 0,
-            output_if: 0,
-            src_as: 0,
-            dst_as: 0,
-            src_mask: 0,
-            dst_mask: 0,
             sampling_interval: ctx.sampling.unwrap_or(0),
-            engine_type: 0,
-            engine_id: 0,
+            ..Flow::default()
         };
         let mut unanchored = 0;
         out.reserve(records.len());
