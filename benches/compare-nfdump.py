@@ -79,7 +79,7 @@ def main():
     ap.add_argument("--flows", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--ingest-seconds", default="2")
-    ap.add_argument("--rates", default="1,1.5,2,2.25,2.5,2.75,3,3.25,3.5,3.75,4,4.5,5,5.5,6,7,8")
+    ap.add_argument("--rates", help="ingest rates, M flows/s (default: compare-ingest.py's ladder)")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "target", "compare-nfdump"))
     ap.add_argument("--json", default="compare-nfdump.json")
     ap.add_argument("--quick", action="store_true", help="CI size: small and fast, figures only")
@@ -95,8 +95,8 @@ def main():
     query_json = os.path.join(a.workdir, "query.json")
     if not (a.skip_ingest and os.path.exists(ingest_json)):
         print("== ingest", flush=True)
-        py("compare-ingest.py", "--versions", "5,9", "--seconds", a.ingest_seconds, "--rates", a.rates,
-           "--json", ingest_json)
+        py("compare-ingest.py", "--versions", "5,9", "--seconds", a.ingest_seconds,
+           *(["--rates", a.rates] if a.rates else []), "--json", ingest_json)
     if not (a.skip_queries and os.path.exists(query_json)):
         print("== queries", flush=True)
         py("compare-query.py", "--flows", str(a.flows), "--repeat", str(a.repeat), "--span", "24h",

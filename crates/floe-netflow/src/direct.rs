@@ -27,7 +27,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use floe_flow::Flow;
 
-use crate::record::{ntp_bytes_ms, sat_i64, Context, Times};
+use crate::record::{be_u64, ntp_bytes_ms, sat_i64, Context, Times};
 
 /// Where a field's bytes go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub(crate) struct Direct {
 /// The elements [`Record`](crate::record::Record) maps, each with the slot
 /// it fills (elements sharing a slot: the first occurrence wins) and, for
 /// times, the precision rank (the highest wins).
-fn slot(ie: u16) -> Option<(&'static str, u8)> {
+pub(crate) fn slot(ie: u16) -> Option<(&'static str, u8)> {
     Some(match ie {
         1 => ("octets", 0),
         85 => ("octets_total", 0),
@@ -151,7 +151,7 @@ struct Occurrence {
 
 /// Elements whose value decides something per record, or that need the
 /// decoder's state: templates with them keep the step walker.
-const VALUE_DEPENDENT: &[u16] = &[60, 231, 232, 298, 299, 48, 302, 160];
+pub(crate) const VALUE_DEPENDENT: &[u16] = &[60, 231, 232, 298, 299, 48, 302, 160];
 
 impl Direct {
     /// Compiles a template's (element, length, enterprise) list, or `None`
@@ -323,7 +323,7 @@ impl Direct {
             let (mut icmp_tc, mut icmp_t, mut icmp_c) = (None, 0u8, 0u8);
             for op in &self.ops {
                 let b = &rec[op.at..op.at + op.len];
-                let n = || b.iter().fold(0u64, |acc, x| acc << 8 | u64::from(*x));
+                let n = || be_u64(b);
                 match op.dest {
                     Dest::Octets => f.octets = n(),
                     Dest::Packets => f.packets = n(),

@@ -20,15 +20,15 @@ use std::collections::HashMap;
 use floe_flow::Flow;
 use netflow_parser::variable_versions::field_value::{DataNumber, DurationValue, FieldValue};
 
-use crate::direct::Direct;
-use crate::record::{Context, Record};
+use crate::direct::{self, Direct};
+use crate::record::{be_bytes, Context, Record};
 
-/// Information elements [`Record`] maps; others are stepped over.
-const MAPPED: &[u16] = &[
-    1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 21, 22, 23, 24, 27, 28, 29, 30, 32,
-    34, 48, 50, 60, 62, 63, 85, 86, 139, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160,
-    161, 162, 176, 177, 178, 179, 180, 181, 182, 183, 231, 232, 298, 299, 302, 305,
-];
+/// Whether [`Record`] maps an information element (others are stepped
+/// over): the ones the direct path has a slot for, and the ones that make
+/// a template value-dependent there.
+fn mapped(ie: u16) -> bool {
+    direct::slot(ie).is_some() || direct::VALUE_DEPENDENT.contains(&ie)
+}
 
 /// Elements that hold addresses.
 const ADDRESSES: &[u16] = &[8, 12, 15, 18, 27, 28, 62, 63];
@@ -74,7 +74,7 @@ impl Plan {
             .map(|&(ie, len, enterprise)| Step {
                 ie,
                 len,
-                kind: if enterprise || !MAPPED.contains(&ie) {
+                kind: if enterprise || !mapped(ie) {
                     Kind::Skip
                 } else if ADDRESSES.contains(&ie) {
                     Kind::Address
@@ -216,12 +216,7 @@ fn raw_value(kind: Kind, b: &[u8]) -> Option<FieldValue> {
             fraction: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
         }));
     }
-    if b.is_empty() || b.len() > 8 {
-        return None;
-    }
-    Some(FieldValue::DataNumber(DataNumber::U64(
-        b.iter().fold(0u64, |acc, x| acc << 8 | u64::from(*x)),
-    )))
+    Some(FieldValue::DataNumber(DataNumber::U64(be_bytes(b)?)))
 }
 
 /// The sets of one well-formed v9 or IPFIX message: (set id, body range).

@@ -58,11 +58,14 @@ pub(crate) fn num(v: &FieldValue) -> Option<u64> {
 }
 
 /// Up to 8 bytes, big-endian, as a number (what odd-width fields hold).
-fn be_bytes(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 8 {
-        return None;
-    }
-    Some(b.iter().fold(0u64, |acc, x| acc << 8 | u64::from(*x)))
+pub(crate) fn be_bytes(b: &[u8]) -> Option<u64> {
+    (!b.is_empty() && b.len() <= 8).then(|| be_u64(b))
+}
+
+/// Bytes, big-endian, as a number (the caller has checked there are at
+/// most 8).
+pub(crate) fn be_u64(b: &[u8]) -> u64 {
+    b.iter().fold(0u64, |acc, x| acc << 8 | u64::from(*x))
 }
 
 fn addr(v: &FieldValue) -> Option<IpAddr> {

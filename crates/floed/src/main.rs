@@ -14,6 +14,7 @@ mod allow;
 mod config;
 mod mmsg;
 mod pipeline;
+mod pool;
 mod receive;
 mod stats;
 

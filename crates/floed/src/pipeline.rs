@@ -14,6 +14,7 @@ use floe_flow::{ExporterCounters, ExporterKey, Flow};
 use floe_netflow::{DecodeEvent, Decoder, FileTemplateStore};
 use floe_store::{ClosedFile, ExpirePolicy, StoreWriter};
 
+use crate::pool::{Pool, Reuse};
 use crate::receive::{now_ms, Batch};
 
 /// What the decoder hands the writer.
@@ -52,39 +53,27 @@ pub struct Shared {
     /// Set when writing fails, cleared when it works again.
     pub write_failing: AtomicBool,
     /// Batches handed back by the decoder for the receivers to reuse.
-    pub batches: crate::receive::BatchPool,
+    pub batches: Pool<Batch>,
     /// Flow vectors handed back by the writer for the decoder to reuse.
-    pub flow_vecs: FlowVecPool,
+    pub flow_vecs: Pool<FlowVec>,
 }
 
-/// Emptied flow vectors, kept for the decoder to fill again: a batch's
-/// flows take some 700 KiB, which were allocated, faulted in and freed on
-/// another thread a few hundred times a second.
-#[derive(Default)]
-pub struct FlowVecPool(Mutex<Vec<Vec<Flow>>>);
+/// A batch's flows, handed from the decoder to the writer and back.
+pub struct FlowVec(pub Vec<Flow>);
 
-impl FlowVecPool {
-    /// Spare vectors kept; more are freed.
-    const KEEP: usize = 16;
+impl FlowVec {
     /// Capacity a spare keeps (a full batch of 256 datagrams of 30 flows).
     const CAPACITY: usize = 256 * 30;
+}
 
-    pub fn take(&self) -> Vec<Flow> {
-        self.0
-            .lock()
-            .ok()
-            .and_then(|mut v| v.pop())
-            .unwrap_or_else(|| Vec::with_capacity(Self::CAPACITY))
+impl Reuse for FlowVec {
+    fn fresh() -> Self {
+        FlowVec(Vec::with_capacity(Self::CAPACITY))
     }
 
-    pub fn give(&self, mut flows: Vec<Flow>) {
-        flows.clear();
-        flows.shrink_to(Self::CAPACITY);
-        if let Ok(mut v) = self.0.lock() {
-            if v.len() < Self::KEEP {
-                v.push(flows);
-            }
-        }
+    fn reset(&mut self) {
+        self.0.clear();
+        self.0.shrink_to(Self::CAPACITY);
     }
 }
 
@@ -368,7 +357,7 @@ pub fn run_decoder(
             Err(RecvTimeoutError::Disconnected) => break,
         };
         if let Some(b) = batch {
-            let mut flows = shared.flow_vecs.take();
+            let FlowVec(mut flows) = shared.flow_vecs.take();
             let mut counters: HashMap<ExporterKey, ExporterCounters> = HashMap::new();
             for (from, at, len) in &b.items {
                 let data = &b.data[*at as usize..(*at + *len) as usize];
@@ -539,7 +528,7 @@ pub fn run_writer(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<S
                     Ok(c) => closed.extend(c),
                     Err(e) => failed = Some(e.to_string()),
                 }
-                shared.flow_vecs.give(flows);
+                shared.flow_vecs.give(FlowVec(flows));
                 for (k, c) in counters {
                     match store.add_counters(received_ms, k, &c) {
                         Ok(c) => closed.extend(c),

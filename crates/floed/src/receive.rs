@@ -6,13 +6,14 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::mmsg::RecvMany;
 use crate::pipeline::Shared;
+use crate::pool::Reuse;
 
 /// Datagrams received together, with the time they were received.
 #[derive(Default)]
@@ -39,40 +40,21 @@ const PER_CALL: usize = 64;
 /// thousand times a second).
 const IDLE_POLLS: u32 = 200;
 
-/// Batches the decoder is done with, kept for the receivers to fill again:
-/// a batch's buffers grow to their working size once, instead of being
-/// allocated, grown and freed on another thread a few hundred times a
-/// second (page faults and `memmove` were 5 % of floed's samples).
-#[derive(Default)]
-pub struct BatchPool(Mutex<Vec<Batch>>);
-
-impl BatchPool {
-    /// Spare batches kept; more are freed.
-    const KEEP: usize = 32;
-
-    pub fn take(&self) -> Batch {
-        self.0
-            .lock()
-            .ok()
-            .and_then(|mut v| v.pop())
-            .unwrap_or_else(|| Batch {
-                received_ms: 0,
-                data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
-                items: Vec::with_capacity(BATCH_DATAGRAMS),
-            })
+impl Reuse for Batch {
+    fn fresh() -> Self {
+        Batch {
+            received_ms: 0,
+            data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
+            items: Vec::with_capacity(BATCH_DATAGRAMS),
+        }
     }
 
-    pub fn give(&self, mut b: Batch) {
-        b.data.clear();
-        b.items.clear();
+    fn reset(&mut self) {
+        self.data.clear();
+        self.items.clear();
         // A batch that took a few large datagrams past the limit does not
         // keep that much memory while it waits.
-        b.data.shrink_to(BATCH_BYTES + BATCH_DATAGRAMS * 1500);
-        if let Ok(mut v) = self.0.lock() {
-            if v.len() < Self::KEEP {
-                v.push(b);
-            }
-        }
+        self.data.shrink_to(BATCH_BYTES + BATCH_DATAGRAMS * 1500);
     }
 }
 
