@@ -20,9 +20,11 @@ use crate::meta::{
 /// Default number of flows per block.
 pub const DEFAULT_BLOCK_RECORDS: usize = 16_384;
 /// Default zstd level for files. Measured by `store-figures` on 2 M
-/// realistic IPv4 flows: level 1 takes 18.6 bytes/flow and writes 4.0 M
-/// flows/s on one core, level 3 18.5 bytes at 3.9 M/s, level 6 18.2 at 1.7
-/// M/s; and in the collector under load (perf, v9 at 2.5 M flows/s) level 3's
+/// realistic IPv4 flows (with the encoder's zstd tuning, see `codec.rs`):
+/// level 1 takes 16.8 bytes/flow and writes 10.0 M flows/s on one core,
+/// level 3 the same size at 8.5 M/s, level 6 the same at 3.1 M/s (before
+/// that tuning: 18.6 bytes at 4.0 M/s for level 1, 18.2 for level 6); and
+/// in the collector under load (perf, v9 at 2.5 M flows/s) level 3's
 /// compressor was the largest single cost. Level 1 it is.
 pub const DEFAULT_LEVEL: i32 = 1;
 /// zstd level for streams between tools, where speed matters more than size.
