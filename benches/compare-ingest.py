@@ -4,7 +4,13 @@
 Both collectors get the same traffic from the same sender (`floe send`,
 generated realistic flows, 30 flows per datagram) at rising rates, one
 collector at a time, alternating at each rate. A collector passes a rate
-when it stores every flow sent. Prints a markdown table and writes JSON.
+when it stores every flow sent in a majority of tries (`--tries`, default
+3, stopping as soon as the majority is decided): on a 2-core VM one try
+of a few seconds is decided by the neighbours as much as by the
+collector (the same collector passed and failed the same rate in runs
+minutes apart), and a majority keeps one unlucky burst from ending a
+collector's ladder early or one lucky one from lifting it. Prints a
+markdown table and writes JSON.
 
 Two sender modes, because the result depends on them: one datagram per
 system call (as exporters and replay tools send; on loopback every
@@ -12,7 +18,7 @@ datagram is then its own delivery, and a receiver that wakes per datagram
 pays for each), and up to 32 due datagrams per sendmmsg call (a cheaper
 sender, and delivery in bursts, as a busy NIC hands packets over).
 
-Usage: benches/compare-nfcapd.sh [--versions 5,9] [--seconds 2] [--rates 0.5,1,...]
+Usage: benches/compare-nfcapd.sh [--versions 5,9] [--seconds 2] [--tries 3] [--rates 0.5,1,...]
 (the shell wrapper installs nfdump and builds floe in release mode).
 """
 import argparse
@@ -112,7 +118,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--versions", default="5,9")
     ap.add_argument("--seconds", type=float, default=2.0)
-    ap.add_argument("--rates", default="1,1.5,2,2.25,2.5,2.75,3,3.25,3.5,3.75,4,4.5,5,5.5,6,7,8")
+    ap.add_argument("--rates", default="1,1.5,2,2.25,2.5,2.75,3,3.25,3.5,3.75,4,4.5,5,5.5,6,6.5,7,8,9,10")
+    ap.add_argument("--tries", type=int, default=3,
+                    help="tries per collector and rate; a rate passes when a majority is lossless")
     ap.add_argument("--json", default="ingest-results.json")
     ap.add_argument("--per-call", default="1,32",
                     help="sender modes: datagrams per system call (floe send --per-call), each run in turn")
@@ -128,22 +136,42 @@ def main():
         for v in versions:
             failed = set()
             for i, rate in enumerate(rates):
-                for tool in ("nfcapd", "floed"):
-                    if tool in failed:
-                        continue
-                    r = run(tool, v, rate, a.seconds, seed=i + 1, nfcapd_compress=a.nfcapd_compress, per_call=pc)
-                    results.append(r)
-                    print(f"v{v} sender {pc:2}/call {tool:6} rate {rate/1e6:4.2f} M/s: sent {r['sent']} at "
-                          f"{r['send_rate']/1e6:.2f} M/s, stored {r['stored']} ({'lossless' if r['lossless'] else 'LOSS'}), "
-                          f"{r['cpu_s_per_mflow']:.2f} CPU s/M flows, RSS {r['rss_bytes']/2**20:.0f} MiB", flush=True)
-                    if r["lossless"]:
-                        best[(pc, tool, v)] = r
+                tries = {tool: [] for tool in ("nfcapd", "floed") if tool not in failed}
+                need = a.tries // 2 + 1
+                # Alternate the collectors try by try, until each has a
+                # majority one way or the other.
+                while True:
+                    undecided = [t for t, rs in tries.items()
+                                 if sum(r["lossless"] for r in rs) < need
+                                 and sum(not r["lossless"] for r in rs) < need]
+                    if not undecided:
+                        break
+                    for tool in undecided:
+                        r = run(tool, v, rate, a.seconds, seed=i + 1 + 100 * len(tries[tool]),
+                                nfcapd_compress=a.nfcapd_compress, per_call=pc)
+                        r["try"] = len(tries[tool]) + 1
+                        results.append(r)
+                        tries[tool].append(r)
+                        print(f"v{v} sender {pc:2}/call {tool:6} rate {rate/1e6:4.2f} M/s try {r['try']}: sent {r['sent']} at "
+                              f"{r['send_rate']/1e6:.2f} M/s, stored {r['stored']} ({'lossless' if r['lossless'] else 'LOSS'}), "
+                              f"{r['cpu_s_per_mflow']:.2f} CPU s/M flows, RSS {r['rss_bytes']/2**20:.0f} MiB", flush=True)
+                for tool, rs in tries.items():
+                    passed = [r for r in rs if r["lossless"]]
+                    if len(passed) >= need:
+                        # The figures of the lossless tries: the slowest send
+                        # rate, the median CPU, the highest RSS.
+                        cpu = sorted(r["cpu_s_per_mflow"] for r in passed)[len(passed) // 2]
+                        best[(pc, tool, v)] = {**min(passed, key=lambda r: r["send_rate"]),
+                                               "cpu_s_per_mflow": cpu,
+                                               "rss_bytes": max(r["rss_bytes"] for r in passed),
+                                               "tries": f"{len(passed)}/{len(rs)}"}
                     else:
                         failed.add(tool)
                 if len(failed) == 2:
                     break
     print()
-    print("| version | datagrams per send call | collector | highest lossless rate (flows/s) | CPU s per M flows | peak RSS |")
+    print(f"| version | datagrams per send call | collector | highest rate lossless in most of {a.tries} tries (flows/s) "
+          "| CPU s per M flows | peak RSS |")
     print("|---|---|---|---|---|---|")
     for pc in modes:
         for v in versions:
@@ -158,7 +186,11 @@ def main():
             if n and f:
                 print(f"| v{v} | {pc} | floed/nfcapd | {f['send_rate']/n['send_rate']:.2f}x | | |")
     with open(a.json, "w") as f:
-        json.dump(results, f, indent=1)
+        # "best": per sender mode, version and collector, the decided
+        # highest rate (what the table shows); "runs": every try.
+        json.dump({"tries": a.tries,
+                   "best": [{**r, "per_call": pc, "tool": tool, "version": v} for (pc, tool, v), r in best.items()],
+                   "runs": results}, f, indent=1)
 
 
 if __name__ == "__main__":
