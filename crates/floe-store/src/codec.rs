@@ -74,6 +74,34 @@ const BATCH: usize = 128;
 /// what compresses planes.)
 const MIN_MATCH: u32 = 7;
 
+/// Calls macro `$m` with the scalar column ids, in column order: the one
+/// list the encoder's gathers and its first pass share.
+macro_rules! with_scalar_ids {
+    ($m:ident) => {
+        $m!(
+            col::START,
+            col::END,
+            col::SOURCE_ID,
+            col::SRC_PORT,
+            col::DST_PORT,
+            col::PROTOCOL,
+            col::TCP_FLAGS,
+            col::TOS,
+            col::PACKETS,
+            col::OCTETS,
+            col::INPUT_IF,
+            col::OUTPUT_IF,
+            col::SRC_AS,
+            col::DST_AS,
+            col::SRC_MASK,
+            col::DST_MASK,
+            col::SAMPLING,
+            col::ENGINE_TYPE,
+            col::ENGINE_ID
+        )
+    };
+}
+
 /// Encodes runs of flows into block bodies. Keeps its zstd context and
 /// scratch buffers between blocks.
 pub struct BlockEncoder {
@@ -145,25 +173,10 @@ impl BlockEncoder {
                 }
             }};
         }
-        scalar!(col::START);
-        scalar!(col::END);
-        scalar!(col::SOURCE_ID);
-        scalar!(col::SRC_PORT);
-        scalar!(col::DST_PORT);
-        scalar!(col::PROTOCOL);
-        scalar!(col::TCP_FLAGS);
-        scalar!(col::TOS);
-        scalar!(col::PACKETS);
-        scalar!(col::OCTETS);
-        scalar!(col::INPUT_IF);
-        scalar!(col::OUTPUT_IF);
-        scalar!(col::SRC_AS);
-        scalar!(col::DST_AS);
-        scalar!(col::SRC_MASK);
-        scalar!(col::DST_MASK);
-        scalar!(col::SAMPLING);
-        scalar!(col::ENGINE_TYPE);
-        scalar!(col::ENGINE_ID);
+        macro_rules! scalars {
+            ($($id:expr),*) => {{ $( scalar!($id); )* }};
+        }
+        with_scalar_ids!(scalars);
 
         macro_rules! address {
             ($id:expr, $field:ident) => {{
@@ -404,27 +417,10 @@ impl Summary {
 /// Every scalar column's value for one flow (start relative to `base`).
 #[inline(always)]
 fn scalars(f: &Flow, base: i64) -> [u64; SCALARS] {
-    [
-        scalar::<{ col::START }>(f, base),
-        scalar::<{ col::END }>(f, base),
-        scalar::<{ col::SOURCE_ID }>(f, base),
-        scalar::<{ col::SRC_PORT }>(f, base),
-        scalar::<{ col::DST_PORT }>(f, base),
-        scalar::<{ col::PROTOCOL }>(f, base),
-        scalar::<{ col::TCP_FLAGS }>(f, base),
-        scalar::<{ col::TOS }>(f, base),
-        scalar::<{ col::PACKETS }>(f, base),
-        scalar::<{ col::OCTETS }>(f, base),
-        scalar::<{ col::INPUT_IF }>(f, base),
-        scalar::<{ col::OUTPUT_IF }>(f, base),
-        scalar::<{ col::SRC_AS }>(f, base),
-        scalar::<{ col::DST_AS }>(f, base),
-        scalar::<{ col::SRC_MASK }>(f, base),
-        scalar::<{ col::DST_MASK }>(f, base),
-        scalar::<{ col::SAMPLING }>(f, base),
-        scalar::<{ col::ENGINE_TYPE }>(f, base),
-        scalar::<{ col::ENGINE_ID }>(f, base),
-    ]
+    macro_rules! values {
+        ($($id:expr),*) => { [$( scalar::<{ $id }>(f, base) ),*] };
+    }
+    with_scalar_ids!(values)
 }
 
 /// Scalar column `ID`'s value for one flow: a constant parameter, so that

@@ -248,16 +248,25 @@ impl StoreWriter {
         let mut before = u64::MAX;
         if let Some(cur) = self.cur.as_mut() {
             before = cur.w.bytes_written();
-            for f in flows.drain(..) {
-                if let Err(e) = cur.w.push(f) {
-                    self.unwritten += drop_failed_block(cur, &e);
-                    failed.get_or_insert(e);
+            let mut rest = &flows[..];
+            while !rest.is_empty() {
+                let (taken, written) = cur.w.fill_block(rest);
+                rest = &rest[taken..];
+                match written {
+                    // The block holds everything pending so far: what
+                    // follows waits from now.
+                    Ok(true) => cur.pending_since = None,
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.unwritten += drop_failed_block(cur, &e);
+                        failed.get_or_insert(e);
+                    }
                 }
-                if cur.w.pending() == 0 {
-                    cur.pending_since = None;
-                } else if cur.pending_since.is_none() {
-                    cur.pending_since = Some(now_ms);
-                }
+            }
+            if cur.w.pending() == 0 {
+                cur.pending_since = None;
+            } else if cur.pending_since.is_none() {
+                cur.pending_since = Some(now_ms);
             }
         }
         flows.clear();
