@@ -113,11 +113,8 @@ def main():
     rows, verdicts = [], []
 
     # compare-ingest.py decides each collector's highest rate (a majority
-    # of tries lossless); a run from before it did so is a plain list of
-    # single tries.
-    decided = ingest["best"] if isinstance(ingest, dict) else [r for r in ingest if r["lossless"]]
-    tries = ingest.get("tries", 1) if isinstance(ingest, dict) else 1
-    runs = ingest["runs"] if isinstance(ingest, dict) else ingest
+    # of tries lossless).
+    decided, tries, runs = ingest["best"], ingest["tries"], ingest["runs"]
 
     def best(tool, v, pc):
         ok = [r for r in decided if r["tool"] == tool and r["version"] == v and r.get("per_call", 1) == pc]

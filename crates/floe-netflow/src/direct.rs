@@ -31,8 +31,10 @@ use floe_flow::Flow;
 
 use crate::record::{be_u64, ntp_bytes_ms, sat_i64, Context, Times};
 
-/// Where a field's bytes go.
+/// Where a field's bytes go: first the flow fields loaded as they are,
+/// then the elements combined per record (see [`Dest::per_record`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Dest {
     Octets,
     Packets,
@@ -70,28 +72,10 @@ enum Dest {
 
 impl Dest {
     /// Elements combined per record (times, ICMP type and code) rather
-    /// than loaded into one field.
+    /// than loaded into one field: the variants from `IcmpTypeCode` on,
+    /// which is why the enum lists the field loads first.
     fn per_record(self) -> bool {
-        !matches!(
-            self,
-            Dest::Octets
-                | Dest::Packets
-                | Dest::Protocol
-                | Dest::Tos
-                | Dest::TcpFlags
-                | Dest::SrcPort
-                | Dest::DstPort
-                | Dest::Src
-                | Dest::Dst
-                | Dest::NextHop
-                | Dest::SrcMask
-                | Dest::DstMask
-                | Dest::InputIf
-                | Dest::OutputIf
-                | Dest::SrcAs
-                | Dest::DstAs
-                | Dest::Sampling
-        )
+        self as u8 >= Dest::IcmpTypeCode as u8
     }
 }
 

@@ -342,6 +342,7 @@ impl BlockEncoder {
 /// What one pass over a block's flows finds: the header's figures, and
 /// per scalar column the first value, the OR of all values (its width)
 /// and whether any differs; per address field whether any differs.
+#[derive(Default)]
 struct Summary {
     min_start_ms: i64,
     max_end_ms: i64,
@@ -359,16 +360,7 @@ const SCALARS: usize = col::ENGINE_ID as usize + 1;
 impl Summary {
     fn of(flows: &[Flow]) -> Summary {
         let Some(first) = flows.first() else {
-            return Summary {
-                min_start_ms: 0,
-                max_end_ms: 0,
-                packets: 0,
-                octets: 0,
-                first: [0; SCALARS],
-                or: [0; SCALARS],
-                varies: [false; SCALARS],
-                addresses_vary: [false; 4],
-            };
+            return Summary::default();
         };
         let mut min_start = first.start_ms;
         let mut max_start = first.start_ms;
@@ -376,7 +368,7 @@ impl Summary {
         let (mut packets, mut octets) = (0u64, 0u64);
         // Column START is relative to the block's earliest start, not known
         // yet: its slot holds the raw start here and is fixed below.
-        let first_values = scalars(first, 0);
+        let mut first_values = scalars(first, 0);
         let mut or = [0u64; SCALARS];
         let mut diff = [0u64; SCALARS];
         let mut addresses_vary = [false; 4];
@@ -396,7 +388,6 @@ impl Summary {
             addresses_vary[2] |= f.dst_addr != first.dst_addr;
             addresses_vary[3] |= f.next_hop != first.next_hop;
         }
-        let mut first_values = first_values;
         let start = usize::from(col::START);
         first_values[start] = first.start_ms.wrapping_sub(min_start) as u64;
         or[start] = max_start.wrapping_sub(min_start) as u64;
