@@ -16,5 +16,5 @@ pub mod synth;
 pub mod time;
 
 pub use catalog::{Field, FieldKind, Value, FIELDS};
-pub use exporter::{ExporterCounters, ExporterKey};
+pub use exporter::{Counter, ExporterCounters, ExporterKey, ExtraCounters};
 pub use record::{Flow, UNSPECIFIED_V4};

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use floe_flow::{ExporterCounters, ExporterKey, Flow};
+use floe_flow::{Counter, ExporterCounters, ExporterKey, Flow};
 use netflow_parser::template_store::TemplateStore;
 use netflow_parser::variable_versions::field_value::FieldValue;
 use netflow_parser::variable_versions::ipfix::lookup::{IANAIPFixField, IPFixField};
@@ -401,10 +401,7 @@ impl Decoder {
         };
         if matches!(version, 9 | 10) {
             if self.parser_for(scope).is_none() {
-                outcome
-                    .counters
-                    .extra
-                    .insert("dropped_exporter_limit".into(), 1);
+                outcome.counters.extra[Counter::DroppedExporterLimit] = 1;
                 self.events.push(DecodeEvent::ExporterLimit { from });
                 return outcome;
             }
@@ -463,11 +460,7 @@ impl Decoder {
             }
             if let Some(e) = &result.error {
                 // Whole messages decoded, then something that does not.
-                *outcome
-                    .counters
-                    .extra
-                    .entry("malformed_tails".into())
-                    .or_default() += 1;
+                outcome.counters.extra[Counter::MalformedTails] += 1;
                 self.events.push(DecodeEvent::MalformedTail {
                     key,
                     reason: short_reason(&e.to_string()),
@@ -574,7 +567,7 @@ impl Decoder {
             kept.push(body.start - 4..body.end);
         }
         if unanchored > 0 {
-            *c.extra.entry("uptime_unanchored".into()).or_default() += unanchored;
+            c.extra[Counter::UptimeUnanchored] += unanchored;
         }
         if kept.is_empty() {
             return None;
@@ -920,7 +913,7 @@ impl Decoder {
     /// netflow_parser 1.0.6 returns no records for some templates with
     /// variable-length fields, and drops sets it cannot parse.
     fn undecoded(&mut self, key: ExporterKey, set_id: u16, bytes: u16, c: &mut ExporterCounters) {
-        *c.extra.entry("undecoded_sets".into()).or_default() += 1;
+        c.extra[Counter::UndecodedSets] += 1;
         self.events
             .push(DecodeEvent::UndecodedSet { key, set_id, bytes });
     }
@@ -1106,7 +1099,7 @@ impl Decoder {
         }
         let (flow, unanchored) = r.finish(&cx);
         if unanchored {
-            *c.extra.entry("uptime_unanchored".into()).or_default() += 1;
+            c.extra[Counter::UptimeUnanchored] += 1;
         }
         out.push(flow);
     }
@@ -1159,7 +1152,7 @@ impl Decoder {
                     } else {
                         flows_in_msg
                     };
-                    *c.extra.entry("lost_datagrams".into()).or_default() += lost;
+                    c.extra[Counter::LostDatagrams] += lost;
                     c.lost_flows += (lost as f64 * avg).round() as u64;
                 } else {
                     c.lost_flows += lost;
@@ -1176,7 +1169,7 @@ impl Decoder {
                     // A late message gives back what was counted lost; the
                     // file that counted it may be closed, so it shows as a
                     // negative correction here.
-                    *c.extra.entry("late_recovered_flows".into()).or_default() += recovered;
+                    c.extra[Counter::LateRecoveredFlows] += recovered;
                 }
             }
             SequenceEvent::Reset { expected, got } => {
@@ -1202,10 +1195,7 @@ impl Decoder {
             if let Some(s) = self.states.get_mut(&key) {
                 if dropped > s.pending_dropped_seen {
                     let mut c = ExporterCounters::default();
-                    c.extra.insert(
-                        "early_data_dropped".into(),
-                        dropped - s.pending_dropped_seen,
-                    );
+                    c.extra[Counter::EarlyDataExpired] = dropped - s.pending_dropped_seen;
                     self.events.push(DecodeEvent::EarlyDataDropped {
                         key,
                         sets: dropped - s.pending_dropped_seen,

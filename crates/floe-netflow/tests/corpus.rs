@@ -112,7 +112,7 @@ fn decode_with(root: &Path, row: &Row, fast_path: bool) -> Decoded {
                 result.bad += o.counters.bad_datagrams;
                 result.undecoded_sets += ["undecoded_sets", "malformed_tails"]
                     .iter()
-                    .map(|k| o.counters.extra.get(*k).copied().unwrap_or(0))
+                    .map(|k| o.counters.extra.by_name(k))
                     .sum::<u64>();
             }
         }

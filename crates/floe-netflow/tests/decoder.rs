@@ -255,7 +255,7 @@ fn sequence_gaps_resets_and_late_datagrams_are_counted() {
         let o = dec.decode(exporter(6), &v9.encode(&flows(4, 1), NOW), NOW, &mut out);
         t.add(&o.counters);
     }
-    assert_eq!(t.extra.get("lost_datagrams"), Some(&2));
+    assert_eq!(t.extra[floe_flow::Counter::LostDatagrams], 2);
     assert_eq!(t.lost_flows, 8);
 }
 

@@ -481,7 +481,7 @@ fn drop_failed_block(cur: &mut Current, _e: &StoreError) -> u64 {
     }
     for (k, n) in per {
         let mut c = ExporterCounters::default();
-        c.extra.insert("unwritten_flows".into(), n);
+        c.extra[floe_flow::Counter::UnwrittenFlows] = n;
         cur.w.add_counters(k, &c);
     }
     cur.pending_since = None;

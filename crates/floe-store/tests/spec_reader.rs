@@ -93,7 +93,7 @@ fn python_reader_written_from_the_spec_agrees_with_floe() {
         reordered_datagrams: 4,
         ..Default::default()
     };
-    counters.extra.insert("templates".into(), 9);
+    counters.extra[floe_flow::Counter::TemplatesRefused] = 9;
     w.add_counters(key, &counters);
     let all = flows();
     w.extend(&all).unwrap();
@@ -162,7 +162,7 @@ fn python_reader_written_from_the_spec_agrees_with_floe() {
         "\"zone\": \"Europe/Amsterdam\"".to_string(),
         "\"lost_flows\": 3".to_string(),
         "\"reordered_datagrams\": 4".to_string(),
-        "\"templates\": 9".to_string(),
+        "\"templates_refused\": 9".to_string(),
         "\"source_id\": 2".to_string(),
     ] {
         assert!(last.contains(&needle), "{needle} not in {last}");

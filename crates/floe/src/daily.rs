@@ -5,7 +5,7 @@
 //! the disk could not take), for one day in the zone, as text or HTML, in
 //! one pass over the day's files.
 
-use floe_flow::{ExporterCounters, ExporterKey, Flow};
+use floe_flow::{Counter, ExporterCounters, ExporterKey, Flow};
 use floe_report::{
     human, render_html_sections, render_text, HtmlReport, HtmlSection, HtmlTable, Report,
     ReportType, Sort,
@@ -167,11 +167,7 @@ pub fn run(
                 c.lost_flows.to_string(),
                 c.sequence_resets.to_string(),
                 c.bad_datagrams.to_string(),
-                c.extra
-                    .get("unwritten_flows")
-                    .copied()
-                    .unwrap_or(0)
-                    .to_string(),
+                c.extra[Counter::UnwrittenFlows].to_string(),
             ]
         })
         .collect();

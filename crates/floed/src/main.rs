@@ -381,7 +381,12 @@ fn log_counters(shared: &Shared, rstats: &ReceiveStats) {
     }
     for k in keys {
         let c = &exporters[&k];
-        let extra: Vec<String> = c.extra.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let extra: Vec<String> = c
+            .extra
+            .nonzero()
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
         tracing::info!(
             exporter = %k.address,
             source_id = k.source_id,

@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use floe_flow::{ExporterCounters, ExporterKey, Flow};
+use floe_flow::{Counter, ExporterCounters, ExporterKey, Flow};
 use floe_netflow::{DecodeEvent, Decoder, FileTemplateStore};
 use floe_store::{ClosedFile, ExpirePolicy, StoreWriter};
 
@@ -368,7 +368,7 @@ pub fn run_decoder(
                     let odd = absurd_times(&flows[first..], b.received_ms);
                     if odd > 0 {
                         let mut c = ExporterCounters::default();
-                        c.extra.insert("absurd_times".into(), odd);
+                        c.extra[Counter::AbsurdTimes] = odd;
                         merge(&mut counters, k, &c);
                         limiter.note(
                             "absurd_times",
@@ -410,7 +410,7 @@ pub fn run_decoder(
                 .unwrap_or_default();
             for (addr, n) in drops {
                 let mut c = ExporterCounters::default();
-                c.extra.insert("queue_drops".into(), n);
+                c.extra[Counter::QueueDrops] = n;
                 extra.push((
                     ExporterKey {
                         address: addr,
@@ -430,7 +430,7 @@ pub fn run_decoder(
                 .unwrap_or_default();
             for (addr, n) in denied {
                 let mut c = ExporterCounters::default();
-                c.extra.insert("denied_datagrams".into(), n);
+                c.extra[Counter::DeniedDatagrams] = n;
                 extra.push((
                     ExporterKey {
                         address: addr,

@@ -446,7 +446,7 @@ fn a_flood_of_template_and_source_ids_stays_under_the_memory_cap() {
             .sum()
     };
     let decoded = sum(&|c| c.datagrams);
-    let dropped = sum(&|c| c.extra.get("queue_drops").copied().unwrap_or(0));
+    let dropped = sum(&|c| c.extra[floe_flow::Counter::QueueDrops]);
     let kept = from(&stored, "127.0.0.2") as u64;
     assert!(kept > 0);
     assert_eq!(

@@ -168,6 +168,6 @@ pub fn extra_counter(files: &[FlowFile], ip: &str, name: &str) -> u64 {
         .iter()
         .flat_map(|f| f.counters())
         .filter(|(k, _)| k.address == ip)
-        .filter_map(|(_, c)| c.extra.get(name).copied())
+        .map(|(_, c)| c.extra.by_name(name))
         .sum()
 }
