@@ -1,52 +1,85 @@
-//! NetFlow v5, v9 and IPFIX datagrams to floe [`Flow`]s.
+//! NetFlow v1, v5, v7, v9 and IPFIX datagrams to floe [`Flow`]s.
 //!
 //! * [`Decoder`] takes datagrams as they arrive, with the address they came
-//!   from, and returns flows plus per-exporter counter updates. Template
-//!   state lives per (exporter address, v9 source id / IPFIX observation
-//!   domain), as RFC 3954 and RFC 7011 scope it, never per UDP port. Data
-//!   that arrives before its template is held (bounded) and decoded when the
-//!   template comes; what expires undecoded is counted. Options records set
-//!   the exporter's sampling interval (stored with each flow, never
-//!   multiplied in) and IPFIX boot time. Uptime timestamps become absolute.
-//!   Sequence numbers give lost flows, late datagrams and resets
-//!   ([`sequence`]).
+//!   from, and returns flows plus per-exporter counter updates and typed
+//!   events ([`DecodeEvent`]). Template state lives per (exporter address,
+//!   version, v9 source id / IPFIX observation domain), as RFC 3954 and
+//!   RFC 7011 scope it, never per UDP port. Data that arrives before its
+//!   template is held (bounded, by time too) and decoded when the template
+//!   comes. Options records set the exporter's sampling interval (stored
+//!   with each flow, never multiplied in) and IPFIX boot time. Uptime
+//!   timestamps become absolute. Sequence numbers give lost flows, late
+//!   datagrams and resets ([`sequence`]).
+//! * [`Decoder::decode_explained`] says, set by set, what was done with a
+//!   datagram ([`DatagramReport`]): what `floe decode` prints.
 //! * [`FileTemplateStore`] keeps templates on disk across restarts.
 //! * [`V5Encoder`] and [`V9Encoder`] build datagrams for `floe send`.
 //! * [`pcap`] reads the UDP payloads of a capture file.
 //! * [`flowtools`] reads flow-tools files (NetFlow records as flow-capture
 //!   stored them), for archives moving to floe.
 //!
-//! Parsing is netflow_parser's (1.0.6, pinned) for v5, templates, options
-//! and anything unusual: this crate maps its records to flows and adds the
-//! state a collector needs around it. v9/IPFIX data records under a known
-//! template take floe's own path, because netflow_parser was measured to be
-//! the bottleneck (`cargo bench -p floe-benches --bench decode`, 30 flows
-//! per datagram, one core of the 2-core benchmark machine): netflow_parser
-//! 2.1 M v9 flows/s; floe's step walker (`fast.rs`, one step per template
-//! field) 6.9 M; templates compiled straight to flow fields (`direct.rs`)
-//! 24.4 M, 39.4 M applied a field at a time over a set's records (v5, for
-//! scale: 80 M). The corpus test decodes the whole shared
-//! corpus both ways and finds the same flows; a proptest holds the compiled
-//! templates to the step walker. Notable events come out typed
-//! ([`DecodeEvent`]) for the daemon to log and count.
+//! # What reads what, and why
+//!
+//! A datagram is never all or nothing: one part that cannot be decoded
+//! costs that part only, counted per exporter with its reason and offset.
+//!
+//! * **v9 and IPFIX framing** is floe's own ([`framing`]): header, then
+//!   set by set, each with its offset. netflow_parser (1.0.6, pinned)
+//!   parses a message all or nothing, so zero padding after the last set,
+//!   a v9 string field of length 65535 or one set running past the message
+//!   lost every flow of the datagram.
+//! * **Templates and options templates** are floe's own (`templates.rs`),
+//!   checked record by record against what each element's type can hold
+//!   (`elements.rs`): netflow_parser accepts templates that cannot be
+//!   honoured and then stores nonsense, and it can only expire early data
+//!   when a later template arrives.
+//! * **Data records** are read by a template's plan: the step walker
+//!   (`walker.rs`) reads any template, variable-length fields and
+//!   value-dependent rules included, into a `Record` that applies floe's
+//!   record rules (`record.rs`); templates whose flows do not depend on
+//!   values are compiled straight to flow fields (`direct.rs`, the
+//!   compiled-template path). netflow_parser builds a vector of (field,
+//!   value) pairs per record and was measured to be the bottleneck
+//!   (`cargo bench -p floe-benches --bench decode`: 2.1 M v9 flows/s on
+//!   one core where the compiled path reads 39 M); options records take the
+//!   step walker.
+//! * **v5 and v7** are read by netflow_parser (`fixed.rs`), whose records
+//!   map one to one to flows; v1, which it does not read, is read there
+//!   too.
+//! * netflow_parser also stays as the **oracle** ([`oracle`]): the corpus
+//!   test decodes every file of the shared corpus both ways and finds the
+//!   same flows wherever netflow_parser can read them.
+//!
+//! Per-stream state and its bounds are in `streams.rs`, early data in
+//! `pending.rs`, the decoder's dispatch and accounting in `decoder.rs`.
 //!
 //! Like every floe library, this crate never prints, never exits, and never
 //! panics on input: every datagram is either decoded or counted as bad with
-//! a reason.
+//! a reason, and no allocation is sized by a number read from the input
+//! beyond what the input itself holds.
 
 mod decoder;
 mod direct;
+mod elements;
 mod encode;
 mod events;
-mod fast;
+mod explain;
+mod fixed;
 pub mod flowtools;
+pub mod framing;
+pub mod oracle;
 pub mod pcap;
+mod pending;
 mod record;
 pub mod sequence;
+mod streams;
 mod template_store;
+mod templates;
+mod walker;
 
 pub use decoder::{Decoder, DecoderConfig, Outcome};
 pub use encode::{V5Encoder, V9Encoder, V5_MAX_FLOWS, V9_TEMPLATE_V4, V9_TEMPLATE_V6};
-pub use events::DecodeEvent;
+pub use events::{DecodeEvent, Expiry, Problem, TemplateFault};
+pub use explain::{DatagramReport, ReportItem, TemplateSummary};
 pub use floe_flow::{ExporterCounters, ExporterKey, Flow};
 pub use template_store::FileTemplateStore;

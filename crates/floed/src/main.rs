@@ -3,22 +3,28 @@
 //! Receives NetFlow v1/v5/v7/v9 and IPFIX over UDP, decodes it with
 //! per-exporter template state (floe-netflow), and stores every flow in
 //! rotated, compressed files (floe-store). Threads: one receiver per socket
-//! (reads only), one decoder, one writer (compression, rotation, fsync,
-//! on-rotate, expiry), and the main thread for signals:
+//! (reads only: `receive.rs`), one decoder (`decode.rs`), one writer
+//! (compression, rotation, fsync: `write.rs`; the on-rotate command and
+//! expiry: `children.rs`), and the main thread for signals:
 //!
 //! * SIGHUP: close the current file and reload the configuration;
 //! * SIGTERM / SIGINT: flush, close the file, exit 0;
 //! * SIGUSR1: log the per-exporter counters since start.
 
 mod allow;
+mod batch;
+mod children;
 mod config;
+mod decode;
+mod events;
 mod mmsg;
-mod pipeline;
 mod pool;
 mod receive;
+mod shared;
+mod since_start;
 mod stats;
+mod write;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,8 +38,9 @@ use floe_store::{ExpirePolicy, StoreConfig, StoreWriter, Zone};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 
 use crate::config::{Config, Overrides};
-use crate::pipeline::{Live, Shared, WriterMsg};
 use crate::receive::{now_ms, ReceiveStats};
+use crate::shared::{Live, Shared};
+use crate::write::WriterMsg;
 
 /// The floe NetFlow/IPFIX collector.
 ///
@@ -261,19 +268,23 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         ..DecoderConfig::default()
     })
     .with_template_store(templates.clone());
-    let dshared = shared.clone();
-    let stats_file = stats::StatsFile::new(&cfg.dir, now_ms());
-    let wtx_decoder = wtx.clone();
+    let decode = decode::DecodeThread {
+        rx: brx,
+        tx: wtx.clone(),
+        decoder,
+        templates,
+        shared: shared.clone(),
+        receive: rstats.clone(),
+        stats: stats::StatsFile::new(&cfg.dir, now_ms()),
+    };
     let decode_thread = std::thread::Builder::new()
         .name("decode".into())
-        .spawn(move || {
-            pipeline::run_decoder(brx, wtx_decoder, decoder, templates, dshared, stats_file)
-        })
+        .spawn(move || decode.run())
         .map_err(|e| e.to_string())?;
     let wshared = shared.clone();
     let write_thread = std::thread::Builder::new()
         .name("write".into())
-        .spawn(move || pipeline::run_writer(wrx, store, wshared))
+        .spawn(move || write::run(wrx, store, wshared))
         .map_err(|e| e.to_string())?;
 
     if let Some(p) = &cfg.pidfile {
@@ -318,7 +329,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
                         }
                     }
                 }
-                SIGUSR1 => log_counters(&shared, &rstats),
+                SIGUSR1 => shared.log_counters.store(true, Ordering::Relaxed),
                 _ => {
                     tracing::info!(signal = sig, "stopping");
                     break 'signals;
@@ -334,71 +345,9 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let _ = decode_thread.join();
     drop(wtx);
     let _ = write_thread.join();
-    log_counters(&shared, &rstats);
     if let Some(p) = &current.pidfile {
         let _ = std::fs::remove_file(p);
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-fn log_counters(shared: &Shared, rstats: &ReceiveStats) {
-    tracing::info!(
-        datagrams = rstats.datagrams.load(Ordering::Relaxed),
-        bytes = rstats.bytes.load(Ordering::Relaxed),
-        queue_drops = rstats.queue_drops.load(Ordering::Relaxed),
-        "received since start"
-    );
-    let templates: HashMap<_, _> = shared
-        .templates
-        .lock()
-        .map(|t| t.iter().copied().collect())
-        .unwrap_or_default();
-    let exporters = shared
-        .exporters
-        .lock()
-        .map(|m| m.clone())
-        .unwrap_or_default();
-    // The busiest streams one line each; the rest summed in one line (a
-    // flood of made-up source ids must not become a flood of lines).
-    const LISTED: usize = 64;
-    let mut keys: Vec<_> = exporters.keys().copied().collect();
-    keys.sort_by_key(|k| (std::cmp::Reverse(exporters[k].datagrams), *k));
-    if keys.len() > LISTED {
-        let mut rest = floe_flow::ExporterCounters::default();
-        for k in &keys[LISTED..] {
-            rest.add(&exporters[k]);
-        }
-        tracing::info!(
-            streams = keys.len() - LISTED,
-            datagrams = rest.datagrams,
-            flows = rest.flows,
-            lost_flows = rest.lost_flows,
-            bad_datagrams = rest.bad_datagrams,
-            "exporter counters since start of the other, less busy streams"
-        );
-        keys.truncate(LISTED);
-    }
-    for k in keys {
-        let c = &exporters[&k];
-        let extra: Vec<String> = c
-            .extra
-            .nonzero()
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        tracing::info!(
-            exporter = %k.address,
-            source_id = k.source_id,
-            datagrams = c.datagrams,
-            flows = c.flows,
-            lost_flows = c.lost_flows,
-            sequence_resets = c.sequence_resets,
-            bad_datagrams = c.bad_datagrams,
-            reordered = c.reordered_datagrams,
-            templates = templates.get(&k).copied().unwrap_or(0),
-            extra = %extra.join(" "),
-            "exporter counters since start"
-        );
-    }
 }

@@ -11,26 +11,10 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::batch::{Batch, BATCH_BYTES, BATCH_DATAGRAMS};
 use crate::mmsg::RecvMany;
-use crate::pipeline::Shared;
-use crate::pool::Reuse;
+use crate::shared::Shared;
 
-/// Datagrams received together, with the time they were received.
-#[derive(Default)]
-pub struct Batch {
-    /// Receive time (UTC ms) of the first datagram.
-    pub received_ms: i64,
-    pub data: Vec<u8>,
-    /// (source address, start in `data`, length)
-    pub items: Vec<(IpAddr, u32, u32)>,
-}
-
-/// Most datagrams in one batch.
-const BATCH_DATAGRAMS: usize = 256;
-/// Most bytes in one batch: with the queue's length in batches, this bounds
-/// the memory the queue can hold when exporters send large datagrams
-/// (IPFIX allows 64 KiB).
-const BATCH_BYTES: usize = 512 * 1024;
 /// Longest a datagram waits in a batch before the batch goes.
 const BATCH_WAIT: Duration = Duration::from_millis(2);
 /// Datagrams asked of the kernel per call.
@@ -39,24 +23,6 @@ const PER_CALL: usize = 64;
 /// until the next datagram (an idle collector should not wake up a
 /// thousand times a second).
 const IDLE_POLLS: u32 = 200;
-
-impl Reuse for Batch {
-    fn fresh() -> Self {
-        Batch {
-            received_ms: 0,
-            data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
-            items: Vec::with_capacity(BATCH_DATAGRAMS),
-        }
-    }
-
-    fn reset(&mut self) {
-        self.data.clear();
-        self.items.clear();
-        // A batch that took a few large datagrams past the limit does not
-        // keep that much memory while it waits.
-        self.data.shrink_to(BATCH_BYTES + BATCH_DATAGRAMS * 1500);
-    }
-}
 
 /// How long the receive thread naps when the socket is empty, for a
 /// receive buffer of `granted` bytes; `None`: block instead.

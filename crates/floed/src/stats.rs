@@ -1,14 +1,20 @@
 //! The live stats file: `DIR/.floed-stats.json`, rewritten every two
 //! seconds (to a temporary name, then renamed) with the counters since
-//! start of every exporter stream and the templates each has, so that
-//! `floe info DIR` can show a running collector without signals or a
-//! socket. Written by the decoding thread, which owns those numbers.
+//! start of every exporter stream, the templates each has and the last
+//! reasons it gave for what could not be decoded or stored (kind, count,
+//! the latest message), so that `floe info DIR` can show a running
+//! collector without signals or a socket, and "why are 113 datagrams from
+//! this router bad?" has an answer later. Written by the decode thread,
+//! which owns those numbers.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use floe_flow::{ExporterCounters, ExporterKey};
 use serde::Serialize;
+
+use crate::events::Reason;
+use crate::since_start::SinceStart;
 
 #[derive(Serialize)]
 struct Stats<'a> {
@@ -28,6 +34,16 @@ struct Exporter<'a> {
     templates: usize,
     #[serde(flatten)]
     counters: &'a ExporterCounters,
+    /// The last reasons, latest first.
+    reasons: Vec<ReasonOut>,
+}
+
+#[derive(Serialize)]
+struct ReasonOut {
+    kind: &'static str,
+    count: u64,
+    last_ms: i64,
+    last: String,
 }
 
 pub struct StatsFile {
@@ -48,17 +64,36 @@ impl StatsFile {
     pub fn write(
         &self,
         now_ms: i64,
-        exporters: &HashMap<ExporterKey, ExporterCounters>,
+        since_start: &SinceStart,
         templates: &[(ExporterKey, usize)],
+        reasons: &HashMap<ExporterKey, Vec<Reason>>,
     ) -> std::io::Result<()> {
         let templates: HashMap<ExporterKey, usize> = templates.iter().copied().collect();
-        let mut list: Vec<Exporter> = exporters
+        let mut list: Vec<Exporter> = since_start
+            .exporters
             .iter()
-            .map(|(k, c)| Exporter {
-                address: k.address.to_string(),
-                source_id: k.source_id,
-                templates: templates.get(k).copied().unwrap_or(0),
-                counters: c,
+            .map(|(k, c)| {
+                let mut rs: Vec<ReasonOut> = reasons
+                    .get(k)
+                    .map(|v| {
+                        v.iter()
+                            .map(|r| ReasonOut {
+                                kind: r.kind,
+                                count: r.count,
+                                last_ms: r.last_ms,
+                                last: r.latest.to_string(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                rs.sort_by_key(|r| std::cmp::Reverse(r.last_ms));
+                Exporter {
+                    address: k.address.to_string(),
+                    source_id: k.source_id,
+                    templates: templates.get(k).copied().unwrap_or(0),
+                    counters: c,
+                    reasons: rs,
+                }
             })
             .collect();
         list.sort_by(|a, b| (&a.address, a.source_id).cmp(&(&b.address, b.source_id)));

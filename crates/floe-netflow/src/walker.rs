@@ -1,19 +1,15 @@
-//! The fast path for v9 and IPFIX data records: each template compiled once
-//! into a list of (element, length) steps, and records read straight from
-//! the datagram's bytes.
+//! The step walker: any data template, including variable-length and
+//! value-dependent ones, read a field at a time into a [`Record`] that
+//! applies floe's record rules (see [`crate::record`]); and [`Plan`], a
+//! template compiled for reading, which takes the compiled path
+//! ([`crate::direct`]) when the template allows it and this one otherwise.
 //!
-//! Why: measured with `cargo bench -p floe-benches --bench decode` (30
-//! realistic flows per datagram, one core), netflow_parser 1.0.6 decodes
-//! v9 at 2.1 M flows/s, because it builds a vector of (field, value) pairs
-//! per record; in the ingest benchmark (`benches/compare-nfcapd.sh`) that
-//! held floed to 2.0 M v9 flows/s against nfcapd's 3.5 M. netflow_parser
-//! still reads every template, options template and options record, and
-//! every data set whose template this path has not compiled (data that came
-//! before its template, templates restored from disk); the corpus test
-//! decodes the whole shared corpus both ways and finds the same flows.
+//! Options records are read here too: their elements (sampling interval,
+//! sampler id, system init time) land in the same [`Record`].
 //!
-//! It also reads variable-length fields (RFC 7011 section 7), which
-//! netflow_parser 1.0.6 returns no records for.
+//! Variable-length fields (RFC 7011 section 7) are read the IPFIX way in v9
+//! templates as well, where some exporters declare string fields with
+//! length 65535.
 
 use std::collections::HashMap;
 
@@ -33,7 +29,7 @@ fn mapped(ie: u16) -> bool {
 /// Elements that hold addresses.
 const ADDRESSES: &[u16] = &[8, 12, 15, 18, 27, 28, 62, 63];
 
-const VARLEN: u16 = 65_535;
+const VARLEN: u16 = crate::elements::VARIABLE;
 
 /// How a step's bytes become a value, decided once per template.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +50,7 @@ struct Step {
     kind: Kind,
 }
 
-/// A data template compiled for the fast path.
+/// A template compiled for reading its records.
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
     steps: Vec<Step>,
@@ -68,7 +64,8 @@ pub(crate) struct Plan {
 impl Plan {
     /// Compiles a template's (element, length, enterprise) list; `None` for
     /// a template no record can be read with (no fields, or all empty).
-    pub fn compile(fields: &[(u16, u16, bool)]) -> Option<Plan> {
+    /// Options templates are read by the step walker only.
+    pub fn compile(fields: &[(u16, u16, bool)], options: bool) -> Option<Plan> {
         let steps: Vec<Step> = fields
             .iter()
             .map(|&(ie, len, enterprise)| Step {
@@ -100,29 +97,34 @@ impl Plan {
         (min_len > 0).then(|| Plan {
             steps,
             min_len,
-            direct: Direct::compile(fields),
+            direct: if options {
+                None
+            } else {
+                Direct::compile(fields)
+            },
         })
     }
 
     /// Appends the flows of a data set body to `out`. `samplers`: the
-    /// sampling intervals the exporter announced per sampler id. Returns
-    /// the number of records and how many flows had their uptimes anchored
-    /// at the export time, or `None` when a record runs past the set (the
-    /// caller then leaves the set to the general parser; nothing was
-    /// appended).
+    /// sampling intervals the exporter announced per sampler id.
     pub fn flows(
         &self,
         body: &[u8],
         ctx: &Context,
         samplers: &HashMap<u64, u32>,
         out: &mut Vec<Flow>,
-    ) -> Option<(u32, u64)> {
+    ) -> Records {
         if let Some(d) = &self.direct {
-            return Some(d.flows(body, ctx, out));
+            let (n, unanchored) = d.flows(body, ctx, out);
+            return Records {
+                records: n,
+                unanchored,
+                cut_short: false,
+                compiled: true,
+            };
         }
-        let first = out.len();
         let mut unanchored = 0u64;
-        let n = self.records(body, ctx.export_ms, |r| {
+        let (n, cut_short) = self.records(body, ctx.export_ms, |r| {
             if !r.is_flow() {
                 return;
             }
@@ -134,13 +136,18 @@ impl Plan {
             unanchored += u64::from(u);
             out.push(flow);
         });
-        match n {
-            Some(n) => Some((n, unanchored)),
-            None => {
-                out.truncate(first);
-                None
-            }
+        Records {
+            records: n,
+            unanchored,
+            cut_short,
+            compiled: false,
         }
+    }
+
+    /// Reads the records of an options data set, calling `each` with each;
+    /// returns the number of records and whether one ran past the set.
+    pub fn options(&self, body: &[u8], export_ms: i64, each: impl FnMut(Record)) -> (u32, bool) {
+        self.records(body, export_ms, each)
     }
 
     /// The step walker alone, for tests comparing it with the direct path.
@@ -151,45 +158,68 @@ impl Plan {
     }
 
     /// Reads the records of a data set body, calling `each` with each one.
-    /// Returns the number of records, or `None` when a record runs past
-    /// the set (the caller then leaves the set to the general parser).
-    fn records(&self, body: &[u8], export_ms: i64, mut each: impl FnMut(Record)) -> Option<u32> {
+    /// Returns the number of whole records and whether a record ran past
+    /// the set (the records before it were read).
+    fn records(&self, body: &[u8], export_ms: i64, mut each: impl FnMut(Record)) -> (u32, bool) {
         let mut at = 0;
         let mut n = 0;
         // What is left when fewer bytes than a record remain is padding.
         while body.len() - at >= self.min_len {
-            let mut r = Record::default();
-            for s in &self.steps {
-                let len = if s.len == VARLEN {
-                    let first = *body.get(at)?;
-                    at += 1;
-                    if first < 255 {
-                        usize::from(first)
-                    } else {
-                        let l = u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]);
-                        at += 2;
-                        usize::from(l)
-                    }
-                } else {
-                    usize::from(s.len)
-                };
-                let bytes = body.get(at..at + len)?;
-                at += len;
-                if s.kind != Kind::Skip {
-                    if let Some(v) = raw_value(s.kind, bytes) {
-                        if s.kind == Kind::DeltaMicros {
-                            r.set_delta_micros(s.ie, &v, export_ms);
-                        } else {
-                            r.set(s.ie, &v);
-                        }
-                    }
-                }
-            }
+            let Some((r, next)) = self.record(body, at, export_ms) else {
+                return (n, true);
+            };
+            at = next;
             n += 1;
             each(r);
         }
-        Some(n)
+        (n, false)
     }
+
+    /// The record at `at`, and where the next one starts; `None` when it
+    /// runs past the set.
+    fn record(&self, body: &[u8], mut at: usize, export_ms: i64) -> Option<(Record, usize)> {
+        let mut r = Record::default();
+        for s in &self.steps {
+            let len = if s.len == VARLEN {
+                let first = *body.get(at)?;
+                at += 1;
+                if first < 255 {
+                    usize::from(first)
+                } else {
+                    let l = u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]);
+                    at += 2;
+                    usize::from(l)
+                }
+            } else {
+                usize::from(s.len)
+            };
+            let bytes = body.get(at..at + len)?;
+            at += len;
+            if s.kind != Kind::Skip {
+                if let Some(v) = raw_value(s.kind, bytes) {
+                    if s.kind == Kind::DeltaMicros {
+                        r.set_delta_micros(s.ie, &v, export_ms);
+                    } else {
+                        r.set(s.ie, &v);
+                    }
+                }
+            }
+        }
+        Some((r, at))
+    }
+}
+
+/// What reading a data set gave.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Records {
+    /// Whole records read (flows and options-like records alike).
+    pub records: u32,
+    /// Flows whose uptimes were anchored at the export time.
+    pub unanchored: u64,
+    /// A record ran past the end of the set.
+    pub cut_short: bool,
+    /// Read by the compiled path.
+    pub compiled: bool,
 }
 
 /// A field's bytes as the value netflow_parser would have given, for the
@@ -217,34 +247,4 @@ fn raw_value(kind: Kind, b: &[u8]) -> Option<FieldValue> {
         }));
     }
     Some(FieldValue::DataNumber(DataNumber::U64(be_bytes(b)?)))
-}
-
-/// The sets of one well-formed v9 or IPFIX message: (set id, body range).
-/// `None` when the message is not exactly a header and whole sets (several
-/// messages in one datagram, a length field that disagrees, a set running
-/// past the end): such datagrams go to the general parser whole.
-pub(crate) fn sets(data: &[u8], version: u16) -> Option<Vec<(u16, std::ops::Range<usize>)>> {
-    let (header, end) = match version {
-        9 => (20, data.len()),
-        10 => {
-            let len = usize::from(u16::from_be_bytes([*data.get(2)?, *data.get(3)?]));
-            if len != data.len() {
-                return None;
-            }
-            (16, len)
-        }
-        _ => return None,
-    };
-    let mut out = Vec::new();
-    let mut at = header;
-    while at < end {
-        let id = u16::from_be_bytes([*data.get(at)?, *data.get(at + 1)?]);
-        let len = usize::from(u16::from_be_bytes([*data.get(at + 2)?, *data.get(at + 3)?]));
-        if len < 4 || at + len > end {
-            return None;
-        }
-        out.push((id, at + 4..at + len));
-        at += len;
-    }
-    Some(out)
 }

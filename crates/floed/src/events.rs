@@ -1,0 +1,367 @@
+//! floed's typed events, and the one place that logs and counts them.
+//!
+//! Every notable thing (the decoder's events, a full receive queue, a
+//! denied source, absurd flow times, a failed write...) is an [`Event`];
+//! [`Emitter::emit`] bumps the exporter counter that goes with it, keeps
+//! it among the exporter's recent reasons (the stats file shows them), and
+//! logs it: news once each within a budget per minute, problems at most
+//! once a minute per kind with how many happened in between. A message is
+//! formatted only when a line is written, never for an event the rate
+//! limiter holds back.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use floe_flow::{Counter, ExporterCounters, ExporterKey};
+use floe_netflow::DecodeEvent;
+
+/// Per-exporter counters being gathered (a batch's, say).
+pub type Counts = HashMap<ExporterKey, ExporterCounters>;
+
+/// Something floed noticed.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// From the decoder (which counted it already).
+    Decode(DecodeEvent),
+    /// The receive queue was full: datagrams from `from` dropped.
+    QueueFull { from: IpAddr, datagrams: u64 },
+    /// Datagrams from a source outside the allow list dropped.
+    Denied { from: IpAddr, datagrams: u64 },
+    /// Flows whose times cannot be right, stored as sent.
+    AbsurdTimes { key: ExporterKey, flows: u64 },
+    /// Flows could not be written.
+    WriteFailed { error: String, unwritten: u64 },
+    /// The template file could not be saved.
+    TemplateSaveFailed { path: PathBuf, error: String },
+    /// The live stats file could not be written.
+    StatsFileFailed { error: String },
+    /// More news than the budget allows this minute.
+    NewsFlood {
+        per_minute: u32,
+        latest: &'static str,
+    },
+}
+
+impl Event {
+    /// A short stable name, for rate limiting and reasons.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Decode(e) => e.name(),
+            Event::QueueFull { .. } => "queue_full",
+            Event::Denied { .. } => "denied",
+            Event::AbsurdTimes { .. } => "absurd_times",
+            Event::WriteFailed { .. } => "write_failed",
+            Event::TemplateSaveFailed { .. } => "template_save_failed",
+            Event::StatsFileFailed { .. } => "stats_file_failed",
+            Event::NewsFlood { .. } => "news_flood",
+        }
+    }
+
+    /// The exporter counter the event bumps here (the decoder's events are
+    /// counted where the decoder emits them).
+    fn counter(&self) -> Option<(ExporterKey, Counter, u64)> {
+        let by_source = |from: &IpAddr| ExporterKey {
+            address: *from,
+            source_id: 0,
+        };
+        match self {
+            Event::QueueFull { from, datagrams } => {
+                Some((by_source(from), Counter::QueueDrops, *datagrams))
+            }
+            Event::Denied { from, datagrams } => {
+                Some((by_source(from), Counter::DeniedDatagrams, *datagrams))
+            }
+            Event::AbsurdTimes { key, flows } => Some((*key, Counter::AbsurdTimes, *flows)),
+            _ => None,
+        }
+    }
+
+    /// The exporter whose recent reasons the event joins, if it is a
+    /// problem of one exporter.
+    fn reason_of(&self) -> Option<ExporterKey> {
+        match self {
+            Event::Decode(e) => e.reason().map(|_| e.key()),
+            Event::QueueFull { from, .. } | Event::Denied { from, .. } => Some(ExporterKey {
+                address: *from,
+                source_id: 0,
+            }),
+            Event::AbsurdTimes { key, .. } => Some(*key),
+            _ => None,
+        }
+    }
+
+    fn is_news(&self) -> bool {
+        matches!(self, Event::Decode(e) if e.is_informational())
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Decode(e) => e.fmt(f),
+            Event::QueueFull { from, datagrams } => {
+                write!(f, "receive queue full: {datagrams} datagrams from {from} dropped")
+            }
+            Event::Denied { from, datagrams } => write!(
+                f,
+                "{datagrams} datagrams from {from}, which is not in the allow list, dropped"
+            ),
+            Event::AbsurdTimes { key, flows } => write!(
+                f,
+                "{flows} flows from {} with times far from the receive time (exporter clock?); stored as sent",
+                key.address
+            ),
+            Event::WriteFailed { error, unwritten } => write!(
+                f,
+                "cannot write flows: {error} ({unwritten} flows not stored so far)"
+            ),
+            Event::TemplateSaveFailed { path, error } => {
+                write!(f, "cannot save templates to {}: {error}", path.display())
+            }
+            Event::StatsFileFailed { error } => write!(f, "cannot write the stats file: {error}"),
+            Event::NewsFlood { per_minute, latest } => write!(
+                f,
+                "more than {per_minute} new exporters and templates this minute, not logged one by one (a flood of source or template ids?); latest: {latest}"
+            ),
+        }
+    }
+}
+
+/// Logs an event kind at once the first time, then at most once per
+/// interval with how many happened in between: never one line per
+/// datagram. Holds the latest event of each kind, unformatted.
+struct RateLimited {
+    every: Duration,
+    last: HashMap<&'static str, Instant>,
+    pending: HashMap<&'static str, (u64, Event)>,
+}
+
+impl RateLimited {
+    fn new(every: Duration) -> Self {
+        RateLimited {
+            every,
+            last: HashMap::new(),
+            pending: HashMap::new(),
+        }
+    }
+
+    fn note(&mut self, e: Event) {
+        let kind = e.kind();
+        match self.pending.get_mut(kind) {
+            Some(p) => {
+                p.0 += 1;
+                p.1 = e;
+            }
+            None => {
+                self.pending.insert(kind, (1, e));
+            }
+        }
+        if self
+            .last
+            .get(kind)
+            .is_none_or(|t| t.elapsed() >= self.every)
+        {
+            self.flush_kind(kind);
+        }
+    }
+
+    /// Logs every kind whose interval has passed (all, when `force`).
+    fn flush(&mut self, force: bool) {
+        let kinds: Vec<&'static str> = self.pending.keys().copied().collect();
+        for k in kinds {
+            if force || self.last.get(k).is_none_or(|t| t.elapsed() >= self.every) {
+                self.flush_kind(k);
+            }
+        }
+    }
+
+    fn flush_kind(&mut self, kind: &'static str) {
+        if let Some((n, e)) = self.pending.remove(kind) {
+            if n > 1 {
+                tracing::warn!(
+                    kind,
+                    count = n,
+                    "{e} ({n} such events since the last report)"
+                );
+            } else {
+                tracing::warn!(kind, count = n, "{e}");
+            }
+            self.last.insert(kind, Instant::now());
+        }
+    }
+}
+
+/// A budget of news lines (new exporters and templates) per minute: a
+/// flood of made-up source ids or template ids (a broken or hostile
+/// exporter) must not turn into a flood of log lines. Beyond the budget
+/// they are summed up through the rate limiter.
+struct NewsBudget {
+    per_minute: u32,
+    used: u32,
+    since: Instant,
+}
+
+impl NewsBudget {
+    fn allow(&mut self) -> bool {
+        if self.since.elapsed() >= Duration::from_secs(60) {
+            self.since = Instant::now();
+            self.used = 0;
+        }
+        self.used += 1;
+        self.used <= self.per_minute
+    }
+}
+
+/// The last reasons of one kind an exporter gave.
+#[derive(Clone, Debug)]
+pub struct Reason {
+    pub kind: &'static str,
+    pub count: u64,
+    pub last_ms: i64,
+    /// The latest event of the kind, formatted when shown.
+    pub latest: Event,
+}
+
+/// Kinds of reason kept per exporter (the oldest goes first).
+const REASONS_PER_EXPORTER: usize = 8;
+/// Exporters with reasons kept; more are not tracked (a flood of made-up
+/// sources must not grow this).
+const REASON_EXPORTERS: usize = 4096;
+
+/// Logs and counts events (see the module docs).
+pub struct Emitter {
+    limiter: RateLimited,
+    budget: NewsBudget,
+    sampling_seen: HashMap<(ExporterKey, Option<u64>), u32>,
+    /// Recent reasons per exporter, for the stats file.
+    pub reasons: HashMap<ExporterKey, Vec<Reason>>,
+}
+
+impl Emitter {
+    pub fn new() -> Self {
+        Emitter {
+            limiter: RateLimited::new(Duration::from_secs(60)),
+            budget: NewsBudget {
+                per_minute: 200,
+                used: 0,
+                since: Instant::now(),
+            },
+            sampling_seen: HashMap::new(),
+            reasons: HashMap::new(),
+        }
+    }
+
+    /// Counts the event into `counts`, keeps it as a reason, and logs it.
+    pub fn emit(&mut self, counts: &mut Counts, now_ms: i64, e: Event) {
+        if let Some((key, c, n)) = e.counter() {
+            counts.entry(key).or_default().extra[c] += n;
+        }
+        if let Some(key) = e.reason_of() {
+            self.keep_reason(key, now_ms, &e);
+        }
+        if e.is_news() {
+            if !self.budget.allow() {
+                let latest = e.kind();
+                self.limiter.note(Event::NewsFlood {
+                    per_minute: self.budget.per_minute,
+                    latest,
+                });
+                return;
+            }
+            if let Event::Decode(DecodeEvent::Sampling {
+                key,
+                sampler_id,
+                interval,
+            }) = &e
+            {
+                // Announced again and again: logged when it changes.
+                if self.sampling_seen.insert((*key, *sampler_id), *interval) == Some(*interval) {
+                    return;
+                }
+            }
+            let key = match &e {
+                Event::Decode(d) => d.key(),
+                _ => return,
+            };
+            tracing::info!(exporter = %key.address, source_id = key.source_id, kind = e.kind(), "{e}");
+            return;
+        }
+        self.limiter.note(e);
+    }
+
+    fn keep_reason(&mut self, key: ExporterKey, now_ms: i64, e: &Event) {
+        if !self.reasons.contains_key(&key) && self.reasons.len() >= REASON_EXPORTERS {
+            return;
+        }
+        let kind = match e {
+            Event::Decode(d) => d.reason().map_or(e.kind(), |r| r.0),
+            _ => e.kind(),
+        };
+        let list = self.reasons.entry(key).or_default();
+        match list.iter_mut().find(|r| r.kind == kind) {
+            Some(r) => {
+                r.count += 1;
+                r.last_ms = now_ms;
+                r.latest = e.clone();
+            }
+            None => {
+                if list.len() >= REASONS_PER_EXPORTER {
+                    if let Some(oldest) = list
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, r)| r.last_ms)
+                        .map(|(i, _)| i)
+                    {
+                        list.remove(oldest);
+                    }
+                }
+                list.push(Reason {
+                    kind,
+                    count: 1,
+                    last_ms: now_ms,
+                    latest: e.clone(),
+                });
+            }
+        }
+    }
+
+    /// Logs what the rate limiter holds whose interval has passed (all of
+    /// it, when `force`, at shutdown).
+    pub fn flush(&mut self, force: bool) {
+        self.limiter.flush(force);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_emit_counts_keeps_the_reason_and_logs_once() {
+        let mut em = Emitter::new();
+        let mut counts = Counts::new();
+        let from: IpAddr = "192.0.2.7".parse().unwrap();
+        for _ in 0..3 {
+            em.emit(
+                &mut counts,
+                5,
+                Event::QueueFull {
+                    from,
+                    datagrams: 10,
+                },
+            );
+        }
+        let key = ExporterKey {
+            address: from,
+            source_id: 0,
+        };
+        assert_eq!(counts[&key].extra[Counter::QueueDrops], 30);
+        let r = &em.reasons[&key];
+        assert_eq!((r.len(), r[0].kind, r[0].count), (1, "queue_full", 3));
+        // The first was logged, the next two wait for the minute.
+        assert_eq!(em.limiter.pending["queue_full"].0, 2);
+    }
+}
