@@ -222,24 +222,12 @@ impl StoreWriter {
     /// Stores flows received at `now_ms`. Returns the file closed by a
     /// rotation this caused, if any.
     pub fn write(&mut self, now_ms: i64, flows: &[Flow]) -> Result<Option<ClosedFile>> {
-        self.write_owned(now_ms, &mut flows.to_vec())
-    }
-
-    /// Like [`StoreWriter::write`], moving the flows out of `flows` (no
-    /// copy), which is left empty with its capacity, for the caller to
-    /// fill again.
-    pub fn write_owned(
-        &mut self,
-        now_ms: i64,
-        flows: &mut Vec<Flow>,
-    ) -> Result<Option<ClosedFile>> {
         // No file to write to (the new period's cannot be created): the
         // flows are counted as unwritten.
         let closed = match self.ensure_period(now_ms) {
             Ok(c) => c,
             Err(e) => {
                 self.unwritten += flows.len() as u64;
-                flows.clear();
                 self.failing = true;
                 return Err(e);
             }
@@ -248,7 +236,7 @@ impl StoreWriter {
         let mut before = u64::MAX;
         if let Some(cur) = self.cur.as_mut() {
             before = cur.w.bytes_written();
-            let mut rest = &flows[..];
+            let mut rest = flows;
             while !rest.is_empty() {
                 let (taken, written) = cur.w.fill_block(rest);
                 rest = &rest[taken..];
@@ -269,7 +257,6 @@ impl StoreWriter {
                 cur.pending_since = Some(now_ms);
             }
         }
-        flows.clear();
         if let Some(e) = failed {
             self.failing = true;
             return Err(e);
@@ -283,6 +270,18 @@ impl StoreWriter {
         }
         self.pace(now_ms)?;
         Ok(closed)
+    }
+
+    /// Like [`StoreWriter::write`], then empties `flows` (keeping its
+    /// capacity) for the caller to fill again.
+    pub fn write_owned(
+        &mut self,
+        now_ms: i64,
+        flows: &mut Vec<Flow>,
+    ) -> Result<Option<ClosedFile>> {
+        let r = self.write(now_ms, flows);
+        flows.clear();
+        r
     }
 
     /// Adds to one exporter's counters in the current file.

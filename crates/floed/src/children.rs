@@ -4,11 +4,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use floe_store::ClosedFile;
 
 use crate::receive::now_ms;
-use crate::shared::Live;
+use crate::shared::{Live, Shared};
 
 /// The on-rotate commands still running and the expiry thread.
 #[derive(Default)]
@@ -19,7 +21,7 @@ pub struct Children {
 
 impl Children {
     /// Starts what the settings ask for after `c` closed.
-    pub fn file_closed(&mut self, c: &ClosedFile, live: &Live, root: &Path) {
+    pub fn file_closed(&mut self, c: &ClosedFile, live: &Live, root: &Path, shared: &Arc<Shared>) {
         if let Some(cmd) = &live.on_rotate {
             // Like flow-capture -R: the program gets the closed file's
             // path, as an argument of its own (never spliced into the
@@ -46,15 +48,24 @@ impl Children {
             return;
         }
         let root: PathBuf = root.to_path_buf();
+        let shared = shared.clone();
         self.expiring = Some(std::thread::spawn(move || {
             match floe_store::expire(&root, &policy, now_ms()) {
-                Ok(x) if !x.removed.is_empty() => tracing::info!(
-                    files = x.removed.len(),
-                    bytes = x.bytes,
-                    remaining_bytes = x.remaining_bytes,
-                    "expired old files"
-                ),
-                Ok(_) => {}
+                Ok(x) => {
+                    let st = &shared.store;
+                    st.files_expired
+                        .fetch_add(x.removed.len() as u64, Ordering::Relaxed);
+                    st.bytes_expired.fetch_add(x.bytes, Ordering::Relaxed);
+                    st.bytes_on_disk.store(x.remaining_bytes, Ordering::Relaxed);
+                    if !x.removed.is_empty() {
+                        tracing::info!(
+                            files = x.removed.len(),
+                            bytes = x.bytes,
+                            remaining_bytes = x.remaining_bytes,
+                            "expired old files"
+                        );
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "expiry failed"),
             }
         }));

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// The live socket's name in the data directory, by default.
+pub const LIVE_SOCKET: &str = ".floed-live.sock";
+
 /// The system-wide configuration file.
 pub const SYSTEM_CONFIG: &str = "/etc/floe/floed.toml";
 
@@ -56,6 +59,25 @@ pub struct FileConfig {
     pub limits: Option<LimitsConfig>,
     /// Networks exporters may send from (empty or absent: any).
     pub allow: Option<Vec<String>>,
+    /// The live view and its socket.
+    pub live: Option<LiveConfig>,
+    /// Address of the Prometheus metrics listener (absent: off).
+    pub metrics_listen: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfig {
+    /// Keep the live view (default true).
+    pub enabled: Option<bool>,
+    /// The Unix socket `floe top` reads (default `DIR/.floed-live.sock`).
+    pub socket: Option<PathBuf>,
+    /// Group the socket belongs to (mode 0660), e.g. `floe`.
+    pub group: Option<String>,
+    /// How much the view keeps (`5m`; at most `1h`).
+    pub window: Option<toml::Value>,
+    /// Ports counted one by one besides those below 1024.
+    pub ports: Option<Vec<u16>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -105,6 +127,12 @@ pub struct Config {
     pub max_template_fields: usize,
     pub early_data_ttl_secs: u64,
     pub allow: crate::allow::AllowList,
+    /// The live socket, when the live view is on.
+    pub live_socket: Option<PathBuf>,
+    pub live_group: Option<String>,
+    pub live_window_secs: u32,
+    pub live_ports: Vec<u16>,
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// A unit-suffixed number: `16M` bytes, `10m` minutes...
@@ -309,14 +337,39 @@ pub fn resolve(file: FileConfig, source: String, o: &Overrides) -> Result<Config
     };
     let allow = crate::allow::AllowList::parse(&allow_text).map_err(e)?;
     let d = floe_netflow::DecoderConfig::default();
+    let dir = o
+        .dir
+        .clone()
+        .or(file.dir.clone())
+        .unwrap_or_else(|| PathBuf::from("/var/lib/floe"));
+    let live = file.live.clone().unwrap_or_default();
+    let live_window_secs = live
+        .window
+        .as_ref()
+        .map(|v| parse_secs(v, "live.window"))
+        .transpose()
+        .map_err(e)?
+        .unwrap_or(300);
+    if !(10..=3600).contains(&live_window_secs) {
+        return Err(e(format!(
+            "live.window: {live_window_secs} s; use 10 s to 1 h"
+        )));
+    }
+    let metrics_listen = file
+        .metrics_listen
+        .as_ref()
+        .map(|m| {
+            m.parse::<SocketAddr>().map_err(|_| {
+                e(format!(
+                    "metrics_listen: {m:?} is not an address:port (e.g. 127.0.0.1:9155)"
+                ))
+            })
+        })
+        .transpose()?;
     Ok(Config {
         source: source.clone(),
         listen,
-        dir: o
-            .dir
-            .clone()
-            .or(file.dir.clone())
-            .unwrap_or_else(|| PathBuf::from("/var/lib/floe")),
+        dir: dir.clone(),
         period_secs: period as u32,
         zone,
         nesting,
@@ -357,6 +410,14 @@ pub fn resolve(file: FileConfig, source: String, o: &Overrides) -> Result<Config
             .map_err(e)?
             .unwrap_or(d.pending_ttl.as_secs()),
         allow,
+        live_socket: live
+            .enabled
+            .unwrap_or(true)
+            .then(|| live.socket.clone().unwrap_or_else(|| dir.join(LIVE_SOCKET))),
+        live_group: live.group.clone(),
+        live_window_secs: live_window_secs as u32,
+        live_ports: live.ports.clone().unwrap_or_default(),
+        metrics_listen,
     })
 }
 

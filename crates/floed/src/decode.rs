@@ -89,6 +89,7 @@ impl DecodeThread {
                     });
                 }
                 emitter.flush(false);
+                self.publish(&since_start);
             }
             if last_stats.elapsed() >= Duration::from_secs(2) {
                 last_stats = Instant::now();
@@ -185,6 +186,20 @@ impl DecodeThread {
         }
         counts.retain(|_, c: &mut ExporterCounters| !c.is_zero());
         counts
+    }
+
+    /// Publishes the since-start counters for the metrics page.
+    fn publish(&self, since_start: &SinceStart) {
+        let templates: std::collections::HashMap<_, _> =
+            self.decoder.templates_known().into_iter().collect();
+        let list: Vec<_> = since_start
+            .exporters
+            .iter()
+            .map(|(k, c)| (*k, c.clone(), templates.get(k).copied().unwrap_or(0)))
+            .collect();
+        if let Ok(mut e) = self.shared.exporters.lock() {
+            *e = Arc::new(list);
+        }
     }
 
     fn save_templates(&mut self, emitter: &mut Emitter) {

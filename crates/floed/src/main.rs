@@ -17,6 +17,9 @@ mod children;
 mod config;
 mod decode;
 mod events;
+mod live;
+mod live_socket;
+mod metrics;
 mod mmsg;
 mod pool;
 mod receive;
@@ -230,10 +233,12 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let (wtx, wrx) = sync_channel::<WriterMsg>(8);
 
     let mut receivers = Vec::new();
+    let mut sockets = Vec::new();
     for addr in &cfg.listen {
         let (sock, granted) = receive::bind(*addr, cfg.receive_buffer)
             .map_err(|e| format!("cannot listen on udp {addr}: {e}"))?;
         let local = sock.local_addr().map_err(|e| e.to_string())?;
+        sockets.push((local.to_string(), receive::inode(&sock)));
         let nap = receive::nap_for(granted);
         tracing::info!(
             address = %local,
@@ -281,10 +286,87 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         .name("decode".into())
         .spawn(move || decode.run())
         .map_err(|e| e.to_string())?;
+    let mut helpers = Vec::new();
+    let live_tx = match &cfg.live_socket {
+        Some(path) => {
+            let view = Arc::new(std::sync::Mutex::new(floe_live::LiveView::new(
+                floe_live::ViewConfig {
+                    window: floe_live::aggregate::WindowConfig {
+                        seconds: cfg.live_window_secs,
+                        ..Default::default()
+                    },
+                    ports: if cfg.live_ports.is_empty() {
+                        floe_live::ViewConfig::default().ports
+                    } else {
+                        cfg.live_ports.clone()
+                    },
+                },
+            )));
+            let listener = live_socket::bind(path, cfg.live_group.as_deref())?;
+            tracing::info!(socket = %path.display(), window_secs = cfg.live_window_secs, "live view on {}", path.display());
+            let (ltx, lrx) = sync_channel(live::QUEUE);
+            let (v, sh) = (view.clone(), shared.clone());
+            helpers.push(
+                std::thread::Builder::new()
+                    .name("live".into())
+                    .spawn(move || live::run(lrx, v, sh))
+                    .map_err(|e| e.to_string())?,
+            );
+            let (p, st) = (path.clone(), stop.clone());
+            helpers.push(
+                std::thread::Builder::new()
+                    .name("live socket".into())
+                    .spawn(move || live_socket::serve(listener, p, view, st))
+                    .map_err(|e| e.to_string())?,
+            );
+            Some(ltx)
+        }
+        None => None,
+    };
+    if let Some(addr) = cfg.metrics_listen {
+        let listener =
+            std::net::TcpListener::bind(addr).map_err(|e| format!("metrics_listen {addr}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        if !local.ip().is_loopback() {
+            tracing::warn!(address = %local, "metrics served beyond this host, without authentication");
+        }
+        tracing::info!(address = %local, "metrics on http://{local}/metrics");
+        let src = metrics::Sources {
+            shared: shared.clone(),
+            receive: rstats.clone(),
+            sockets: sockets.clone(),
+            started_ms: now_ms(),
+        };
+        let st = stop.clone();
+        helpers.push(
+            std::thread::Builder::new()
+                .name("metrics".into())
+                .spawn(move || metrics::serve(listener, src, st))
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    {
+        // The tree's size, for the metrics, counted once off every hot path.
+        let (root, sh) = (cfg.dir.clone(), shared.clone());
+        let _ = std::thread::Builder::new()
+            .name("store size".into())
+            .spawn(move || {
+                let bytes: u64 = floe_store::walk(&root)
+                    .map(|files| {
+                        files
+                            .iter()
+                            .filter_map(|f| std::fs::metadata(&f.path).ok())
+                            .map(|m| m.len())
+                            .sum()
+                    })
+                    .unwrap_or(0);
+                sh.store.bytes_on_disk.fetch_add(bytes, Ordering::Relaxed);
+            });
+    }
     let wshared = shared.clone();
     let write_thread = std::thread::Builder::new()
         .name("write".into())
-        .spawn(move || write::run(wrx, store, wshared))
+        .spawn(move || write::run(wrx, store, wshared, live_tx))
         .map_err(|e| e.to_string())?;
 
     if let Some(p) = &cfg.pidfile {
@@ -345,6 +427,9 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let _ = decode_thread.join();
     drop(wtx);
     let _ = write_thread.join();
+    for h in helpers {
+        let _ = h.join();
+    }
     if let Some(p) = &current.pidfile {
         let _ = std::fs::remove_file(p);
     }

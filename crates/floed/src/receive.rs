@@ -71,6 +71,15 @@ pub fn bind(addr: SocketAddr, rcvbuf: usize) -> std::io::Result<(UdpSocket, usiz
     Ok((sock, granted))
 }
 
+/// The socket's inode, as `/proc/net/udp` names it (0 if unknown).
+pub fn inode(sock: &UdpSocket) -> u64 {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/self/fd/{}", sock.as_raw_fd()))
+        .map(|m| m.ino())
+        .unwrap_or(0)
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

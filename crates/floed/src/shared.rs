@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex, RwLock};
 
-use floe_flow::Flow;
+use floe_flow::{ExporterCounters, ExporterKey, Flow};
 use floe_store::ExpirePolicy;
 
 use crate::allow::AllowList;
@@ -42,6 +42,26 @@ pub struct Shared {
     pub batches: Pool<Batch>,
     /// Flow vectors handed back by the writer for the decoder to reuse.
     pub flow_vecs: Pool<FlowVec>,
+    /// Flows the live view could not look at, not yet accounted by it.
+    pub live_skipped: AtomicU64,
+    /// The same since start, for the metrics.
+    pub live_skipped_total: AtomicU64,
+    /// What the write thread did, for the metrics.
+    pub store: StoreCounters,
+    /// The since-start counters and templates per exporter, as the decode
+    /// thread last published them (every second).
+    pub exporters: Mutex<Arc<Vec<(ExporterKey, ExporterCounters, usize)>>>,
+}
+
+/// The write thread's counters.
+#[derive(Default)]
+pub struct StoreCounters {
+    pub files_written: AtomicU64,
+    pub write_errors: AtomicU64,
+    /// Bytes of the files under the data directory (a gauge).
+    pub bytes_on_disk: AtomicU64,
+    pub files_expired: AtomicU64,
+    pub bytes_expired: AtomicU64,
 }
 
 /// A batch's flows, handed from the decoder to the writer and back.

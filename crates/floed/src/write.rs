@@ -2,7 +2,7 @@
 //! on-rotate command and expiry happen here, never on the receive path.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use floe_store::{ClosedFile, StoreWriter};
 
 use crate::children::Children;
 use crate::events::{Counts, Emitter, Event};
+use crate::live::LiveBatch;
 use crate::receive::now_ms;
 use crate::shared::{FlowVec, Shared};
 
@@ -25,7 +26,12 @@ pub enum WriterMsg {
     Rotate,
 }
 
-pub fn run(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<Shared>) {
+pub fn run(
+    rx: Receiver<WriterMsg>,
+    mut store: StoreWriter,
+    shared: Arc<Shared>,
+    live: Option<SyncSender<LiveBatch>>,
+) {
     let mut emitter = Emitter::new();
     let mut children = Children::default();
     let root = store.config().dir.clone();
@@ -41,14 +47,29 @@ pub fn run(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<Shared>)
         match msg {
             Some(WriterMsg::Flows {
                 received_ms,
-                mut flows,
+                flows,
                 counters,
             }) => {
-                match store.write_owned(received_ms, &mut flows) {
+                match store.write(received_ms, &flows) {
                     Ok(c) => closed.extend(c),
                     Err(e) => failed = Some(e.to_string()),
                 }
-                shared.flow_vecs.give(FlowVec(flows));
+                // Stored: the live view may count them now, if it keeps up.
+                let flows = FlowVec(flows);
+                match &live {
+                    Some(tx) if !flows.0.is_empty() => {
+                        match tx.try_send(LiveBatch { received_ms, flows }) {
+                            Ok(()) => {}
+                            Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) => {
+                                let n = b.flows.0.len() as u64;
+                                shared.live_skipped.fetch_add(n, Ordering::Relaxed);
+                                shared.live_skipped_total.fetch_add(n, Ordering::Relaxed);
+                                shared.flow_vecs.give(b.flows);
+                            }
+                        }
+                    }
+                    _ => shared.flow_vecs.give(flows),
+                }
                 for (k, c) in counters {
                     match store.add_counters(received_ms, k, &c) {
                         Ok(c) => closed.extend(c),
@@ -70,6 +91,7 @@ pub fn run(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<Shared>)
         match failed {
             Some(error) => {
                 shared.write_failing.store(true, Ordering::Relaxed);
+                shared.store.write_errors.fetch_add(1, Ordering::Relaxed);
                 emitter.emit(
                     &mut Counts::new(),
                     now,
@@ -83,8 +105,13 @@ pub fn run(rx: Receiver<WriterMsg>, mut store: StoreWriter, shared: Arc<Shared>)
         }
         for c in closed {
             log_rotation(&c);
-            let live = shared.live.lock().map(|l| l.clone()).unwrap_or_default();
-            children.file_closed(&c, &live, &root);
+            shared.store.files_written.fetch_add(1, Ordering::Relaxed);
+            shared
+                .store
+                .bytes_on_disk
+                .fetch_add(c.bytes, Ordering::Relaxed);
+            let settings = shared.live.lock().map(|l| l.clone()).unwrap_or_default();
+            children.file_closed(&c, &settings, &root, &shared);
         }
         children.reap();
         emitter.flush(false);

@@ -89,7 +89,9 @@ fn partly_undecodable_datagrams_keep_their_good_flows() {
     body.extend_from_slice(&[1, 44, 4, 0, 9, 9, 9]);
     d.push(v9(secs, 2, &body));
     // 4. The v9 variable-length field, 1- and 3-byte prefixes: 2 flows.
-    let mut data = vec![10, 2, 0, 1, 4, b'e', b't', b'h', b'0', 192, 0, 2, 1, 0, 0, 0, 7];
+    let mut data = vec![
+        10, 2, 0, 1, 4, b'e', b't', b'h', b'0', 192, 0, 2, 1, 0, 0, 0, 7,
+    ];
     data.extend_from_slice(&[10, 2, 0, 2, 255, 1, 0]);
     data.extend(vec![b'x'; 256]);
     data.extend_from_slice(&[192, 0, 2, 2, 0, 0, 0, 8]);
@@ -115,17 +117,33 @@ fn partly_undecodable_datagrams_keep_their_good_flows() {
         if let Some(e) = e {
             break e;
         }
-        assert!(std::time::Instant::now() < deadline, "no reasons in the stats file");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reasons in the stats file"
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     let kinds: Vec<(String, u64)> = exporter["reasons"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["kind"].as_str().unwrap().to_string(), r["count"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                r["count"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    for want in ["refused_template", "set_past_end", "template_refused", "early_data_expired"] {
-        assert!(kinds.iter().any(|(k, c)| k == want && *c == 1), "{want} in {kinds:?}");
+    for want in [
+        "refused_template",
+        "set_past_end",
+        "template_refused",
+        "early_data_expired",
+    ] {
+        assert!(
+            kinds.iter().any(|(k, c)| k == want && *c == 1),
+            "{want} in {kinds:?}"
+        );
     }
     let last = exporter["reasons"]
         .as_array()
@@ -136,7 +154,10 @@ fn partly_undecodable_datagrams_keep_their_good_flows() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(last.contains("byte 72") && last.contains("set 300"), "{last}");
+    assert!(
+        last.contains("byte 72") && last.contains("set 300"),
+        "{last}"
+    );
 
     floed.wait_for("early_data_expired");
     let (code, log) = floed.stop();

@@ -1,0 +1,96 @@
+//! A client of the live socket (what `floe top` and tests use).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::protocol::{Request, Response};
+
+/// Why the live view could not be asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{path}: no live socket there: is floed running, with the live view on? ({source})")]
+    Missing {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: permission denied: the socket is for floed's group (add yourself to it, or run as that user)")]
+    Denied { path: PathBuf },
+    #[error("{path}: nobody answers: floed is not running (a socket left behind?)")]
+    Refused { path: PathBuf },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: the answer is not a live response: {why}")]
+    Garbled { path: PathBuf, why: String },
+}
+
+/// A connection to floed's live socket.
+pub struct Client {
+    path: PathBuf,
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Client {
+    /// Connects to the socket at `path`.
+    pub fn connect(path: &Path) -> Result<Client, ClientError> {
+        let stream = UnixStream::connect(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ClientError::Missing {
+                path: path.to_path_buf(),
+                source: e,
+            },
+            std::io::ErrorKind::PermissionDenied => ClientError::Denied {
+                path: path.to_path_buf(),
+            },
+            std::io::ErrorKind::ConnectionRefused => ClientError::Refused {
+                path: path.to_path_buf(),
+            },
+            _ => ClientError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            },
+        })?;
+        let io = |e| ClientError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(io)?;
+        let writer = stream.try_clone().map_err(io)?;
+        Ok(Client {
+            path: path.to_path_buf(),
+            reader: BufReader::new(stream),
+            writer,
+        })
+    }
+
+    /// Sends a request and reads its response.
+    pub fn ask(&mut self, req: &Request) -> Result<Response, ClientError> {
+        let io = |e| ClientError::Io {
+            path: self.path.clone(),
+            source: e,
+        };
+        let mut line = serde_json::to_string(req).map_err(|e| ClientError::Garbled {
+            path: self.path.clone(),
+            why: e.to_string(),
+        })?;
+        line.push('\n');
+        self.writer.write_all(line.as_bytes()).map_err(io)?;
+        let mut answer = String::new();
+        self.reader
+            .read_line(&mut answer)
+            .map_err(|e| ClientError::Io {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        serde_json::from_str(&answer).map_err(|e| ClientError::Garbled {
+            path: self.path.clone(),
+            why: e.to_string(),
+        })
+    }
+}

@@ -1,0 +1,448 @@
+//! The live view: the window of every flow, the windows of the filters
+//! clients asked for, and the named usage counts; and the answers to
+//! requests.
+
+use std::net::IpAddr;
+
+use floe_filter::Filter;
+use floe_flow::Flow;
+
+use crate::aggregate::{
+    Counts, PortSet, Talkers, Tally, Totals, Window, WindowConfig, FLAG_KINDS, SIZE_BRACKETS,
+    SIZE_STEP,
+};
+use crate::protocol::{
+    ExporterRow, FlagRow, Op, Point, PortRow, ProtocolRow, Rates, Request, Response, SizeRow,
+    Snapshot, Talker, TalkerLists, MAX_N,
+};
+use crate::sketch::{SpaceSaving, Weights};
+
+/// Filters counted at once; the one asked for least recently goes first.
+pub const MAX_FILTERS: usize = 8;
+/// Usage clients kept.
+pub const MAX_USAGE_CLIENTS: usize = 16;
+/// A filter nobody asked for in this long stops being counted.
+const FILTER_IDLE_MS: i64 = 10 * 60_000;
+
+/// Settings of the live view.
+#[derive(Clone, Debug)]
+pub struct ViewConfig {
+    pub window: WindowConfig,
+    /// Ports counted one by one besides those below 1024.
+    pub ports: Vec<u16>,
+}
+
+impl Default for ViewConfig {
+    fn default() -> Self {
+        ViewConfig {
+            window: WindowConfig::default(),
+            ports: vec![
+                1080, 1194, 1433, 1521, 1812, 3128, 3306, 3389, 5060, 5432, 6379, 8080, 8443, 9200,
+            ],
+        }
+    }
+}
+
+struct Subscription {
+    text: String,
+    filter: Filter,
+    window: Window,
+    since_ms: i64,
+    last_asked_ms: i64,
+}
+
+struct Usage {
+    client: String,
+    since_ms: i64,
+    totals: Totals,
+    talkers: Talkers,
+}
+
+/// Everything the live view keeps.
+pub struct LiveView {
+    cfg: ViewConfig,
+    ports: PortSet,
+    all: Window,
+    filtered: Vec<Subscription>,
+    usage: Vec<Usage>,
+}
+
+/// Compiles a filter from a client: floe's language, no `@include` (a
+/// client must not make floed read files).
+pub fn client_filter(text: &str) -> Result<Filter, String> {
+    if text.contains('@') {
+        return Err("@include is not allowed in a live filter".into());
+    }
+    Filter::parse(text).map_err(|e| e.to_string())
+}
+
+impl LiveView {
+    pub fn new(cfg: ViewConfig) -> LiveView {
+        LiveView {
+            ports: PortSet::well_known_and(&cfg.ports),
+            all: Window::new(cfg.window.clone()),
+            filtered: Vec::new(),
+            usage: Vec::new(),
+            cfg,
+        }
+    }
+
+    /// Seconds kept.
+    pub fn window_secs(&self) -> u32 {
+        self.cfg.window.seconds
+    }
+
+    /// Counts flows received at `received_ms`.
+    pub fn record(&mut self, flows: &[Flow], received_ms: i64) {
+        self.all.record(flows, received_ms, &self.ports);
+        let mut kept = Vec::new();
+        for s in &mut self.filtered {
+            kept.clear();
+            kept.extend(flows.iter().filter(|f| s.filter.matches(f)).cloned());
+            s.window.record(&kept, received_ms, &self.ports);
+        }
+        for u in &mut self.usage {
+            for f in flows {
+                u.totals.record(f, &Tally::of(f), received_ms, &self.ports);
+                u.talkers.record(f);
+            }
+        }
+    }
+
+    /// Counts flows the view could not look at.
+    pub fn skipped(&mut self, n: u64, received_ms: i64) {
+        self.all.skipped(n, received_ms);
+        for s in &mut self.filtered {
+            s.window.skipped(n, received_ms);
+        }
+        for u in &mut self.usage {
+            u.totals.skipped += n;
+        }
+    }
+
+    /// Answers a request at `now_ms`.
+    pub fn answer(&mut self, req: &Request, now_ms: i64) -> Response {
+        let secs = self.window_secs();
+        let bad = |why: String| Response::error(now_ms, secs, why);
+        let n = req.n.unwrap_or(10);
+        if n > MAX_N {
+            return bad(format!("n {n} is more than {MAX_N}"));
+        }
+        match req.op {
+            Op::Ping => Response {
+                ok: true,
+                error: None,
+                now_ms,
+                window_secs: secs,
+                snapshot: None,
+            },
+            Op::Snapshot => {
+                let window = req.window.unwrap_or(60);
+                if window == 0 || window > secs {
+                    return bad(format!("window {window} s: this floed keeps 1 to {secs} s"));
+                }
+                match self.snapshot(req, window, n, now_ms) {
+                    Ok(s) => Response {
+                        ok: true,
+                        error: None,
+                        now_ms,
+                        window_secs: secs,
+                        snapshot: Some(s),
+                    },
+                    Err(e) => bad(e),
+                }
+            }
+            Op::Usage => {
+                let Some(client) = req.client.as_deref().filter(|c| {
+                    !c.is_empty() && c.len() <= 64 && c.chars().all(|x| x.is_ascii_graphic())
+                }) else {
+                    return bad("usage needs a client name (1 to 64 printable characters)".into());
+                };
+                Response {
+                    ok: true,
+                    error: None,
+                    now_ms,
+                    window_secs: secs,
+                    snapshot: Some(self.usage(client, req, n, now_ms)),
+                }
+            }
+        }
+    }
+
+    fn snapshot(
+        &mut self,
+        req: &Request,
+        window: u32,
+        n: usize,
+        now_ms: i64,
+    ) -> Result<Snapshot, String> {
+        let now_s = now_ms.div_euclid(1000);
+        let (w, since) = match req
+            .filter
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            None => (&mut self.all, None),
+            Some(text) => {
+                // Forget filters nobody asks for.
+                self.filtered
+                    .retain(|s| now_ms - s.last_asked_ms < FILTER_IDLE_MS);
+                let i = match self.filtered.iter().position(|s| s.text == text) {
+                    Some(i) => i,
+                    None => {
+                        let filter = client_filter(text)?;
+                        if self.filtered.len() >= MAX_FILTERS {
+                            let oldest = self
+                                .filtered
+                                .iter()
+                                .enumerate()
+                                .min_by_key(|(_, s)| s.last_asked_ms)
+                                .map(|(i, _)| i)
+                                .unwrap_or(0);
+                            self.filtered.remove(oldest);
+                        }
+                        self.filtered.push(Subscription {
+                            text: text.to_string(),
+                            filter,
+                            window: Window::new(self.cfg.window.clone()),
+                            since_ms: now_ms,
+                            last_asked_ms: now_ms,
+                        });
+                        self.filtered.len() - 1
+                    }
+                };
+                let s = &mut self.filtered[i];
+                s.last_asked_ms = now_ms;
+                (&mut s.window, Some(s.since_ms))
+            }
+        };
+        let (totals, series) = w.totals(now_s, window);
+        let from_ms = (now_s - i64::from(window) + 1) * 1000;
+        let mut snap = base(&totals, req.scale, n);
+        snap.from_ms = from_ms;
+        snap.to_ms = (now_s + 1) * 1000;
+        snap.seconds = window;
+        snap.since_ms = since.filter(|s| *s > from_ms);
+        snap.filter = req.filter.clone();
+        snap.spread = req.spread;
+        if req.spread {
+            let rates = w.spread_rates(now_s, window);
+            snap.series = rates
+                .iter()
+                .map(|(at, r, _)| Point {
+                    at_ms: at * 1000,
+                    flows: r[0],
+                    packets: r[1],
+                    octets: r[2],
+                })
+                .collect();
+            let sum = |i: usize| rates.iter().map(|r| r.1[i]).sum::<f64>();
+            snap.totals = Counts {
+                flows: sum(0).round() as u64,
+                packets: sum(1).round() as u64,
+                octets: sum(2).round() as u64,
+            };
+            let mut per: std::collections::BTreeMap<u8, [f64; 3]> = Default::default();
+            for (_, _, p) in &rates {
+                for (k, v) in p {
+                    let e = per.entry(*k).or_default();
+                    for (a, b) in e.iter_mut().zip(v) {
+                        *a += b;
+                    }
+                }
+            }
+            snap.protocols = per
+                .into_iter()
+                .filter(|(_, v)| v[0] > 0.0 || v[2] > 0.0)
+                .map(|(protocol, v)| ProtocolRow {
+                    protocol,
+                    counts: Counts {
+                        flows: v[0].round() as u64,
+                        packets: v[1].round() as u64,
+                        octets: v[2].round() as u64,
+                    },
+                })
+                .collect();
+            snap.protocols
+                .sort_by(|a, b| b.counts.octets.cmp(&a.counts.octets));
+        } else {
+            snap.series = series
+                .iter()
+                .map(|(at, t)| {
+                    let c = t.pick(req.scale);
+                    Point {
+                        at_ms: at * 1000,
+                        flows: c.flows as f64,
+                        packets: c.packets as f64,
+                        octets: c.octets as f64,
+                    }
+                })
+                .collect();
+        }
+        snap.rates = rates(&snap.totals, window);
+        let slices = w.talkers(now_s, window);
+        snap.talkers = talker_lists(&slices, n);
+        Ok(snap)
+    }
+
+    fn usage(&mut self, client: &str, req: &Request, n: usize, now_ms: i64) -> Snapshot {
+        let k = self.cfg.window.k;
+        let i = match self.usage.iter().position(|u| u.client == client) {
+            Some(i) => i,
+            None => {
+                if self.usage.len() >= MAX_USAGE_CLIENTS {
+                    self.usage.remove(0);
+                }
+                self.usage.push(Usage {
+                    client: client.to_string(),
+                    since_ms: now_ms,
+                    totals: Totals::default(),
+                    talkers: Talkers::new(k),
+                });
+                self.usage.len() - 1
+            }
+        };
+        let u = &mut self.usage[i];
+        let mut snap = base(&u.totals, req.scale, n);
+        snap.from_ms = u.since_ms;
+        snap.to_ms = now_ms;
+        snap.seconds = ((now_ms - u.since_ms) / 1000).max(0) as u32;
+        snap.since_ms = Some(u.since_ms);
+        snap.rates = rates(&snap.totals, snap.seconds.max(1));
+        snap.talkers = talker_lists(&[&u.talkers], n);
+        if req.reset {
+            u.since_ms = now_ms;
+            u.totals = Totals::default();
+            u.talkers = Talkers::new(k);
+        }
+        snap
+    }
+}
+
+fn rates(c: &Counts, seconds: u32) -> Rates {
+    let s = f64::from(seconds.max(1));
+    Rates {
+        flows_per_s: c.flows as f64 / s,
+        packets_per_s: c.packets as f64 / s,
+        bits_per_s: c.octets as f64 * 8.0 / s,
+    }
+}
+
+/// The parts of a snapshot that come from aggregates.
+fn base(t: &Totals, scaled: bool, n: usize) -> Snapshot {
+    let mut protocols: Vec<ProtocolRow> = t
+        .protocols
+        .iter()
+        .map(|(p, v)| ProtocolRow {
+            protocol: *p,
+            counts: v.pick(scaled),
+        })
+        .collect();
+    protocols.sort_by(|a, b| b.counts.octets.cmp(&a.counts.octets));
+    let mut ports: Vec<PortRow> = t
+        .ports
+        .iter()
+        .map(|((p, port), v)| PortRow {
+            protocol: *p,
+            port: Some(*port),
+            counts: v.pick(scaled),
+        })
+        .collect();
+    ports.sort_by(|a, b| {
+        b.counts
+            .octets
+            .cmp(&a.counts.octets)
+            .then(a.port.cmp(&b.port))
+    });
+    ports.truncate(n.max(20));
+    ports.extend(t.other_ports.iter().map(|(p, v)| PortRow {
+        protocol: *p,
+        port: None,
+        counts: v.pick(scaled),
+    }));
+    let sizes = t
+        .sizes
+        .iter()
+        .enumerate()
+        .map(|(i, v)| SizeRow {
+            from: i as u64 * SIZE_STEP + 1,
+            to: (i + 1 < SIZE_BRACKETS).then_some((i as u64 + 1) * SIZE_STEP),
+            counts: v.pick(scaled),
+        })
+        .collect();
+    let flags = FLAG_KINDS
+        .iter()
+        .zip(&t.flags)
+        .map(|(k, v)| FlagRow {
+            flags: (*k).to_string(),
+            counts: v.pick(scaled),
+        })
+        .collect();
+    let mut exporters: Vec<ExporterRow> = t
+        .exporters
+        .iter()
+        .map(|(k, e)| ExporterRow {
+            address: k.address.to_string(),
+            source_id: k.source_id,
+            counts: e.tally.pick(scaled),
+            delay_avg_ms: if e.tally.raw.flows > 0 {
+                (e.delay_sum_ms / i128::from(e.tally.raw.flows)) as i64
+            } else {
+                0
+            },
+            delay_max_ms: e.delay_max_ms,
+        })
+        .collect();
+    exporters.sort_by(|a, b| b.counts.flows.cmp(&a.counts.flows));
+    Snapshot {
+        scaled,
+        totals: t.total.pick(scaled),
+        protocols,
+        ports,
+        sizes,
+        flags,
+        exporters,
+        skipped_flows: t.skipped,
+        ..Snapshot::default()
+    }
+}
+
+fn list<K: Copy + Eq + std::hash::Hash>(
+    parts: Vec<&SpaceSaving<K>>,
+    n: usize,
+    name: impl Fn(&K) -> String,
+) -> Vec<Talker> {
+    SpaceSaving::merge(n, parts)
+        .into_iter()
+        .map(|(k, w): (K, Weights)| Talker {
+            key: name(&k),
+            weight: w.weight,
+            error: w.error,
+            counts: Counts {
+                flows: w.flows,
+                packets: w.packets,
+                octets: w.octets,
+            },
+        })
+        .collect()
+}
+
+fn talker_lists(slices: &[&Talkers], n: usize) -> TalkerLists {
+    let ip = |a: &IpAddr| a.to_string();
+    TalkerLists {
+        src: list(slices.iter().map(|t| &t.src).collect(), n, ip),
+        dst: list(slices.iter().map(|t| &t.dst).collect(), n, ip),
+        pair: list(slices.iter().map(|t| &t.pair).collect(), n, |(a, b)| {
+            format!("{a} {b}")
+        }),
+        src_as: list(slices.iter().map(|t| &t.src_as).collect(), n, |a| {
+            a.to_string()
+        }),
+        dst_as: list(slices.iter().map(|t| &t.dst_as).collect(), n, |a| {
+            a.to_string()
+        }),
+        src_flows: list(slices.iter().map(|t| &t.src_flows).collect(), n, ip),
+        dst_flows: list(slices.iter().map(|t| &t.dst_flows).collect(), n, ip),
+    }
+}
