@@ -5,15 +5,15 @@
 
 use std::process::Command;
 
+use floe_test_support::run_ok;
+
 const FLOE: &str = env!("CARGO_BIN_EXE_floe");
 const SUBCOMMANDS: &[&str] = &["cat", "filter", "print", "report", "info", "import", "send"];
 
 #[test]
 fn every_help_shows_an_example() {
     for sub in std::iter::once(None).chain(SUBCOMMANDS.iter().map(Some)) {
-        let out = Command::new(FLOE).args(sub).arg("--help").output().unwrap();
-        assert!(out.status.success());
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = run_ok(Command::new(FLOE).args(sub).arg("--help"));
         assert!(
             text.contains("Example: floe "),
             "floe {sub:?} --help:\n{text}"
@@ -55,12 +55,7 @@ fn man_pages_for_floe_and_each_subcommand() {
 
 #[test]
 fn bash_completion_is_valid_bash_and_knows_the_subcommands() {
-    let out = Command::new(FLOE)
-        .args(["generate", "completions", "bash"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let script = String::from_utf8(out.stdout).unwrap();
+    let script = run_ok(Command::new(FLOE).args(["generate", "completions", "bash"]));
     for sub in SUBCOMMANDS {
         assert!(script.contains(sub), "completion lacks {sub}");
     }
