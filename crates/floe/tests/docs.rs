@@ -24,15 +24,10 @@ fn every_help_shows_an_example() {
 #[test]
 fn man_pages_for_floe_and_each_subcommand() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(FLOE)
-        .args(["generate", "man", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new(FLOE)
+            .args(["generate", "man", "--out"])
+            .arg(dir.path()),
     );
     let top = std::fs::read_to_string(dir.path().join("floe.1")).unwrap();
     assert!(top.contains(".TH floe 1"), "{top}");
@@ -62,12 +57,7 @@ fn bash_completion_is_valid_bash_and_knows_the_subcommands() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("floe.bash");
     std::fs::write(&path, &script).unwrap();
-    let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    run_ok(Command::new("bash").arg("-n").arg(&path));
 }
 
 /// The nightly report's service and timer pass `systemd-analyze verify`,

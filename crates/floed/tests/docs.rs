@@ -28,6 +28,5 @@ fn man_page_and_completions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("floed.bash");
     std::fs::write(&path, &script).unwrap();
-    let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
-    assert!(check.status.success());
+    run_ok(Command::new("bash").arg("-n").arg(&path));
 }
