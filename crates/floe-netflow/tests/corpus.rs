@@ -295,7 +295,7 @@ fn match_records(path: &str, flows: &[Flow], expected: &[Value]) -> (usize, Vec<
 #[test]
 fn corpus_decodes_as_tshark_does() {
     let Some(root) = corpus() else {
-        println!("shared netflow corpus not found beside the checkout; corpus test skipped");
+        floe_test_support::skip("no ../shared/netflow-corpus beside the checkout");
         return;
     };
     let invalid = invalid_files(&root);
@@ -385,7 +385,7 @@ fn corpus_decodes_as_tshark_does() {
 #[test]
 fn invalid_corpus_files_are_counted_with_a_reason_never_a_panic() {
     let Some(root) = corpus() else {
-        println!("shared netflow corpus not found beside the checkout; corpus test skipped");
+        floe_test_support::skip("no ../shared/netflow-corpus beside the checkout");
         return;
     };
     // What each file the manifest marks INVALID must give: (bad datagrams,
@@ -474,7 +474,7 @@ const ONLY_FLOE: &[(&str, &str)] = &[
 #[test]
 fn floe_and_netflow_parser_find_the_same_flows_in_the_whole_corpus() {
     let Some(root) = corpus() else {
-        println!("shared netflow corpus not found beside the checkout; corpus test skipped");
+        floe_test_support::skip("no ../shared/netflow-corpus beside the checkout");
         return;
     };
     let (mut files, mut flows) = (0, 0);

@@ -99,17 +99,11 @@ fn python_reader_written_from_the_spec_agrees_with_floe() {
     w.extend(&all).unwrap();
     w.finish(77).unwrap();
 
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(&path)
-        .output()
-        .expect("python3 is needed for this test (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "spec reader failed (it needs `pip install zstandard`, which .ci/run does): {}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = floe_test_support::run_ok(
+        Command::new(floe_test_support::python3())
+            .arg(&script)
+            .arg(&path),
     );
-    let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), all.len() + 1);
     for (line, f) in lines.iter().zip(&all) {

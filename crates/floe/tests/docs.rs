@@ -5,15 +5,15 @@
 
 use std::process::Command;
 
+use floe_test_support::run_ok;
+
 const FLOE: &str = env!("CARGO_BIN_EXE_floe");
 const SUBCOMMANDS: &[&str] = &["cat", "filter", "print", "report", "info", "import", "send"];
 
 #[test]
 fn every_help_shows_an_example() {
     for sub in std::iter::once(None).chain(SUBCOMMANDS.iter().map(Some)) {
-        let out = Command::new(FLOE).args(sub).arg("--help").output().unwrap();
-        assert!(out.status.success());
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = run_ok(Command::new(FLOE).args(sub).arg("--help"));
         assert!(
             text.contains("Example: floe "),
             "floe {sub:?} --help:\n{text}"
@@ -24,15 +24,10 @@ fn every_help_shows_an_example() {
 #[test]
 fn man_pages_for_floe_and_each_subcommand() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(FLOE)
-        .args(["generate", "man", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new(FLOE)
+            .args(["generate", "man", "--out"])
+            .arg(dir.path()),
     );
     let top = std::fs::read_to_string(dir.path().join("floe.1")).unwrap();
     assert!(top.contains(".TH floe 1"), "{top}");
@@ -55,24 +50,14 @@ fn man_pages_for_floe_and_each_subcommand() {
 
 #[test]
 fn bash_completion_is_valid_bash_and_knows_the_subcommands() {
-    let out = Command::new(FLOE)
-        .args(["generate", "completions", "bash"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let script = String::from_utf8(out.stdout).unwrap();
+    let script = run_ok(Command::new(FLOE).args(["generate", "completions", "bash"]));
     for sub in SUBCOMMANDS {
         assert!(script.contains(sub), "completion lacks {sub}");
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("floe.bash");
     std::fs::write(&path, &script).unwrap();
-    let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    run_ok(Command::new("bash").arg("-n").arg(&path));
 }
 
 /// The nightly report's service and timer pass `systemd-analyze verify`,

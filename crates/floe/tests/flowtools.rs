@@ -11,7 +11,7 @@ const FLOE: &str = env!("CARGO_BIN_EXE_floe");
 
 fn archive(dir: &Path) -> Vec<serde_json::Value> {
     let writer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/flowtools_writer.py");
-    let s = Command::new("python3")
+    let s = Command::new(floe_test_support::python3())
         .arg(writer)
         .arg(dir)
         .status()

@@ -22,7 +22,7 @@ struct Sink {
 impl Sink {
     fn start(dir: &Path, extra: &[&str]) -> Sink {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let mut child = Command::new("python3")
+        let mut child = Command::new(floe_test_support::python3())
             .arg(script)
             .arg("serve")
             .arg(dir)
@@ -389,16 +389,7 @@ fn mail_errors_name_what_is_wrong() {
 fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let p = |n: &str| dir.join(n);
     let openssl = |args: &[&str]| {
-        let o = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl is a test prerequisite (scripts/test checks it)");
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        floe_test_support::run_ok(Command::new("openssl").args(args).current_dir(dir));
     };
     let ec = [
         "-newkey",

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use floe_flow::time::utc_ms;
 use floe_flow::Flow;
 use floe_store::{walk, FlowFile, StoreConfig, StoreWriter, Zone};
+use floe_test_support::run_ok;
 
 mod common;
 use common::{html5_valid, png_ink, schema_valid, screenshot, tree, FLOE};
@@ -266,13 +267,11 @@ fn print_csv_cells_are_the_json_values() {
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path());
     let print = |format: &str| {
-        let out = Command::new(FLOE)
-            .args(["print", "-f", format, "--fields", "all", "-n", "40"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stdout).unwrap()
+        run_ok(
+            Command::new(FLOE)
+                .args(["print", "-f", format, "--fields", "all", "-n", "40"])
+                .arg(dir.path()),
+        )
     };
     let csv = print("csv");
     let json = print("json");
@@ -455,7 +454,7 @@ fn the_how_to_report_files_run_unchanged() {
     let examples =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/examples/flow-tools");
     if !examples.exists() {
-        println!("shared flow-tools examples not found beside the checkout; this test is skipped");
+        floe_test_support::skip("no ../shared/examples/flow-tools beside the checkout");
         return;
     }
     // A tree with traffic from the how-to's internal network too.
@@ -483,19 +482,13 @@ fn the_how_to_report_files_run_unchanged() {
     w.close(t0 + 120_000).unwrap();
     let root = dir.path().join("flows");
     let report = |args: &[&str]| {
-        let out = Command::new(FLOE)
-            .arg("report")
-            .args(args)
-            .arg(&root)
-            .args(["-f", "csv"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        run_ok(
+            Command::new(FLOE)
+                .arg("report")
+                .args(args)
+                .arg(&root)
+                .args(["-f", "csv"]),
+        )
     };
     // report.cfg: 17 reports, sort +octets, records 15, no filter.
     let cfg = examples.join("report.cfg");
@@ -588,7 +581,7 @@ fn progress_bar_only_when_stderr_is_a_terminal() {
         .arg("/dev/null")
         .output()
     else {
-        eprintln!("script(1) not installed: terminal progress bar not checked");
+        floe_test_support::skip("script(1) not installed: the terminal progress bar not checked");
         return;
     };
     let shown = String::from_utf8_lossy(&script.stdout);
@@ -868,21 +861,19 @@ fn the_daily_summary_needs_no_configuration() {
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path());
     let run = |format: &str| {
-        let o = Command::new(FLOE)
-            .args([
-                "report",
-                "--daily",
-                "2026-11-22",
-                "--zone",
-                "UTC",
-                "--format",
-                format,
-            ])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8(o.stdout).unwrap()
+        run_ok(
+            Command::new(FLOE)
+                .args([
+                    "report",
+                    "--daily",
+                    "2026-11-22",
+                    "--zone",
+                    "UTC",
+                    "--format",
+                    format,
+                ])
+                .arg(dir.path()),
+        )
     };
     let text = run("text");
     assert!(text.contains("2026-11-22 daily flow summary on "), "{text}");

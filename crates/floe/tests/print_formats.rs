@@ -148,19 +148,13 @@ fn write_file(path: &Path) {
 }
 
 fn print(file: &Path, args: &[&str]) -> String {
-    let out = Command::new(FLOE)
-        .arg("print")
-        .args(["--zone", "UTC"])
-        .args(args)
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "floe print {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    floe_test_support::run_ok(
+        Command::new(FLOE)
+            .arg("print")
+            .args(["--zone", "UTC"])
+            .args(args)
+            .arg(file),
+    )
 }
 
 #[test]
@@ -218,7 +212,7 @@ fn flow_tools_layouts_agree_with_flow_prints_printf_formats() {
     write_file(&file);
     let json = print(&file, &["-f", "json", "--fields", "all"]);
     for fmt in ["3", "5"] {
-        let mut py = Command::new("python3")
+        let mut py = Command::new(floe_test_support::python3())
             .args(["-c", ORACLE, fmt])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

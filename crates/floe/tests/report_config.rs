@@ -12,21 +12,16 @@ use std::process::Command;
 
 mod common;
 use common::{check_golden, html5_valid, png_ink, schema_valid, screenshot, tree, FLOE};
+use floe_test_support::run_ok;
 
 fn report(args: &[&str], dir: &Path) -> String {
-    let out = Command::new(FLOE)
-        .arg("report")
-        .args(args)
-        .args(["--zone", "UTC"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    run_ok(
+        Command::new(FLOE)
+            .arg("report")
+            .args(args)
+            .args(["--zone", "UTC"])
+            .arg(dir),
+    )
 }
 
 /// Octets of the flows of minutes [from, to).

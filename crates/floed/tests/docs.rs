@@ -3,13 +3,13 @@
 
 use std::process::Command;
 
+use floe_test_support::run_ok;
+
 const FLOED: &str = env!("CARGO_BIN_EXE_floed");
 
 #[test]
 fn man_page_and_completions() {
-    let man = Command::new(FLOED).arg("--man-page").output().unwrap();
-    assert!(man.status.success());
-    let page = String::from_utf8(man.stdout).unwrap();
+    let page = run_ok(Command::new(FLOED).arg("--man-page"));
     assert!(page.contains(".TH floed 8"), "{page}");
     for opt in [
         "\\-\\-listen",
@@ -23,16 +23,10 @@ fn man_page_and_completions() {
         !page.contains("man\\-page"),
         "hidden flags stay out of the page"
     );
-    let comp = Command::new(FLOED)
-        .args(["--completions", "bash"])
-        .output()
-        .unwrap();
-    assert!(comp.status.success());
-    let script = String::from_utf8(comp.stdout).unwrap();
+    let script = run_ok(Command::new(FLOED).args(["--completions", "bash"]));
     assert!(script.contains("--receive-buffer"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("floed.bash");
     std::fs::write(&path, &script).unwrap();
-    let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
-    assert!(check.status.success());
+    run_ok(Command::new("bash").arg("-n").arg(&path));
 }

@@ -163,7 +163,7 @@ fn run_version(version: &str) {
         .stderr(Stdio::null())
         .status()
         .expect(
-            "softflowd is needed for this test (Debian package softflowd; .ci/run installs it)",
+            "softflowd is needed for this test (Debian package softflowd; scripts/test installs it)",
         );
     assert!(status.success());
     std::thread::sleep(Duration::from_millis(1500));

@@ -32,7 +32,7 @@ fn floed_service_passes_systemd_analyze_verify() {
         .arg(&copy)
         .output()
         .expect(
-            "systemd-analyze is needed for this test (Debian package systemd; .ci/run installs it)",
+            "systemd-analyze is needed for this test (Debian package systemd; scripts/test installs it)",
         );
     assert!(
         out.status.success(),

@@ -64,7 +64,7 @@ pub fn png_ink(path: &Path) -> (f64, bool) {
 
 /// Runs a python check on files; Err holds what it said.
 pub fn python_check(script: &str, files: &[&Path], needs: &str) -> Result<(), String> {
-    let out = Command::new("python3")
+    let out = Command::new(floe_test_support::python3())
         .args(["-c", script])
         .args(files)
         .output()
