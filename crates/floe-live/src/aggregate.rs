@@ -506,10 +506,12 @@ impl Window {
     pub fn totals(&mut self, now_s: i64, window: u32) -> (Totals, Vec<(i64, Tally)>) {
         self.advance(now_s);
         let mut sum = Totals::default();
-        let mut series = Vec::new();
+        let from = now_s - i64::from(window) + 1;
+        // Every second of the window, zero where nothing was kept.
+        let mut series: Vec<(i64, Tally)> = (from..=now_s).map(|at| (at, Tally::default())).collect();
         for s in self.last(now_s, window) {
             sum.add(&s.totals);
-            series.push((s.at, s.totals.total));
+            series[(s.at - from) as usize].1 = s.totals.total;
         }
         (sum, series)
     }
@@ -524,7 +526,11 @@ impl Window {
         self.advance(now_s);
         let mut acc = self.spread_base.clone();
         let from = now_s - i64::from(window) + 1;
-        let mut out = Vec::new();
+        let oldest = self.oldest().unwrap_or(now_s);
+        // Seconds of the window before what is kept: nothing.
+        let mut out: Vec<(i64, [f64; 3], BTreeMap<u8, [f64; 3]>)> = (from..oldest.min(now_s + 1))
+            .map(|at| (at, [0.0; 3], BTreeMap::new()))
+            .collect();
         for s in &self.seconds {
             acc.merge(&s.spread);
             if s.at >= from && s.at <= now_s {

@@ -1,0 +1,291 @@
+//! The live view's answers, from flows given to it directly.
+
+use std::net::IpAddr;
+
+use floe_flow::Flow;
+use floe_live::{LiveView, Op, Request, ViewConfig};
+
+const T0: i64 = 1_795_305_600_000;
+
+fn flow(src: &str, dst: &str, proto: u8, dport: u16, packets: u64, octets: u64, end_ms: i64) -> Flow {
+    Flow {
+        start_ms: end_ms - 10_000,
+        end_ms,
+        exporter: "192.0.2.250".parse().unwrap(),
+        src_addr: src.parse().unwrap(),
+        dst_addr: dst.parse().unwrap(),
+        protocol: proto,
+        dst_port: dport,
+        src_port: 40000,
+        packets,
+        octets,
+        ..Flow::default()
+    }
+}
+
+fn snapshot(v: &mut LiveView, req: Request, now: i64) -> floe_live::Snapshot {
+    let r = v.answer(&req, now);
+    assert!(r.ok, "{:?}", r.error);
+    r.snapshot.unwrap()
+}
+
+#[test]
+fn totals_breakdowns_and_talkers_add_up() {
+    let mut v = LiveView::new(ViewConfig::default());
+    let mut sent = Vec::new();
+    for s in 0..30i64 {
+        let t = T0 + s * 1000;
+        let mut batch = vec![
+            flow("10.0.0.1", "192.0.2.1", 6, 443, 10, 10_000, t - 500),
+            flow("10.0.0.2", "192.0.2.2", 17, 53, 1, 80, t - 500),
+            flow("10.0.0.3", "192.0.2.1", 6, 22, 2, 120, t - 2500),
+        ];
+        batch[2].tcp_flags = 0x02;
+        v.record(&batch, t);
+        sent.extend(batch);
+    }
+    let now = T0 + 29_500;
+    let s = snapshot(
+        &mut v,
+        Request {
+            window: Some(60),
+            ..Request::default()
+        },
+        now,
+    );
+    assert_eq!(s.totals.flows, 90);
+    assert_eq!(s.totals.octets, sent.iter().map(|f| f.octets).sum::<u64>());
+    assert_eq!(s.totals.packets, 30 * 13);
+    assert_eq!((s.rates.flows_per_s * 60.0).round() as u64, 90);
+    let tcp = s.protocols.iter().find(|p| p.protocol == 6).unwrap();
+    assert_eq!(tcp.counts.flows, 60);
+    let https = s.ports.iter().find(|p| p.port == Some(443)).unwrap();
+    assert_eq!((https.protocol, https.counts.flows), (6, 30));
+    assert_eq!(s.flags[0].flags, "syn_only");
+    assert_eq!(s.flags[0].counts.flows, 30);
+    // Sizes: 1000-byte, 80-byte and 60-byte packets.
+    let size = |avg: u64| {
+        s.sizes
+            .iter()
+            .find(|b| b.from <= avg && b.to.is_none_or(|t| avg <= t))
+            .unwrap()
+            .counts
+            .flows
+    };
+    assert_eq!((size(1000), size(80), size(60)), (30, 30, 30));
+    assert_eq!(s.talkers.src[0].key, "10.0.0.1");
+    assert_eq!(s.talkers.src[0].counts.octets, 300_000);
+    assert_eq!(s.talkers.pair[0].key, "10.0.0.1 192.0.2.1");
+    assert_eq!(s.talkers.dst[0].key, "192.0.2.1");
+    // The export delay: 500 ms for the first two, 2500 ms for the third.
+    let e = &s.exporters[0];
+    assert_eq!((e.delay_max_ms, e.delay_avg_ms), (2500, 1166));
+    assert_eq!(s.series.len(), 60);
+    // A 10-second window holds a third of it.
+    let s = snapshot(
+        &mut v,
+        Request {
+            window: Some(10),
+            ..Request::default()
+        },
+        now,
+    );
+    assert_eq!(s.totals.flows, 30);
+}
+
+#[test]
+fn the_window_moves_on() {
+    let mut v = LiveView::new(ViewConfig::default());
+    v.record(&[flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 100, T0)], T0);
+    let req = Request {
+        window: Some(300),
+        ..Request::default()
+    };
+    assert_eq!(snapshot(&mut v, req.clone(), T0 + 299_000).totals.flows, 1);
+    assert_eq!(snapshot(&mut v, req.clone(), T0 + 300_000).totals.flows, 0);
+    // A long silence, then traffic again.
+    v.record(&[flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 100, T0)], T0 + 3_600_000);
+    assert_eq!(snapshot(&mut v, req, T0 + 3_600_500).totals.flows, 1);
+}
+
+#[test]
+fn spread_puts_a_flow_over_its_own_time() {
+    let mut v = LiveView::new(ViewConfig::default());
+    // A flow of 10 s ending at T0+20 s, exported at T0+30 s: 1000 bytes/s
+    // from T0+10 s to T0+20 s.
+    let mut f = flow("10.0.0.1", "192.0.2.1", 6, 443, 10, 11_000, T0 + 20_000);
+    f.start_ms = T0 + 10_000;
+    v.record(&[flow("10.9.9.9", "192.0.2.1", 6, 443, 1, 1, T0)], T0);
+    v.record(&[f], T0 + 30_000);
+    let s = snapshot(
+        &mut v,
+        Request {
+            window: Some(60),
+            spread: true,
+            ..Request::default()
+        },
+        T0 + 30_000,
+    );
+    let at = |ms: i64| s.series.iter().find(|p| p.at_ms == ms).unwrap().octets;
+    assert_eq!(at(T0 + 9_000), 0.0);
+    assert!((at(T0 + 15_000) - 1000.0).abs() < 1e-6, "{}", at(T0 + 15_000));
+    assert_eq!(at(T0 + 25_000), 0.0);
+    assert_eq!(s.totals.octets, 11_001);
+    // By export time it all lands at T0+30 s.
+    let s = snapshot(
+        &mut v,
+        Request {
+            window: Some(60),
+            ..Request::default()
+        },
+        T0 + 30_000,
+    );
+    assert_eq!(
+        s.series.iter().find(|p| p.at_ms == T0 + 30_000).unwrap().octets,
+        11_000.0
+    );
+}
+
+#[test]
+fn filters_count_from_when_they_are_asked_and_usage_resets() {
+    let mut v = LiveView::new(ViewConfig::default());
+    let batch = [
+        flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 100, T0),
+        flow("10.0.0.2", "192.0.2.2", 17, 53, 1, 100, T0),
+    ];
+    let ask = |v: &mut LiveView, filter: &str, now: i64| {
+        snapshot(
+            v,
+            Request {
+                window: Some(60),
+                filter: Some(filter.into()),
+                ..Request::default()
+            },
+            now,
+        )
+    };
+    v.record(&batch, T0);
+    // Not counted before the filter was asked for.
+    let s = ask(&mut v, "proto udp", T0 + 1000);
+    assert_eq!(s.totals.flows, 0);
+    assert_eq!(s.since_ms, Some(T0 + 1000));
+    v.record(&batch, T0 + 2000);
+    v.record(&batch, T0 + 3000);
+    let s = ask(&mut v, "proto udp", T0 + 3500);
+    assert_eq!(s.totals.flows, 2);
+    assert_eq!(s.talkers.src[0].key, "10.0.0.2");
+    // Errors name the place; files cannot be read through a filter.
+    let r = v.answer(
+        &Request {
+            filter: Some("proto tcp and".into()),
+            ..Request::default()
+        },
+        T0 + 4000,
+    );
+    assert!(!r.ok && r.error.unwrap().contains("column"));
+    let r = v.answer(
+        &Request {
+            filter: Some("@include /etc/passwd".into()),
+            ..Request::default()
+        },
+        T0 + 4000,
+    );
+    assert!(!r.ok && r.error.unwrap().contains("@include"));
+
+    let usage = |v: &mut LiveView, reset: bool, now: i64| {
+        snapshot(
+            v,
+            Request {
+                op: Op::Usage,
+                client: Some("cron".into()),
+                reset,
+                ..Request::default()
+            },
+            now,
+        )
+    };
+    assert_eq!(usage(&mut v, true, T0 + 5000).totals.flows, 0);
+    v.record(&batch, T0 + 6000);
+    assert_eq!(usage(&mut v, false, T0 + 7000).totals.flows, 2);
+    v.record(&batch, T0 + 8000);
+    assert_eq!(usage(&mut v, true, T0 + 9000).totals.flows, 4);
+    assert_eq!(usage(&mut v, false, T0 + 9500).totals.flows, 0);
+}
+
+#[test]
+fn a_scan_from_random_sources_keeps_the_real_talkers_on_top() {
+    let mut v = LiveView::new(ViewConfig::default());
+    let mut x: u64 = 99;
+    for s in 0..20i64 {
+        let t = T0 + s * 1000;
+        let mut batch = Vec::new();
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let src = IpAddr::from((x as u32).to_be_bytes());
+            let mut f = flow("0.0.0.0", "192.0.2.9", 6, 22, 1, 60, t);
+            f.src_addr = src;
+            batch.push(f);
+        }
+        for (i, big) in ["10.0.0.1", "10.0.0.2", "10.0.0.3"].iter().enumerate() {
+            batch.push(flow(big, "192.0.2.1", 6, 443, 100, 1_000_000 * (3 - i as u64), t));
+        }
+        v.record(&batch, t);
+    }
+    let s = snapshot(
+        &mut v,
+        Request {
+            window: Some(60),
+            n: Some(3),
+            ..Request::default()
+        },
+        T0 + 19_000,
+    );
+    let top: Vec<&str> = s.talkers.src.iter().map(|t| t.key.as_str()).collect();
+    assert_eq!(top, ["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
+    assert_eq!(s.totals.flows, 20 * 5003);
+    // The scanned host leads by flows.
+    assert_eq!(s.talkers.dst_flows[0].key, "192.0.2.9");
+}
+
+#[test]
+fn bad_requests_are_answered_with_the_reason() {
+    let mut v = LiveView::new(ViewConfig::default());
+    for (req, says) in [
+        (
+            Request {
+                window: Some(0),
+                ..Request::default()
+            },
+            "window",
+        ),
+        (
+            Request {
+                window: Some(100_000),
+                ..Request::default()
+            },
+            "keeps 1 to 300",
+        ),
+        (
+            Request {
+                n: Some(5000),
+                ..Request::default()
+            },
+            "more than 1000",
+        ),
+        (
+            Request {
+                op: Op::Usage,
+                ..Request::default()
+            },
+            "client name",
+        ),
+    ] {
+        let r = v.answer(&req, T0);
+        assert!(!r.ok);
+        assert!(r.error.as_deref().unwrap().contains(says), "{r:?}");
+    }
+    assert!(floe_live::protocol::parse_request("{\"op\":\"drop\"}").is_err());
+    assert!(floe_live::protocol::parse_request(&"x".repeat(20_000)).is_err());
+}

@@ -1,0 +1,362 @@
+//! The live view and the metrics of a real floed on loopback: the live
+//! socket's totals equal what was sent, the top talkers are the heavy
+//! hitters, a scan from random sources keeps memory bounded, clients that
+//! misbehave are dropped while floed goes on storing, and the metrics page
+//! passes promtool and agrees with the stats file.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::IpAddr;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{now_ms, send_all, sender, stored_flows, Floed};
+use floe_flow::Flow;
+use floe_live::{Client, Op, Request, Snapshot};
+use floe_netflow::{V5Encoder, V9Encoder};
+
+fn socket(dir: &Path) -> std::path::PathBuf {
+    dir.join("flows/.floed-live.sock")
+}
+
+fn ask(dir: &Path, req: &Request) -> Snapshot {
+    let mut c = Client::connect(&socket(dir)).unwrap();
+    let r = c.ask(req).unwrap();
+    assert!(r.ok, "{:?}", r.error);
+    r.snapshot.unwrap()
+}
+
+/// Asks until `done` holds (10 s at most).
+fn ask_until(dir: &Path, req: &Request, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = ask(dir, req);
+        if done(&s) {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never: {:?}, {} skipped",
+            s.totals,
+            s.skipped_flows
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn flows(n: usize, seed: u64) -> Vec<Flow> {
+    let now = now_ms();
+    let mix = floe_flow::synth::Mix {
+        day_start_ms: now - 60_000,
+        span_ms: 55_000,
+        ipv6_share: 0.2,
+    };
+    floe_flow::synth::realistic_flows(n, seed, &mix)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn the_live_view_sees_what_was_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let floed = Floed::start(dir.path(), &[]);
+    let sent = flows(6000, 11);
+    let now = now_ms();
+    let mut v9 = V9Encoder::new(now - 3_600_000, 4);
+    let d: Vec<Vec<u8>> = sent.chunks(30).map(|c| v9.encode(c, now)).collect();
+    send_all(&sender("127.0.0.31"), floed.addr, &d);
+    let req = Request {
+        window: Some(120),
+        n: Some(5),
+        ..Request::default()
+    };
+    let s = ask_until(dir.path(), &req, |s| s.totals.flows >= sent.len() as u64);
+    assert_eq!(s.totals.flows, sent.len() as u64);
+    assert_eq!(s.totals.packets, sent.iter().map(|f| f.packets).sum::<u64>());
+    assert_eq!(s.totals.octets, sent.iter().map(|f| f.octets).sum::<u64>());
+    assert_eq!(s.skipped_flows, 0);
+    let by_proto: u64 = s.protocols.iter().map(|p| p.counts.flows).sum();
+    assert_eq!(by_proto, sent.len() as u64);
+    // The generator's heaviest sources by bytes are the live view's.
+    let mut bytes: std::collections::HashMap<IpAddr, u64> = Default::default();
+    for f in &sent {
+        *bytes.entry(f.src_addr).or_default() += f.octets;
+    }
+    let mut want: Vec<(IpAddr, u64)> = bytes.into_iter().collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1));
+    for (i, t) in s.talkers.src.iter().take(3).enumerate() {
+        assert_eq!(t.key, want[i].0.to_string(), "rank {i}: {:?}", s.talkers.src);
+        assert!(t.weight >= want[i].1 && t.weight - t.error <= want[i].1);
+    }
+    let e = s
+        .exporters
+        .iter()
+        .find(|e| e.address == "127.0.0.31")
+        .unwrap();
+    assert_eq!((e.source_id, e.counts.flows), (4, sent.len() as u64));
+    // Usage since the last check (pmacct's reset).
+    let usage = |reset: bool| {
+        ask(
+            dir.path(),
+            &Request {
+                op: Op::Usage,
+                client: Some("test".into()),
+                reset,
+                ..Request::default()
+            },
+        )
+    };
+    usage(true);
+    let more = flows(300, 12);
+    let mut v5 = V5Encoder::new(now - 3_600_000);
+    let d: Vec<Vec<u8>> = more.chunks(30).map(|c| v5.encode(c, now_ms())).collect();
+    send_all(&sender("127.0.0.32"), floed.addr, &d);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while usage(false).totals.flows < 300 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(usage(true).totals.flows, 300);
+    assert_eq!(usage(false).totals.flows, 0);
+    let (code, _) = floed.stop();
+    assert_eq!(code, 0);
+    assert!(!socket(dir.path()).exists(), "the socket goes with floed");
+}
+
+#[test]
+fn a_scan_keeps_memory_bounded_and_the_talkers_true() {
+    let dir = tempfile::tempdir().unwrap();
+    let floed = Floed::start(dir.path(), &[]);
+    let pid = floed.child.id();
+    let now = now_ms();
+    let mut v9 = V9Encoder::new(now - 3_600_000, 1);
+    let mut x: u64 = 5;
+    let mut scan = Vec::new();
+    // 100 000 flows from random sources, and three heavy talkers.
+    for i in 0..100_000u32 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        scan.push(Flow {
+            start_ms: now - 5000,
+            end_ms: now - 4000,
+            src_addr: IpAddr::from((x as u32).to_be_bytes()),
+            dst_addr: "192.0.2.80".parse().unwrap(),
+            protocol: 6,
+            tcp_flags: 0x02,
+            dst_port: 22 + (i % 3) as u16,
+            packets: 1,
+            octets: 60,
+            ..Flow::default()
+        });
+        if i % 1000 == 0 {
+            for (k, big) in ["10.9.0.1", "10.9.0.2", "10.9.0.3"].iter().enumerate() {
+                scan.push(Flow {
+                    start_ms: now - 5000,
+                    end_ms: now - 4000,
+                    src_addr: big.parse().unwrap(),
+                    dst_addr: "192.0.2.1".parse().unwrap(),
+                    protocol: 6,
+                    dst_port: 443,
+                    packets: 1000,
+                    octets: 1_000_000 * (3 - k as u64),
+                    ..Flow::default()
+                });
+            }
+        }
+    }
+    let d: Vec<Vec<u8>> = scan.chunks(30).map(|c| v9.encode(c, now)).collect();
+    send_all(&sender("127.0.0.33"), floed.addr, &d);
+    let req = Request {
+        window: Some(120),
+        n: Some(3),
+        ..Request::default()
+    };
+    // In a debug build under a loaded test machine the live view may fall
+    // behind and skip batches: it says how many, and still finds the
+    // heavy hitters.
+    let s = ask_until(dir.path(), &req, |s| {
+        s.totals.flows + s.skipped_flows >= scan.len() as u64
+    });
+    let top: Vec<&str> = s.talkers.src.iter().map(|t| t.key.as_str()).collect();
+    assert_eq!(top, ["10.9.0.1", "10.9.0.2", "10.9.0.3"]);
+    assert_eq!(s.talkers.dst_flows[0].key, "192.0.2.80");
+    let syn = s.flags.iter().find(|f| f.flags == "syn_only").unwrap().counts.flows;
+    assert!(syn + s.skipped_flows >= 100_000 && syn <= 100_000, "{syn}");
+    // The stated cap: a live view of 300 s with 7 sketches of 512 entries
+    // per 10 s slice, on top of the collector's own buffers.
+    let rss = rss_kib(pid);
+    assert!(rss < 160 * 1024, "floed RSS {rss} KiB after the scan");
+    floed.stop();
+}
+
+#[test]
+fn clients_that_misbehave_are_dropped_and_floed_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut floed = Floed::start(dir.path(), &[]);
+    let path = socket(dir.path());
+    // Garbage, then a line too long.
+    let mut g = UnixStream::connect(&path).unwrap();
+    g.write_all(b"hello\n{\"op\":\"explode\"}\n\xff\xfe\n").unwrap();
+    let mut answers = String::new();
+    g.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = g.read(&mut buf).unwrap();
+    answers.push_str(&String::from_utf8_lossy(&buf[..n]));
+    assert!(answers.contains("\"ok\":false"), "{answers}");
+    let mut long = UnixStream::connect(&path).unwrap();
+    let _ = long.write_all(&vec![b'x'; 40_000]);
+    // A client that asks and never reads its answers.
+    let mut deaf = UnixStream::connect(&path).unwrap();
+    deaf.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    let req = b"{\"op\":\"snapshot\",\"window\":300,\"n\":1000}\n";
+    for _ in 0..2000 {
+        if deaf.write_all(req).is_err() {
+            break;
+        }
+    }
+    // Meanwhile flows are stored.
+    let now = now_ms();
+    let mut v5 = V5Encoder::new(now - 3_600_000);
+    let sent = flows(600, 3);
+    let d: Vec<Vec<u8>> = sent.chunks(30).map(|c| v5.encode(c, now)).collect();
+    send_all(&sender("127.0.0.34"), floed.addr, &d);
+    // And a well-behaved client is still answered.
+    let s = ask_until(
+        dir.path(),
+        &Request {
+            window: Some(60),
+            ..Request::default()
+        },
+        |s| s.totals.flows >= 600,
+    );
+    assert_eq!(s.totals.flows, 600);
+    floed.wait_for("live socket: a client was dropped");
+    drop((g, long, deaf));
+    let (code, log) = floed.stop();
+    assert_eq!(code, 0);
+    let dropped = log.iter().filter(|l| l.contains("a client was dropped")).count();
+    assert_eq!(dropped, 1, "said once");
+    assert_eq!(stored_flows(dir.path()).0.len(), 600);
+}
+
+#[test]
+fn no_floed_no_socket_is_said_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Client::connect(&dir.path().join("nothing.sock")).err().unwrap();
+    assert!(e.to_string().contains("is floed running"), "{e}");
+}
+
+fn scrape(addr: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_string()
+}
+
+fn value(page: &str, name: &str, labels: &str) -> u64 {
+    page.lines()
+        .find(|l| l.starts_with(&format!("{name}{{{labels}}} ")) || (labels.is_empty() && l.starts_with(&format!("{name} "))))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{name}{{{labels}}} not in the page"))
+}
+
+#[test]
+fn metrics_pass_promtool_and_agree_with_the_stats_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("floed.toml"),
+        "zone = \"UTC\"\nmetrics_listen = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let mut floed = Floed::start(dir.path(), &[]);
+    let line = floed.wait_for("metrics on http://");
+    let addr = line
+        .split("metrics on http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let now = now_ms();
+    let mut v9 = V9Encoder::new(now - 3_600_000, 6);
+    let sent = flows(900, 4);
+    let d: Vec<Vec<u8>> = sent.chunks(30).map(|c| v9.encode(c, now)).collect();
+    send_all(&sender("127.0.0.35"), floed.addr, &d);
+    send_all(&sender("127.0.0.35"), floed.addr, &[vec![0xff; 40]]);
+    let labels = "exporter=\"127.0.0.35\",source_id=\"6\"";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stats_path = dir.path().join("flows/.floed-stats.json");
+    let page = loop {
+        let p = scrape(&addr);
+        let stats_ready = std::fs::read_to_string(&stats_path)
+            .is_ok_and(|t| t.contains("\"flows\": 900"));
+        if p.contains(&format!("floed_exporter_flows_total{{{labels}}} 900")) && stats_ready {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "{p}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(value(&page, "floed_exporter_datagrams_total", labels), d.len() as u64);
+    assert!(value(&page, "floed_datagrams_received_total", "") >= d.len() as u64 + 1);
+    assert_eq!(
+        value(
+            &page,
+            "floed_exporter_bad_datagrams_total",
+            "exporter=\"127.0.0.35\",source_id=\"0\""
+        ),
+        1
+    );
+    assert_eq!(value(&page, "floed_exporter_templates", labels), 2);
+    // The stats file says the same.
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&stats_path).unwrap()).unwrap();
+    let e = stats["exporters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["address"] == "127.0.0.35" && e["source_id"] == 6)
+        .unwrap();
+    assert_eq!(e["flows"], 900);
+    assert_eq!(e["datagrams"], d.len());
+    // promtool, Prometheus' own checker.
+    match std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(mut p) => {
+            p.stdin.take().unwrap().write_all(page.as_bytes()).unwrap();
+            let out = p.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "promtool: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Err(e) => floe_test_support::skip(format!("promtool not found ({e})")),
+    }
+    // Anything else is refused.
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.write_all(b"GET /../../etc/passwd HTTP/1.1\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 404"), "{out}");
+    floed.stop();
+}
