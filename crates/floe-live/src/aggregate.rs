@@ -311,6 +311,10 @@ impl SpreadDelta {
     }
 }
 
+/// A second of the spread view: when, the rates of flows, packets and
+/// bytes per second, and the same per protocol.
+pub type SpreadSecond = (i64, [f64; 3], BTreeMap<u8, [f64; 3]>);
+
 /// One second of the window.
 #[derive(Clone, Debug, Default)]
 struct Second {
@@ -508,7 +512,8 @@ impl Window {
         let mut sum = Totals::default();
         let from = now_s - i64::from(window) + 1;
         // Every second of the window, zero where nothing was kept.
-        let mut series: Vec<(i64, Tally)> = (from..=now_s).map(|at| (at, Tally::default())).collect();
+        let mut series: Vec<(i64, Tally)> =
+            (from..=now_s).map(|at| (at, Tally::default())).collect();
         for s in self.last(now_s, window) {
             sum.add(&s.totals);
             series[(s.at - from) as usize].1 = s.totals.total;
@@ -518,17 +523,13 @@ impl Window {
 
     /// The spread view of the last `window` seconds: per second, the rates
     /// (flows, packets, bytes per second) in all and per protocol.
-    pub fn spread_rates(
-        &mut self,
-        now_s: i64,
-        window: u32,
-    ) -> Vec<(i64, [f64; 3], BTreeMap<u8, [f64; 3]>)> {
+    pub fn spread_rates(&mut self, now_s: i64, window: u32) -> Vec<SpreadSecond> {
         self.advance(now_s);
         let mut acc = self.spread_base.clone();
         let from = now_s - i64::from(window) + 1;
         let oldest = self.oldest().unwrap_or(now_s);
         // Seconds of the window before what is kept: nothing.
-        let mut out: Vec<(i64, [f64; 3], BTreeMap<u8, [f64; 3]>)> = (from..oldest.min(now_s + 1))
+        let mut out: Vec<SpreadSecond> = (from..oldest.min(now_s + 1))
             .map(|at| (at, [0.0; 3], BTreeMap::new()))
             .collect();
         for s in &self.seconds {

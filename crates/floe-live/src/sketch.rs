@@ -134,7 +134,7 @@ impl<K: Copy + Eq + Hash> SpaceSaving<K> {
     /// The entries, heaviest first.
     pub fn top(&self, n: usize) -> Vec<(K, Weights)> {
         let mut v = self.heap.clone();
-        v.sort_by(|a, b| b.1.weight.cmp(&a.1.weight));
+        v.sort_by_key(|e| std::cmp::Reverse(e.1.weight));
         v.truncate(n);
         v
     }
@@ -165,7 +165,7 @@ impl<K: Copy + Eq + Hash> SpaceSaving<K> {
             }
         }
         let mut v: Vec<(K, Weights)> = sum.into_iter().collect();
-        v.sort_by(|a, b| b.1.weight.cmp(&a.1.weight));
+        v.sort_by_key(|e| std::cmp::Reverse(e.1.weight));
         v.truncate(k);
         v
     }

@@ -265,7 +265,7 @@ impl LiveView {
                 })
                 .collect();
             snap.protocols
-                .sort_by(|a, b| b.counts.octets.cmp(&a.counts.octets));
+                .sort_by_key(|r| std::cmp::Reverse(r.counts.octets));
         } else {
             snap.series = series
                 .iter()
@@ -339,7 +339,7 @@ fn base(t: &Totals, scaled: bool, n: usize) -> Snapshot {
             counts: v.pick(scaled),
         })
         .collect();
-    protocols.sort_by(|a, b| b.counts.octets.cmp(&a.counts.octets));
+    protocols.sort_by_key(|r| std::cmp::Reverse(r.counts.octets));
     let mut ports: Vec<PortRow> = t
         .ports
         .iter()
@@ -394,7 +394,7 @@ fn base(t: &Totals, scaled: bool, n: usize) -> Snapshot {
             delay_max_ms: e.delay_max_ms,
         })
         .collect();
-    exporters.sort_by(|a, b| b.counts.flows.cmp(&a.counts.flows));
+    exporters.sort_by_key(|e| std::cmp::Reverse(e.counts.flows));
     Snapshot {
         scaled,
         totals: t.total.pick(scaled),

@@ -7,7 +7,15 @@ use floe_live::{LiveView, Op, Request, ViewConfig};
 
 const T0: i64 = 1_795_305_600_000;
 
-fn flow(src: &str, dst: &str, proto: u8, dport: u16, packets: u64, octets: u64, end_ms: i64) -> Flow {
+fn flow(
+    src: &str,
+    dst: &str,
+    proto: u8,
+    dport: u16,
+    packets: u64,
+    octets: u64,
+    end_ms: i64,
+) -> Flow {
     Flow {
         start_ms: end_ms - 10_000,
         end_ms,
@@ -104,7 +112,10 @@ fn the_window_moves_on() {
     assert_eq!(snapshot(&mut v, req.clone(), T0 + 299_000).totals.flows, 1);
     assert_eq!(snapshot(&mut v, req.clone(), T0 + 300_000).totals.flows, 0);
     // A long silence, then traffic again.
-    v.record(&[flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 100, T0)], T0 + 3_600_000);
+    v.record(
+        &[flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 100, T0)],
+        T0 + 3_600_000,
+    );
     assert_eq!(snapshot(&mut v, req, T0 + 3_600_500).totals.flows, 1);
 }
 
@@ -128,7 +139,11 @@ fn spread_puts_a_flow_over_its_own_time() {
     );
     let at = |ms: i64| s.series.iter().find(|p| p.at_ms == ms).unwrap().octets;
     assert_eq!(at(T0 + 9_000), 0.0);
-    assert!((at(T0 + 15_000) - 1000.0).abs() < 1e-6, "{}", at(T0 + 15_000));
+    assert!(
+        (at(T0 + 15_000) - 1000.0).abs() < 1e-6,
+        "{}",
+        at(T0 + 15_000)
+    );
     assert_eq!(at(T0 + 25_000), 0.0);
     assert_eq!(s.totals.octets, 11_001);
     // By export time it all lands at T0+30 s.
@@ -141,7 +156,11 @@ fn spread_puts_a_flow_over_its_own_time() {
         T0 + 30_000,
     );
     assert_eq!(
-        s.series.iter().find(|p| p.at_ms == T0 + 30_000).unwrap().octets,
+        s.series
+            .iter()
+            .find(|p| p.at_ms == T0 + 30_000)
+            .unwrap()
+            .octets,
         11_000.0
     );
 }
@@ -229,7 +248,15 @@ fn a_scan_from_random_sources_keeps_the_real_talkers_on_top() {
             batch.push(f);
         }
         for (i, big) in ["10.0.0.1", "10.0.0.2", "10.0.0.3"].iter().enumerate() {
-            batch.push(flow(big, "192.0.2.1", 6, 443, 100, 1_000_000 * (3 - i as u64), t));
+            batch.push(flow(
+                big,
+                "192.0.2.1",
+                6,
+                443,
+                100,
+                1_000_000 * (3 - i as u64),
+                t,
+            ));
         }
         v.record(&batch, t);
     }

@@ -97,6 +97,21 @@ impl Symbols {
         self.name(part, v)
             .map_or_else(|| v.to_string(), str::to_string)
     }
+
+    /// An IP protocol's name (`tcp`).
+    pub fn protocol(&self, n: u8) -> Option<&str> {
+        self.protocols.get(&u64::from(n)).map(String::as_str)
+    }
+
+    /// A port's service name (`https`).
+    pub fn port(&self, n: u16) -> Option<&str> {
+        self.ports.get(&u64::from(n)).map(String::as_str)
+    }
+
+    /// An AS's name.
+    pub fn asn(&self, n: u32) -> Option<&str> {
+        self.asns.get(&u64::from(n)).map(String::as_str)
+    }
 }
 
 #[cfg(test)]
