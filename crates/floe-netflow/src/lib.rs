@@ -14,7 +14,8 @@
 //!   datagram ([`DatagramReport`]): what `floe decode` prints.
 //! * [`FileTemplateStore`] keeps templates on disk across restarts.
 //! * [`V5Encoder`] and [`V9Encoder`] build datagrams for `floe send`.
-//! * [`pcap`] reads the UDP payloads of a capture file.
+//! * [`pcap`] reads the UDP payloads of a capture file, [`raw`] datagrams
+//!   stored back to back.
 //! * [`flowtools`] reads flow-tools files (NetFlow records as flow-capture
 //!   stored them), for archives moving to floe.
 //!
@@ -70,6 +71,7 @@ pub mod framing;
 pub mod oracle;
 pub mod pcap;
 mod pending;
+pub mod raw;
 mod record;
 pub mod sequence;
 mod streams;
