@@ -117,3 +117,67 @@ fn a_block_claiming_u32_max_flows_is_a_clear_error_in_every_reading_tool() {
         "info: {text}"
     );
 }
+
+/// `floe filter` with expressions nested 30 000 and 200 000 deep (which
+/// overflowed the stack: rc 134): exit status 2 and the limit, with where.
+#[test]
+fn deeply_nested_filters_are_a_usage_error_not_a_stack_overflow() {
+    let parens = format!("{}any{}", "(".repeat(30_000), ")".repeat(30_000));
+    let out = floe_with_stdin(&["filter", "--explain", &parens], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("filter line 1, column 257: nesting deeper than 256"),
+        "{err}"
+    );
+    // 200 000 nots are longer than one argument may be: from a file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deep.flt");
+    std::fs::write(&file, format!("{}any", "not ".repeat(200_000))).unwrap();
+    let out = floe_with_stdin(&["filter", "--explain", "-f", file.to_str().unwrap()], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("deep.flt:1:1025: nesting deeper than 256"),
+        "{err}"
+    );
+    // A flat chain of 200 000 terms is fine.
+    std::fs::write(
+        &file,
+        (0..200_000)
+            .map(|i| format!("dst port {}", i % 60_000))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    )
+    .unwrap();
+    let out = floe_with_stdin(&["filter", "--explain", "-f", file.to_str().unwrap()], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Numbers out of their field's range are refused as `port 70000` is.
+#[test]
+fn out_of_range_filter_numbers_are_a_usage_error() {
+    for (expr, says) in [
+        (
+            "tos 300",
+            "filter line 1, column 5: \"300\" is not a ToS (0-255)",
+        ),
+        (
+            "as 4294967296",
+            "filter line 1, column 4: \"4294967296\" is not an AS number (0-4294967295)",
+        ),
+        (
+            "bytes > 18446744073709551616",
+            "column 9: \"18446744073709551616\" is not a byte count (0-18446744073709551615)",
+        ),
+    ] {
+        let out = floe_with_stdin(&["filter", "--explain", expr], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{expr}: {err}");
+        assert!(err.contains(says), "{expr}: {err}");
+    }
+}
