@@ -17,6 +17,18 @@ import zstandard
 
 MAGIC = b"\x89FLOE\r\n\x1a"
 
+# "Limits a reader enforces" in the specification.
+MAX_HEADER_META = 1 << 20
+MAX_FRAME_BODY = 256 << 20
+MAX_META = 64 << 20
+MAX_BLOCK_RECORDS = 1 << 20
+MAX_COLUMNS = 256
+KNOWN_COLUMNS = 31
+
+
+class Corrupt(Exception):
+    """A frame whose checksums hold but whose content breaks the format."""
+
 
 def _crc32c_table():
     table = []
@@ -45,12 +57,14 @@ class Meta:
     """bincode 'legacy' decoding, as the specification describes it."""
 
     def __init__(self, b):
+        if len(b) > MAX_META:
+            raise Corrupt(f"metadata of {len(b)} bytes; at most {MAX_META}")
         self.b, self.at = b, 0
 
     def take(self, n):
+        if n > len(self.b) - self.at:
+            raise Corrupt(f"metadata claims {n} bytes at {self.at}; {len(self.b) - self.at} are left")
         v = self.b[self.at:self.at + n]
-        if len(v) != n:
-            raise ValueError("metadata cut short")
         self.at += n
         return v
 
@@ -73,7 +87,11 @@ class Meta:
         return str(ipaddress.ip_address(self.take(4 if self.u32() == 0 else 16)))
 
     def seq(self, item):
-        return [item() for _ in range(self.u64())]
+        n = self.u64()
+        # Every element takes at least one byte.
+        if n > len(self.b) - self.at:
+            raise Corrupt(f"metadata claims {n} elements at {self.at}; {len(self.b) - self.at} bytes are left")
+        return [item() for _ in range(n)]
 
     def counters(self):
         keys = ["datagrams", "flows", "lost_flows", "sequence_resets",
@@ -95,21 +113,65 @@ def wrap64(v):
     return v - (1 << 64) if v >= 1 << 63 else v
 
 
+def max_width(cid):
+    return 8 if cid < 19 else [1, 4, 16][(cid - 19) % 3]
+
+
+def is_value_column(cid):
+    return cid >= 19 and (cid - 19) % 3 != 0
+
+
 def read_block(body):
+    if len(body) < 40:
+        raise Corrupt("block header cut short")
     n, ncols = struct.unpack_from("<IH", body, 0)
     min_start = struct.unpack_from("<q", body, 8)[0]
+    if n > MAX_BLOCK_RECORDS:
+        raise Corrupt(f"block claims {n} flows; a block holds at most {MAX_BLOCK_RECORDS}")
+    if ncols * 12 > len(body) - 40 or ncols > MAX_COLUMNS:
+        raise Corrupt(f"block claims {ncols} columns in {len(body)} bytes")
     cols, at = {}, 40
     for _ in range(ncols):
+        if at + 12 > len(body):
+            raise Corrupt(f"column header at body offset {at} is cut short")
         cid, enc, width, _r, count, stored = struct.unpack_from("<BBBBII", body, at)
+        if stored > len(body) - at - 12:
+            raise Corrupt(f"column {cid} claims {stored} stored bytes past the end of the block")
         data = body[at + 12:at + 12 + stored]
         at += 12 + stored
+        if cid in cols:
+            raise Corrupt(f"column {cid} appears twice")
+        if cid >= KNOWN_COLUMNS:
+            cols[cid] = None  # a later version's column: skipped
+            continue
+        if not 1 <= width <= max_width(cid):
+            raise Corrupt(f"column {cid} has width {width}")
+        if count > n if is_value_column(cid) else count != n:
+            raise Corrupt(f"column {cid} claims {count} values in a block of {n} flows")
         if enc == 0:
+            if stored != width:
+                raise Corrupt(f"constant column {cid} stores {stored} bytes")
             values = [int.from_bytes(data, "little")] * count
-        else:
-            raw = data if enc == 2 else zstandard.ZstdDecompressor().decompress(data, max_output_size=count * width)
-            assert len(raw) == count * width
+        elif enc in (1, 2):
+            if enc == 2:
+                raw = data
+            else:
+                try:
+                    declared = zstandard.frame_content_size(data)
+                    if declared >= 0 and declared != count * width:
+                        raise Corrupt(f"column {cid}'s zstd frame declares {declared} bytes, not {count * width}")
+                    raw = zstandard.ZstdDecompressor().decompress(data, max_output_size=count * width)
+                except zstandard.ZstdError as e:
+                    raise Corrupt(f"column {cid} does not decompress to {count * width} bytes: {e}")
+            if len(raw) != count * width:
+                raise Corrupt(f"column {cid} holds {len(raw)} bytes, not {count * width}")
             values = [sum(raw[b * count + i] << (8 * b) for b in range(width)) for i in range(count)]
+        else:
+            raise Corrupt(f"column {cid} has unknown encoding {enc}")
         cols[cid] = values
+    for cid in range(KNOWN_COLUMNS):
+        if cid not in cols:
+            raise Corrupt(f"column {cid} is missing")
     names = ["source_id", "src_port", "dst_port", "protocol", "tcp_flags", "tos", "packets", "octets",
              "input_if", "output_if", "src_as", "dst_as", "src_mask", "dst_mask", "sampling_interval",
              "engine_type", "engine_id"]
@@ -123,11 +185,30 @@ def read_block(body):
             f[name] = cols[2 + k][i]
         for name, first in addr_fields:
             fam = cols[first][i]
+            if fam not in (0, 1):
+                raise Corrupt(f"address family column {first} holds {fam}")
+            if cursors[name][fam] >= len(cols[first + 1 + fam]):
+                raise Corrupt(f"address column {first + 1 + fam} has too few values")
             v = cols[first + 1 + fam][cursors[name][fam]]
             cursors[name][fam] += 1
             f[name] = str(ipaddress.ip_address(v.to_bytes(4 if fam == 0 else 16, "big")))
         flows.append(f)
+    for name, first in addr_fields:
+        if cursors[name] != [len(cols[first + 1]), len(cols[first + 2])]:
+            raise Corrupt(f"address columns of {first} hold values the family column does not use")
     return flows
+
+
+def read_trailer(body):
+    t = Meta(body)
+    trailer = {"closed_ms": t.i64(), "recovered": bool(t.u8()),
+               "totals": {k: t.u64() for k in ["flows", "packets", "octets"]}}
+    trailer["totals"]["first_ms"], trailer["totals"]["last_ms"] = t.i64(), t.i64()
+    trailer["exporters"] = t.exporters()
+    trailer["blocks"] = t.seq(lambda: [t.u64(), t.u32(), t.u32(), t.i64(), t.i64()])
+    if t.at != len(body):
+        raise Corrupt(f"{len(body) - t.at} unexpected trailing bytes")
+    return trailer
 
 
 def main(path):
@@ -137,6 +218,8 @@ def main(path):
     version, _flags, m = struct.unpack_from("<HHI", b, 8)
     if version != 1:
         sys.exit(f"{path}: format version {version} unsupported")
+    if m > MAX_HEADER_META:
+        sys.exit(f"{path}: corrupt at byte offset 12: header metadata claims {m} bytes")
     if crc32c(b[8:16 + m]) != struct.unpack_from("<I", b, 16 + m)[0]:
         sys.exit(f"{path}: header checksum mismatch")
     h = Meta(b[16:16 + m])
@@ -148,22 +231,25 @@ def main(path):
     while at < len(b):
         kind, _fl, blen, bcrc, hcrc = struct.unpack_from("<BBxxIII", b, at)
         assert crc32c(b[at:at + 12]) == hcrc, f"frame header CRC at {at}"
+        assert blen <= MAX_FRAME_BODY, f"frame length at {at} is absurd"
         body = b[at + 16:at + 16 + blen]
         assert crc32c(body) == bcrc, f"frame body CRC at {at}"
-        trailer_at = at
+        frame_at = at
         at += 16 + blen
         if kind == 0x42:
-            for f in read_block(body):
+            try:
+                flows = read_block(body)
+            except Corrupt as e:
+                sys.exit(f"{path}: corrupt block at byte offset {frame_at}: {e}")
+            for f in flows:
                 out.write(json.dumps(f, sort_keys=True) + "\n")
         elif kind == 0x54:
-            t = Meta(body)
-            trailer = {"closed_ms": t.i64(), "recovered": bool(t.u8()),
-                       "totals": {k: t.u64() for k in ["flows", "packets", "octets"]}}
-            trailer["totals"]["first_ms"], trailer["totals"]["last_ms"] = t.i64(), t.i64()
-            trailer["exporters"] = t.exporters()
-            trailer["blocks"] = t.seq(lambda: [t.u64(), t.u32(), t.u32(), t.i64(), t.i64()])
+            try:
+                trailer = read_trailer(body)
+            except Corrupt as e:
+                sys.exit(f"{path}: corrupt trailer at byte offset {frame_at}: {e}")
             foot = b[at:at + 24]
-            assert foot[16:] == b"FLOETAIL" and struct.unpack_from("<Q", foot)[0] == trailer_at
+            assert foot[16:] == b"FLOETAIL" and struct.unpack_from("<Q", foot)[0] == frame_at
             assert crc32c(foot[:8]) == struct.unpack_from("<I", foot, 8)[0]
             out.write(json.dumps({"trailer": trailer, "header": header}, sort_keys=True) + "\n")
             at += 24

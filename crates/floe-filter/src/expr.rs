@@ -173,6 +173,63 @@ impl NumField {
         }
     }
 
+    /// The largest value the field can hold: a test against a larger one
+    /// is refused rather than compiled to one that matches nothing.
+    pub fn max(&self) -> u64 {
+        match self {
+            NumField::Protocol | NumField::Tos | NumField::EngineType | NumField::EngineId => {
+                u8::MAX.into()
+            }
+            NumField::SrcPort | NumField::DstPort | NumField::TcpFlags => u16::MAX.into(),
+            NumField::SrcAs
+            | NumField::DstAs
+            | NumField::InIf
+            | NumField::OutIf
+            | NumField::SourceId
+            | NumField::Sampling => u32::MAX.into(),
+            // An IPv6 prefix length.
+            NumField::SrcMask
+            | NumField::DstMask
+            | NumField::SrcPrefixLen
+            | NumField::DstPrefixLen => 128,
+            NumField::Packets
+            | NumField::Bytes
+            | NumField::Duration
+            | NumField::Pps
+            | NumField::Bps
+            | NumField::Bpp
+            | NumField::First
+            | NumField::Last => u64::MAX,
+        }
+    }
+
+    /// What a value of the field is, for messages ("a ToS").
+    pub fn what(&self) -> &'static str {
+        match self {
+            NumField::Protocol => "a protocol",
+            NumField::SrcPort | NumField::DstPort => "a port",
+            NumField::SrcAs | NumField::DstAs => "an AS number",
+            NumField::InIf | NumField::OutIf => "an interface index",
+            NumField::Tos => "a ToS",
+            NumField::Packets => "a packet count",
+            NumField::Bytes => "a byte count",
+            NumField::Duration => "a duration in ms",
+            NumField::Pps => "a packet rate",
+            NumField::Bps => "a bit rate",
+            NumField::Bpp => "a byte per packet count",
+            NumField::SrcMask
+            | NumField::DstMask
+            | NumField::SrcPrefixLen
+            | NumField::DstPrefixLen => "a prefix length",
+            NumField::EngineType => "an engine type",
+            NumField::EngineId => "an engine id",
+            NumField::SourceId => "a source id",
+            NumField::Sampling => "a sampling interval",
+            NumField::First | NumField::Last => "a time",
+            NumField::TcpFlags => "a TCP flags value",
+        }
+    }
+
     fn is_time(&self) -> bool {
         matches!(self, NumField::First | NumField::Last)
     }

@@ -11,6 +11,16 @@
 //! A filter prints back as an expression that parses to the same filter
 //! (`floe filter --explain`). Errors name the line and column (and the file
 //! for `@include`d text), say what was expected, and list the valid tests.
+//!
+//! Hostile text is refused, never a crash: parentheses and `not`s nest at
+//! most [`MAX_NESTING`] deep (evaluating, printing and dropping a filter
+//! recurse only that deep: `and`/`or` chains are flat lists), and a number
+//! outside its field's range (`tos 300`, `as 4294967296`) is an error that
+//! gives the range.
+//!
+//! Times written without a UTC offset (`first > 2026-11-22 10:00`) are
+//! read in the zone of the [`Options`] a filter is compiled with: UTC
+//! unless the caller sets one (`floe filter --zone`).
 
 mod expr;
 mod lex;
@@ -19,10 +29,58 @@ pub mod parse;
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 pub use expr::{AddrField, Cmp, Expr, Net, NumField};
 use floe_flow::Flow;
 pub use nfilter::FilterFile;
+pub use parse::MAX_NESTING;
+
+/// A time zone for the wall-clock times written in a filter: turns a date
+/// and time as written into the instant it names. Implemented by the
+/// caller's zone type (the CLI's `--zone`); [`Utc`] is the default.
+pub trait WallClock: fmt::Debug + Send + Sync {
+    /// The instant (UTC ms) that the wall-clock time `local` names in
+    /// this zone (in a DST gap or repeated hour, the zone's choice).
+    fn instant(&self, local: chrono::NaiveDateTime) -> i64;
+}
+
+/// Wall-clock times are UTC.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Utc;
+
+impl WallClock for Utc {
+    fn instant(&self, local: chrono::NaiveDateTime) -> i64 {
+        local.and_utc().timestamp_millis()
+    }
+}
+
+/// How filter text compiles. The default reads times in UTC.
+#[derive(Clone, Debug)]
+pub struct Options {
+    zone: Arc<dyn WallClock>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            zone: Arc::new(Utc),
+        }
+    }
+}
+
+impl Options {
+    /// Reads the times written without a UTC offset in `zone`.
+    pub fn with_zone(mut self, zone: impl WallClock + 'static) -> Self {
+        self.zone = Arc::new(zone);
+        self
+    }
+
+    /// The zone times are read in.
+    pub fn zone(&self) -> &dyn WallClock {
+        &*self.zone
+    }
+}
 
 /// A syntax or meaning error in a filter, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,20 +113,30 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Compiles an expression (empty text matches everything).
+    /// Compiles an expression (empty text matches everything), times in UTC.
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
-        parse::parse(text, None).map(|expr| Filter { expr })
+        Self::parse_with(text, &Options::default())
     }
 
-    /// Compiles the expression in a file.
+    /// Compiles an expression with these options.
+    pub fn parse_with(text: &str, options: &Options) -> Result<Filter, FilterError> {
+        parse::parse(text, None, options).map(|expr| Filter { expr })
+    }
+
+    /// Compiles the expression in a file, times in UTC.
     pub fn from_file(path: &Path) -> Result<Filter, FilterError> {
+        Self::from_file_with(path, &Options::default())
+    }
+
+    /// Compiles the expression in a file with these options.
+    pub fn from_file_with(path: &Path, options: &Options) -> Result<Filter, FilterError> {
         let text = std::fs::read_to_string(path).map_err(|e| FilterError {
             file: Some(path.display().to_string()),
             line: 0,
             col: 0,
             message: e.to_string(),
         })?;
-        parse::parse(&text, Some(path)).map(|expr| Filter { expr })
+        parse::parse(&text, Some(path), options).map(|expr| Filter { expr })
     }
 
     /// True when the flow matches.

@@ -24,13 +24,19 @@
 //! ip-address-prefix-len, ip-port, ip-protocol, ip-tos, ip-tcp-flags,
 //! ifindex, engine, counter, double, rate, time-date. Not supported: tag and
 //! tag-mask (floe stores no tags; such a file is refused with that reason).
+//!
+//! A value (or mask) outside the range of the field a match line applies
+//! it to is refused with the range, as in expressions; `time-date` values
+//! without an offset are read in the zone of the [`Options`]. A primitive
+//! whose entries alternate between permit and deny nests one level each
+//! time, so at most [`MAX_NESTING`] alternations are accepted.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 
 use crate::expr::{time_key, AddrField, Cmp, Expr, Net, NumField};
-use crate::FilterError;
+use crate::{FilterError, Options, WallClock, MAX_NESTING};
 
 const TYPES: &str =
     "as, ip-address, ip-address-mask, ip-address-prefix, ip-address-prefix-len, ip-port, \
@@ -162,7 +168,8 @@ struct Entry {
 #[derive(Clone, Debug)]
 struct Primitive {
     ty: PType,
-    mask: Option<u64>,
+    /// The mask and its line.
+    mask: Option<(u128, usize)>,
     entries: Vec<Entry>,
     default_permit: bool,
     line: usize,
@@ -182,6 +189,7 @@ pub struct FilterFile {
     primitives: HashMap<String, Primitive>,
     definitions: Vec<(String, Definition)>,
     now_ms: i64,
+    options: Options,
 }
 
 /// Expands flow-tools variables in one line: `@VAR` and `@{VAR:-default}`
@@ -226,10 +234,21 @@ pub fn expand_vars(line: &str, vars: &HashMap<String, String>) -> Result<String,
 }
 
 impl FilterFile {
+    /// Reads and checks a filter file; times in UTC.
     pub fn load(
         path: &Path,
         vars: &HashMap<String, String>,
         now_ms: i64,
+    ) -> Result<FilterFile, FilterError> {
+        Self::load_with(path, vars, now_ms, &Options::default())
+    }
+
+    /// Reads and checks a filter file with these options.
+    pub fn load_with(
+        path: &Path,
+        vars: &HashMap<String, String>,
+        now_ms: i64,
+        options: &Options,
     ) -> Result<FilterFile, FilterError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| FilterError {
@@ -238,14 +257,27 @@ impl FilterFile {
             col: 0,
             message: e.to_string(),
         })?;
-        Self::parse(&text, &file, vars, now_ms)
+        Self::parse_with(&text, &file, vars, now_ms, options)
     }
 
+    /// Checks the text of a filter file (`file` names it in errors);
+    /// times in UTC.
     pub fn parse(
         text: &str,
         file: &str,
         vars: &HashMap<String, String>,
         now_ms: i64,
+    ) -> Result<FilterFile, FilterError> {
+        Self::parse_with(text, file, vars, now_ms, &Options::default())
+    }
+
+    /// [`FilterFile::parse`] with these options.
+    pub fn parse_with(
+        text: &str,
+        file: &str,
+        vars: &HashMap<String, String>,
+        now_ms: i64,
+        options: &Options,
     ) -> Result<FilterFile, FilterError> {
         let err = |line: usize, col: usize, message: String| FilterError {
             file: Some(file.to_string()),
@@ -258,6 +290,7 @@ impl FilterFile {
             primitives: HashMap::new(),
             definitions: Vec::new(),
             now_ms,
+            options: options.clone(),
         };
         enum Cur {
             None,
@@ -308,11 +341,10 @@ impl FilterFile {
                             p.line = n;
                         }
                         "mask" => {
-                            p.mask = Some(
-                                arg(1)
-                                    .and_then(parse_num)
-                                    .ok_or_else(|| err(n, col, "mask needs a number (e.g. 0xfc)".into()))?,
-                            );
+                            let m = arg(1)
+                                .and_then(parse_num)
+                                .ok_or_else(|| err(n, col, "mask needs a number (e.g. 0xfc)".into()))?;
+                            p.mask = Some((m, n));
                         }
                         "default" => {
                             p.default_permit = match arg(1) {
@@ -456,7 +488,35 @@ impl FilterFile {
         } else {
             Expr::Not(Box::new(Expr::Any))
         };
-        for e in entries.iter().rev() {
+        if let Some((mask, line)) = p.mask {
+            if let Target::Num(field) = target {
+                if mask > u128::from(field.max()) {
+                    return Err((
+                        line,
+                        format!(
+                            "mask {mask:#x} is out of range for {} (0-{:#x})",
+                            field.keyword(),
+                            field.max()
+                        ),
+                    ));
+                }
+            }
+        }
+        // Each change between permit and deny nests the expression once.
+        let mut nesting = 0;
+        for (i, e) in entries.iter().enumerate().rev() {
+            if entries
+                .get(i + 1)
+                .is_some_and(|next| next.permit != e.permit)
+            {
+                nesting += 1;
+                if nesting > MAX_NESTING {
+                    return Err((
+                        e.line,
+                        format!("the entries alternate between permit and deny more than {MAX_NESTING} times"),
+                    ));
+                }
+            }
             let m = self.entry_expr(p, e, target).map_err(|m| (e.line, m))?;
             acc = if e.permit {
                 match acc {
@@ -528,17 +588,18 @@ impl FilterFile {
                 Ok(Expr::Addr(*field, vec![net]))
             }
             PType::Tos | PType::TcpFlags => {
-                let v = w
-                    .first()
-                    .and_then(|x| parse_num(x))
-                    .ok_or(format!("{:?} is not a number", w.first()))?;
-                let mask = p.mask.unwrap_or(0xffff);
-                Ok(Expr::Masked(num_field()?, mask, v & mask))
+                let field = num_field()?;
+                let x = w.first().copied().unwrap_or("");
+                let v = parse_num(x).ok_or(format!("{x:?} is not a number"))?;
+                let v = in_range(field, x, v)?;
+                let mask = p.mask.map_or(field.max(), |(m, _)| m as u64);
+                Ok(Expr::Masked(field, mask, v & mask))
             }
             PType::Counter | PType::Double | PType::Rate => {
                 if let Target::One = target {
                     // Every record is one flow: "flows gt 0" and the like.
                     let (cmp, v) = qualified(&w)?;
+                    let v = u64::try_from(v).map_err(|_| format!("{v} flows is out of range"))?;
                     let one = match cmp {
                         Cmp::Eq => v == 1,
                         Cmp::Ne => v != 1,
@@ -554,14 +615,16 @@ impl FilterFile {
                     });
                 }
                 let (cmp, v) = qualified(&w)?;
-                Ok(Expr::Num(num_field()?, cmp, v))
+                let field = num_field()?;
+                let v = in_range(field, &v.to_string(), v)?;
+                Ok(Expr::Num(field, cmp, v))
             }
             PType::TimeDate => {
                 let (cmp, text) = match w.first().copied().and_then(qualifier) {
                     Some(c) => (c, &w[1..]),
                     None => (Cmp::Eq, &w[..]),
                 };
-                let ms = time_words(text, self.now_ms)?;
+                let ms = time_words(text, self.now_ms, self.options.zone())?;
                 Ok(Expr::Num(num_field()?, cmp, time_key(ms)))
             }
             _ => {
@@ -570,13 +633,15 @@ impl FilterFile {
                 let mut ranges = Vec::new();
                 for part in w.join(",").split(',').filter(|s| !s.is_empty()) {
                     let (a, b) = part.split_once('-').unwrap_or((part, part));
-                    let (Some(a), Some(b)) = (bucket_value(p.ty, a), bucket_value(p.ty, b)) else {
+                    let (Some(lo), Some(hi)) = (bucket_value(p.ty, a), bucket_value(p.ty, b))
+                    else {
                         return Err(format!(
                             "{part:?} is not a value for a {:?} primitive",
                             p.ty
                         ));
                     };
-                    ranges.push((a.min(b), a.max(b)));
+                    let (lo, hi) = (in_range(field, a, lo)?, in_range(field, b, hi)?);
+                    ranges.push((lo.min(hi), lo.max(hi)));
                 }
                 Ok(match ranges.as_slice() {
                     [(a, b)] if a == b => Expr::Num(field, Cmp::Eq, *a),
@@ -587,18 +652,43 @@ impl FilterFile {
     }
 }
 
-fn parse_num(w: &str) -> Option<u64> {
-    match w.strip_prefix("0x").or_else(|| w.strip_prefix("0X")) {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => w
-            .parse::<f64>()
-            .ok()
-            .filter(|v| *v >= 0.0)
-            .map(|v| v.round() as u64),
+/// A number as flow-tools writes them: decimal (perhaps with a fraction,
+/// rounded) or 0x hexadecimal. As a u128, so that one too large for its
+/// field is told apart from one that is not a number (runs of digits too
+/// long even for that saturate).
+fn parse_num(w: &str) -> Option<u128> {
+    if let Some(h) = w.strip_prefix("0x").or_else(|| w.strip_prefix("0X")) {
+        if h.is_empty() || !h.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        return Some(u128::from_str_radix(h, 16).unwrap_or(u128::MAX));
     }
+    if !w.is_empty() && w.chars().all(|c| c.is_ascii_digit()) {
+        return Some(w.parse().unwrap_or(u128::MAX));
+    }
+    // `as` saturates: 2^128 and more stay too large.
+    w.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| v.round() as u128)
 }
 
-fn bucket_value(ty: PType, w: &str) -> Option<u64> {
+/// `v` (written `w`) as a value of `field`, or the error giving its range.
+fn in_range(field: NumField, w: &str, v: u128) -> Result<u64, String> {
+    u64::try_from(v)
+        .ok()
+        .filter(|v| *v <= field.max())
+        .ok_or_else(|| {
+            format!(
+                "{w:?} is out of range for {}: {} is 0-{}",
+                field.keyword(),
+                field.what(),
+                field.max()
+            )
+        })
+}
+
+fn bucket_value(ty: PType, w: &str) -> Option<u128> {
     if ty == PType::Protocol {
         if let Some(p) = [
             ("icmp", 1),
@@ -631,7 +721,7 @@ fn qualifier(w: &str) -> Option<Cmp> {
 }
 
 /// "gt 1000" or "1000" (equal).
-fn qualified(w: &[&str]) -> Result<(Cmp, u64), String> {
+fn qualified(w: &[&str]) -> Result<(Cmp, u128), String> {
     match w {
         [q, v, ..] if qualifier(q).is_some() => Ok((
             qualifier(q).unwrap_or(Cmp::Eq),
@@ -647,9 +737,9 @@ fn qualified(w: &[&str]) -> Result<(Cmp, u64), String> {
 
 /// "600 seconds ago", "2 hours ago", or an absolute date and time
 /// ("2026-11-22 10:00:00", RFC 3339, "Nov 22 2026 10:00:00", UTC).
-fn time_words(w: &[&str], now_ms: i64) -> Result<i64, String> {
+fn time_words(w: &[&str], now_ms: i64, zone: &dyn WallClock) -> Result<i64, String> {
     if let [n, unit, "ago"] = w {
-        let n: i64 = n.parse().map_err(|_| format!("{n:?} is not a number"))?;
+        let count: i64 = n.parse().map_err(|_| format!("{n:?} is not a number"))?;
         let scale = match unit.trim_end_matches('s') {
             "second" | "sec" => 1_000,
             "minute" | "min" => 60_000,
@@ -662,7 +752,10 @@ fn time_words(w: &[&str], now_ms: i64) -> Result<i64, String> {
                 ))
             }
         };
-        return Ok(now_ms - n * scale);
+        return count
+            .checked_mul(scale)
+            .and_then(|d| now_ms.checked_sub(d))
+            .ok_or(format!("{n} {unit} ago is out of range"));
     }
     let text = w.join(" ");
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&text) {
@@ -676,13 +769,11 @@ fn time_words(w: &[&str], now_ms: i64) -> Result<i64, String> {
         "%Y-%m-%dT%H:%M:%S",
     ] {
         if let Ok(n) = chrono::NaiveDateTime::parse_from_str(&text, fmt) {
-            return Ok(n.and_utc().timestamp_millis());
+            return Ok(zone.instant(n));
         }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-        return Ok(d
-            .and_hms_opt(0, 0, 0)
-            .map_or(0, |t| t.and_utc().timestamp_millis()));
+        return Ok(d.and_hms_opt(0, 0, 0).map_or(0, |t| zone.instant(t)));
     }
     Err(format!(
         "{text:?} is not a time (N seconds ago, YYYY-MM-DD HH:MM:SS, or RFC 3339)"

@@ -14,22 +14,31 @@
 //!          | ("tos"|"flags") "mask" M "=" V   ((value & M) == V)
 //!          | ("tos"|"packets"|"bytes"|"duration"|"pps"|"bps"|"bpp"
 //!             |"engine-type"|"engine-id"|"source-id"|"sampling") numtest
-//!          | ("first"|"last") CMP TIME  (RFC 3339, or YYYY-MM-DDTHH:MM[:SS] UTC)
+//!          | ("first"|"last") CMP TIME
 //! numtest := [CMP] VALUE | VALUE-VALUE | "in" "[" VALUE[-VALUE], ... "]"
 //! CMP     := = == != < <= > >= eq ne lt le gt ge
+//! TIME    := RFC 3339 (with Z or an offset) | YYYY-MM-DD[(T| )HH:MM[:SS[.mmm]]]
 //! ```
 //!
 //! Numbers take k, M, G suffixes (powers of 1000), durations ms, s, m, h
-//! (a bare number is ms, as in nfdump), ports also service names. Without
-//! `src`/`dst` an address, port, AS or interface test matches either end.
-//! `#` starts a comment.
+//! (a bare number is ms, as in nfdump), ports also service names. A value
+//! outside its field's range (`tos 300`, `as 4294967296`, a port over
+//! 65535) is refused with the range. Without `src`/`dst` an address, port,
+//! AS or interface test matches either end. A TIME without an offset is
+//! read in the zone of the [`Options`] (UTC by default). `#` starts a
+//! comment. Parentheses and `not` nest at most [`MAX_NESTING`] deep.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::expr::{time_key, AddrField, Cmp, Expr, Net, NumField, FLAG_LETTERS};
 use crate::lex::{lex, Tok, Token};
-use crate::FilterError;
+use crate::{FilterError, Options, WallClock};
+
+/// How deep parentheses and `not` may nest (over `@include`d files too).
+/// Deeper text is refused: the parser, and the evaluation, printing and
+/// dropping of the compiled tree, recurse once a level.
+pub const MAX_NESTING: usize = 256;
 
 const KEYWORDS: &str = "any, ipv4, ipv6, tcp, udp, icmp, proto, [src|dst] ip/host/net, [src|dst] port, \
 [src|dst] as, [src|dst] mask, [in|out] if, next-hop, exporter, flags, tos, packets, bytes, duration, pps, bps, \
@@ -76,25 +85,37 @@ const SERVICES: &[(&str, u64)] = &[
     ("ipfix", 4739),
 ];
 
-struct Parser {
+struct Parser<'o> {
     toks: Vec<Token>,
     pos: usize,
     file: Option<PathBuf>,
+    /// `@include` depth.
     depth: usize,
+    /// Parentheses and `not`s open around the current position.
+    nesting: usize,
+    options: &'o Options,
 }
 
 /// Parses an expression; `file` (for `@include` paths and messages) is
 /// where the text came from, if a file.
-pub fn parse(text: &str, file: Option<&Path>) -> Result<Expr, FilterError> {
-    parse_at_depth(text, file, 0)
+pub fn parse(text: &str, file: Option<&Path>, options: &Options) -> Result<Expr, FilterError> {
+    parse_at_depth(text, file, 0, 0, options)
 }
 
-fn parse_at_depth(text: &str, file: Option<&Path>, depth: usize) -> Result<Expr, FilterError> {
+fn parse_at_depth(
+    text: &str,
+    file: Option<&Path>,
+    depth: usize,
+    nesting: usize,
+    options: &Options,
+) -> Result<Expr, FilterError> {
     let mut p = Parser {
         toks: lex(text),
         pos: 0,
         file: file.map(Path::to_path_buf),
         depth,
+        nesting,
+        options,
     };
     if p.peek() == &Tok::End {
         return Ok(Expr::Any);
@@ -113,7 +134,7 @@ fn lower(t: &Tok) -> Option<String> {
     }
 }
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> &Tok {
         &self.toks[self.pos].kind
     }
@@ -183,22 +204,29 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, FilterError> {
-        if self.eat_word("not")
-            || matches!(self.peek(), Tok::Bang) && {
-                self.next();
-                true
+        let not = self.peek_word().as_deref() == Some("not") || self.peek() == &Tok::Bang;
+        if not || self.peek() == &Tok::LParen {
+            let at = self.next();
+            if self.nesting >= MAX_NESTING {
+                return Err(self.err_msg(
+                    &at,
+                    format!("nesting deeper than {MAX_NESTING} (parentheses and \"not\")"),
+                ));
             }
-        {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
-        }
-        if self.peek() == &Tok::LParen {
-            self.next();
-            let e = self.or()?;
-            if self.peek() != &Tok::RParen {
-                return Err(self.err("\")\""));
-            }
-            self.next();
-            return Ok(e);
+            self.nesting += 1;
+            let e = if not {
+                self.unary().map(|e| Expr::Not(Box::new(e)))
+            } else {
+                self.or().and_then(|e| {
+                    if self.peek() != &Tok::RParen {
+                        return Err(self.err("\")\""));
+                    }
+                    self.next();
+                    Ok(e)
+                })
+            };
+            self.nesting -= 1;
+            return e;
         }
         self.test()
     }
@@ -218,7 +246,13 @@ impl Parser {
         let text = std::fs::read_to_string(&path).map_err(|e| {
             self.err_msg(&at, format!("cannot read @include {}: {e}", path.display()))
         })?;
-        parse_at_depth(&text, Some(&path), self.depth + 1)
+        parse_at_depth(
+            &text,
+            Some(&path),
+            self.depth + 1,
+            self.nesting,
+            self.options,
+        )
     }
 
     fn test(&mut self) -> Result<Expr, FilterError> {
@@ -303,7 +337,7 @@ impl Parser {
                     NumField::TcpFlags
                 };
                 let mt = self.next();
-                let mask = self.value(&mt, Kind::Plain)?;
+                let mask = self.value(&mt, field, Kind::Plain)?;
                 if !matches!(self.peek(), Tok::Op(o) if o == "=" || o == "==")
                     && !self.eat_word("eq")
                 {
@@ -313,7 +347,7 @@ impl Parser {
                     self.next();
                 }
                 let vt = self.next();
-                let want = self.value(&vt, Kind::Plain)?;
+                let want = self.value(&vt, field, Kind::Plain)?;
                 Ok(Expr::Masked(field, mask, want & mask))
             }
             "flags" | "tcp-flags" if dir.is_none() => {
@@ -325,9 +359,10 @@ impl Parser {
                     ));
                 };
                 let mut bits = 0u16;
-                if let Some(n) = parse_u64(letters) {
-                    bits = u16::try_from(n)
-                        .map_err(|_| self.err_msg(&t, format!("flags {n} is more than 16 bits")))?;
+                if let Some(n) = parse_number(letters) {
+                    bits = u16::try_from(n).map_err(|_| {
+                        self.err_msg(&t, format!("flags {letters} is more than 16 bits"))
+                    })?;
                 } else {
                     for c in letters.to_ascii_uppercase().chars() {
                         let b = FLAG_LETTERS
@@ -483,7 +518,7 @@ impl Parser {
                 "ge" => Some(Cmp::Ge),
                 "in" => {
                     self.next();
-                    let ranges = self.list(|p, t| p.range(t, kind))?;
+                    let ranges = self.list(|p, t| p.range(t, field, kind))?;
                     return Ok(Expr::NumIn(field, ranges));
                 }
                 _ => None,
@@ -496,10 +531,21 @@ impl Parser {
             self.next();
         }
         let t = self.next();
+        if kind == Kind::Time {
+            // A date and a time of day as two words: "2026-11-22 10:00".
+            if let (Tok::Word(date), Tok::Word(clock)) = (&t.kind, self.peek()) {
+                if is_date(date) && is_clock(clock) {
+                    let text = format!("{date}T{clock}");
+                    self.next();
+                    let v = self.value_text(&t, &text, field, kind)?;
+                    return Ok(Expr::Num(field, cmp.unwrap_or(Cmp::Eq), v));
+                }
+            }
+        }
         match cmp {
-            Some(c) => Ok(Expr::Num(field, c, self.value(&t, kind)?)),
+            Some(c) => Ok(Expr::Num(field, c, self.value(&t, field, kind)?)),
             None => {
-                let (lo, hi) = self.range(&t, kind)?;
+                let (lo, hi) = self.range(&t, field, kind)?;
                 Ok(if lo == hi {
                     Expr::Num(field, Cmp::Eq, lo)
                 } else {
@@ -509,12 +555,12 @@ impl Parser {
         }
     }
 
-    fn range(&self, t: &Token, kind: Kind) -> Result<(u64, u64), FilterError> {
+    fn range(&self, t: &Token, field: NumField, kind: Kind) -> Result<(u64, u64), FilterError> {
         if let Tok::Word(w) = &t.kind {
             if kind != Kind::Time {
                 if let Some((a, b)) = w.split_once('-').filter(|(a, _)| !a.is_empty()) {
-                    let lo = self.value_text(t, a, kind)?;
-                    let hi = self.value_text(t, b, kind)?;
+                    let lo = self.value_text(t, a, field, kind)?;
+                    let hi = self.value_text(t, b, field, kind)?;
                     if lo > hi {
                         return Err(self.err_msg(t, format!("range {w:?} is empty")));
                     }
@@ -522,42 +568,56 @@ impl Parser {
                 }
             }
         }
-        let v = self.value(t, kind)?;
+        let v = self.value(t, field, kind)?;
         Ok((v, v))
     }
 
-    fn value(&self, t: &Token, kind: Kind) -> Result<u64, FilterError> {
+    fn value(&self, t: &Token, field: NumField, kind: Kind) -> Result<u64, FilterError> {
         match &t.kind {
-            Tok::Word(w) => self.value_text(t, w, kind),
+            Tok::Word(w) => self.value_text(t, w, field, kind),
             other => Err(self.err_msg(t, format!("expected a value, found {}", other.describe()))),
         }
     }
 
-    fn value_text(&self, t: &Token, w: &str, kind: Kind) -> Result<u64, FilterError> {
+    /// The value `w` of `field`, refused when it is not one or is out of
+    /// the field's range (which the message gives).
+    fn value_text(
+        &self,
+        t: &Token,
+        w: &str,
+        field: NumField,
+        kind: Kind,
+    ) -> Result<u64, FilterError> {
         let bad = |what: &str| self.err_msg(t, format!("{w:?} is not {what}"));
         let lw = w.to_ascii_lowercase();
-        match kind {
-            Kind::Protocol => PROTOCOLS
-                .iter()
-                .find(|(n, _)| *n == lw)
-                .map(|(_, v)| u64::from(*v))
-                .or_else(|| parse_u64(w).filter(|v| *v <= 255))
-                .ok_or_else(|| bad("a protocol (tcp, udp, icmp... or 0-255)")),
-            Kind::Port => SERVICES
-                .iter()
-                .find(|(n, _)| *n == lw)
-                .map(|(_, v)| *v)
-                .or_else(|| parse_u64(w).filter(|v| *v <= 65_535))
-                .ok_or_else(|| bad("a port (0-65535 or a service name)")),
-            Kind::Plain => {
-                parse_scaled(w).ok_or_else(|| bad("a number (k, M, G suffixes allowed)"))
-            }
-            Kind::Duration => parse_duration_ms(&lw)
-                .ok_or_else(|| bad("a duration (ms, s, m, h; bare numbers are ms)")),
-            Kind::Time => parse_time(w)
-                .map(time_key)
-                .ok_or_else(|| bad("a time (RFC 3339, or YYYY-MM-DDTHH:MM[:SS] in UTC)")),
-        }
+        let v: u128 =
+            match kind {
+                Kind::Protocol => PROTOCOLS
+                    .iter()
+                    .find(|(n, _)| *n == lw)
+                    .map(|(_, v)| u128::from(*v))
+                    .or_else(|| parse_number(w).filter(|v| *v <= 255))
+                    .ok_or_else(|| bad("a protocol (tcp, udp, icmp... or 0-255)"))?,
+                Kind::Port => SERVICES
+                    .iter()
+                    .find(|(n, _)| *n == lw)
+                    .map(|(_, v)| u128::from(*v))
+                    .or_else(|| parse_number(w).filter(|v| *v <= 65_535))
+                    .ok_or_else(|| bad("a port (0-65535 or a service name)"))?,
+                Kind::Plain => {
+                    parse_scaled(w).ok_or_else(|| bad("a number (k, M, G suffixes allowed)"))?
+                }
+                Kind::Duration => parse_duration_ms(&lw)
+                    .ok_or_else(|| bad("a duration (ms, s, m, h; bare numbers are ms)"))?,
+                Kind::Time => return parse_time(w, self.options.zone()).map(time_key).ok_or_else(
+                    || bad("a time (RFC 3339, or YYYY-MM-DD[ HH:MM[:SS]] in the filter's zone)"),
+                ),
+            };
+        let max = field.max();
+        u64::try_from(v)
+            .ok()
+            .filter(|v| *v <= max)
+            .ok_or_else(|| bad(&format!("{} (0-{max})", field.what())))
     }
 }
 
@@ -586,61 +646,100 @@ fn retarget(e: Expr, field: NumField) -> Expr {
     }
 }
 
-fn parse_u64(w: &str) -> Option<u64> {
-    match w.strip_prefix("0x").or_else(|| w.strip_prefix("0X")) {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => w.parse().ok(),
+/// An unsigned number, decimal or 0x hexadecimal, exactly: as a u128 so
+/// that one too large for its field says so rather than failing to parse
+/// (a longer run of digits saturates, still too large for any field).
+fn parse_number(w: &str) -> Option<u128> {
+    let (digits, radix) = match w.strip_prefix("0x").or_else(|| w.strip_prefix("0X")) {
+        Some(h) => (h, 16),
+        None => (w, 10),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
     }
+    Some(u128::from_str_radix(digits, radix).unwrap_or(u128::MAX))
+}
+
+/// A decimal with a scale, rounded, as [`parse_number`] does: `None` for
+/// what is not a finite number of at least 0.
+fn scaled(num: &str, scale: f64) -> Option<u128> {
+    let n: f64 = num.parse().ok()?;
+    let v = n * scale;
+    // `as` saturates: a value of 2^128 or more stays too large.
+    (v.is_finite() && n >= 0.0).then(|| v.round() as u128)
 }
 
 /// 1500, 10k, 1.5M, 2G (powers of 1000, as nfdump).
-fn parse_scaled(w: &str) -> Option<u64> {
+fn parse_scaled(w: &str) -> Option<u128> {
     let (num, scale) = match w.chars().last()? {
         'k' | 'K' => (&w[..w.len() - 1], 1e3),
         'm' | 'M' => (&w[..w.len() - 1], 1e6),
         'g' | 'G' => (&w[..w.len() - 1], 1e9),
         't' | 'T' => (&w[..w.len() - 1], 1e12),
-        _ => return parse_u64(w),
+        _ => return parse_number(w),
     };
-    let n: f64 = num.parse().ok()?;
-    (n >= 0.0).then(|| (n * scale).round() as u64)
+    scaled(num, scale)
 }
 
-fn parse_duration_ms(w: &str) -> Option<u64> {
+fn parse_duration_ms(w: &str) -> Option<u128> {
     let split = w
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(w.len());
     let (n, unit) = w.split_at(split);
-    let n: f64 = n.parse().ok()?;
     let scale = match unit {
-        "" | "ms" => 1.0,
+        "" | "ms" => return parse_number(n).or_else(|| scaled(n, 1.0)),
         "s" => 1e3,
         "m" | "min" => 60e3,
         "h" => 3600e3,
         _ => return None,
     };
-    (n >= 0.0).then(|| (n * scale).round() as u64)
+    scaled(n, scale)
 }
 
-fn parse_time(w: &str) -> Option<i64> {
+/// YYYY-MM-DD.
+fn is_date(w: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(w, "%Y-%m-%d").is_ok() && !w.contains('T')
+}
+
+/// HH:MM[:SS[.fff]].
+fn is_clock(w: &str) -> bool {
+    ["%H:%M", "%H:%M:%S", "%H:%M:%S%.f"]
+        .iter()
+        .any(|f| chrono::NaiveTime::parse_from_str(w, f).is_ok())
+}
+
+fn parse_time(w: &str, zone: &dyn WallClock) -> Option<i64> {
     // Years 0000 to 9999 only: what prints as YYYY-MM-DD and parses back
     // (the filter_expression fuzz target found "+22026-1-22T1:00:05").
     const YEAR_0: i64 = -62_167_219_200_000;
     const YEAR_10000: i64 = 253_402_300_800_000;
-    parse_any_time(w).filter(|ms| (YEAR_0..YEAR_10000).contains(ms))
+    parse_any_time(w, zone).filter(|ms| (YEAR_0..YEAR_10000).contains(ms))
 }
 
-fn parse_any_time(w: &str) -> Option<i64> {
+/// An RFC 3339 time (with its offset), a date and time ending in Z (UTC),
+/// or a date and time or a date (midnight) in `zone`.
+fn parse_any_time(w: &str, zone: &dyn WallClock) -> Option<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(w) {
         return Some(t.timestamp_millis());
     }
+    let (text, utc) = match w.strip_suffix('Z') {
+        Some(t) => (t, true),
+        None => (w, false),
+    };
+    let in_zone = |n: chrono::NaiveDateTime| {
+        if utc {
+            n.and_utc().timestamp_millis()
+        } else {
+            zone.instant(n)
+        }
+    };
     for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
-        if let Ok(n) = chrono::NaiveDateTime::parse_from_str(w.trim_end_matches('Z'), fmt) {
-            return Some(n.and_utc().timestamp_millis());
+        if let Ok(n) = chrono::NaiveDateTime::parse_from_str(text, fmt) {
+            return Some(in_zone(n));
         }
     }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(w, "%Y-%m-%d") {
-        return Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis());
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(in_zone(d.and_hms_opt(0, 0, 0)?));
     }
     None
 }

@@ -21,7 +21,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use floe_flow::Flow;
 
-use crate::format::{BlockHeader, BLOCK_HEADER_LEN, CHUNK_HEADER_LEN};
+use crate::error::BlockError;
+use crate::format::{
+    BlockHeader, BLOCK_HEADER_LEN, CHUNK_HEADER_LEN, MAX_BLOCK_RECORDS, MAX_COLUMNS,
+};
 
 /// Column ids, in the order they are written.
 pub(crate) mod col {
@@ -558,9 +561,16 @@ impl BlockDecoder {
     }
 
     /// Decodes a block body, appending its flows to `out`. On error, `out`
-    /// is left as it was and the message says what is wrong (the caller adds
+    /// is left as it was and the error says what is wrong (the caller adds
     /// the file and offset).
-    pub fn decode(&mut self, body: &[u8], out: &mut Vec<Flow>) -> Result<BlockHeader, String> {
+    ///
+    /// Nothing the body states is trusted before it is checked: the flow
+    /// count against [`MAX_BLOCK_RECORDS`], each column's value count,
+    /// width and stored size against the block and the bytes it holds, a
+    /// zstd frame's declared size against its column's, and decompression
+    /// is bounded to that size. What a block can make the decoder allocate
+    /// is at most one block of the largest size the format allows.
+    pub fn decode(&mut self, body: &[u8], out: &mut Vec<Flow>) -> Result<BlockHeader, BlockError> {
         self.decode_chunked(body, out, usize::MAX, |_| true)
     }
 
@@ -577,8 +587,9 @@ impl BlockDecoder {
         out: &mut Vec<Flow>,
         chunk: usize,
         mut each: impl FnMut(&mut Vec<Flow>) -> bool,
-    ) -> Result<BlockHeader, String> {
-        let head = BlockHeader::decode(body).ok_or("block header is cut short")?;
+    ) -> Result<BlockHeader, BlockError> {
+        let head =
+            BlockHeader::decode(body).ok_or(BlockError::HeaderCutShort { len: body.len() })?;
         let n = head.records as usize;
         self.load_columns(body, &head)?;
         let base = head.min_start_ms;
@@ -658,45 +669,87 @@ impl BlockDecoder {
             let v6 = self.columns[first_col as usize + 2].count;
             if cursors[k] != [v4, v6] {
                 out.truncate(start_len);
-                return Err(format!(
-                    "address column {first_col} holds {v4}+{v6} values but the families use {}+{}",
-                    cursors[k][0], cursors[k][1]
-                ));
+                return Err(BlockError::AddressCount {
+                    family: first_col,
+                    have4: v4,
+                    have6: v6,
+                    used4: cursors[k][0],
+                    used6: cursors[k][1],
+                });
             }
         }
         Ok(head)
     }
 
     /// Reads every chunk header, decompresses the planes into scratch, and
-    /// checks that each column has the right number of values.
-    fn load_columns(&mut self, body: &[u8], head: &BlockHeader) -> Result<(), String> {
+    /// checks that each column has the right number of values. Every count
+    /// and size is checked before the scratch buffer grows for it.
+    fn load_columns(&mut self, body: &[u8], head: &BlockHeader) -> Result<(), BlockError> {
+        if head.records > MAX_BLOCK_RECORDS {
+            return Err(BlockError::TooManyFlows {
+                claimed: head.records,
+                max: MAX_BLOCK_RECORDS,
+            });
+        }
+        let fit = ((body.len() - BLOCK_HEADER_LEN) / CHUNK_HEADER_LEN).min(MAX_COLUMNS);
+        if usize::from(head.columns) > fit {
+            return Err(BlockError::TooManyColumns {
+                claimed: head.columns,
+                body: body.len(),
+                fit,
+            });
+        }
         let n = head.records as usize;
         self.columns = [Column::default(); col::COUNT];
         self.scratch.clear();
+        let mut seen = [false; MAX_COLUMNS];
         let mut at = BLOCK_HEADER_LEN;
         for _ in 0..head.columns {
             let h = body
-                .get(at..at + CHUNK_HEADER_LEN)
-                .ok_or_else(|| format!("column header at body offset {at} is cut short"))?;
-            let (id, enc, width) = (h[0], h[1], usize::from(h[2]));
-            let count = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
-            let stored = u32::from_le_bytes([h[8], h[9], h[10], h[11]]) as usize;
+                .get(at..)
+                .and_then(|rest| rest.get(..CHUNK_HEADER_LEN))
+                .ok_or(BlockError::ChunkHeaderCutShort { at })?;
+            let (id, enc, w) = (h[0], h[1], h[2]);
+            let count32 = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+            let stored32 = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
             let data_at = at + CHUNK_HEADER_LEN;
-            let data = body
-                .get(data_at..data_at + stored)
-                .ok_or_else(|| format!("column {id} data at body offset {data_at} is cut short"))?;
+            let left = body.len() - data_at;
+            let stored = stored32 as usize;
+            if stored > left {
+                return Err(BlockError::ChunkCutShort {
+                    id,
+                    at: data_at,
+                    stored: stored32,
+                    left,
+                });
+            }
+            let data = &body[data_at..data_at + stored];
             at = data_at + stored;
+            if std::mem::replace(&mut seen[usize::from(id)], true) {
+                return Err(BlockError::DuplicateColumn { id });
+            }
             if usize::from(id) >= col::COUNT {
                 // A column a later format version added: not ours to read.
                 continue;
             }
+            let width = usize::from(w);
             if width == 0 || width > max_width(id) {
-                return Err(format!("column {id} has width {width}"));
+                return Err(BlockError::Width {
+                    id,
+                    width: w,
+                    max: max_width(id),
+                });
             }
-            if count > n {
-                return Err(format!(
-                    "column {id} claims {count} values in a block of {n}"
-                ));
+            // Per-flow columns hold one value a flow; an address field's
+            // value columns one a flow of their family (checked against
+            // the family column as the flows are rebuilt).
+            let count = count32 as usize;
+            if (is_value_column(id) && count > n) || (!is_value_column(id) && count != n) {
+                return Err(BlockError::Count {
+                    id,
+                    count: count32,
+                    records: head.records,
+                });
             }
             let mut c = Column {
                 present: true,
@@ -710,56 +763,87 @@ impl BlockDecoder {
                 self.columns[usize::from(id)] = c;
                 continue;
             }
+            // At most 2^20 values of 16 bytes: no overflow.
+            let raw = count * width;
             match enc {
                 ENC_CONST => {
                     if data.len() != width {
-                        return Err(format!("constant column {id} has {} bytes", data.len()));
+                        return Err(BlockError::ConstantSize {
+                            id,
+                            stored: stored32,
+                            width: w,
+                        });
                     }
                     let mut v = [0u8; 16];
                     v[..width].copy_from_slice(data);
                     c.constant = true;
                     c.value = u128::from_le_bytes(v);
                 }
-                ENC_ZSTD | ENC_RAW => {
-                    let raw = count * width;
+                ENC_RAW => {
+                    if data.len() != raw {
+                        return Err(BlockError::RawSize {
+                            id,
+                            stored: stored32,
+                            count: count32,
+                            width: w,
+                            expected: raw as u64,
+                        });
+                    }
                     c.at = self.scratch.len();
-                    self.scratch.resize(c.at + raw, 0);
-                    if enc == ENC_RAW {
-                        if data.len() != raw {
-                            return Err(format!(
-                                "raw column {id} has {} bytes, expected {raw}",
-                                data.len()
-                            ));
+                    self.scratch.extend_from_slice(data);
+                }
+                ENC_ZSTD => {
+                    // A frame that states its size must state this one;
+                    // either way it decompresses into exactly `raw` bytes
+                    // and no more.
+                    match zstd::zstd_safe::get_frame_content_size(data) {
+                        Ok(Some(declared)) if declared != raw as u64 => {
+                            return Err(BlockError::ZstdDeclared {
+                                id,
+                                declared,
+                                count: count32,
+                                width: w,
+                                expected: raw as u64,
+                            })
                         }
-                        self.scratch[c.at..].copy_from_slice(data);
-                    } else {
-                        let got = self
-                            .decompressor
-                            .decompress_to_buffer(data, &mut self.scratch[c.at..])
-                            .map_err(|e| format!("column {id} does not decompress: {e}"))?;
-                        if got != raw {
-                            return Err(format!(
-                                "column {id} decompressed to {got} bytes, expected {raw}"
-                            ));
+                        Ok(_) => {}
+                        Err(e) => {
+                            return Err(BlockError::Zstd {
+                                id,
+                                expected: raw as u64,
+                                message: e.to_string(),
+                            })
                         }
                     }
+                    c.at = self.scratch.len();
+                    self.scratch.resize(c.at + raw, 0);
+                    let got = self
+                        .decompressor
+                        .decompress_to_buffer(data, &mut self.scratch[c.at..])
+                        .map_err(|e| BlockError::Zstd {
+                            id,
+                            expected: raw as u64,
+                            message: e.to_string(),
+                        })?;
+                    if got != raw {
+                        return Err(BlockError::ZstdSize {
+                            id,
+                            got: got as u64,
+                            expected: raw as u64,
+                        });
+                    }
                 }
-                other => return Err(format!("column {id} has unknown encoding {other}")),
+                other => {
+                    return Err(BlockError::Encoding {
+                        id,
+                        encoding: other,
+                    })
+                }
             }
             self.columns[usize::from(id)] = c;
         }
-        for (id, c) in self.columns.iter().enumerate() {
-            if !c.present {
-                return Err(format!("column {id} is missing"));
-            }
-            let is_value_column =
-                id >= col::EXPORTER as usize && !(id - col::EXPORTER as usize).is_multiple_of(3);
-            if !is_value_column && c.count != n {
-                return Err(format!(
-                    "column {id} has {} values in a block of {n}",
-                    c.count
-                ));
-            }
+        if let Some(id) = self.columns.iter().position(|c| !c.present) {
+            return Err(BlockError::Missing { id: id as u8 });
         }
         Ok(())
     }
@@ -789,7 +873,7 @@ impl BlockDecoder {
         len: usize,
         cursor: &mut [usize; 2],
         out: &mut [IpAddr; BATCH],
-    ) -> Result<(), String> {
+    ) -> Result<(), BlockError> {
         self.fill_batch(first_col, i0, len);
         let fam = self.batch[usize::from(first_col)];
         let (v4c, v6c) = (first_col + 1, first_col + 2);
@@ -797,7 +881,11 @@ impl BlockDecoder {
         if all_v4 {
             let c = self.columns[usize::from(v4c)];
             if cursor[0] + len > c.count {
-                return Err(format!("address column {v4c} has too few values"));
+                return Err(BlockError::AddressShort {
+                    family: first_col,
+                    v4: v4c,
+                    v6: v6c,
+                });
             }
             if c.constant {
                 out[..len].fill(IpAddr::V4(Ipv4Addr::from(c.value as u32)));
@@ -823,13 +911,22 @@ impl BlockDecoder {
             match f {
                 0 => k[0] += 1,
                 1 => k[1] += 1,
-                other => return Err(format!("address family column {first_col} holds {other}")),
+                other => {
+                    return Err(BlockError::Family {
+                        id: first_col,
+                        value: *other,
+                    })
+                }
             }
         }
         let c4 = self.columns[usize::from(v4c)];
         let c6 = self.columns[usize::from(v6c)];
         if cursor[0] + k[0] > c4.count || cursor[1] + k[1] > c6.count {
-            return Err(format!("address columns {v4c}/{v6c} have too few values"));
+            return Err(BlockError::AddressShort {
+                family: first_col,
+                v4: v4c,
+                v6: v6c,
+            });
         }
         let mut v4 = [0u32; BATCH];
         let mut v6 = [[0u8; 16]; BATCH];
@@ -888,6 +985,12 @@ fn untranspose<T>(
             or(d, byte, b);
         }
     }
+}
+
+/// True for the columns that hold an address field's IPv4 or IPv6 values
+/// (one per flow of that family, not one per flow).
+fn is_value_column(id: u8) -> bool {
+    id >= col::EXPORTER && !(id - col::EXPORTER).is_multiple_of(3)
 }
 
 /// The widest a column's values can be.

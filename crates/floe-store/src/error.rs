@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use crate::format::BLOCK_HEADER_LEN;
+
 /// Everything that can go wrong reading or writing floe files.
 ///
 /// Every variant that concerns file content names the file (or stream) and,
@@ -34,6 +36,15 @@ pub enum StoreError {
         path: PathBuf,
         offset: u64,
         what: String,
+    },
+    /// A block whose frame checksum held but whose content does not add up
+    /// (a hostile or buggy writer): `offset` is the block frame's.
+    #[error("{path}: corrupt block at byte offset {offset}: {source}")]
+    Block {
+        path: PathBuf,
+        offset: u64,
+        #[source]
+        source: BlockError,
     },
     #[error("{path}: another floe writer holds this directory (lock file {lock})")]
     Locked { path: PathBuf, lock: PathBuf },
@@ -74,9 +85,101 @@ impl StoreError {
     pub fn is_damage(&self) -> bool {
         matches!(
             self,
-            StoreError::Corrupt { .. } | StoreError::Truncated { .. }
+            StoreError::Corrupt { .. } | StoreError::Truncated { .. } | StoreError::Block { .. }
         )
     }
+
+    pub(crate) fn block(path: impl Into<PathBuf>, offset: u64, source: BlockError) -> Self {
+        StoreError::Block {
+            path: path.into(),
+            offset,
+            source,
+        }
+    }
+}
+
+/// What is wrong with a block body whose checksum held. Every count and
+/// size a block states is checked against the format's limits
+/// ([`crate::format`]) and against the bytes the body holds before
+/// anything is allocated for it; these say which one failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlockError {
+    #[error("block header is cut short ({len} bytes of {BLOCK_HEADER_LEN})")]
+    HeaderCutShort { len: usize },
+    #[error("block claims {claimed} flows; a block holds at most {max}")]
+    TooManyFlows { claimed: u32, max: u32 },
+    #[error("block claims {claimed} columns; its {body} bytes hold at most {fit}")]
+    TooManyColumns {
+        claimed: u16,
+        body: usize,
+        fit: usize,
+    },
+    #[error("column header at body offset {at} is cut short")]
+    ChunkHeaderCutShort { at: usize },
+    #[error(
+        "column {id} claims {stored} stored bytes at body offset {at}; the block has {left} left"
+    )]
+    ChunkCutShort {
+        id: u8,
+        at: usize,
+        stored: u32,
+        left: usize,
+    },
+    #[error("column {id} appears twice")]
+    DuplicateColumn { id: u8 },
+    #[error("column {id} has width {width}; its values are 1 to {max} bytes")]
+    Width { id: u8, width: u8, max: usize },
+    #[error("column {id} claims {count} values in a block of {records} flows")]
+    Count { id: u8, count: u32, records: u32 },
+    #[error("constant column {id} stores {stored} bytes for one value of {width}")]
+    ConstantSize { id: u8, stored: u32, width: u8 },
+    #[error(
+        "raw column {id} stores {stored} bytes; {count} values of {width} bytes take {expected}"
+    )]
+    RawSize {
+        id: u8,
+        stored: u32,
+        count: u32,
+        width: u8,
+        expected: u64,
+    },
+    #[error(
+        "column {id}'s zstd frame declares {declared} bytes; {count} values of {width} bytes take {expected}"
+    )]
+    ZstdDeclared {
+        id: u8,
+        declared: u64,
+        count: u32,
+        width: u8,
+        expected: u64,
+    },
+    #[error("column {id} does not decompress to its {expected} bytes: {message}")]
+    Zstd {
+        id: u8,
+        expected: u64,
+        message: String,
+    },
+    #[error("column {id} decompressed to {got} bytes, expected {expected}")]
+    ZstdSize { id: u8, got: u64, expected: u64 },
+    #[error("column {id} has unknown encoding {encoding}")]
+    Encoding { id: u8, encoding: u8 },
+    #[error("column {id} is missing")]
+    Missing { id: u8 },
+    #[error("address family column {id} holds {value}")]
+    Family { id: u8, value: u64 },
+    #[error("address columns {v4}/{v6} hold fewer values than family column {family} uses")]
+    AddressShort { family: u8, v4: u8, v6: u8 },
+    #[error(
+        "address column {family} holds {have4}+{have6} values but the families use {used4}+{used6}"
+    )]
+    AddressCount {
+        family: u8,
+        have4: usize,
+        have6: usize,
+        used4: usize,
+        used6: usize,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

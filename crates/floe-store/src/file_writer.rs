@@ -9,8 +9,8 @@ use floe_flow::Flow;
 use crate::codec::BlockEncoder;
 use crate::error::{Result, StoreError};
 use crate::format::{
-    encode_footer, FrameHeader, FORMAT_VERSION, FRAME_HEADER_LEN, KIND_BLOCK, KIND_COUNTERS,
-    KIND_TRAILER, MAGIC,
+    encode_file_header, encode_footer, FrameHeader, FRAME_HEADER_LEN, KIND_BLOCK, KIND_COUNTERS,
+    KIND_TRAILER, MAX_BLOCK_RECORDS,
 };
 use crate::meta::{
     self, BlockIndexEntry, CountersSnapshot, ExporterCounters, ExporterKey, FileHeader, Totals,
@@ -72,22 +72,21 @@ impl<W: Write> FileWriter<W> {
     /// Writes the header and returns a writer for the blocks. `label` names
     /// the destination in errors.
     pub fn new(mut out: W, label: &Path, header: &FileHeader, opts: WriteOptions) -> Result<Self> {
-        let meta = meta::encode(header);
-        let mut head = Vec::with_capacity(meta.len() + 20);
-        head.extend_from_slice(&MAGIC);
-        head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        head.extend_from_slice(&0u16.to_le_bytes());
-        head.extend_from_slice(&(meta.len() as u32).to_le_bytes());
-        head.extend_from_slice(&meta);
-        let crc = crc32c::crc32c(&head[8..]);
-        head.extend_from_slice(&crc.to_le_bytes());
+        if opts.block_records == 0 || opts.block_records > MAX_BLOCK_RECORDS as usize {
+            // A reader refuses larger blocks (see the format's limits).
+            return Err(StoreError::Config(format!(
+                "block_records {} must be between 1 and {MAX_BLOCK_RECORDS}",
+                opts.block_records
+            )));
+        }
+        let head = encode_file_header(header);
         out.write_all(&head).map_err(|e| StoreError::io(label, e))?;
         let encoder = BlockEncoder::new(opts.level).map_err(|e| StoreError::io(label, e))?;
         Ok(FileWriter {
             out,
             label: label.to_path_buf(),
             offset: head.len() as u64,
-            pending: Vec::with_capacity(opts.block_records.min(1 << 20)),
+            pending: Vec::with_capacity(opts.block_records),
             opts,
             encoder,
             frame: Vec::new(),

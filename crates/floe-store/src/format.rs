@@ -36,6 +36,28 @@ pub const FLAG_SKIPPABLE: u8 = 0x01;
 /// Largest frame body accepted (guards allocations against corrupt lengths).
 pub const MAX_FRAME_BODY: u32 = 256 << 20;
 
+/// Largest header metadata (`M` in the file header) accepted. A header
+/// holds a time, a period and three short strings (host, zone, writer):
+/// a few hundred bytes.
+pub const MAX_HEADER_META: u32 = 1 << 20;
+
+/// Largest counters or trailer metadata decoded (a trailer's block index
+/// is 32 bytes a block: two million blocks).
+pub const MAX_META: usize = 64 << 20;
+
+/// Most flows one block holds. Writers never write more (the store
+/// writer's `block_records` is at most this); readers refuse a block that
+/// claims more before decoding anything, since a constant column stores N
+/// values in a few bytes and the decoded block is N flows in memory.
+pub const MAX_BLOCK_RECORDS: u32 = 1 << 20;
+
+/// Widest column value, in bytes (IPv6 addresses).
+pub const MAX_WIDTH: usize = 16;
+
+/// Most column chunks in one block: a column id is a byte and appears at
+/// most once.
+pub const MAX_COLUMNS: usize = 256;
+
 /// Fixed part of a block body, before its column chunks.
 pub const BLOCK_HEADER_LEN: usize = 40;
 /// Header of one column chunk inside a block body.
@@ -115,6 +137,37 @@ impl BlockHeader {
             octets: u64::from_le_bytes(b[32..40].try_into().ok()?),
         })
     }
+}
+
+/// A file header: magic, version, flags, metadata length, the metadata
+/// and its checksum.
+pub fn encode_file_header(header: &crate::meta::FileHeader) -> Vec<u8> {
+    let meta = crate::meta::encode(header);
+    let mut head = Vec::with_capacity(meta.len() + HEADER_FIXED + 4);
+    head.extend_from_slice(&MAGIC);
+    head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    head.extend_from_slice(&0u16.to_le_bytes());
+    head.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+    head.extend_from_slice(&meta);
+    let crc = crc32c::crc32c(&head[8..]);
+    head.extend_from_slice(&crc.to_le_bytes());
+    head
+}
+
+/// A whole frame: its header (with the body's and its own checksums),
+/// then the body. What writers append, and what tests and fuzz targets
+/// wrap crafted bodies in so that they reach the decoders.
+pub fn encode_frame(kind: u8, flags: u8, body: &[u8]) -> Vec<u8> {
+    let fh = FrameHeader {
+        kind,
+        flags,
+        body_len: body.len() as u32,
+        body_crc: crc32c::crc32c(body),
+    };
+    let mut out = Vec::with_capacity(FRAME_HEADER_LEN + body.len());
+    out.extend_from_slice(&fh.encode());
+    out.extend_from_slice(body);
+    out
 }
 
 pub fn encode_footer(trailer_offset: u64) -> [u8; FOOTER_LEN] {

@@ -36,7 +36,7 @@ pub mod tree;
 pub mod zone;
 
 pub use codec::{BlockDecoder, BlockEncoder, Projection};
-pub use error::{Result, StoreError};
+pub use error::{BlockError, Result, StoreError};
 pub use expire::{expire, ExpirePolicy, Expired};
 pub use file_writer::{
     FileWriter, WriteOptions, DEFAULT_BLOCK_RECORDS, DEFAULT_LEVEL, STREAM_LEVEL,

@@ -8,8 +8,7 @@
 pub use floe_flow::{ExporterCounters, ExporterKey};
 use serde::{Deserialize, Serialize};
 
-/// Largest metadata section decoded (guards against corrupt lengths).
-const META_LIMIT: usize = 64 << 20;
+use crate::format::MAX_META;
 
 /// What the file header says about the file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,26 +100,56 @@ pub struct Trailer {
     pub blocks: Vec<BlockIndexEntry>,
 }
 
-fn config() -> bincode::config::Configuration<
+/// bincode's legacy configuration, reading at most `LIMIT` bytes.
+fn config<const LIMIT: usize>() -> bincode::config::Configuration<
     bincode::config::LittleEndian,
     bincode::config::Fixint,
-    bincode::config::Limit<META_LIMIT>,
+    bincode::config::Limit<LIMIT>,
 > {
-    bincode::config::legacy().with_limit::<META_LIMIT>()
+    bincode::config::legacy().with_limit::<LIMIT>()
 }
 
 pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Encoding plain data structs into a Vec cannot fail short of the size
     // limit, which the writer's own metadata never approaches.
-    bincode::serde::encode_to_vec(value, config()).unwrap_or_default()
+    bincode::serde::encode_to_vec(value, config::<MAX_META>()).unwrap_or_default()
 }
 
+/// Decodes metadata that must fill `bytes` exactly.
+///
+/// Nothing in `bytes` makes this allocate much more than `bytes` itself:
+/// bincode checks each string's stated length against its limit before
+/// allocating the string, so the limit is the smallest of a few sizes
+/// (4 KiB, 64 KiB, 1 MiB, 16 MiB, [`MAX_META`]) that holds the input (a
+/// valid encoding reads no more than its own length); vectors and maps
+/// grow as their elements decode.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    match bincode::serde::decode_from_slice(bytes, config()) {
+    fn with_limit<T: serde::de::DeserializeOwned, const LIMIT: usize>(
+        bytes: &[u8],
+    ) -> Result<(T, usize), bincode::error::DecodeError> {
+        bincode::serde::decode_from_slice(bytes, config::<LIMIT>())
+    }
+    let decoded = match bytes.len() {
+        0..=4096 => with_limit::<T, 4096>(bytes),
+        4097..=65_536 => with_limit::<T, 65_536>(bytes),
+        65_537..=1_048_576 => with_limit::<T, 1_048_576>(bytes),
+        1_048_577..=16_777_216 => with_limit::<T, 16_777_216>(bytes),
+        16_777_217..=MAX_META => with_limit::<T, MAX_META>(bytes),
+        n => {
+            return Err(format!(
+                "metadata of {n} bytes; floe reads at most {MAX_META}"
+            ))
+        }
+    };
+    match decoded {
         Ok((v, used)) if used == bytes.len() => Ok(v),
         Ok((_, used)) => Err(format!(
             "metadata has {} unexpected trailing bytes",
             bytes.len() - used
+        )),
+        Err(bincode::error::DecodeError::LimitExceeded) => Err(format!(
+            "metadata of {} bytes claims more than it holds",
+            bytes.len()
         )),
         Err(e) => Err(format!("metadata does not decode: {e}")),
     }
@@ -169,6 +198,31 @@ mod tests {
         let kb6 = encode(&key6);
         assert_eq!(&kb6[..4], &[1, 0, 0, 0]);
         assert_eq!(kb6.len(), 4 + 16 + 4);
+    }
+
+    /// Valid metadata decodes whatever its size, at and around the sizes
+    /// where the decoder's limit steps up: a valid encoding reads no more
+    /// than its own length.
+    #[test]
+    fn metadata_decodes_at_every_size_step() {
+        for size in [4095, 4096, 4097, 65_536, 65_537, 1_048_576, 1_048_577] {
+            let mut h = FileHeader {
+                created_ms: 1,
+                period: None,
+                host: String::new(),
+                zone: "UTC".into(),
+                writer: "w".into(),
+            };
+            let fixed = encode(&h).len();
+            h.host = "x".repeat(size - fixed);
+            let b = encode(&h);
+            assert_eq!(b.len(), size);
+            assert_eq!(decode::<FileHeader>(&b).unwrap(), h, "{size}");
+            // One length byte too many is refused.
+            let mut bad = b.clone();
+            bad[9] += 1;
+            assert!(decode::<FileHeader>(&bad).is_err(), "{size}");
+        }
     }
 
     #[test]

@@ -9,11 +9,11 @@ use floe_flow::Flow;
 use memmap2::Mmap;
 
 use crate::codec::BlockDecoder;
-use crate::error::{Result, StoreError};
+use crate::error::{BlockError, Result, StoreError};
 use crate::format::{
     decode_footer, BlockHeader, FrameHeader, BLOCK_HEADER_LEN, FLAG_SKIPPABLE, FOOTER_LEN,
-    FRAME_HEADER_LEN, HEADER_FIXED, KIND_BLOCK, KIND_COUNTERS, KIND_TRAILER, MAGIC, MAX_FRAME_BODY,
-    MAX_READ_VERSION,
+    FRAME_HEADER_LEN, HEADER_FIXED, KIND_BLOCK, KIND_COUNTERS, KIND_TRAILER, MAGIC,
+    MAX_BLOCK_RECORDS, MAX_FRAME_BODY, MAX_HEADER_META, MAX_READ_VERSION,
 };
 use crate::meta::{
     self, BlockIndexEntry, CountersSnapshot, ExporterCounters, ExporterKey, FileHeader, Trailer,
@@ -48,11 +48,13 @@ pub(crate) fn parse_header(b: &[u8], path: &Path) -> Result<(FileHeader, u16, us
         });
     }
     let meta_len = u32::from_le_bytes([b[12], b[13], b[14], b[15]]) as usize;
-    if meta_len > MAX_FRAME_BODY as usize {
+    if meta_len > MAX_HEADER_META as usize {
         return Err(StoreError::corrupt(
             path,
             12,
-            format!("header length {meta_len} is absurd"),
+            format!(
+                "header metadata claims {meta_len} bytes; a header holds at most {MAX_HEADER_META}"
+            ),
         ));
     }
     let end = HEADER_FIXED + meta_len + 4;
@@ -102,6 +104,16 @@ pub(crate) fn scan_frames(b: &[u8], start: usize, path: &Path) -> Scan {
                 let end = at + FRAME_HEADER_LEN + body.len();
                 match fh.kind {
                     KIND_BLOCK => match BlockHeader::decode(body) {
+                        Some(h) if h.records > MAX_BLOCK_RECORDS => {
+                            s.damage.push(StoreError::block(
+                                path,
+                                at as u64,
+                                BlockError::TooManyFlows {
+                                    claimed: h.records,
+                                    max: MAX_BLOCK_RECORDS,
+                                },
+                            ))
+                        }
                         Some(h) => {
                             s.blocks.push(BlockIndexEntry {
                                 offset: at as u64,
@@ -155,9 +167,15 @@ pub(crate) fn scan_frames(b: &[u8], start: usize, path: &Path) -> Scan {
     s
 }
 
+/// `len` bytes of `b` from `at`, if it holds them (no overflow whatever
+/// the numbers, which may come from the file).
+fn bytes_at(b: &[u8], at: usize, len: usize) -> Option<&[u8]> {
+    b.get(at..)?.get(..len)
+}
+
 /// The frame at `at`: its header and body, checked.
 fn frame_at<'a>(b: &'a [u8], at: usize, path: &Path) -> Result<(FrameHeader, &'a [u8])> {
-    let Some(hb) = b.get(at..at + FRAME_HEADER_LEN) else {
+    let Some(hb) = bytes_at(b, at, FRAME_HEADER_LEN) else {
         return Err(StoreError::truncated(
             path,
             at as u64,
@@ -174,7 +192,7 @@ fn frame_at<'a>(b: &'a [u8], at: usize, path: &Path) -> Result<(FrameHeader, &'a
         ));
     }
     let body_at = at + FRAME_HEADER_LEN;
-    let Some(body) = b.get(body_at..body_at + fh.body_len as usize) else {
+    let Some(body) = bytes_at(b, body_at, fh.body_len as usize) else {
         return Err(StoreError::truncated(
             path,
             at as u64,
@@ -197,7 +215,7 @@ fn resync(b: &[u8], from: usize) -> Option<usize> {
     while at + FRAME_HEADER_LEN <= b.len() {
         if let Some(fh) = FrameHeader::decode(&b[at..]) {
             let body_at = at + FRAME_HEADER_LEN;
-            if let Some(body) = b.get(body_at..body_at + fh.body_len as usize) {
+            if let Some(body) = bytes_at(b, body_at, fh.body_len as usize) {
                 if crc32c::crc32c(body) == fh.body_crc {
                     return Some(at);
                 }
@@ -273,16 +291,22 @@ impl FlowFile {
         if b.len() < header_len + FOOTER_LEN {
             return None;
         }
-        let off = decode_footer(&b[b.len() - FOOTER_LEN..])? as usize;
+        let off = usize::try_from(decode_footer(&b[b.len() - FOOTER_LEN..])?).ok()?;
         let (fh, body) = frame_at(b, off, &self.path).ok()?;
         if fh.kind != KIND_TRAILER || off + FRAME_HEADER_LEN + body.len() + FOOTER_LEN != b.len() {
             return None;
         }
         let t: Trailer = meta::decode(body).ok()?;
-        let sane = t
-            .blocks
-            .iter()
-            .all(|e| e.offset >= header_len as u64 && e.offset + u64::from(e.len) <= off as u64);
+        // The index is only believed when every entry is a block frame's
+        // place between the header and the trailer, of a size a block can
+        // have; otherwise the file is scanned.
+        let min_len = (FRAME_HEADER_LEN + BLOCK_HEADER_LEN) as u32;
+        let sane = t.blocks.iter().all(|e| {
+            e.offset >= header_len as u64
+                && e.len >= min_len
+                && e.records <= MAX_BLOCK_RECORDS
+                && e.offset.saturating_add(u64::from(e.len)) <= off as u64
+        });
         sane.then_some(t)
     }
 
@@ -354,7 +378,8 @@ impl FlowFile {
             .blocks
             .get(i)
             .ok_or_else(|| StoreError::corrupt(&self.path, 0, format!("no block {i}")))?;
-        let (fh, body) = frame_at(&self.data, e.offset as usize, &self.path)?;
+        let at = usize::try_from(e.offset).unwrap_or(usize::MAX);
+        let (fh, body) = frame_at(&self.data, at, &self.path)?;
         if fh.kind != KIND_BLOCK || body.len() < BLOCK_HEADER_LEN {
             return Err(StoreError::corrupt(
                 &self.path,
@@ -378,7 +403,7 @@ impl FlowFile {
         let result = decoder
             .decode(body, out)
             .map(|_| ())
-            .map_err(|err| StoreError::corrupt(&self.path, e.offset, err));
+            .map_err(|err| StoreError::block(&self.path, e.offset, err));
         self.release(e.offset as usize, e.len as usize);
         result
     }
@@ -398,7 +423,7 @@ impl FlowFile {
         let result = decoder
             .decode_chunked(body, buf, chunk, each)
             .map(|_| ())
-            .map_err(|err| StoreError::corrupt(&self.path, e.offset, err));
+            .map_err(|err| StoreError::block(&self.path, e.offset, err));
         self.release(e.offset as usize, e.len as usize);
         result
     }
@@ -449,7 +474,8 @@ impl FlowFile {
     /// Reads every flow of the file (stopping at the first damaged block).
     pub fn read_all(&self) -> Result<Vec<Flow>> {
         let mut dec = BlockDecoder::new().map_err(|e| StoreError::io(&self.path, e))?;
-        let mut out = Vec::with_capacity(self.flows() as usize);
+        // Not sized from the index: its counts are the file's word.
+        let mut out = Vec::new();
         for i in 0..self.blocks.len() {
             self.read_block(i, &mut dec, &mut out)?;
         }
@@ -585,14 +611,17 @@ impl<R: Read> StreamReader<R> {
                     "frame length is absurd",
                 ));
             }
-            self.body.resize(fh.body_len as usize, 0);
-            let got = read_full(&mut self.r, &mut self.body)
+            let whole = read_body(&mut self.r, fh.body_len as usize, &mut self.body)
                 .map_err(|e| StoreError::io(&self.label, e))?;
-            if got < self.body.len() {
+            if !whole {
                 return Err(StoreError::truncated(
                     &self.label,
                     at,
-                    "stream ends inside a frame",
+                    format!(
+                        "stream ends inside a frame of {} bytes (after {})",
+                        fh.body_len,
+                        self.body.len()
+                    ),
                 ));
             }
             self.offset += (FRAME_HEADER_LEN + self.body.len()) as u64;
@@ -622,7 +651,7 @@ impl<R: Read> StreamReader<R> {
                     }
                     self.decoder
                         .decode(&self.body, out)
-                        .map_err(|e| StoreError::corrupt(&self.label, at, e))?;
+                        .map_err(|e| StoreError::block(&self.label, at, e))?;
                     return Ok(Some(StreamEvent::Block(h)));
                 }
                 KIND_COUNTERS => {
@@ -706,7 +735,9 @@ fn read_stream_header<R: Read>(
             .map_err(fail_at);
     }
     let meta_len = u32::from_le_bytes([fixed[12], fixed[13], fixed[14], fixed[15]]) as usize;
-    if fixed[..8] == MAGIC && meta_len <= MAX_FRAME_BODY as usize {
+    // (A longer header is refused by parse_header below, before anything
+    // is allocated for it.)
+    if fixed[..8] == MAGIC && meta_len <= MAX_HEADER_META as usize {
         let mut all = fixed.to_vec();
         all.resize(HEADER_FIXED + meta_len + 4, 0);
         let got = read_full(r, &mut all[HEADER_FIXED..]).map_err(|e| StoreError::io(label, e))?;
@@ -715,6 +746,30 @@ fn read_stream_header<R: Read>(
         return Ok(Some((h, len as u64)));
     }
     parse_header(&fixed, label).map(|_| None).map_err(fail_at)
+}
+
+/// Reads a frame body of `len` bytes into `buf` (resized to what was
+/// read); false when the input ends first. The buffer grows with what
+/// arrives, never ahead of it by more than the bytes already read (or
+/// 1 MiB), so a frame header that claims a large body on a short input
+/// costs no large allocation.
+fn read_body<R: Read>(r: &mut R, len: usize, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    const FIRST: usize = 1 << 20;
+    let mut filled = 0;
+    while filled < len {
+        let want = len.min(filled.saturating_mul(2).max(FIRST));
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
+        let got = read_full(r, &mut buf[filled..want])?;
+        filled += got;
+        if filled < want {
+            buf.truncate(filled);
+            return Ok(false);
+        }
+    }
+    buf.truncate(len);
+    Ok(true)
 }
 
 /// Reads until `buf` is full or input ends; returns the bytes read.

@@ -91,10 +91,12 @@ impl StoreConfig {
                 self.nesting
             )));
         }
-        if self.block_records == 0 || self.block_records > 1 << 20 {
+        if self.block_records == 0 || self.block_records > crate::format::MAX_BLOCK_RECORDS as usize
+        {
             return Err(StoreError::Config(format!(
-                "block_records {} must be between 1 and 1048576",
-                self.block_records
+                "block_records {} must be between 1 and {}",
+                self.block_records,
+                crate::format::MAX_BLOCK_RECORDS
             )));
         }
         if !(zstd::compression_level_range()).contains(&self.level) {

@@ -163,3 +163,68 @@ fn python_reader_written_from_the_spec_agrees_with_floe() {
     }
     assert_eq!(t.blocks.len(), 4);
 }
+
+/// The Python reader enforces the limits the specification states, as
+/// floe does: a block claiming more flows than a block holds, or more
+/// flows than its columns have values, is refused by both, naming the
+/// block's offset, before anything is decoded.
+#[test]
+fn python_reader_enforces_the_specs_limits_as_floe_does() {
+    use floe_store::format::{encode_frame, FRAME_HEADER_LEN, KIND_BLOCK};
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/spec_reader.py");
+    let dir = tempfile::tempdir().unwrap();
+    let header = FileHeader {
+        created_ms: 5,
+        period: None,
+        host: "h".into(),
+        zone: "UTC".into(),
+        writer: "spec-test".into(),
+    };
+    let mut w = FileWriter::new(
+        Vec::new(),
+        Path::new("<mem>"),
+        &header,
+        WriteOptions::default(),
+    )
+    .unwrap();
+    w.extend(&flows()[..1]).unwrap();
+    let good = w.finish(77).unwrap().0;
+    let at = floe_store::format::encode_file_header(&header).len();
+    let body_len = u32::from_le_bytes(good[at + 4..at + 8].try_into().unwrap()) as usize;
+    let body_at = at + FRAME_HEADER_LEN;
+    for (records, says) in [
+        (
+            u32::MAX,
+            "block claims 4294967295 flows; a block holds at most 1048576",
+        ),
+        (2, "claims 1 values in a block of 2 flows"),
+    ] {
+        let mut body = good[body_at..body_at + body_len].to_vec();
+        body[0..4].copy_from_slice(&records.to_le_bytes());
+        let mut bytes = good.clone();
+        bytes[at..body_at + body_len].copy_from_slice(&encode_frame(KIND_BLOCK, 0, &body));
+        let path = dir.path().join(format!("hostile-{records}.floe"));
+        std::fs::write(&path, &bytes).unwrap();
+
+        let out = Command::new("python3")
+            .arg(&script)
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("corrupt block at byte offset {at}: ")) && err.contains(says),
+            "{err}"
+        );
+        let e = FlowFile::open(&path)
+            .unwrap()
+            .read_all()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("corrupt block at byte offset {at}: ")) && e.contains(says),
+            "{e}"
+        );
+    }
+}

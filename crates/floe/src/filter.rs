@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use floe_filter::{Filter, FilterFile};
+use floe_filter::{Filter, FilterFile, Options, WallClock};
 
 use crate::input::{self, InputArgs};
 use crate::output;
@@ -15,8 +15,8 @@ use crate::output;
 /// The expression language (nfdump/tcpdump-like): proto, [src|dst] ip/host/net
 /// (CIDR, lists "in [..]"), [src|dst] port/as (comparisons, ranges, lists),
 /// [in|out] if, next-hop, exporter, flags, tos, packets/bytes/duration/pps/
-/// bps/bpp with k/M/G suffixes, first/last, ipv4/ipv6, and/or/not, (), #
-/// comments, @include FILE.
+/// bps/bpp with k/M/G suffixes, first/last (times in --zone unless they
+/// carry an offset), ipv4/ipv6, and/or/not, (), # comments, @include FILE.
 ///
 /// flow-tools filter files run unchanged: floe filter -f filter.cfg -F web
 #[derive(Args, Debug)]
@@ -49,7 +49,18 @@ pub struct FilterArgs {
     output: Option<PathBuf>,
 }
 
+/// `--zone` for the times written in the expression or filter file.
+#[derive(Debug)]
+struct ExpressionZone(floe_store::Zone);
+
+impl WallClock for ExpressionZone {
+    fn instant(&self, local: chrono::NaiveDateTime) -> i64 {
+        self.0.from_local(local)
+    }
+}
+
 pub fn run(mut a: FilterArgs) -> Result<i32, String> {
+    let options = Options::default().with_zone(ExpressionZone(a.input.zone()?));
     let filter = match &a.file {
         Some(f) => {
             // With -f, a first positional is an input, not an expression.
@@ -59,14 +70,14 @@ pub fn run(mut a: FilterArgs) -> Result<i32, String> {
             match &a.definition {
                 Some(def) => {
                     let vars = input::parse_vars(&a.vars)?;
-                    let ff =
-                        FilterFile::load(f, &vars, crate::now_ms()).map_err(|e| e.to_string())?;
+                    let ff = FilterFile::load_with(f, &vars, crate::now_ms(), &options)
+                        .map_err(|e| e.to_string())?;
                     ff.compile(def).map(Filter::from_expr)
                 }
-                None => Filter::from_file(f),
+                None => Filter::from_file_with(f, &options),
             }
         }
-        None => Filter::parse(a.expression.as_deref().unwrap_or("")),
+        None => Filter::parse_with(a.expression.as_deref().unwrap_or(""), &options),
     }
     .map_err(|e| e.to_string())?;
     if a.explain {
