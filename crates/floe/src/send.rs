@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use floe_flow::synth::{realistic_flows, Mix};
 use floe_netflow::{V5Encoder, V9Encoder};
+use floe_synth::{realistic_flows, Mix};
 
 /// Send NetFlow to a collector.
 ///
