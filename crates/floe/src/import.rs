@@ -67,7 +67,7 @@ fn jobs(a: &ImportArgs) -> Result<Vec<Job>, String> {
             }
         } else {
             let name = root.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let info = floe_store::zone::parse_flow_tools_name(name).ok_or_else(|| {
+            let info = floe_store::layout::parse_flow_tools_name(name).ok_or_else(|| {
                 format!(
                     "{}: not a flow-tools file name (ft-vNN.YYYY-MM-DD.HHMMSS+ZZZZ)",
                     root.display()
