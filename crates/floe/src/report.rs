@@ -163,29 +163,32 @@ pub fn run(a: ReportArgs) -> Result<i32, String> {
         out.records = a.records;
         out.tally = a.tally.filter(|t| *t > 0);
         if let Some(f) = &a.fields {
-            out.fields.apply(f)?;
+            out.fields.apply(f).map_err(|e| e.to_string())?;
         }
         if let Some(o) = &a.options {
-            out.options.apply(o)?;
+            out.options.apply(o).map_err(|e| e.to_string())?;
         }
         let options = ReportOptions {
             src_format: a
                 .src_format
                 .as_deref()
                 .map(AddrFormat::parse)
-                .transpose()?
+                .transpose()
+                .map_err(|e| e.to_string())?
                 .unwrap_or_default(),
             dst_format: a
                 .dst_format
                 .as_deref()
                 .map(AddrFormat::parse)
-                .transpose()?
+                .transpose()
+                .map_err(|e| e.to_string())?
                 .unwrap_or_default(),
             scale: a
                 .scale
                 .as_deref()
                 .map(Scale::parse)
-                .transpose()?
+                .transpose()
+                .map_err(|e| e.to_string())?
                 .unwrap_or_default(),
             interval_secs: a.interval.max(1),
             rates: out.needs_rates(),
@@ -412,7 +415,7 @@ fn run_jobs(a: &ReportArgs, mut jobs: Vec<Job>, page_title: &str) -> Result<i32,
         j.report = merged(reports)?;
     }
     let symbols = match &a.symbols {
-        Some(dir) => Symbols::load(dir)?,
+        Some(dir) => Symbols::load(dir).map_err(|e| e.to_string())?,
         None => Symbols::builtin(),
     };
     let now_ms = crate::now_ms();
