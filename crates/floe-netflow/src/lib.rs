@@ -46,7 +46,10 @@ pub mod sequence;
 mod template_store;
 
 pub use decoder::{Decoder, DecoderConfig, Outcome};
-pub use encode::{V5Encoder, V9Encoder, V5_MAX_FLOWS, V9_TEMPLATE_V4, V9_TEMPLATE_V6};
+pub use encode::{
+    IpfixEncoder, V5Encoder, V9Encoder, IPFIX_TEMPLATE_V4, IPFIX_TEMPLATE_V6, V5_MAX_FLOWS,
+    V9_TEMPLATE_V4, V9_TEMPLATE_V6,
+};
 pub use events::DecodeEvent;
 pub use floe_flow::{ExporterCounters, ExporterKey, Flow};
 pub use template_store::FileTemplateStore;
