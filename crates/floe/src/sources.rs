@@ -189,3 +189,31 @@ pub fn cut_short(path: &Path, ft: &floe_netflow::flowtools::FtFile) -> Option<St
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tmp- file listed, then closed (renamed) before it is opened, is
+    /// read under its closed name.
+    #[test]
+    fn a_tmp_file_closed_since_it_was_listed_is_opened_by_its_new_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let closed = dir.path().join("floe.2026-11-23.000000+0000");
+        let header = floe_store::FileHeader {
+            created_ms: 0,
+            period: None,
+            host: "h".into(),
+            zone: "UTC".into(),
+            writer: "test".into(),
+        };
+        let out = std::fs::File::create(&closed).unwrap();
+        let w =
+            floe_store::FileWriter::new(out, &closed, &header, floe_store::WriteOptions::default())
+                .unwrap();
+        w.finish(0).unwrap();
+        let listed = dir.path().join("tmp-floe.2026-11-23.000000+0000");
+        assert!(open_floe(&listed).is_ok());
+        assert!(open_floe(&dir.path().join("tmp-floe.2026-11-24.000000+0000")).is_err());
+    }
+}

@@ -25,7 +25,7 @@ fn every_help_shows_an_example() {
 fn man_pages_for_floe_and_each_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(FLOE)
-        .args(["generate", "man", "--out"])
+        .args(["generate", "man", "--dir"])
         .arg(dir.path())
         .output()
         .unwrap();
