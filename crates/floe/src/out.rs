@@ -3,7 +3,8 @@
 //! buffered [`Out`], to stdout or to the file of `-o`. A file is written
 //! under a temporary name beside it and renamed into place when the
 //! subcommand finishes, so it appears whole or not at all: a report that
-//! fails half-way leaves no plausible half page behind.
+//! fails half-way leaves no plausible half page behind. (A path that is
+//! not a regular file, `/dev/stdout` or a named pipe, is written directly.)
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, StdoutLock, Write};
@@ -20,8 +21,9 @@ enum Dest {
     Stdout(BufWriter<StdoutLock<'static>>),
     File {
         w: BufWriter<File>,
-        /// The name it is written under until it is whole.
-        partial: PathBuf,
+        /// The name it is written under until it is whole (none for a
+        /// device or a pipe).
+        partial: Option<PathBuf>,
         path: PathBuf,
     },
     /// Finished (the file renamed into place).
@@ -36,6 +38,17 @@ impl Out {
     pub fn open(path: Option<&Path>) -> Result<Out> {
         let dest = match path {
             None => Dest::Stdout(BufWriter::with_capacity(BUFFER, std::io::stdout().lock())),
+            Some(path) if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) => {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| CliError::Output(named(&path.display().to_string(), e)))?;
+                Dest::File {
+                    w: BufWriter::with_capacity(BUFFER, f),
+                    partial: None,
+                    path: path.to_path_buf(),
+                }
+            }
             Some(path) => {
                 let name = path.file_name().ok_or_else(|| {
                     CliError::Usage(format!("-o {}: not a file name", path.display()))
@@ -46,6 +59,7 @@ impl Out {
                 let partial = path.with_file_name(hidden);
                 let f = File::create(&partial)
                     .map_err(|e| CliError::Output(named(&partial.display().to_string(), e)))?;
+                let partial = Some(partial);
                 Dest::File {
                     w: BufWriter::with_capacity(BUFFER, f),
                     partial,
@@ -89,8 +103,13 @@ impl Out {
                 let fail =
                     |e: std::io::Error| CliError::Output(named(&path.display().to_string(), e));
                 let f = w.into_inner().map_err(|e| fail(e.into_error()))?;
-                f.sync_all().map_err(fail)?;
-                std::fs::rename(&partial, &path).map_err(fail)
+                match partial {
+                    Some(partial) => {
+                        f.sync_all().map_err(fail)?;
+                        std::fs::rename(&partial, &path).map_err(fail)
+                    }
+                    None => Ok(()),
+                }
             }
             Dest::Done => Ok(()),
         }
@@ -127,7 +146,11 @@ impl Write for Out {
 /// An output not finished (an error on the way) leaves no file behind.
 impl Drop for Out {
     fn drop(&mut self) {
-        if let Dest::File { partial, .. } = &self.dest {
+        if let Dest::File {
+            partial: Some(partial),
+            ..
+        } = &self.dest
+        {
             let _ = std::fs::remove_file(partial);
         }
     }

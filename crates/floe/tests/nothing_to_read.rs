@@ -265,6 +265,15 @@ fn output_files_appear_whole_or_not_at_all() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(!names.iter().any(|n| n.contains("partial")), "{names:?}");
+    // A device is written to directly.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{FLOE} print --format csv --fields octets -n 2 -o /dev/stdout {t} | wc -l"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
     // A usage error found late (a bad --fields for print) leaves nothing.
     let table = dir.path().join("table.txt");
     let out = floe(&[
