@@ -432,13 +432,23 @@ fn summary_detail_buckets_as_flow_report() {
             (">30000".into(), 1)
         ]
     );
-    let a = floe_report::Averages::of(&r.totals, r.first_ms, r.last_ms);
     // 5 flows, 5110 octets, 19 packets, 133000 ms; 10:00:00 to 10:09:01.
+    // flow-report divides integers (its layout keeps that); the others
+    // show real averages.
+    let a = floe_report::Averages::flow_report(&r.totals, r.first_ms, r.last_ms);
     assert_eq!(a.time_real, 541);
     assert_eq!(a.flow_time, 26600.0);
     assert_eq!(a.packet_size, 268.0);
     assert_eq!(a.flow_size, 1022.0);
     assert_eq!(a.packets_per_flow, 3.0);
+    let real = floe_report::Averages::of(&r.totals, r.first_ms, r.last_ms);
+    assert_eq!(real.time_real, 541);
+    assert!(
+        (real.packet_size - 268.947).abs() < 0.001,
+        "{}",
+        real.packet_size
+    );
+    assert_eq!(real.packets_per_flow, 3.8);
 }
 
 /// flow-report's layout, worked out line by line from its source
