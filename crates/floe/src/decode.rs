@@ -103,12 +103,11 @@ fn inputs(files: &[PathBuf], port: Option<u16>, exporter: Option<IpAddr>) -> Res
                 0xa1b2_c3d4 | 0xa1b2_3c4d | 0xd4c3_b2a1 | 0x4d3c_b2a1
             );
         if is_pcap {
-            let datagrams = floe_netflow::pcap::udp_datagrams(&bytes).map_err(|e| {
-                CliError::Pcap {
+            let datagrams =
+                floe_netflow::pcap::udp_datagrams(&bytes).map_err(|e| CliError::Pcap {
                     path: path.clone(),
                     source: e,
-                }
-            })?;
+                })?;
             for (n, d) in datagrams.into_iter().enumerate() {
                 if port.is_some_and(|p| p != d.dst_port) {
                     continue;
@@ -156,7 +155,14 @@ fn version_name(v: u16) -> String {
 }
 
 /// The datagram's report in words.
-fn text(out: &mut Out, n: usize, input: &Input, file: &str, r: &DatagramReport, notes: &[String]) -> std::io::Result<()> {
+fn text(
+    out: &mut Out,
+    n: usize,
+    input: &Input,
+    file: &str,
+    r: &DatagramReport,
+    notes: &[String],
+) -> std::io::Result<()> {
     writeln!(
         out,
         "datagram {n}: {file}, {}, from {}, {} bytes, {}",
@@ -292,11 +298,7 @@ fn text(out: &mut Out, n: usize, input: &Input, file: &str, r: &DatagramReport, 
 }
 
 pub fn run(a: DecodeArgs) -> Result<()> {
-    let format = if a.json {
-        Format::Json
-    } else {
-        a.format.get()
-    };
+    let format = if a.json { Format::Json } else { a.format.get() };
     let print_format = match (a.flows, format) {
         (true, Format::Text | Format::Table) => Some(PrintFormat::Table),
         (true, Format::Json) => Some(PrintFormat::Json),
@@ -307,7 +309,9 @@ pub fn run(a: DecodeArgs) -> Result<()> {
         (false, f) => {
             return Err(CliError::Usage(format!(
                 "--format {} prints flows: add --flows",
-                f.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()
+                f.to_possible_value()
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default()
             )))
         }
     };
@@ -333,7 +337,8 @@ pub fn run(a: DecodeArgs) -> Result<()> {
     let mut flows = Vec::new();
     for (n, input) in inputs.iter().enumerate() {
         flows.clear();
-        let (o, report) = decoder.decode_explained(input.from, &input.bytes, input.time_ms, &mut flows);
+        let (o, report) =
+            decoder.decode_explained(input.from, &input.bytes, input.time_ms, &mut flows);
         let notes: Vec<String> = decoder
             .drain_events()
             .filter(|e| {
@@ -373,7 +378,9 @@ pub fn run(a: DecodeArgs) -> Result<()> {
                 }
                 writeln!(out, "{v}").map_err(CliError::Output)?;
             }
-            None => text(&mut out, n + 1, input, &file, &report, &notes).map_err(CliError::Output)?,
+            None => {
+                text(&mut out, n + 1, input, &file, &report, &notes).map_err(CliError::Output)?
+            }
         }
     }
     match &mut printer {

@@ -136,7 +136,14 @@ fn text(out: &mut Out, s: &Snapshot, key: Key) -> std::io::Result<()> {
             String::new()
         }
     )?;
-    writeln!(out, "{:<40} {:>14} {:>12} {:>10}", format!("{key:?}"), "bytes", "packets", "flows")?;
+    writeln!(
+        out,
+        "{:<40} {:>14} {:>12} {:>10}",
+        format!("{key:?}"),
+        "bytes",
+        "packets",
+        "flows"
+    )?;
     for t in talkers(s, key) {
         writeln!(
             out,
@@ -173,14 +180,21 @@ pub fn run(a: TopArgs) -> Result<()> {
     let req = Request {
         op: if a.reset { Op::Usage } else { Op::Snapshot },
         window: (!a.reset).then_some(window),
-        n: Some(a.records.records.unwrap_or(10).min(floe_live::protocol::MAX_N)),
+        n: Some(
+            a.records
+                .records
+                .unwrap_or(10)
+                .min(floe_live::protocol::MAX_N),
+        ),
         filter: a.filter.clone(),
         scale: a.by_sampling,
         spread: a.spread,
         client: a.reset.then(|| a.client.clone()),
         reset: a.reset,
     };
-    let r = client.ask(&req).map_err(|e| CliError::Live(e.to_string()))?;
+    let r = client
+        .ask(&req)
+        .map_err(|e| CliError::Live(e.to_string()))?;
     let Some(s) = r.snapshot.filter(|_| r.ok) else {
         return Err(CliError::Live(format!(
             "{}: {}",
@@ -191,7 +205,8 @@ pub fn run(a: TopArgs) -> Result<()> {
     let mut out = Out::open(a.output.output.as_deref())?;
     match a.format.get() {
         Format::Json => {
-            let v = serde_json::to_string(&s).map_err(|e| CliError::Output(std::io::Error::other(e)))?;
+            let v = serde_json::to_string(&s)
+                .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
             writeln!(out, "{v}").map_err(CliError::Output)?;
         }
         Format::Csv => {

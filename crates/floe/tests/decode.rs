@@ -134,7 +134,14 @@ fn each_set_is_said_with_its_offset_and_what_became_of_it() {
         .collect();
     assert_eq!(
         kinds,
-        ["message", "templates", "data", "undecoded", "held", "padding"]
+        [
+            "message",
+            "templates",
+            "data",
+            "undecoded",
+            "held",
+            "padding"
+        ]
     );
     // --port keeps the datagrams to that port.
     let none = decode(&["--port", "9995", cap.to_str().unwrap()]);

@@ -134,7 +134,10 @@ fn deeply_nested_filters_are_a_usage_error_not_a_stack_overflow() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deep.flt");
     std::fs::write(&file, format!("{}any", "not ".repeat(200_000))).unwrap();
-    let out = floe_with_stdin(&["filter", "--explain", "--file", file.to_str().unwrap()], &[]);
+    let out = floe_with_stdin(
+        &["filter", "--explain", "--file", file.to_str().unwrap()],
+        &[],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -150,7 +153,10 @@ fn deeply_nested_filters_are_a_usage_error_not_a_stack_overflow() {
             .join(" or "),
     )
     .unwrap();
-    let out = floe_with_stdin(&["filter", "--explain", "--file", file.to_str().unwrap()], &[]);
+    let out = floe_with_stdin(
+        &["filter", "--explain", "--file", file.to_str().unwrap()],
+        &[],
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -166,8 +166,14 @@ fn the_last_reasons_of_a_running_collector_are_shown() {
     let reasons = &text[at..];
     assert!(reasons.contains("last reasons:"), "{text}");
     assert!(reasons.contains("113 x set_past_end"), "{text}");
-    assert!(reasons.contains("runs past the end of its message"), "{text}");
+    assert!(
+        reasons.contains("runs past the end of its message"),
+        "{text}"
+    );
     assert!(reasons.contains("4 x refused_template"), "{text}");
     let json: serde_json::Value = serde_json::from_str(&info(&["--json"], dir.path())).unwrap();
-    assert_eq!(json["collectors"][0]["exporters"][0]["reasons"][0]["count"], 113);
+    assert_eq!(
+        json["collectors"][0]["exporters"][0]["reasons"][0]["count"],
+        113
+    );
 }

@@ -156,7 +156,10 @@ fn screen_until(session: &str, what: &str) -> String {
         if s.contains(what) {
             return s;
         }
-        assert!(Instant::now() < deadline, "{what:?} never on the screen:\n{s}");
+        assert!(
+            Instant::now() < deadline,
+            "{what:?} never on the screen:\n{s}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -173,7 +176,18 @@ fn the_screen_in_a_real_terminal() {
     json_when(dir.path(), 2000);
     let session = format!("floe-top-{}", std::process::id());
     let cmd = format!("{FLOE} top {}", dir.path().join("flows").display());
-    tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "40", &cmd]).unwrap();
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "160",
+        "-y",
+        "40",
+        &cmd,
+    ])
+    .unwrap();
     let s = screen_until(&session, "Top talkers: Source");
     assert!(s.contains("floe top") && s.contains("1 Talkers"), "{s}");
     tmux(&["send-keys", "-t", &session, "2"]);
