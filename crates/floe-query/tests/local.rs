@@ -31,7 +31,7 @@ fn flows() -> Vec<Flow> {
                 .unwrap(),
             src_addr: IpAddr::from([10, 0, (x >> 8) as u8 % 4, (x >> 16) as u8 % 40]),
             dst_addr: IpAddr::from([192, 0, 2, (x >> 24) as u8 % 8]),
-            protocol: if x % 5 == 0 { 17 } else { 6 },
+            protocol: if x.is_multiple_of(5) { 17 } else { 6 },
             dst_port: [443, 80, 53, 22][(x >> 32) as usize % 4],
             packets: 1 + (x >> 40) % 50,
             octets: 60 + (x >> 20) % 100_000,
