@@ -19,6 +19,7 @@
 
 mod args;
 mod cat;
+mod decode;
 mod error;
 mod filter;
 mod flow_print;
@@ -37,6 +38,8 @@ mod send;
 mod sources;
 mod stream_out;
 mod time;
+mod top;
+mod web;
 
 use std::process::ExitCode;
 
@@ -45,7 +48,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// Tools for floe flow files: select flows by time (cat), keep those that
 /// match an expression (filter), show them (print), describe files (info),
 /// compute stat-reports (report), convert flow-tools archives (import),
-/// send test traffic to a collector (send).
+/// decode captured exports as floed would (decode), watch the traffic now
+/// (top), browse the store (web), send test traffic to a collector (send).
 #[derive(Parser, Debug)]
 #[command(
     name = "floe",
@@ -63,16 +67,19 @@ use clap::{CommandFactory, Parser, Subcommand};
 )]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {
+pub(crate) enum Command {
     Cat(cat::CatArgs),
     Filter(filter::FilterArgs),
     Print(print::PrintArgs),
     Report(Box<report::args::ReportArgs>),
     Info(info::InfoArgs),
+    Decode(decode::DecodeArgs),
+    Top(top::TopArgs),
+    Web(web::WebArgs),
     Import(import::ImportArgs),
     Send(send::SendArgs),
     #[command(hide = true)]
@@ -88,6 +95,9 @@ impl Command {
             Command::Print(_) => "print",
             Command::Report(_) => "report",
             Command::Info(_) => "info",
+            Command::Decode(_) => "decode",
+            Command::Top(_) => "top",
+            Command::Web(_) => "web",
             Command::Import(_) => "import",
             Command::Send(_) => "send",
             Command::Generate(_) => "generate",
@@ -95,13 +105,17 @@ impl Command {
     }
 }
 
-fn run(command: Command) -> error::Result<()> {
+/// Runs a subcommand (also for `floe web`'s daily pages).
+fn run_command(command: Command) -> error::Result<()> {
     match command {
         Command::Cat(a) => cat::run(a),
         Command::Filter(a) => filter::run(a),
         Command::Print(a) => print::run(a),
         Command::Report(a) => report::run(*a),
         Command::Info(a) => info::run(a),
+        Command::Decode(a) => decode::run(a),
+        Command::Top(a) => top::run(a),
+        Command::Web(a) => web::run(a),
         Command::Import(a) => import::run(a),
         Command::Send(a) => send::run(a),
         Command::Generate(a) => generate::run(a, Cli::command()),
@@ -120,7 +134,7 @@ fn main() -> ExitCode {
     };
     let tool = cli.command.name();
     error::set_tool(tool);
-    match run(cli.command) {
+    match run_command(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
