@@ -137,7 +137,7 @@ table{border-collapse:collapse;width:100%;font-size:14px}\
 th{font-weight:600;font-size:13px;text-align:right;color:#333;border-bottom:1px solid #999;padding:4px 6px;vertical-align:bottom}\
 td{padding:3px 6px;text-align:right;border-bottom:1px solid #e4e4e4;vertical-align:middle;font-variant-numeric:tabular-nums;white-space:nowrap}\
 th.k,td.k{text-align:left}\
-td.k{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;overflow-wrap:anywhere;word-break:break-word;white-space:normal}\
+td.k{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;overflow-wrap:anywhere;word-break:break-word;white-space:normal;min-width:9.5em}\
 .nm{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#444}\
 th.bar,td.bar{width:42%;text-align:left}\
 table.b{width:100%;border-collapse:collapse}table.b td{padding:0 5px;border:0;height:22px;font-size:13px;white-space:nowrap;text-align:left}\
@@ -156,7 +156,7 @@ details{margin-top:8px}summary{cursor:pointer;color:#0a5a8c;font-size:14px}\
 th.bar,td.bar{width:48%}td.k{font-size:12px}}\
 @media print{body{max-width:none;padding:0;font-size:11pt}\
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}\
-h2{break-after:avoid}tr{break-inside:avoid}summary{display:none}details>table{display:table}\
+h2{break-after:avoid}tr{break-inside:avoid}th.bar,td.bar{width:30%}summary{display:none}details>table{display:table}\
 @page{size:A4;margin:14mm}}";
 
 /// Rows of a table on a page: a page is read, or mailed; a full

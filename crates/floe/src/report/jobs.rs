@@ -191,11 +191,18 @@ fn page_title(jobs: &[Job]) -> String {
             [o] => j.title(o),
             _ => format!("{} outputs of one report", j.outputs.len()),
         },
-        _ if jobs.len() <= 3 && jobs.iter().all(|j| j.outputs.len() == 1) => jobs
-            .iter()
-            .map(|j| j.title(&j.outputs[0]))
-            .collect::<Vec<_>>()
-            .join("; "),
-        _ => format!("{} flow reports", jobs.len()),
+        _ => {
+            // A few short titles say more than a count.
+            let titles: Vec<String> = jobs
+                .iter()
+                .flat_map(|j| j.outputs.iter().map(|o| j.title(o)))
+                .collect();
+            let all = titles.join("; ");
+            if all.chars().count() <= 80 {
+                all
+            } else {
+                format!("{} flow reports", titles.len())
+            }
+        }
     }
 }
