@@ -100,24 +100,29 @@ impl Show<'_> {
     }
 }
 
-/// Key parts joined as read: a source/destination pair with an arrow,
-/// others with a comma; the interval of a time series first.
+/// Key parts joined as read: a source/destination pair with an arrow, a
+/// protocol and its port with a space (`TCP 443 (https)`), others with a
+/// comma; the interval of a time series first.
 pub(crate) fn join_key(r: &Report, parts: &[String]) -> String {
-    let kinds = &r.kind.parts;
-    let pair = !r.kind.both_ends
-        && !r.kind.count
-        && matches!(
-            kinds
-                .iter()
-                .filter(|p| **p != KeyPart::Interval)
-                .collect::<Vec<_>>()
-                .as_slice(),
-            [KeyPart::SrcAddr, KeyPart::DstAddr]
-                | [KeyPart::SrcPort, KeyPart::DstPort]
-                | [KeyPart::SrcAs, KeyPart::DstAs]
-                | [KeyPart::InIf, KeyPart::OutIf]
-        );
-    parts.join(if pair { " → " } else { ", " })
+    if r.kind.both_ends || r.kind.count {
+        return parts.join(", ");
+    }
+    let kinds: Vec<KeyPart> = r
+        .kind
+        .parts
+        .iter()
+        .copied()
+        .filter(|p| *p != KeyPart::Interval)
+        .collect();
+    let sep = match kinds.as_slice() {
+        [KeyPart::SrcAddr, KeyPart::DstAddr]
+        | [KeyPart::SrcPort, KeyPart::DstPort]
+        | [KeyPart::SrcAs, KeyPart::DstAs]
+        | [KeyPart::InIf, KeyPart::OutIf] => " → ",
+        [KeyPart::Protocol, KeyPart::SrcPort | KeyPart::DstPort] => " ",
+        _ => ", ",
+    };
+    parts.join(sep)
 }
 
 /// What a row shows besides its key: its counters, their shares of the

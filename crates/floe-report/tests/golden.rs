@@ -233,8 +233,8 @@ fn the_main_kinds_as_one_html_page() {
     );
     check("reports.html", &page);
     for piece in [
-        "ICMP, 8.0 <span class=\"nm\">echo request</span>",
-        "TCP, 443 <span class=\"nm\">https</span>",
+        "ICMP 8.0 <span class=\"nm\">echo request</span>",
+        "TCP 443 <span class=\"nm\">https</span>",
         "<th class=\"bar\">bytes</th>",
         "<th class=\"bar\">flows</th>",
         "class=\"chart\"",

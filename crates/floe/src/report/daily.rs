@@ -30,13 +30,21 @@ use crate::report::deliver::{mailer, Delivery};
 use crate::sources::{self, open_floe, Sources};
 use crate::time::{day_window, now_ms, ZoneClock};
 
-/// The reports of the summary: type, sort, rows.
-const REPORTS: &[(&str, &str, Option<usize>)] = &[
-    ("ip-source-address", "+octets", Some(15)),
-    ("ip-destination-address", "+octets", Some(15)),
-    ("ip-destination-port", "+octets", Some(15)),
-    ("ip-source/destination-address", "+octets", Some(15)),
-    ("ip-protocol", "+octets", None),
+/// The reports of the summary: type, sort, rows, and a title of its own
+/// (else the type's in words). Destination ports are keyed with their
+/// protocol: TCP 443 and UDP 443 apart, and ICMP's type and code (which
+/// NetFlow puts in the destination port) named as such.
+const REPORTS: &[(&str, &str, Option<usize>, Option<&str>)] = &[
+    ("ip-source-address", "+octets", Some(15), None),
+    ("ip-destination-address", "+octets", Some(15), None),
+    (
+        "ip-protocol/ip-destination-port",
+        "+octets",
+        Some(15),
+        Some("Top 15 destination ports by bytes"),
+    ),
+    ("ip-source/destination-address", "+octets", Some(15), None),
+    ("ip-protocol", "+octets", None, None),
 ];
 
 /// Flows, octets and packets of one hour, and its octets by protocol
@@ -102,7 +110,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     let sources = sources::list(&a.input, window, true)?;
     let kinds: Vec<ReportType> = REPORTS
         .iter()
-        .map(|(k, _, _)| ReportType::parse(k))
+        .map(|(k, _, _, _)| ReportType::parse(k))
         .collect::<Result<_, _>>()?;
     let projection = floe_store::Projection::of_fields([
         "ip-source-address",
@@ -157,11 +165,11 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         }
     }
     let mut reports = Vec::new();
-    for ((r, (_, sort, records)), kind) in per_report.into_iter().zip(REPORTS).zip(&kinds) {
+    for ((r, (_, sort, records, title)), kind) in per_report.into_iter().zip(REPORTS).zip(&kinds) {
         let r = merged(r)?;
         let sort = Sort::parse(sort)?;
         let rows = r.rows(sort, *records);
-        let t = words::title(kind, sort, *records, 0);
+        let t = title.map_or_else(|| words::title(kind, sort, *records, 0), String::from);
         reports.push((t, r, rows, sort));
     }
     let d = Daily {
