@@ -938,7 +938,10 @@ fn report_section(ctx: &mut Ctx, r: &HtmlReport) -> Markup {
             )
         };
         l += &rows_count(rep, r.rows, NNBSP);
-        if r.rows.len() < rep.keys() && !rep.kind.parts.contains(&KeyPart::Interval) {
+        if r.rows.len() < rep.keys()
+            && !rep.kind.parts.contains(&KeyPart::Interval)
+            && !rep.kind.count
+        {
             l += &format!(", {} shown", r.rows.len());
         }
         if rep.ignores > 0 {

@@ -331,6 +331,15 @@ pub fn summary_line(r: &Report) -> String {
 /// for a time series `3 protocols over 24 intervals of hour` (its keys
 /// are (interval, key) pairs: counted apart, over the rows given).
 pub(crate) fn rows_count(r: &Report, rows: &[Row], sep: &str) -> String {
+    if r.kind.count {
+        // Its keys are the (address, peer) pairs counted.
+        return format!(
+            "{} {} and {} pairs",
+            words::count(r.keys() as u64, sep),
+            words::part(r.kind.parts[0]).0,
+            words::part(r.kind.parts[1]).0
+        );
+    }
     let Some(at) = r.kind.parts.iter().position(|p| *p == KeyPart::Interval) else {
         return format!(
             "{} {}",
@@ -395,7 +404,7 @@ pub fn render_text(r: &Report, rows: &[Row], title: &str, show: &Show) -> String
         None => "# no flows; ".to_string(),
     };
     line += &rows_count(r, rows, "");
-    if rows.len() < r.keys() && !series {
+    if rows.len() < r.keys() && !series && !r.kind.count {
         line += &format!(", {} shown", rows.len());
     }
     out += &line;
