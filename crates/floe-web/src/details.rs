@@ -94,19 +94,23 @@ pub async fn page(
     let zone = &app.zone;
     let now = crate::now_ms();
     let from_ms = match &from {
-        Some(f) => time_ms(f, zone).ok_or_else(|| WebError::Bad(format!("from {f:?}")))?,
+        Some(f) => time_ms(f, zone).ok_or_else(|| {
+            WebError::Bad(format!("from {f:?}: YYYY-MM-DD[ HH:MM], from 1970 to 9999"))
+        })?,
         None => now - 86_400_000,
     };
     let to_ms = match &to {
-        Some(t) => time_ms(t, zone).ok_or_else(|| WebError::Bad(format!("to {t:?}")))?,
+        Some(t) => time_ms(t, zone).ok_or_else(|| {
+            WebError::Bad(format!("to {t:?}: YYYY-MM-DD[ HH:MM], from 1970 to 9999"))
+        })?,
         None => now,
     };
     let parts: Vec<&str> = key.split('/').collect();
     let values: Vec<&str> = value.split(' ').collect();
     if parts.len() != values.len() {
         return Err(WebError::Bad(format!(
-            "the key {key:?} has {} parts, the value {value:?} {}",
-            parts.len(),
+            "the key {key:?} has {}, the value {value:?} {} (one value per part, separated by a space)",
+            crate::layout::count(parts.len() as u64, "part"),
             values.len()
         )));
     }
@@ -155,14 +159,22 @@ pub async fn page(
         p.push(("key", "ip-destination-port".to_string()));
         format!("/graph?{}", crate::params::encode(&p))
     };
-    let title = format!(
-        "{} {} from {} to {} ({})",
-        key.replace('/', " and "),
-        value,
+    // "Source address 10.0.0.1 and destination port 443, ...".
+    let named: Vec<String> = parts
+        .iter()
+        .zip(&values)
+        .map(|(p, v)| format!("{} {v}", crate::params::key_name(p, 1)))
+        .collect();
+    let mut title = format!(
+        "{}, {} to {} ({})",
+        named.join(" and "),
         when(from_ms, zone),
         when(to_ms, zone),
         zone.name()
     );
+    if let Some(first) = title.get(..1) {
+        title = first.to_uppercase() + &title[1..];
+    }
     Ok(chrome(
         &title,
         "/graph",

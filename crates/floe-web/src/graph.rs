@@ -14,7 +14,7 @@ use maud::{html, Markup};
 
 use crate::app::{App, WebError};
 use crate::layout::{human, page as chrome, when};
-use crate::params::{Graph, GraphParams, Unit, KEYS};
+use crate::params::{key_name, Graph, GraphParams, Unit, KEYS};
 
 /// Reads the query string (repeated `exporter`, exporters also as one
 /// space- or comma-separated value).
@@ -162,7 +162,7 @@ fn form(
             button type="submit" { "Show" }
         }
         @if let Some(e) = filter_error {
-            p.error { "Filter: " (e) }
+            p.error { (e) }
         }
         p.presets {
             "Last: "
@@ -238,10 +238,7 @@ pub async fn page(
     let title = format!(
         "Top {} {} by {}, {} to {} ({})",
         g.query.top,
-        KEYS.iter()
-            .find(|(k, _)| *k == g.query.key)
-            .map_or(g.query.key.as_str(), |k| k.1)
-            .to_lowercase(),
+        key_name(&g.query.key, g.query.top),
         g.unit.label(),
         when(g.query.from_ms, zone),
         when(g.query.to_ms, zone),

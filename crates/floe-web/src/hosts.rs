@@ -21,10 +21,12 @@ use maud::html;
 
 use crate::app::{App, WebError};
 use crate::graph::decode;
-use crate::layout::{human, page};
+use crate::layout::{count, human, page};
 use crate::params::month_of;
 
 const CELL_MS: i64 = 600_000;
+/// Most hosts the list shows.
+pub const MAX_ROWS: usize = 2000;
 
 struct Params {
     net: Option<String>,
@@ -168,7 +170,11 @@ pub async fn list(
     }
     let mut rows: Vec<(String, u64, u64)> =
         hosts.into_iter().map(|(h, (i, o))| (h, i, o)).collect();
-    rows.sort_by_key(|r| std::cmp::Reverse(r.1 + r.2));
+    rows.sort_by(|a, b| (b.1 + b.2).cmp(&(a.1 + a.2)).then(a.0.cmp(&b.0)));
+    // A /16 may have 65536 hosts: the page lists the largest.
+    let seen = rows.len();
+    rows.truncate(MAX_ROWS);
+    let left_out = seen - rows.len();
     let title = format!("Hosts of {net} in {name}");
     Ok(page(&title, "/hosts", html! {
         h1 { (title) }
@@ -186,7 +192,10 @@ pub async fn list(
                 }
             }
         }
-        p.muted { (rows.len()) " hosts with traffic; " (inbound.stats.files) " files, " (inbound.stats.cached + outbound.stats.cached) " partial answers from the cache." }
+        @if left_out > 0 {
+            p.warn { "The " (MAX_ROWS) " hosts with the most traffic are shown; " (left_out) " more with less are left out (a smaller network shows them)." }
+        }
+        p.muted { (count(seen as u64, "host")) " with traffic; " (count(inbound.stats.files as u64, "file")) ", " (count((inbound.stats.cached + outbound.stats.cached) as u64, "partial answer")) " from the cache." }
     }).into_response())
 }
 

@@ -65,3 +65,13 @@ pub fn human(v: f64) -> String {
 pub fn when(ms: i64, zone: &floe_store::Zone) -> String {
     zone.at(ms).format("%Y-%m-%d %H:%M").to_string()
 }
+
+/// `n` and the noun, plural unless one: "1 host", "3 hosts", "0 files".
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
