@@ -358,6 +358,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/live", get(crate::live::page))
         .route("/api/live", get(crate::live::events))
         .route("/static/{name}", get(asset))
+        // Asked by browsers on pages that name no icon (the daily page).
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth))
         .layer(axum::middleware::from_fn(headers))

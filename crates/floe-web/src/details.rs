@@ -165,16 +165,13 @@ pub async fn page(
         .zip(&values)
         .map(|(p, v)| format!("{} {v}", crate::params::key_name(p, 1)))
         .collect();
-    let mut title = format!(
+    let title = capital(&format!(
         "{}, {} to {} ({})",
         named.join(" and "),
         when(from_ms, zone),
         when(to_ms, zone),
         zone.name()
-    );
-    if let Some(first) = title.get(..1) {
-        title = first.to_uppercase() + &title[1..];
-    }
+    ));
     Ok(chrome(
         &title,
         "/graph",
@@ -190,7 +187,7 @@ pub async fn page(
                             p.muted { "none" }
                         } @else {
                             table {
-                                thead { tr { th { (k) } th { "bytes" } th { "packets" } th { "flows" } th { "share" } } }
+                                thead { tr { th title=(k) { (capital(&crate::params::key_name(k, 1))) } th { "bytes" } th { "packets" } th { "flows" } th { "share" } } }
                                 tbody {
                                     @for s in &a.series {
                                         @let href = format!("/details?{}", crate::params::encode(&[
@@ -216,6 +213,14 @@ pub async fn page(
         },
     )
     .into_response())
+}
+
+/// The first letter in capitals.
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub fn page(title: &str, here: &str, body: Markup) -> Html<String> {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " — floe" }
+                    // No icon: browsers would ask for /favicon.ico.
+                    link rel="icon" href="data:,";
                     link rel="stylesheet" href="/static/uplot.css";
                     link rel="stylesheet" href="/static/floe.css";
                     script src="/static/uplot.js" defer {}

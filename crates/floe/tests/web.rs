@@ -500,6 +500,8 @@ fn details_hosts_days_exporters_and_assets() {
         check_headers(&r, name);
     }
     assert_eq!(web.get("/static/uplot.min.js").status, 404);
+    // Pages name no icon, and the browser's guess is answered quietly.
+    assert_eq!(web.get("/favicon.ico").status, 204);
 }
 
 /// The status and body of `target`, which must be `status` and say `says`.
