@@ -3,7 +3,6 @@
 //! (or lines), the table of series with minimum, maximum, average, 95th
 //! percentile and total, and links to exactly that data as CSV and JSON.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
@@ -325,34 +324,7 @@ pub async fn csv(
     let p = params(raw.as_deref())?;
     let g = p.graph(crate::now_ms(), &app.zone)?;
     let a = app.answer(g.query.clone()).await?;
-    let mut out = String::from("interval_start,series,flows,packets,octets\n");
-    let quote = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let iso = |ms: i64| floe_flow::time::format_utc_ms(ms);
-    let mut all: Vec<&Series> = a.series.iter().collect();
-    if let Some(o) = &a.other {
-        all.push(o);
-    }
-    all.push(&a.total);
-    for (i, t) in a.starts.iter().enumerate() {
-        for s in &all {
-            let v = s.values[i];
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{}",
-                iso(*t),
-                quote(&s.label),
-                v.flows,
-                v.packets,
-                v.octets
-            );
-        }
-    }
+    let out = floe_query::render::csv(&a);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
