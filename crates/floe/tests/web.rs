@@ -5,7 +5,9 @@
 //! status and the reason; no request path reads outside the store;
 //! authentication; the refusal to serve beyond this host without it; the
 //! cache of partial answers (and its deletion while the server runs); the
-//! live page with and without floed.
+//! live page with and without floed; and, for the same query, the graph's
+//! JSON answer equals `floe report --series`'s, series by series, and its
+//! CSV the report's CSV.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -1145,4 +1147,184 @@ fn a_days_page_asked_by_several_at_once() {
         assert_eq!(r.status, 200, "{}", r.body);
         assert!(r.title().contains(&d), "{}", r.title());
     }
+}
+
+/// One graph asked of the page's JSON and CSV, and of `floe report
+/// --series` on the same store.
+struct Same<'a> {
+    key: &'a str,
+    interval: &'a str,
+    secs: u64,
+    n: usize,
+    unit: &'a str,
+    sort: &'a str,
+    filter: Option<&'a str>,
+    prefix: Option<u8>,
+    from_ms: i64,
+    to_ms: i64,
+}
+
+/// The answer less how it was found (the cache makes that differ).
+fn without_stats(a: &serde_json::Value) -> serde_json::Value {
+    let mut a = a.clone();
+    a.as_object_mut().unwrap().remove("stats");
+    a
+}
+
+#[test]
+fn the_graph_answers_what_floe_report_series_answers() {
+    let s = Store::new();
+    // Long flows too, shared among the intervals they span: 10.1.0.200
+    // sends 25-minute flows from 7 minutes past each hour.
+    let mut c = floe_store::StoreConfig::new(s.root.join("long"));
+    c.zone = floe_store::Zone::Utc;
+    let (mut w, _) = floe_store::StoreWriter::open(c, s.from_ms).unwrap();
+    for h in 0..HOURS {
+        let start = s.from_ms + h * 3_600_000 + 7 * 60_000;
+        let f = floe_flow::Flow {
+            start_ms: start,
+            end_ms: start + 25 * 60_000,
+            src_addr: "10.1.0.200".parse().unwrap(),
+            dst_addr: dst(2),
+            dst_port: 443,
+            protocol: 6,
+            packets: 9000 + h as u64,
+            octets: 7_000_000 + h as u64 * 13,
+            ..floe_flow::Flow::default()
+        };
+        w.write(f.end_ms + 1000, std::slice::from_ref(&f)).unwrap();
+    }
+    w.close(s.to_ms).unwrap();
+    let web = Web::start(&s.root, &[]);
+    let cases = [
+        Same {
+            key: "ip-source-address",
+            interval: "10m",
+            secs: 600,
+            n: 5,
+            unit: "bits",
+            sort: "+octets",
+            filter: None,
+            prefix: None,
+            from_ms: s.from_ms,
+            to_ms: s.to_ms,
+        },
+        Same {
+            key: "ip-destination-port",
+            interval: "1h",
+            secs: 3600,
+            n: 2,
+            unit: "packets",
+            sort: "+packets",
+            filter: Some("proto tcp and not src host 10.1.0.1"),
+            prefix: None,
+            from_ms: s.from_ms,
+            to_ms: s.to_ms,
+        },
+        Same {
+            key: "ip-source-address/ip-destination-address",
+            interval: "1m",
+            secs: 60,
+            n: 3,
+            unit: "flows",
+            sort: "+flows",
+            filter: None,
+            prefix: None,
+            from_ms: s.from_ms + 50 * 60_000,
+            to_ms: s.from_ms + 110 * 60_000,
+        },
+        Same {
+            key: "ip-source-address",
+            interval: "10m",
+            secs: 600,
+            n: 1,
+            unit: "bytes",
+            sort: "+octets",
+            filter: Some("dst port 443"),
+            prefix: Some(24),
+            from_ms: s.from_ms + 20 * 60_000,
+            to_ms: s.to_ms - 30 * 60_000,
+        },
+    ];
+    for c in &cases {
+        let n = c.n.to_string();
+        let (from, to) = (minute(c.from_ms), minute(c.to_ms));
+        let mut p = vec![
+            ("key", c.key),
+            ("from", &from),
+            ("to", &to),
+            ("interval", c.interval),
+            ("n", &n),
+            ("unit", c.unit),
+        ];
+        let prefix = c.prefix.map(|x| x.to_string());
+        if let Some(x) = &prefix {
+            p.push(("prefix", x));
+        }
+        if let Some(f) = c.filter {
+            p.push(("filter", f));
+        }
+        let p = query(&p);
+        let r = web.get(&format!("/api/graph.json?{p}"));
+        assert_eq!(r.status, 200, "{p}: {}", r.body);
+        let page = r.json();
+        let csv = web.get(&format!("/api/graph.csv?{p}"));
+        assert_eq!(csv.status, 200, "{p}: {}", csv.body);
+
+        let report = |format: &str| {
+            let secs = c.secs.to_string();
+            let kind = format!("time-series/{}", c.key);
+            let mut cmd = Command::new(FLOE);
+            cmd.args(["report", "-r", &kind, "--interval", &secs, "--series", &n])
+                .args(["--sort", c.sort, "-t", &from, "-T", &to, "--zone", "UTC"])
+                .args(["--format", format]);
+            if let Some(f) = c.filter {
+                cmd.args(["--filter", f]);
+            }
+            if let Some(x) = c.prefix {
+                let f = format!("prefix-mask/{x}");
+                cmd.args(["--src-format", &f, "--dst-format", &f]);
+            }
+            floe_test_support::run_ok(cmd.arg(&s.root))
+        };
+        let cli: serde_json::Value = serde_json::from_str(&report("json")).unwrap();
+        assert_eq!(page["query"], cli["query"], "{p}");
+        let (a, b) = (&page["answer"], &cli["answer"]);
+        // Series by series, then everything but how it was found.
+        let labels = |x: &serde_json::Value| -> Vec<String> {
+            x["series"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["label"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(labels(a), labels(b), "{p}");
+        assert_eq!(labels(a).len(), c.n, "{p}");
+        for (x, y) in a["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(b["series"].as_array().unwrap())
+        {
+            assert_eq!(x, y, "{p}: series {}", x["label"]);
+        }
+        assert_eq!(a["other"], b["other"], "{p}: other");
+        assert_eq!(a["total"], b["total"], "{p}: total");
+        assert_eq!(without_stats(a), without_stats(b), "{p}");
+        assert_eq!(a["stats"]["files"], b["stats"]["files"], "{p}");
+        assert!(a["total"]["totals"]["flows"].as_u64().unwrap() > 0, "{p}");
+        // The download is the report's CSV, byte for byte.
+        assert_eq!(csv.body, report("csv"), "{p}");
+    }
+    // The long flows were shared among intervals, the same way by both:
+    // their source leads the first case, bits in every 10 minutes it
+    // spanned.
+    let first = web
+        .get(&format!(
+            "/api/graph.json?{}",
+            graph_params(&s, &[("n", "1")])
+        ))
+        .json();
+    assert_eq!(first["answer"]["series"][0]["label"], "10.1.0.200");
 }
