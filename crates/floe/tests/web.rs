@@ -845,6 +845,11 @@ fn users_and_passwords_when_auth_is_on() {
     let right = basic("noc", "correct horse");
     let r = web.get_with("/", &[("Authorization", &right)]);
     assert_eq!(r.status, 200, "{}", r.body);
+    // A login remembered lets in that login only.
+    assert_eq!(web.get_with("/", &[("Authorization", &right)]).status, 200);
+    let wrong = basic("noc", "correct horsE");
+    assert_eq!(web.get_with("/", &[("Authorization", &wrong)]).status, 401);
+    assert_eq!(web.get("/").status, 401);
     assert!(
         r.title().starts_with("Top 10 source addresses"),
         "{}",

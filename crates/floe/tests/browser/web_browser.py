@@ -113,6 +113,16 @@ with sync_playwright() as p:
     check("destination ports" in page.title(), f"title: {page.title()}")
     report["saw"]["ports"] = labels
 
+    # The lines view draws too, and the arrows step a period back.
+    page.goto(graph_url(view="lines"))
+    drawn(page)
+    check(page.input_value("select[name=view]") == "lines", "view")
+    with page.expect_navigation():
+        page.click("text=◀ earlier")
+    drawn(page)
+    check(page.input_value("input[name=to]") == ARGS["from"], f"earlier: {page.url}")
+    check(series(page) == [], f"nothing before the store: {series(page)}")
+
     # A click on a series in the chart opens its details: the bottom of
     # the stack is the first series.
     page.goto(graph_url())
