@@ -10,7 +10,7 @@ use maud::html;
 
 use crate::app::{App, WebError};
 use crate::graph::decode;
-use crate::layout::{human, page as chrome, when};
+use crate::layout::{bytes, human, page as chrome, when};
 use crate::params::time_ms;
 
 /// The filter clause that selects flows with `value` for the key part
@@ -198,7 +198,7 @@ pub async fn page(
                                         ]));
                                         tr {
                                             td { a href=(href) { (s.label) } }
-                                            td { (human(s.totals.octets as f64)) "B" }
+                                            td { (bytes(s.totals.octets)) }
                                             td { (human(s.totals.packets as f64)) }
                                             td { (human(s.totals.flows as f64)) }
                                             td { (format!("{:.1}%", 100.0 * s.totals.octets as f64 / a.total.totals.octets.max(1) as f64)) }

@@ -21,7 +21,7 @@ use maud::html;
 
 use crate::app::{App, WebError};
 use crate::graph::decode;
-use crate::layout::{count, human, page};
+use crate::layout::{bytes, count, human, page};
 use crate::params::month_of;
 
 const CELL_MS: i64 = 600_000;
@@ -185,9 +185,9 @@ pub async fn list(
                 @for (h, i, o) in &rows {
                     tr {
                         td { a href=(format!("/hosts/host?{}", crate::params::encode(&[("addr", h.clone()), ("net", net.clone()), ("month", name.clone())]))) { (h) } }
-                        td { (human(*i as f64)) "B" }
-                        td { (human(*o as f64)) "B" }
-                        td { (human((*i + *o) as f64)) "B" }
+                        td { (bytes(*i)) }
+                        td { (bytes(*o)) }
+                        td { (bytes(*i + *o)) }
                     }
                 }
             }
@@ -266,7 +266,7 @@ fn calendar(
                                 @let r = bps(*v, cell_ms);
                                 td class=(format!("c c{}", class(r, peak))) title=(format!("{}bit/s", human(r))) {}
                             }
-                            td.t { (human(cells.iter().sum::<u64>() as f64)) "B" }
+                            td.t { (bytes(cells.iter().sum::<u64>())) }
                         }
                     }
                 }
@@ -320,9 +320,9 @@ pub async fn host(
             @if p.hourly { a href=(link(&name, false)) { "10-minute cells" } } @else { a href=(link(&name, true)) { "hourly cells" } }
             a href=(format!("/details?{}", crate::params::encode(&[("key", "ip-source-address".into()), ("value", key.clone()), ("from", crate::layout::when(from, zone)), ("to", crate::layout::when(to, zone))]))) { "details" }
         }
-        h2 { "In (to " (key) "): " (human(i.as_ref().map_or(0, |s| s.totals.octets) as f64)) "B" }
+        h2 { "In (to " (key) "): " (bytes(i.as_ref().map_or(0, |s| s.totals.octets))) }
         (calendar(i.as_ref(), &inbound.starts, zone, from, to, p.hourly))
-        h2 { "Out (from " (key) "): " (human(o.as_ref().map_or(0, |s| s.totals.octets) as f64)) "B" }
+        h2 { "Out (from " (key) "): " (bytes(o.as_ref().map_or(0, |s| s.totals.octets))) }
         (calendar(o.as_ref(), &outbound.starts, zone, from, to, p.hourly))
     }).into_response())
 }

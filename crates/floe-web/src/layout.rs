@@ -63,6 +63,26 @@ pub fn human(v: f64) -> String {
     }
 }
 
+/// A byte count: `512 B`, `2.18 MB`.
+pub fn bytes(v: u64) -> String {
+    let h = human(v as f64);
+    if h.ends_with(|c: char| c.is_ascii_digit()) {
+        format!("{h} B")
+    } else {
+        format!("{h}B")
+    }
+}
+
+/// An interval's length in words: `1-minute`, `10-minute`, `1-hour`, `1-day`.
+pub fn interval_words(ms: i64) -> String {
+    match ms {
+        m if m % 86_400_000 == 0 => format!("{}-day", m / 86_400_000),
+        m if m % 3_600_000 == 0 => format!("{}-hour", m / 3_600_000),
+        m if m % 60_000 == 0 => format!("{}-minute", m / 60_000),
+        m => format!("{}-second", m / 1000),
+    }
+}
+
 /// A time in the server's zone, to the minute.
 pub fn when(ms: i64, zone: &floe_store::Zone) -> String {
     zone.at(ms).format("%Y-%m-%d %H:%M").to_string()
