@@ -1,6 +1,8 @@
 //! What the floe integration tests share: the binary and a small tree.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod web;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
