@@ -775,14 +775,24 @@ fn series_report(ctx: &mut Ctx, h: &HtmlReport, at: usize) -> Markup {
         )
     });
     let scale = scale_note(&area, words::bits_per_second, &points);
+    let key_head = words::key_heading(&crate::ReportType {
+        parts: r
+            .kind
+            .parts
+            .iter()
+            .copied()
+            .filter(|p| *p != KeyPart::Interval)
+            .collect(),
+        ..r.kind.clone()
+    });
     html! {
         @if area.layers.len() > 1 { (legend(&area)) }
         (chart_markup)
         (ticks(&tick_labels))
         p.note { (scale) " " (note) }
         @if other_parts {
-            h3 { "Each " (words::key_heading(&crate::ReportType { parts: r.kind.parts.iter().copied().filter(|p| *p != KeyPart::Interval).collect(), ..r.kind.clone() })) " over the whole time" }
-            (bars_table(&words::key_heading(&crate::ReportType { parts: r.kind.parts.iter().copied().filter(|p| *p != KeyPart::Interval).collect(), ..r.kind.clone() }), "bytes", &["share".to_string()], &key_rows))
+            h3 { "Each " (key_head) " over the whole time" }
+            (bars_table(&key_head, "bytes", &["share".to_string()], &key_rows))
             @if keys.len() > HEAT_KEYS {
                 p.note { "… and " (keys.len() - HEAT_KEYS) " more." }
             }
