@@ -367,6 +367,11 @@ pub struct Window {
 /// view (an exporter's clock ahead of ours).
 const SPREAD_AHEAD_SECS: i64 = 60;
 
+/// A present this far before the newest second kept is a clock stepped
+/// back (a batch counted while a request waited for the view is never
+/// this far ahead of the request's time).
+const CLOCK_STEP_SECS: i64 = 30;
+
 impl Window {
     pub fn new(cfg: WindowConfig) -> Window {
         Window {
@@ -467,12 +472,22 @@ impl Window {
         ) else {
             return;
         };
-        let start = f.start_ms.div_euclid(1000).max(oldest);
-        let end = f.end_ms.div_euclid(1000).min(newest + SPREAD_AHEAD_SECS);
+        // A flow whose end is before its start (an exporter's mistake)
+        // lasts from the one to the other all the same.
+        let (lo, hi) = if f.end_ms < f.start_ms {
+            (f.end_ms, f.start_ms)
+        } else {
+            (f.start_ms, f.end_ms)
+        };
+        let (first, last) = (lo.div_euclid(1000), hi.div_euclid(1000));
+        // The rate is over the flow's whole length; only the part from the
+        // oldest second kept to a minute past the newest is placed.
+        let secs = (last - first + 1) as f64;
+        let start = first.max(oldest);
+        let end = last.min(newest + SPREAD_AHEAD_SECS);
         if end < start {
             return;
         }
-        let secs = (end - start + 1) as f64;
         let t = Tally::of(f).raw;
         let r = [
             t.flows as f64 / secs,
@@ -505,10 +520,25 @@ impl Window {
             .filter(move |s| s.at >= from && s.at <= now_s)
     }
 
+    /// Moves the window to the present, `now_s`. A present well before
+    /// the newest second kept means the clock was stepped back: what was
+    /// kept is in the future of the new clock and would hide everything
+    /// counted from now on, so the window starts again.
+    fn present(&mut self, now_s: i64) {
+        if self
+            .seconds
+            .back()
+            .is_some_and(|s| s.at > now_s + CLOCK_STEP_SECS)
+        {
+            *self = Window::new(self.cfg.clone());
+        }
+        self.advance(now_s);
+    }
+
     /// The aggregates of the last `window` seconds ending at `now_s`, and
     /// their per-second totals.
     pub fn totals(&mut self, now_s: i64, window: u32) -> (Totals, Vec<(i64, Tally)>) {
-        self.advance(now_s);
+        self.present(now_s);
         let mut sum = Totals::default();
         let from = now_s - i64::from(window) + 1;
         // Every second of the window, zero where nothing was kept.
@@ -524,7 +554,7 @@ impl Window {
     /// The spread view of the last `window` seconds: per second, the rates
     /// (flows, packets, bytes per second) in all and per protocol.
     pub fn spread_rates(&mut self, now_s: i64, window: u32) -> Vec<SpreadSecond> {
-        self.advance(now_s);
+        self.present(now_s);
         let mut acc = self.spread_base.clone();
         let from = now_s - i64::from(window) + 1;
         let oldest = self.oldest().unwrap_or(now_s);

@@ -144,8 +144,24 @@ impl<K: Copy + Eq + Hash> SpaceSaving<K> {
         &self.heap
     }
 
+    /// The most a key missing from the summary may weigh: the lightest
+    /// entry's weight once the summary is full (keys have been evicted),
+    /// none before (every key seen is there, exactly).
+    pub fn floor(&self) -> u64 {
+        if self.heap.len() < self.k {
+            0
+        } else {
+            self.heap.first().map_or(0, |e| e.1.weight)
+        }
+    }
+
     /// Merges summaries of disjoint parts of a stream into the heaviest `k`
-    /// entries (estimates and errors of the same key add up).
+    /// entries. Estimates and errors of the same key add up, and a key
+    /// missing from a full part may have weighed up to that part's
+    /// [`floor`](Self::floor) there: it is added to its estimate and its
+    /// error (mergeable summaries, Agarwal et al. 2012). So a merged
+    /// estimate is still never below the true weight, overstates it by at
+    /// most its error, and the error is at most the merged weight / `k`.
     pub fn merge<'a>(
         k: usize,
         parts: impl IntoIterator<Item = &'a SpaceSaving<K>>,
@@ -153,18 +169,31 @@ impl<K: Copy + Eq + Hash> SpaceSaving<K> {
     where
         K: 'a,
     {
-        let mut sum: HashMap<K, Weights, foldhash::fast::FixedState> = HashMap::default();
+        let mut sum: HashMap<K, (Weights, u64), foldhash::fast::FixedState> = HashMap::default();
+        let mut floors = 0u64;
         for p in parts {
+            let floor = p.floor();
+            floors = floors.saturating_add(floor);
             for (key, w) in &p.heap {
-                let e = sum.entry(*key).or_default();
+                let (e, present) = sum.entry(*key).or_default();
                 e.weight = e.weight.saturating_add(w.weight);
                 e.error = e.error.saturating_add(w.error);
                 e.flows += w.flows;
                 e.packets = e.packets.saturating_add(w.packets);
                 e.octets = e.octets.saturating_add(w.octets);
+                *present = present.saturating_add(floor);
             }
         }
-        let mut v: Vec<(K, Weights)> = sum.into_iter().collect();
+        let mut v: Vec<(K, Weights)> = sum
+            .into_iter()
+            .map(|(key, (mut w, present))| {
+                // What the key may have weighed in the parts it is missing from.
+                let missing = floors.saturating_sub(present);
+                w.weight = w.weight.saturating_add(missing);
+                w.error = w.error.saturating_add(missing);
+                (key, w)
+            })
+            .collect();
         v.sort_by_key(|e| std::cmp::Reverse(e.1.weight));
         v.truncate(k);
         v
