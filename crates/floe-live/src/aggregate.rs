@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use floe_flow::{ExporterKey, Flow};
 use serde::{Deserialize, Serialize};
 
-use crate::sketch::SpaceSaving;
+use crate::sketch::HeavyHitters;
 
 /// Flows, packets and bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,25 +241,25 @@ pub const TALKER_KEYS: [&str; 7] = [
 /// destinations (many small flows: scans and what they scan).
 #[derive(Clone, Debug)]
 pub struct Talkers {
-    pub src: SpaceSaving<IpAddr>,
-    pub dst: SpaceSaving<IpAddr>,
-    pub pair: SpaceSaving<(IpAddr, IpAddr)>,
-    pub src_as: SpaceSaving<u32>,
-    pub dst_as: SpaceSaving<u32>,
-    pub src_flows: SpaceSaving<IpAddr>,
-    pub dst_flows: SpaceSaving<IpAddr>,
+    pub src: HeavyHitters<IpAddr>,
+    pub dst: HeavyHitters<IpAddr>,
+    pub pair: HeavyHitters<(IpAddr, IpAddr)>,
+    pub src_as: HeavyHitters<u32>,
+    pub dst_as: HeavyHitters<u32>,
+    pub src_flows: HeavyHitters<IpAddr>,
+    pub dst_flows: HeavyHitters<IpAddr>,
 }
 
 impl Talkers {
     pub fn new(k: usize) -> Talkers {
         Talkers {
-            src: SpaceSaving::new(k),
-            dst: SpaceSaving::new(k),
-            pair: SpaceSaving::new(k),
-            src_as: SpaceSaving::new(k),
-            dst_as: SpaceSaving::new(k),
-            src_flows: SpaceSaving::new(k),
-            dst_flows: SpaceSaving::new(k),
+            src: HeavyHitters::new(k),
+            dst: HeavyHitters::new(k),
+            pair: HeavyHitters::new(k),
+            src_as: HeavyHitters::new(k),
+            dst_as: HeavyHitters::new(k),
+            src_flows: HeavyHitters::new(k),
+            dst_flows: HeavyHitters::new(k),
         }
     }
 
@@ -337,7 +337,8 @@ pub struct WindowConfig {
     pub seconds: u32,
     /// Seconds per sketch slice.
     pub slice_secs: u32,
-    /// Entries per sketch.
+    /// The sketches' k: at most 2k + 1 keys each, estimates within
+    /// the slice's weight / k.
     pub k: usize,
 }
 
