@@ -139,8 +139,12 @@ impl PortSet {
 
 impl Totals {
     pub fn record(&mut self, f: &Flow, t: &Tally, received_ms: i64, ports: &PortSet) {
-        self.total.add(t);
-        self.protocols.entry(f.protocol).or_default().add(t);
+        self.record_but_ports(f, t, received_ms);
+        self.record_port(f, t, ports);
+    }
+
+    /// Counts a flow's port only.
+    pub fn record_port(&mut self, f: &Flow, t: &Tally, ports: &PortSet) {
         if matches!(f.protocol, 6 | 17 | 132) {
             // A server's port shows both directions: the destination port
             // when it is tracked, else the source port.
@@ -156,6 +160,12 @@ impl Totals {
                 None => self.other_ports.entry(f.protocol).or_default().add(t),
             }
         }
+    }
+
+    /// Counts all but a flow's port.
+    pub fn record_but_ports(&mut self, f: &Flow, t: &Tally, received_ms: i64) {
+        self.total.add(t);
+        self.protocols.entry(f.protocol).or_default().add(t);
         let size = f.octets / f.packets.max(1);
         let bracket = (size.saturating_sub(1) / SIZE_STEP).min(SIZE_BRACKETS as u64 - 1);
         self.sizes[bracket as usize].add(t);
@@ -328,6 +338,9 @@ struct Second {
 struct Slice {
     at: i64,
     talkers: Talkers,
+    /// The ports, kept per slice rather than per second: a scan of every
+    /// port would otherwise hold thousands of entries for every second.
+    ports: Totals,
 }
 
 /// Settings of a window.
@@ -352,7 +365,9 @@ impl Default for WindowConfig {
     }
 }
 
-/// The last few minutes, second by second.
+/// The last few minutes: totals, protocols, packet sizes, TCP flags and
+/// exporters second by second; ports and talkers per slice of seconds
+/// (the slices overlapping a window answer for it: up to a slice more).
 #[derive(Clone, Debug)]
 pub struct Window {
     cfg: WindowConfig,
@@ -427,6 +442,7 @@ impl Window {
             self.slices.push_back(Slice {
                 at: slice_at,
                 talkers: Talkers::new(self.cfg.k),
+                ports: Totals::default(),
             });
         }
         let oldest = sec - i64::from(self.cfg.seconds) + 1;
@@ -450,7 +466,8 @@ impl Window {
         let received_ms = received_ms.max(second.at * 1000);
         for f in flows {
             let t = Tally::of(f);
-            second.totals.record(f, &t, received_ms, ports);
+            second.totals.record_but_ports(f, &t, received_ms);
+            slice.ports.record_port(f, &t, ports);
             slice.talkers.record(f);
         }
         for f in flows {
@@ -549,6 +566,9 @@ impl Window {
             sum.add(&s.totals);
             series[(s.at - from) as usize].1 = s.totals.total;
         }
+        for s in self.overlapping(now_s, window) {
+            sum.add(&s.ports);
+        }
         (sum, series)
     }
 
@@ -577,13 +597,18 @@ impl Window {
         out
     }
 
-    /// The sketch slices overlapping the last `window` seconds.
-    pub fn talkers(&self, now_s: i64, window: u32) -> Vec<&Talkers> {
+    /// The slices overlapping the last `window` seconds.
+    fn overlapping(&self, now_s: i64, window: u32) -> impl Iterator<Item = &Slice> {
         let from = now_s - i64::from(window) + 1;
         let slice = i64::from(self.cfg.slice_secs);
         self.slices
             .iter()
-            .filter(|s| s.at + slice > from && s.at <= now_s)
+            .filter(move |s| s.at + slice > from && s.at <= now_s)
+    }
+
+    /// The sketches of the slices overlapping the last `window` seconds.
+    pub fn talkers(&self, now_s: i64, window: u32) -> Vec<&Talkers> {
+        self.overlapping(now_s, window)
             .map(|s| &s.talkers)
             .collect()
     }
