@@ -123,22 +123,28 @@ impl Key {
     }
 
     pub fn unpack(&self, width: usize) -> Vec<Val> {
-        (0..width)
-            .map(|i| {
-                let (x, len) = (self.vals[i], self.lens[i]);
-                match self.kinds[i] {
-                    0 => Val::N(x as u64),
-                    1 => Val::V4(x as u32),
-                    2 => Val::V6(x),
-                    3 => Val::P4 {
-                        addr: x as u32,
-                        len,
-                    },
-                    5 => Val::P6 { addr: x, len },
-                    _ => Val::T(x as u64),
-                }
-            })
-            .collect()
+        let mut out = Vec::with_capacity(width);
+        self.unpack_into(width, &mut out);
+        out
+    }
+
+    /// [`Key::unpack`] into a buffer the caller reuses.
+    pub fn unpack_into(&self, width: usize, out: &mut Vec<Val>) {
+        out.clear();
+        out.extend((0..width).map(|i| {
+            let (x, len) = (self.vals[i], self.lens[i]);
+            match self.kinds[i] {
+                0 => Val::N(x as u64),
+                1 => Val::V4(x as u32),
+                2 => Val::V6(x),
+                3 => Val::P4 {
+                    addr: x as u32,
+                    len,
+                },
+                5 => Val::P6 { addr: x, len },
+                _ => Val::T(x as u64),
+            }
+        }));
     }
 }
 

@@ -532,6 +532,23 @@ impl Report {
             .collect()
     }
 
+    /// Every key with its counters, in no order (for callers that merge
+    /// reports' rows themselves: sorting is what [`Report::rows`] costs).
+    /// `each` gets the key's parts as shown by a row. Count and summary
+    /// reports have no plain rows: nothing is given.
+    pub fn each_row(&self, mut each: impl FnMut(&[Val], &Counters)) {
+        if self.kind.count || self.summary.is_some() {
+            return;
+        }
+        let width = self.width;
+        let lanes = self.kind.lanes();
+        let mut key = Vec::with_capacity(width);
+        for (k, c) in self.entries() {
+            k.key(&lanes, width).unpack_into(width, &mut key);
+            each(&key, c);
+        }
+    }
+
     /// A count report's rows: the (first, second) pairs collapsed to the
     /// first part, counting the distinct seconds.
     fn count_rows(&self, sort: Sort, records: Option<usize>) -> Vec<Row> {
