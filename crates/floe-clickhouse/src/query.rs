@@ -1,0 +1,1 @@
+//! Reports compiled to SQL (to come).

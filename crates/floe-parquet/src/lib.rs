@@ -1,0 +1,1 @@
+//! floe flows as Parquet.
