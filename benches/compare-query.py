@@ -138,11 +138,11 @@ def main():
          f"| {floe} print --format csv | tail -n +2 | wc -l", same, same),
         ("top 15 source addresses by bytes",
          f"nfdump -R {nf} -q -s srcip/bytes -n 15 -o csv",
-         f"{floe} report -t ip-source-address --sort +octets --records 15 --format csv {fl}",
+         f"{floe} report -r ip-source-address --sort +octets --records 15 --format csv {fl}",
          lambda out: top(out, (4,), 9, 1), lambda out: top(out, (0,), 2, 1)),
         ("top 15 (src ip, dst ip, dst port) by bytes",
          f"nfdump -R {nf} -q -A srcip,dstip,dstport -O bytes -n 15 -o csv",
-         f"{floe} report -t ip-source/destination-address/ip-destination-port --sort +octets --records 15 --max-keys 100000000 --format csv {fl}",
+         f"{floe} report -r ip-source/destination-address/ip-destination-port --sort +octets --records 15 --max-keys 100000000 --format csv {fl}",
          lambda out: top(out, (3, 4, 6), 12, 0), lambda out: top(out, (0, 1, 2), 4, 1)),
     ]
     rows = []

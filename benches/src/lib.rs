@@ -1,4 +1,4 @@
-//! floe's benchmarks. The realistic flow generator they use lives in
-//! `floe_flow::synth`, shared with `floe send`.
+//! floe's benchmarks. The realistic flow generator they use is the
+//! `floe-synth` crate, shared with `floe send` and the tests.
 
-pub use floe_flow::synth::{realistic_flows, Mix};
+pub use floe_synth::{realistic_flows, Mix};

@@ -3,16 +3,15 @@
 //! This crate is what every other floe crate agrees on: the [`Flow`] record
 //! (one flow, normalised across NetFlow v5, v9 and IPFIX), the
 //! [`catalog`] of named fields that filters, reports, `floe print` and JSON
-//! output all use, a few [`time`] helpers for the absolute UTC millisecond
-//! timestamps a flow carries, and [`synth`], reproducible realistic flows
-//! for `floe send`, tests and benchmarks.
+//! output all use, and a few [`time`] helpers for the absolute UTC
+//! millisecond timestamps a flow carries. (Synthetic flows for tests and
+//! benchmarks are the `floe-synth` crate's.)
 //!
 //! It does no I/O and has no dependency beyond serde.
 
 pub mod catalog;
 mod exporter;
 mod record;
-pub mod synth;
 pub mod time;
 
 pub use catalog::{Field, FieldKind, Value, FIELDS};

@@ -80,7 +80,10 @@ mod templates;
 mod walker;
 
 pub use decoder::{Decoder, DecoderConfig, Outcome};
-pub use encode::{V5Encoder, V9Encoder, V5_MAX_FLOWS, V9_TEMPLATE_V4, V9_TEMPLATE_V6};
+pub use encode::{
+    IpfixEncoder, V5Encoder, V9Encoder, IPFIX_TEMPLATE_V4, IPFIX_TEMPLATE_V6, V5_MAX_FLOWS,
+    V9_TEMPLATE_V4, V9_TEMPLATE_V6,
+};
 pub use events::{DecodeEvent, Expiry, Problem, TemplateFault};
 pub use explain::{DatagramReport, ReportItem, TemplateSummary};
 pub use floe_flow::{ExporterCounters, ExporterKey, Flow};

@@ -4,6 +4,8 @@
 
 use floe_flow::Flow;
 
+use crate::error::ReportError;
+
 /// Scaling of octets and packets, for sampled exports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Scale {
@@ -18,15 +20,13 @@ pub enum Scale {
 
 impl Scale {
     /// `N` or `sampling`.
-    pub fn parse(s: &str) -> Result<Scale, String> {
+    pub fn parse(s: &str) -> Result<Scale, ReportError> {
         match s.trim() {
             "sampling" | "sampling-interval" => Ok(Scale::Sampling),
             n => match n.parse::<u64>() {
                 Ok(0) | Ok(1) => Ok(Scale::None),
                 Ok(n) => Ok(Scale::Factor(n)),
-                Err(_) => Err(format!(
-                    "scale {n:?}: expected a factor (a whole number) or `sampling`"
-                )),
+                Err(_) => Err(ReportError::BadScale(n.to_string())),
             },
         }
     }

@@ -1,8 +1,21 @@
-//! Key values and their stored forms.
+//! Key values and their stored forms. (What each part of a key means is
+//! `kind.rs`'s; a stored key knows only what its lanes hold.)
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::kind::{KeyPart, MAX_PARTS};
+/// Most parts a key may have.
+pub const MAX_PARTS: usize = 4;
+
+/// What a 32-bit lane of a compact key holds, to unpack it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// An IPv4 address.
+    Addr,
+    /// The start of a time-series interval, seconds.
+    Time,
+    /// A number.
+    Number,
+}
 
 /// A key value. Within a column values are of one kind; across kinds
 /// numbers sort first, then IPv4, then IPv6.
@@ -185,8 +198,9 @@ pub(crate) enum KeyRef<'a> {
 }
 
 impl KeyRef<'_> {
-    /// The key in its wide form (which orders and unpacks).
-    pub fn key(&self, parts: &[KeyPart], width: usize) -> Key {
+    /// The key in its wide form (which orders and unpacks); `lanes` says
+    /// what each part holds.
+    pub fn key(&self, lanes: &[Lane], width: usize) -> Key {
         match self {
             KeyRef::Wide(k) => **k,
             KeyRef::Single(k) => k.key(),
@@ -195,10 +209,10 @@ impl KeyRef<'_> {
                 for (i, v) in vals.iter_mut().enumerate().take(width) {
                     let lane = (*c >> (32 * i)) as u32;
                     // ip-address / ip-port keep their one part in lane 0.
-                    *v = match parts.get(i).copied().unwrap_or(KeyPart::SrcAddr) {
-                        p if p.is_address() => Val::V4(lane),
-                        KeyPart::Interval => Val::T(u64::from(lane)),
-                        _ => Val::N(u64::from(lane)),
+                    *v = match lanes.get(i).copied().unwrap_or(Lane::Addr) {
+                        Lane::Addr => Val::V4(lane),
+                        Lane::Time => Val::T(u64::from(lane)),
+                        Lane::Number => Val::N(u64::from(lane)),
                     };
                 }
                 Key::pack(&vals[..width])

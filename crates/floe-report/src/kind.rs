@@ -3,8 +3,8 @@
 use floe_flow::Flow;
 
 use crate::counters::Sample;
-use crate::key::Val;
-use crate::ReportError;
+use crate::error::ReportError;
+use crate::key::{Lane, Val, MAX_PARTS};
 
 /// One part of a report key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -109,6 +109,15 @@ impl KeyPart {
         }
     }
 
+    /// What the part holds in a compact key's lane.
+    pub(crate) fn lane(&self) -> Lane {
+        match self {
+            p if p.is_address() => Lane::Addr,
+            KeyPart::Interval => Lane::Time,
+            _ => Lane::Number,
+        }
+    }
+
     pub fn is_address(&self) -> bool {
         matches!(
             self,
@@ -187,9 +196,6 @@ const ATOMS: &[(&str, &[KeyPart])] = &[
     ("duration", &[KeyPart::Duration]),
     ("time-series", &[KeyPart::Interval]),
 ];
-
-/// Most parts a key may have.
-pub const MAX_PARTS: usize = 4;
 
 /// The whole-input summaries (no key).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,6 +296,11 @@ impl ReportType {
             return vec![self.parts[0].name()];
         }
         self.parts.iter().map(KeyPart::name).collect()
+    }
+
+    /// What each part of a stored key holds.
+    pub(crate) fn lanes(&self) -> Vec<Lane> {
+        self.parts.iter().map(KeyPart::lane).collect()
     }
 
     /// Parts in a stored key.

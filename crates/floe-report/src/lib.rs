@@ -39,6 +39,7 @@
 //! ([`flowtools`]) and HTML.
 
 mod counters;
+mod error;
 pub mod flowtools;
 mod html;
 mod key;
@@ -52,28 +53,11 @@ pub mod sym;
 mod table;
 
 pub use counters::{Counters, Rates, Scale};
+pub use error::ReportError;
 pub use html::{render_html, render_html_sections, HtmlReport, HtmlSection, HtmlTable};
-pub use key::Val;
-pub use kind::{KeyPart, ReportType, SummaryKind, MAX_PARTS};
+pub use key::{Val, MAX_PARTS};
+pub use kind::{KeyPart, ReportType, SummaryKind};
 pub use output::{Fields, Options, Output, PathTime};
 pub use render::{human, render_csv, render_json, render_text, Show};
 pub use report::{AddrFormat, AddrStyle, Report, ReportOptions, Row, Sort, SortField};
 pub use summary::{Averages, Distribution, Summary};
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReportError {
-    #[error("unknown report type {name:?} (at {rest:?}); valid: {valid}; combine keys with /")]
-    UnknownType {
-        name: String,
-        rest: String,
-        valid: String,
-    },
-    #[error("report type {0:?} has more than 4 key parts")]
-    TooManyParts(String),
-    #[error("unknown sort field {0:?}; valid: +/-flows, octets, packets, duration, key, key1..key4, avg-bps, min-bps, max-bps, avg-pps, min-pps, max-pps, count")]
-    UnknownSort(String),
-    #[error(
-        "the report has more than {0} distinct keys; narrow the time window or filter, or raise --max-keys (each key takes 50 to 120 bytes)"
-    )]
-    TooManyKeys(usize),
-}

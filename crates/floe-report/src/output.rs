@@ -2,18 +2,21 @@
 //! `fields`, `options` and `tally`, shared by the config file and the
 //! command line.
 
+use crate::error::ReportError;
 use crate::report::Sort;
-use crate::ReportError;
 
 /// A flow-tools `+NAME,-NAME` list (commas or spaces) as (on, name)
 /// pairs, names in lower case; `what` names an item in errors.
-fn toggles(spec: &str, what: &str) -> Result<Vec<(bool, String)>, String> {
+fn toggles(spec: &str, what: &'static str) -> Result<Vec<(bool, String)>, ReportError> {
     spec.split([',', ' ', '\t'])
         .filter(|w| !w.is_empty())
         .map(|w| match (w.strip_prefix('+'), w.strip_prefix('-')) {
             (Some(n), _) => Ok((true, n.to_ascii_lowercase())),
             (_, Some(n)) => Ok((false, n.to_ascii_lowercase())),
-            _ => Err(format!("{what} {w:?}: expected +NAME or -NAME")),
+            _ => Err(ReportError::Unsigned {
+                what,
+                word: w.to_string(),
+            }),
         })
         .collect()
 }
@@ -60,11 +63,38 @@ impl Default for Fields {
 }
 
 impl Fields {
-    /// Applies `+name,-name ...` (commas or spaces); `bps` and `pps` are
-    /// the three rates each, `key1`..`key4` stand for the key.
-    pub fn apply(&mut self, spec: &str) -> Result<(), String> {
+    /// Every column off (to turn on only those named, with [`Fields::set`]).
+    pub fn none() -> Fields {
+        Fields {
+            key: false,
+            flows: false,
+            octets: false,
+            packets: false,
+            duration: false,
+            avg_bps: false,
+            min_bps: false,
+            max_bps: false,
+            avg_pps: false,
+            min_pps: false,
+            max_pps: false,
+            count: false,
+            frecs: false,
+        }
+    }
+
+    /// Applies `+name,-name ...` (commas or spaces), flow-tools' `fields`.
+    pub fn apply(&mut self, spec: &str) -> Result<(), ReportError> {
         for (on, name) in toggles(spec, "field")? {
-            let flags: Vec<&mut bool> = match name.as_str() {
+            self.set(&name, on)?;
+        }
+        Ok(())
+    }
+
+    /// Turns one column on or off by its name (lower case); `bps` and
+    /// `pps` are the three rates each, `key1`..`key4` stand for the key.
+    pub fn set(&mut self, name: &str, on: bool) -> Result<(), ReportError> {
+        {
+            let flags: Vec<&mut bool> = match name {
                 "key" | "key1" | "key2" | "key3" | "key4" => vec![&mut self.key],
                 "flows" => vec![&mut self.flows],
                 "octets" => vec![&mut self.octets],
@@ -82,9 +112,7 @@ impl Fields {
                 "frecs" => vec![&mut self.frecs],
                 // flow-tools' index/first/last/other have nothing to show here.
                 "other" | "index" | "first" | "last" => vec![],
-                _ => return Err(format!(
-                    "unknown field {name:?}; valid: key, flows, octets, packets, duration, avg-bps, min-bps, max-bps, avg-pps, min-pps, max-pps, bps, pps, count, frecs"
-                )),
+                _ => return Err(ReportError::UnknownField(name.to_string())),
             };
             for f in flags {
                 *f = on;
@@ -115,7 +143,8 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn apply(&mut self, spec: &str) -> Result<(), String> {
+    /// Applies `+name,-name ...` (commas or spaces), flow-tools' `options`.
+    pub fn apply(&mut self, spec: &str) -> Result<(), ReportError> {
         for (on, name) in toggles(spec, "option")? {
             let flag = match name.as_str() {
                 "header" => &mut self.header,
@@ -123,11 +152,7 @@ impl Options {
                 "totals" => &mut self.totals,
                 "percent-total" => &mut self.percent_total,
                 "names" => &mut self.names,
-                _ => {
-                    return Err(format!(
-                    "unknown option {name:?}; valid: header, xheader, totals, percent-total, names"
-                ))
-                }
+                _ => return Err(ReportError::UnknownOption(name)),
             };
             *flag = on;
         }
@@ -182,13 +207,13 @@ pub enum PathTime {
 }
 
 impl PathTime {
-    pub fn parse(s: &str) -> Result<PathTime, String> {
+    pub fn parse(s: &str) -> Result<PathTime, ReportError> {
         match s {
             "now" => Ok(PathTime::Now),
             "start" => Ok(PathTime::Start),
             "end" => Ok(PathTime::End),
             "mid" => Ok(PathTime::Mid),
-            _ => Err(format!("time {s:?}: expected now, start, end or mid")),
+            _ => Err(ReportError::BadPathTime(s.to_string())),
         }
     }
 

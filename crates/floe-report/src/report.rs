@@ -7,11 +7,11 @@ use floe_flow::Flow;
 use rustc_hash::FxHashMap;
 
 use crate::counters::{Counters, Rates, Sample, Scale};
-use crate::key::{compact_key, Key, KeyRef, Single, Val};
-use crate::kind::{KeyPart, ReportType, MAX_PARTS};
+use crate::error::ReportError;
+use crate::key::{compact_key, Key, KeyRef, Single, Val, MAX_PARTS};
+use crate::kind::{KeyPart, ReportType};
 use crate::summary::Summary;
 use crate::table::Table;
-use crate::ReportError;
 
 /// How an address part of a key is aggregated and shown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,10 +41,8 @@ pub struct AddrFormat {
 }
 
 impl AddrFormat {
-    pub fn parse(s: &str) -> Result<AddrFormat, String> {
-        let bad = || {
-            format!("address format {s:?}: expected address, prefix-len or prefix-mask, optionally /V4LEN[,V6LEN]")
-        };
+    pub fn parse(s: &str) -> Result<AddrFormat, ReportError> {
+        let bad = || ReportError::BadAddrFormat(s.to_string());
         let (style, fixed) = match s.trim().split_once('/') {
             Some((st, n)) => (st, Some(n)),
             None => (s.trim(), None),
@@ -486,7 +484,8 @@ impl Report {
             return Vec::new();
         }
         let width = self.width;
-        let parts = &self.kind.parts;
+        let lanes = self.kind.lanes();
+        let parts = &lanes[..];
         let first = sort.first_part().min(width.saturating_sub(1));
         let with_rates = sort.needs_rates();
         let all = self.entries().map(|(k, c)| {
@@ -536,10 +535,10 @@ impl Report {
     /// A count report's rows: the (first, second) pairs collapsed to the
     /// first part, counting the distinct seconds.
     fn count_rows(&self, sort: Sort, records: Option<usize>) -> Vec<Row> {
-        let (parts, width) = (&self.kind.parts, self.width);
+        let (lanes, width) = (self.kind.lanes(), self.width);
         let mut by_first: FxHashMap<Val, Row> = FxHashMap::default();
         for (k, c) in self.entries() {
-            let first = k.key(parts, width).unpack(1)[0];
+            let first = k.key(&lanes, width).unpack(1)[0];
             let row = by_first.entry(first).or_insert_with(|| Row {
                 key: vec![first],
                 counters: Counters::default(),

@@ -34,17 +34,30 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::key::MAX_PARTS;
+use crate::kind::KeyPart;
 use crate::output::{Output, PathTime};
 use crate::report::{AddrFormat, ReportOptions};
 use crate::{ReportType, Scale};
 
 /// A configuration error, with where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
 pub struct ConfigError {
+    /// The configuration file.
     pub file: String,
+    /// The line (from 1), or 0 for the file as a whole.
     pub line: usize,
+    /// What is wrong.
     pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.message),
+            n => write!(f, "{}:{n}: {}", self.file, self.message),
+        }
+    }
 }
 
 /// A stat-report.
@@ -201,16 +214,16 @@ impl StatConfig {
                                 .map_err(|x| e(x.to_string()))?
                         }
                         "scale" => {
-                            r.options.scale =
-                                Scale::parse(need("a factor or `sampling`")?).map_err(e)?
+                            r.options.scale = Scale::parse(need("a factor or `sampling`")?)
+                                .map_err(|x| e(x.to_string()))?
                         }
                         "ip-source-address-format" => {
-                            r.options.src_format =
-                                AddrFormat::parse(need("a format")?).map_err(e)?
+                            r.options.src_format = AddrFormat::parse(need("a format")?)
+                                .map_err(|x| e(x.to_string()))?
                         }
                         "ip-destination-address-format" => {
-                            r.options.dst_format =
-                                AddrFormat::parse(need("a format")?).map_err(e)?
+                            r.options.dst_format = AddrFormat::parse(need("a format")?)
+                                .map_err(|x| e(x.to_string()))?
                         }
                         _ => {
                             r.outputs
@@ -246,8 +259,8 @@ impl StatConfig {
                         "sort" => o.sort = crate::Sort::parse(need("+FIELD or -FIELD")?).map_err(|x| e(x.to_string()))?,
                         "records" => o.records = Some(number("a number")? as usize),
                         "tally" => o.tally = Some(number("a number")?).filter(|t| *t > 0),
-                        "fields" => o.fields.apply(&rest).map_err(e)?,
-                        "options" => o.options.apply(&rest).map_err(e)?,
+                        "fields" => o.fields.apply(&rest).map_err(|x| e(x.to_string()))?,
+                        "options" => o.options.apply(&rest).map_err(|x| e(x.to_string()))?,
                         "path" => {
                             // The rest of the raw line: paths and commands keep their spaces.
                             let raw = line.trim_start();
@@ -257,7 +270,7 @@ impl StatConfig {
                             }
                             o.path = Some(p.to_string());
                         }
-                        _ => o.time = PathTime::parse(need("now, start, end or mid")?).map_err(e)?,
+                        _ => o.time = PathTime::parse(need("now, start, end or mid")?).map_err(|x| e(x.to_string()))?,
                     }
                 }
                 "time-series" => {
@@ -357,4 +370,94 @@ impl StatConfig {
     pub fn report(&self, name: &str) -> Option<&StatReport> {
         self.reports.iter().find(|r| r.name == name)
     }
+
+    /// The stat-definitions' names, in their order.
+    pub fn definition_names(&self) -> Vec<&str> {
+        self.definitions.iter().map(|d| d.name.as_str()).collect()
+    }
+
+    /// What running `definitions` computes, in order: each of their
+    /// stat-reports with what the definition adds (its filter, and its
+    /// `time-series`, which sets a time series' interval or makes any
+    /// other keyed report a time series of itself, shown per interval).
+    pub fn plan<S: AsRef<str>>(
+        &self,
+        definitions: &[S],
+    ) -> Result<Vec<PlannedReport>, ConfigError> {
+        let err = |message: String| ConfigError {
+            file: self.file.clone(),
+            line: 0,
+            message,
+        };
+        let mut out = Vec::new();
+        for d in definitions {
+            let def = self.definition(d.as_ref())?;
+            for r in &def.reports {
+                let sr = self
+                    .report(r)
+                    .ok_or_else(|| err(format!("no stat-report {r}")))?;
+                let mut kind = sr.kind.clone();
+                let mut options = sr.options;
+                if let Some(secs) = def.time_series {
+                    if !kind.parts.contains(&KeyPart::Interval) {
+                        if kind.both_ends || kind.count || kind.summary.is_some() {
+                            return Err(err(format!(
+                                "stat-definition {}: time-series applies to keyed reports, not {}",
+                                def.name, kind.name
+                            )));
+                        }
+                        if kind.parts.len() >= MAX_PARTS {
+                            return Err(err(format!(
+                                "stat-definition {}: {} has no room for a time-series key (at most {MAX_PARTS} parts)",
+                                def.name, kind.name
+                            )));
+                        }
+                        kind.parts.insert(0, KeyPart::Interval);
+                    }
+                    options.interval_secs = secs;
+                }
+                let filters: Vec<String> = def.filter.iter().chain(&sr.filter).cloned().collect();
+                if let (Some(f), None) = (filters.first(), &self.include_filter) {
+                    return Err(err(format!(
+                        "filter {f} is used but no include-filter names a filter file"
+                    )));
+                }
+                out.push(PlannedReport {
+                    title: format!(
+                        "stat-report {} ({}), stat-definition {}",
+                        sr.name, sr.kind.name, def.name
+                    ),
+                    name: sr.name.clone(),
+                    kind,
+                    options,
+                    filters,
+                    outputs: sr.outputs.clone(),
+                    per_interval: def.time_series.is_some(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One report a run of stat-definitions computes: a stat-report as one
+/// definition runs it.
+#[derive(Clone, Debug)]
+pub struct PlannedReport {
+    /// `stat-report NAME (TYPE), stat-definition DEFINITION`.
+    pub title: String,
+    /// The stat-report's name (flow-report's header shows it).
+    pub name: String,
+    /// The report type; a time series first when the definition asks.
+    pub kind: ReportType,
+    /// Scale, address formats, rates, and the time series' interval.
+    pub options: ReportOptions,
+    /// The filter-definitions (of the include-filter file) a flow must
+    /// match, all of them: the stat-definition's, then the stat-report's.
+    pub filters: Vec<String>,
+    /// The stat-report's outputs.
+    pub outputs: Vec<Output>,
+    /// Rows shown per interval, one flow-report per interval (the
+    /// definition's `time-series`).
+    pub per_interval: bool,
 }

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::error::ReportError;
 use crate::key::Val;
 use crate::kind::KeyPart;
 
@@ -23,7 +24,12 @@ pub struct Symbols {
 }
 
 /// Parses a symbol file; `file` names it in errors.
-fn parse(text: &str, file: &str) -> Result<HashMap<u64, String>, String> {
+fn parse(text: &str, file: &str) -> Result<HashMap<u64, String>, ReportError> {
+    let bad = |line: usize, message: String| ReportError::SymbolLine {
+        file: file.to_string(),
+        line,
+        message,
+    };
     let mut m = HashMap::new();
     for (i, line) in text.lines().enumerate() {
         let code = line.split('#').next().unwrap_or("").trim();
@@ -32,11 +38,11 @@ fn parse(text: &str, file: &str) -> Result<HashMap<u64, String>, String> {
         }
         let mut w = code.split_whitespace();
         let (Some(n), Some(name)) = (w.next(), w.next()) else {
-            return Err(format!("{file}:{}: expected NUMBER NAME", i + 1));
+            return Err(bad(i + 1, "expected NUMBER NAME".into()));
         };
         let n: u64 = n
             .parse()
-            .map_err(|_| format!("{file}:{}: {n:?} is not a number", i + 1))?;
+            .map_err(|_| bad(i + 1, format!("{n:?} is not a number")))?;
         m.entry(n).or_insert_with(|| name.to_string());
     }
     Ok(m)
@@ -56,7 +62,7 @@ impl Symbols {
 
     /// The shipped files, each replaced by the same-named file in `dir`
     /// where there is one (e.g. /etc/flow-tools/sym).
-    pub fn load(dir: &Path) -> Result<Symbols, String> {
+    pub fn load(dir: &Path) -> Result<Symbols, ReportError> {
         let mut s = Symbols::builtin();
         for (name, table) in [
             ("ip-prot.sym", &mut s.protocols),
@@ -67,14 +73,19 @@ impl Symbols {
             match std::fs::read_to_string(&p) {
                 Ok(text) => *table = parse(&text, &p.display().to_string())?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("{}: {e}", p.display())),
+                Err(e) => {
+                    return Err(ReportError::SymbolFile {
+                        path: p,
+                        message: e.to_string(),
+                    })
+                }
             }
         }
         if !dir.is_dir() {
-            return Err(format!(
-                "{}: not a directory of symbol files",
-                dir.display()
-            ));
+            return Err(ReportError::SymbolFile {
+                path: dir.to_path_buf(),
+                message: "not a directory of symbol files".into(),
+            });
         }
         Ok(s)
     }
@@ -142,7 +153,10 @@ mod tests {
         assert_eq!(s.name(KeyPart::Protocol, &Val::N(17)), Some("udp"));
         std::fs::write(dir.join("asn.sym"), "64512\n").unwrap();
         let e = Symbols::load(&dir).unwrap_err();
-        assert!(e.ends_with("asn.sym:1: expected NUMBER NAME"), "{e}");
+        assert!(
+            e.to_string().ends_with("asn.sym:1: expected NUMBER NAME"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(Symbols::load(&dir).is_err());
     }

@@ -272,6 +272,71 @@ fn stat_config_errors_name_file_line_and_what() {
         .contains("defined: d"));
 }
 
+/// A run of stat-definitions: each definition's reports in order, its
+/// filter before the report's, and its time-series making a keyed report a
+/// time series (refused, by name, where a key has no room for it).
+#[test]
+fn stat_config_plans_what_definitions_run() {
+    use floe_report::statcfg::StatConfig;
+    use floe_report::KeyPart;
+    use std::collections::HashMap;
+    use std::path::Path;
+    let dir = std::env::temp_dir().join(format!("floe-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let filters = dir.join("filter.cfg");
+    std::fs::write(&filters, "").unwrap();
+    let text = format!(
+        "include-filter {}\nstat-report a\n  type ip-protocol\n  filter tcp\nstat-report b\n  type ip-address\n\
+         stat-report c\n  type time-series\nstat-definition d\n  filter inside\n  time-series 600\n  report a\n  report c\n\
+         stat-definition e\n  report a\n  report b\nstat-definition f\n  time-series 60\n  report b\n",
+        filters.display()
+    );
+    let cfg = StatConfig::parse(&text, Path::new("stat.cfg"), &HashMap::new()).unwrap();
+    assert_eq!(cfg.definition_names(), ["d", "e", "f"]);
+    let plan = cfg.plan(&["d", "e"]).unwrap();
+    let names: Vec<(&str, &str)> = plan
+        .iter()
+        .map(|p| (p.name.as_str(), p.title.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("a", "stat-report a (ip-protocol), stat-definition d"),
+            ("c", "stat-report c (time-series), stat-definition d"),
+            ("a", "stat-report a (ip-protocol), stat-definition e"),
+            ("b", "stat-report b (ip-address), stat-definition e"),
+        ]
+    );
+    assert_eq!(plan[0].filters, ["inside", "tcp"]);
+    assert_eq!(plan[0].kind.parts, [KeyPart::Interval, KeyPart::Protocol]);
+    assert_eq!(plan[0].options.interval_secs, 600);
+    assert!(plan[0].per_interval && !plan[2].per_interval);
+    assert_eq!(plan[1].kind.parts, [KeyPart::Interval], "already a series");
+    assert_eq!(plan[2].kind.parts, [KeyPart::Protocol]);
+    let e = cfg.plan(&["f"]).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "stat.cfg: stat-definition f: time-series applies to keyed reports, not ip-address"
+    );
+    assert!(cfg
+        .plan(&["nope"])
+        .unwrap_err()
+        .to_string()
+        .contains("defined: d, e, f"));
+    // A filter with no filter file to find it in.
+    let cfg = StatConfig::parse(
+        "stat-report a\n  type ip-protocol\n  filter tcp\nstat-definition d\n  report a\n",
+        Path::new("stat.cfg"),
+        &HashMap::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.plan(&["d"]).unwrap_err().to_string(),
+        "stat.cfg: filter tcp is used but no include-filter names a filter file"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Reports computed on two halves of the flows and merged (as the reading
 /// threads do) equal the report on all of them, for every sort; keys mix
 /// IPv4 (packed table) and IPv6 (wide table), and sort IPv4 first.

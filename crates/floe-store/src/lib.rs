@@ -12,6 +12,9 @@
 //!   a stream from a pipe; [`Tail`] follows a file as it is written.
 //! * [`tree`] finds files in time order by name; [`expire`] keeps a store
 //!   under a size and age limit.
+//! * [`zone`] is the time zone periods are aligned in and times are read
+//!   and shown in; [`layout`] the periods, file names and directories built
+//!   on it; [`host_name`] the host named in headers and reports.
 //!
 //! The byte-level specification is `schemas/floe-file-format.md`.
 //!
@@ -28,6 +31,8 @@ pub mod error;
 pub mod expire;
 mod file_writer;
 pub mod format;
+mod host;
+pub mod layout;
 pub mod meta;
 mod reader;
 pub mod recover;
@@ -42,13 +47,14 @@ pub use expire::{expire, expire_keeping, ExpirePolicy, Expired};
 pub use file_writer::{
     FileWriter, WriteOptions, DEFAULT_BLOCK_RECORDS, DEFAULT_LEVEL, STREAM_LEVEL,
 };
+pub use host::host_name;
 pub use meta::{
     BlockIndexEntry, CountersSnapshot, ExporterCounters, ExporterKey, FileHeader, Period, Totals,
     Trailer,
 };
 pub use reader::{FileFlows, FlowFile, StreamEvent, StreamReader};
 pub use recover::{recover_file, Recovered};
-pub use store_writer::{host_name, ClosedFile, StoreConfig, StoreWriter, LOCK_FILE, STATS_FILE};
+pub use store_writer::{ClosedFile, StoreConfig, StoreWriter, LOCK_FILE, STATS_FILE};
 pub use tail::{Tail, TailEvent};
 pub use tree::{select, walk, walk_readable, TreeFile};
 pub use zone::Zone;

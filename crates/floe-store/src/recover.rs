@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use crate::error::{Result, StoreError};
 use crate::file_writer::append_frame;
 use crate::format::{encode_footer, KIND_TRAILER};
+use crate::layout::TMP_PREFIX;
 use crate::meta::{self, Totals, Trailer};
 use crate::reader::{parse_header, scan_frames};
-use crate::zone::TMP_PREFIX;
 
 /// What recovering one file did.
 #[derive(Debug)]

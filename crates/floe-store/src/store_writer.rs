@@ -24,10 +24,12 @@ use floe_flow::Flow;
 
 use crate::error::{Result, StoreError};
 use crate::file_writer::{FileWriter, WriteOptions, DEFAULT_BLOCK_RECORDS, DEFAULT_LEVEL};
+use crate::host::host_name;
+use crate::layout::{dir_for, file_name, period_end, period_start, TMP_PREFIX};
 use crate::meta::{ExporterCounters, ExporterKey, FileHeader, Period, Totals};
 use crate::recover::{recover_file, sync_dir, unique_path, Recovered};
 use crate::tree::walk;
-use crate::zone::{dir_for, file_name, period_end, period_start, Zone, TMP_PREFIX};
+use crate::zone::Zone;
 
 /// Name of the lock file that keeps two writers out of one directory.
 pub const LOCK_FILE: &str = ".floe.lock";
@@ -108,16 +110,6 @@ impl StoreConfig {
         }
         Ok(())
     }
-}
-
-/// The host name (from the kernel), for file headers.
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into())
 }
 
 /// A file the writer closed.

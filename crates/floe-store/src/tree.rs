@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StoreError};
-use crate::zone::{parse_file_name, parse_flow_tools_name};
+use crate::layout::{parse_file_name, parse_flow_tools_name};
 
 /// A floe file found in a tree.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use floe_flow::time::utc_ms;
 use floe_flow::Flow;
-use floe_store::zone::parse_file_name;
+use floe_store::layout::parse_file_name;
 use floe_store::{walk, FlowFile, StoreConfig, StoreError, StoreWriter, Zone};
 
 fn cfg(dir: &Path, zone: &str, period: u32, nesting: i8) -> StoreConfig {

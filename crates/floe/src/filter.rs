@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use clap::Args;
 use floe_filter::{Filter, FilterFile, Options, WallClock};
 
-use crate::input::{self, InputArgs};
-use crate::output;
+use crate::args::{InputArgs, LevelArg, OutputFileArg, VarsArg, WindowArgs};
+use crate::error::Result;
+use crate::out::Out;
+use crate::stream_out;
+use crate::time::now_ms;
 
 /// Keep the flows that match a filter expression.
 ///
@@ -18,15 +21,15 @@ use crate::output;
 /// bps/bpp with k/M/G suffixes, first/last (times in --zone unless they
 /// carry an offset), ipv4/ipv6, and/or/not, (), # comments, @include FILE.
 ///
-/// flow-tools filter files run unchanged: floe filter -f filter.cfg -F web
+/// flow-tools filter files run unchanged: floe filter --file filter.cfg -F web
 #[derive(Args, Debug)]
 pub struct FilterArgs {
-    /// The filter expression (or use -f FILE).
+    /// The filter expression (or use --file FILE).
     #[arg(value_name = "EXPRESSION", required_unless_present = "file")]
     expression: Option<String>,
     /// Read the expression from a file; with -F, a flow-tools filter file
     /// (filter-primitive / filter-definition), as flow-nfilter -f.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     file: Option<PathBuf>,
     /// The filter-definition of the flow-tools filter file to apply.
     #[arg(
@@ -36,17 +39,19 @@ pub struct FilterArgs {
         requires = "file"
     )]
     definition: Option<String>,
-    /// Variable binding for the filter file's @{NAME:-default} words.
-    #[arg(short = 'v', long = "var", value_name = "NAME=VALUE")]
-    vars: Vec<String>,
+    #[command(flatten)]
+    vars: VarsArg,
     /// Print the compiled filter and exit.
     #[arg(long)]
     explain: bool,
     #[command(flatten)]
     input: InputArgs,
-    /// Write a floe file here instead of the stream on stdout.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    window: WindowArgs,
+    #[command(flatten)]
+    output: OutputFileArg,
+    #[command(flatten)]
+    level: LevelArg,
 }
 
 /// `--zone` for the times written in the expression or filter file.
@@ -59,30 +64,35 @@ impl WallClock for ExpressionZone {
     }
 }
 
-pub fn run(mut a: FilterArgs) -> Result<i32, String> {
-    let options = Options::default().with_zone(ExpressionZone(a.input.zone()?));
+pub fn run(mut a: FilterArgs) -> Result<()> {
+    let options = Options::default().with_zone(ExpressionZone(a.window.zone()?));
     let filter = match &a.file {
         Some(f) => {
-            // With -f, a first positional is an input, not an expression.
+            // With --file, a first positional is an input, not an expression.
             if let Some(e) = a.expression.take() {
                 a.input.paths.insert(0, PathBuf::from(e));
             }
             match &a.definition {
                 Some(def) => {
-                    let vars = input::parse_vars(&a.vars)?;
-                    let ff = FilterFile::load_with(f, &vars, crate::now_ms(), &options)
-                        .map_err(|e| e.to_string())?;
+                    let ff = FilterFile::load_with(f, &a.vars.map(), now_ms(), &options)?;
                     ff.compile(def).map(Filter::from_expr)
                 }
                 None => Filter::from_file_with(f, &options),
             }
         }
         None => Filter::parse_with(a.expression.as_deref().unwrap_or(""), &options),
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     if a.explain {
-        println!("{filter}");
-        return Ok(0);
+        let mut out = Out::open(a.output.output.as_deref())?;
+        out.text(&format!("{filter}\n"))?;
+        return out.finish();
     }
-    output::stream("filter", &a.input, a.output.as_ref(), None, Some(&filter))
+    stream_out::stream(
+        "filter",
+        &a.input,
+        &a.window,
+        &a.output,
+        a.level,
+        Some(&filter),
+    )
 }

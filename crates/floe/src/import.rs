@@ -13,6 +13,11 @@ use floe_netflow::flowtools::FtFile;
 use floe_store::meta::Period;
 use floe_store::{FileHeader, FileWriter, WriteOptions};
 
+use crate::args::{LevelArg, TmpArg};
+use crate::error::{warn, CliError, Result};
+use crate::sources::{cut_short, no_such_path, read_flow_tools};
+use crate::time::now_ms;
+
 /// Convert flow-tools files (ft-v05...) into floe files, keeping the tree.
 ///
 /// Example: floe import /var/log/netflow --to /var/lib/floe
@@ -21,19 +26,16 @@ pub struct ImportArgs {
     /// flow-tools files, or directories walked for ft-* files.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Root of the floe tree to write.
-    #[arg(short = 'd', long, value_name = "DIR")]
+    #[arg(short = 'd', long, value_name = "DIR", help = crate::args::TO_HELP)]
     to: PathBuf,
-    /// Also convert tmp- files (a capture in progress or cut short).
-    #[arg(long)]
-    tmp: bool,
+    #[command(flatten)]
+    tmp: TmpArg,
     /// Replace floe files that already exist (otherwise they are kept and
     /// the flow-tools file is skipped, so a re-run only adds new files).
     #[arg(long)]
     force: bool,
-    /// zstd level of the floe files.
-    #[arg(long, value_name = "LEVEL", default_value_t = floe_store::DEFAULT_LEVEL)]
-    level: i32,
+    #[command(flatten)]
+    level: LevelArg,
 }
 
 /// One flow-tools file to convert: where it is, the directory it goes to
@@ -46,12 +48,17 @@ struct Job {
     end_estimate_ms: i64,
 }
 
-fn jobs(a: &ImportArgs) -> Result<Vec<Job>, String> {
+fn jobs(a: &ImportArgs) -> Result<Vec<Job>> {
     let mut out = Vec::new();
+    let mut empty = Vec::new();
     for root in &a.paths {
         if root.is_dir() {
-            let files = floe_store::walk_readable(root).map_err(|e| e.to_string())?;
-            for f in files.iter().filter(|f| f.flow_tools && (a.tmp || !f.tmp)) {
+            let files = floe_store::walk_readable(root)?;
+            let before = out.len();
+            for f in files
+                .iter()
+                .filter(|f| f.flow_tools && (a.tmp.tmp || !f.tmp))
+            {
                 let rel_dir = f
                     .path
                     .parent()
@@ -65,13 +72,18 @@ fn jobs(a: &ImportArgs) -> Result<Vec<Job>, String> {
                     end_estimate_ms: f.end_estimate_ms(),
                 });
             }
+            if out.len() == before {
+                empty.push(root.clone());
+            }
+        } else if !root.exists() {
+            return Err(no_such_path(root));
         } else {
             let name = root.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let info = floe_store::zone::parse_flow_tools_name(name).ok_or_else(|| {
-                format!(
+            let info = floe_store::layout::parse_flow_tools_name(name).ok_or_else(|| {
+                CliError::Usage(format!(
                     "{}: not a flow-tools file name (ft-vNN.YYYY-MM-DD.HHMMSS+ZZZZ)",
                     root.display()
-                )
+                ))
             })?;
             out.push(Job {
                 path: root.clone(),
@@ -80,6 +92,15 @@ fn jobs(a: &ImportArgs) -> Result<Vec<Job>, String> {
                 end_estimate_ms: info.start_ms.saturating_add(86_400_000),
             });
         }
+    }
+    if out.is_empty() {
+        return Err(CliError::NoFiles {
+            what: "flow-tools",
+            under: empty,
+        });
+    }
+    for dir in &empty {
+        warn(format!("no flow-tools files under {}", dir.display()));
     }
     Ok(out)
 }
@@ -91,50 +112,64 @@ fn floe_name(path: &Path) -> Option<String> {
     Some(format!("floe.{stamp}"))
 }
 
-pub fn run(a: ImportArgs) -> Result<i32, String> {
+pub fn run(a: ImportArgs) -> Result<()> {
     let jobs = jobs(&a)?;
-    let (mut files, mut flows, mut problems, mut skipped) = (0u64, 0u64, 0u64, 0u64);
+    let level = a.level.level.unwrap_or(floe_store::DEFAULT_LEVEL);
+    let (mut files, mut flows, mut problems, mut skipped) = (0u64, 0u64, 0usize, 0u64);
     for job in &jobs {
-        let name = floe_name(&job.path)
-            .ok_or_else(|| format!("{}: cannot name its floe file", job.path.display()))?;
+        let name = floe_name(&job.path).ok_or_else(|| {
+            CliError::Usage(format!("{}: cannot name its floe file", job.path.display()))
+        })?;
         let dir = a.to.join(&job.rel_dir);
         let dest = dir.join(&name);
         if dest.exists() && !a.force {
             skipped += 1;
             continue;
         }
-        let ft = match crate::input::read_flow_tools(&job.path) {
+        let ft = match read_flow_tools(&job.path) {
             Ok(ft) => ft,
             Err(e) => {
-                eprintln!("floe import: {e}");
+                warn(e);
                 problems += 1;
                 continue;
             }
         };
-        if let Some(w) = crate::input::cut_short("import", &job.path, &ft) {
-            eprintln!("{w}");
+        if let Some(w) = cut_short(&job.path, &ft) {
+            warn(w);
             problems += 1;
         }
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        write(&ft, job, &dest, a.level)?;
+        std::fs::create_dir_all(&dir).map_err(|e| written(&dir, e))?;
+        write(&ft, job, &dest, level)?;
         files += 1;
         flows += ft.flows.len() as u64;
     }
-    eprintln!(
-        "floe import: {files} files, {flows} flows written under {}{}",
+    warn(format!(
+        "{files} files, {flows} flows written under {}{}",
         a.to.display(),
         if skipped > 0 {
             format!("; {skipped} already there (use --force to replace them)")
         } else {
             String::new()
         }
-    );
-    Ok(i32::from(problems > 0))
+    ));
+    match problems {
+        0 => Ok(()),
+        n => Err(CliError::Damaged(n)),
+    }
+}
+
+/// A write under the destination that failed, naming where.
+fn written(path: &Path, e: impl Into<std::io::Error>) -> CliError {
+    let e = e.into();
+    CliError::Output(std::io::Error::new(
+        e.kind(),
+        format!("{}: {e}", path.display()),
+    ))
 }
 
 /// Writes one converted file: under a temporary name, then renamed, so an
 /// interrupted import leaves no half file under the final name.
-fn write(ft: &FtFile, job: &Job, dest: &Path, level: i32) -> Result<(), String> {
+fn write(ft: &FtFile, job: &Job, dest: &Path, level: i32) -> Result<()> {
     let h = &ft.header;
     let end_ms = h
         .cap_end
@@ -142,7 +177,7 @@ fn write(ft: &FtFile, job: &Job, dest: &Path, level: i32) -> Result<(), String> 
         .filter(|&e| e > job.start_ms)
         .unwrap_or(job.end_estimate_ms);
     let header = FileHeader {
-        created_ms: crate::now_ms(),
+        created_ms: now_ms(),
         period: Some(Period {
             start_ms: job.start_ms,
             end_ms,
@@ -164,8 +199,7 @@ fn write(ft: &FtFile, job: &Job, dest: &Path, level: i32) -> Result<(), String> 
         ".import-{}",
         dest.file_name().and_then(|n| n.to_str()).unwrap_or("file")
     ));
-    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", tmp.display());
-    let out = std::fs::File::create(&tmp).map_err(|e| err(&e))?;
+    let out = std::fs::File::create(&tmp).map_err(|e| written(&tmp, e))?;
     let mut w = FileWriter::new(
         std::io::BufWriter::new(out),
         &tmp,
@@ -174,8 +208,7 @@ fn write(ft: &FtFile, job: &Job, dest: &Path, level: i32) -> Result<(), String> 
             level,
             ..WriteOptions::default()
         },
-    )
-    .map_err(|e| err(&e))?;
+    )?;
     let exporter = h
         .exporter
         .map(std::net::IpAddr::V4)
@@ -196,9 +229,11 @@ fn write(ft: &FtFile, job: &Job, dest: &Path, level: i32) -> Result<(), String> 
             },
         );
     }
-    w.extend_from_slice(&ft.flows).map_err(|e| err(&e))?;
-    let (buf, _) = w.finish(crate::now_ms()).map_err(|e| err(&e))?;
-    let file = buf.into_inner().map_err(|e| err(&e.error()))?;
-    file.sync_all().map_err(|e| err(&e))?;
-    std::fs::rename(&tmp, dest).map_err(|e| format!("{}: {e}", dest.display()))
+    w.extend_from_slice(&ft.flows)?;
+    let (buf, _) = w.finish(now_ms())?;
+    let file = buf
+        .into_inner()
+        .map_err(|e| written(&tmp, e.into_error()))?;
+    file.sync_all().map_err(|e| written(&tmp, e))?;
+    std::fs::rename(&tmp, dest).map_err(|e| written(dest, e))
 }

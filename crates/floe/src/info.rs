@@ -1,16 +1,34 @@
 //! `floe info`: what a file or a tree holds: format, period, zone, flows,
 //! packets, octets, time range, blocks, bytes per flow, and each exporter's
-//! health counters (datagrams, flows, lost flows, resets, bad datagrams).
-//! For a directory, totals per day. `--json` for machines.
+//! health counters (datagrams, flows, lost flows, resets, bad datagrams,
+//! and every other counter that is not zero, with what it counts). For a
+//! directory, totals per day. `--format json` for machines.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use floe_flow::time::format_utc_ms;
-use floe_flow::{ExporterCounters, ExporterKey};
+use floe_flow::{Counter, ExporterCounters, ExporterKey};
 use floe_store::{walk, FlowFile};
 use serde::Serialize;
+
+use crate::args::{FormatArg, OutputFileArg};
+use crate::error::{warn, CliError, Result};
+use crate::out::Out;
+use crate::sources::no_such_path;
+use crate::time::now_ms;
+
+/// How `floe info` shows what it found.
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
+}
 
 /// Describe floe files and trees.
 ///
@@ -20,9 +38,13 @@ pub struct InfoArgs {
     /// Files or directories.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Print JSON instead of text.
-    #[arg(long)]
+    #[command(flatten)]
+    format: FormatArg<Format>,
+    /// The same as --format json (kept for scripts).
+    #[arg(long, conflicts_with = "format")]
     json: bool,
+    #[command(flatten)]
+    output: OutputFileArg,
     /// For directories, one entry per file instead of per day.
     #[arg(long)]
     files: bool,
@@ -94,7 +116,20 @@ impl Summary {
                 }
             }
             None => {
+                // A file still open (or cut short) has no totals yet: its
+                // blocks' headers have them, so that a day's line adds up
+                // flows, packets and octets on the same base.
                 self.flows += f.flows();
+                for i in 0..f.blocks().len() {
+                    if let Some(h) = f
+                        .block_body(i)
+                        .ok()
+                        .and_then(floe_store::format::BlockHeader::decode)
+                    {
+                        self.packets += h.packets;
+                        self.octets += h.octets;
+                    }
+                }
                 for b in f.blocks() {
                     self.first_ms = Some(
                         self.first_ms
@@ -139,16 +174,23 @@ impl Summary {
     }
 }
 
-/// Exit status: 0, or 1 when a file could not be read or is damaged (each
-/// named with the offset on stderr, or under "damage"/"errors" in JSON).
-pub fn run(a: InfoArgs) -> Result<i32, String> {
+/// Reads every file under the paths, then shows what they hold; a file
+/// that could not be read or is damaged is named (on stderr, or under
+/// "damage"/"errors" in JSON) and makes the exit status 1.
+pub fn run(a: InfoArgs) -> Result<()> {
+    let json = a.json || a.format.get() == Format::Json;
     let mut groups: BTreeMap<String, Summary> = BTreeMap::new();
     let mut errors = Vec::new();
     let mut order = Vec::new();
+    let mut empty = Vec::new();
+    let mut any = false;
     for path in &a.paths {
         let files: Vec<(PathBuf, String)> = if path.is_dir() {
-            walk(path)
-                .map_err(|e| e.to_string())?
+            let files = walk(path)?;
+            if files.is_empty() {
+                empty.push(path.clone());
+            }
+            files
                 .into_iter()
                 .map(|f| {
                     let group = if a.files {
@@ -160,7 +202,7 @@ pub fn run(a: InfoArgs) -> Result<i32, String> {
                             .file_name()
                             .map(|n| n.to_string_lossy().into_owned())
                             .unwrap_or_default();
-                        name.trim_start_matches("tmp-")
+                        name.trim_start_matches(floe_store::layout::TMP_PREFIX)
                             .get(5..15)
                             .unwrap_or("unknown")
                             .to_string()
@@ -168,10 +210,13 @@ pub fn run(a: InfoArgs) -> Result<i32, String> {
                     (f.path, group)
                 })
                 .collect()
-        } else {
+        } else if path.exists() {
             vec![(path.clone(), path.display().to_string())]
+        } else {
+            return Err(no_such_path(path));
         };
         for (file, group) in files {
+            any = true;
             match FlowFile::open(&file) {
                 Ok(f) => {
                     if !groups.contains_key(&group) {
@@ -187,6 +232,15 @@ pub fn run(a: InfoArgs) -> Result<i32, String> {
             }
         }
     }
+    if !any {
+        return Err(CliError::NoFiles {
+            what: "floe",
+            under: empty,
+        });
+    }
+    for dir in &empty {
+        warn(format!("no floe files under {}", dir.display()));
+    }
     let out: Vec<Summary> = order
         .iter()
         .filter_map(|g| groups.remove(g))
@@ -200,33 +254,49 @@ pub fn run(a: InfoArgs) -> Result<i32, String> {
         .filter_map(|p| std::fs::read(p.join(floe_store::STATS_FILE)).ok())
         .filter_map(|b| serde_json::from_slice(&b).ok())
         .collect();
-    if a.json {
+    let text = if json {
         let doc = serde_json::json!({ "entries": out, "errors": errors, "collectors": collectors });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
-        );
+        format!("{doc:#}\n")
     } else {
+        let mut t = String::new();
         for c in &collectors {
-            print_collector(c);
+            collector_text(&mut t, c);
         }
         for s in &out {
-            print_text(s);
+            summary_text(&mut t, s);
         }
         for e in &errors {
-            eprintln!("floe info: {e}");
+            warn(e);
         }
+        t
+    };
+    let mut w = Out::open(a.output.output.as_deref())?;
+    w.text(&text)?;
+    w.finish()?;
+    let damaged = errors.len() + out.iter().map(|s| s.damage.len()).sum::<usize>();
+    match damaged {
+        0 => Ok(()),
+        n => Err(CliError::Damaged(n)),
     }
-    let damaged: usize = out.iter().map(|s| s.damage.len()).sum();
-    Ok(i32::from(!errors.is_empty() || damaged > 0))
+}
+
+/// The counters beyond the table's columns that are not zero, one line
+/// each with what it counts (`extra` as files and floed's stats file keep
+/// it: names to values).
+fn extra_text(t: &mut String, extra: &[(&str, u64)]) {
+    for (name, n) in extra {
+        let meaning = Counter::from_name(name).map_or("", |c| c.meaning());
+        let _ = writeln!(t, "      {name:<24} {n:>12}  {meaning}");
+    }
 }
 
 /// The live counters of a running floed (its `.floed-stats.json`).
-fn print_collector(c: &serde_json::Value) {
-    let now = crate::now_ms();
+fn collector_text(t: &mut String, c: &serde_json::Value) {
+    let now = now_ms();
     let ms = |k: &str| c[k].as_i64().unwrap_or(0);
     let age_s = (now - ms("updated_ms")) / 1000;
-    println!(
+    let _ = writeln!(
+        t,
         "collector: floed {} (pid {}), running since {}, counters {} s old{}",
         c["version"].as_str().unwrap_or("?"),
         c["pid"],
@@ -238,7 +308,8 @@ fn print_collector(c: &serde_json::Value) {
             ""
         }
     );
-    println!(
+    let _ = writeln!(
+        t,
         "  {:<40} {:>10} {:>12} {:>10} {:>7} {:>8} {:>9}",
         "exporter (source id), since start",
         "datagrams",
@@ -250,7 +321,8 @@ fn print_collector(c: &serde_json::Value) {
     );
     for e in c["exporters"].as_array().into_iter().flatten() {
         let n = |k: &str| e[k].as_u64().unwrap_or(0);
-        println!(
+        let _ = writeln!(
+            t,
             "  {:<40} {:>10} {:>12} {:>10} {:>7} {:>8} {:>9}",
             format!(
                 "{} ({})",
@@ -264,12 +336,42 @@ fn print_collector(c: &serde_json::Value) {
             n("bad_datagrams"),
             n("templates")
         );
+        let mut extra: Vec<(&str, u64)> = e["extra"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| v.as_u64().filter(|n| *n > 0).map(|n| (k.as_str(), n)))
+            .collect();
+        extra.sort_unstable();
+        extra_text(t, &extra);
+        reasons_text(t, e, now);
     }
 }
 
-fn print_text(s: &Summary) {
-    println!("{}", s.name);
-    println!(
+/// The last reasons floed kept for an exporter's problems: what kind, how
+/// many since start, how long ago the last, and its message.
+fn reasons_text(t: &mut String, e: &serde_json::Value, now: i64) {
+    let reasons = e["reasons"].as_array().into_iter().flatten();
+    for (i, r) in reasons.enumerate() {
+        if i == 0 {
+            let _ = writeln!(t, "      last reasons:");
+        }
+        let ago = (now - r["last_ms"].as_i64().unwrap_or(now)).max(0) / 1000;
+        let _ = writeln!(
+            t,
+            "        {:>6} x {:<20} {:>6} s ago: {}",
+            r["count"].as_u64().unwrap_or(0),
+            r["kind"].as_str().unwrap_or("?"),
+            ago,
+            r["last"].as_str().unwrap_or("")
+        );
+    }
+}
+
+fn summary_text(t: &mut String, s: &Summary) {
+    let _ = writeln!(t, "{}", s.name);
+    let _ = writeln!(
+        t,
         "  files {} ({} open), format version {}, zone {}, period {}",
         s.files,
         s.open_files,
@@ -277,7 +379,8 @@ fn print_text(s: &Summary) {
         s.zone.as_deref().unwrap_or("-"),
         s.period_secs.map_or("-".into(), |p| format!("{p} s"))
     );
-    println!(
+    let _ = writeln!(
+        t,
         "  flows {}  packets {}  octets {}  from {}  to {}",
         s.flows,
         s.packets,
@@ -285,20 +388,23 @@ fn print_text(s: &Summary) {
         s.first.as_deref().unwrap_or("-"),
         s.last.as_deref().unwrap_or("-")
     );
-    println!(
+    let _ = writeln!(
+        t,
         "  blocks {}  bytes {}  bytes/flow {}",
         s.blocks,
         s.bytes,
         s.bytes_per_flow.map_or("-".into(), |b| format!("{b:.1}"))
     );
     if !s.exporters.is_empty() {
-        println!(
+        let _ = writeln!(
+            t,
             "  {:<40} {:>10} {:>12} {:>10} {:>7} {:>8} {:>9}",
             "exporter (source id)", "datagrams", "flows", "lost", "resets", "bad", "reordered"
         );
         for e in &s.exporters {
             let c = &e.counters;
-            println!(
+            let _ = writeln!(
+                t,
                 "  {:<40} {:>10} {:>12} {:>10} {:>7} {:>8} {:>9}",
                 format!("{} ({})", e.address, e.source_id),
                 c.datagrams,
@@ -308,9 +414,10 @@ fn print_text(s: &Summary) {
                 c.bad_datagrams,
                 c.reordered_datagrams
             );
+            extra_text(t, &c.extra.nonzero());
         }
     }
     for d in &s.damage {
-        println!("  damaged: {d}");
+        let _ = writeln!(t, "  damaged: {d}");
     }
 }

@@ -18,6 +18,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 
+use crate::pipe::{pipe_into, PipeError};
+
 /// The environment variable that holds the password for `--smtp-user`
 /// (never a flag: flags show in `ps` and shell history).
 pub const PASSWORD_ENV: &str = "FLOE_SMTP_PASSWORD";
@@ -31,27 +33,27 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct MailArgs {
     /// Mail the report (a plain text part and the HTML page) to this
     /// address instead of printing it; repeat for more recipients.
-    #[arg(long = "mail-to", value_name = "ADDR")]
-    pub to: Vec<String>,
+    #[arg(long = "mail-to", value_name = "ADDR", conflicts_with = "output")]
+    pub mail_to: Vec<String>,
     /// Sender address [default: floe@HOST].
-    #[arg(long = "mail-from", value_name = "ADDR", requires = "to")]
-    pub from: Option<String>,
+    #[arg(long = "mail-from", value_name = "ADDR", requires = "mail_to")]
+    pub mail_from: Option<String>,
     /// Subject; strftime fields (%Y-%m-%d ...) are the start of the report's
     /// window (or now) in --zone, and {host} or the word HOST is this host's
     /// name. Example: "%Y-%m-%d daily flow stats on HOST".
-    #[arg(long, value_name = "TEXT", requires = "to")]
+    #[arg(long, value_name = "TEXT", requires = "mail_to")]
     pub subject: Option<String>,
     /// SMTP server [default: localhost:25]; [v6::addr]:port for IPv6.
     #[arg(
         long,
         value_name = "HOST[:PORT]",
-        requires = "to",
+        requires = "mail_to",
         conflicts_with = "sendmail"
     )]
     pub smtp: Option<String>,
     /// Require STARTTLS (certificate checked against the system CA store
     /// and --smtp-ca) before the message is sent.
-    #[arg(long, requires = "to", conflicts_with = "sendmail")]
+    #[arg(long, requires = "mail_to", conflicts_with = "sendmail")]
     pub starttls: bool,
     /// PEM file of a CA certificate the SMTP server's certificate may chain to.
     #[arg(long = "smtp-ca", value_name = "FILE", requires = "starttls")]
@@ -67,14 +69,73 @@ pub struct MailArgs {
         value_name = "PATH",
         num_args = 0..=1,
         default_missing_value = "/usr/sbin/sendmail",
-        requires = "to"
+        requires = "mail_to"
     )]
     pub sendmail: Option<PathBuf>,
 }
 
+/// What can go wrong mailing a report: options that cannot be used
+/// (found before anything is read), or a server or sendmail that fails.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// An address option that is not an address.
+    #[error("{flag} {addr:?} is not a mail address: {reason}")]
+    Address {
+        /// The option.
+        flag: &'static str,
+        /// The address as given.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// A subject whose strftime fields are not valid.
+    #[error("--subject {0}")]
+    Subject(String),
+    /// A server that is not HOST[:PORT].
+    #[error("--smtp {0:?}: expected HOST[:PORT] or [IPv6]:PORT")]
+    Server(String),
+    /// A CA certificate that cannot be read.
+    #[error("--smtp-ca {}: {message}", path.display())]
+    Ca {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// No password for the login.
+    #[error("--smtp-user {0}: set the password in {PASSWORD_ENV}")]
+    Password(String),
+    /// TLS could not be set up.
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    /// The message could not be built.
+    #[error("building the message: {0}")]
+    Build(String),
+    /// The SMTP server did not take the message.
+    #[error("mailing via SMTP {server}: {message}")]
+    Smtp {
+        /// The server.
+        server: String,
+        /// What it said, or what failed.
+        message: String,
+    },
+    /// sendmail did not take the message.
+    #[error("{0}; the message was not sent")]
+    Sendmail(PipeError),
+}
+
+impl MailError {
+    /// True for options that cannot be used (a usage error); false for a
+    /// delivery that failed.
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, MailError::Smtp { .. } | MailError::Sendmail(_))
+    }
+}
+
 impl MailArgs {
+    /// Whether the output is to be mailed.
     pub fn wanted(&self) -> bool {
-        !self.to.is_empty()
+        !self.mail_to.is_empty()
     }
 }
 
@@ -85,11 +146,9 @@ pub fn subject(
     zone: &floe_store::Zone,
     at_ms: i64,
     host: &str,
-) -> Result<String, String> {
+) -> Result<String, MailError> {
     // The host name goes in after formatting: a '%' in it is not a field.
-    let formatted = zone
-        .strftime(at_ms, template)
-        .map_err(|e| format!("--subject {e}"))?;
+    let formatted = zone.strftime(at_ms, template).map_err(MailError::Subject)?;
     Ok(replace_word(
         &formatted.replace("{host}", host),
         "HOST",
@@ -117,42 +176,109 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
     out
 }
 
-/// Builds the message and sends it the way the options say.
-pub fn send(args: &MailArgs, subject: &str, plain: String, html: String) -> Result<(), String> {
-    let host = floe_store::host_name();
-    let from = args.from.clone().unwrap_or_else(|| format!("floe@{host}"));
-    let mailbox = |a: &str, what: &str| -> Result<Mailbox, String> {
-        a.parse::<Mailbox>()
-            .map_err(|e| format!("{what} {a:?} is not a mail address: {e}"))
-    };
-    let mut builder = Message::builder()
-        .from(mailbox(&from, "--mail-from")?)
-        .subject(subject)
-        .message_id(None)
-        .user_agent(format!("floe {}", env!("CARGO_PKG_VERSION")));
-    for to in &args.to {
-        builder = builder.to(mailbox(to, "--mail-to")?);
-    }
-    let message = builder
-        .multipart(MultiPart::alternative_plain_html(plain, html))
-        .map_err(|e| format!("building the message: {e}"))?;
-    match &args.sendmail {
-        Some(path) => pipe_to_sendmail(path, &message),
-        None => send_smtp(args, &message),
-    }
+/// A mail ready to go but for its content: every option checked, so that a
+/// mistake is found before the report is computed.
+pub struct Mailer {
+    from: Mailbox,
+    to: Vec<Mailbox>,
+    subject: String,
+    via: Via,
 }
 
-fn pipe_to_sendmail(path: &PathBuf, message: &Message) -> Result<(), String> {
-    let what = format!("{} -t -i", path.display());
-    let mut cmd = Command::new(path);
-    cmd.args(["-t", "-i"]);
-    crate::pipe::pipe_into(cmd, &what, &message.formatted())
-        .map_err(|e| format!("{e}; the message was not sent"))
+enum Via {
+    Sendmail(PathBuf),
+    Smtp {
+        server: String,
+        transport: SmtpTransport,
+    },
+}
+
+impl Mailer {
+    /// Checks the options: addresses, the subject's fields (at `at_ms` in
+    /// `zone`; `default_subject` without --subject), the server, TLS and
+    /// the login.
+    pub fn new(
+        args: &MailArgs,
+        default_subject: &str,
+        zone: &floe_store::Zone,
+        at_ms: i64,
+    ) -> Result<Mailer, MailError> {
+        let host = floe_store::host_name();
+        let mailbox = |a: &str, flag: &'static str| -> Result<Mailbox, MailError> {
+            a.parse::<Mailbox>().map_err(|e| MailError::Address {
+                flag,
+                addr: a.to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let from = args
+            .mail_from
+            .clone()
+            .unwrap_or_else(|| format!("floe@{host}"));
+        let from = mailbox(&from, "--mail-from")?;
+        let to = args
+            .mail_to
+            .iter()
+            .map(|a| mailbox(a, "--mail-to"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let subject = subject(
+            args.subject.as_deref().unwrap_or(default_subject),
+            zone,
+            at_ms,
+            &host,
+        )?;
+        let via = match &args.sendmail {
+            Some(path) => Via::Sendmail(path.clone()),
+            None => {
+                let server = args.smtp.clone().unwrap_or_else(|| "localhost:25".into());
+                let transport = smtp_transport(args, &server)?;
+                Via::Smtp { server, transport }
+            }
+        };
+        Ok(Mailer {
+            from,
+            to,
+            subject,
+            via,
+        })
+    }
+
+    /// Sends one message: the plain part and the HTML page.
+    pub fn send(&self, plain: String, html: String) -> Result<(), MailError> {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(&self.subject)
+            .message_id(None)
+            .user_agent(format!("floe {}", env!("CARGO_PKG_VERSION")));
+        for to in &self.to {
+            builder = builder.to(to.clone());
+        }
+        let message = builder
+            .multipart(MultiPart::alternative_plain_html(plain, html))
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        match &self.via {
+            Via::Sendmail(path) => {
+                let what = format!("{} -t -i", path.display());
+                let mut cmd = Command::new(path);
+                cmd.args(["-t", "-i"]);
+                pipe_into(cmd, &what, &message.formatted()).map_err(MailError::Sendmail)
+            }
+            Via::Smtp { server, transport } => {
+                transport
+                    .send(&message)
+                    .map(|_| ())
+                    .map_err(|e| MailError::Smtp {
+                        server: server.clone(),
+                        message: e.to_string(),
+                    })
+            }
+        }
+    }
 }
 
 /// `host[:port]` or `[v6]:port`, port 25 when absent.
-fn split_host_port(s: &str) -> Result<(String, u16), String> {
-    let bad = || format!("--smtp {s:?}: expected HOST[:PORT] or [IPv6]:PORT");
+fn split_host_port(s: &str) -> Result<(String, u16), MailError> {
+    let bad = || MailError::Server(s.to_string());
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (h, after) = rest.split_once(']').ok_or_else(bad)?;
         match after {
@@ -176,8 +302,8 @@ fn split_host_port(s: &str) -> Result<(String, u16), String> {
     Ok((host.to_string(), port))
 }
 
-fn send_smtp(args: &MailArgs, message: &Message) -> Result<(), String> {
-    let server = args.smtp.as_deref().unwrap_or("localhost:25");
+/// The SMTP transport the options describe (nothing is connected yet).
+fn smtp_transport(args: &MailArgs, server: &str) -> Result<SmtpTransport, MailError> {
     let (host, port) = split_host_port(server)?;
     let mut transport = SmtpTransport::builder_dangerous(host.as_str())
         .port(port)
@@ -185,24 +311,25 @@ fn send_smtp(args: &MailArgs, message: &Message) -> Result<(), String> {
     if args.starttls {
         let mut tls = TlsParameters::builder(host.clone());
         if let Some(ca) = &args.ca {
-            let pem = std::fs::read(ca).map_err(|e| format!("--smtp-ca {}: {e}", ca.display()))?;
-            let cert = Certificate::from_pem(&pem)
-                .map_err(|e| format!("--smtp-ca {}: {e}", ca.display()))?;
+            let fail = |message: String| MailError::Ca {
+                path: ca.clone(),
+                message,
+            };
+            let pem = std::fs::read(ca).map_err(|e| fail(e.to_string()))?;
+            let cert = Certificate::from_pem(&pem).map_err(|e| fail(e.to_string()))?;
             tls = tls.add_root_certificate(cert);
         }
-        let tls = tls.build_rustls().map_err(|e| format!("TLS setup: {e}"))?;
+        let tls = tls
+            .build_rustls()
+            .map_err(|e| MailError::Tls(e.to_string()))?;
         transport = transport.tls(Tls::Required(tls));
     }
     if let Some(user) = &args.user {
-        let password = std::env::var(PASSWORD_ENV)
-            .map_err(|_| format!("--smtp-user {user}: set the password in {PASSWORD_ENV}"))?;
+        let password =
+            std::env::var(PASSWORD_ENV).map_err(|_| MailError::Password(user.clone()))?;
         transport = transport.credentials(Credentials::new(user.clone(), password));
     }
-    transport
-        .build()
-        .send(message)
-        .map(|_| ())
-        .map_err(|e| format!("mailing via SMTP {server}: {e}"))
+    Ok(transport.build())
 }
 
 #[cfg(test)]
@@ -240,7 +367,7 @@ mod tests {
         );
         // A '%' in the host name is not a field.
         assert_eq!(subject("HOST", &utc, at, "a%Yb").unwrap(), "a%Yb");
-        let err = subject("%Y %Q", &utc, at, "gw1").unwrap_err();
+        let err = subject("%Y %Q", &utc, at, "gw1").unwrap_err().to_string();
         assert!(err.contains("--subject") && err.contains("%Q"), "{err}");
     }
 }

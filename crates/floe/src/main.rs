@@ -1,37 +1,68 @@
 //! floe: the command-line tools around the floe store.
 //!
-//! Each subcommand lives in its own module; this file only parses the
-//! command line and reports errors the same way for all of them.
+//! Each subcommand lives in its own module and is a thin layer over the
+//! libraries; what they share is defined once: the flags ([`args`]), the
+//! inputs ([`sources`], [`read`]), the one output path ([`out`]: every
+//! subcommand writes through one buffered writer, to stdout or `-o FILE`)
+//! and the one error path ([`error`]).
+//!
+//! Errors: a subcommand returns a [`error::CliError`], one enum whose
+//! variants keep the libraries' typed errors (filter, report, store,
+//! mail) and say what went wrong for the exit status: `main` alone prints
+//! the message (`floe TOOL: ...`) and exits with the status the error's
+//! kind gives. A write to a reader that went away (`| head`) is a
+//! [`std::io::ErrorKind::BrokenPipe`] wherever it surfaces, and a quiet
+//! success. Exit statuses: 0 done; 1 an input could not be read, or the
+//! output could not be written or mailed; 2 usage error; 3 nothing to
+//! read (no floe files under a directory given, or no flows in the
+//! window). Nothing is printed to stdout but through [`out::Out`].
 
+mod args;
 mod cat;
-mod daily;
+mod decode;
+mod error;
 mod filter;
 mod flow_print;
 mod generate;
 mod import;
 mod info;
-mod input;
 mod mail;
-mod output;
+mod out;
 mod pipe;
 mod print;
+mod progress;
+mod read;
+mod read_parallel;
 mod report;
 mod send;
+mod sources;
+mod stream_out;
+mod time;
+mod top;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Tools for floe flow files: select flows by time (cat), keep those that
 /// match an expression (filter), show them (print), describe files (info),
 /// compute stat-reports (report), convert flow-tools archives (import),
-/// send test traffic to a collector (send).
+/// decode captured exports as floed would (decode), watch the traffic now
+/// (top), send test traffic to a collector (send).
 #[derive(Parser, Debug)]
 #[command(
     name = "floe",
     version,
     about,
-    after_help = "Example: floe cat --day yesterday /var/lib/floe | floe filter 'proto tcp and dst port 443' | floe print\n\nEach subcommand has its own help: floe help SUBCOMMAND."
+    after_help = concat!(
+        "Example: floe cat --day yesterday /var/lib/floe | floe filter 'proto tcp and dst port 443' | floe print\n\n",
+        "Each subcommand has its own help: floe help SUBCOMMAND. A flag means the same in every subcommand: ",
+        "-t/-T the window's start and end, -o the output file, -f the format, -n the most records, -v a variable.\n\n",
+        "Exit status: 0 done (also when a reader such as head stops early); 1 an input could not be read ",
+        "(named on stderr; the output covers the rest of the inputs) or the output could not be written or mailed; ",
+        "2 usage error (nothing done); 3 nothing to read: no floe files under a directory given, or no flows in the ",
+        "time window (nothing written)."
+    )
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -43,44 +74,72 @@ enum Command {
     Cat(cat::CatArgs),
     Filter(filter::FilterArgs),
     Print(print::PrintArgs),
-    // -t is the report type here (as flow-report users expect); the time
-    // window keeps its long forms --start/--end.
-    #[command(mut_arg("start", |a| a.short(None)), mut_arg("end", |a| a.short(None)))]
-    Report(Box<report::ReportArgs>),
+    Report(Box<report::args::ReportArgs>),
     Info(info::InfoArgs),
+    Decode(decode::DecodeArgs),
+    Top(top::TopArgs),
     Import(import::ImportArgs),
     Send(send::SendArgs),
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // Exit status: 0 all read, 1 some input unreadable (said on stderr),
-    // 2 usage or fatal error.
-    let result = match cli.command {
+impl Command {
+    /// The subcommand's name, as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Cat(_) => "cat",
+            Command::Filter(_) => "filter",
+            Command::Print(_) => "print",
+            Command::Report(_) => "report",
+            Command::Info(_) => "info",
+            Command::Decode(_) => "decode",
+            Command::Top(_) => "top",
+            Command::Import(_) => "import",
+            Command::Send(_) => "send",
+            Command::Generate(_) => "generate",
+        }
+    }
+}
+
+fn run(command: Command) -> error::Result<()> {
+    match command {
         Command::Cat(a) => cat::run(a),
         Command::Filter(a) => filter::run(a),
         Command::Print(a) => print::run(a),
         Command::Report(a) => report::run(*a),
         Command::Info(a) => info::run(a),
+        Command::Decode(a) => decode::run(a),
+        Command::Top(a) => top::run(a),
         Command::Import(a) => import::run(a),
-        Command::Send(a) => send::run(a).map(|()| 0),
-        Command::Generate(a) => generate::run(a),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code as u8),
+        Command::Send(a) => send::run(a),
+        Command::Generate(a) => generate::run(a, Cli::command()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version (to stdout, status 0), or a usage error (to
+        // stderr, status 2); a reader gone from the help is no matter.
         Err(e) => {
-            eprintln!("floe: {e}");
-            ExitCode::from(2)
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    let tool = cli.command.name();
+    error::set_tool(tool);
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            if e.needs_message() {
+                error::warn(&e);
+            }
+            ExitCode::from(e.status())
         }
     }
 }
 
-/// Now, UTC ms.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+#[cfg(test)]
+mod tests;

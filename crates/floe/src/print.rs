@@ -13,12 +13,19 @@ use clap::{Args, ValueEnum};
 use floe_flow::{Field, FieldKind, Flow, Value, FIELDS};
 use floe_store::Zone;
 
+use crate::args::{
+    Columns, FieldsArg, FormatArg, InputArgs, OutputFileArg, RecordsArg, WindowArgs,
+};
+use crate::error::{CliError, Result};
 use crate::flow_print;
-use crate::input::{self, InputArgs, Next};
+use crate::out::Out;
+use crate::read::{read, Next, Selection};
+use crate::sources;
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
 pub enum Format {
     /// Aligned columns with a header (the default).
+    #[default]
     Table,
     /// A header row of catalog names, then one row per flow.
     Csv,
@@ -40,15 +47,16 @@ pub enum Format {
 pub struct PrintArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Comma-separated fields (catalog names or aliases); "all" for every field.
-    #[arg(long, value_name = "FIELDS")]
-    fields: Option<String>,
-    /// Stop after this many flows.
-    #[arg(short = 'n', long, value_name = "N")]
-    records: Option<u64>,
+    #[command(flatten)]
+    window: WindowArgs,
+    #[command(flatten)]
+    format: FormatArg<Format>,
+    #[command(flatten)]
+    fields: FieldsArg,
+    #[command(flatten)]
+    records: RecordsArg,
+    #[command(flatten)]
+    output: OutputFileArg,
     /// Show table times in UTC rather than in --zone.
     #[arg(long)]
     utc: bool,
@@ -69,27 +77,42 @@ const DEFAULT_FIELDS: &[&str] = &[
     "octets",
 ];
 
-fn fields(spec: Option<&str>) -> Result<Vec<&'static Field>, String> {
-    let names: Vec<&str> = match spec {
-        None => DEFAULT_FIELDS.to_vec(),
-        Some("all") => FIELDS.iter().map(|f| f.name).collect(),
-        Some(s) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .collect(),
+fn field(name: &str) -> Result<&'static Field> {
+    Field::by_name(name).ok_or_else(|| {
+        CliError::Usage(format!(
+            "unknown field {name:?}; valid fields: {}",
+            Field::names().collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
+/// The columns `--fields` asks for: exactly those listed ("all" for every
+/// field), or the default ones with some added (at the end) or taken away.
+fn fields(spec: Option<&Columns>) -> Result<Vec<&'static Field>> {
+    let defaults = || {
+        DEFAULT_FIELDS
+            .iter()
+            .map(|n| field(n))
+            .collect::<Result<Vec<_>>>()
     };
-    names
-        .iter()
-        .map(|n| {
-            Field::by_name(n).ok_or_else(|| {
-                format!(
-                    "unknown field {n:?}; valid fields: {}",
-                    Field::names().collect::<Vec<_>>().join(", ")
-                )
-            })
-        })
-        .collect()
+    match spec {
+        None => defaults(),
+        Some(Columns::Only(names)) if names.len() == 1 && names[0] == "all" => {
+            Ok(FIELDS.iter().collect())
+        }
+        Some(Columns::Only(names)) => names.iter().map(|n| field(n)).collect(),
+        Some(Columns::Change(changes)) => {
+            let mut cols = defaults()?;
+            for (on, name) in changes {
+                let f = field(name)?;
+                cols.retain(|c| c.name != f.name);
+                if *on {
+                    cols.push(f);
+                }
+            }
+            Ok(cols)
+        }
+    }
 }
 
 fn text(f: &Field, flow: &Flow, zone: Option<&Zone>) -> String {
@@ -161,110 +184,178 @@ fn csv_cell(s: &str) -> String {
     }
 }
 
-pub fn run(a: PrintArgs) -> Result<i32, String> {
-    let now = crate::now_ms();
-    let window = a.input.window(now)?;
-    let zone = a.input.zone()?;
-    if a.fields.is_some() && matches!(a.format, Format::FlowTools3 | Format::FlowTools5) {
-        return Err("--fields applies to the table, csv and json formats; the flow-tools layouts have fixed columns".into());
-    }
-    let cols = fields(a.fields.as_deref())?;
-    let table_zone = if a.utc { Zone::Utc } else { zone };
-    let sources = input::sources(&a.input, window)?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let mut left = a.records.unwrap_or(u64::MAX);
-    let io = |e: std::io::Error| e.to_string();
-    match a.format {
+/// What is written before the first row.
+fn header(
+    out: &mut Out,
+    format: Format,
+    cols: &[&Field],
+    labels: &[&str],
+    widths: &[usize],
+) -> std::io::Result<()> {
+    match format {
         Format::Csv => writeln!(
             out,
             "{}",
             cols.iter().map(|c| c.name).collect::<Vec<_>>().join(",")
-        )
-        .map_err(io)?,
-        // The table's header waits for the first block: it sets the widths.
-        Format::Table | Format::Json => {}
-        Format::FlowTools3 => out
-            .write_all(flow_print::FORMAT3_HEADER.as_bytes())
-            .map_err(io)?,
-        Format::FlowTools5 => out
-            .write_all(flow_print::FORMAT5_HEADER.as_bytes())
-            .map_err(io)?,
+        ),
+        Format::Table => write_row(out, labels.iter(), widths),
+        Format::Json => Ok(()),
+        Format::FlowTools3 => out.write_all(flow_print::FORMAT3_HEADER.as_bytes()),
+        Format::FlowTools5 => out.write_all(flow_print::FORMAT5_HEADER.as_bytes()),
     }
-    let mut line = String::new();
-    let labels: Vec<&str> = cols
-        .iter()
-        .map(|c| c.aliases.first().copied().unwrap_or(c.name))
-        .collect();
-    let mut widths: Option<Vec<usize>> = None;
-    // The flow-tools layouts show a fixed set of fields; the others only
-    // their columns, which are all that is decoded.
-    let projection = match a.format {
-        Format::FlowTools3 | Format::FlowTools5 => floe_store::Projection::ALL,
-        _ => floe_store::Projection::of_fields(cols.iter().map(|c| c.name))?,
-    };
-    let result = input::read_projected("print", &sources, window, projection, |flows| {
-        if a.format == Format::Table && widths.is_none() {
-            let w = table_widths(&cols, &labels, flows, &table_zone, a.human);
-            write_row(&mut out, labels.iter(), &w).map_err(io)?;
-            widths = Some(w);
+}
+
+/// Writes flows in one of the formats, block after block: the header
+/// with the first block (the table's widths come from it), at most
+/// `left` flows in all.
+pub struct Printer {
+    format: Format,
+    cols: Vec<&'static Field>,
+    labels: Vec<&'static str>,
+    widths: Option<Vec<usize>>,
+    zone: Zone,
+    human: bool,
+    left: usize,
+    line: String,
+}
+
+impl Printer {
+    /// A printer of `format` with the columns `--fields` asks for (the
+    /// flow-tools layouts take none), times in `zone`.
+    pub fn new(
+        format: Format,
+        fields_spec: Option<&Columns>,
+        zone: Zone,
+        human: bool,
+        records: Option<usize>,
+    ) -> Result<Printer> {
+        if fields_spec.is_some() && matches!(format, Format::FlowTools3 | Format::FlowTools5) {
+            return Err(CliError::Usage("--fields applies to the table, csv and json formats; the flow-tools layouts have fixed columns".into()));
         }
+        let cols = fields(fields_spec)?;
+        let labels = cols
+            .iter()
+            .map(|c| c.aliases.first().copied().unwrap_or(c.name))
+            .collect();
+        Ok(Printer {
+            format,
+            cols,
+            labels,
+            widths: None,
+            zone,
+            human,
+            left: records.unwrap_or(usize::MAX),
+            line: String::new(),
+        })
+    }
+
+    /// What the printer needs decoded.
+    pub fn projection(&self) -> Result<floe_store::Projection> {
+        match self.format {
+            Format::FlowTools3 | Format::FlowTools5 => Ok(floe_store::Projection::ALL),
+            _ => floe_store::Projection::of_fields(self.cols.iter().map(|c| c.name))
+                .map_err(CliError::Usage),
+        }
+    }
+
+    /// Writes a block of flows; `Next::Stop` once the records asked for
+    /// are written.
+    pub fn write(&mut self, out: &mut Out, flows: &[Flow]) -> Result<Next> {
+        let (format, table_zone, human) = (self.format, &self.zone, self.human);
+        let cols = &self.cols;
+        let w = match &self.widths {
+            Some(w) => w,
+            None => {
+                let w = if format == Format::Table {
+                    table_widths(cols, &self.labels, flows, table_zone, human)
+                } else {
+                    Vec::new()
+                };
+                header(out, format, cols, &self.labels, &w).map_err(CliError::Output)?;
+                self.widths.insert(w)
+            }
+        };
         for f in flows {
-            if left == 0 {
+            if self.left == 0 {
                 return Ok(Next::Stop);
             }
-            left -= 1;
-            match a.format {
+            self.left -= 1;
+            match format {
                 Format::Table => {
-                    let row = cols.iter().map(|c| cell(c, f, &table_zone, a.human));
-                    write_row(&mut out, row, widths.as_deref().unwrap_or(&[])).map_err(io)?;
+                    let row = cols.iter().map(|c| cell(c, f, table_zone, human));
+                    write_row(out, row, w).map_err(CliError::Output)?;
                 }
                 Format::Csv => {
                     let row: Vec<String> =
                         cols.iter().map(|c| csv_cell(&text(c, f, None))).collect();
-                    writeln!(out, "{}", row.join(",")).map_err(io)?;
+                    writeln!(out, "{}", row.join(",")).map_err(CliError::Output)?;
                 }
                 Format::Json => {
                     let mut obj = serde_json::Map::new();
-                    for c in &cols {
+                    for c in cols {
                         let v = match c.get(f) {
                             Value::U64(n) => serde_json::Value::from(n),
                             _ => serde_json::Value::from(text(c, f, None)),
                         };
                         obj.insert(c.name.to_string(), v);
                     }
-                    writeln!(out, "{}", serde_json::Value::Object(obj)).map_err(io)?;
+                    writeln!(out, "{}", serde_json::Value::Object(obj))
+                        .map_err(CliError::Output)?;
                 }
                 Format::FlowTools3 | Format::FlowTools5 => {
-                    line.clear();
-                    if a.format == Format::FlowTools3 {
-                        flow_print::format3(&mut line, f);
+                    self.line.clear();
+                    if format == Format::FlowTools3 {
+                        flow_print::format3(&mut self.line, f);
                     } else {
-                        flow_print::format5(&mut line, f, &table_zone);
+                        flow_print::format5(&mut self.line, f, table_zone);
                     }
-                    out.write_all(line.as_bytes()).map_err(io)?;
+                    out.write_all(self.line.as_bytes())
+                        .map_err(CliError::Output)?;
                 }
             }
         }
-        Ok(if left == 0 {
+        Ok(if self.left == 0 {
             Next::Stop
         } else {
             Next::Continue
         })
-    });
-    let errors = match result {
-        Ok(n) if a.format == Format::Table && widths.is_none() => {
-            let w: Vec<usize> = labels.iter().map(|l| l.len()).collect();
-            write_row(&mut out, labels.iter(), &w).map_err(io)?;
-            n
-        }
-        Ok(n) => n,
-        Err(e) if input::is_broken_pipe(&e) => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    match out.flush() {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
-        Err(e) => return Err(e.to_string()),
-        Ok(()) => {}
     }
-    Ok(i32::from(errors > 0))
+
+    /// Writes the header when no flow came (a stream with none).
+    pub fn finish(&mut self, out: &mut Out) -> Result<()> {
+        if self.widths.is_none() {
+            let w: Vec<usize> = self.labels.iter().map(|l| l.len()).collect();
+            header(out, self.format, &self.cols, &self.labels, &w).map_err(CliError::Output)?;
+            self.widths = Some(w);
+        }
+        Ok(())
+    }
+}
+
+pub fn run(a: PrintArgs) -> Result<()> {
+    let format = a.format.get();
+    let zone = a.window.zone()?;
+    let window = a.window.window_now()?;
+    let table_zone = if a.utc { Zone::Utc } else { zone.clone() };
+    let mut printer = Printer::new(
+        format,
+        a.fields.fields.as_ref(),
+        table_zone,
+        a.human,
+        a.records.records,
+    )?;
+    let sources = sources::list(&a.input, window, a.input.tmp.tmp)?;
+    let mut out = Out::open(a.output.output.as_deref())?;
+    // The header waits for the first block: nothing is written when there
+    // is nothing to show, and the table's widths come from that block.
+    let sel = Selection {
+        sources: &sources,
+        window,
+        projection: printer.projection()?,
+    };
+    let summary = read(&sel, |flows| printer.write(&mut out, flows))?;
+    summary.something_read(&sources, window, &zone)?;
+    printer.finish(&mut out)?;
+    out.finish()?;
+    summary.all_read()
 }

@@ -1,33 +1,66 @@
-//! `floe send`: NetFlow v5 or v9 to a collector, from generated realistic
-//! flows or replayed from a capture, at a given rate. For tests, demos and
-//! benchmarks; it sends only where it is told (loopback in every test).
+//! `floe send`: NetFlow v5, v9 or IPFIX to a collector, from generated
+//! realistic flows or replayed from a capture, at a given rate. For tests,
+//! demos and benchmarks; it sends only where it is told (loopback in every
+//! test).
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use floe_flow::synth::{realistic_flows, Mix};
-use floe_netflow::{V5Encoder, V9Encoder};
+use floe_netflow::{IpfixEncoder, V5Encoder, V9Encoder};
+use floe_synth::{realistic_flows, Mix};
+
+use crate::error::{warn, CliError, Result};
+use crate::time::now_ms;
+
+/// The export protocols `floe send` speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// NetFlow v5: IPv4 only, 30 flows a datagram.
+    V5,
+    /// NetFlow v9, IPv4 and IPv6 templates.
+    V9,
+    /// IPFIX (NetFlow "v10").
+    Ipfix,
+}
+
+/// `--netflow-version`: 5, 9 or 10 (IPFIX); the versions floe does not
+/// send are refused by name rather than sent as another.
+fn version(s: &str) -> Result<Version, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "5" => Ok(Version::V5),
+        "9" => Ok(Version::V9),
+        "10" | "ipfix" => Ok(Version::Ipfix),
+        v @ ("1" | "6" | "7" | "8") => Err(format!(
+            "floe send does not send NetFlow v{v} (floed receives it); send 5, 9 or 10 (IPFIX)"
+        )),
+        v => Err(format!(
+            "{v:?} is not a NetFlow version floe sends: 5, 9 or 10 (IPFIX)"
+        )),
+    }
+}
 
 /// Send NetFlow to a collector.
 ///
 /// Example: floe send --to 127.0.0.1:2055 --count 10000 --rate 5000
 #[derive(Args, Debug)]
 pub struct SendArgs {
-    /// Collector address.
-    #[arg(long, default_value = "127.0.0.1:2055", value_name = "ADDR:PORT")]
+    #[arg(long, default_value = "127.0.0.1:2055", value_name = "ADDR:PORT", help = crate::args::TO_HELP)]
     to: SocketAddr,
-    /// NetFlow version to send: 5 or 9.
-    #[arg(long = "netflow-version", short = 'V', default_value_t = 5, value_parser = clap::value_parser!(u16).range(5..=9))]
-    version: u16,
+    /// Export protocol: 5 (NetFlow v5), 9 (NetFlow v9) or 10 (IPFIX).
+    #[arg(long = "netflow-version", value_name = "VERSION", default_value = "5", value_parser = version)]
+    version: Version,
+    /// Send IPFIX (the same as --netflow-version 10).
+    #[arg(long, conflicts_with = "version")]
+    ipfix: bool,
     /// Number of generated flows.
-    #[arg(long, short = 'n', default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000)]
     count: usize,
     /// Flows per second (0: as fast as possible).
     #[arg(long, default_value_t = 0)]
     rate: u64,
-    /// Flows per datagram (at most 30 for v5).
+    /// Flows per datagram (at most 30 for v5, 200 for v9 and IPFIX).
     #[arg(long, default_value_t = 30)]
     per_datagram: usize,
     /// Datagrams per system call: 1 sends each datagram on its own, as an
@@ -42,7 +75,8 @@ pub struct SendArgs {
     /// Seed of the generated flows.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// v9 source id (v5: engine id).
+    /// v9 source id, IPFIX observation domain (v5: engine type and id,
+    /// type << 8 | id).
     #[arg(long, default_value_t = 0)]
     source_id: u32,
     /// Replay the UDP payloads of this capture instead of generating flows.
@@ -50,8 +84,8 @@ pub struct SendArgs {
     pcap: Option<PathBuf>,
     /// Spread the generated flows' times over this much of the past (e.g.
     /// 24h for a day of traffic; at most 20d, what NetFlow uptimes carry).
-    #[arg(long, value_name = "DURATION", default_value = "1m")]
-    span: String,
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = crate::args::duration_ms)]
+    span: i64,
     /// End of the span, in seconds since the epoch (default: now), so that
     /// two runs send the very same flows (benchmarks); within 20 days.
     #[arg(long, value_name = "UNIX_SECS")]
@@ -114,25 +148,25 @@ fn send_many(
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-pub fn run(a: SendArgs) -> Result<(), String> {
-    let bind: SocketAddr = match (a.from, a.to) {
+pub fn run(a: SendArgs) -> Result<()> {
+    let bind = match (a.from, a.to) {
         (Some(ip), _) => SocketAddr::new(ip, 0),
-        (None, SocketAddr::V4(_)) => "0.0.0.0:0".parse().map_err(|_| "bad bind address")?,
-        (None, SocketAddr::V6(_)) => "[::]:0".parse().map_err(|_| "bad bind address")?,
+        (None, SocketAddr::V4(_)) => SocketAddr::from(([0, 0, 0, 0], 0)),
+        (None, SocketAddr::V6(_)) => SocketAddr::from(([0u16; 8], 0)),
     };
-    let sock = UdpSocket::bind(bind).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    let sock =
+        UdpSocket::bind(bind).map_err(|e| CliError::Send(format!("cannot bind {bind}: {e}")))?;
     let datagrams: Vec<(Vec<u8>, usize)> = match &a.pcap {
         Some(p) => {
-            let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let bytes = std::fs::read(p).map_err(|source| CliError::Read {
+                path: p.clone(),
+                source,
+            })?;
             floe_netflow::pcap::udp_datagrams(&bytes)
-                .map_err(|e| format!("{}: {e}", p.display()))?
+                .map_err(|source| CliError::Pcap {
+                    path: p.clone(),
+                    source,
+                })?
                 .into_iter()
                 .map(|d| (d.payload, 1))
                 .collect()
@@ -173,12 +207,13 @@ pub fn run(a: SendArgs) -> Result<(), String> {
             .iter()
             .map(|(d, _)| d.as_slice())
             .collect();
-        sent += send_many(&sock, &to, &batch).map_err(|e| format!("send to {}: {e}", a.to))?;
+        sent += send_many(&sock, &to, &batch)
+            .map_err(|e| CliError::Send(format!("send to {}: {e}", a.to)))?;
     }
     let flows: usize = datagrams.iter().map(|(_, n)| n).sum();
     let secs = start.elapsed().as_secs_f64().max(1e-9);
-    eprintln!(
-        "floe send: {} {} in {sent} datagrams to {} in {secs:.2} s ({:.0}/s)",
+    warn(format!(
+        "{} {} in {sent} datagrams to {} in {secs:.2} s ({:.0}/s)",
         flows,
         if a.pcap.is_some() {
             "payloads"
@@ -187,28 +222,35 @@ pub fn run(a: SendArgs) -> Result<(), String> {
         },
         a.to,
         flows as f64 / secs
-    );
+    ));
     Ok(())
 }
 
-/// Generated flows, ending within `--span` before now, encoded into
-/// datagrams.
-fn generate(a: &SendArgs) -> Result<Vec<(Vec<u8>, usize)>, String> {
+/// Generated flows, ending within `--span` before the export time,
+/// encoded into datagrams.
+fn generate(a: &SendArgs) -> Result<Vec<(Vec<u8>, usize)>> {
+    let version = if a.ipfix { Version::Ipfix } else { a.version };
+    // The export time on a whole second: v9 and IPFIX headers carry whole
+    // seconds (v9 beside a millisecond uptime), so a collector places flows
+    // off by the export time's fraction (up to a second, the same for every
+    // flow of a datagram). On a whole second it places them exactly, and
+    // two sends of the same flows (--until) store the same times.
     let now = now_ms();
-    let span = crate::input::parse_duration_ms(&a.span)?;
+    let export = now - now.rem_euclid(1000);
+    let span = a.span;
     if !(1..=20 * 86_400_000).contains(&span) {
-        return Err(format!("--span {}: use 1s to 20d", a.span));
+        return Err(CliError::Usage("--span: use 1s to 20d".into()));
     }
     let end = match a.until {
-        None => now,
+        None => export,
         Some(secs) => {
             let ms = secs.saturating_mul(1000);
             // NetFlow uptimes are 32-bit milliseconds (49 days) from boot,
             // a day before the oldest flow.
-            if ms > now || now - ms > 20 * 86_400_000 {
-                return Err(format!(
+            if ms > export || export - ms > 20 * 86_400_000 {
+                return Err(CliError::Usage(format!(
                     "--until {secs}: use a time within the last 20 days"
-                ));
+                )));
             }
             ms
         }
@@ -217,36 +259,48 @@ fn generate(a: &SendArgs) -> Result<Vec<(Vec<u8>, usize)>, String> {
         day_start_ms: end - span,
         span_ms: span,
         // v5 carries IPv4 only.
-        ipv6_share: if a.version == 5 { 0.0 } else { 0.2 },
+        ipv6_share: if version == Version::V5 { 0.0 } else { 0.2 },
     };
-    let mut flows = realistic_flows(a.count, a.seed, &mix);
-    // Booted a day before the oldest flow: every uptime is positive.
+    // Every flow ends by `end`, no later than the export time, and starts
+    // no later than it ends (floe_synth's promise): no collector sees a
+    // flow from the exporter's future or one that ends before it starts.
+    let flows = realistic_flows(a.count, a.seed, &mix);
+    // Booted a day before the oldest flow (whose start is at most the
+    // 30-minute active timeout before its end): every uptime is positive
+    // and below the export's.
     let boot = end - span - 86_400_000;
-    let per = a
-        .per_datagram
-        .clamp(1, if a.version == 5 { 30 } else { 200 });
-    // The export time on a whole second: v9 headers carry whole seconds
-    // beside a millisecond uptime, so a collector places flows off by the
-    // export time's fraction (up to a second, the same for every flow of a
-    // datagram). On a whole second it places them exactly, and two sends of
-    // the same flows (--until) store the same times.
-    let now = now - now.rem_euclid(1000);
-    let mut out = Vec::new();
-    if a.version == 5 {
-        let mut enc = V5Encoder::new(boot);
-        enc.engine_id = a.source_id as u8;
-        enc.engine_type = (a.source_id >> 8) as u8;
-        for f in &mut flows {
-            f.end_ms = f.end_ms.min(end);
+    let per = a.per_datagram.clamp(
+        1,
+        if version == Version::V5 {
+            floe_netflow::V5_MAX_FLOWS
+        } else {
+            200
+        },
+    );
+    let out = match version {
+        Version::V5 => {
+            let mut enc = V5Encoder::new(boot);
+            enc.engine_id = a.source_id as u8;
+            enc.engine_type = (a.source_id >> 8) as u8;
+            flows
+                .chunks(per)
+                .map(|c| (enc.encode(c, export), c.len()))
+                .collect()
         }
-        for chunk in flows.chunks(per) {
-            out.push((enc.encode(chunk, now), chunk.len()));
+        Version::V9 => {
+            let mut enc = V9Encoder::new(boot, a.source_id);
+            flows
+                .chunks(per)
+                .map(|c| (enc.encode(c, export), c.len()))
+                .collect()
         }
-    } else {
-        let mut enc = V9Encoder::new(boot, a.source_id);
-        for chunk in flows.chunks(per) {
-            out.push((enc.encode(chunk, now), chunk.len()));
+        Version::Ipfix => {
+            let mut enc = IpfixEncoder::new(a.source_id);
+            flows
+                .chunks(per)
+                .map(|c| (enc.encode(c, export), c.len()))
+                .collect()
         }
-    }
+    };
     Ok(out)
 }

@@ -26,7 +26,7 @@ fn man_pages_for_floe_and_each_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     run_ok(
         Command::new(FLOE)
-            .args(["generate", "man", "--out"])
+            .args(["generate", "man", "--dir"])
             .arg(dir.path()),
     );
     let top = std::fs::read_to_string(dir.path().join("floe.1")).unwrap();
@@ -70,9 +70,10 @@ fn daily_report_units_pass_systemd_analyze_verify() {
         std::fs::copy(units.join(name), dir.path().join(name)).unwrap();
     }
     let service = std::fs::read_to_string(units.join("floe-daily-report.service")).unwrap();
-    assert!(service.contains("floe report --daily yesterday --format html"));
+    assert!(service.contains("floe report --daily --day yesterday --format html -o "));
+    // After the 00:10 rotation closes the file of the day's last flows.
     let timer = std::fs::read_to_string(units.join("floe-daily-report.timer")).unwrap();
-    assert!(timer.contains("OnCalendar=*-*-* 00:10:00") && timer.contains("Persistent=true"));
+    assert!(timer.contains("OnCalendar=*-*-* 00:15:00") && timer.contains("Persistent=true"));
     let out = Command::new("systemd-analyze")
         .arg("verify")
         .arg(dir.path().join("floe-daily-report.timer"))

@@ -112,6 +112,7 @@ fn the_daily_summary_is_mailed_with_a_text_and_an_html_part() {
     let out = floe_report(
         &[
             "--daily",
+            "--day",
             "2026-11-22",
             "--zone",
             "UTC",
@@ -164,7 +165,7 @@ fn the_daily_summary_is_mailed_with_a_text_and_an_html_part() {
     assert!(text.contains("# Exporter health"), "{text}");
     // The same summary the terminal shows.
     let printed = floe_report(
-        &["--daily", "2026-11-22", "--zone", "UTC"],
+        &["--daily", "--day", "2026-11-22", "--zone", "UTC"],
         data.path(),
         &[],
     );
@@ -283,7 +284,7 @@ fn sendmail_gets_the_message_on_stdin_with_dash_t() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&sendmail, std::fs::Permissions::from_mode(0o755)).unwrap();
     let args = [
-        "-t",
+        "-r",
         "ip-destination-port",
         "--format",
         "csv",
@@ -373,14 +374,14 @@ fn mail_errors_name_what_is_wrong() {
         ),
     ];
     for (extra, says) in cases {
-        let args: Vec<&str> = ["-t", "ip-protocol"].iter().chain(extra).copied().collect();
+        let args: Vec<&str> = ["-r", "ip-protocol"].iter().chain(extra).copied().collect();
         let out = floe_report(&args, data.path(), &[]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{extra:?}");
         assert!(err.contains(says), "{extra:?}: {err}");
     }
     // Mail options without --mail-to are a usage error, not ignored.
-    let out = floe_report(&["-t", "ip-protocol", "--smtp", &smtp], data.path(), &[]);
+    let out = floe_report(&["-r", "ip-protocol", "--smtp", &smtp], data.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
 }
 

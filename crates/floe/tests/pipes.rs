@@ -227,7 +227,9 @@ fn flow_tools_filter_files_run_through_floe_filter() {
     .unwrap();
     let run = |vars: &[&str]| {
         let mut c = Command::new(FLOE);
-        c.args(["filter", "-f"]).arg(&cfg).args(["-F", "low-cheap"]);
+        c.args(["filter", "--file"])
+            .arg(&cfg)
+            .args(["-F", "low-cheap"]);
         for v in vars {
             c.args(["-v", v]);
         }
@@ -377,7 +379,7 @@ fn report_from_a_tree_and_from_a_pipe_agree_with_a_hand_count() {
     let direct = Command::new(FLOE)
         .args([
             "report",
-            "-t",
+            "-r",
             "ip-source-address",
             "--sort",
             "+octets",
@@ -419,7 +421,7 @@ fn report_from_a_tree_and_from_a_pipe_agree_with_a_hand_count() {
     let piped = Command::new(FLOE)
         .args([
             "report",
-            "-t",
+            "-r",
             "ip-destination-port",
             "--filter",
             "bytes > 200",
@@ -507,7 +509,7 @@ fn the_how_to_report_files_run_unchanged() {
             .and_then(|s| s.lines().next())
             .and_then(|l| l.trim().strip_prefix("type "))
             .unwrap();
-        let direct = report(&["-t", ty, "--sort", "+octets", "--records", "15"]);
+        let direct = report(&["-r", ty, "--sort", "+octets", "--records", "15"]);
         let body: Vec<&str> = via_cfg.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(body.join("\n") + "\n", direct, "{d}");
         assert!(body.len() > 1, "{d} is empty");
@@ -539,7 +541,7 @@ fn the_how_to_report_files_run_unchanged() {
     ] {
         let via_cfg = report(&["-s", rc.to_str().unwrap(), "-S", d]);
         let direct = report(&[
-            "-t",
+            "-r",
             ty,
             "--sort",
             "+octets",
@@ -675,7 +677,7 @@ fn damaged_files_are_named_by_every_tool_and_the_rest_is_read() {
     assert_eq!(code, Some(1));
     names_all(&err);
     assert_eq!(out.lines().count() - 1, intact);
-    let (code, out, err) = run(&["report", "-t", "ip-protocol", "--format", "csv", tree]);
+    let (code, out, err) = run(&["report", "-r", "ip-protocol", "--format", "csv", tree]);
     assert_eq!(code, Some(1));
     names_all(&err);
     assert!(out.contains(&format!("6,{intact},")), "{out}");
@@ -812,7 +814,17 @@ fn send_spreads_flows_over_the_span() {
         let to = sock.local_addr().unwrap().to_string();
         let s = Command::new(FLOE)
             .args([
-                "send", "-V", "9", "-n", "600", "--rate", "0", "--span", "24h", "--to", &to,
+                "send",
+                "--netflow-version",
+                "9",
+                "--count",
+                "600",
+                "--rate",
+                "0",
+                "--span",
+                "24h",
+                "--to",
+                &to,
             ])
             .args(extra)
             .output()
@@ -854,7 +866,7 @@ fn send_spreads_flows_over_the_span() {
     assert!(now - oldest <= 24 * 3_600_000 + 1_000);
 }
 
-/// `floe report --daily DAY`: hours, the top reports and exporter health of
+/// `floe report --daily --day DAY`: hours, the top reports and exporter health of
 /// one day, as text and as a valid HTML page, with no configuration.
 #[test]
 fn the_daily_summary_needs_no_configuration() {
@@ -866,6 +878,7 @@ fn the_daily_summary_needs_no_configuration() {
                 .args([
                     "report",
                     "--daily",
+                    "--day",
                     "2026-11-22",
                     "--zone",
                     "UTC",
@@ -932,12 +945,12 @@ fn report_json_follows_the_published_schema() {
     .unwrap();
     let cases: [Vec<String>; 3] = [
         vec![
-            "-t".into(),
+            "-r".into(),
             "ip-source-address/ip-destination-port".into(),
             "--records".into(),
             "5".into(),
         ],
-        vec!["-t".into(), "ip-port".into()],
+        vec!["-r".into(), "ip-port".into()],
         vec![
             "-s".into(),
             cfg.display().to_string(),

@@ -154,7 +154,7 @@ fn one_liner_flags() {
     // Prefixes by a fixed length.
     let csv = report(
         &[
-            "-t",
+            "-r",
             "ip-source-address",
             "--src-format",
             "prefix-len/24",
@@ -168,7 +168,7 @@ fn one_liner_flags() {
         format!("10.0.0.0/24,180,{total},180,5400000,100.0000,100.0000")
     );
     // Scaled by a factor.
-    let csv = report(&["-t", "ip-protocol", "--scale", "100", "-f", "csv"], dir);
+    let csv = report(&["-r", "ip-protocol", "--scale", "100", "-f", "csv"], dir);
     assert!(
         csv.contains(&format!("\n6,180,{},18000,", total * 100)),
         "{csv}"
@@ -176,7 +176,7 @@ fn one_liner_flags() {
     // Names, percentages, in flow-report's layout.
     let ft = report(
         &[
-            "-t",
+            "-r",
             "ip-destination-port",
             "-f",
             "flow-tools",
@@ -192,7 +192,7 @@ fn one_liner_flags() {
         "# recn: ip-destination-port*,flows,octets,packets\nhttps,100.000000,100.000000,100.000000\n"
     );
     // A time series, oldest first by default; 30-minute intervals.
-    let text = report(&["-t", "time-series", "--interval", "1800"], dir);
+    let text = report(&["-r", "time-series", "--interval", "1800"], dir);
     let rows: Vec<&str> = text.lines().skip(4).collect();
     assert_eq!(rows.len(), 6, "{text}");
     assert!(rows[0].starts_with("2026-11-22T10:00:00Z "), "{text}");
@@ -205,7 +205,7 @@ fn one_liner_flags() {
     // Rates as columns and as the sort.
     let csv = report(
         &[
-            "-t",
+            "-r",
             "ip-source-address",
             "--fields",
             "+max-bps",
@@ -231,9 +231,9 @@ fn one_liner_flags() {
     // Several types in one pass: one JSON document each.
     let json = report(
         &[
-            "-t",
+            "-r",
             "ip-protocol",
-            "-t",
+            "-r",
             "ip-destination-port",
             "-f",
             "json",
@@ -245,7 +245,7 @@ fn one_liner_flags() {
     assert_eq!(docs[1]["report"], "ip-destination-port");
     assert_eq!(docs[1]["rows"][0]["flows"], 180);
     // The summary, as text.
-    let text = report(&["-t", "summary-detail"], dir);
+    let text = report(&["-r", "summary-detail"], dir);
     assert!(
         text.contains("Total Flows:                      180\n"),
         "{text}"
@@ -254,23 +254,23 @@ fn one_liner_flags() {
     // Errors name the flag and the choices.
     for (args, says) in [
         (
-            vec!["-t", "ip-protocol", "--scale", "lots"],
+            vec!["-r", "ip-protocol", "--scale", "lots"],
             "scale \"lots\"",
         ),
         (
-            vec!["-t", "ip-protocol", "--fields", "+speed"],
+            vec!["-r", "ip-protocol", "--fields", "+speed"],
             "unknown field \"speed\"",
         ),
         (
-            vec!["-t", "ip-protocol", "--options", "+pretty"],
+            vec!["-r", "ip-protocol", "--options", "+pretty"],
             "unknown option \"pretty\"",
         ),
         (
-            vec!["-t", "ip-source-address", "--src-format", "cidr"],
+            vec!["-r", "ip-source-address", "--src-format", "cidr"],
             "address format \"cidr\"",
         ),
         (
-            vec!["-t", "ip-protocol", "--sort", "+speed"],
+            vec!["-r", "ip-protocol", "--sort", "+speed"],
             "unknown sort field",
         ),
     ] {
@@ -294,18 +294,18 @@ fn json_of_the_new_kinds_follows_the_schema() {
     tree(data.path());
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/report.schema.json");
     for args in [
-        vec!["-t", "summary-detail"],
-        vec!["-t", "summary-counters"],
+        vec!["-r", "summary-detail"],
+        vec!["-r", "summary-counters"],
         vec![
-            "-t",
+            "-r",
             "ip-source-address-destination-count",
             "--sort",
             "+count",
         ],
-        vec!["-t", "time-series/ip-protocol", "--interval", "3600"],
-        vec!["-t", "packet-size/duration"],
+        vec!["-r", "time-series/ip-protocol", "--interval", "3600"],
+        vec!["-r", "packet-size/duration"],
         vec![
-            "-t",
+            "-r",
             "ip-source-address",
             "--src-format",
             "prefix-mask/16",

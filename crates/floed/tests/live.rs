@@ -48,12 +48,12 @@ fn ask_until(dir: &Path, req: &Request, done: impl Fn(&Snapshot) -> bool) -> Sna
 
 fn flows(n: usize, seed: u64) -> Vec<Flow> {
     let now = now_ms();
-    let mix = floe_flow::synth::Mix {
+    let mix = floe_synth::Mix {
         day_start_ms: now - 60_000,
         span_ms: 55_000,
         ipv6_share: 0.2,
     };
-    floe_flow::synth::realistic_flows(n, seed, &mix)
+    floe_synth::realistic_flows(n, seed, &mix)
 }
 
 fn rss_kib(pid: u32) -> u64 {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-use floe_flow::synth::{realistic_flows, Mix};
+use floe_synth::{realistic_flows, Mix};
 use floe_flow::Flow;
 use floe_store::{StoreConfig, StoreWriter, Zone};
 

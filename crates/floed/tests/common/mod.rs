@@ -153,12 +153,12 @@ pub fn stored_flows(dir: &Path) -> (Vec<Flow>, Vec<FlowFile>) {
 
 pub fn sample_flows(n: usize, seed: u64) -> Vec<Flow> {
     let now = now_ms();
-    let mix = floe_flow::synth::Mix {
+    let mix = floe_synth::Mix {
         day_start_ms: now - 60_000,
         span_ms: 60_000,
         ipv6_share: 0.2,
     };
-    floe_flow::synth::realistic_flows(n, seed, &mix)
+    floe_synth::realistic_flows(n, seed, &mix)
 }
 
 /// One of the `extra` counters of an exporter address, summed over files.

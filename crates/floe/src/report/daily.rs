@@ -1,20 +1,31 @@
-//! `floe report --daily [DAY]`: the summary an operator wants each morning,
-//! with no configuration: traffic per hour, top source and destination
-//! addresses, top destination ports, top conversations, protocols, and
-//! each exporter's health (flows, lost flows, resets, bad datagrams, flows
-//! the disk could not take), for one day in the zone, as text or HTML, in
-//! one pass over the day's files.
+//! `floe report --daily [--day DAY]`: the summary an operator wants each
+//! morning, with no configuration: traffic per hour, top source and
+//! destination addresses, top destination ports, top conversations,
+//! protocols, and each exporter's health (flows, lost flows, resets, bad
+//! datagrams, flows the disk could not take), for one day in the zone
+//! (yesterday by default), as text or HTML, in one pass over the day's
+//! files.
+//!
+//! The day's last flows are in the files of the periods after midnight
+//! (flows are filed by the time they arrive), and a run soon after
+//! midnight finds the latest of them still open: tmp- files are read too,
+//! up to their last whole block (and one closed since it was listed is
+//! read under its closed name).
 
 use floe_flow::{Counter, ExporterCounters, ExporterKey, Flow};
 use floe_report::{
     human, render_html_sections, render_text, HtmlReport, HtmlSection, HtmlTable, Report,
     ReportType, Sort,
 };
-use floe_store::FlowFile;
 
-use crate::input::{self, InputArgs, Source};
-use crate::mail::MailArgs;
-use crate::report::{Delivery, Format};
+use crate::error::{CliError, Result};
+use crate::read::Selection;
+use crate::read_parallel::read_parallel;
+use crate::report::args::{Format, ReportArgs};
+use crate::report::compute::merged;
+use crate::report::deliver::{mailer, Delivery};
+use crate::sources::{self, open_floe, Sources};
+use crate::time::{day_window, now_ms};
 
 /// The reports of the summary: title, type, sort, rows.
 const REPORTS: &[(&str, &str, &str, Option<usize>)] = &[
@@ -58,26 +69,27 @@ struct State {
     hours: Vec<Hour>,
 }
 
-pub fn run(
-    day: &str,
-    input: &InputArgs,
-    format: Format,
-    mail: &MailArgs,
-    max_keys: usize,
-) -> Result<i32, String> {
-    let mut input = input.clone();
-    input.day = Some(day.to_string());
-    input.start = None;
-    input.end = None;
-    input.last = None;
-    let zone = input.zone()?;
-    let window = input.window(crate::now_ms())?;
-    let (from, to) = window;
+pub fn run(a: &ReportArgs) -> Result<()> {
+    let format = a.format.get();
+    if !matches!(format, Format::Text | Format::Html) {
+        return Err(CliError::Usage(
+            "--daily is text or html (--format text, --format html)".into(),
+        ));
+    }
+    let max_keys = a.max_keys;
+    let zone = a.window.zone()?;
+    let day = a.window.day.as_deref().unwrap_or("yesterday");
+    let window = day_window(day, &zone, now_ms())?;
+    let (from, to) = (window.from, window.to);
     let n_hours = ((to - from + 3_599_999) / 3_600_000).max(1) as usize;
-    let sources = input::sources(&input, window)?;
+    let day_name = zone.at(from).format("%Y-%m-%d").to_string();
+    let host = floe_store::host_name();
+    let title = format!("{day_name} daily flow summary on {host}");
+    let mailer = mailer(a, &title, from)?;
+    let sources = sources::list(&a.input, window, true)?;
     let kinds: Vec<ReportType> = REPORTS
         .iter()
-        .map(|(_, k, _, _)| ReportType::parse(k).map_err(|e| e.to_string()))
+        .map(|(_, k, _, _)| ReportType::parse(k))
         .collect::<Result<_, _>>()?;
     let projection = floe_store::Projection::of_fields([
         "ip-source-address",
@@ -86,13 +98,16 @@ pub fn run(
         "ip-protocol",
         "octets",
         "packets",
-    ])?;
-    let (states, errors) = input::read_parallel(
-        "report",
-        &sources,
+    ])
+    .map_err(CliError::Usage)?;
+    let sel = Selection {
+        sources: &sources,
         window,
         projection,
-        input.threads,
+    };
+    let (states, summary) = read_parallel(
+        &sel,
+        a.threads,
         || State {
             reports: kinds
                 .iter()
@@ -102,7 +117,7 @@ pub fn run(
         },
         |s: &mut State, flows: &mut Vec<Flow>| {
             for r in &mut s.reports {
-                r.add(flows).map_err(|e| e.to_string())?;
+                r.add(flows)?;
             }
             for f in flows.iter() {
                 // Counted in the hour it started (or the first hour).
@@ -115,6 +130,7 @@ pub fn run(
             Ok(())
         },
     )?;
+    summary.something_read(&sources, window, &zone)?;
     let mut hours = vec![Hour::default(); n_hours];
     let mut per_report: Vec<Vec<Report>> = kinds.iter().map(|_| Vec::new()).collect();
     for s in states {
@@ -127,14 +143,8 @@ pub fn run(
             per_report[i].push(r);
         }
     }
-    let reports: Vec<Report> = per_report
-        .into_iter()
-        .map(crate::report::merged)
-        .collect::<Result<_, _>>()?;
+    let reports: Vec<Report> = per_report.into_iter().map(merged).collect::<Result<_>>()?;
     let health = exporter_health(&sources);
-    let day_name = zone.at(from).format("%Y-%m-%d").to_string();
-    let host = floe_store::host_name();
-    let title = format!("{day_name} daily flow summary on {host}");
     let hour_label = |i: usize| {
         zone.at(from + i as i64 * 3_600_000)
             .format("%H:%M")
@@ -144,8 +154,7 @@ pub fn run(
         .iter()
         .zip(REPORTS)
         .map(|(r, (_, _, sort, records))| Sort::parse(sort).map(|s| r.rows(s, *records)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
+        .collect::<Result<_, _>>()?;
     let hour_rows: Vec<Vec<String>> = hours
         .iter()
         .enumerate()
@@ -181,15 +190,12 @@ pub fn run(
         zone.at(to).format("%Y-%m-%d %H:%M"),
         zone.name()
     );
-    let out = Delivery {
+    let delivery = Delivery {
         format,
-        mail,
-        input: &input,
-        window,
-        errors,
-        subject: &title,
+        output: &a.output,
+        mailer,
     };
-    out.deliver(|format| {
+    delivery.deliver(|format| {
         if format == Format::Html {
             let mut sections = vec![HtmlSection::Table(HtmlTable {
                 title: "Traffic per hour",
@@ -255,18 +261,17 @@ pub fn run(
             }
             s
         }
-    })
+    })?;
+    summary.all_read()
 }
 
 /// Every exporter's counters summed over the day's floe files.
-fn exporter_health(sources: &[Source]) -> Vec<(ExporterKey, ExporterCounters)> {
+fn exporter_health(sources: &Sources) -> Vec<(ExporterKey, ExporterCounters)> {
     let mut all: std::collections::BTreeMap<ExporterKey, ExporterCounters> = Default::default();
-    for s in sources {
-        if let Source::File(p) = s {
-            if let Ok(f) = FlowFile::open(p) {
-                for (k, c) in f.counters() {
-                    all.entry(*k).or_default().add(c);
-                }
+    for p in sources.floe_files() {
+        if let Ok(f) = open_floe(p) {
+            for (k, c) in f.counters() {
+                all.entry(*k).or_default().add(c);
             }
         }
     }

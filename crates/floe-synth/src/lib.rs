@@ -10,7 +10,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::Flow;
+use floe_flow::Flow;
 
 /// SplitMix64: small, fast, and the same stream on every platform, which
 /// is all a reproducible data set needs.
@@ -51,7 +51,8 @@ pub struct Mix {
     pub ipv6_share: f64,
     /// First flow end time, UTC ms.
     pub day_start_ms: i64,
-    /// Span of the generated flows' end times, ms.
+    /// Span of the generated flows' end times, ms: every flow ends within
+    /// `day_start_ms..=day_start_ms + span_ms`.
     pub span_ms: i64,
 }
 
@@ -78,7 +79,9 @@ fn packets(rng: &mut Rng) -> u64 {
     (1.0 / u.powf(0.9)).min(2_000_000.0) as u64
 }
 
-/// `n` flows in export order, reproducible from `seed`.
+/// `n` flows in export order, reproducible from `seed`. Every flow starts
+/// no later than it ends, and ends within the mix's span (a sender that
+/// exports at the span's end never sends a flow from its future).
 pub fn realistic_flows(n: usize, seed: u64, mix: &Mix) -> Vec<Flow> {
     let mut rng = Rng::seed_from_u64(seed);
     let exporters: [IpAddr; 3] = [
@@ -89,7 +92,10 @@ pub fn realistic_flows(n: usize, seed: u64, mix: &Mix) -> Vec<Flow> {
     let step = mix.span_ms as f64 / n.max(1) as f64;
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let end_ms = mix.day_start_ms + (i as f64 * step) as i64 + rng.range(0, 1000);
+        // A second of jitter, but never past the span: a flow clamped
+        // there keeps its duration (its start moves with its end).
+        let end_ms = (mix.day_start_ms + (i as f64 * step) as i64 + rng.range(0, 1000))
+            .min(mix.day_start_ms + mix.span_ms);
         let d = rng.unit();
         let duration_ms: i64 = if d < 0.4 {
             rng.range(0, 1000)
@@ -245,5 +251,28 @@ mod tests {
         assert!(a.windows(2).all(|w| w[0].end_ms <= w[1].end_ms + 1000));
         let max_pk = a.iter().map(|f| f.packets).max().unwrap();
         assert!(max_pk > 1000, "heavy tail: {max_pk}");
+    }
+
+    /// `floe send` exports at the span's end: no flow may end after it or
+    /// start after its end (a collector would take either for a broken
+    /// exporter clock), whatever the count and span.
+    #[test]
+    fn every_flow_ends_within_the_span_and_after_it_starts() {
+        for (n, span_ms) in [(20_000, 60_000), (7, 1_000), (100_000, 86_400_000)] {
+            let mix = Mix {
+                span_ms,
+                ..Mix::default()
+            };
+            let flows = realistic_flows(n, 1, &mix);
+            let last = mix.day_start_ms + span_ms;
+            for f in &flows {
+                assert!(f.start_ms <= f.end_ms, "{f:?}");
+                assert!(
+                    (mix.day_start_ms..=last).contains(&f.end_ms),
+                    "{} outside the span",
+                    f.end_ms
+                );
+            }
+        }
     }
 }

@@ -1,0 +1,159 @@
+//! The reports a run computes: from the one-liner flags (`-r TYPE`, the
+//! sort, fields and options given), or from a flow-tools configuration's
+//! stat-definitions (whose meaning is `floe_report::statcfg`'s), with
+//! their filters compiled.
+
+use floe_filter::{Expr, Filter, FilterFile};
+use floe_report::statcfg::StatConfig;
+use floe_report::{AddrFormat, Fields, KeyPart, Output, Report, ReportOptions, ReportType, Scale};
+
+use crate::args::Columns;
+use crate::error::{warn, CliError, Result};
+use crate::report::args::ReportArgs;
+use crate::time::now_ms;
+
+/// One report to compute: its title, type, filter and outputs.
+pub struct Job {
+    /// Shown above it.
+    pub title: String,
+    /// The stat-report's name (flow-tools header).
+    pub name: String,
+    /// The report being computed.
+    pub report: Report,
+    /// The flows it counts (all without one).
+    pub filter: Option<Filter>,
+    /// How it is shown.
+    pub outputs: Vec<Output>,
+    /// Rows per interval (a stat-definition's time-series).
+    pub per_interval: bool,
+}
+
+/// The one-liner's reports, one per `-r TYPE`, and the page's title.
+pub fn one_liners(a: &ReportArgs) -> Result<(Vec<Job>, String)> {
+    let filter = a.filter.as_deref().map(Filter::parse).transpose()?;
+    let mut jobs = Vec::new();
+    for name in &a.kinds {
+        let kind = ReportType::parse(name)?;
+        let series = kind.parts.contains(&KeyPart::Interval);
+        let sort = a
+            .sort
+            .as_deref()
+            .unwrap_or(if series { "-key" } else { "+octets" });
+        let mut out = Output::new(sort)?;
+        out.records = a.records.records;
+        out.tally = a.tally.filter(|t| *t > 0);
+        match &a.fields.fields {
+            None => {}
+            Some(Columns::Only(names)) => {
+                out.fields = Fields::none();
+                for n in names {
+                    out.fields.set(&n.to_ascii_lowercase(), true)?;
+                }
+            }
+            Some(Columns::Change(changes)) => {
+                for (on, n) in changes {
+                    out.fields.set(n, *on)?;
+                }
+            }
+        }
+        if let Some(o) = &a.options {
+            out.options.apply(o)?;
+        }
+        let addr = |f: &Option<String>| -> Result<AddrFormat> {
+            Ok(f.as_deref()
+                .map(AddrFormat::parse)
+                .transpose()?
+                .unwrap_or_default())
+        };
+        let options = ReportOptions {
+            src_format: addr(&a.src_format)?,
+            dst_format: addr(&a.dst_format)?,
+            scale: a
+                .scale
+                .as_deref()
+                .map(Scale::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            interval_secs: a.interval.max(1),
+            rates: out.needs_rates(),
+        };
+        jobs.push(Job {
+            title: format!("{} sorted {}", kind.name, out.sort.name()),
+            name: kind.name.clone(),
+            report: Report::with_options(kind, a.max_keys, options),
+            filter: filter.clone(),
+            outputs: vec![out],
+            per_interval: false,
+        });
+    }
+    let titles: Vec<&str> = jobs.iter().map(|j| j.title.as_str()).collect();
+    let page = format!("floe report: {}", titles.join(", "));
+    Ok((jobs, page))
+}
+
+/// The reports of a flow-tools configuration's stat-definitions (`-S`, or
+/// every one with --all-reports), every one in one pass, and the page's
+/// title.
+pub fn from_config(a: &ReportArgs) -> Result<(Vec<Job>, String)> {
+    let vars = a.vars.map();
+    let path = a
+        .stat_config
+        .as_deref()
+        .ok_or_else(|| CliError::Usage("no stat-config".into()))?;
+    let cfg = StatConfig::load(path, &vars)?;
+    if let (Some(from), Some(to)) = (&cfg.include_filter_moved_from, &cfg.include_filter) {
+        warn(format!(
+            "include-filter {} not found; using {}",
+            from.display(),
+            to.display()
+        ));
+    }
+    let all: Vec<String> = cfg
+        .definition_names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let definitions = if a.all_reports { &all } else { &a.definitions };
+    if definitions.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{}: name the stat-definitions to run with -S NAME, or --all-reports; defined: {}",
+            cfg.file,
+            all.join(", ")
+        )));
+    }
+    let plan = cfg.plan(definitions)?;
+    let filters = cfg
+        .include_filter
+        .as_ref()
+        .map(|p| FilterFile::load(p, &vars, now_ms()))
+        .transpose()?;
+    let mut jobs = Vec::new();
+    for p in plan {
+        // plan() refuses named filters without a filter file.
+        let filter = match &filters {
+            Some(ff) if !p.filters.is_empty() => {
+                let mut exprs = p
+                    .filters
+                    .iter()
+                    .map(|n| ff.compile(n))
+                    .collect::<Result<Vec<Expr>, _>>()?;
+                Some(Filter::from_expr(if exprs.len() == 1 {
+                    exprs.swap_remove(0)
+                } else {
+                    Expr::And(exprs)
+                }))
+            }
+            _ => None,
+        };
+        jobs.push(Job {
+            title: p.title,
+            name: p.name,
+            report: Report::with_options(p.kind, a.max_keys, p.options),
+            filter,
+            outputs: p.outputs,
+            per_interval: p.per_interval,
+        });
+    }
+    let page = format!("floe report: {}", definitions.join(", "));
+    Ok((jobs, page))
+}

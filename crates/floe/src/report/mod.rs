@@ -1,0 +1,99 @@
+//! `floe report`: stat-reports over flows, as text, CSV, JSON, HTML or
+//! flow-report's own layout; one-liners with -r, or flow-tools stat.cfg
+//! files with -s/-S, every report in one pass; and the daily summary.
+//!
+//! A run checks everything it can before reading (types, options, filters,
+//! the mail's addresses and server), reads once, and delivers only a whole
+//! report: an input that cannot be read, or no flows in the window, and
+//! nothing is printed, written or mailed.
+
+pub mod args;
+mod compute;
+mod daily;
+mod deliver;
+mod jobs;
+mod render;
+
+use floe_report::sym::Symbols;
+use floe_report::ReportType;
+
+use crate::error::{CliError, Result};
+use crate::read::Selection;
+use crate::sources;
+use crate::time::now_ms;
+use args::ReportArgs;
+use deliver::{mailer, write_path, Delivery};
+use render::{render_all, render_one, rows, Style};
+
+/// `-t` is the window's start in every floe tool; a report type there
+/// (what `-t` meant in `floe report` before) gets a message that says so.
+fn report_type_in_start(a: &ReportArgs) -> Result<()> {
+    match &a.window.start {
+        Some(t) if ReportType::parse(t).is_ok() => Err(CliError::Usage(format!(
+            "-t is the start of the time window in every floe tool; the report type is -r (--type): floe report -r {t}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+pub fn run(a: ReportArgs) -> Result<()> {
+    report_type_in_start(&a)?;
+    if a.kinds.is_empty() && a.stat_config.is_none() && !a.daily {
+        return Err(CliError::Usage(
+            "which report? -r TYPE (e.g. -r ip-source-address), -s FILE -S NAME, or --daily".into(),
+        ));
+    }
+    if a.daily {
+        return daily::run(&a);
+    }
+    let (mut jobs, page_title) = if a.stat_config.is_some() {
+        jobs::from_config(&a)?
+    } else {
+        jobs::one_liners(&a)?
+    };
+    let format = a.format.get();
+    let zone = a.window.zone()?;
+    let window = a.window.window_now()?;
+    let symbols = match &a.symbols {
+        Some(dir) => Symbols::load(dir)?,
+        None => Symbols::builtin(),
+    };
+    let mailer = mailer(&a, &page_title, window.from)?;
+    let sources = sources::list(&a.input, window, a.input.tmp.tmp)?;
+    let sel = Selection {
+        sources: &sources,
+        window,
+        projection: floe_store::Projection::ALL,
+    };
+    let summary = compute::compute(&mut jobs, sel, a.threads, a.max_keys)?;
+    summary.something_read(&sources, window, &zone)?;
+    let style = Style {
+        titled: a.stat_config.is_some(),
+        symbols: &symbols,
+        now_ms: now_ms(),
+    };
+    // Every output of every report: (job, output, rows). Outputs with a
+    // path go there; the others make up the page.
+    let mut shown = Vec::new();
+    for j in &jobs {
+        for o in &j.outputs {
+            let rows = rows(j, o);
+            match &o.path {
+                Some(path) => {
+                    let text = render_one(format, &style, j, o, &rows);
+                    let at = o.time.at(style.now_ms, j.report.first_ms, j.report.last_ms);
+                    let filled = zone.strftime(at, path).map_err(CliError::Usage)?;
+                    write_path(path, &filled, &text)?;
+                }
+                None => shown.push((j, o, rows)),
+            }
+        }
+    }
+    let delivery = Delivery {
+        format,
+        output: &a.output,
+        mailer,
+    };
+    delivery.deliver(|f| render_all(f, &style, &shown, &page_title, window))?;
+    summary.all_read()
+}
