@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-use floe_synth::{realistic_flows, Mix};
 use floe_flow::Flow;
 use floe_store::{StoreConfig, StoreWriter, Zone};
+use floe_synth::{realistic_flows, Mix};
 
 /// 2026-11-21 23:00 UTC: generated flows cross midnight, so batches span
 /// two days' partitions.
