@@ -275,7 +275,17 @@ impl Client {
         if status == 200 {
             return Ok(data);
         }
-        let message = String::from_utf8_lossy(&data).trim().to_string();
+        // ClickHouse repeats the query in its message: a long report's
+        // SQL is cut, the reason kept.
+        let mut message = String::from_utf8_lossy(&data).trim().to_string();
+        if message.chars().count() > 1500 {
+            let head: String = message.chars().take(700).collect();
+            let tail: String = {
+                let v: Vec<char> = message.chars().collect();
+                v[v.len() - 700..].iter().collect()
+            };
+            message = format!("{head} [...] {tail}");
+        }
         Err(ClickHouseError::Server {
             url: self.target.url.clone(),
             status,

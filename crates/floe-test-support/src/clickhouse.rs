@@ -267,3 +267,106 @@ impl Drop for Server {
         self.kill();
     }
 }
+
+/// ClickHouse 26 in process (PyPI `chdb-core`) behind the part of the HTTP
+/// interface floe uses (`chdb_http.py`): the current engine, for the
+/// modern schema and the SQL of `floe report --clickhouse`.
+pub struct Chdb {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl Chdb {
+    /// Starts it, or records a skip and returns `None` when the tests'
+    /// Python has no `chdb` module.
+    #[track_caller]
+    pub fn start() -> Option<Chdb> {
+        let py = crate::python3();
+        let has = Command::new(&py)
+            .args(["-c", "import chdb"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !has {
+            crate::skip(format!(
+                "{} has no chdb module (tests/prerequisites.md: pip chdb-core)",
+                py.display()
+            ));
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("floe-chdb-")
+            .tempdir()
+            .expect("a temporary directory");
+        let script = dir.path().join("chdb_http.py");
+        std::fs::write(&script, include_str!("chdb_http.py")).unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let port_file = dir.path().join("port");
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let child = Command::new(&py)
+            .arg(&script)
+            .arg(&data)
+            .arg(&port_file)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start the chdb shim");
+        let mut c = Chdb {
+            dir,
+            port: 0,
+            child,
+        };
+        let started = Instant::now();
+        loop {
+            if let Ok(p) = std::fs::read_to_string(&port_file) {
+                c.port = p.trim().parse().unwrap();
+                break;
+            }
+            if let Ok(Some(st)) = c.child.try_wait() {
+                panic!(
+                    "the chdb shim exited ({st}): {}",
+                    std::fs::read_to_string(c.dir.path().join("log")).unwrap_or_default()
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the chdb shim did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(c)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs a query and returns the answer; panics on an error.
+    pub fn query(&self, sql: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        let _ = s.set_read_timeout(Some(Duration::from_secs(120)));
+        use std::io::Write;
+        write!(
+            s,
+            "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{sql}",
+            sql.len()
+        )
+        .unwrap();
+        let mut a = String::new();
+        s.read_to_string(&mut a).unwrap();
+        let (head, body) = a.split_once("\r\n\r\n").unwrap_or((&a, ""));
+        assert!(head.contains(" 200 "), "{sql}: {head}\n{body}");
+        body.to_string()
+    }
+}
+
+impl Drop for Chdb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -61,11 +61,26 @@ pub fn sums(flows: &[Flow]) -> BTreeMap<String, (u64, u64, u64)> {
 }
 
 /// The same from the table.
-pub fn table_sums(
-    ch: &floe_test_support::clickhouse::Server,
-    table: &str,
-) -> BTreeMap<String, (u64, u64, u64)> {
-    let text = ch.query(&format!(
+/// A server the tests can ask.
+pub trait Ask {
+    fn ask(&self, sql: &str) -> String;
+}
+
+impl Ask for floe_test_support::clickhouse::Server {
+    fn ask(&self, sql: &str) -> String {
+        self.query(sql)
+    }
+}
+
+impl Ask for floe_test_support::clickhouse::Chdb {
+    fn ask(&self, sql: &str) -> String {
+        self.query(sql)
+    }
+}
+
+/// The same from the table.
+pub fn table_sums(ch: &dyn Ask, table: &str) -> BTreeMap<String, (u64, u64, u64)> {
+    let text = ch.ask(&format!(
         "SELECT IPv6NumToString(exporter), count(), sum(packets), sum(octets) FROM {table} GROUP BY exporter FORMAT TabSeparated"
     ));
     text.lines()
@@ -99,11 +114,8 @@ pub fn store_blocks(dir: &Path) -> BTreeMap<(u64, u64), u64> {
 
 /// The same from the table: each block's rows. Equal to
 /// [`store_blocks`]: nothing missing, nothing twice.
-pub fn table_blocks(
-    ch: &floe_test_support::clickhouse::Server,
-    table: &str,
-) -> BTreeMap<(u64, u64), u64> {
-    ch.query(&format!(
+pub fn table_blocks(ch: &dyn Ask, table: &str) -> BTreeMap<(u64, u64), u64> {
+    ch.ask(&format!(
         "SELECT file_id, block, count() FROM {table} GROUP BY file_id, block FORMAT TabSeparated"
     ))
     .lines()
