@@ -143,7 +143,9 @@ fn scaled(col: &str, scale: Scale) -> String {
 
 /// `n * 1000 / d` as floe computes it (exact without 128-bit numbers).
 fn per_second(n: &str, d: &str) -> String {
-    format!("if({d} = 0, toUInt64(0), intDiv({n}, {d}) * 1000 + intDiv(({n} % {d}) * 1000, {d}))")
+    // (Old servers evaluate both branches of `if`: the divisor is never 0.)
+    let g = format!("greatest({d}, toUInt64(1))");
+    format!("if({d} = 0, toUInt64(0), intDiv({n}, {g}) * 1000 + intDiv(({n} % {g}) * 1000, {g}))")
 }
 
 /// Floor division of a signed value.
@@ -434,17 +436,27 @@ fn compile_flows(ctx: &Ctx) -> Result<Compiled> {
         let secs = |x: &str| format!("toUInt64(greatest(intDiv(({x}) * {i}, 1000), 0))");
         // Piece k: its span, and its share of octets and packets (the
         // last piece takes what the others leave).
-        let lo_k = format!("greatest(start_ms, ({first} + toInt64(k)) * {i})");
-        let hi_k = format!("least({e}, ({first} + toInt64(k) + 1) * {i})");
-        let dd = format!("toUInt64(greatest({hi_k} - {lo_k}, 0))");
-        let share = |x: &str| {
-            format!("toUInt64(intDiv({x}, {d}) * {dd} + intDiv(({x} % {d}) * {dd}, {d}))")
+        let dd_of = |v: &str| {
+            let lo = format!("greatest(start_ms, ({first} + toInt64({v})) * {i})");
+            let hi = format!("least({e}, ({first} + toInt64({v}) + 1) * {i})");
+            format!("toUInt64(greatest({hi} - {lo}, 0))")
         };
-        let shares = |x: &str| format!("arrayMap(k -> {}, range({n}))", share(x));
+        let dd = dd_of("k");
+        // (A flow in one piece has no share to compute, but old servers
+        // evaluate both branches of `if`: the divisor is never 0.)
+        let g = format!("greatest({d}, toUInt64(1))");
+        // The shares of every piece, in a lambda of its own variable (old
+        // servers bind a nested lambda's name to the outer one).
+        let shares = |x: &str| {
+            let dj = dd_of("j");
+            format!(
+                "arrayMap(j -> toUInt64(intDiv({x}, {g}) * {dj} + intDiv(({x} % {g}) * {dj}, {g})), range({n}))"
+            )
+        };
         let piece = format!(
             "if({last} = {first} OR {last} - {first} >= {MAX_PIECES},\n    [({}, toUInt64(1), {so}, {sp}, {d})],\n    \
-             arrayMap(k -> ({}, toUInt64(k = 0), toUInt64(if(k + 1 = {n}, {so} - arraySum(arraySlice({}, 1, {n} - 1)), {}[k + 1])), \
-             toUInt64(if(k + 1 = {n}, {sp} - arraySum(arraySlice({}, 1, {n} - 1)), {}[k + 1])), {dd}), range({n})))",
+             arrayMap(k -> ({}, toUInt64(k = 0), if(k + 1 = {n}, toUInt64({so} - arraySum(arraySlice({}, 1, {n} - 1))), toUInt64({}[k + 1])), \
+             if(k + 1 = {n}, toUInt64({sp} - arraySum(arraySlice({}, 1, {n} - 1))), toUInt64({}[k + 1])), {dd}), range({n})))",
             secs(&first),
             secs(&format!("{first} + toInt64(k)")),
             shares(&so),

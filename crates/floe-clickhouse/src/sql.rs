@@ -130,7 +130,9 @@ pub fn num_sql(f: NumField) -> String {
         NumField::Bps => {
             rate("if(octets > 2305843009213693951, toUInt64(18446744073709551615), octets * 8)")
         }
-        NumField::Bpp => "if(packets = 0, toUInt64(0), intDiv(octets, packets))".into(),
+        NumField::Bpp => {
+            "if(packets = 0, toUInt64(0), intDiv(octets, greatest(packets, toUInt64(1))))".into()
+        }
         NumField::SrcMask | NumField::SrcPrefixLen => "src_mask".into(),
         NumField::DstMask | NumField::DstPrefixLen => "dst_mask".into(),
         NumField::EngineType => "engine_type".into(),

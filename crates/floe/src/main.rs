@@ -19,8 +19,10 @@
 
 mod args;
 mod cat;
+mod clickhouse;
 mod decode;
 mod error;
+mod export;
 mod filter;
 mod flow_print;
 mod generate;
@@ -35,6 +37,7 @@ mod read;
 mod read_parallel;
 mod report;
 mod send;
+mod ship;
 mod sources;
 mod stream_out;
 mod time;
@@ -48,7 +51,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// match an expression (filter), show them (print), describe files (info),
 /// compute stat-reports (report), convert flow-tools archives (import),
 /// decode captured exports as floed would (decode), watch the traffic now
-/// (top), send test traffic to a collector (send).
+/// (top), send test traffic to a collector (send), ship a store to
+/// ClickHouse (ship; the tables: clickhouse), export Parquet (export).
 #[derive(Parser, Debug)]
 #[command(
     name = "floe",
@@ -80,6 +84,9 @@ enum Command {
     Top(top::TopArgs),
     Import(import::ImportArgs),
     Send(send::SendArgs),
+    Ship(ship::ShipArgs),
+    Export(export::ExportArgs),
+    Clickhouse(clickhouse::ClickHouseArgs),
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
 }
@@ -97,6 +104,9 @@ impl Command {
             Command::Top(_) => "top",
             Command::Import(_) => "import",
             Command::Send(_) => "send",
+            Command::Ship(_) => "ship",
+            Command::Export(_) => "export",
+            Command::Clickhouse(_) => "clickhouse",
             Command::Generate(_) => "generate",
         }
     }
@@ -113,6 +123,9 @@ fn run(command: Command) -> error::Result<()> {
         Command::Top(a) => top::run(a),
         Command::Import(a) => import::run(a),
         Command::Send(a) => send::run(a),
+        Command::Ship(a) => ship::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Clickhouse(a) => clickhouse::run(a),
         Command::Generate(a) => generate::run(a, Cli::command()),
     }
 }
