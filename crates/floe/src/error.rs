@@ -136,6 +136,23 @@ pub enum CliError {
     /// A Parquet file could not be written.
     #[error(transparent)]
     Parquet(#[from] floe_parquet::ParquetError),
+    /// The query layer could not answer (took too long, or its backend
+    /// failed), said in words.
+    #[error("{0}")]
+    Query(String),
+}
+
+impl From<floe_query::QueryError> for CliError {
+    fn from(e: floe_query::QueryError) -> CliError {
+        use floe_query::QueryError as Q;
+        match e {
+            Q::Invalid(m) => CliError::Usage(m),
+            Q::Filter(e) => CliError::Filter(e),
+            Q::Report(e) => CliError::Report(e),
+            Q::Store(e) => CliError::Store(e),
+            e @ (Q::Tree { .. } | Q::TimedOut(_) | Q::Backend(_)) => CliError::Query(e.to_string()),
+        }
+    }
 }
 
 fn paths(p: &[PathBuf]) -> String {
@@ -190,6 +207,7 @@ impl CliError {
             | CliError::Send(_)
             | CliError::ClickHouse(_)
             | CliError::Parquet(_)
+            | CliError::Query(_)
             | CliError::Live(_) => status::INPUT,
         }
     }

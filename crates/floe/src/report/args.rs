@@ -95,6 +95,13 @@ pub struct ReportArgs {
     /// Destination addresses, as --src-format.
     #[arg(long, value_name = "FORMAT")]
     pub dst_format: Option<String>,
+    /// With -r time-series/KEY: the N keys largest over the window (by
+    /// --sort +octets, +packets or +flows), per interval, the rest summed
+    /// as "other", with each one's min, max, average, 95th percentile and
+    /// total; what floe web's graph shows, from the same code (0: every
+    /// key). Reads one store directory, its open file too.
+    #[arg(long, value_name = "N", conflicts_with_all = ["stat_config", "daily"])]
+    pub series: Option<usize>,
     /// Interval of time-series reports, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub interval: u64,

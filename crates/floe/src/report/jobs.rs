@@ -30,7 +30,12 @@ pub struct Job {
 
 /// The one-liner's reports, one per `-r TYPE`, and the page's title.
 pub fn one_liners(a: &ReportArgs) -> Result<(Vec<Job>, String)> {
-    let filter = a.filter.as_deref().map(Filter::parse).transpose()?;
+    let options = crate::filter::options(&a.window)?;
+    let filter = a
+        .filter
+        .as_deref()
+        .map(|t| Filter::parse_with(t, &options))
+        .transpose()?;
     let mut jobs = Vec::new();
     for name in &a.kinds {
         let kind = ReportType::parse(name)?;
@@ -122,10 +127,11 @@ pub fn from_config(a: &ReportArgs) -> Result<(Vec<Job>, String)> {
         )));
     }
     let plan = cfg.plan(definitions)?;
+    let options = crate::filter::options(&a.window)?;
     let filters = cfg
         .include_filter
         .as_ref()
-        .map(|p| FilterFile::load(p, &vars, now_ms()))
+        .map(|p| FilterFile::load_with(p, &vars, now_ms(), &options))
         .transpose()?;
     let mut jobs = Vec::new();
     for p in plan {

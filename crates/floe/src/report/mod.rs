@@ -13,6 +13,7 @@ mod daily;
 mod deliver;
 mod jobs;
 mod render;
+mod series;
 
 use floe_report::sym::Symbols;
 use floe_report::ReportType;
@@ -51,6 +52,9 @@ pub fn run(a: ReportArgs) -> Result<()> {
             ));
         }
         return daily::run(&a);
+    }
+    if let Some(top) = a.series {
+        return series::run(&a, top);
     }
     let (mut jobs, page_title) = if a.stat_config.is_some() {
         jobs::from_config(&a)?
