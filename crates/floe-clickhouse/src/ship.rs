@@ -952,6 +952,13 @@ impl Shipper {
     /// The counters; counts the blocks written to open files beyond what
     /// is shipped (reading their frame headers only).
     pub fn status(&mut self) -> Status {
+        // Files removed (expiry) before their turn came: lost.
+        for i in (0..self.queue.len()).rev() {
+            let q = &self.queue[i];
+            if q.reader.is_none() && !q.tmp && !q.path.exists() {
+                self.vanished(i);
+            }
+        }
         let mut backlog = 0u64;
         for q in self.queue.iter_mut() {
             let shipped = self.state.files.get(&q.pos.key);

@@ -265,6 +265,24 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+        // A server's data is tens of thousands of small files (a part per
+        // insert and table): removing them can take longer than the test,
+        // so it is left to an rm of its own that outlives the test.
+        let dir = std::mem::replace(
+            &mut self.dir,
+            tempfile::Builder::new()
+                .prefix("floe-clickhouse-")
+                .tempdir()
+                .expect("a temporary directory"),
+        );
+        let path = dir.keep();
+        let _ = Command::new("rm")
+            .arg("-rf")
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
     }
 }
 

@@ -205,7 +205,7 @@ fn clickhouse_26_answers_floe_report_as_the_files_do() {
         .unwrap();
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        said.contains(&format!("0 flows shipped to")) && said.contains(&format!("({all} in all")),
+        said.contains("0 flows shipped to") && said.contains(&format!("({all} in all")),
         "{said}"
     );
     same_reports(&dir, &url, REPORTS);
