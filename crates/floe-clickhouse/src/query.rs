@@ -434,35 +434,45 @@ fn compile_flows(ctx: &Ctx) -> Result<Compiled> {
         let last = floor_div(&format!("greatest({e} - 1, start_ms)"), i);
         let n = format!("toUInt64({last} - {first} + 1)");
         let secs = |x: &str| format!("toUInt64(greatest(intDiv(({x}) * {i}, 1000), 0))");
-        // Piece k: its span, and its share of octets and packets (the
-        // last piece takes what the others leave).
-        let dd_of = |v: &str| {
-            let lo = format!("greatest(start_ms, ({first} + toInt64({v})) * {i})");
-            let hi = format!("least({e}, ({first} + toInt64({v}) + 1) * {i})");
-            format!("toUInt64(greatest({hi} - {lo}, 0))")
-        };
-        let dd = dd_of("k");
-        // (A flow in one piece has no share to compute, but old servers
-        // evaluate both branches of `if`: the divisor is never 0.)
+        // floe's pieces: up to interval j, a flow has had its bytes and
+        // packets in proportion to its time so far, rounded half up (all
+        // of them by the last); a piece is the difference. A piece
+        // without packets gives its bytes and time to the piece before
+        // with packets (the first ones to the first with packets), and
+        // each piece with packets counts the flow once. So the pieces
+        // kept are the intervals with packets, each running to the next
+        // one (the first from the flow's start): differences of the
+        // cumulative sums at their ends.
+        // (Old servers evaluate both branches of `if`, so the divisor is
+        // never 0; and they bind a nested lambda's variable to an outer
+        // one of the same name, so each lambda has its own.)
         let g = format!("greatest({d}, toUInt64(1))");
-        // The shares of every piece, in a lambda of its own variable (old
-        // servers bind a nested lambda's name to the outer one).
-        let shares = |x: &str| {
-            let dj = dd_of("j");
+        let t_of = |v: &str| {
+            format!("toUInt64(least({e}, ({first} + toInt64({v}) + 1) * {i}) - start_ms)")
+        };
+        let upto = |x: &str, v: &str| {
+            let t = t_of(v);
             format!(
-                "arrayMap(j -> toUInt64(intDiv({x}, {g}) * {dj} + intDiv(({x} % {g}) * {dj}, {g})), range({n}))"
+                "if({v} + 1 = {n}, {x}, intDiv({x}, {g}) * {t} + intDiv(2 * ({x} % {g}) * {t} + {d}, 2 * {g}))"
             )
         };
+        let ct = format!("arrayMap(a -> {}, range({n}))", t_of("a"));
+        let co = format!("arrayMap(b -> toUInt64({}), range({n}))", upto(&so, "b"));
+        let cp = format!("arrayMap(c -> toUInt64({}), range({n}))", upto(&sp, "c"));
+        let ks =
+            format!("arrayFilter(j -> {cp}[j + 1] > if(j = 0, toUInt64(0), {cp}[j]), range({n}))");
+        let k = format!("{ks}[m + 1]");
+        let from = format!("if(m = 0, toUInt64(0), {k})");
+        let to = format!("if(m + 1 = length({ks}), {n} - 1, {ks}[m + 2] - 1)");
         let piece = format!(
             "if({last} = {first} OR {last} - {first} >= {MAX_PIECES},\n    [({}, toUInt64(1), {so}, {sp}, {d})],\n    \
-             arrayMap(k -> ({}, toUInt64(k = 0), if(k + 1 = {n}, toUInt64({so} - arraySum(arraySlice({}, 1, {n} - 1))), toUInt64({}[k + 1])), \
-             if(k + 1 = {n}, toUInt64({sp} - arraySum(arraySlice({}, 1, {n} - 1))), toUInt64({}[k + 1])), {dd}), range({n})))",
+             arrayMap(m -> ({}, toUInt64(1), \
+             toUInt64({co}[{to} + 1] - if({from} = 0, toUInt64(0), {co}[{from}])), \
+             toUInt64({cp}[{k} + 1] - if({k} = 0, toUInt64(0), {cp}[{k}])), \
+             toUInt64({ct}[{to} + 1] - if({from} = 0, toUInt64(0), {ct}[{from}]))), \
+             range(length({ks}))))",
             secs(&first),
-            secs(&format!("{first} + toInt64(k)")),
-            shares(&so),
-            shares(&so),
-            shares(&sp),
-            shares(&sp),
+            secs(&format!("{first} + toInt64({k})")),
         );
         let _ = write!(array_join, "\nARRAY JOIN {piece} AS piece");
         (pflows, po, pp, pd) = (

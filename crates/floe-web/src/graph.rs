@@ -12,8 +12,8 @@ use floe_query::{Answer, QueryError, Series};
 use maud::{html, Markup};
 
 use crate::app::{App, WebError};
-use crate::layout::{human, page as chrome, when};
-use crate::params::{Graph, GraphParams, Unit, KEYS};
+use crate::layout::{bytes, human, page as chrome, when};
+use crate::params::{key_name, Graph, GraphParams, Unit, KEYS};
 
 /// Reads the query string (repeated `exporter`, exporters also as one
 /// space- or comma-separated value).
@@ -161,7 +161,7 @@ fn form(
             button type="submit" { "Show" }
         }
         @if let Some(e) = filter_error {
-            p.error { "Filter: " (e) }
+            p.error { (e) }
         }
         p.presets {
             "Last: "
@@ -186,7 +186,7 @@ fn table(g: &Graph, a: &Answer, zone: &floe_store::Zone) -> Markup {
                 td { (value(unit, s.stats.max, iv)) }
                 td { (value(unit, s.stats.avg as u64, iv)) }
                 td.x { (value(unit, s.stats.p95, iv)) }
-                td { (human(s.totals.octets as f64)) "B" }
+                td { (bytes(s.totals.octets)) }
                 td.x { (human(s.totals.packets as f64)) }
                 td.x { (human(s.totals.flows as f64)) }
             }
@@ -215,13 +215,13 @@ fn table(g: &Graph, a: &Answer, zone: &floe_store::Zone) -> Markup {
             }
         }
         p.muted {
-            "Values in " (unit.label()) " per " (iv / 60_000) "-minute interval (min, max, average, 95th percentile over the intervals); "
+            "Values in " (unit.label()) " per " (crate::layout::interval_words(iv)) " interval (min, max, average, 95th percentile over the intervals); "
             "bytes, packets and flows in all. "
-            (a.stats.files) " files, " (a.stats.cached) " answered from the cache, "
+            (crate::layout::count(a.stats.files as u64, "file")) ", " (a.stats.cached) " answered from the cache, "
             (a.stats.flows_read) " flows read."
         }
         @if !a.stats.errors.is_empty() {
-            p.error { (a.stats.errors.len()) " files could not be read: " (a.stats.errors.join("; ")) }
+            p.error { (crate::layout::count(a.stats.errors.len() as u64, "file")) " could not be read: " (a.stats.errors.join("; ")) }
         }
     }
 }
@@ -237,10 +237,7 @@ pub async fn page(
     let title = format!(
         "Top {} {} by {}, {} to {} ({})",
         g.query.top,
-        KEYS.iter()
-            .find(|(k, _)| *k == g.query.key)
-            .map_or(g.query.key.as_str(), |k| k.1)
-            .to_lowercase(),
+        key_name(&g.query.key, g.query.top),
         g.unit.label(),
         when(g.query.from_ms, zone),
         when(g.query.to_ms, zone),

@@ -48,7 +48,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use app::{router, App, DailyPage, WebError};
+pub use app::{router, App, DailyPage, DayError, WebError};
 use floe_query::{Backend, Cache, LocalStore};
 use floe_store::Zone;
 

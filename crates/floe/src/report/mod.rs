@@ -24,7 +24,7 @@ use crate::sources;
 use crate::time::now_ms;
 use args::ReportArgs;
 use deliver::{mailer, write_path, Delivery};
-use render::{render_all, render_one, rows, Style};
+use render::{render_all, render_one, render_pages, rows, titled, Style};
 
 /// `-t` is the window's start in every floe tool; a report type there
 /// (what `-t` meant in `floe report` before) gets a message that says so.
@@ -68,7 +68,11 @@ pub fn run(a: ReportArgs) -> Result<()> {
         Some(dir) => Symbols::load(dir)?,
         None => Symbols::builtin(),
     };
-    let mailer = mailer(&a, &page_title, window.from)?;
+    let clock = crate::time::ZoneClock(&zone);
+    // The subject says the window; a report of every flow read is
+    // dated when it is computed.
+    let subject = titled(&page_title, &clock, window, i64::MAX, i64::MIN);
+    let mailer = mailer(&a, &subject, window.from)?;
     let summary = match &a.clickhouse.url {
         Some(url) => {
             if !ask_clickhouse(&a, url, &mut jobs, window)? {
@@ -97,6 +101,8 @@ pub fn run(a: ReportArgs) -> Result<()> {
     let style = Style {
         titled: a.stat_config.is_some(),
         symbols: &symbols,
+        names: !a.numeric,
+        clock: &clock,
         now_ms: now_ms(),
     };
     // Every output of every report: (job, output, rows). Outputs with a
@@ -107,7 +113,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
             let rows = rows(j, o);
             match &o.path {
                 Some(path) => {
-                    let text = render_one(format, &style, j, o, &rows);
+                    let text = render_one(format, &style, j, o, &rows, window);
                     let at = o.time.at(style.now_ms, j.report.first_ms, j.report.last_ms);
                     let filled = zone.strftime(at, path).map_err(CliError::Usage)?;
                     write_path(path, &filled, &text)?;
@@ -121,7 +127,18 @@ pub fn run(a: ReportArgs) -> Result<()> {
         output: &a.output,
         mailer,
     };
-    delivery.deliver(|f| render_all(f, &style, &shown, &page_title, window))?;
+    delivery.deliver(
+        |f| render_all(f, &style, &shown, &page_title, window),
+        || {
+            render_pages(
+                &style,
+                &shown,
+                &page_title,
+                window,
+                floe_report::Target::Mail,
+            )
+        },
+    )?;
     match summary {
         Some(s) => s.all_read(),
         None => Ok(()),
@@ -165,7 +182,7 @@ fn ask_clickhouse(
         };
         let c = compile(&q, &a.ch.database, &a.ch.table, dialect, !a.no_consolidated)?;
         if a.sql {
-            text.push_str(&format!("-- {}\n", j.title));
+            text.push_str(&format!("-- {}\n", j.name));
             for st in c.statements() {
                 text.push_str(st);
                 text.push_str(";\n");

@@ -145,7 +145,14 @@ pub fn run(a: &ReportArgs, top: usize) -> Result<()> {
         output: &a.output,
         mailer,
     };
-    delivery.deliver(|f| render(f, &q, &answer, &zone, &title))?;
+    delivery.deliver(
+        |f| render(f, &q, &answer, &zone, &title),
+        // A table of numbers: nothing a mail client drops.
+        || floe_report::Page {
+            html: render(Format::Html, &q, &answer, &zone, &title),
+            images: Vec::new(),
+        },
+    )?;
     if damaged > 0 {
         return Err(CliError::Damaged(damaged));
     }
