@@ -7,7 +7,8 @@
 //! are the buffer. The thread retries with a pause that doubles from 1 s
 //! to a minute (`retry_max`), logs the failure at most once a minute (with the backlog),
 //! logs when shipping works again, and publishes its counters for the
-//! stats file, the metrics and expiry (which spares unshipped files).
+//! stats file, the metrics and expiry (which spares unshipped files). It
+//! runs at a lower priority (nice 10) than the collector's own threads.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -64,6 +65,9 @@ pub fn run(
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
 ) {
+    // Below the threads that receive, decode and write (nice 10, as the
+    // live view): on a busy machine the backlog grows, not the losses.
+    crate::live::lower_priority();
     let mut state = ShipState {
         target,
         up: true,
