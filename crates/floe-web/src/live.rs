@@ -66,10 +66,22 @@ fn snapshot(app: &App) -> String {
         }),
         None => return "{\"ok\":false,\"error\":\"no live socket\"}".into(),
     };
-    match r {
-        Ok(resp) => serde_json::to_string(&resp).unwrap_or_default(),
-        Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }).to_string(),
+    match (r, &app.live_socket) {
+        (Ok(resp), _) => serde_json::to_string(&resp).unwrap_or_default(),
+        (Err(e), Some(path)) => {
+            serde_json::json!({ "ok": false, "error": said(&e.to_string(), path) }).to_string()
+        }
+        (Err(e), None) => serde_json::json!({ "ok": false, "error": e.to_string() }).to_string(),
     }
+}
+
+/// Why the live view could not be asked, naming the socket by its name
+/// only (the page may be served beyond this host, as [`socket`] says).
+fn said(why: &str, path: &std::path::Path) -> String {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    why.replace(&path.display().to_string(), &name)
 }
 
 pub async fn events(State(app): State<Arc<App>>) -> Result<Response, WebError> {
@@ -106,4 +118,18 @@ pub async fn events(State(app): State<Arc<App>>) -> Result<Response, WebError> {
 
 pub fn streams() -> Arc<tokio::sync::Semaphore> {
     Arc::new(tokio::sync::Semaphore::new(STREAMS))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_name_the_socket_not_where_it_is() {
+        let path = std::path::Path::new("/srv/secret/flows/.floed-live.sock");
+        let e = floe_live::ClientError::Refused {
+            path: path.to_path_buf(),
+        };
+        let s = super::said(&e.to_string(), path);
+        assert!(!s.contains("/srv/secret"), "{s}");
+        assert!(s.starts_with(".floed-live.sock: nobody answers"), "{s}");
+    }
 }
