@@ -606,4 +606,43 @@ mod tests {
         assert_eq!(c.period_secs, 2);
         assert_eq!(c.dir, PathBuf::from("/x"));
     }
+
+    #[test]
+    fn clickhouse_defaults_and_no_password_in_the_url() {
+        let f = parse_file("[clickhouse]\nurl = \"http://floe@ch.example\"\n", "f").unwrap();
+        let c = resolve(f, "f".into(), &Overrides::default())
+            .unwrap()
+            .clickhouse
+            .unwrap();
+        assert_eq!(c.url, "http://floe@ch.example");
+        assert_eq!((c.database.as_str(), c.table.as_str()), ("floe", "flows"));
+        assert_eq!(
+            (c.batch_size, c.batch_interval_ms, c.timeout_secs),
+            (50_000, 5_000, 60)
+        );
+        assert_eq!(c.retry_max_ms, 60_000);
+        let f = parse_file("[clickhouse]\nurl = \"http://u:secret@h\"\n", "f").unwrap();
+        let e = resolve(f, "f".into(), &Overrides::default()).unwrap_err();
+        assert!(
+            e.contains("no password in the URL") && !e.contains("secret"),
+            "{e}"
+        );
+        let f = parse_file("[clickhouse]\nurl = \"h:8123\"\n", "f").unwrap();
+        assert!(resolve(f, "f".into(), &Overrides::default()).is_err());
+        let f = parse_file(
+            "[clickhouse]\nurl = \"http://h\"\nbatch_interval = \"250ms\"\n",
+            "f",
+        )
+        .unwrap();
+        let c = resolve(f, "f".into(), &Overrides::default())
+            .unwrap()
+            .clickhouse
+            .unwrap();
+        assert_eq!(c.batch_interval_ms, 250);
+        let f = parse_file("", "f").unwrap();
+        assert!(resolve(f, "f".into(), &Overrides::default())
+            .unwrap()
+            .clickhouse
+            .is_none());
+    }
 }
