@@ -309,6 +309,9 @@ pub struct Report {
     width: usize,
     /// Which part is a time-series interval.
     interval_at: Option<usize>,
+    /// Rows counted elsewhere (see [`Report::counted`]) and how many keys
+    /// there were in all.
+    counted: Option<(Vec<Row>, usize)>,
 }
 
 impl Report {
@@ -320,6 +323,7 @@ impl Report {
         Report {
             width: kind.width(),
             interval_at: kind.parts.iter().position(|p| *p == KeyPart::Interval),
+            counted: None,
             summary: kind.summary.map(|k| Box::new(Summary::new(k))),
             rates: options.rates.then(|| {
                 Box::new(RateTables {
@@ -477,6 +481,12 @@ impl Report {
     /// The rows, sorted, at most `records` of them. Only the rows shown
     /// are fully sorted (a partial selection finds them first).
     pub fn rows(&self, sort: Sort, records: Option<usize>) -> Vec<Row> {
+        if let Some((rows, _)) = &self.counted {
+            let mut rows = rows.clone();
+            sort_rows(&mut rows, sort);
+            rows.truncate(records.unwrap_or(usize::MAX));
+            return rows;
+        }
         if self.kind.count {
             return self.count_rows(sort, records);
         }
@@ -602,7 +612,41 @@ impl Report {
 
     /// Number of distinct keys.
     pub fn keys(&self) -> usize {
+        if let Some((_, keys)) = &self.counted {
+            return *keys;
+        }
         self.compact.len() + self.single.len() + self.wide.len()
+    }
+
+    /// A report counted elsewhere (ClickHouse answered it): its rows (all
+    /// of them, or at least the ones an output shows, in any order),
+    /// `keys` distinct keys in all, the totals over every flow counted,
+    /// the flows ignored (no packets), the time span, and the summary's
+    /// distributions. [`Report::rows`] sorts and cuts these rows as it
+    /// would its own; the renderers show it like any other.
+    #[allow(clippy::too_many_arguments)]
+    pub fn counted(
+        kind: ReportType,
+        options: ReportOptions,
+        rows: Vec<Row>,
+        keys: usize,
+        totals: Counters,
+        total_rates: Rates,
+        ignores: u64,
+        (first_ms, last_ms): (i64, i64),
+        summary: Option<Summary>,
+    ) -> Report {
+        let mut r = Report::with_options(kind, usize::MAX, options);
+        r.counted = Some((rows, keys));
+        r.totals = totals;
+        r.total_rates = total_rates;
+        r.ignores = ignores;
+        r.first_ms = first_ms;
+        r.last_ms = last_ms;
+        if let Some(s) = summary {
+            r.summary = Some(Box::new(s));
+        }
+        r
     }
 
     /// Every key of the three tables with its counters; a packed key is

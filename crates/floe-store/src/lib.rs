@@ -9,7 +9,7 @@
 //!   on start it recovers what a crash left behind ([`recover`]).
 //! * [`FlowFile`] maps a file and reads blocks by index, skipping blocks
 //!   outside a time range without decompressing them; [`StreamReader`] reads
-//!   a stream from a pipe.
+//!   a stream from a pipe; [`Tail`] follows a file as it is written.
 //! * [`tree`] finds files in time order by name; [`expire`] keeps a store
 //!   under a size and age limit.
 //! * [`zone`] is the time zone periods are aligned in and times are read
@@ -37,12 +37,13 @@ pub mod meta;
 mod reader;
 pub mod recover;
 mod store_writer;
+pub mod tail;
 pub mod tree;
 pub mod zone;
 
 pub use codec::{BlockDecoder, BlockEncoder, Projection};
 pub use error::{BlockError, Result, StoreError};
-pub use expire::{expire, ExpirePolicy, Expired};
+pub use expire::{expire, expire_keeping, ExpirePolicy, Expired};
 pub use file_writer::{
     FileWriter, WriteOptions, DEFAULT_BLOCK_RECORDS, DEFAULT_LEVEL, STREAM_LEVEL,
 };
@@ -54,5 +55,6 @@ pub use meta::{
 pub use reader::{FileFlows, FlowFile, StreamEvent, StreamReader};
 pub use recover::{recover_file, Recovered};
 pub use store_writer::{ClosedFile, StoreConfig, StoreWriter, LOCK_FILE, STATS_FILE};
+pub use tail::{Tail, TailEvent};
 pub use tree::{select, walk, walk_readable, TreeFile};
 pub use zone::Zone;

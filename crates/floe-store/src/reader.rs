@@ -174,7 +174,7 @@ fn bytes_at(b: &[u8], at: usize, len: usize) -> Option<&[u8]> {
 }
 
 /// The frame at `at`: its header and body, checked.
-fn frame_at<'a>(b: &'a [u8], at: usize, path: &Path) -> Result<(FrameHeader, &'a [u8])> {
+pub(crate) fn frame_at<'a>(b: &'a [u8], at: usize, path: &Path) -> Result<(FrameHeader, &'a [u8])> {
     let Some(hb) = bytes_at(b, at, FRAME_HEADER_LEN) else {
         return Err(StoreError::truncated(
             path,
@@ -210,7 +210,7 @@ fn frame_at<'a>(b: &'a [u8], at: usize, path: &Path) -> Result<(FrameHeader, &'a
 }
 
 /// The offset of the next whole, valid frame at or after `from`.
-fn resync(b: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn resync(b: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
     while at + FRAME_HEADER_LEN <= b.len() {
         if let Some(fh) = FrameHeader::decode(&b[at..]) {

@@ -129,6 +129,13 @@ pub enum CliError {
     /// `floe send` could not send.
     #[error("{0}")]
     Send(String),
+    /// ClickHouse could not be reached, refused, or gave an unexpected
+    /// answer; or the shipper's state file could not be used.
+    #[error(transparent)]
+    ClickHouse(#[from] floe_clickhouse::ClickHouseError),
+    /// A Parquet file could not be written.
+    #[error(transparent)]
+    Parquet(#[from] floe_parquet::ParquetError),
     /// The query layer could not answer (took too long, or its backend
     /// failed), said in words.
     #[error("{0}")]
@@ -198,6 +205,8 @@ impl CliError {
             | CliError::Command(_)
             | CliError::Decompressor(_)
             | CliError::Send(_)
+            | CliError::ClickHouse(_)
+            | CliError::Parquet(_)
             | CliError::Query(_)
             | CliError::Live(_) => status::INPUT,
         }

@@ -19,8 +19,10 @@
 
 mod args;
 mod cat;
+mod clickhouse;
 mod decode;
 mod error;
+mod export;
 mod filter;
 mod flow_print;
 mod generate;
@@ -35,6 +37,7 @@ mod read;
 mod read_parallel;
 mod report;
 mod send;
+mod ship;
 mod sources;
 mod stream_out;
 mod time;
@@ -49,7 +52,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// match an expression (filter), show them (print), describe files (info),
 /// compute stat-reports (report), convert flow-tools archives (import),
 /// decode captured exports as floed would (decode), watch the traffic now
-/// (top), browse the store (web), send test traffic to a collector (send).
+/// (top), browse the store (web), send test traffic to a collector (send),
+/// ship a store to ClickHouse (ship; the tables: clickhouse), export
+/// Parquet (export).
 #[derive(Parser, Debug)]
 #[command(
     name = "floe",
@@ -82,6 +87,9 @@ pub(crate) enum Command {
     Web(web::WebArgs),
     Import(import::ImportArgs),
     Send(send::SendArgs),
+    Ship(ship::ShipArgs),
+    Export(export::ExportArgs),
+    Clickhouse(clickhouse::ClickHouseArgs),
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
 }
@@ -100,6 +108,9 @@ impl Command {
             Command::Web(_) => "web",
             Command::Import(_) => "import",
             Command::Send(_) => "send",
+            Command::Ship(_) => "ship",
+            Command::Export(_) => "export",
+            Command::Clickhouse(_) => "clickhouse",
             Command::Generate(_) => "generate",
         }
     }
@@ -118,6 +129,9 @@ fn run_command(command: Command) -> error::Result<()> {
         Command::Web(a) => web::run(a),
         Command::Import(a) => import::run(a),
         Command::Send(a) => send::run(a),
+        Command::Ship(a) => ship::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Clickhouse(a) => clickhouse::run(a),
         Command::Generate(a) => generate::run(a, Cli::command()),
     }
 }

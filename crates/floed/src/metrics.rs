@@ -274,6 +274,71 @@ pub fn render(src: &Sources) -> String {
         &g(&src.shared.live_skipped_total),
     );
 
+    // Shipping to ClickHouse, when on.
+    if let Some(c) = src.shared.clickhouse.lock().ok().and_then(|c| c.clone()) {
+        let one = |v: u64| vec![(String::new(), v)];
+        metric(
+            "floed_clickhouse_up",
+            "gauge",
+            "1 when the last insert or check in ClickHouse worked.",
+            &one(u64::from(c.up)),
+        );
+        metric(
+            "floed_clickhouse_shipped_flows_total",
+            "counter",
+            "Flows inserted into ClickHouse (by this store's shipper, since its state began).",
+            &one(c.shipped_flows),
+        );
+        metric(
+            "floed_clickhouse_batches_total",
+            "counter",
+            "Inserts into ClickHouse that succeeded.",
+            &one(c.shipped_batches),
+        );
+        metric(
+            "floed_clickhouse_errors_total",
+            "counter",
+            "Inserts or checks that failed since start (retried).",
+            &one(c.errors),
+        );
+        metric(
+            "floed_clickhouse_backlog_flows",
+            "gauge",
+            "Flows written to the store and not yet in ClickHouse.",
+            &one(c.backlog_flows),
+        );
+        metric(
+            "floed_clickhouse_backlog_files",
+            "gauge",
+            "Files of the store not wholly shipped to ClickHouse.",
+            &one(c.backlog_files),
+        );
+        metric(
+            "floed_clickhouse_lost_flows_total",
+            "counter",
+            "Flows removed from the store (disk limit) before they were shipped.",
+            &one(c.lost_flows),
+        );
+        metric(
+            "floed_clickhouse_checks_total",
+            "counter",
+            "Inserts whose outcome was unknown, checked in ClickHouse since start.",
+            &one(c.checks),
+        );
+        metric(
+            "floed_clickhouse_repairs_total",
+            "counter",
+            "Checked inserts found in part and deleted before sending again, since start.",
+            &one(c.repairs),
+        );
+        metric(
+            "floed_clickhouse_last_success_seconds",
+            "gauge",
+            "When an insert last succeeded, seconds since 1970 (0: not since start).",
+            &one(c.last_success_ms.map_or(0, |m| (m / 1000) as u64)),
+        );
+    }
+
     // Per exporter: the busiest one by one, the rest as "other".
     let exporters = src
         .shared

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use crate::args::{
     FieldsArg, FormatArg, InputArgs, OutputFileArg, RecordsArg, VarsArg, WindowArgs,
 };
+use crate::clickhouse::{ClickHouseUrl, TableArgs};
 use crate::mail::MailArgs;
 
 /// How a report is shown.
@@ -137,4 +138,16 @@ pub struct ReportArgs {
     pub output: OutputFileArg,
     #[command(flatten)]
     pub mail: MailArgs,
+    /// Ask ClickHouse (floe ship's or floed's tables) instead of reading
+    /// files: the same reports, as SQL.
+    #[command(flatten)]
+    pub clickhouse: ClickHouseUrl,
+    #[command(flatten)]
+    pub ch: TableArgs,
+    /// With --clickhouse: print the SQL that would answer, and ask nothing.
+    #[arg(long, requires = "url")]
+    pub sql: bool,
+    /// With --clickhouse: read the flows table only, never a consolidated one.
+    #[arg(long, requires = "url")]
+    pub no_consolidated: bool,
 }

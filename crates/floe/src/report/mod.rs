@@ -45,6 +45,12 @@ pub fn run(a: ReportArgs) -> Result<()> {
         ));
     }
     if a.daily {
+        if a.clickhouse.url.is_some() {
+            return Err(CliError::Usage(
+                "--daily reads the store's files; with --clickhouse, ask for its reports with -r"
+                    .into(),
+            ));
+        }
         return daily::run(&a);
     }
     if let Some(top) = a.series {
@@ -67,14 +73,31 @@ pub fn run(a: ReportArgs) -> Result<()> {
     // dated when it is computed.
     let subject = titled(&page_title, &clock, window, i64::MAX, i64::MIN);
     let mailer = mailer(&a, &subject, window.from)?;
-    let sources = sources::list(&a.input, window, a.input.tmp.tmp)?;
-    let sel = Selection {
-        sources: &sources,
-        window,
-        projection: floe_store::Projection::ALL,
+    let summary = match &a.clickhouse.url {
+        Some(url) => {
+            if !ask_clickhouse(&a, url, &mut jobs, window)? {
+                return Ok(());
+            }
+            if jobs
+                .iter()
+                .all(|j| j.report.totals.flows == 0 && j.report.ignores == 0)
+            {
+                return Err(CliError::NoFlows(window.describe(&zone)));
+            }
+            None
+        }
+        None => {
+            let sources = sources::list(&a.input, window, a.input.tmp.tmp)?;
+            let sel = Selection {
+                sources: &sources,
+                window,
+                projection: floe_store::Projection::ALL,
+            };
+            let summary = compute::compute(&mut jobs, sel, a.threads, a.max_keys)?;
+            summary.something_read(&sources, window, &zone)?;
+            Some(summary)
+        }
     };
-    let summary = compute::compute(&mut jobs, sel, a.threads, a.max_keys)?;
-    summary.something_read(&sources, window, &zone)?;
     let style = Style {
         titled: a.stat_config.is_some(),
         symbols: &symbols,
@@ -116,5 +139,63 @@ pub fn run(a: ReportArgs) -> Result<()> {
             )
         },
     )?;
-    summary.all_read()
+    match summary {
+        Some(s) => s.all_read(),
+        None => Ok(()),
+    }
+}
+
+/// Every job's report answered by ClickHouse (see floe-clickhouse's
+/// `query`); with `--sql`, the statements printed instead (false: nothing
+/// more to do).
+fn ask_clickhouse(
+    a: &ReportArgs,
+    url: &str,
+    jobs: &mut [jobs::Job],
+    window: crate::time::Window,
+) -> Result<bool> {
+    use floe_clickhouse::query::{answer, compile, ReportQuery};
+    if !a.input.paths.is_empty() {
+        return Err(CliError::Usage(format!(
+            "--clickhouse answers from ClickHouse's tables; give no PATH ({})",
+            a.input.paths[0].display()
+        )));
+    }
+    let client = a.ch.client(url)?;
+    let dialect = if a.sql {
+        floe_clickhouse::detect_dialect(&client).unwrap_or(floe_clickhouse::Dialect::Modern)
+    } else {
+        floe_clickhouse::detect_dialect(&client)?
+    };
+    let mut text = String::new();
+    for j in jobs.iter_mut() {
+        let order = match (&j.outputs[..], j.per_interval) {
+            ([o], false) => Some((o.sort, o.records)),
+            _ => None,
+        };
+        let q = ReportQuery {
+            kind: j.report.kind.clone(),
+            options: j.report.options,
+            filter: j.filter.as_ref().map(|f| f.expr().clone()),
+            window: (window.from, window.to),
+            order,
+        };
+        let c = compile(&q, &a.ch.database, &a.ch.table, dialect, !a.no_consolidated)?;
+        if a.sql {
+            text.push_str(&format!("-- {}\n", j.name));
+            for st in c.statements() {
+                text.push_str(st);
+                text.push_str(";\n");
+            }
+            continue;
+        }
+        j.report = answer(&client, &q, &c)?;
+    }
+    if a.sql {
+        let mut out = crate::out::Out::open(a.output.output.as_deref())?;
+        out.text(&text)?;
+        out.finish()?;
+        return Ok(false);
+    }
+    Ok(true)
 }
