@@ -139,7 +139,7 @@ pub(crate) fn slot(ie: u16) -> Option<(&'static str, u8)> {
         32 | 139 => ("icmp_type_code", 0),
         176 | 178 => ("icmp_type", 0),
         177 | 179 => ("icmp_code", 0),
-        34 | 50 | 305 => ("sampling", 0),
+        34 | 50 => ("sampling", 0),
         22 => ("up_first", 0),
         21 => ("up_last", 0),
         150 => ("abs_start", 1),
@@ -168,8 +168,11 @@ struct Occurrence {
 }
 
 /// Elements whose value decides something per record, or that need the
-/// decoder's state: templates with them keep the step walker.
-pub(crate) const VALUE_DEPENDENT: &[u16] = &[60, 231, 232, 298, 299, 48, 302, 160];
+/// decoder's state, or that combine into a sampling interval (RFC 7014's
+/// packet windows, n out of a population): templates with them keep the
+/// step walker.
+pub(crate) const VALUE_DEPENDENT: &[u16] =
+    &[60, 231, 232, 298, 299, 48, 302, 160, 305, 306, 309, 310];
 
 impl Direct {
     /// Compiles a template's (element, length, enterprise) list, or `None`

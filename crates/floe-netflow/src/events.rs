@@ -10,7 +10,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use floe_flow::{Counter, ExporterKey};
+use floe_flow::{Counter, ExporterCounters, ExporterKey};
 
 /// Why a template record was refused (RFC 3954 section 5.2, RFC 7011
 /// sections 3.4 and 6.2).
@@ -519,5 +519,20 @@ impl fmt::Display for DecodeEvent {
                 }
             ),
         }
+    }
+}
+
+/// Where the decoder sends what it notices: events for the caller to log,
+/// and the counters they bump (one emit does both).
+pub(crate) struct Sink<'a> {
+    pub events: &'a mut Vec<DecodeEvent>,
+}
+
+impl Sink<'_> {
+    pub fn emit(&mut self, counters: &mut ExporterCounters, e: DecodeEvent) {
+        if let Some((c, n)) = e.counter() {
+            counters.extra[c] += n;
+        }
+        self.events.push(e);
     }
 }

@@ -26,6 +26,10 @@ use crate::walker::Plan;
 /// flows/s (perf).
 pub(crate) type StreamMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// Sampler ids a stream keeps sampling intervals for: routers have a few
+/// samplers; options records with ever new ids must not grow the stream.
+pub(crate) const MAX_SAMPLERS: usize = 256;
+
 /// Identifies an exporter stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Scope {
@@ -122,6 +126,18 @@ impl Stream {
         self.scope.key()
     }
 
+    /// Keeps the sampling interval of sampler `id`. Beyond
+    /// [`MAX_SAMPLERS`] a new id takes the place of another: a real
+    /// exporter announces its samplers again with its options.
+    pub fn set_sampler(&mut self, id: u64, interval: u32) {
+        if self.samplers.len() >= MAX_SAMPLERS && !self.samplers.contains_key(&id) {
+            if let Some(other) = self.samplers.keys().next().copied() {
+                self.samplers.remove(&other);
+            }
+        }
+        self.samplers.insert(id, interval);
+    }
+
     /// The slot of template `id`, marked as just used.
     pub fn use_template(&mut self, id: u16) -> Option<&Slot> {
         self.clock += 1;
@@ -134,9 +150,9 @@ impl Stream {
     }
 
     /// Puts a template slot, evicting the least recently used one when the
-    /// stream holds `max` already; returns whether the id is new and how
-    /// many were evicted.
-    pub fn put_template(&mut self, id: u16, mut slot: Slot, max: usize) -> (bool, u64) {
+    /// stream holds `max` already; returns whether the id is new and the
+    /// ids evicted (for the template file to forget them too).
+    pub fn put_template(&mut self, id: u16, mut slot: Slot, max: usize) -> (bool, Vec<u16>) {
         self.clock += 1;
         match &mut slot {
             Slot::Usable { last_used, .. } | Slot::Refused { last_used, .. } => {
@@ -144,7 +160,7 @@ impl Stream {
             }
         }
         let new = !self.templates.contains_key(&id);
-        let mut evicted = 0;
+        let mut evicted = Vec::new();
         if new {
             while self.templates.len() >= max.max(1) {
                 let Some(oldest) = self
@@ -156,7 +172,7 @@ impl Stream {
                     break;
                 };
                 self.templates.remove(&oldest);
-                evicted += 1;
+                evicted.push(oldest);
             }
         }
         self.templates.insert(id, slot);
@@ -224,5 +240,26 @@ impl Streams {
         let (&heard, &scope) = self.by_heard.iter().find(|(_, s)| !keep(s))?;
         self.by_heard.remove(&heard);
         self.map.remove(&scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampler_ids_kept_are_bounded() {
+        let mut s = Stream::new(Scope {
+            address: IpAddr::from([192, 0, 2, 1]),
+            version: 10,
+            domain: 0,
+        });
+        for id in 0..100_000u64 {
+            s.set_sampler(id, 100);
+        }
+        assert_eq!(s.samplers.len(), MAX_SAMPLERS);
+        assert_eq!(s.samplers.get(&99_999), Some(&100));
+        s.set_sampler(99_999, 10);
+        assert_eq!(s.samplers.len(), MAX_SAMPLERS);
     }
 }

@@ -163,7 +163,7 @@ pub(crate) fn read_set(
         }
         let mut fields = Vec::with_capacity(total.min(max_fields));
         let mut fault = None;
-        for _ in 0..total {
+        for i in 0..total {
             let (Some(raw), Some(len)) = (r.u16(), r.u16()) else {
                 return each(refused(id, TemplateFault::PastSet));
             };
@@ -184,7 +184,11 @@ pub(crate) fn read_set(
             // capture from logstash's tests and an IPFIX one from telegraf
             // issue 14370, whose flows tshark reads): such a field holds no
             // value and is stepped over.
-            if fault.is_none() && len > 0 {
+            // The scope fields of a v9 options template are scope types
+            // (1 System, 2 Interface, 3 Line Card, 4 Cache, 5 Template; RFC
+            // 3954 section 6.1) of any length, not elements.
+            let v9_scope = layout == Layout::V9 && i < scope;
+            if fault.is_none() && len > 0 && !v9_scope {
                 if let Err(fits) = check_length(ie, len, enterprise.is_some()) {
                     fault = Some(TemplateFault::LengthDoesNotFit { ie, len, fits });
                 }

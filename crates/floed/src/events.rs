@@ -231,6 +231,10 @@ const REASONS_PER_EXPORTER: usize = 8;
 /// sources must not grow this).
 const REASON_EXPORTERS: usize = 4096;
 
+/// Sampling announcements remembered (to log one only when it changes);
+/// beyond this, made-up sampler ids, the memory starts afresh.
+const SAMPLING_SEEN: usize = 4096;
+
 /// Logs and counts events (see the module docs).
 pub struct Emitter {
     limiter: RateLimited,
@@ -263,6 +267,23 @@ impl Emitter {
             self.keep_reason(key, now_ms, &e);
         }
         if e.is_news() {
+            if let Event::Decode(DecodeEvent::Sampling {
+                key,
+                sampler_id,
+                interval,
+            }) = &e
+            {
+                // Announced again and again: news (and logged) only when
+                // it changes, so repeats do not use up the news budget.
+                let seen = (*key, *sampler_id);
+                if self.sampling_seen.get(&seen) == Some(interval) {
+                    return;
+                }
+                if self.sampling_seen.len() >= SAMPLING_SEEN {
+                    self.sampling_seen.clear();
+                }
+                self.sampling_seen.insert(seen, *interval);
+            }
             if !self.budget.allow() {
                 let latest = e.kind();
                 self.limiter.note(Event::NewsFlood {
@@ -270,17 +291,6 @@ impl Emitter {
                     latest,
                 });
                 return;
-            }
-            if let Event::Decode(DecodeEvent::Sampling {
-                key,
-                sampler_id,
-                interval,
-            }) = &e
-            {
-                // Announced again and again: logged when it changes.
-                if self.sampling_seen.insert((*key, *sampler_id), *interval) == Some(*interval) {
-                    return;
-                }
             }
             let key = match &e {
                 Event::Decode(d) => d.key(),
@@ -363,5 +373,44 @@ mod tests {
         assert_eq!((r.len(), r[0].kind, r[0].count), (1, "queue_full", 3));
         // The first was logged, the next two wait for the minute.
         assert_eq!(em.limiter.pending["queue_full"].0, 2);
+    }
+
+    #[test]
+    fn sampling_announced_again_is_not_news() {
+        let mut em = Emitter::new();
+        let mut counts = Counts::new();
+        let key = |source_id| ExporterKey {
+            address: "192.0.2.7".parse().unwrap(),
+            source_id,
+        };
+        // Routers announce their sampling with every options refresh,
+        // some with every datagram: the same announcement again and again
+        // must not use up the news budget.
+        for _ in 0..1000 {
+            em.emit(
+                &mut counts,
+                5,
+                Event::Decode(DecodeEvent::Sampling {
+                    key: key(1),
+                    sampler_id: Some(3),
+                    interval: 100,
+                }),
+            );
+        }
+        assert!(!em.limiter.pending.contains_key("news_flood"));
+        assert_eq!(em.budget.used, 1);
+        // Made-up sampler ids: what is remembered of them stays bounded.
+        for id in 0..100_000 {
+            em.emit(
+                &mut counts,
+                5,
+                Event::Decode(DecodeEvent::Sampling {
+                    key: key(id as u32),
+                    sampler_id: Some(id),
+                    interval: 100,
+                }),
+            );
+        }
+        assert!(em.sampling_seen.len() <= SAMPLING_SEEN);
     }
 }
