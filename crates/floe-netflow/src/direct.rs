@@ -9,14 +9,13 @@
 //! is then a handful of loads at fixed offsets into a [`Flow`].
 //!
 //! Why: with the step walker of [`crate::walker`] building a [`Record`] per
-//! record, decoding was a third of floed's CPU at 3 M v9 flows/s (perf:
-//! `Plan::records` 15 %, `Record::set` 10 %, `Record::finish` 4 %,
-//! `record::num` 4 %), and the ingest target needs that CPU. Compiled, a
-//! core decodes 24.4 M v9 flows/s instead of 6.9 M (`cargo bench -p
-//! floe-benches --bench decode`), and floed's CPU per million v9 flows
-//! fell from 0.45 s to 0.30 s. Applied field by field over a set's
-//! records instead of record by record (see [`Direct::flows`]), and with
-//! one load per usual width, 39.4 M.
+//! record, decoding took a large share of floed's CPU under v9 load (perf:
+//! `Plan::records`, `Record::set`, `Record::finish` and `record::num` on
+//! top), CPU the ingest target needs. Compiled, a core decodes several
+//! times as many v9 flows, and more again with the loads applied field by
+//! field over a set's records rather than record by record (see
+//! [`Direct::flows`]) and one load per usual width: `cargo bench -p
+//! floe-benches --bench decode` measures it.
 //!
 //! Templates whose outcome does depend on values (both address families,
 //! an `ipVersion` element, NSEL counters to add up, sampler ids, a boot time

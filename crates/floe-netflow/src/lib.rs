@@ -40,10 +40,10 @@
 //!   record rules (`record.rs`); templates whose flows do not depend on
 //!   values are compiled straight to flow fields (`direct.rs`, the
 //!   compiled-template path). netflow_parser builds a vector of (field,
-//!   value) pairs per record and was measured to be the bottleneck
-//!   (`cargo bench -p floe-benches --bench decode`: 2.1 M v9 flows/s on
-//!   one core where the compiled path reads 39 M); options records take the
-//!   step walker.
+//!   value) pairs per record and was measured to be the bottleneck (`cargo
+//!   bench -p floe-benches --bench decode`: the compiled path reads many
+//!   times as many v9 flows a second); options records take the step
+//!   walker.
 //! * **v5 and v7** are read by netflow_parser (`fixed.rs`), whose records
 //!   map one to one to flows; v1, which it does not read, is read there
 //!   too.
