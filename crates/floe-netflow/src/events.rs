@@ -380,7 +380,12 @@ impl DecodeEvent {
     /// For problems: the kind of reason (stable, for counting by reason)
     /// and the event's message.
     pub fn reason(&self) -> Option<(&'static str, String)> {
-        let kind = match self {
+        self.reason_kind().map(|kind| (kind, self.to_string()))
+    }
+
+    /// For problems: the kind of reason alone (nothing formatted).
+    pub fn reason_kind(&self) -> Option<&'static str> {
+        Some(match self {
             DecodeEvent::BadDatagram { problem, .. } | DecodeEvent::Undecoded { problem, .. } => {
                 problem.kind()
             }
@@ -388,8 +393,7 @@ impl DecodeEvent {
             DecodeEvent::TemplatesForgotten { .. } => "templates_forgotten",
             DecodeEvent::EarlyDataExpired { .. } => "early_data_expired",
             _ => return None,
-        };
-        Some((kind, self.to_string()))
+        })
     }
 
     /// The named counter the event bumps where it is emitted, and by how
