@@ -351,11 +351,16 @@ pub fn run(a: DecodeArgs) -> Result<()> {
             })
             .map(|e| e.to_string())
             .collect();
-        let _ = decoder.drain_counters();
+        // The other messages of the datagram (other observation domains)
+        // are counted apart from the outcome's.
+        let mut counters = o.counters;
+        for (_, c) in decoder.drain_counters() {
+            counters.add(&c);
+        }
         flows_total += flows.len() as u64;
-        bad += o.counters.bad_datagrams;
-        undecoded += o.counters.extra[floe_flow::Counter::UndecodedSets]
-            + o.counters.extra[floe_flow::Counter::MalformedTails];
+        bad += counters.bad_datagrams;
+        undecoded += counters.extra[floe_flow::Counter::UndecodedSets]
+            + counters.extra[floe_flow::Counter::MalformedTails];
         let file = a.files[input.file].display().to_string();
         match &mut printer {
             Some(p) => {

@@ -259,3 +259,32 @@ fn pcapng_captures_are_decoded_as_pcap_ones() {
     );
     assert_eq!(text.replace("exports.pcapng", "exports.pcap"), classic);
 }
+
+#[test]
+fn the_summary_counts_the_losses_of_every_message_of_a_datagram() {
+    // One datagram of two IPFIX messages from two observation domains;
+    // the second has a set running past its end.
+    let message = |domain: u32, sets: &[u8]| {
+        let mut m = vec![0, 10];
+        m.extend_from_slice(&((16 + sets.len()) as u16).to_be_bytes());
+        m.extend_from_slice(&EXPORT_SECS.to_be_bytes());
+        m.extend_from_slice(&0u32.to_be_bytes());
+        m.extend_from_slice(&domain.to_be_bytes());
+        m.extend_from_slice(sets);
+        m
+    };
+    let good = [set(2, &template(300, LAYOUT)), set(300, &record(1))].concat();
+    let mut bad = good.clone();
+    bad.extend_from_slice(&[1, 44, 0, 200, 9, 9]);
+    let d = [message(1, &good), message(2, &bad)].concat();
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("two.pcap");
+    pcap(&cap, 4739, &[d]);
+    let text = decode(&[cap.to_str().unwrap()]);
+    assert!(
+        text.contains(
+            "1 datagrams, 2 flows; 0 datagrams nothing could be decoded from, 1 parts not decoded"
+        ),
+        "{text}"
+    );
+}
