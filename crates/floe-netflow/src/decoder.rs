@@ -23,7 +23,7 @@ use crate::pending::{Dropped, HeldSet, HoldLimits, MessageTimes};
 use crate::streams::{Scope, Slot, StreamMap, Streams};
 use crate::template_sets::{self, TemplateLimits, TemplateSet};
 use crate::template_store::FileTemplateStore;
-use crate::templates::Layout;
+use crate::templates::{self, Layout};
 use crate::walker::Plan;
 
 /// Limits and options of a [`Decoder`].
@@ -330,8 +330,23 @@ impl Decoder {
         let Some(stream) = self.streams.get_mut(&scope) else {
             return;
         };
+        let layout = if scope.version == 9 {
+            Layout::V9
+        } else {
+            Layout::Ipfix
+        };
         let mut n = 0;
         for def in restored.into_iter().take(max) {
+            // Checked as an announced template is: the file may be an
+            // older floe's (netflow_parser's, which accepted templates
+            // floe refuses), damaged or edited.
+            let total = def.fields.len();
+            if templates::fault(&def, total, layout, self.cfg.max_template_fields).is_some() {
+                if let Some(store) = &self.store {
+                    store.remove(&stream.store_name, def.id);
+                }
+                continue;
+            }
             let plan = Plan::compile(&def.specs(), def.options);
             let id = def.id;
             stream.put_template(
