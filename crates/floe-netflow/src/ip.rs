@@ -19,6 +19,12 @@ type Key = (IpAddr, IpAddr, u32, u8);
 /// capture of lost fragments must not keep them all).
 const MAX_PENDING: usize = 256;
 
+/// Fragments one datagram may come in: a 64 KiB datagram over the smallest
+/// MTU IPv4 allows takes about 120. Beyond, the datagram is given up: each
+/// fragment is checked against all the others, so a capture of endless
+/// fragments of one datagram must not be followed to the end.
+const MAX_PARTS: usize = 1024;
+
 #[derive(Default)]
 struct Pending {
     /// (offset in the datagram's payload, bytes)
@@ -81,6 +87,10 @@ impl Reassembly {
             p.total = Some(offset + bytes.len());
         }
         p.parts.push((offset, bytes.to_vec()));
+        if p.parts.len() > MAX_PARTS {
+            self.pending.remove(&key);
+            return None;
+        }
         let total = p.total?;
         // Complete when the parts cover 0..total without a hole.
         p.parts.sort_by_key(|(at, _)| *at);
@@ -186,4 +196,34 @@ fn udp(src: IpAddr, proto: u8, l4: &[u8], time_ms: i64) -> Option<Datagram> {
         time_ms,
         payload: l4.get(8..len.min(l4.len()))?.to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_datagram_of_endless_fragments_is_given_up() {
+        let mut r = Reassembly::default();
+        let key = (
+            IpAddr::from([192, 0, 2, 1]),
+            IpAddr::from([192, 0, 2, 2]),
+            7,
+            17,
+        );
+        // The last fragment, then the same middle one again and again: the
+        // first bytes never come.
+        assert!(r.add(key, 1480, false, &[1; 100]).is_none());
+        for _ in 0..MAX_PARTS {
+            assert!(r.add(key, 8, true, &[2; 8]).is_none());
+        }
+        assert!(r.pending.is_empty());
+        // What comes after starts afresh.
+        assert!(r.add(key, 8, false, &[3; 8]).is_none());
+        assert_eq!(
+            r.add(key, 0, true, &[4; 8]),
+            Some([[4; 8], [3; 8]].concat())
+        );
+        assert!(r.pending.is_empty());
+    }
 }
