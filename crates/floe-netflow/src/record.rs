@@ -129,6 +129,29 @@ pub(crate) fn uptime_to_ms(export_ms: i64, sys_up: u32, up: u32) -> i64 {
     export_ms - i64::from(sys_up.wrapping_sub(up) as i32)
 }
 
+/// What an IPFIX uptime is relative to: the boot time the exporter
+/// announced, plus as many wraps of the 32-bit millisecond counter (every
+/// 49.7 days) as bring `anchor_up` (a flow's last uptime) to the export
+/// time. A flow ends shortly before its export, so this is a wrap count
+/// only when it lands within a day of it; otherwise (the boot time is after
+/// the export, or the exporter's clocks disagree by more than the flow's
+/// age explains) the boot time as announced is all there is to go by.
+fn boot_offset(export_ms: i64, boot: i64, anchor_up: u32) -> i64 {
+    const WRAP: i64 = 1 << 32;
+    const NEAR: i64 = 86_400_000;
+    let behind = export_ms.saturating_sub(boot.saturating_add(i64::from(anchor_up)));
+    if behind <= NEAR {
+        return boot;
+    }
+    let wraps = behind.saturating_add(WRAP / 2) / WRAP;
+    let rest = behind - wraps.saturating_mul(WRAP);
+    if rest.abs() <= NEAR {
+        boot.saturating_add(wraps.saturating_mul(WRAP))
+    } else {
+        boot
+    }
+}
+
 /// A u64 as i64, capped at i64::MAX (absurd times are kept absurd, not
 /// wrapped negative).
 pub(crate) fn sat_i64(x: u64) -> i64 {
@@ -466,17 +489,26 @@ impl Times {
     /// (start, end, uptimes anchored at export time for lack of a boot
     /// time). `record_init_ms`: a boot time carried in the record itself.
     pub fn resolve(&self, ctx: &Context, record_init_ms: Option<i64>) -> (i64, i64, bool) {
+        // IPFIX with a boot time: the flow's last uptime (or its first)
+        // and the time it stands for.
+        let anchor = match (ctx.sys_uptime_ms, ctx.sys_init_ms.or(record_init_ms)) {
+            (None, Some(boot)) => self.up_last.or(self.up_first).map(|a| {
+                (
+                    a,
+                    boot_offset(ctx.export_ms, boot, a).saturating_add(i64::from(a)),
+                )
+            }),
+            _ => None,
+        };
         let uptime_to_abs = |up: u32| -> Option<i64> {
-            match (ctx.sys_uptime_ms, ctx.sys_init_ms.or(record_init_ms)) {
+            match (ctx.sys_uptime_ms, anchor) {
                 // v9: boot = export - sysUpTime; signed difference so that a
                 // FIRST slightly after sysUpTime, or a wrapped uptime, works.
                 (Some(sys_up), _) => Some(uptime_to_ms(ctx.export_ms, sys_up, up)),
-                // IPFIX with a boot time: the uptime is the same 32-bit
-                // counter, which wraps 49.7 days after boot, so it is read
-                // against the uptime the export time gives, as in v9.
-                (None, Some(boot)) => {
-                    let sys_up = ctx.export_ms.saturating_sub(boot).rem_euclid(1 << 32) as u32;
-                    Some(uptime_to_ms(ctx.export_ms, sys_up, up))
+                // IPFIX: the same signed difference from the anchor, so that
+                // an uptime that wrapped between first and last works too.
+                (None, Some((a, at))) => {
+                    Some(at.saturating_sub(i64::from(a.wrapping_sub(up) as i32)))
                 }
                 (None, None) => None,
             }

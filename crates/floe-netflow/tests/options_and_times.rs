@@ -114,6 +114,58 @@ fn sampling_rates_are_read_as_rfc_7014_defines_them() {
     assert_eq!(sampling_after(&[(309, 0), (310, 99)]), 0);
 }
 
+/// The (start, end) of a flow with uptimes `first` and `last` from an
+/// IPFIX exporter that announced it booted at `boot_ms`.
+fn ipfix_uptime_flow(boot_ms: i64, first: u32, last: u32) -> (i64, i64) {
+    let mut dec = Decoder::new(DecoderConfig::default());
+    let mut announce = 9u32.to_be_bytes().to_vec();
+    announce.extend_from_slice(&(boot_ms as u64).to_be_bytes());
+    let layout = [FLOW, &[(22, 4), (21, 4)]].concat();
+    let mut record = flow_record();
+    record.extend_from_slice(&first.to_be_bytes());
+    record.extend_from_slice(&last.to_be_bytes());
+    let d = ipfix(
+        0,
+        &[
+            set(3, &options_template(400, (149, 4), &[(160, 8)])),
+            set(400, &announce),
+            set(2, &template(300, &layout)),
+            set(300, &record),
+        ]
+        .concat(),
+    );
+    let flows = decode(&mut dec, &d);
+    (flows[0].start_ms, flows[0].end_ms)
+}
+
+#[test]
+fn ipfix_uptimes_that_wrap_between_first_and_last_or_disagree_with_the_export_time() {
+    let wrap = |ms_since_boot: i64| (ms_since_boot % (1 << 32)) as u32;
+    // Booted 49.7 days ago and a bit: the counter wrapped during the flow.
+    let up_now = (1i64 << 32) + 5_000;
+    assert_eq!(
+        ipfix_uptime_flow(
+            EXPORT_MS - up_now,
+            wrap(up_now - 20_000),
+            wrap(up_now - 1_000)
+        ),
+        (EXPORT_MS - 20_000, EXPORT_MS - 1_000)
+    );
+    // Boot time announced years away from the export time (the corpus has
+    // such softflowd captures): no wrap explains it, boot + uptime is what
+    // the exporter says.
+    let boot = EXPORT_MS - 20 * 365 * DAY_MS;
+    assert_eq!(
+        ipfix_uptime_flow(boot, 3_000_000_000, 3_000_010_000),
+        (boot + 3_000_000_000, boot + 3_000_010_000)
+    );
+    // A flow ending just after the export by the exporter's clock.
+    assert_eq!(
+        ipfix_uptime_flow(EXPORT_MS - 10_000, 5_000, 10_500),
+        (EXPORT_MS - 5_000, EXPORT_MS + 500)
+    );
+}
+
 #[test]
 fn uptimes_of_an_exporter_up_for_more_than_49_days_are_right() {
     // The exporter booted 60 days before the export: its 32-bit
