@@ -26,6 +26,7 @@
 //! Like every floe library, this crate does no I/O policy: it never prints
 //! or exits, and returns [`StoreError`]s that name the file and offset.
 
+mod batch;
 mod codec;
 pub mod error;
 pub mod expire;
@@ -36,6 +37,7 @@ pub mod layout;
 pub mod meta;
 mod reader;
 pub mod recover;
+mod stats;
 mod store_writer;
 pub mod tree;
 pub mod zone;
@@ -53,6 +55,7 @@ pub use meta::{
 };
 pub use reader::{FileFlows, FlowFile, StreamEvent, StreamReader};
 pub use recover::{recover_file, Recovered};
+pub use stats::block_stats;
 pub use store_writer::{ClosedFile, StoreConfig, StoreWriter, LOCK_FILE, STATS_FILE};
 pub use tree::{select, walk, walk_readable, TreeFile};
 pub use zone::Zone;
