@@ -42,7 +42,13 @@ fn flow(r: &[u64; 12]) -> Flow {
             (x % 300) as u16,
         ))
     };
-    let addr = |k: u64| if k.is_multiple_of(5) { v6(k / 5) } else { v4(k / 5) };
+    let addr = |k: u64| {
+        if k.is_multiple_of(5) {
+            v6(k / 5)
+        } else {
+            v4(k / 5)
+        }
+    };
     let start = 1_795_305_600_000 + (r[1] % 7_200_000) as i64;
     Flow {
         start_ms: start,

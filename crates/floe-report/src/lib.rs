@@ -38,6 +38,7 @@
 //! outputs are aligned text, CSV, JSON, flow-report's own ascii layout
 //! ([`flowtools`]) and HTML.
 
+mod columns;
 mod counters;
 mod error;
 pub mod flowtools;
