@@ -13,6 +13,9 @@
 //! The tables are the row path's (packed keys, 64 shards), and
 //! [`Report::add`] stays the oracle the tests compare with.
 
+// Rows are indexed in step across several column vectors.
+#![allow(clippy::needless_range_loop)]
+
 use floe_flow::{Col, ColSet, FlowBatch};
 
 use crate::counters::{Sample, Scale};

@@ -127,6 +127,8 @@ pub struct BlockEncoder {
     compressed: Vec<u8>,
     /// The statistics chunk being gathered (`stats.rs`).
     stats: crate::stats::StatsWriter,
+    /// Whether blocks get their statistics chunk.
+    statistics: bool,
 }
 
 impl BlockEncoder {
@@ -142,7 +144,15 @@ impl BlockEncoder {
             planes: Vec::new(),
             compressed: Vec::new(),
             stats: crate::stats::StatsWriter::default(),
+            statistics: true,
         })
+    }
+
+    /// Writes blocks without their statistics chunk (column 31), as floe
+    /// did before it existed: for tests that old files read the same, and
+    /// for measuring what statistics cost.
+    pub fn set_statistics(&mut self, on: bool) {
+        self.statistics = on;
     }
 
     /// Appends the block body for `flows` (block header then column chunks)
@@ -159,7 +169,7 @@ impl BlockEncoder {
         let summary = Summary::of(flows);
         let head = BlockHeader {
             records: flows.len() as u32,
-            columns: col::COUNT as u16 + 1,
+            columns: col::COUNT as u16 + u16::from(self.statistics),
             min_start_ms: summary.min_start_ms,
             max_end_ms: summary.max_end_ms,
             packets: summary.packets,
@@ -167,6 +177,7 @@ impl BlockEncoder {
         };
         let base = head.min_start_ms;
         out.extend_from_slice(&head.encode());
+        self.stats.on = self.statistics;
         self.stats.begin(&summary.times);
 
         macro_rules! scalar {
@@ -240,7 +251,9 @@ impl BlockEncoder {
         address!(col::NEXT_HOP, next_hop);
         // Last: a reader walks the chunk headers anyway (the frame's
         // checksum has read every byte of the block by then).
-        self.stats.finish(out);
+        if self.statistics {
+            self.stats.finish(out);
+        }
         Ok(head)
     }
 

@@ -151,6 +151,12 @@ impl<W: Write> FileWriter<W> {
         (n, self.flush_block().map(|()| true))
     }
 
+    /// Writes blocks without their statistics (see
+    /// [`BlockEncoder::set_statistics`]).
+    pub fn set_statistics(&mut self, on: bool) {
+        self.encoder.set_statistics(on);
+    }
+
     /// Adds to the counters of one exporter.
     pub fn add_counters(&mut self, key: ExporterKey, delta: &ExporterCounters) {
         self.counters.entry(key).or_default().add(delta);

@@ -42,6 +42,8 @@ pub(crate) struct Times {
 #[derive(Default)]
 pub(crate) struct StatsWriter {
     bytes: Vec<u8>,
+    /// False: gather nothing (a writer without statistics).
+    pub on: bool,
 }
 
 /// One-byte columns whose set of values is kept.
@@ -60,6 +62,9 @@ fn keeps_set(id: u8) -> bool {
 impl StatsWriter {
     pub fn begin(&mut self, t: &Times) {
         self.bytes.clear();
+        if !self.on {
+            return;
+        }
         self.pair(
             col::START,
             t.start.0 as u64 as u128,
@@ -85,7 +90,7 @@ impl StatsWriter {
     /// A scalar column that varies, gathered in `values` (`or` is the OR of
     /// them, which the encoder knows already).
     pub fn scalar(&mut self, id: u8, values: &[u64], or: u64) {
-        if id <= col::END {
+        if id <= col::END || !self.on {
             return;
         }
         let (lo, hi) = min_max(values);
@@ -111,7 +116,7 @@ impl StatsWriter {
 
     /// An address field's IPv4 values (as u64s), when the field varies.
     pub fn v4(&mut self, id: u8, values: &[u64]) {
-        if !values.is_empty() {
+        if self.on && !values.is_empty() {
             let (lo, hi) = min_max(values);
             self.pair(id, lo.into(), hi.into(), 4, RANGE);
         }
@@ -119,6 +124,9 @@ impl StatsWriter {
 
     /// An address field's IPv6 values, when the field varies.
     pub fn v6(&mut self, id: u8, values: &[u128]) {
+        if !self.on {
+            return;
+        }
         if let Some(first) = values.first() {
             let (lo, hi) = values
                 .iter()
