@@ -33,6 +33,7 @@ mod progress;
 mod read;
 mod read_parallel;
 mod report;
+mod scan;
 mod send;
 mod sources;
 mod stream_out;

@@ -54,7 +54,7 @@ fn times_in_the_expression_are_read_in_the_zone() {
          filter-definition late\n  match start-time late\n",
     )
     .unwrap();
-    let file = ["-f", cfg.to_str().unwrap(), "-F", "late"];
+    let file = ["--file", cfg.to_str().unwrap(), "-F", "late"];
     let with = |zone: &'static str| [&["--zone", zone][..], &file[..]].concat();
     assert_eq!(kept(&with("UTC"), dir.path()), 120);
     assert_eq!(kept(&with("Europe/Paris"), dir.path()), 180);

@@ -96,9 +96,9 @@ fn a_block_claiming_u32_max_flows_is_a_clear_error_in_every_reading_tool() {
     assert_refused("cat -", &out, "<stdin>", frame_at);
     let out = floe_with_stdin(&["cat", path], &[]);
     assert_refused("cat FILE", &out, path, frame_at);
-    let out = floe_with_stdin(&["report", "-t", "summary-detail", path], &[]);
+    let out = floe_with_stdin(&["report", "-r", "summary-detail", path], &[]);
     assert_refused("report FILE", &out, path, frame_at);
-    let out = floe_with_stdin(&["report", "-t", "summary-detail", "-"], &stream);
+    let out = floe_with_stdin(&["report", "-r", "summary-detail", "-"], &stream);
     assert_refused("report -", &out, "<stdin>", frame_at);
     let out = floe_with_stdin(&["filter", "any", "-"], &stream);
     assert_refused("filter -", &out, "<stdin>", frame_at);
@@ -134,7 +134,10 @@ fn deeply_nested_filters_are_a_usage_error_not_a_stack_overflow() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deep.flt");
     std::fs::write(&file, format!("{}any", "not ".repeat(200_000))).unwrap();
-    let out = floe_with_stdin(&["filter", "--explain", "-f", file.to_str().unwrap()], &[]);
+    let out = floe_with_stdin(
+        &["filter", "--explain", "--file", file.to_str().unwrap()],
+        &[],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -150,7 +153,10 @@ fn deeply_nested_filters_are_a_usage_error_not_a_stack_overflow() {
             .join(" or "),
     )
     .unwrap();
-    let out = floe_with_stdin(&["filter", "--explain", "-f", file.to_str().unwrap()], &[]);
+    let out = floe_with_stdin(
+        &["filter", "--explain", "--file", file.to_str().unwrap()],
+        &[],
+    );
     assert!(
         out.status.success(),
         "{}",
