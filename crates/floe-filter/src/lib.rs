@@ -66,17 +66,31 @@ impl WallClock for Utc {
 #[derive(Clone, Debug)]
 pub struct Options {
     zone: Arc<dyn WallClock>,
+    includes: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             zone: Arc::new(Utc),
+            includes: true,
         }
     }
 }
 
 impl Options {
+    /// Refuses `@include`: for text from someone who may not read this
+    /// machine's files (a browser, a socket client).
+    pub fn without_includes(mut self) -> Self {
+        self.includes = false;
+        self
+    }
+
+    /// Whether `@include` may read files.
+    pub fn includes(&self) -> bool {
+        self.includes
+    }
+
     /// Reads the times written without a UTC offset in `zone`.
     pub fn with_zone(mut self, zone: impl WallClock + 'static) -> Self {
         self.zone = Arc::new(zone);

@@ -233,6 +233,12 @@ impl Parser<'_> {
 
     fn include(&mut self) -> Result<Expr, FilterError> {
         let at = self.next();
+        if !self.options.includes() {
+            return Err(self.err_msg(
+                &at,
+                "@include is not allowed here (this filter may not read files)".into(),
+            ));
+        }
         let Tok::Word(name) = at.kind.clone() else {
             return Err(self.err_msg(&at, "expected a file name after @include".into()));
         };

@@ -70,10 +70,8 @@ pub struct LiveView {
 /// Compiles a filter from a client: floe's language, no `@include` (a
 /// client must not make floed read files).
 pub fn client_filter(text: &str) -> Result<Filter, String> {
-    if text.contains('@') {
-        return Err("@include is not allowed in a live filter".into());
-    }
-    Filter::parse(text).map_err(|e| e.to_string())
+    Filter::parse_with(text, &floe_filter::Options::default().without_includes())
+        .map_err(|e| e.to_string())
 }
 
 impl LiveView {

@@ -501,10 +501,22 @@ impl Decoder {
                     }
                 }
                 Item::Problem(p) => {
+                    let costs_nothing = matches!(
+                        p,
+                        Problem::MessageTruncated { .. } | Problem::SetPastMessage { .. }
+                    );
                     if let Some(r) = report.as_deref_mut() {
-                        r.items.push(ReportItem::Undecoded {
-                            reason_kind: p.kind().to_string(),
-                            reason: p.to_string(),
+                        let (reason_kind, reason) = (p.kind().to_string(), p.to_string());
+                        r.items.push(if costs_nothing {
+                            ReportItem::Note {
+                                reason_kind,
+                                reason,
+                            }
+                        } else {
+                            ReportItem::Undecoded {
+                                reason_kind,
+                                reason,
+                            }
                         });
                     }
                     if let Some(m) = msg.as_mut() {
@@ -512,10 +524,7 @@ impl Decoder {
                     }
                     // A cut-short message is said by the problems of its
                     // last set, if any was lost.
-                    if !matches!(
-                        p,
-                        Problem::MessageTruncated { .. } | Problem::SetPastMessage { .. }
-                    ) {
+                    if !costs_nothing {
                         let key = msg.as_ref().map(|m| m.scope.key());
                         findings.problems.push((
                             key.unwrap_or(ExporterKey {
@@ -634,7 +643,7 @@ impl Decoder {
         out: &mut Vec<Flow>,
         findings: &mut Findings,
         outcome: &mut Outcome,
-        report: Option<&mut DatagramReport>,
+        mut report: Option<&mut DatagramReport>,
     ) {
         let ipfix = m.scope.version == 10;
         let template_set = match (ipfix, id) {
@@ -694,7 +703,7 @@ impl Decoder {
                 if r.compiled {
                     outcome.compiled_records += r.records;
                 }
-                if let Some(rep) = report {
+                if let Some(rep) = report.as_deref_mut() {
                     rep.items.push(ReportItem::Data {
                         offset,
                         set_id: id,
@@ -705,6 +714,12 @@ impl Decoder {
                 }
                 if let Some(p) = r.problem {
                     m.units_unknown = true;
+                    if let Some(rep) = report.as_deref_mut() {
+                        rep.items.push(ReportItem::Undecoded {
+                            reason_kind: p.kind().to_string(),
+                            reason: p.to_string(),
+                        });
+                    }
                     findings.problems.push((m.scope.key(), p));
                 }
             }
@@ -751,6 +766,12 @@ impl Decoder {
             }
             DataResult::Refused(p) => {
                 m.units_unknown = true;
+                if let Some(rep) = report {
+                    rep.items.push(ReportItem::Undecoded {
+                        reason_kind: p.kind().to_string(),
+                        reason: p.to_string(),
+                    });
+                }
                 findings.problems.push((m.scope.key(), p));
             }
         }

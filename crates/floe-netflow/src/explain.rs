@@ -94,4 +94,7 @@ pub enum ReportItem {
     Padding { offset: usize, length: usize },
     /// What could not be decoded, and why.
     Undecoded { reason_kind: String, reason: String },
+    /// Something odd that cost nothing (a message length that disagrees
+    /// with its sets, which were read).
+    Note { reason_kind: String, reason: String },
 }

@@ -2,7 +2,8 @@
 //! collector's debug dump keeps them: split by what each version's header
 //! says of its length (IPFIX's length field; v1, v5 and v7's record
 //! count). A v9 datagram has no length of its own, so a v9 message takes
-//! the rest of the file, as does anything that is not a NetFlow header.
+//! the rest of the file, as does anything that is not a NetFlow header,
+//! and so do the last bytes when fewer are left than any header holds.
 
 /// One datagram of a raw file: where it starts and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +38,12 @@ pub fn split(b: &[u8]) -> Vec<RawDatagram<'_>> {
     let mut out = Vec::new();
     let mut at = 0;
     while at < b.len() {
-        let n = length(&b[at..]).max(1);
+        let mut n = length(&b[at..]).max(1);
+        // Fewer bytes left than any header: they belong to this datagram
+        // (a length field that understates, or padding).
+        if b.len() - (at + n) < 16 {
+            n = b.len() - at;
+        }
         out.push(RawDatagram {
             offset: at,
             bytes: &b[at..at + n],
@@ -68,7 +74,7 @@ mod tests {
             .iter()
             .map(|d| (d.offset, d.bytes.len()))
             .collect();
-        assert_eq!(parts, [(0, 20), (20, 72), (92, 20), (112, 5)]);
+        assert_eq!(parts, [(0, 20), (20, 72), (92, 25)]);
         assert_eq!(split(&[]).len(), 0);
         // A length that overstates: the rest of the file.
         assert_eq!(split(&[0, 10, 1, 0, 9]).len(), 1);

@@ -113,6 +113,10 @@ pub enum CliError {
     /// The output could not be written (the error names where).
     #[error("{0}")]
     Output(std::io::Error),
+    /// floed's live view could not be asked (not running, no socket, no
+    /// permission) or refused the question.
+    #[error("{0}")]
+    Live(String),
     /// The report could not be mailed.
     #[error(transparent)]
     Mail(#[from] MailError),
@@ -176,7 +180,8 @@ impl CliError {
             | CliError::Mail(_)
             | CliError::Command(_)
             | CliError::Decompressor(_)
-            | CliError::Send(_) => status::INPUT,
+            | CliError::Send(_)
+            | CliError::Live(_) => status::INPUT,
         }
     }
 }

@@ -344,6 +344,27 @@ fn collector_text(t: &mut String, c: &serde_json::Value) {
             .collect();
         extra.sort_unstable();
         extra_text(t, &extra);
+        reasons_text(t, e, now);
+    }
+}
+
+/// The last reasons floed kept for an exporter's problems: what kind, how
+/// many since start, how long ago the last, and its message.
+fn reasons_text(t: &mut String, e: &serde_json::Value, now: i64) {
+    let reasons = e["reasons"].as_array().into_iter().flatten();
+    for (i, r) in reasons.enumerate() {
+        if i == 0 {
+            let _ = writeln!(t, "      last reasons:");
+        }
+        let ago = (now - r["last_ms"].as_i64().unwrap_or(now)).max(0) / 1000;
+        let _ = writeln!(
+            t,
+            "        {:>6} x {:<20} {:>6} s ago: {}",
+            r["count"].as_u64().unwrap_or(0),
+            r["kind"].as_str().unwrap_or("?"),
+            ago,
+            r["last"].as_str().unwrap_or("")
+        );
     }
 }
 

@@ -19,6 +19,7 @@
 
 mod args;
 mod cat;
+mod decode;
 mod error;
 mod filter;
 mod flow_print;
@@ -38,6 +39,7 @@ mod send;
 mod sources;
 mod stream_out;
 mod time;
+mod top;
 
 use std::process::ExitCode;
 
@@ -46,7 +48,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// Tools for floe flow files: select flows by time (cat), keep those that
 /// match an expression (filter), show them (print), describe files (info),
 /// compute stat-reports (report), convert flow-tools archives (import),
-/// send test traffic to a collector (send).
+/// decode captured exports as floed would (decode), watch the traffic now
+/// (top), send test traffic to a collector (send).
 #[derive(Parser, Debug)]
 #[command(
     name = "floe",
@@ -74,6 +77,8 @@ enum Command {
     Print(print::PrintArgs),
     Report(Box<report::args::ReportArgs>),
     Info(info::InfoArgs),
+    Decode(decode::DecodeArgs),
+    Top(top::TopArgs),
     Import(import::ImportArgs),
     Send(send::SendArgs),
     #[command(hide = true)]
@@ -89,6 +94,8 @@ impl Command {
             Command::Print(_) => "print",
             Command::Report(_) => "report",
             Command::Info(_) => "info",
+            Command::Decode(_) => "decode",
+            Command::Top(_) => "top",
             Command::Import(_) => "import",
             Command::Send(_) => "send",
             Command::Generate(_) => "generate",
@@ -103,6 +110,8 @@ fn run(command: Command) -> error::Result<()> {
         Command::Print(a) => print::run(a),
         Command::Report(a) => report::run(*a),
         Command::Info(a) => info::run(a),
+        Command::Decode(a) => decode::run(a),
+        Command::Top(a) => top::run(a),
         Command::Import(a) => import::run(a),
         Command::Send(a) => send::run(a),
         Command::Generate(a) => generate::run(a, Cli::command()),

@@ -205,60 +205,85 @@ fn header(
     }
 }
 
-pub fn run(a: PrintArgs) -> Result<()> {
-    let format = a.format.get();
-    let zone = a.window.zone()?;
-    let window = a.window.window_now()?;
-    if a.fields.fields.is_some() && matches!(format, Format::FlowTools3 | Format::FlowTools5) {
-        return Err(CliError::Usage("--fields applies to the table, csv and json formats; the flow-tools layouts have fixed columns".into()));
+/// Writes flows in one of the formats, block after block: the header
+/// with the first block (the table's widths come from it), at most
+/// `left` flows in all.
+pub struct Printer {
+    format: Format,
+    cols: Vec<&'static Field>,
+    labels: Vec<&'static str>,
+    widths: Option<Vec<usize>>,
+    zone: Zone,
+    human: bool,
+    left: usize,
+    line: String,
+}
+
+impl Printer {
+    /// A printer of `format` with the columns `--fields` asks for (the
+    /// flow-tools layouts take none), times in `zone`.
+    pub fn new(
+        format: Format,
+        fields_spec: Option<&Columns>,
+        zone: Zone,
+        human: bool,
+        records: Option<usize>,
+    ) -> Result<Printer> {
+        if fields_spec.is_some() && matches!(format, Format::FlowTools3 | Format::FlowTools5) {
+            return Err(CliError::Usage("--fields applies to the table, csv and json formats; the flow-tools layouts have fixed columns".into()));
+        }
+        let cols = fields(fields_spec)?;
+        let labels = cols
+            .iter()
+            .map(|c| c.aliases.first().copied().unwrap_or(c.name))
+            .collect();
+        Ok(Printer {
+            format,
+            cols,
+            labels,
+            widths: None,
+            zone,
+            human,
+            left: records.unwrap_or(usize::MAX),
+            line: String::new(),
+        })
     }
-    let cols = fields(a.fields.fields.as_ref())?;
-    let table_zone = if a.utc { Zone::Utc } else { zone.clone() };
-    let sources = sources::list(&a.input, window, a.input.tmp.tmp)?;
-    let mut out = Out::open(a.output.output.as_deref())?;
-    let mut left = a.records.records.unwrap_or(usize::MAX);
-    let mut line = String::new();
-    let labels: Vec<&str> = cols
-        .iter()
-        .map(|c| c.aliases.first().copied().unwrap_or(c.name))
-        .collect();
-    // The header waits for the first block: nothing is written when there
-    // is nothing to show, and the table's widths come from that block.
-    let mut widths: Option<Vec<usize>> = None;
-    // The flow-tools layouts show a fixed set of fields; the others only
-    // their columns, which are all that is decoded.
-    let projection = match format {
-        Format::FlowTools3 | Format::FlowTools5 => floe_store::Projection::ALL,
-        _ => floe_store::Projection::of_fields(cols.iter().map(|c| c.name))
-            .map_err(CliError::Usage)?,
-    };
-    let sel = Selection {
-        sources: &sources,
-        window,
-        projection,
-    };
-    let summary = read(&sel, |flows| {
-        let w = match &widths {
+
+    /// What the printer needs decoded.
+    pub fn projection(&self) -> Result<floe_store::Projection> {
+        match self.format {
+            Format::FlowTools3 | Format::FlowTools5 => Ok(floe_store::Projection::ALL),
+            _ => floe_store::Projection::of_fields(self.cols.iter().map(|c| c.name))
+                .map_err(CliError::Usage),
+        }
+    }
+
+    /// Writes a block of flows; `Next::Stop` once the records asked for
+    /// are written.
+    pub fn write(&mut self, out: &mut Out, flows: &[Flow]) -> Result<Next> {
+        let (format, table_zone, human) = (self.format, &self.zone, self.human);
+        let cols = &self.cols;
+        let w = match &self.widths {
             Some(w) => w,
             None => {
                 let w = if format == Format::Table {
-                    table_widths(&cols, &labels, flows, &table_zone, a.human)
+                    table_widths(cols, &self.labels, flows, table_zone, human)
                 } else {
                     Vec::new()
                 };
-                header(&mut out, format, &cols, &labels, &w).map_err(CliError::Output)?;
-                widths.insert(w)
+                header(out, format, cols, &self.labels, &w).map_err(CliError::Output)?;
+                self.widths.insert(w)
             }
         };
         for f in flows {
-            if left == 0 {
+            if self.left == 0 {
                 return Ok(Next::Stop);
             }
-            left -= 1;
+            self.left -= 1;
             match format {
                 Format::Table => {
-                    let row = cols.iter().map(|c| cell(c, f, &table_zone, a.human));
-                    write_row(&mut out, row, w).map_err(CliError::Output)?;
+                    let row = cols.iter().map(|c| cell(c, f, table_zone, human));
+                    write_row(out, row, w).map_err(CliError::Output)?;
                 }
                 Format::Csv => {
                     let row: Vec<String> =
@@ -267,7 +292,7 @@ pub fn run(a: PrintArgs) -> Result<()> {
                 }
                 Format::Json => {
                     let mut obj = serde_json::Map::new();
-                    for c in &cols {
+                    for c in cols {
                         let v = match c.get(f) {
                             Value::U64(n) => serde_json::Value::from(n),
                             _ => serde_json::Value::from(text(c, f, None)),
@@ -278,28 +303,59 @@ pub fn run(a: PrintArgs) -> Result<()> {
                         .map_err(CliError::Output)?;
                 }
                 Format::FlowTools3 | Format::FlowTools5 => {
-                    line.clear();
+                    self.line.clear();
                     if format == Format::FlowTools3 {
-                        flow_print::format3(&mut line, f);
+                        flow_print::format3(&mut self.line, f);
                     } else {
-                        flow_print::format5(&mut line, f, &table_zone);
+                        flow_print::format5(&mut self.line, f, table_zone);
                     }
-                    out.write_all(line.as_bytes()).map_err(CliError::Output)?;
+                    out.write_all(self.line.as_bytes())
+                        .map_err(CliError::Output)?;
                 }
             }
         }
-        Ok(if left == 0 {
+        Ok(if self.left == 0 {
             Next::Stop
         } else {
             Next::Continue
         })
-    })?;
-    summary.something_read(&sources, window, &zone)?;
-    if widths.is_none() {
-        // A stream with no flows: the header alone.
-        let w: Vec<usize> = labels.iter().map(|l| l.len()).collect();
-        header(&mut out, format, &cols, &labels, &w).map_err(CliError::Output)?;
     }
+
+    /// Writes the header when no flow came (a stream with none).
+    pub fn finish(&mut self, out: &mut Out) -> Result<()> {
+        if self.widths.is_none() {
+            let w: Vec<usize> = self.labels.iter().map(|l| l.len()).collect();
+            header(out, self.format, &self.cols, &self.labels, &w).map_err(CliError::Output)?;
+            self.widths = Some(w);
+        }
+        Ok(())
+    }
+}
+
+pub fn run(a: PrintArgs) -> Result<()> {
+    let format = a.format.get();
+    let zone = a.window.zone()?;
+    let window = a.window.window_now()?;
+    let table_zone = if a.utc { Zone::Utc } else { zone.clone() };
+    let mut printer = Printer::new(
+        format,
+        a.fields.fields.as_ref(),
+        table_zone,
+        a.human,
+        a.records.records,
+    )?;
+    let sources = sources::list(&a.input, window, a.input.tmp.tmp)?;
+    let mut out = Out::open(a.output.output.as_deref())?;
+    // The header waits for the first block: nothing is written when there
+    // is nothing to show, and the table's widths come from that block.
+    let sel = Selection {
+        sources: &sources,
+        window,
+        projection: printer.projection()?,
+    };
+    let summary = read(&sel, |flows| printer.write(&mut out, flows))?;
+    summary.something_read(&sources, window, &zone)?;
+    printer.finish(&mut out)?;
     out.finish()?;
     summary.all_read()
 }

@@ -132,3 +132,48 @@ fn every_nonzero_counter_is_shown_with_what_it_counts() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "one meaning per spelling");
 }
+
+/// A running floed's last reasons per exporter (its stats file) are shown
+/// under the exporter: "why are 113 datagrams from this router bad?"
+#[test]
+fn the_last_reasons_of_a_running_collector_are_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path());
+    let now = floe_flow::time::utc_ms(2030, 1, 1, 0, 0, 0);
+    let stats = serde_json::json!({
+        "format": 1, "pid": 4242, "version": "0.1.0",
+        "started_ms": 1_795_305_600_000i64, "updated_ms": now,
+        "exporters": [{
+            "address": "192.0.2.44", "source_id": 3, "templates": 2,
+            "datagrams": 200, "flows": 2900, "lost_flows": 0, "sequence_resets": 0,
+            "bad_datagrams": 113, "reordered_datagrams": 0,
+            "extra": {"undecoded_sets": 4},
+            "reasons": [
+                {"kind": "set_past_end", "count": 113, "last_ms": now - 5000,
+                 "last": "bad datagram from 192.0.2.44: set 256 at byte 1372 of 1400 bytes runs past the end of its message (28 bytes left)"},
+                {"kind": "refused_template", "count": 4, "last_ms": now - 60000,
+                 "last": "192.0.2.44 source id 3: data set at byte 52 is under template 301, which was refused: element 8 has length 16, its type takes 4 bytes"}
+            ]
+        }]
+    });
+    std::fs::write(
+        dir.path().join(floe_store::STATS_FILE),
+        serde_json::to_vec(&stats).unwrap(),
+    )
+    .unwrap();
+    let text = info(&[], dir.path());
+    let at = text.find("192.0.2.44 (3)").expect("the exporter");
+    let reasons = &text[at..];
+    assert!(reasons.contains("last reasons:"), "{text}");
+    assert!(reasons.contains("113 x set_past_end"), "{text}");
+    assert!(
+        reasons.contains("runs past the end of its message"),
+        "{text}"
+    );
+    assert!(reasons.contains("4 x refused_template"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&info(&["--json"], dir.path())).unwrap();
+    assert_eq!(
+        json["collectors"][0]["exporters"][0]["reasons"][0]["count"],
+        113
+    );
+}

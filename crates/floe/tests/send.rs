@@ -3,18 +3,16 @@
 //! send refused by name, and IPFIX: decoded field by field back to the
 //! generated flows, and stored by a real floed.
 
-use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use floe_flow::Flow;
 use floe_netflow::{Decoder, DecoderConfig};
 use floe_synth::{realistic_flows, Mix};
 
 mod common;
-use common::FLOE;
+use common::{Floed, FLOE};
 
 /// Sends `args` to a socket here and decodes what arrives (`n` flows),
 /// with the export time of each datagram.
@@ -147,83 +145,6 @@ fn ipfix_from_send_decodes_to_the_generated_flows_field_by_field() {
         assert_eq!(g, w);
     }
     assert!(got.iter().any(|f| f.src_addr.is_ipv6()));
-}
-
-/// floed, next to floe in the target directory (built by the workspace's
-/// tests; built here when this package's tests run alone).
-fn floed_binary() -> PathBuf {
-    let dir = Path::new(FLOE).parent().unwrap();
-    let bin = dir.join("floed");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut c = Command::new(cargo);
-        c.args(["build", "-p", "floed"]);
-        if dir.ends_with("release") {
-            c.arg("--release");
-        }
-        assert!(c.status().unwrap().success(), "cannot build floed");
-    }
-    bin
-}
-
-/// floed on 127.0.0.1, killed when dropped.
-struct Floed {
-    child: Child,
-    port: u16,
-}
-
-impl Floed {
-    fn start(dir: &Path) -> Floed {
-        let cfg = dir.join("floed.toml");
-        std::fs::write(&cfg, "zone = \"UTC\"\n").unwrap();
-        let mut child = Command::new(floed_binary())
-            .arg("--config")
-            .arg(&cfg)
-            .args(["--listen", "127.0.0.1:0", "--flush-interval", "1s", "--dir"])
-            .arg(dir.join("flows"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut port = None;
-        let mut log = Vec::new();
-        while Instant::now() < deadline {
-            let Some(Ok(l)) = lines.next() else { break };
-            if let Some(p) = l.split("listening on udp 127.0.0.1:").nth(1) {
-                port = p.split_whitespace().next().and_then(|p| p.parse().ok());
-            }
-            let ready = l.contains("ready");
-            log.push(l);
-            if ready {
-                break;
-            }
-        }
-        // The rest of the log is not needed; keep the pipe drained.
-        std::thread::spawn(move || for _ in lines {});
-        let port = port.unwrap_or_else(|| panic!("floed did not start:\n{}", log.join("\n")));
-        Floed { child, port }
-    }
-
-    fn stop(mut self) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "floed did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Floed {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //! write, and hands their buffers back. When it falls behind, the write
 //! thread skips it (counted): the live view never slows the collector.
 
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,9 +19,50 @@ pub struct LiveBatch {
     pub flows: FlowVec,
 }
 
-/// Batches queued for the live view; beyond this the write thread skips
-/// it.
-pub const QUEUE: usize = 4;
+/// Flows queued for the live view at most (about 27 MB of flows): a burst
+/// waits for it, a sustained load it cannot follow is skipped.
+pub const QUEUE_FLOWS: usize = 200_000;
+
+/// The write thread's side of the live view's queue, bounded in flows.
+pub struct LiveQueue {
+    tx: Sender<LiveBatch>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// The live thread's side.
+pub struct LiveInbox {
+    rx: Receiver<LiveBatch>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// A queue of at most [`QUEUE_FLOWS`] flows.
+pub fn queue() -> (LiveQueue, LiveInbox) {
+    let (tx, rx) = channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    (
+        LiveQueue {
+            tx,
+            queued: queued.clone(),
+        },
+        LiveInbox { rx, queued },
+    )
+}
+
+impl LiveQueue {
+    /// Queues a batch, or gives it back when the queue is full (or the
+    /// live thread is gone).
+    pub fn try_send(&self, b: LiveBatch) -> Result<(), LiveBatch> {
+        let n = b.flows.0.len();
+        if self.queued.load(Ordering::Relaxed) + n > QUEUE_FLOWS {
+            return Err(b);
+        }
+        self.queued.fetch_add(n, Ordering::Relaxed);
+        self.tx.send(b).map_err(|e| {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
+            e.0
+        })
+    }
+}
 
 /// Lowers the calling thread's priority (nice 10): on a busy machine the
 /// live view takes what the collector leaves.
@@ -34,10 +75,10 @@ fn lower_priority() {
     }
 }
 
-pub fn run(rx: Receiver<LiveBatch>, view: Arc<Mutex<LiveView>>, shared: Arc<Shared>) {
+pub fn run(inbox: LiveInbox, view: Arc<Mutex<LiveView>>, shared: Arc<Shared>) {
     lower_priority();
     loop {
-        let batch = match rx.recv_timeout(Duration::from_millis(500)) {
+        let batch = match inbox.rx.recv_timeout(Duration::from_millis(500)) {
             Ok(b) => Some(b),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return,
@@ -52,6 +93,7 @@ pub fn run(rx: Receiver<LiveBatch>, view: Arc<Mutex<LiveView>>, shared: Arc<Shar
             }
         }
         if let Some(b) = batch {
+            inbox.queued.fetch_sub(b.flows.0.len(), Ordering::Relaxed);
             shared.flow_vecs.give(b.flows);
         }
     }

@@ -304,7 +304,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
             )));
             let listener = live_socket::bind(path, cfg.live_group.as_deref())?;
             tracing::info!(socket = %path.display(), window_secs = cfg.live_window_secs, "live view on {}", path.display());
-            let (ltx, lrx) = sync_channel(live::QUEUE);
+            let (ltx, lrx) = live::queue();
             let (v, sh) = (view.clone(), shared.clone());
             helpers.push(
                 std::thread::Builder::new()

@@ -2,7 +2,7 @@
 //! on-rotate command and expiry happen here, never on the receive path.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use floe_store::{ClosedFile, StoreWriter};
 
 use crate::children::Children;
 use crate::events::{Counts, Emitter, Event};
-use crate::live::LiveBatch;
+use crate::live::{LiveBatch, LiveQueue};
 use crate::receive::now_ms;
 use crate::shared::{FlowVec, Shared};
 
@@ -30,7 +30,7 @@ pub fn run(
     rx: Receiver<WriterMsg>,
     mut store: StoreWriter,
     shared: Arc<Shared>,
-    live: Option<SyncSender<LiveBatch>>,
+    live: Option<LiveQueue>,
 ) {
     let mut emitter = Emitter::new();
     let mut children = Children::default();
@@ -60,7 +60,7 @@ pub fn run(
                     Some(tx) if !flows.0.is_empty() => {
                         match tx.try_send(LiveBatch { received_ms, flows }) {
                             Ok(()) => {}
-                            Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) => {
+                            Err(b) => {
                                 let n = b.flows.0.len() as u64;
                                 shared.live_skipped.fetch_add(n, Ordering::Relaxed);
                                 shared.live_skipped_total.fetch_add(n, Ordering::Relaxed);

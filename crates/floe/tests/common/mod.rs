@@ -1,8 +1,10 @@
 //! What the floe integration tests share: the binary and a small tree.
 #![allow(dead_code)] // each test file uses its own part
 
-use std::path::Path;
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use floe_flow::time::utc_ms;
 use floe_flow::Flow;
@@ -145,5 +147,82 @@ pub fn check_golden(name: &str, got: &str) {
             want.lines().nth(first),
             got.lines().nth(first)
         );
+    }
+}
+
+/// floed, next to floe in the target directory (built by the workspace's
+/// tests; built here when this package's tests run alone).
+pub fn floed_binary() -> PathBuf {
+    let dir = Path::new(FLOE).parent().unwrap();
+    let bin = dir.join("floed");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut c = Command::new(cargo);
+        c.args(["build", "-p", "floed"]);
+        if dir.ends_with("release") {
+            c.arg("--release");
+        }
+        assert!(c.status().unwrap().success(), "cannot build floed");
+    }
+    bin
+}
+
+/// floed on 127.0.0.1, killed when dropped.
+pub struct Floed {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Floed {
+    pub fn start(dir: &Path) -> Floed {
+        let cfg = dir.join("floed.toml");
+        std::fs::write(&cfg, "zone = \"UTC\"\n").unwrap();
+        let mut child = Command::new(floed_binary())
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--listen", "127.0.0.1:0", "--flush-interval", "1s", "--dir"])
+            .arg(dir.join("flows"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut port = None;
+        let mut log = Vec::new();
+        while Instant::now() < deadline {
+            let Some(Ok(l)) = lines.next() else { break };
+            if let Some(p) = l.split("listening on udp 127.0.0.1:").nth(1) {
+                port = p.split_whitespace().next().and_then(|p| p.parse().ok());
+            }
+            let ready = l.contains("ready");
+            log.push(l);
+            if ready {
+                break;
+            }
+        }
+        // The rest of the log is not needed; keep the pipe drained.
+        std::thread::spawn(move || for _ in lines {});
+        let port = port.unwrap_or_else(|| panic!("floed did not start:\n{}", log.join("\n")));
+        Floed { child, port }
+    }
+
+    pub fn stop(mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "floed did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Floed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -1,0 +1,201 @@
+//! `floe decode`: captures of exports (pcap, or datagrams back to back)
+//! through floed's decoder, said set by set; templates carried from file
+//! to file; the flows in floe print's formats.
+
+use std::path::Path;
+use std::process::Command;
+
+use floe_test_support::run_ok;
+
+mod common;
+use common::FLOE;
+
+const EXPORT_SECS: u32 = 1_795_305_600;
+
+fn set(id: u16, body: &[u8]) -> Vec<u8> {
+    let mut s = id.to_be_bytes().to_vec();
+    s.extend_from_slice(&((body.len() + 4) as u16).to_be_bytes());
+    s.extend_from_slice(body);
+    s
+}
+
+fn v9(seq: u32, rest: &[u8]) -> Vec<u8> {
+    let mut d = vec![0, 9, 0, 1];
+    d.extend_from_slice(&86_400_000u32.to_be_bytes());
+    d.extend_from_slice(&EXPORT_SECS.to_be_bytes());
+    d.extend_from_slice(&seq.to_be_bytes());
+    d.extend_from_slice(&3u32.to_be_bytes());
+    d.extend_from_slice(rest);
+    d
+}
+
+fn template(id: u16, fields: &[(u16, u16)]) -> Vec<u8> {
+    let mut t = id.to_be_bytes().to_vec();
+    t.extend_from_slice(&(fields.len() as u16).to_be_bytes());
+    for (ie, len) in fields {
+        t.extend_from_slice(&ie.to_be_bytes());
+        t.extend_from_slice(&len.to_be_bytes());
+    }
+    t
+}
+
+const LAYOUT: &[(u16, u16)] = &[(8, 4), (12, 4), (1, 4), (11, 2)];
+
+fn record(i: u8) -> Vec<u8> {
+    let mut r = vec![10, 0, 0, i, 192, 0, 2, i];
+    r.extend_from_slice(&(1000 + u32::from(i)).to_be_bytes());
+    r.extend_from_slice(&443u16.to_be_bytes());
+    r
+}
+
+/// A classic pcap of UDP datagrams from 192.0.2.7 to `port`.
+fn pcap(path: &Path, port: u16, datagrams: &[Vec<u8>]) {
+    let mut b = Vec::new();
+    for v in [0xa1b2_c3d4u32] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&4u16.to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&65535u32.to_le_bytes());
+    b.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
+    for (i, d) in datagrams.iter().enumerate() {
+        let mut pkt = vec![0; 12];
+        pkt.extend_from_slice(&[0x08, 0x00]);
+        let total = (20 + 8 + d.len()) as u16;
+        pkt.extend_from_slice(&[0x45, 0]);
+        pkt.extend_from_slice(&total.to_be_bytes());
+        pkt.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 7, 192, 0, 2, 10]);
+        pkt.extend_from_slice(&50_000u16.to_be_bytes());
+        pkt.extend_from_slice(&port.to_be_bytes());
+        pkt.extend_from_slice(&((8 + d.len()) as u16).to_be_bytes());
+        pkt.extend_from_slice(&[0, 0]);
+        pkt.extend_from_slice(d);
+        b.extend_from_slice(&(EXPORT_SECS + i as u32).to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        b.extend_from_slice(&pkt);
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+fn decode(args: &[&str]) -> String {
+    run_ok(Command::new(FLOE).arg("decode").args(args))
+}
+
+#[test]
+fn each_set_is_said_with_its_offset_and_what_became_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = template(301, &[(8, 16), (1, 4)]);
+    let body = [
+        set(0, &[template(300, LAYOUT), refused].concat()),
+        set(300, &[record(1), record(2)].concat()),
+        set(301, &[0; 20]),
+        set(999, &[1, 2, 3, 4]),
+        vec![0; 7],
+    ]
+    .concat();
+    let cap = dir.path().join("exports.pcap");
+    pcap(&cap, 2055, &[v9(0, &body), vec![0, 7, 1]]);
+    let text = decode(&[cap.to_str().unwrap()]);
+    for want in [
+        "datagram 1:",
+        "packet 1, 192.0.2.7:50000 -> port 2055",
+        "NetFlow v9",
+        "message at byte 0: exported 2026-11-22T00:00:00.000Z, sequence 0, source id / domain 3",
+        "set 0 at byte 20",
+        "template 300 (4 fields: 8/4 12/4 1/4 11/2)",
+        "REFUSED template 301: element 8 has length 16, its type takes 4 bytes",
+        "data, 2 records, 2 flows",
+        "NOT DECODED: data set at byte",
+        "under template 301, which was refused",
+        "set 999 at byte",
+        "held until it comes",
+        "padding at byte",
+        "7 zero bytes",
+        "=> 2 flows",
+        "datagram 2:",
+        "nothing decoded: v7 datagram of 3 bytes is shorter than its header",
+        "2 datagrams, 2 flows; 1 datagrams nothing could be decoded from, 1 parts not decoded",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+    // JSON: one object per datagram.
+    let json = decode(&["--json", cap.to_str().unwrap()]);
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(first["flows"], 2);
+    assert_eq!(first["from"], "192.0.2.7");
+    let kinds: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "message",
+            "templates",
+            "data",
+            "undecoded",
+            "held",
+            "padding"
+        ]
+    );
+    // --port keeps the datagrams to that port.
+    let none = decode(&["--port", "9995", cap.to_str().unwrap()]);
+    assert!(none.starts_with("0 datagrams"), "{none}");
+}
+
+#[test]
+fn templates_carry_over_files_and_flows_print_as_floe_print_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = dir.path().join("templates.pcap");
+    let data = dir.path().join("data.bin");
+    pcap(&tpl, 2055, &[v9(0, &set(0, &template(300, LAYOUT)))]);
+    // Raw datagrams back to back (a v9 datagram takes the rest of the
+    // file), taken as coming from the capture's exporter.
+    std::fs::write(&data, v9(1, &set(300, &[record(5), record(6)].concat()))).unwrap();
+    let csv = decode(&[
+        "--flows",
+        "-f",
+        "csv",
+        "--fields",
+        "ip-source-address,octets,ip-destination-port",
+        tpl.to_str().unwrap(),
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        csv,
+        "ip-source-address,octets,ip-destination-port\n10.0.0.5,1005,443\n10.0.0.6,1006,443\n"
+    );
+    // Alone, the data has no template: held, and said so.
+    let alone = decode(&[data.to_str().unwrap()]);
+    assert!(alone.contains("held until it comes"), "{alone}");
+    assert!(alone.contains("=> 0 flows"), "{alone}");
+    // A print format without --flows is a usage error.
+    let o = Command::new(FLOE)
+        .args(["decode", "-f", "csv"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("add --flows"));
+}
+
+#[test]
+fn the_shared_corpus_decodes_without_a_loss() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/netflow-corpus");
+    let cap = root.join("telegraf/_pcap/issue_14370/message.bin.pcap");
+    if !cap.exists() {
+        floe_test_support::skip("../shared/netflow-corpus absent");
+        return;
+    }
+    let text = decode(&[cap.to_str().unwrap()]);
+    assert!(text.contains("=> 2 flows"), "{text}");
+    assert!(
+        text.contains("note: set 257 at byte 208 runs past its message's end at byte 290"),
+        "{text}"
+    );
+}
