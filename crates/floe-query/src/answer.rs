@@ -31,6 +31,11 @@ impl Counts {
         }
     }
 
+    /// These less `o` (never below zero).
+    pub fn minus(&self, o: &Counts) -> Counts {
+        self.sub(o)
+    }
+
     fn sub(&self, o: &Counts) -> Counts {
         Counts {
             flows: self.flows.saturating_sub(o.flows),
@@ -97,6 +102,25 @@ impl Series {
             key,
             stats: Stats::of(&of),
             values,
+            totals,
+        }
+    }
+
+    /// A series known only by its totals (no values per interval).
+    pub(crate) fn totals_only(
+        label: String,
+        key: Vec<String>,
+        totals: Counts,
+        m: Measure,
+    ) -> Series {
+        Series {
+            label,
+            key,
+            values: Vec::new(),
+            stats: Stats {
+                total: totals.get(m),
+                ..Stats::default()
+            },
             totals,
         }
     }

@@ -165,9 +165,15 @@ fn decode_val(c: &mut Cursor) -> Option<Val> {
     })
 }
 
+/// A key's total over the range, and its counts per interval it has
+/// traffic in.
+type Sparse = (Counts, Vec<(u32, Counts)>);
+
 /// Sums partials into the answer to `q`: intervals outside the range
-/// dropped, keys ranked by the measure's total, the first `top` as
-/// series, the rest as "other".
+/// dropped, keys ranked by the measure's total, the first `top` (or the
+/// keys `only` names) as series, the rest as "other". Keys are summed
+/// sparsely (a key costs the intervals it has traffic in); only the
+/// series' values are laid out interval by interval.
 pub fn merge<'a>(
     q: &Query,
     columns: Vec<String>,
@@ -176,50 +182,78 @@ pub fn merge<'a>(
     let starts = q.starts();
     let n = starts.len();
     let first = q.from_ms.div_euclid(q.interval_ms);
-    let slot = |secs: u64| -> Option<usize> {
+    let slot = |secs: u64| -> Option<u32> {
         let ms = i64::try_from(secs).ok()?.checked_mul(1000)?;
         let i = ms.div_euclid(q.interval_ms) - first;
-        (0..n as i64).contains(&i).then_some(i as usize)
+        (0..n as i64).contains(&i).then_some(i as u32)
     };
-    let mut per_key: HashMap<Vec<Val>, Vec<Counts>, foldhash::fast::RandomState> =
-        HashMap::default();
+    let m = q.measure;
+    // Per key: its total over the range, and its (interval, counts).
+    let mut per_key: HashMap<Vec<Val>, Sparse, foldhash::fast::RandomState> = HashMap::default();
     let mut total = vec![Counts::default(); n];
     for p in partials {
         for (secs, key, c) in &p.rows {
             let Some(i) = slot(*secs) else { continue };
-            total[i].add(c);
-            match per_key.get_mut(key) {
-                Some(v) => v[i].add(c),
-                None => {
-                    let mut v = vec![Counts::default(); n];
-                    v[i].add(c);
-                    per_key.insert(key.clone(), v);
-                }
-            }
+            total[i as usize].add(c);
+            let e = match per_key.get_mut(key) {
+                Some(e) => e,
+                None => per_key.entry(key.clone()).or_default(),
+            };
+            e.0.add(c);
+            e.1.push((i, *c));
         }
     }
-    let m = q.measure;
-    let mut ranked: Vec<(Vec<Val>, Vec<Counts>, u64)> = per_key
-        .into_iter()
-        .map(|(k, v)| {
-            let t = v.iter().fold(0u64, |a, c| a.saturating_add(c.get(m)));
-            (k, v, t)
-        })
-        .collect();
+    let label = |k: &[Val]| k.iter().map(Val::to_string).collect::<Vec<_>>();
+    let mut ranked: Vec<(Vec<Val>, Sparse)> = if q.only.is_empty() {
+        per_key.into_iter().collect()
+    } else {
+        per_key
+            .into_iter()
+            .filter(|(k, _)| q.only.contains(&label(k).join(" ")))
+            .collect()
+    };
     // Largest first; ties by key, so answers are deterministic.
-    ranked.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-    let keep = if q.top == 0 { ranked.len() } else { q.top };
-    let rest = ranked.len().saturating_sub(keep);
+    ranked.sort_by(|a, b| {
+        b.1 .0
+            .get(m)
+            .cmp(&a.1 .0.get(m))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let keep = if q.top == 0 {
+        ranked.len()
+    } else {
+        q.top.min(ranked.len())
+    };
+    ranked.truncate(keep);
     let series: Vec<Series> = ranked
         .into_iter()
-        .take(keep)
-        .map(|(k, v, _)| {
-            let parts: Vec<String> = k.iter().map(Val::to_string).collect();
-            Series::new(parts.join(" "), parts, v, m)
+        .map(|(k, (sum, cells))| {
+            let parts = label(&k);
+            let name = parts.join(" ");
+            if q.values {
+                let mut values = vec![Counts::default(); n];
+                for (i, c) in cells {
+                    values[i as usize].add(&c);
+                }
+                Series::new(name, parts, values, m)
+            } else {
+                Series::totals_only(name, parts, sum, m)
+            }
         })
         .collect();
     let total = Series::new("total".into(), Vec::new(), total, m);
-    let other = (rest > 0).then(|| total.minus("other", &series.iter().collect::<Vec<_>>(), m));
+    let mut shown = Counts::default();
+    for s in &series {
+        shown.add(&s.totals);
+    }
+    let rest = total.totals.get(m) > shown.get(m) || total.totals.flows > shown.flows;
+    let other = rest.then(|| {
+        if q.values {
+            total.minus("other", &series.iter().collect::<Vec<_>>(), m)
+        } else {
+            Series::totals_only("other".into(), Vec::new(), total.totals.minus(&shown), m)
+        }
+    });
     Ok(Answer {
         from_ms: q.from_ms,
         to_ms: q.to_ms,

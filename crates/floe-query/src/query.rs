@@ -79,6 +79,22 @@ pub struct Query {
     /// The series ranked first; the rest are summed as "other". 0: every
     /// key is a series.
     pub top: usize,
+    /// Only these keys (as shown: `10.0.0.1`, `443`, `10.0.0.1 192.0.2.1`)
+    /// are series, ranked as the others would be; the rest are "other".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<String>,
+    /// Per-interval values of the series (false: their totals only, for
+    /// long lists of keys).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub values: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// A query checked and compiled.

@@ -72,6 +72,8 @@ fn query(key: &str, interval_min: i64, top: usize) -> Query {
         exporters: Vec::new(),
         measure: Measure::Octets,
         top,
+        only: Vec::new(),
+        values: true,
     }
 }
 

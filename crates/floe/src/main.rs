@@ -40,6 +40,7 @@ mod sources;
 mod stream_out;
 mod time;
 mod top;
+mod web;
 
 use std::process::ExitCode;
 
@@ -49,7 +50,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// match an expression (filter), show them (print), describe files (info),
 /// compute stat-reports (report), convert flow-tools archives (import),
 /// decode captured exports as floed would (decode), watch the traffic now
-/// (top), send test traffic to a collector (send).
+/// (top), browse the store (web), send test traffic to a collector (send).
 #[derive(Parser, Debug)]
 #[command(
     name = "floe",
@@ -67,11 +68,11 @@ use clap::{CommandFactory, Parser, Subcommand};
 )]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {
+pub(crate) enum Command {
     Cat(cat::CatArgs),
     Filter(filter::FilterArgs),
     Print(print::PrintArgs),
@@ -79,6 +80,7 @@ enum Command {
     Info(info::InfoArgs),
     Decode(decode::DecodeArgs),
     Top(top::TopArgs),
+    Web(web::WebArgs),
     Import(import::ImportArgs),
     Send(send::SendArgs),
     #[command(hide = true)]
@@ -96,6 +98,7 @@ impl Command {
             Command::Info(_) => "info",
             Command::Decode(_) => "decode",
             Command::Top(_) => "top",
+            Command::Web(_) => "web",
             Command::Import(_) => "import",
             Command::Send(_) => "send",
             Command::Generate(_) => "generate",
@@ -103,7 +106,8 @@ impl Command {
     }
 }
 
-fn run(command: Command) -> error::Result<()> {
+/// Runs a subcommand (also for `floe web`'s daily pages).
+fn run_command(command: Command) -> error::Result<()> {
     match command {
         Command::Cat(a) => cat::run(a),
         Command::Filter(a) => filter::run(a),
@@ -112,6 +116,7 @@ fn run(command: Command) -> error::Result<()> {
         Command::Info(a) => info::run(a),
         Command::Decode(a) => decode::run(a),
         Command::Top(a) => top::run(a),
+        Command::Web(a) => web::run(a),
         Command::Import(a) => import::run(a),
         Command::Send(a) => send::run(a),
         Command::Generate(a) => generate::run(a, Cli::command()),
@@ -130,7 +135,7 @@ fn main() -> ExitCode {
     };
     let tool = cli.command.name();
     error::set_tool(tool);
-    match run(cli.command) {
+    match run_command(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {

@@ -51,9 +51,7 @@ fn record(i: u8) -> Vec<u8> {
 /// A classic pcap of UDP datagrams from 192.0.2.7 to `port`.
 fn pcap(path: &Path, port: u16, datagrams: &[Vec<u8>]) {
     let mut b = Vec::new();
-    for v in [0xa1b2_c3d4u32] {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
+    b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     b.extend_from_slice(&2u16.to_le_bytes());
     b.extend_from_slice(&4u16.to_le_bytes());
     b.extend_from_slice(&[0; 8]);

@@ -1,0 +1,268 @@
+//! The server's state, routes and the rules every request goes through:
+//! authentication when configured, security headers (a
+//! Content-Security-Policy that allows nothing from elsewhere), a limit
+//! on queries running at once and a time limit on each, and errors as
+//! HTTP statuses with the reason.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use floe_query::{Answer, Backend, Query, QueryError};
+use floe_store::Zone;
+use tokio::sync::Semaphore;
+
+use crate::auth::Users;
+
+/// A day's daily page as HTML, for the store under a directory, in a zone.
+pub type DailyPage =
+    Arc<dyn Fn(&std::path::Path, chrono::NaiveDate, &Zone) -> Result<String, String> + Send + Sync>;
+
+/// Everything a request may use.
+pub struct App {
+    pub backend: Box<dyn Backend>,
+    /// The store's directory (days, exporters pages), when local.
+    pub root: Option<PathBuf>,
+    /// floed's live socket, for the live page.
+    pub live_socket: Option<PathBuf>,
+    /// Live streams open at once.
+    pub streams: Arc<Semaphore>,
+    /// Computes a day's daily page (the `floe` binary gives it).
+    pub daily: Option<DailyPage>,
+    pub zone: Zone,
+    pub users: Option<Users>,
+    /// Queries running at once.
+    pub queries: Semaphore,
+    pub time_limit: Duration,
+    answers: Mutex<AnswerCache>,
+}
+
+/// Recent answers for ranges that no longer change: a graph asked again
+/// (a reload, a cron job) is answered without touching the store.
+struct AnswerCache {
+    map: HashMap<String, (Instant, Arc<Answer>)>,
+    order: VecDeque<String>,
+}
+
+/// Answers kept.
+const ANSWERS: usize = 64;
+/// How long one is kept.
+const ANSWER_TTL: Duration = Duration::from_secs(600);
+/// Ranges ending this long ago are closed: every file of theirs is.
+const CLOSED_AFTER_MS: i64 = 20 * 60_000;
+
+impl App {
+    pub fn new(
+        backend: Box<dyn Backend>,
+        root: Option<PathBuf>,
+        zone: Zone,
+        users: Option<Users>,
+        concurrent: usize,
+        time_limit: Duration,
+    ) -> App {
+        App {
+            backend,
+            root,
+            live_socket: None,
+            streams: crate::live::streams(),
+            daily: None,
+            zone,
+            users,
+            queries: Semaphore::new(concurrent.max(1)),
+            time_limit,
+            answers: Mutex::new(AnswerCache {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+            }),
+        }
+    }
+
+    /// Answers a query on a blocking thread, within the limits.
+    pub async fn answer(self: &Arc<Self>, q: Query) -> Result<Arc<Answer>, WebError> {
+        let key = serde_json::to_string(&q).unwrap_or_default();
+        let closed = q.to_ms < crate::now_ms() - CLOSED_AFTER_MS;
+        if closed {
+            if let Ok(c) = self.answers.lock() {
+                if let Some((at, a)) = c.map.get(&key) {
+                    if at.elapsed() < ANSWER_TTL {
+                        return Ok(a.clone());
+                    }
+                }
+            }
+        }
+        let _permit = tokio::time::timeout(Duration::from_secs(5), self.queries.acquire())
+            .await
+            .map_err(|_| WebError::Busy)?
+            .map_err(|_| WebError::Busy)?;
+        let app = self.clone();
+        let job = tokio::task::spawn_blocking(move || app.backend.answer(&q));
+        let answer = tokio::time::timeout(self.time_limit + Duration::from_secs(2), job)
+            .await
+            .map_err(|_| WebError::Query(QueryError::TimedOut(self.time_limit.as_secs())))?
+            .map_err(|e| WebError::Internal(e.to_string()))?
+            .map_err(WebError::Query)?;
+        let answer = Arc::new(answer);
+        if closed {
+            if let Ok(mut c) = self.answers.lock() {
+                if c.map
+                    .insert(key.clone(), (Instant::now(), answer.clone()))
+                    .is_none()
+                {
+                    c.order.push_back(key);
+                }
+                while c.order.len() > ANSWERS {
+                    if let Some(old) = c.order.pop_front() {
+                        c.map.remove(&old);
+                    }
+                }
+            }
+        }
+        Ok(answer)
+    }
+}
+
+/// What a request can fail with, and its status.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// A parameter that cannot be used (400).
+    #[error("{0}")]
+    Bad(String),
+    #[error(transparent)]
+    Query(QueryError),
+    #[error("not found")]
+    NotFound,
+    /// Too many queries at once (503).
+    #[error("the server is busy with other queries; try again in a moment")]
+    Busy,
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<crate::params::BadParam> for WebError {
+    fn from(e: crate::params::BadParam) -> Self {
+        WebError::Bad(e.0)
+    }
+}
+
+impl WebError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::Bad(_) => StatusCode::BAD_REQUEST,
+            WebError::Query(e) if e.is_invalid() => StatusCode::BAD_REQUEST,
+            WebError::Query(QueryError::TimedOut(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Query(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let page = crate::layout::page(
+            "Error",
+            "",
+            maud::html! {
+                h1 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("")) }
+                p.error { (self.to_string()) }
+                p { a href="/" { "Back to the graph" } }
+            },
+        );
+        (status, page).into_response()
+    }
+}
+
+/// Security headers on every response.
+async fn headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    // A page may carry a stricter or its own policy (the daily page).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+            ),
+        );
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
+
+/// Basic authentication, when users are configured.
+async fn auth(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if let Some(users) = &app.users {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if users.check(given).is_none() {
+            return Response::builder()
+                .status(StatusCode::UNAUTHORIZED)
+                .header(
+                    header::WWW_AUTHENTICATE,
+                    "Basic realm=\"floe\", charset=\"UTF-8\"",
+                )
+                .body(Body::from("authentication required\n"))
+                .unwrap_or_default();
+        }
+    }
+    next.run(req).await
+}
+
+async fn not_found() -> WebError {
+    WebError::NotFound
+}
+
+async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    match crate::assets::get(&name) {
+        Some(a) => (
+            [
+                (header::CONTENT_TYPE, a.kind),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            a.body,
+        )
+            .into_response(),
+        None => WebError::NotFound.into_response(),
+    }
+}
+
+/// The routes.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(crate::graph::page))
+        .route("/graph", get(crate::graph::page))
+        .route("/api/graph.json", get(crate::graph::json))
+        .route("/api/graph.csv", get(crate::graph::csv))
+        .route("/details", get(crate::details::page))
+        .route("/hosts", get(crate::hosts::list))
+        .route("/hosts/host", get(crate::hosts::host))
+        .route("/days", get(crate::days::list))
+        .route("/days/{day}", get(crate::days::day))
+        .route("/exporters", get(crate::exporters::page))
+        .route("/live", get(crate::live::page))
+        .route("/api/live", get(crate::live::events))
+        .route("/static/{name}", get(asset))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), auth))
+        .layer(axum::middleware::from_fn(headers))
+        .with_state(app)
+}

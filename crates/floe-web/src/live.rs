@@ -1,0 +1,93 @@
+//! The live page: what floed decoded in the last minute, from its live
+//! socket (the one `floe top` reads), pushed to the browser once a second
+//! as server-sent events.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use floe_live::{Client, Request};
+use maud::html;
+
+use crate::app::{App, WebError};
+use crate::layout::page as chrome;
+
+/// Live streams served at once.
+const STREAMS: usize = 8;
+/// How long one stream lasts (the browser reconnects).
+const STREAM_FOR: Duration = Duration::from_secs(3600);
+
+pub async fn page(State(app): State<Arc<App>>) -> Result<Response, WebError> {
+    if app.live_socket.is_none() {
+        return Err(WebError::NotFound);
+    }
+    Ok(chrome("Live", "/live", html! {
+        h1 { "Live: the last minute" }
+        div #live data-src="/api/live" {
+            p.status { "Waiting for floed…" }
+            table {
+                thead { tr { th { "source" } th { "bytes" } th { "packets" } th { "flows" } } }
+                tbody {}
+            }
+        }
+        p.muted { "Top sources by bytes over the last 60 s, from floed's live view; `floe top` shows more." }
+    }).into_response())
+}
+
+fn snapshot(app: &App) -> String {
+    let r = match &app.live_socket {
+        Some(path) => Client::connect(path).and_then(|mut c| {
+            c.ask(&Request {
+                window: Some(60),
+                n: Some(10),
+                ..Request::default()
+            })
+        }),
+        None => return "{\"ok\":false,\"error\":\"no live socket\"}".into(),
+    };
+    match r {
+        Ok(resp) => serde_json::to_string(&resp).unwrap_or_default(),
+        Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }).to_string(),
+    }
+}
+
+pub async fn events(State(app): State<Arc<App>>) -> Result<Response, WebError> {
+    if app.live_socket.is_none() {
+        return Err(WebError::NotFound);
+    }
+    let permit = app
+        .streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| WebError::Busy)?;
+    let started = Instant::now();
+    let stream = futures_util::stream::unfold(
+        (app, permit, true),
+        move |(app, permit, first)| async move {
+            if started.elapsed() > STREAM_FOR {
+                return None;
+            }
+            if !first {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let a = app.clone();
+            let data = tokio::task::spawn_blocking(move || snapshot(&a))
+                .await
+                .unwrap_or_default();
+            Some((
+                Ok::<_, Infallible>(Event::default().data(data)),
+                (app, permit, false),
+            ))
+        },
+    );
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+pub fn streams() -> Arc<tokio::sync::Semaphore> {
+    Arc::new(tokio::sync::Semaphore::new(STREAMS))
+}
