@@ -20,7 +20,7 @@ use floe_flow::{Col, ColSet, FlowBatch};
 
 use crate::counters::{Sample, Scale};
 use crate::error::ReportError;
-use crate::key::{Val, MAX_PARTS};
+use crate::key::{Single, Val, MAX_PARTS};
 use crate::kind::KeyPart;
 use crate::report::{pieces, AddrStyle, Report};
 
@@ -32,6 +32,7 @@ pub(crate) struct BatchScratch {
     duration: Vec<u64>,
     keys: Vec<u128>,
     fits: Vec<u8>,
+    singles: Vec<Single>,
 }
 
 impl KeyPart {
@@ -260,7 +261,53 @@ impl Report {
                 _ => unreachable!("only column parts pack"),
             }
         }
-        let rates = self.options.rates;
+        if !self.options.rates {
+            // Packed keys in one pass over the table, slots fetched ahead;
+            // the rows whose key does not pack, after.
+            let room = self.max_keys.saturating_sub(self.keys());
+            let (keys, fits, packets) = (&sc.keys, &sc.fits, &sc.packets);
+            let done = self.compact.bump_many(
+                keys,
+                |j| packets[j] == 0 || fits[j] == 0,
+                &sample,
+                room,
+            );
+            if done.is_err() {
+                return Err(ReportError::TooManyKeys(self.max_keys));
+            }
+            if parts.len() == 1 && parts[0].is_address() {
+                // One-part IPv6 keys, packed as the row path packs them,
+                // in one pass too.
+                let c = b.addr(parts[0].col().unwrap_or(Col::SrcAddr));
+                sc.singles.clear();
+                sc.singles.extend(rows.iter().zip(&sc.fits).map(|(&i, &f)| {
+                    if f == 0 {
+                        Single::pack(&Val::V6(c.v6[i as usize]))
+                    } else {
+                        Single::EMPTY
+                    }
+                }));
+                let room = self.max_keys.saturating_sub(self.keys());
+                let (fits, packets) = (&sc.fits, &sc.packets);
+                let done = self.single.bump_many(
+                    &sc.singles,
+                    |j| packets[j] == 0 || fits[j] == 1,
+                    &sample,
+                    room,
+                );
+                if done.is_err() {
+                    return Err(ReportError::TooManyKeys(self.max_keys));
+                }
+                return Ok(());
+            }
+            for j in 0..m {
+                if sc.packets[j] == 0 || sc.fits[j] == 1 {
+                    continue;
+                }
+                self.add_general(b, rows[j] as usize, &sample(j))?;
+            }
+            return Ok(());
+        }
         for j in 0..m {
             if sc.packets[j] == 0 {
                 continue;
@@ -272,12 +319,10 @@ impl Report {
             }
             let key = sc.keys[j];
             let full = self.keys() >= self.max_keys;
-            if rates {
-                if let Some(r) = &mut self.rates {
-                    r.compact.bump(key, false, |x| x.add(&s));
-                }
+            if let Some(r) = &mut self.rates {
+                r.compact.bump(key, false, |x| x.add(&s));
             }
-            if !self.compact.bump(key, full, |c| c.add(&s)) {
+            if !self.compact.bump(key, full, &s) {
                 return Err(ReportError::TooManyKeys(self.max_keys));
             }
         }

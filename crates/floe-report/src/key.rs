@@ -165,12 +165,20 @@ pub(crate) fn compact_key(vals: &[Val]) -> Option<u128> {
 /// thousand of them, and its peak memory was within 2% of nfdump's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Single {
-    val: u128,
-    kind: u8,
-    len: u8,
+    pub(crate) val: u128,
+    pub(crate) kind: u8,
+    pub(crate) len: u8,
 }
 
 impl Single {
+    /// No key is this (no value is of kind 255): the packed table's mark
+    /// of an empty slot.
+    pub const EMPTY: Single = Single {
+        val: u128::MAX,
+        kind: 255,
+        len: 255,
+    };
+
     pub fn pack(v: &Val) -> Single {
         let k = Key::pack(std::slice::from_ref(v));
         Single {

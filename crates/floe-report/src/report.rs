@@ -287,9 +287,9 @@ pub struct Report {
     /// attacker-chosen hash flooding input worth SipHash's cost, and the
     /// tables are capped by max_keys anyway. The packed table made the
     /// 3-part report over 10 M flows take 1.0 GB instead of 2.7 GB.
-    pub(crate) compact: Table<u128, Counters>,
+    pub(crate) compact: crate::packed::PackedTable<u128>,
     /// One-part keys that are not compact.
-    pub(crate) single: Table<Single, Counters>,
+    pub(crate) single: crate::packed::PackedTable<Single>,
     /// Keys of several parts with an IPv6 part, a prefix, or a number over
     /// 32 bits.
     pub(crate) wide: Table<Key, Counters>,
@@ -332,8 +332,8 @@ impl Report {
             }),
             kind,
             options,
-            compact: Table::new(),
-            single: Table::new(),
+            compact: crate::packed::PackedTable::new(),
+            single: crate::packed::PackedTable::new(),
             wide: Table::new(),
             totals: Counters::default(),
             total_rates: Rates::default(),
@@ -440,14 +440,14 @@ impl Report {
                 if let Some(r) = &mut self.rates {
                     r.compact.bump(key, false, |x| x.add(s));
                 }
-                self.compact.bump(key, full, |c| c.add(s))
+                self.compact.bump(key, full, s)
             }
             None if vals.len() == 1 => {
                 let key = Single::pack(&vals[0]);
                 if let Some(r) = &mut self.rates {
                     r.single.bump(key, false, |x| x.add(s));
                 }
-                self.single.bump(key, full, |c| c.add(s))
+                self.single.bump(key, full, s)
             }
             None => {
                 let key = Key::pack(vals);

@@ -119,6 +119,8 @@ struct Reader {
     rows: Vec<u32>,
     scratch: Scratch,
     stats: ScanStats,
+    /// Only counting: no rows are listed and nothing is handed over.
+    count_only: bool,
 }
 
 impl Reader {
@@ -134,6 +136,7 @@ impl Reader {
             rows: Vec::new(),
             scratch: Scratch::default(),
             stats: ScanStats::default(),
+            count_only: false,
         })
     }
 
@@ -196,7 +199,10 @@ impl Reader {
             };
             self.stats.in_window += in_window;
             self.rows.clear();
+            let sum = |m: &[u8]| m.iter().map(|x| u64::from(*x)).sum::<u64>();
             match (verdict, whole) {
+                (Verdict::Always, true) if self.count_only => self.stats.matched += n as u64,
+                (Verdict::Always, false) if self.count_only => self.stats.matched += in_window,
                 (Verdict::Always, true) => self.rows.extend(0..n as u32),
                 (Verdict::Always, false) => {
                     floe_filter::selected(&self.window_mask, &mut self.rows)
@@ -213,7 +219,11 @@ impl Reader {
                             *m &= w;
                         }
                     }
-                    floe_filter::selected(&self.mask, &mut self.rows);
+                    if self.count_only {
+                        self.stats.matched += sum(&self.mask);
+                    } else {
+                        floe_filter::selected(&self.mask, &mut self.rows);
+                    }
                 }
             }
             Ok(Some(stats))
@@ -223,6 +233,9 @@ impl Reader {
             Ok(None) => return Ok(None),
             Err(e) => return Err(file.block_error(b, e)),
         };
+        if self.count_only {
+            return Ok(None);
+        }
         self.stats.matched += self.rows.len() as u64;
         if self.rows.is_empty() {
             return Ok(None);
@@ -278,6 +291,17 @@ impl Scan {
         each: impl Fn(&mut S, Part) -> Result<(), E> + Sync,
         damage: impl Fn(StoreError) + Sync,
     ) -> Result<(Vec<S>, ScanStats), E> {
+        self.run_unordered(files, false, init, each, damage)
+    }
+
+    fn run_unordered<S: Send, E: Send>(
+        &self,
+        files: &[FlowFile],
+        count_only: bool,
+        init: impl Fn() -> S + Sync,
+        each: impl Fn(&mut S, Part) -> Result<(), E> + Sync,
+        damage: impl Fn(StoreError) + Sync,
+    ) -> Result<(Vec<S>, ScanStats), E> {
         let jobs = self.blocks(files);
         let next = AtomicUsize::new(0);
         let work = || -> Result<(S, ScanStats), E> {
@@ -289,6 +313,7 @@ impl Scan {
                     return Ok((state, ScanStats::default()));
                 }
             };
+            r.count_only = count_only;
             while let Some(&job) = jobs.get(next.fetch_add(1, Relaxed)) {
                 let mut call = |p: Part| each(&mut state, p);
                 match r.block(self, files, job, &mut call) {
@@ -327,15 +352,15 @@ impl Scan {
         Ok((states, stats))
     }
 
-    /// Counts the flows of the window the filter keeps, reading no column
-    /// it can do without.
+    /// Counts the flows of the window the filter keeps (`matched`),
+    /// reading no column it can do without and listing no row.
     pub fn count(&self, files: &[FlowFile], damage: impl Fn(StoreError) + Sync) -> ScanStats {
         let scan = Scan {
             cols: ColSet::NONE,
             ..self.clone()
         };
         let r: Result<_, std::convert::Infallible> =
-            scan.unordered(files, || (), |_, _| Ok(()), damage);
+            scan.run_unordered(files, true, || (), |_, _| Ok(()), damage);
         match r {
             Ok((_, stats)) => stats,
             Err(never) => match never {},

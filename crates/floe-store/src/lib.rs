@@ -10,6 +10,13 @@
 //! * [`FlowFile`] maps a file and reads blocks by index, skipping blocks
 //!   outside a time range without decompressing them; [`StreamReader`] reads
 //!   a stream from a pipe.
+//! * Queries read blocks as columns: [`FlowFile::with_block`] hands over
+//!   a block's checked body, [`block_stats`] says what is known of its
+//!   values without decompressing anything (the statistics column, format
+//!   column 31, or an older block's constant columns), and
+//!   [`BlockDecoder::decode_batch`] decodes the columns of a
+//!   [`Projection`] into a [`floe_flow::FlowBatch`] with no `Flow` per row.
+//!   `floe-scan` puts these together (window, filter, threads).
 //! * [`tree`] finds files in time order by name; [`expire`] keeps a store
 //!   under a size and age limit.
 //! * [`zone`] is the time zone periods are aligned in and times are read
