@@ -269,7 +269,7 @@ impl Report {
             let done = self.compact.bump_many(
                 keys,
                 |j| packets[j] == 0 || fits[j] == 0,
-                &sample,
+                sample,
                 room,
             );
             if done.is_err() {
@@ -292,7 +292,7 @@ impl Report {
                 let done = self.single.bump_many(
                     &sc.singles,
                     |j| packets[j] == 0 || fits[j] == 1,
-                    &sample,
+                    sample,
                     room,
                 );
                 if done.is_err() {
