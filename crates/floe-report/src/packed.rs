@@ -313,7 +313,7 @@ mod tests {
         };
         let mut a = PackedTable::new();
         let keys: Vec<u128> = (0..5000u128)
-            .map(|i| (i % 1700) << 64 | i % 3)
+            .map(|i| ((i % 1700) << 64) | (i % 3))
             .chain([u128::MAX, 0, u128::MAX])
             .collect();
         a.bump_many(&keys, |j| j % 7 == 3, |j| s(j as u64), usize::MAX)
