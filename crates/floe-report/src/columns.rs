@@ -266,12 +266,9 @@ impl Report {
             // the rows whose key does not pack, after.
             let room = self.max_keys.saturating_sub(self.keys());
             let (keys, fits, packets) = (&sc.keys, &sc.fits, &sc.packets);
-            let done = self.compact.bump_many(
-                keys,
-                |j| packets[j] == 0 || fits[j] == 0,
-                sample,
-                room,
-            );
+            let done =
+                self.compact
+                    .bump_many(keys, |j| packets[j] == 0 || fits[j] == 0, sample, room);
             if done.is_err() {
                 return Err(ReportError::TooManyKeys(self.max_keys));
             }

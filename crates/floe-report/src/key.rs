@@ -79,12 +79,20 @@ impl std::fmt::Display for Val {
 /// u128 alignment, as the one-byte tag of the first version was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
-    vals: [u128; MAX_PARTS],
-    kinds: [u8; MAX_PARTS],
-    lens: [u8; MAX_PARTS],
+    pub(crate) vals: [u128; MAX_PARTS],
+    pub(crate) kinds: [u8; MAX_PARTS],
+    pub(crate) lens: [u8; MAX_PARTS],
 }
 
 impl Key {
+    /// No key is this (no part is of kind 255): the packed table's mark of
+    /// an empty slot.
+    pub const EMPTY: Key = Key {
+        vals: [u128::MAX; MAX_PARTS],
+        kinds: [255; MAX_PARTS],
+        lens: [255; MAX_PARTS],
+    };
+
     pub fn pack(parts: &[Val]) -> Key {
         let mut k = Key {
             vals: [0; MAX_PARTS],

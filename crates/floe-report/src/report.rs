@@ -292,7 +292,7 @@ pub struct Report {
     pub(crate) single: crate::packed::PackedTable<Single>,
     /// Keys of several parts with an IPv6 part, a prefix, or a number over
     /// 32 bits.
-    pub(crate) wide: Table<Key, Counters>,
+    pub(crate) wide: crate::packed::PackedTable<Key>,
     pub(crate) rates: Option<Box<RateTables>>,
     pub totals: Counters,
     /// Rates over all flows (when the report keeps rates).
@@ -334,7 +334,7 @@ impl Report {
             options,
             compact: crate::packed::PackedTable::new(),
             single: crate::packed::PackedTable::new(),
-            wide: Table::new(),
+            wide: crate::packed::PackedTable::new(),
             totals: Counters::default(),
             total_rates: Rates::default(),
             ignores: 0,
@@ -454,7 +454,7 @@ impl Report {
                 if let Some(r) = &mut self.rates {
                     r.wide.bump(key, false, |x| x.add(s));
                 }
-                self.wide.bump(key, full, |c| c.add(s))
+                self.wide.bump(key, full, s)
             }
         };
         if added {

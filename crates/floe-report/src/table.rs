@@ -41,10 +41,6 @@ impl<K: Hash + Eq, V: Accumulate> Table<K, V> {
         (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 6)) as usize
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
     /// Updates the value of `key`; false when the key is new and `full`.
     pub fn bump(&mut self, key: K, full: bool, update: impl FnOnce(&mut V)) -> bool {
         // One lookup whether the key is there or not (a new key was
@@ -82,9 +78,5 @@ impl<K: Hash + Eq, V: Accumulate> Table<K, V> {
 
     pub fn get(&self, key: &K) -> Option<&V> {
         self.shards[Self::shard(key)].get(key)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.shards.iter().flat_map(|s| s.iter())
     }
 }
