@@ -61,10 +61,13 @@ NFCAPD_COMPRESS = {"none": [], "lzo": ["-z"], "lz4": ["-y"], "bz2": ["-j"]}
 
 
 def start(tool, port, d, nfcapd_compress="none"):
-    if tool == "floed":
+    if tool.startswith("floed"):
         cfg = os.path.join(d, "floed.toml")
         with open(cfg, "w") as f:
             f.write('zone = "UTC"\n')
+            if tool == "floed-nolive":
+                # The same collector without its live view (floe top's feed).
+                f.write('[live]\nenabled = false\n')
         cmd = [os.path.join(BIN, "floed"), "--config", cfg, "--listen", f"127.0.0.1:{port}",
                "--dir", os.path.join(d, "flows"), "--receive-buffer", "16M"]
         p = subprocess.Popen(cmd, stderr=open(os.path.join(d, "log"), "w"))
@@ -82,7 +85,7 @@ def start(tool, port, d, nfcapd_compress="none"):
 
 
 def stored(tool, d):
-    if tool == "floed":
+    if tool.startswith("floed"):
         out = subprocess.run([os.path.join(BIN, "floe"), "info", "--json", os.path.join(d, "flows")],
                              capture_output=True, text=True, check=True).stdout
         return sum(e["flows"] for e in json.loads(out)["entries"])
@@ -124,19 +127,22 @@ def main():
     ap.add_argument("--json", default="ingest-results.json")
     ap.add_argument("--per-call", default="1,32",
                     help="sender modes: datagrams per system call (floe send --per-call), each run in turn")
+    ap.add_argument("--collectors", default="nfcapd,floed",
+                    help="which to run: nfcapd, floed, floed-nolive (floed without its live view)")
     ap.add_argument("--nfcapd-compress", choices=sorted(NFCAPD_COMPRESS), default="none",
                     help="nfcapd's file compression (floed always compresses with zstd)")
     a = ap.parse_args()
     rates = [float(r) * 1e6 for r in a.rates.split(",")]
     versions = [int(x) for x in a.versions.split(",")]
     modes = [int(x) for x in a.per_call.split(",")]
+    tools = a.collectors.split(",")
     results = []
     best = {}
     for pc in modes:
         for v in versions:
             failed = set()
             for i, rate in enumerate(rates):
-                tries = {tool: [] for tool in ("nfcapd", "floed") if tool not in failed}
+                tries = {tool: [] for tool in tools if tool not in failed}
                 need = a.tries // 2 + 1
                 # Alternate the collectors try by try, until each has a
                 # majority one way or the other.
@@ -167,7 +173,7 @@ def main():
                                                "tries": f"{len(passed)}/{len(rs)}"}
                     else:
                         failed.add(tool)
-                if len(failed) == 2:
+                if len(failed) == len(tools):
                     break
     print()
     print(f"| version | datagrams per send call | collector | highest rate lossless in most of {a.tries} tries (flows/s) "
@@ -175,7 +181,7 @@ def main():
     print("|---|---|---|---|---|---|")
     for pc in modes:
         for v in versions:
-            for tool in ("nfcapd", "floed"):
+            for tool in tools:
                 r = best.get((pc, tool, v))
                 if r:
                     print(f"| v{v} | {pc} | {tool} | {r['send_rate']/1e6:.2f} M | {r['cpu_s_per_mflow']:.2f} | "
@@ -185,6 +191,10 @@ def main():
             n, f = best.get((pc, "nfcapd", v)), best.get((pc, "floed", v))
             if n and f:
                 print(f"| v{v} | {pc} | floed/nfcapd | {f['send_rate']/n['send_rate']:.2f}x | | |")
+            o = best.get((pc, "floed-nolive", v))
+            if f and o:
+                print(f"| v{v} | {pc} | floed with live / without | {f['send_rate']/o['send_rate']:.2f}x | "
+                      f"{f['cpu_s_per_mflow']/o['cpu_s_per_mflow']:.2f}x | |")
     with open(a.json, "w") as f:
         # "best": per sender mode, version and collector, the decided
         # highest rate (what the table shows); "runs": every try.

@@ -54,15 +54,26 @@
 //!
 //! flow-tools report configuration files are read by [`statcfg`];
 //! outputs are aligned text, CSV, JSON, flow-report's own ascii layout
-//! ([`flowtools`]) and HTML.
+//! ([`flowtools`]) and HTML pages ([`render_page`]) fit for a browser, a
+//! phone, a printer and a mail client.
+//!
+//! Reports for people speak in words ([`words`]): titles such as "Top 15
+//! source addresses by bytes", windows and times in the reader's zone,
+//! units spelled out, and names for numbers ([`names`]: `TCP`, `443
+//! (https)`, ICMP `8.0 (echo request)`, AS names from the operator's
+//! file); CSV and JSON keep the numbers and add the names in columns of
+//! their own. [`health`] orders exporters with problems first.
 
+pub mod chart;
 mod columns;
 mod counters;
 mod error;
 pub mod flowtools;
+pub mod health;
 mod html;
 mod key;
 mod kind;
+pub mod names;
 mod output;
 mod packed;
 mod render;
@@ -71,13 +82,20 @@ pub mod statcfg;
 mod summary;
 pub mod sym;
 mod table;
+pub mod words;
 
 pub use counters::{Counters, Rates, Scale};
 pub use error::ReportError;
-pub use html::{render_html, render_html_sections, HtmlReport, HtmlSection, HtmlTable};
+pub use html::{
+    render_html, render_page, HtmlHealth, HtmlReport, HtmlSection, HtmlSeries, Image, Page,
+    PageHead, Target,
+};
 pub use key::{Val, MAX_PARTS};
 pub use kind::{KeyPart, ReportType, SummaryKind};
 pub use output::{Fields, Options, Output, PathTime};
-pub use render::{human, render_csv, render_json, render_text, Show};
+pub use render::{
+    human, render_csv, render_json, render_text, summary_facts, summary_line, Figures, Show,
+    SUMMARY_NOTE,
+};
 pub use report::{AddrFormat, AddrStyle, Report, ReportOptions, Row, Sort, SortField};
 pub use summary::{Averages, Distribution, Summary};

@@ -629,9 +629,12 @@ pub(crate) fn sort_rows(rows: &mut [Row], sort: Sort) {
 /// A flow cut at the interval boundaries it spans: (interval start in
 /// seconds, its share). Octets and packets are shared in proportion to
 /// the time in each interval (what a traffic graph wants; flow-tools'
-/// linear-interpolated report does the same), the remainder to the last
-/// share so that sums stay exact; the flow itself counts once, in the
-/// interval where it starts.
+/// linear-interpolated report does the same), rounded on the running
+/// totals so that sums stay exact; packets are whole, and bytes go with
+/// them: an interval whose share rounds to no packet gives its bytes and
+/// time to the interval before it (or after it), so that no interval
+/// shows bytes without packets. The flow counts in every interval it
+/// has packets in (flows active in the interval).
 pub(crate) fn pieces(start_ms: i64, s: &Sample, interval_ms: i64) -> Vec<(u64, Sample)> {
     let secs = |i: i64| (i * interval_ms / 1000).max(0) as u64;
     let end_ms = start_ms.saturating_add(s.duration_ms as i64);
@@ -640,29 +643,43 @@ pub(crate) fn pieces(start_ms: i64, s: &Sample, interval_ms: i64) -> Vec<(u64, S
     if last == first || last - first >= MAX_PIECES {
         return vec![(secs(first), *s)];
     }
-    let share = |x: u64, d: u64| (u128::from(x) * u128::from(d) / u128::from(s.duration_ms)) as u64;
-    let (mut octets, mut packets) = (s.octets, s.packets);
-    let mut out = Vec::with_capacity((last - first + 1) as usize);
+    let dur = u128::from(s.duration_ms);
+    // x's share of the first `t` ms, rounded half up.
+    let upto = |x: u64, t: u64| ((u128::from(x) * u128::from(t) * 2 + dur) / (dur * 2)) as u64;
+    let (mut t, mut octets, mut packets) = (0u64, 0u64, 0u64);
+    let mut out: Vec<(u64, Sample)> = Vec::with_capacity((last - first + 1) as usize);
+    let mut held = Sample::default();
     for i in first..=last {
         let lo = start_ms.max(i * interval_ms);
         let hi = end_ms.min((i + 1) * interval_ms);
         let d = (hi - lo).max(0) as u64;
+        t += d;
         let (o, p) = if i == last {
-            (octets, packets)
+            (s.octets, s.packets)
         } else {
-            (share(s.octets, d), share(s.packets, d))
+            (upto(s.octets, t), upto(s.packets, t))
         };
-        octets -= o;
-        packets -= p;
-        out.push((
-            secs(i),
-            Sample {
-                flows: u64::from(i == first),
-                octets: o,
-                packets: p,
-                duration_ms: d,
-            },
-        ));
+        let mut piece = Sample {
+            flows: 1,
+            octets: o - octets,
+            packets: p - packets,
+            duration_ms: d,
+        };
+        (octets, packets) = (o, p);
+        if piece.packets == 0 {
+            // Its bytes and time go to the interval before, or (for the
+            // first) are held for the next one with packets.
+            let to = match out.last_mut() {
+                Some(prev) => &mut prev.1,
+                None => &mut held,
+            };
+            to.octets += piece.octets;
+            to.duration_ms += piece.duration_ms;
+            continue;
+        }
+        piece.octets += std::mem::take(&mut held.octets);
+        piece.duration_ms += std::mem::take(&mut held.duration_ms);
+        out.push((secs(i), piece));
     }
     out
 }
@@ -672,7 +689,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pieces_share_exactly_and_count_the_flow_once() {
+    fn pieces_share_exactly_and_never_leave_bytes_without_packets() {
         let s = Sample {
             flows: 1,
             octets: 1001,
@@ -686,8 +703,14 @@ mod tests {
         assert_eq!(p[0].0, 9 * 3600 + 55 * 60);
         assert_eq!(p.iter().map(|x| x.1.octets).sum::<u64>(), 1001);
         assert_eq!(p.iter().map(|x| x.1.packets).sum::<u64>(), 7);
-        assert_eq!(p.iter().map(|x| x.1.flows).collect::<Vec<_>>(), [1, 0, 0]);
-        assert_eq!(p[1].1.octets, 500);
+        assert_eq!(p.iter().map(|x| x.1.duration_ms).sum::<u64>(), 600_000);
+        // Active in each interval it has packets in.
+        assert_eq!(p.iter().map(|x| x.1.flows).collect::<Vec<_>>(), [1, 1, 1]);
+        assert_eq!(
+            p.iter().map(|x| x.1.octets).collect::<Vec<_>>(),
+            [200, 501, 300]
+        );
+        assert_eq!(p.iter().map(|x| x.1.packets).collect::<Vec<_>>(), [1, 4, 2]);
         assert_eq!(p[0].1.duration_ms, 120_000);
         // Inside one interval, and ending exactly on a boundary: one piece.
         assert_eq!(pieces(0, &s, 600_000).len(), 1);
@@ -698,6 +721,29 @@ mod tests {
             ..s
         };
         assert_eq!(pieces(0, &long, 60_000).len(), 1);
+        // Few packets over many intervals: bytes only where packets are.
+        for (octets, packets, minutes) in [(1500, 1, 60), (90_000, 2, 7), (10, 3, 30), (5, 9, 13)] {
+            let s = Sample {
+                flows: 1,
+                octets,
+                packets,
+                duration_ms: minutes * 60_000,
+            };
+            for start in [0, 59_999, 61_000, 299_000] {
+                let p = pieces(start, &s, 60_000);
+                assert!(
+                    p.iter().all(|x| x.1.packets > 0 && x.1.flows == 1),
+                    "{octets} {packets} {minutes} {start}: {p:?}"
+                );
+                assert_eq!(p.iter().map(|x| x.1.octets).sum::<u64>(), octets);
+                assert_eq!(p.iter().map(|x| x.1.packets).sum::<u64>(), packets);
+                assert_eq!(
+                    p.iter().map(|x| x.1.duration_ms).sum::<u64>(),
+                    minutes * 60_000
+                );
+                assert!(p.windows(2).all(|w| w[0].0 < w[1].0));
+            }
+        }
     }
 
     #[test]

@@ -20,10 +20,28 @@ const STREAMS: usize = 8;
 /// How long one stream lasts (the browser reconnects).
 const STREAM_FOR: Duration = Duration::from_secs(3600);
 
-pub async fn page(State(app): State<Arc<App>>) -> Result<Response, WebError> {
-    if app.live_socket.is_none() {
-        return Err(WebError::NotFound);
+/// floed's live socket, when it is there now (floed may start or stop
+/// while the server runs); else why not (404).
+fn socket(app: &App) -> Result<&std::path::Path, WebError> {
+    let Some(path) = app.live_socket.as_deref() else {
+        return Err(WebError::Missing(
+            "no live view: this server was started without floed's live socket".into(),
+        ));
+    };
+    // Only its name: the page may be served beyond this host.
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Ok(path),
+        Err(_) => Err(WebError::Missing(format!(
+            "no live view: floed's live socket ({name}) is not there; is floed running on this store (or with another --live-socket)?"
+        ))),
     }
+}
+
+pub async fn page(State(app): State<Arc<App>>) -> Result<Response, WebError> {
+    socket(&app)?;
     Ok(chrome("Live", "/live", html! {
         h1 { "Live: the last minute" }
         div #live data-src="/api/live" {
@@ -55,9 +73,7 @@ fn snapshot(app: &App) -> String {
 }
 
 pub async fn events(State(app): State<Arc<App>>) -> Result<Response, WebError> {
-    if app.live_socket.is_none() {
-        return Err(WebError::NotFound);
-    }
+    socket(&app)?;
     let permit = app
         .streams
         .clone()

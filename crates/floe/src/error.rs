@@ -129,6 +129,23 @@ pub enum CliError {
     /// `floe send` could not send.
     #[error("{0}")]
     Send(String),
+    /// The query layer could not answer (took too long, or its backend
+    /// failed), said in words.
+    #[error("{0}")]
+    Query(String),
+}
+
+impl From<floe_query::QueryError> for CliError {
+    fn from(e: floe_query::QueryError) -> CliError {
+        use floe_query::QueryError as Q;
+        match e {
+            Q::Invalid(m) => CliError::Usage(m),
+            Q::Filter(e) => CliError::Filter(e),
+            Q::Report(e) => CliError::Report(e),
+            Q::Store(e) => CliError::Store(e),
+            e @ (Q::Tree { .. } | Q::TimedOut(_) | Q::Backend(_)) => CliError::Query(e.to_string()),
+        }
+    }
 }
 
 fn paths(p: &[PathBuf]) -> String {
@@ -181,6 +198,7 @@ impl CliError {
             | CliError::Command(_)
             | CliError::Decompressor(_)
             | CliError::Send(_)
+            | CliError::Query(_)
             | CliError::Live(_) => status::INPUT,
         }
     }

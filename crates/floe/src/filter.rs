@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use floe_filter::{Filter, FilterFile, Options, WallClock};
+use floe_filter::{Filter, FilterFile, Options};
 
 use crate::args::{InputArgs, LevelArg, OutputFileArg, ThreadsArg, VarsArg, WindowArgs};
 use crate::error::Result;
@@ -63,18 +63,14 @@ pub struct FilterArgs {
     threads: ThreadsArg,
 }
 
-/// `--zone` for the times written in the expression or filter file.
-#[derive(Debug)]
-struct ExpressionZone(floe_store::Zone);
-
-impl WallClock for ExpressionZone {
-    fn instant(&self, local: chrono::NaiveDateTime) -> i64 {
-        self.0.from_local(local)
-    }
+/// How filters compile in every subcommand: times written in an
+/// expression or filter file without an offset are read in `--zone`.
+pub fn options(w: &WindowArgs) -> Result<Options> {
+    Ok(Options::default().with_zone(floe_query::ZoneClock(w.zone()?)))
 }
 
 pub fn run(mut a: FilterArgs) -> Result<()> {
-    let options = Options::default().with_zone(ExpressionZone(a.window.zone()?));
+    let options = options(&a.window)?;
     let filter = match &a.file {
         Some(f) => {
             // With --file, a first positional is an input, not an expression.

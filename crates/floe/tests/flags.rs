@@ -141,7 +141,12 @@ fn fields_lists_mean_the_same_in_print_and_report() {
         ]),
         "ip-protocol*,flows,octets"
     );
-    assert!(head(&["report", "-r", "ip-protocol", "--fields", "+avg-bps"]).ends_with(",avg-bps"));
+    // The rates asked, then (last, so that columns keep their places) the
+    // protocol's name.
+    assert!(
+        head(&["report", "-r", "ip-protocol", "--fields", "+avg-bps"])
+            .ends_with(",flows_pct,avg-bps,ip-protocol-name")
+    );
     // Not both at once.
     for sub in [&["print"][..], &["report", "-r", "ip-protocol"][..]] {
         let o = floe(&[sub, &["--fields", "octets,-flows", t]].concat());

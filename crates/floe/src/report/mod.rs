@@ -13,6 +13,7 @@ mod daily;
 mod deliver;
 mod jobs;
 mod render;
+mod series;
 
 use floe_report::sym::Symbols;
 use floe_report::ReportType;
@@ -23,7 +24,7 @@ use crate::sources;
 use crate::time::now_ms;
 use args::ReportArgs;
 use deliver::{mailer, write_path, Delivery};
-use render::{render_all, render_one, rows, Style};
+use render::{render_all, render_one, render_pages, rows, titled, Style};
 
 /// `-t` is the window's start in every floe tool; a report type there
 /// (what `-t` meant in `floe report` before) gets a message that says so.
@@ -46,6 +47,9 @@ pub fn run(a: ReportArgs) -> Result<()> {
     if a.daily {
         return daily::run(&a);
     }
+    if let Some(top) = a.series {
+        return series::run(&a, top);
+    }
     let (mut jobs, page_title) = if a.stat_config.is_some() {
         jobs::from_config(&a)?
     } else {
@@ -58,7 +62,11 @@ pub fn run(a: ReportArgs) -> Result<()> {
         Some(dir) => Symbols::load(dir)?,
         None => Symbols::builtin(),
     };
-    let mailer = mailer(&a, &page_title, window.from)?;
+    let clock = crate::time::ZoneClock(&zone);
+    // The subject says the window; a report of every flow read is
+    // dated when it is computed.
+    let subject = titled(&page_title, &clock, window, i64::MAX, i64::MIN);
+    let mailer = mailer(&a, &subject, window.from)?;
     let sources = sources::list(&a.input, window, a.input.tmp.tmp)?;
     let sel = Selection {
         sources: &sources,
@@ -70,6 +78,8 @@ pub fn run(a: ReportArgs) -> Result<()> {
     let style = Style {
         titled: a.stat_config.is_some(),
         symbols: &symbols,
+        names: !a.numeric,
+        clock: &clock,
         now_ms: now_ms(),
     };
     // Every output of every report: (job, output, rows). Outputs with a
@@ -80,7 +90,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
             let rows = rows(j, o);
             match &o.path {
                 Some(path) => {
-                    let text = render_one(format, &style, j, o, &rows);
+                    let text = render_one(format, &style, j, o, &rows, window);
                     let at = o.time.at(style.now_ms, j.report.first_ms, j.report.last_ms);
                     let filled = zone.strftime(at, path).map_err(CliError::Usage)?;
                     write_path(path, &filled, &text)?;
@@ -94,6 +104,17 @@ pub fn run(a: ReportArgs) -> Result<()> {
         output: &a.output,
         mailer,
     };
-    delivery.deliver(|f| render_all(f, &style, &shown, &page_title, window))?;
+    delivery.deliver(
+        |f| render_all(f, &style, &shown, &page_title, window),
+        || {
+            render_pages(
+                &style,
+                &shown,
+                &page_title,
+                window,
+                floe_report::Target::Mail,
+            )
+        },
+    )?;
     summary.all_read()
 }
