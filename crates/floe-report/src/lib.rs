@@ -34,6 +34,24 @@
 //! or to raise the cap, rather than growing without bound or silently
 //! approximating.
 //!
+//! # Aggregating columns (the query layer's entry)
+//!
+//! "Aggregate by these keys (optionally per time interval) with these
+//! counters" is: a [`ReportType`] (the key parts; a `time-series` part
+//! keys by interval, [`ReportOptions::interval_secs`] long, a flow
+//! spanning intervals shared among them by its time in each), its
+//! [`ReportOptions`] (address formats, scale, rates), then
+//! [`Report::add_batch`] with each batch of columns and its selected rows
+//! (what `floe_scan::Scan` hands over, already filtered: no
+//! [`floe_flow::Flow`] is built), [`Report::merge`] of the threads'
+//! reports, and [`Report::rows`] for the top N (or all) rows by any
+//! counter. The counters per key are [`Counters`] (flows, octets, packets,
+//! duration) and, with `rates`, [`Rates`]; [`Report::totals`] and
+//! [`Report::ignores`] are over every row. [`Report::cols`] names the
+//! columns a scan must decode for it. [`Report::add`] does the same from
+//! `Flow` rows (streams, tests: the oracle the column path is tested
+//! against).
+//!
 //! flow-tools report configuration files are read by [`statcfg`];
 //! outputs are aligned text, CSV, JSON, flow-report's own ascii layout
 //! ([`flowtools`]) and HTML pages ([`render_page`]) fit for a browser, a
@@ -47,6 +65,7 @@
 //! their own. [`health`] orders exporters with problems first.
 
 pub mod chart;
+mod columns;
 mod counters;
 mod error;
 pub mod flowtools;
@@ -56,6 +75,7 @@ mod key;
 mod kind;
 pub mod names;
 mod output;
+mod packed;
 mod render;
 mod report;
 pub mod statcfg;

@@ -390,6 +390,25 @@ impl FlowFile {
         Ok(body)
     }
 
+    /// Hands the checked, still compressed body of block `i` to `f` (to
+    /// read its statistics with [`crate::block_stats`] and decode it with
+    /// [`BlockDecoder::decode_batch`], say), then releases the block's
+    /// pages (see `release`).
+    pub fn with_block<T>(&self, i: usize, f: impl FnOnce(&[u8]) -> T) -> Result<T> {
+        let body = self.block_body(i)?;
+        let e = self.blocks[i];
+        let r = f(body);
+        self.release(e.offset as usize, e.len as usize);
+        Ok(r)
+    }
+
+    /// An error found in block `i`'s body, as a [`StoreError`] that names
+    /// the file and the block's offset.
+    pub fn block_error(&self, i: usize, err: BlockError) -> StoreError {
+        let offset = self.blocks.get(i).map_or(0, |e| e.offset);
+        StoreError::block(&self.path, offset, err)
+    }
+
     /// Decodes block `i`, appending its flows to `out`, then releases the
     /// block's pages (see `release`).
     pub fn read_block(

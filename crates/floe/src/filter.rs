@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use floe_filter::{Filter, FilterFile, Options};
 
-use crate::args::{InputArgs, LevelArg, OutputFileArg, VarsArg, WindowArgs};
+use crate::args::{InputArgs, LevelArg, OutputFileArg, ThreadsArg, VarsArg, WindowArgs};
 use crate::error::Result;
 use crate::out::Out;
 use crate::stream_out;
@@ -22,6 +22,8 @@ use crate::time::now_ms;
 /// carry an offset), ipv4/ipv6, and/or/not, (), # comments, @include FILE.
 ///
 /// flow-tools filter files run unchanged: floe filter --file filter.cfg -F web
+///
+/// How many match: floe filter --count-only 'proto tcp and dst port 443' /var/lib/floe --day yesterday
 #[derive(Args, Debug)]
 pub struct FilterArgs {
     /// The filter expression (or use --file FILE).
@@ -44,6 +46,11 @@ pub struct FilterArgs {
     /// Print the compiled filter and exit.
     #[arg(long)]
     explain: bool,
+    /// Write how many flows match (a number and a newline), not the
+    /// flows: reads no column the filter does not test, and not even those
+    /// of blocks that the statistics decide.
+    #[arg(long = "count-only", conflicts_with = "explain")]
+    count: bool,
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
@@ -52,6 +59,8 @@ pub struct FilterArgs {
     output: OutputFileArg,
     #[command(flatten)]
     level: LevelArg,
+    #[command(flatten)]
+    threads: ThreadsArg,
 }
 
 /// How filters compile in every subcommand: times written in an
@@ -90,5 +99,7 @@ pub fn run(mut a: FilterArgs) -> Result<()> {
         &a.output,
         a.level,
         Some(&filter),
+        a.threads.threads,
+        a.count,
     )
 }

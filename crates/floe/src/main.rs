@@ -36,6 +36,7 @@ mod progress;
 mod read;
 mod read_parallel;
 mod report;
+mod scan;
 mod send;
 mod ship;
 mod sources;

@@ -168,8 +168,8 @@ fn spellings_with_another_meaning_now_are_refused_not_misread() {
         // -V and -n were send's version and count.
         vec!["send", "-V", "9", "--count", "1"],
         vec!["send", "-n", "5"],
-        // --threads is report's alone.
-        vec!["print", "--threads", "2", t],
+        // --threads is for the tools that read flows.
+        vec!["info", "--threads", "2", t],
     ] {
         let o = floe(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

@@ -127,7 +127,8 @@ pub struct ReportArgs {
     /// Most distinct keys held in memory before the report stops with an error.
     #[arg(long, default_value_t = 5_000_000, value_name = "N")]
     pub max_keys: usize,
-    /// Threads reading files [default: one per core, at most 8].
+    /// Threads reading (decoding, filtering, encoding) floe files; the
+    /// output keeps the files' order [default: one per core, at most 8].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     #[command(flatten)]
