@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use floe_filter::{Filter, Options};
 use floe_report::{Report, ReportOptions};
-use floe_store::{BlockDecoder, FlowFile, Projection, TreeFile};
+use floe_scan::Scan;
+use floe_store::{FlowFile, TreeFile};
 
 use crate::answer::{Answer, AnswerStats};
 use crate::cache::Cache;
@@ -114,7 +115,6 @@ struct Work<'a> {
     q: &'a Query,
     c: &'a Compiled,
     filter: Option<Filter>,
-    projection: Projection,
     options: ReportOptions,
     deadline: Option<Instant>,
     flows_read: AtomicU64,
@@ -122,13 +122,10 @@ struct Work<'a> {
 }
 
 impl Work<'_> {
-    /// One file's partial: from the cache, or read.
-    fn partial(
-        &self,
-        store: &LocalStore,
-        f: &TreeFile,
-        decoder: &mut BlockDecoder,
-    ) -> Result<Partial, QueryError> {
+    /// One file's partial: from the cache, or read on the caller's thread
+    /// through floe-scan (blocks the filter rules out by their statistics
+    /// are not decompressed; only the key's and the filter's columns are).
+    fn partial(&self, store: &LocalStore, f: &TreeFile) -> Result<Partial, QueryError> {
         let file = FlowFile::open(&f.path)?;
         let closed = file.trailer().map(|t| t.closed_ms);
         let id = closed.map(|at| {
@@ -147,37 +144,50 @@ impl Work<'_> {
                 return Ok(p);
             }
         }
-        let mut report = Report::with_options(self.c.kind.clone(), store.max_keys, self.options);
-        let mut flows = Vec::new();
-        let mut kept = Vec::new();
-        // A closed file is read whole (its partial is kept for any range);
-        // an open one only where the range is.
-        let blocks: Vec<usize> = if id.is_some() {
-            (0..file.blocks().len()).collect()
-        } else {
-            file.blocks_overlapping(self.q.from_ms, self.q.to_ms)
-                .collect()
+        let new_report = || Report::with_options(self.c.kind.clone(), store.max_keys, self.options);
+        let empty = new_report();
+        let scan = Scan {
+            // A closed file is read whole (its partial is kept for any
+            // range); an open one only where the range is.
+            window: if id.is_some() {
+                (i64::MIN, i64::MAX)
+            } else {
+                (self.q.from_ms, self.q.to_ms)
+            },
+            filter: self.filter.clone(),
+            cols: empty.cols(),
+            threads: 1,
         };
-        for i in blocks {
-            if self.deadline.is_some_and(|d| Instant::now() > d) {
-                return Err(QueryError::TimedOut(
-                    store.time_limit.map_or(0, |t| t.as_secs()),
-                ));
-            }
-            flows.clear();
-            file.read_block(i, decoder, &mut flows)?;
-            self.flows_read
-                .fetch_add(flows.len() as u64, Ordering::Relaxed);
-            match &self.filter {
-                Some(flt) => {
-                    kept.clear();
-                    kept.extend(flows.iter().filter(|x| flt.matches(x)).cloned());
-                    report.add(&kept)?;
+        let damage: Mutex<Option<floe_store::StoreError>> = Mutex::new(None);
+        let (reports, stats) = scan.unordered(
+            std::slice::from_ref(&file),
+            new_report,
+            |r: &mut Report, part| -> Result<(), QueryError> {
+                if self.deadline.is_some_and(|d| Instant::now() > d) {
+                    return Err(QueryError::TimedOut(
+                        store.time_limit.map_or(0, |t| t.as_secs()),
+                    ));
                 }
-                None => report.add(&flows)?,
-            }
+                r.add_batch(part.batch, part.rows)?;
+                Ok(())
+            },
+            |e| {
+                if let Ok(mut d) = damage.lock() {
+                    d.get_or_insert(e);
+                }
+            },
+        )?;
+        self.flows_read
+            .fetch_add(stats.in_window, Ordering::Relaxed);
+        // A damaged file is answered from what could be read, said among
+        // the answer's errors, and never cached.
+        if let Some(e) = damage.into_inner().ok().flatten() {
+            return Err(QueryError::Store(e));
         }
-        let p = Partial::from_report(&report);
+        let p = match reports.as_slice() {
+            [one] => Partial::from_report(one),
+            _ => Partial::from_report(&empty),
+        };
         if let (Some(cache), Some(id)) = (&store.cache, &id) {
             cache.put(id, &p);
         }
@@ -202,18 +212,11 @@ impl Backend for LocalStore {
             interval_secs: (q.interval_ms / 1000) as u64,
             ..ReportOptions::default()
         };
-        let probe = Report::with_options(c.kind.clone(), 1, options);
-        let mut fields = probe.fields();
-        if let Some(f) = &filter {
-            fields.extend(f.fields());
-        }
-        let projection = Projection::of_fields(fields).map_err(QueryError::Invalid)?;
         let files = self.files(q)?;
         let work = Work {
             q,
             c: &c,
             filter,
-            projection,
             options,
             deadline: self.time_limit.map(|t| Instant::now() + t),
             flows_read: AtomicU64::new(0),
@@ -225,31 +228,25 @@ impl Backend for LocalStore {
         let fatal: Mutex<Option<QueryError>> = Mutex::new(None);
         std::thread::scope(|s| {
             for _ in 0..self.threads.min(files.len()).max(1) {
-                s.spawn(|| {
-                    let Ok(mut decoder) = BlockDecoder::new() else {
-                        return;
-                    };
-                    decoder.set_projection(work.projection);
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(f) = files.get(i) else { return };
-                        match work.partial(self, f, &mut decoder) {
-                            Ok(p) => {
-                                if let Ok(mut v) = partials.lock() {
-                                    v.push(p);
-                                }
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(f) = files.get(i) else { return };
+                    match work.partial(self, f) {
+                        Ok(p) => {
+                            if let Ok(mut v) = partials.lock() {
+                                v.push(p);
                             }
-                            Err(e @ (QueryError::TimedOut(_) | QueryError::Report(_))) => {
-                                if let Ok(mut f) = fatal.lock() {
-                                    f.get_or_insert(e);
-                                }
-                                next.store(usize::MAX / 2, Ordering::Relaxed);
-                                return;
+                        }
+                        Err(e @ (QueryError::TimedOut(_) | QueryError::Report(_))) => {
+                            if let Ok(mut f) = fatal.lock() {
+                                f.get_or_insert(e);
                             }
-                            Err(e) => {
-                                if let Ok(mut v) = errors.lock() {
-                                    v.push(e.to_string());
-                                }
+                            next.store(usize::MAX / 2, Ordering::Relaxed);
+                            return;
+                        }
+                        Err(e) => {
+                            if let Ok(mut v) = errors.lock() {
+                                v.push(e.to_string());
                             }
                         }
                     }
