@@ -152,6 +152,16 @@ pub struct RecordsArg {
     pub records: Option<usize>,
 }
 
+/// `--numeric`: numbers where people read names.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct NumericArg {
+    /// Numbers instead of names (6, not TCP; 2048, not 8.0 (echo
+    /// request)) in text and HTML, and no name columns in CSV and JSON:
+    /// for scripts.
+    #[arg(long)]
+    pub numeric: bool,
+}
+
 /// `--fields`: the columns shown.
 #[derive(Args, Debug, Clone, Default)]
 pub struct FieldsArg {

@@ -323,6 +323,7 @@ pub fn run(a: DecodeArgs) -> Result<()> {
             a.fields.fields.as_ref(),
             Zone::Utc,
             false,
+            Some(crate::print::TableNames::builtin()),
             a.records.records,
         )?),
         None => None,

@@ -14,7 +14,8 @@ use floe_flow::{Field, FieldKind, Flow, Value, FIELDS};
 use floe_store::Zone;
 
 use crate::args::{
-    Columns, FieldsArg, FormatArg, InputArgs, OutputFileArg, RecordsArg, ThreadsArg, WindowArgs,
+    Columns, FieldsArg, FormatArg, InputArgs, NumericArg, OutputFileArg, RecordsArg, ThreadsArg,
+    WindowArgs,
 };
 use crate::error::{warn, CliError, Result};
 use crate::flow_print;
@@ -66,6 +67,8 @@ pub struct PrintArgs {
     /// Table counters in human units (1.2 M) instead of exact numbers.
     #[arg(short = 'H', long)]
     human: bool,
+    #[command(flatten)]
+    numeric: NumericArg,
 }
 
 const DEFAULT_FIELDS: &[&str] = &[
@@ -129,8 +132,54 @@ fn text(f: &Field, flow: &Flow, zone: Option<&Zone>) -> String {
     }
 }
 
-/// A table cell: like [`text`], with counters in human units if asked.
-fn cell(f: &Field, flow: &Flow, zone: &Zone, human: bool) -> String {
+/// Names in the table, as people read them (off with `--numeric`):
+/// protocols by name (`TCP`), ICMP's type and code as `type.code` (NetFlow
+/// carries them in the destination port as type × 256 + code). Ports stay
+/// numbers, as in nfdump's output: a column of service names is wide and
+/// says less than the number to those who read flows.
+#[derive(Clone)]
+pub struct TableNames {
+    protocols: std::sync::Arc<Vec<Option<String>>>,
+    protocol: &'static Field,
+}
+
+impl TableNames {
+    /// The names of the symbol tables floe ships.
+    pub fn builtin() -> TableNames {
+        let symbols = floe_report::sym::Symbols::builtin();
+        TableNames {
+            protocols: std::sync::Arc::new(
+                (0..=255u8)
+                    .map(|p| floe_report::names::protocol(&symbols, p))
+                    .collect(),
+            ),
+            protocol: Field::by_name("ip-protocol").expect("the catalog has ip-protocol"),
+        }
+    }
+
+    /// The named text of `f` in `flow`, where it has one.
+    fn text(&self, f: &Field, flow: &Flow) -> Option<String> {
+        let Value::U64(v) = f.get(flow) else {
+            return None;
+        };
+        if std::ptr::eq(f, self.protocol) {
+            return self.protocols.get(v as usize)?.clone();
+        }
+        if f.name == "ip-destination-port" {
+            if let Value::U64(1 | 58) = self.protocol.get(flow) {
+                return Some(format!("{}.{}", v >> 8, v & 0xff));
+            }
+        }
+        None
+    }
+}
+
+/// A table cell: like [`text`], with counters in human units and names
+/// if asked.
+fn cell(f: &Field, flow: &Flow, zone: &Zone, human: bool, names: Option<&TableNames>) -> String {
+    if let Some(t) = names.and_then(|n| n.text(f, flow)) {
+        return t;
+    }
     match f.get(flow) {
         Value::U64(n) if human && f.kind == FieldKind::Number => floe_report::human(n),
         _ => text(f, flow, Some(zone)),
@@ -147,16 +196,23 @@ fn table_widths(
     flows: &[Flow],
     zone: &Zone,
     human: bool,
+    names: Option<&TableNames>,
 ) -> Vec<usize> {
     cols.iter()
         .zip(labels)
         .map(|(c, l)| {
             flows
                 .iter()
-                .map(|f| cell(c, f, zone, human).len())
+                .map(|f| cell(c, f, zone, human, names).len())
                 .max()
                 .unwrap_or(0)
                 .max(l.len())
+                // Later blocks may hold ICMPv6, the longest common name.
+                .max(if names.is_some() && c.name == "ip-protocol" {
+                    6
+                } else {
+                    0
+                })
         })
         .collect()
 }
@@ -219,6 +275,7 @@ pub struct Printer {
     widths: Option<Vec<usize>>,
     zone: Zone,
     human: bool,
+    names: Option<TableNames>,
     left: usize,
     line: String,
 }
@@ -231,6 +288,7 @@ impl Printer {
         fields_spec: Option<&Columns>,
         zone: Zone,
         human: bool,
+        names: Option<TableNames>,
         records: Option<usize>,
     ) -> Result<Printer> {
         if fields_spec.is_some() && matches!(format, Format::FlowTools3 | Format::FlowTools5) {
@@ -248,6 +306,7 @@ impl Printer {
             widths: None,
             zone,
             human,
+            names,
             left: records.unwrap_or(usize::MAX),
             line: String::new(),
         })
@@ -257,6 +316,14 @@ impl Printer {
     pub fn projection(&self) -> Result<floe_store::Projection> {
         match self.format {
             Format::FlowTools3 | Format::FlowTools5 => Ok(floe_store::Projection::ALL),
+            Format::Table if self.names.is_some() => {
+                // ICMP's type.code in the destination port column needs
+                // the protocol, shown or not.
+                floe_store::Projection::of_fields(
+                    self.cols.iter().map(|c| c.name).chain(["ip-protocol"]),
+                )
+                .map_err(CliError::Usage)
+            }
             _ => floe_store::Projection::of_fields(self.cols.iter().map(|c| c.name))
                 .map_err(CliError::Usage),
         }
@@ -267,7 +334,14 @@ impl Printer {
     pub fn write(&mut self, out: &mut Out, flows: &[Flow]) -> Result<Next> {
         if self.widths.is_none() {
             let w = if self.format == Format::Table {
-                table_widths(&self.cols, &self.labels, flows, &self.zone, self.human)
+                table_widths(
+                    &self.cols,
+                    &self.labels,
+                    flows,
+                    &self.zone,
+                    self.human,
+                    self.names.as_ref(),
+                )
             } else {
                 Vec::new()
             };
@@ -349,7 +423,9 @@ impl Printer {
         let (cols, table_zone, human) = (&self.cols, &self.zone, self.human);
         match self.format {
             Format::Table => {
-                let row = cols.iter().map(|c| cell(c, f, table_zone, human));
+                let row = cols
+                    .iter()
+                    .map(|c| cell(c, f, table_zone, human, self.names.as_ref()));
                 write_row(out, row, w)
             }
             Format::Csv => {
@@ -400,6 +476,7 @@ pub fn run(a: PrintArgs) -> Result<()> {
         a.fields.fields.as_ref(),
         table_zone,
         a.human,
+        (!a.numeric.numeric).then(TableNames::builtin),
         a.records.records,
     )?;
     let sources = sources::list(&a.input, window, a.input.tmp.tmp)?;

@@ -163,7 +163,9 @@ fn every_format_matches_its_golden_file() {
     let file = dir.path().join("golden.floe");
     write_file(&file);
     for (name, args) in [
+        // Protocol names, ICMP as type.code (NetFlow's type × 256 + code).
         ("print-table.txt", &["-f", "table"][..]),
+        ("print-table-numeric.txt", &["--numeric"][..]),
         ("print-table-human.txt", &["-H"][..]),
         ("print-table-all.txt", &["--fields", "all"][..]),
         ("print-csv.txt", &["-f", "csv", "--fields", "all"][..]),

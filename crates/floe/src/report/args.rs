@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::args::{
-    FieldsArg, FormatArg, InputArgs, OutputFileArg, RecordsArg, VarsArg, WindowArgs,
+    FieldsArg, FormatArg, InputArgs, NumericArg, OutputFileArg, RecordsArg, VarsArg, WindowArgs,
 };
 use crate::clickhouse::{ClickHouseUrl, TableArgs};
 use crate::mail::MailArgs;
@@ -112,11 +112,8 @@ pub struct ReportArgs {
     /// asn.sym here).
     #[arg(long, value_name = "DIR")]
     pub symbols: Option<PathBuf>,
-    /// Numbers instead of names (6, not TCP; 2048, not 8.0 (echo
-    /// request)) in text and HTML, and no name columns in CSV and JSON:
-    /// for scripts.
-    #[arg(long)]
-    pub numeric: bool,
+    #[command(flatten)]
+    pub numeric: NumericArg,
     #[command(flatten)]
     pub records: RecordsArg,
     /// Only flows that match this filter expression.

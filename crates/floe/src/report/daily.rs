@@ -180,7 +180,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         hours,
         reports,
         health: exporter_health(&sources, &clock),
-        symbols: (!a.numeric).then_some(&symbols),
+        symbols: (!a.numeric.numeric).then_some(&symbols),
     };
     let delivery = Delivery {
         format,

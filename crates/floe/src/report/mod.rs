@@ -101,7 +101,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
     let style = Style {
         titled: a.stat_config.is_some(),
         symbols: &symbols,
-        names: !a.numeric,
+        names: !a.numeric.numeric,
         clock: &clock,
         now_ms: now_ms(),
     };
