@@ -129,6 +129,14 @@ pub enum CliError {
     /// `floe send` could not send.
     #[error("{0}")]
     Send(String),
+    /// A state file of `floe alert` or `floe usage` that cannot be read or
+    /// written.
+    #[error(transparent)]
+    Alert(#[from] floe_alert::AlertError),
+    /// Alert actions that failed (each named on stderr as it failed; the
+    /// others ran).
+    #[error("{0} alert actions failed (each is named); the others ran")]
+    Actions(usize),
 }
 
 fn paths(p: &[PathBuf]) -> String {
@@ -181,6 +189,8 @@ impl CliError {
             | CliError::Command(_)
             | CliError::Decompressor(_)
             | CliError::Send(_)
+            | CliError::Alert(_)
+            | CliError::Actions(_)
             | CliError::Live(_) => status::INPUT,
         }
     }

@@ -56,7 +56,7 @@ pub struct FilterArgs {
 
 /// `--zone` for the times written in the expression or filter file.
 #[derive(Debug)]
-struct ExpressionZone(floe_store::Zone);
+pub(crate) struct ExpressionZone(pub(crate) floe_store::Zone);
 
 impl WallClock for ExpressionZone {
     fn instant(&self, local: chrono::NaiveDateTime) -> i64 {

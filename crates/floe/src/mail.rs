@@ -245,9 +245,15 @@ impl Mailer {
 
     /// Sends one message: the plain part and the HTML page.
     pub fn send(&self, plain: String, html: String) -> Result<(), MailError> {
+        self.send_as(&self.subject, plain, html)
+    }
+
+    /// Sends one message under this subject, taken as it is (no fields
+    /// filled in): an alert's own.
+    pub fn send_as(&self, subject: &str, plain: String, html: String) -> Result<(), MailError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .subject(&self.subject)
+            .subject(subject)
             .message_id(None)
             .user_agent(format!("floe {}", env!("CARGO_PKG_VERSION")));
         for to in &self.to {

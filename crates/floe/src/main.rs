@@ -17,6 +17,7 @@
 //! read (no floe files under a directory given, or no flows in the
 //! window). Nothing is printed to stdout but through [`out::Out`].
 
+mod alert;
 mod args;
 mod cat;
 mod decode;
@@ -39,6 +40,7 @@ mod sources;
 mod stream_out;
 mod time;
 mod top;
+mod usage;
 mod web;
 
 use std::process::ExitCode;
@@ -49,7 +51,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// match an expression (filter), show them (print), describe files (info),
 /// compute stat-reports (report), convert flow-tools archives (import),
 /// decode captured exports as floed would (decode), watch the traffic now
-/// (top), browse the store (web), send test traffic to a collector (send).
+/// (top), browse the store (web), alert on rules (alert), usage since the
+/// last run (usage), send test traffic to a collector (send).
 #[derive(Parser, Debug)]
 #[command(
     name = "floe",
@@ -80,6 +83,8 @@ pub(crate) enum Command {
     Decode(decode::DecodeArgs),
     Top(top::TopArgs),
     Web(web::WebArgs),
+    Alert(alert::AlertArgs),
+    Usage(usage::UsageArgs),
     Import(import::ImportArgs),
     Send(send::SendArgs),
     #[command(hide = true)]
@@ -98,6 +103,8 @@ impl Command {
             Command::Decode(_) => "decode",
             Command::Top(_) => "top",
             Command::Web(_) => "web",
+            Command::Alert(_) => "alert",
+            Command::Usage(_) => "usage",
             Command::Import(_) => "import",
             Command::Send(_) => "send",
             Command::Generate(_) => "generate",
@@ -116,6 +123,8 @@ fn run_command(command: Command) -> error::Result<()> {
         Command::Decode(a) => decode::run(a),
         Command::Top(a) => top::run(a),
         Command::Web(a) => web::run(a),
+        Command::Alert(a) => alert::run(a),
+        Command::Usage(a) => usage::run(a),
         Command::Import(a) => import::run(a),
         Command::Send(a) => send::run(a),
         Command::Generate(a) => generate::run(a, Cli::command()),
