@@ -15,12 +15,11 @@
 use std::collections::{HashSet, VecDeque};
 
 use floe_store::{FlowFile, TreeFile, Zone};
-use rustc_hash::FxHashMap;
 
-use crate::agg::{read_file, Sums, Table};
+use crate::agg::{feed_file, Map, Sums, Table};
 use crate::error::AlertError;
 use crate::event::{Event, EventState, TopRow};
-use crate::rules::{Check, Metric, Repeat, RuleSet, Source};
+use crate::rules::{AggSpec, Check, Metric, Repeat, RuleSet, Source};
 use crate::state::{AggState, Bucket, CheckState, KeyState, Open, State};
 use crate::value::Key;
 
@@ -44,9 +43,16 @@ struct AggRun {
 #[derive(Default)]
 struct CheckRun {
     signature: String,
-    keys: FxHashMap<Key, KeyState>,
-    history: VecDeque<Bucket>,
-    known: FxHashMap<Key, u64>,
+    keys: Map<Key, KeyState>,
+    history: VecDeque<MemBucket>,
+    known: Map<Key, u64>,
+}
+
+/// A bucket of a check's history, in memory.
+struct MemBucket {
+    start: i64,
+    windows: u32,
+    values: Map<Key, f64>,
 }
 
 /// What one file gave.
@@ -125,15 +131,19 @@ impl Engine {
                         last_end: s.last_end,
                         closed: s.closed,
                         seen: s.seen.iter().cloned().collect(),
-                        table: Table {
-                            total: s.total,
-                            sums: s.sums.iter().copied().collect(),
-                            pairs: s
-                                .pairs
-                                .iter()
-                                .flat_map(|(k, vs)| vs.iter().map(move |v| (*k, *v)))
-                                .collect(),
-                            overflow: s.overflow,
+                        table: {
+                            let mut t = Table::default();
+                            t.total = s.total;
+                            t.overflow = s.overflow;
+                            for (k, v) in &s.sums {
+                                t.add(k, v, usize::MAX);
+                            }
+                            for (k, vs) in &s.pairs {
+                                for v in vs {
+                                    t.add_pair(k, *v, usize::MAX);
+                                }
+                            }
+                            t
                         },
                     },
                     None => AggRun {
@@ -162,7 +172,15 @@ impl Engine {
                             Some(s) => CheckRun {
                                 signature: sig,
                                 keys: s.keys.iter().cloned().collect(),
-                                history: s.history.iter().cloned().collect(),
+                                history: s
+                                    .history
+                                    .iter()
+                                    .map(|b| MemBucket {
+                                        start: b.start,
+                                        windows: b.windows,
+                                        values: b.values.iter().copied().collect(),
+                                    })
+                                    .collect(),
                                 known: s.known.iter().copied().collect(),
                             },
                             None => CheckRun {
@@ -277,17 +295,24 @@ impl Engine {
                 None => self.open(i, ws, we),
             }
         }
-        let specs: Vec<_> = wanting.iter().map(|&i| &self.rules.aggs[i]).collect();
         let max = self.rules.max_keys;
-        let (tables, damage) = read_file(&file, &specs, max, self.threads)?;
+        let before: Vec<u64> = wanting
+            .iter()
+            .map(|&i| self.aggs[i].table.overflow)
+            .collect();
+        let specs: Vec<&AggSpec> = wanting.iter().map(|&i| &self.rules.aggs[i]).collect();
+        let mut slots: Vec<Option<&mut AggRun>> = self.aggs.iter_mut().map(Some).collect();
+        let tables: Vec<&mut Table> = wanting
+            .iter()
+            .filter_map(|&i| slots[i].take().map(|r| &mut r.table))
+            .collect();
+        let damage = feed_file(&file, &specs, tables, max, self.threads)?;
         out.read = true;
         for d in damage {
             out.warnings.push(d.to_string());
         }
-        for (&i, t) in wanting.iter().zip(tables) {
-            let before = self.aggs[i].table.overflow;
+        for (&i, before) in wanting.iter().zip(before) {
             let run = &mut self.aggs[i];
-            run.table.merge(t, max);
             run.seen.insert(name.clone());
             if run.table.overflow > before {
                 out.warnings.push(format!(
@@ -348,6 +373,7 @@ impl Engine {
             _ => None,
         };
         let secs = ((we - ws) as f64 / 1000.0).max(1.0);
+        let max_keys = self.rules.max_keys;
         for (ri, rule) in self.rules.rules.iter().enumerate() {
             let mut rule_events: Vec<(usize, Event)> = Vec::new();
             for (ci, c) in rule.checks.iter().enumerate() {
@@ -356,41 +382,49 @@ impl Engine {
                 }
                 let run = &mut self.checks[ri][ci];
                 let value = |k: &Key| -> f64 {
-                    metric_value(
-                        c.metric,
-                        k,
-                        spec.key.is_some(),
-                        table,
-                        distinct.as_ref(),
-                        secs,
-                    )
+                    metric_value(c.metric, k, c.grouped, table, distinct.as_ref(), secs)
                 };
-                // The keys looked at, with their values.
-                let mut values: FxHashMap<Key, f64> = FxHashMap::default();
-                if spec.key.is_some() {
-                    match &distinct {
-                        Some(d) => values.extend(d.iter().map(|(k, n)| (*k, *n as f64))),
-                        None => values.extend(table.sums.keys().map(|k| (*k, value(k)))),
-                    }
-                    if c.below.is_some() {
-                        for k in run.known.keys() {
-                            values.entry(*k).or_insert(0.0);
-                        }
+                // Every key the check looks at, with its value (a rule
+                // without a key: the empty key, the whole window).
+                let mut values: Vec<(Key, f64)> = Vec::new();
+                let mut truth: Map<Key, (f64, Option<f64>, Option<f64>)> = Map::default();
+                let plain_above = c.grouped && c.early();
+                if plain_above && distinct.is_none() {
+                    // Only the keys past the value matter, and only they
+                    // are unpacked: a day's table holds every host.
+                    let th = c.above.unwrap_or(f64::MAX);
+                    for (k, s) in table.sums_where(|s| sums_value(c.metric, s, secs) > th) {
+                        truth.insert(k, (sums_value(c.metric, &s, secs), Some(th), None));
                     }
                 } else {
-                    values.insert(Key::EMPTY, value(&Key::EMPTY));
-                }
-                let avg_of = |k: &Key| -> Option<f64> {
-                    let (_, p) = c.above_average?;
-                    average(&run.history, k, ws, p.ms())
-                };
-                let mut truth: FxHashMap<Key, (f64, Option<f64>, Option<f64>)> =
-                    FxHashMap::default();
-                for (k, v) in &values {
-                    let avg = avg_of(k);
-                    let (holds, threshold) = condition(c, *v, avg);
-                    if holds {
-                        truth.insert(*k, (*v, threshold, avg));
+                    if c.grouped {
+                        match &distinct {
+                            Some(d) => values.extend(d.iter().map(|(k, n)| (*k, *n as f64))),
+                            None => values.extend(table.sums().map(|(k, _)| (k, value(&k)))),
+                        }
+                        if c.below.is_some() {
+                            // Keys remembered from past windows that have
+                            // no traffic now.
+                            let present: Map<Key, ()> =
+                                values.iter().map(|(k, _)| (*k, ())).collect();
+                            values.extend(
+                                run.known
+                                    .keys()
+                                    .filter(|k| !present.contains_key(*k))
+                                    .map(|k| (*k, 0.0)),
+                            );
+                        }
+                    } else {
+                        values.push((Key::EMPTY, value(&Key::EMPTY)));
+                    }
+                    for (k, v) in &values {
+                        let avg = c
+                            .above_average
+                            .and_then(|(_, p)| average(&run.history, k, ws, p.ms()));
+                        let (holds, threshold) = condition(c, *v, avg);
+                        if holds {
+                            truth.insert(*k, (*v, threshold, avg));
+                        }
                     }
                 }
                 let mut fired: Vec<Fired> = Vec::new();
@@ -424,7 +458,12 @@ impl Engine {
                         } else {
                             st.streak = 0;
                             if st.open.take().is_some() {
-                                resolved.push((*k, values.get(k).copied().unwrap_or(0.0)));
+                                let v = if c.grouped {
+                                    value(k)
+                                } else {
+                                    values.first().map_or(0.0, |x| x.1)
+                                };
+                                resolved.push((*k, v));
                             }
                         }
                         st.hold = st.hold.saturating_sub(1);
@@ -437,11 +476,10 @@ impl Engine {
                             &values,
                             ws,
                             p.ms(),
-                            c,
                             spec.window.nominal_ms(),
                         );
                     }
-                    if c.below.is_some() && spec.key.is_some() {
+                    if c.below.is_some() && c.grouped {
                         for (k, v) in &values {
                             if *v > 0.0 {
                                 run.known.insert(*k, closed);
@@ -449,10 +487,10 @@ impl Engine {
                         }
                         let keep = u64::from(c.remember);
                         run.known.retain(|_, at| closed.saturating_sub(*at) < keep);
-                        if run.known.len() > self.rules.max_keys {
+                        if run.known.len() > max_keys {
                             let mut v: Vec<(Key, u64)> = run.known.drain().collect();
                             v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                            v.truncate(self.rules.max_keys);
+                            v.truncate(max_keys);
                             run.known.extend(v);
                         }
                     }
@@ -460,11 +498,10 @@ impl Engine {
                 if fired.is_empty() && (resolved.is_empty() || !rule.resolved) {
                     continue;
                 }
-                let top = top_rows(spec, c.metric, table, distinct.as_ref(), secs, rule.top);
-                let top_columns = spec
+                let top = top_rows(c, table, distinct.as_ref(), secs, rule.top);
+                let columns = spec
                     .key
                     .as_ref()
-                    .or(spec.detail.as_ref())
                     .map(|k| k.columns.clone())
                     .unwrap_or_default();
                 let event = |state, k: Key, v: f64, threshold, avg, streak| Event {
@@ -473,11 +510,11 @@ impl Engine {
                     check: c.label.clone(),
                     preset: rule.preset.clone(),
                     key: k,
-                    key_columns: spec
-                        .key
-                        .as_ref()
-                        .map(|k| k.columns.clone())
-                        .unwrap_or_default(),
+                    key_columns: if c.grouped {
+                        columns.clone()
+                    } else {
+                        Vec::new()
+                    },
                     metric: c.metric.name().to_string(),
                     value: v,
                     condition: c.describe(),
@@ -491,7 +528,7 @@ impl Engine {
                     file: file.to_string(),
                     consecutive: streak,
                     top: top.clone(),
-                    top_columns: top_columns.clone(),
+                    top_columns: columns.clone(),
                 };
                 fired.sort_by_key(|a| a.0);
                 for (k, v, th, avg, streak) in fired {
@@ -507,7 +544,7 @@ impl Engine {
             if rule.levels {
                 // Levels of one quantity: of those that fire together for
                 // a key, the highest speaks.
-                let mut highest: FxHashMap<(Key, EventState), usize> = FxHashMap::default();
+                let mut highest: Map<(Key, EventState), usize> = Map::default();
                 for (ci, e) in &rule_events {
                     let h = highest.entry((e.key, e.state)).or_insert(*ci);
                     *h = (*h).max(*ci);
@@ -524,11 +561,11 @@ impl Engine {
         let mut s = State::new(rules_path);
         s.updated_ms = now_ms;
         for (a, run) in self.rules.aggs.iter().zip(&self.aggs) {
-            let mut sums: Vec<(Key, Sums)> = run.table.sums.iter().map(|(k, v)| (*k, *v)).collect();
+            let mut sums: Vec<(Key, Sums)> = run.table.sums().collect();
             sums.sort_by_key(|a| a.0);
-            let mut by_key: FxHashMap<Key, Vec<crate::value::KVal>> = FxHashMap::default();
-            for (k, v) in &run.table.pairs {
-                by_key.entry(*k).or_default().push(*v);
+            let mut by_key: Map<Key, Vec<crate::value::KVal>> = Map::default();
+            for (k, v) in run.table.pairs() {
+                by_key.entry(k).or_default().push(v);
             }
             let mut pairs: Vec<_> = by_key.into_iter().collect();
             pairs.sort_by_key(|a| a.0);
@@ -564,7 +601,20 @@ impl Engine {
                     CheckState {
                         signature: run.signature.clone(),
                         keys,
-                        history: run.history.iter().cloned().collect(),
+                        history: run
+                            .history
+                            .iter()
+                            .map(|b| {
+                                let mut values: Vec<(Key, f64)> =
+                                    b.values.iter().map(|(k, v)| (*k, *v)).collect();
+                                values.sort_by_key(|a| a.0);
+                                Bucket {
+                                    start: b.start,
+                                    windows: b.windows,
+                                    values,
+                                }
+                            })
+                            .collect(),
                         known,
                     },
                 );
@@ -608,24 +658,29 @@ fn metric_value(
     k: &Key,
     keyed: bool,
     t: &Table,
-    distinct: Option<&FxHashMap<Key, u64>>,
+    distinct: Option<&Map<Key, u64>>,
     secs: f64,
 ) -> f64 {
     if let Some(d) = distinct {
         return d.get(k).copied().unwrap_or(0) as f64;
     }
     let s = if keyed {
-        t.sums.get(k).copied().unwrap_or_default()
+        t.get(k).unwrap_or_default()
     } else {
         t.total
     };
+    sums_value(m, &s, secs)
+}
+
+/// A sums metric's value.
+fn sums_value(m: Metric, s: &Sums, secs: f64) -> f64 {
     match m {
         Metric::Octets => s.octets as f64,
         Metric::Packets => s.packets as f64,
         Metric::Flows => s.flows as f64,
         Metric::BitsPerSecond => s.octets as f64 * 8.0 / secs,
         Metric::PacketsPerSecond => s.packets as f64 / secs,
-        Metric::LostFlows => s.lost as f64,
+        Metric::LostFlows => s.flows as f64,
         Metric::DstHosts | Metric::DstPorts | Metric::Sources => 0.0,
     }
 }
@@ -652,25 +707,22 @@ fn condition(c: &Check, v: f64, avg: Option<f64>) -> (bool, Option<f64>) {
 
 /// A key's average value per window over the `period_ms` before `now`
 /// (windows with no traffic for it count as zero).
-fn average(history: &VecDeque<Bucket>, k: &Key, now: i64, period_ms: i64) -> Option<f64> {
+fn average(history: &VecDeque<MemBucket>, k: &Key, now: i64, period_ms: i64) -> Option<f64> {
     let from = now - period_ms;
     let (mut windows, mut sum) = (0u64, 0.0);
     for b in history.iter().filter(|b| b.start >= from && b.start < now) {
         windows += u64::from(b.windows);
-        if let Some((_, v)) = b.values.iter().find(|(x, _)| x == k) {
-            sum += v;
-        }
+        sum += b.values.get(k).copied().unwrap_or(0.0);
     }
     (windows > 0).then(|| sum / windows as f64)
 }
 
 /// Adds a closed window's values to a check's history.
 fn learn(
-    history: &mut VecDeque<Bucket>,
-    values: &FxHashMap<Key, f64>,
+    history: &mut VecDeque<MemBucket>,
+    values: &[(Key, f64)],
     ws: i64,
     period_ms: i64,
-    _c: &Check,
     window_ms: i64,
 ) {
     // At most a week of hours: longer histories are kept by the hour.
@@ -681,67 +733,79 @@ fn learn(
     };
     let start = ws.div_euclid(bucket_ms) * bucket_ms;
     if history.back().is_none_or(|b| b.start != start) {
-        history.push_back(Bucket {
+        history.push_back(MemBucket {
             start,
             windows: 0,
-            values: Vec::new(),
+            values: Map::default(),
         });
     }
     if let Some(b) = history.back_mut() {
         b.windows += 1;
-        let mut merged: FxHashMap<Key, f64> = b.values.drain(..).collect();
         for (k, v) in values {
             if *v > 0.0 {
-                *merged.entry(*k).or_default() += v;
+                *b.values.entry(*k).or_default() += v;
             }
         }
-        let mut v: Vec<(Key, f64)> = merged.into_iter().collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        v.truncate(MAX_HISTORY_KEYS);
-        v.sort_by_key(|a| a.0);
-        b.values = v;
+        if b.values.len() > MAX_HISTORY_KEYS {
+            let mut v: Vec<(Key, f64)> = b.values.drain().collect();
+            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            v.truncate(MAX_HISTORY_KEYS);
+            b.values.extend(v);
+        }
     }
     while history.front().is_some_and(|b| b.start < ws - period_ms) {
         history.pop_front();
     }
 }
 
-/// The top keys of a table for an alert.
+/// The top keys of a table for an alert: a rule's keys by its metric, or
+/// for a rule without a key what each listed key contributes.
 fn top_rows(
-    spec: &crate::rules::AggSpec,
-    m: Metric,
+    c: &Check,
     t: &Table,
-    distinct: Option<&FxHashMap<Key, u64>>,
+    distinct: Option<&Map<Key, u64>>,
     secs: f64,
     n: usize,
 ) -> Vec<TopRow> {
-    if n == 0 || (spec.key.is_none() && spec.detail.is_none()) {
+    if n == 0 {
         return Vec::new();
     }
-    let keyed = spec.key.is_some();
-    let mut rows: Vec<TopRow> = t
-        .sums
-        .iter()
-        .map(|(k, s)| {
-            let value = if keyed {
-                metric_value(m, k, true, t, distinct, secs)
-            } else {
-                // What the key contributes to the rule's quantity.
-                match m {
-                    Metric::Packets | Metric::PacketsPerSecond => s.packets as f64,
-                    Metric::Flows | Metric::DstHosts | Metric::DstPorts | Metric::Sources => {
-                        s.flows as f64
-                    }
-                    _ => s.octets as f64,
-                }
-            };
-            TopRow {
+    let m = c.metric;
+    let mut rows: Vec<TopRow> = match (c.grouped, distinct) {
+        // A distinct count by key keeps no sums by key: its counts.
+        (true, Some(d)) => d
+            .iter()
+            .map(|(k, n)| TopRow {
                 key: *k,
-                value,
-                sums: *s,
-            }
-        })
-        .collect();
+                value: *n as f64,
+                sums: None,
+            })
+            .collect(),
+        _ => t
+            .sums()
+            .filter(|(k, _)| !k.is_empty())
+            .map(|(k, s)| {
+                let value = if c.grouped {
+                    metric_value(m, &k, true, t, distinct, secs)
+                } else {
+                    match m {
+                        Metric::Packets | Metric::PacketsPerSecond => s.packets as f64,
+                        Metric::Flows | Metric::DstHosts | Metric::DstPorts | Metric::Sources => {
+                            s.flows as f64
+                        }
+                        Metric::LostFlows => s.flows as f64,
+                        _ => s.octets as f64,
+                    }
+                };
+                TopRow {
+                    key: k,
+                    value,
+                    // A lost-flows table's flows are lost flows.
+                    sums: (m != Metric::LostFlows).then_some(s),
+                }
+            })
+            .collect(),
+    };
     let by = |a: &TopRow, b: &TopRow| b.value.total_cmp(&a.value).then(a.key.cmp(&b.key));
     if rows.len() > n {
         rows.select_nth_unstable_by(n - 1, by);

@@ -31,7 +31,9 @@ pub struct TopRow {
     /// The rule's metric for the key (for a rule without a key: what the
     /// key contributes to it, by octets, packets or flows).
     pub value: f64,
-    pub sums: Sums,
+    /// Its flows, packets and octets (none for a distinct count by key,
+    /// whose table keeps the counts alone).
+    pub sums: Option<Sums>,
 }
 
 /// An alert event.
@@ -141,13 +143,16 @@ impl Event {
             .top
             .iter()
             .map(|r| {
-                json!({
+                let mut row = json!({
                     "key": r.key.parts().iter().map(|v| v.to_string()).collect::<Vec<_>>(),
                     "value": r.value,
-                    "flows": r.sums.flows,
-                    "packets": r.sums.packets,
-                    "octets": r.sums.octets,
-                })
+                });
+                if let Some(s) = &r.sums {
+                    row["flows"] = json!(s.flows);
+                    row["packets"] = json!(s.packets);
+                    row["octets"] = json!(s.octets);
+                }
+                row
             })
             .collect();
         json!({

@@ -45,6 +45,8 @@ pub use engine::{file_id, Engine, Outcome, MAX_HISTORY_KEYS};
 pub use error::{AlertError, RulesError};
 pub use event::{Event, EventState, TopRow};
 pub use rules::{Metric, Repeat, Rule, RuleSet, PRESETS};
-pub use state::{AggState, CheckState, KeyState, State, StateLock, FORMAT, HISTORY};
+pub use state::{
+    AggState, Bucket, CheckState, KeyState, Open, State, StateLock, FORMAT, HISTORY, STATE_FILE,
+};
 pub use value::{human, parse_amount, KVal, Key};
 pub use window::{AveragePeriod, WindowKind};

@@ -145,10 +145,13 @@ pub struct AggSpec {
     pub filter_text: Option<String>,
     pub filter: Option<Filter>,
     pub source: Source,
+    /// The key the table is kept by: the rules' group key, or for rules
+    /// without one the key their alerts list the top of (`top_by`). A rule
+    /// by a key and a rule without one listing the same key share a table.
     pub key: Option<KeySpec>,
-    /// Without a group key: the key the table is kept by, so that an
-    /// alert can list the top keys of the traffic (`top_by`).
-    pub detail: Option<KeySpec>,
+    /// Distinct values are counted per key (rules with a group key), or
+    /// over all the flows.
+    pub pairs_by_key: bool,
     pub window: WindowKind,
     /// The rule that asked for it first (for messages).
     pub rule: String,
@@ -163,7 +166,7 @@ impl AggSpec {
         if let Some(f) = &self.filter {
             out.extend(f.fields());
         }
-        if let Some(k) = self.key.as_ref().or(self.detail.as_ref()) {
+        if let Some(k) = &self.key {
             out.extend(k.fields());
         }
         match self.source {
@@ -199,6 +202,8 @@ pub struct Check {
     /// Index in [`RuleSet::aggs`].
     pub agg: usize,
     pub metric: Metric,
+    /// Per key (the rule has a group key), or over all the flows.
+    pub grouped: bool,
     pub above: Option<f64>,
     pub below: Option<f64>,
     /// K times the key's own average per window over the past period.
@@ -1130,17 +1135,19 @@ fn build_rule(
         })?),
         None => None,
     };
+    let grouped = base.key.is_some();
+    let table_key = base.key.clone().or(detail);
     let mut out_checks = Vec::new();
     for (label, metric, cond) in checks {
         let source = metric.source();
+        let pairs_by_key = grouped && matches!(source, Source::Distinct(_));
         let signature = format!(
-            "filter={}|source={:?}|key={}|detail={}|src={:?}|dst={:?}|window={:?}",
+            "filter={}|source={:?}|key={}|src={:?}|dst={:?}|window={:?}|pairs_by_key={pairs_by_key}",
             base.filter.as_deref().unwrap_or(""),
             source,
-            base.key.as_ref().map_or("", |k| k.name.as_str()),
-            detail.as_ref().map_or("", |k| k.name.as_str()),
-            base.key.as_ref().map(|k| k.src_format),
-            base.key.as_ref().map(|k| k.dst_format),
+            table_key.as_ref().map_or("", |k| k.name.as_str()),
+            table_key.as_ref().map(|k| k.src_format),
+            table_key.as_ref().map(|k| k.dst_format),
             base.window
         );
         let agg = match aggs.iter().position(|a| a.signature == signature) {
@@ -1150,8 +1157,8 @@ fn build_rule(
                     filter_text: base.filter.clone(),
                     filter: filter.clone(),
                     source,
-                    key: base.key.clone(),
-                    detail: detail.clone(),
+                    key: table_key.clone(),
+                    pairs_by_key,
                     window: base.window,
                     rule: name.clone(),
                     signature,
@@ -1163,6 +1170,7 @@ fn build_rule(
             label,
             agg,
             metric,
+            grouped,
             above: cond.above,
             below: cond.below,
             above_average: cond.above_average,
@@ -1306,6 +1314,7 @@ impl RuleSet {
                     c.metric.name(),
                     a.key
                         .as_ref()
+                        .filter(|_| c.grouped)
                         .map_or("of all traffic".to_string(), |k| format!("by {}", k.name)),
                     a.filter_text
                         .as_ref()

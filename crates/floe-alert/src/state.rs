@@ -18,6 +18,10 @@ use crate::value::{KVal, Key};
 /// The format's name and version, first in the file.
 pub const FORMAT: &str = "floe-alert-state 1";
 
+/// The state file's name in the store's directory, unless told otherwise
+/// (`floe web` shows this one).
+pub const STATE_FILE: &str = ".floe-alert.state";
+
 /// Most events kept in the state file's history.
 pub const HISTORY: usize = 500;
 

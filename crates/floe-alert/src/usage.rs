@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 
 use floe_filter::Filter;
 use floe_store::{FlowFile, TreeFile};
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::agg::{read_file, Sums};
+use crate::agg::{feed_file, Map, Sums, Table};
 use crate::engine::file_id;
 use crate::error::AlertError;
 use crate::rules::{AggSpec, KeySpec, Source};
@@ -143,7 +142,7 @@ pub fn usage_spec(key: Option<KeySpec>, filter: Option<(String, Filter)>) -> Agg
         filter,
         source: Source::Sums,
         key,
-        detail: None,
+        pairs_by_key: false,
         window: WindowKind::File,
         rule: "usage".into(),
         signature: String::new(),
@@ -161,7 +160,7 @@ pub fn run(
     threads: usize,
     now_ms: i64,
 ) -> Result<Usage, AlertError> {
-    let mut since: FxHashMap<Key, Sums> = FxHashMap::default();
+    let mut since: Map<Key, Sums> = Map::default();
     let mut since_total = Sums::default();
     let mut out = Usage {
         previous_ms: state.last_run_ms,
@@ -185,9 +184,9 @@ pub fn run(
                 continue;
             }
         };
-        let (mut tables, damage) = read_file(&file, &[spec], max_keys, threads)?;
+        let mut t = Table::default();
+        let damage = feed_file(&file, &[spec], vec![&mut t], max_keys, threads)?;
         out.warnings.extend(damage.iter().map(|d| d.to_string()));
-        let t = tables.pop().unwrap_or_default();
         if t.overflow > 0 {
             out.warnings.push(format!(
                 "{}: more than {max_keys} keys; {} not counted",
@@ -196,7 +195,7 @@ pub fn run(
             ));
         }
         since_total.merge(&t.total);
-        for (k, s) in t.sums {
+        for (k, s) in t.sums() {
             let e = since.entry(k);
             if let std::collections::hash_map::Entry::Vacant(_) = e {
                 if since.len() >= max_keys {
@@ -208,7 +207,7 @@ pub fn run(
         state.seen.insert(id);
         out.files += 1;
     }
-    let mut totals: FxHashMap<Key, Sums> = state.totals.drain(..).collect();
+    let mut totals: Map<Key, Sums> = state.totals.drain(..).collect();
     for (k, s) in &since {
         totals.entry(*k).or_default().merge(s);
     }

@@ -50,11 +50,20 @@ pub const MAX_PARTS: usize = floe_report::MAX_PARTS;
 /// A group key: up to [`MAX_PARTS`] values; a rule without a key has the
 /// empty key. Unused parts are zero, so that equal keys compare equal;
 /// only the used parts are hashed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialOrd, Ord)]
 pub struct Key {
     len: u8,
     parts: [KVal; MAX_PARTS],
 }
+
+// Only the parts in use are compared and hashed: most keys have one.
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.len == other.len && self.parts() == other.parts()
+    }
+}
+
+impl Eq for Key {}
 
 impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {

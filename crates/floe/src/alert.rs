@@ -30,9 +30,6 @@ pub enum Format {
     Json,
 }
 
-/// The state file's default name, in the store's directory.
-pub const STATE_NAME: &str = ".floe-alert.state";
-
 /// Evaluate alert rules on the closed files of a store, and act.
 ///
 /// Every closed file not yet counted is read once for all the rules; the
@@ -40,10 +37,11 @@ pub const STATE_NAME: &str = ".floe-alert.state";
 /// holds, averages and open alerts, so that the next run (floed's
 /// on_rotate, a timer, cron) neither repeats nor misses one.
 ///
-/// Examples:
-///   floe alert --check /etc/floe/alerts.toml
-///   floe alert --rules /etc/floe/alerts.toml /var/lib/floe
-///   floe alert --rules alerts.toml -t '2026-11-22 00:00' -T '2026-11-23 00:00' /var/lib/floe   (dry run)
+/// Example: floe alert --rules /etc/floe/alerts.toml /var/lib/floe
+///
+/// Check a rules file: floe alert --check /etc/floe/alerts.toml; what
+/// yesterday would have fired: floe alert --rules alerts.toml --day
+/// yesterday /var/lib/floe.
 ///
 /// With a window (-t/-T, --last, --day) the range is evaluated afresh,
 /// apart from the state, and nothing is done unless --act: it shows what
@@ -177,7 +175,10 @@ pub fn run(a: AlertArgs) -> Result<()> {
             under: vec![dir.clone()],
         });
     }
-    let state_path = a.state.clone().unwrap_or_else(|| dir.join(STATE_NAME));
+    let state_path = a
+        .state
+        .clone()
+        .unwrap_or_else(|| dir.join(floe_alert::STATE_FILE));
     let mut out = Out::open(None)?;
     let host = floe_store::host_name();
     let mut run = Run {
@@ -440,34 +441,56 @@ fn bodies(e: &Event, zone: &Zone, host: &str) -> (String, String) {
     }
     html.push_str("</table>");
     if !e.top.is_empty() {
+        // Rules counting distinct values by key list the counts alone.
+        let with_sums = e.top.iter().any(|r| r.sums.is_some());
+        let extra = if with_sums {
+            ", flows, packets, octets"
+        } else {
+            ""
+        };
         plain.push_str(&format!(
-            "\nTop {} of the window ({}, flows, packets, octets):\n",
+            "\nTop {} of the window ({}{extra}):\n",
             cols, e.metric
         ));
         html.push_str(&format!(
-            "<h3>Top {} of the window</h3><table><tr><th>{}</th><th>{}</th><th>flows</th><th>packets</th><th>octets</th></tr>",
+            "<h3>Top {} of the window</h3><table><tr><th>{}</th><th>{}</th>{}</tr>",
             esc(&cols),
             esc(&cols),
-            esc(&e.metric)
+            esc(&e.metric),
+            if with_sums {
+                "<th>flows</th><th>packets</th><th>octets</th>"
+            } else {
+                ""
+            }
         ));
         for r in &e.top {
             let key = r.key.to_text();
             let mark = if r.key == e.key { " <" } else { "" };
-            plain.push_str(&format!(
-                "  {key:<40} {:>10} {:>10} {:>10} {:>12}{mark}\n",
-                floe_alert::human(r.value),
-                r.sums.flows,
-                r.sums.packets,
-                r.sums.octets
-            ));
-            html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&key),
-                esc(&floe_alert::human(r.value)),
-                r.sums.flows,
-                r.sums.packets,
-                r.sums.octets
-            ));
+            let value = floe_alert::human(r.value);
+            match &r.sums {
+                Some(s) => {
+                    plain.push_str(&format!(
+                        "  {key:<40} {value:>10} {:>10} {:>10} {:>12}{mark}\n",
+                        s.flows, s.packets, s.octets
+                    ));
+                    html.push_str(&format!(
+                        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        esc(&key),
+                        esc(&value),
+                        s.flows,
+                        s.packets,
+                        s.octets
+                    ));
+                }
+                None => {
+                    plain.push_str(&format!("  {key:<40} {value:>10}{mark}\n"));
+                    html.push_str(&format!(
+                        "<tr><td>{}</td><td>{}</td></tr>",
+                        esc(&key),
+                        esc(&value)
+                    ));
+                }
+            }
         }
         html.push_str("</table>");
     }

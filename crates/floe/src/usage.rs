@@ -36,7 +36,7 @@ pub enum Format {
 /// before (a file that arrives late counts in the next run), adds them
 /// to the totals, and saves the state.
 ///
-/// Example (a nightly mail): floe usage --since-last /var/lib/floe/usage.state --by ip-address /var/lib/floe | mail -s usage noc@example.net
+/// Example: floe usage --since-last /var/lib/floe/usage.state --by ip-address /var/lib/floe | mail -s usage noc@example.net
 #[derive(Args, Debug)]
 pub struct UsageArgs {
     /// The state file: the files counted so far and the running totals

@@ -858,3 +858,27 @@ fn the_alert_units_pass_systemd_analyze_verify() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_readme_rules_are_good_rules() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let section = readme.split("## Alerts and usage").nth(1).unwrap();
+    let start = section.find("    [[rule]]").unwrap();
+    let block: String = section[start..]
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect();
+    assert!(block.matches("[[rule]]").count() >= 2, "{block}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("readme.toml");
+    std::fs::write(&p, &block).unwrap();
+    let out = alert(&["--check", p.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{block}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -8,7 +8,9 @@ use std::process::Command;
 use floe_test_support::run_ok;
 
 const FLOE: &str = env!("CARGO_BIN_EXE_floe");
-const SUBCOMMANDS: &[&str] = &["cat", "filter", "print", "report", "info", "import", "send"];
+const SUBCOMMANDS: &[&str] = &[
+    "cat", "filter", "print", "report", "info", "import", "send", "alert", "usage",
+];
 
 #[test]
 fn every_help_shows_an_example() {
