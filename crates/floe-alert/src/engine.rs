@@ -352,7 +352,7 @@ impl Engine {
             run.last_end = Some(e);
             run.from = Some(e);
         }
-        run.closed += 1;
+        run.closed = run.closed.saturating_add(1);
         run.window = None;
         run.table = Table::default();
         run.seen.clear();
@@ -433,7 +433,7 @@ impl Engine {
                     if st.fired_window == Some(ws) {
                         continue;
                     }
-                    let streak = if st.streak_end == ws { st.streak } else { 0 } + 1;
+                    let streak = if st.streak_end == ws { st.streak } else { 0 }.saturating_add(1);
                     if streak < c.consecutive || st.hold > 0 {
                         continue;
                     }
@@ -453,7 +453,8 @@ impl Engine {
                 if point == Point::Close {
                     for (k, st) in run.keys.iter_mut() {
                         if truth.contains_key(k) {
-                            st.streak = if st.streak_end == ws { st.streak } else { 0 } + 1;
+                            st.streak =
+                                if st.streak_end == ws { st.streak } else { 0 }.saturating_add(1);
                             st.streak_end = we;
                         } else {
                             st.streak = 0;
@@ -740,7 +741,7 @@ fn learn(
         });
     }
     if let Some(b) = history.back_mut() {
-        b.windows += 1;
+        b.windows = b.windows.saturating_add(1);
         for (k, v) in values {
             if *v > 0.0 {
                 *b.values.entry(*k).or_default() += v;
