@@ -160,6 +160,25 @@ pub fn run(a: AlertArgs) -> Result<()> {
             no_such_path(dir)
         });
     }
+    // What follows the directory is the file floed just closed (on_rotate
+    // appends it): a file of this store, or a mistake worth saying.
+    let root = dir.canonicalize().map_err(|e| CliError::Read {
+        path: dir.clone(),
+        source: e,
+    })?;
+    for p in &a.paths[1..] {
+        let parent = p
+            .parent()
+            .and_then(|d| d.canonicalize().ok())
+            .unwrap_or_default();
+        if p.is_dir() || !parent.starts_with(&root) {
+            return Err(CliError::Usage(format!(
+                "{}: not a file of the store {}; floe alert reads one store, and after it only the file floed's on_rotate gives",
+                p.display(),
+                dir.display()
+            )));
+        }
+    }
     let set = rules::load(&rules_path, &cli_zone).map_err(rules_error)?;
     let zone = set.zone_or(&cli_zone);
     let mailers = mailers(&set, &zone)?;

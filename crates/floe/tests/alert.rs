@@ -20,7 +20,8 @@ use floe_flow::{ExporterCounters, ExporterKey, Flow};
 use floe_store::{StoreConfig, StoreWriter, Zone};
 use serde_json::Value;
 
-const FLOE: &str = env!("CARGO_BIN_EXE_floe");
+mod common;
+use common::{schema_valid, FLOE};
 
 /// The first file's start: 2026-11-22 08:00 UTC; 24 files of 10 minutes.
 fn t0() -> i64 {
@@ -257,8 +258,15 @@ fn alert(args: &[&str]) -> Output {
     Command::new(FLOE).arg("alert").args(args).output().unwrap()
 }
 
-/// Runs `floe alert -f json` and returns the events it printed.
-fn run_alert(rules: &Path, state: &Path, store: &Path, extra: &[&str]) -> Vec<Value> {
+/// Runs `floe alert -f json` and returns the events it printed; `after`
+/// goes after the store's directory.
+fn run_alert(
+    rules: &Path,
+    state: &Path,
+    store: &Path,
+    extra: &[&str],
+    after: &[&str],
+) -> Vec<Value> {
     let mut args = vec![
         "--rules",
         rules.to_str().unwrap(),
@@ -269,6 +277,7 @@ fn run_alert(rules: &Path, state: &Path, store: &Path, extra: &[&str]) -> Vec<Va
     ];
     args.extend_from_slice(extra);
     args.push(store.to_str().unwrap());
+    args.extend_from_slice(after);
     let out = alert(&args);
     assert!(
         out.status.success(),
@@ -373,11 +382,23 @@ fn the_expected_alerts_fire_once_whenever_the_runs_happen() {
     let mut now_and_then = Vec::new();
     write_store(&store, |i| {
         // As floed's on_rotate: after every file, given the closed file.
-        by_file.extend(run_alert(&rules, &every, &store, &[]));
+        let t = t0() + i as i64 * PERIOD;
+        let closed = store.join(format!(
+            "2026/2026-11/2026-11-22/{}",
+            floe_store::layout::file_name(&Zone::Utc, t)
+        ));
+        assert!(closed.is_file(), "{}", closed.display());
+        by_file.extend(run_alert(
+            &rules,
+            &every,
+            &store,
+            &[],
+            &[closed.to_str().unwrap()],
+        ));
         // A timer that missed some runs; the state of the first run
         // (after the first file) is where both start.
         if [0, 6, 7, 14, 16, 23].contains(&i) {
-            now_and_then.extend(run_alert(&rules, &sometimes, &store, &[]));
+            now_and_then.extend(run_alert(&rules, &sometimes, &store, &[], &[]));
         }
     });
     let want = expected();
@@ -391,7 +412,7 @@ fn the_expected_alerts_fire_once_whenever_the_runs_happen() {
     };
     assert_eq!(strip(&by_file), strip(&now_and_then));
     // Nothing is left to say: a run with no new file says nothing.
-    assert!(run_alert(&rules, &every, &store, &[]).is_empty());
+    assert!(run_alert(&rules, &every, &store, &[], &[]).is_empty());
     // The log has each event once per state (both wrote to it).
     let logged: Vec<Value> = std::fs::read_to_string(&log)
         .unwrap()
@@ -400,6 +421,13 @@ fn the_expected_alerts_fire_once_whenever_the_runs_happen() {
         .collect();
     assert_eq!(logged.len(), 2 * want.len());
     assert_eq!(strip(&logged[..]).len(), 2 * want.len());
+    // Every event is what schemas/alert.schema.json says.
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/alert.schema.json");
+    for (i, e) in logged.iter().enumerate() {
+        let doc = root.path().join(format!("event{i}.json"));
+        std::fs::write(&doc, e.to_string()).unwrap();
+        schema_valid(&doc, &schema).unwrap_or_else(|m| panic!("{e}: {m}"));
+    }
 
     // The values are the traffic's.
     let find = |rule: &str, check: &str| {
@@ -446,6 +474,7 @@ fn the_expected_alerts_fire_once_whenever_the_runs_happen() {
             "--zone",
             "UTC",
         ],
+        &[],
     );
     assert_eq!(sorted(&past), want);
     assert_eq!(strip(&past), strip(&by_file));
@@ -468,7 +497,16 @@ fn the_expected_alerts_fire_once_whenever_the_runs_happen() {
             "--zone",
             "UTC",
         ],
+        &[],
     );
+    // Another directory where the closed file goes is a mistake.
+    let out = alert(&[
+        "--rules",
+        rules.to_str().unwrap(),
+        store.to_str().unwrap(),
+        root.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
     let rules_fired: BTreeSet<String> = hour.iter().map(|e| brief(e).1).collect();
     assert!(rules_fired.contains("amplification[]"), "{rules_fired:?}");
     assert!(!rules_fired.contains("scan[ports]"), "{rules_fired:?}");
@@ -477,7 +515,7 @@ fn the_expected_alerts_fire_once_whenever_the_runs_happen() {
     // file's windows: the file rules see that file alone, the day's quota
     // counts the day again (and says so again).
     std::fs::remove_file(&every).unwrap();
-    let again = run_alert(&rules, &every, &store, &[]);
+    let again = run_alert(&rules, &every, &store, &[], &[]);
     let again: BTreeSet<String> = again.iter().map(|e| brief(e).1).collect();
     assert_eq!(
         again,
@@ -498,10 +536,10 @@ fn a_file_copied_in_late_is_said_and_not_counted() {
     let state = root.path().join("s.state");
     write_store(&store, |i| {
         if i == 3 {
-            run_alert(&rules, &state, &store, &[]);
+            run_alert(&rules, &state, &store, &[], &[]);
         }
     });
-    run_alert(&rules, &state, &store, &[]);
+    run_alert(&rules, &state, &store, &[], &[]);
     // A file of 08:00 appears after 12:00 (an import).
     let late = store.join("2026/2026-11/2026-11-22/floe.2026-11-22.080000+0000.1");
     let first = store.join("2026/2026-11/2026-11-22/floe.2026-11-22.080000+0000");
