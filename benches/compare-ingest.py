@@ -59,12 +59,60 @@ def proc_cpu_rss(pid):
 
 NFCAPD_COMPRESS = {"none": [], "lzo": ["-z"], "lz4": ["-y"], "bz2": ["-j"]}
 
+# The ClickHouse server that floed-clickhouse ships to (started by main).
+CLICKHOUSE = {}
+
+
+def start_clickhouse():
+    """Debian's clickhouse-server as a plain process on 127.0.0.1, with a
+    temporary data directory, and floe's legacy schema applied."""
+    d = tempfile.mkdtemp(prefix="ingest-clickhouse-")
+    http = free_tcp_port()
+    for sub in ("data", "tmp", "log"):
+        os.makedirs(os.path.join(d, sub))
+    with open(os.path.join(d, "users.xml"), "w") as f:
+        f.write('<?xml version="1.0"?><yandex><profiles><default/></profiles><users><default><password></password>'
+                '<networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>'
+                '<quotas><default/></quotas></yandex>')
+    with open(os.path.join(d, "config.xml"), "w") as f:
+        f.write(f'<?xml version="1.0"?><yandex><logger><level>warning</level><log>{d}/log/server.log</log>'
+                f'<errorlog>{d}/log/error.log</errorlog></logger><http_port>{http}</http_port>'
+                f'<tcp_port>{free_tcp_port()}</tcp_port><interserver_http_port>{free_tcp_port()}</interserver_http_port>'
+                f'<listen_host>127.0.0.1</listen_host><path>{d}/data/</path><tmp_path>{d}/tmp/</tmp_path>'
+                f'<users_config>{d}/users.xml</users_config><mark_cache_size>67108864</mark_cache_size></yandex>')
+    server = "/usr/sbin/clickhouse-server" if os.path.exists("/usr/sbin/clickhouse-server") else "clickhouse-server"
+    p = subprocess.Popen([server, f"--config-file={d}/config.xml"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{http}"
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", http), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    subprocess.run([os.path.join(BIN, "floe"), "clickhouse", "init", url, "--legacy"], check=True)
+    CLICKHOUSE.update(url=url, proc=p, dir=d)
+
+
+def free_tcp_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
 
 def start(tool, port, d, nfcapd_compress="none"):
-    if tool == "floed":
+    if tool.startswith("floed"):
         cfg = os.path.join(d, "floed.toml")
         with open(cfg, "w") as f:
             f.write('zone = "UTC"\n')
+            if tool == "floed-nolive":
+                # The same collector without its live view (floe top's feed).
+                f.write('[live]\nenabled = false\n')
+            if tool == "floed-clickhouse":
+                # The same collector shipping every flow to ClickHouse.
+                f.write('[clickhouse]\nurl = "%s"\ncollector = "bench-%d"\n' % (CLICKHOUSE["url"], port))
         cmd = [os.path.join(BIN, "floed"), "--config", cfg, "--listen", f"127.0.0.1:{port}",
                "--dir", os.path.join(d, "flows"), "--receive-buffer", "16M"]
         p = subprocess.Popen(cmd, stderr=open(os.path.join(d, "log"), "w"))
@@ -82,7 +130,7 @@ def start(tool, port, d, nfcapd_compress="none"):
 
 
 def stored(tool, d):
-    if tool == "floed":
+    if tool.startswith("floed"):
         out = subprocess.run([os.path.join(BIN, "floe"), "info", "--json", os.path.join(d, "flows")],
                              capture_output=True, text=True, check=True).stdout
         return sum(e["flows"] for e in json.loads(out)["entries"])
@@ -124,19 +172,25 @@ def main():
     ap.add_argument("--json", default="ingest-results.json")
     ap.add_argument("--per-call", default="1,32",
                     help="sender modes: datagrams per system call (floe send --per-call), each run in turn")
+    ap.add_argument("--collectors", default="nfcapd,floed",
+                    help="which to run: nfcapd, floed, floed-nolive (floed without its live view), "
+                         "floed-clickhouse (floed shipping to a clickhouse-server this script starts)")
     ap.add_argument("--nfcapd-compress", choices=sorted(NFCAPD_COMPRESS), default="none",
                     help="nfcapd's file compression (floed always compresses with zstd)")
     a = ap.parse_args()
     rates = [float(r) * 1e6 for r in a.rates.split(",")]
     versions = [int(x) for x in a.versions.split(",")]
     modes = [int(x) for x in a.per_call.split(",")]
+    tools = a.collectors.split(",")
+    if "floed-clickhouse" in tools:
+        start_clickhouse()
     results = []
     best = {}
     for pc in modes:
         for v in versions:
             failed = set()
             for i, rate in enumerate(rates):
-                tries = {tool: [] for tool in ("nfcapd", "floed") if tool not in failed}
+                tries = {tool: [] for tool in tools if tool not in failed}
                 need = a.tries // 2 + 1
                 # Alternate the collectors try by try, until each has a
                 # majority one way or the other.
@@ -167,7 +221,7 @@ def main():
                                                "tries": f"{len(passed)}/{len(rs)}"}
                     else:
                         failed.add(tool)
-                if len(failed) == 2:
+                if len(failed) == len(tools):
                     break
     print()
     print(f"| version | datagrams per send call | collector | highest rate lossless in most of {a.tries} tries (flows/s) "
@@ -175,7 +229,7 @@ def main():
     print("|---|---|---|---|---|---|")
     for pc in modes:
         for v in versions:
-            for tool in ("nfcapd", "floed"):
+            for tool in tools:
                 r = best.get((pc, tool, v))
                 if r:
                     print(f"| v{v} | {pc} | {tool} | {r['send_rate']/1e6:.2f} M | {r['cpu_s_per_mflow']:.2f} | "
@@ -185,6 +239,17 @@ def main():
             n, f = best.get((pc, "nfcapd", v)), best.get((pc, "floed", v))
             if n and f:
                 print(f"| v{v} | {pc} | floed/nfcapd | {f['send_rate']/n['send_rate']:.2f}x | | |")
+            c = best.get((pc, "floed-clickhouse", v))
+            if f and c:
+                print(f"| v{v} | {pc} | floed shipping to ClickHouse / not | {c['send_rate']/f['send_rate']:.2f}x | "
+                      f"{c['cpu_s_per_mflow']/f['cpu_s_per_mflow']:.2f}x | |")
+            o = best.get((pc, "floed-nolive", v))
+            if f and o:
+                print(f"| v{v} | {pc} | floed with live / without | {f['send_rate']/o['send_rate']:.2f}x | "
+                      f"{f['cpu_s_per_mflow']/o['cpu_s_per_mflow']:.2f}x | |")
+    if CLICKHOUSE:
+        CLICKHOUSE["proc"].kill()
+        subprocess.run(["rm", "-rf", CLICKHOUSE["dir"]])
     with open(a.json, "w") as f:
         # "best": per sender mode, version and collector, the decided
         # highest rate (what the table shows); "runs": every try.

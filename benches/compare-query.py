@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
-"""Query benchmark: floe against nfdump on the same stored flows.
+"""Query benchmark: floe against nfdump and DuckDB on the same flows.
 
 The same generated traffic (`floe send`, v9, 20% IPv6) goes to nfcapd and to
 floed on loopback at a rate both store without loss; the script checks that
-both stored every flow, then runs each query with each tool alternately
-(median of --repeat runs), checks that both give the same answer, and
-prints wall time, CPU time, peak RSS and flows/s, as markdown and JSON.
+both stored every flow, exports floe's flows to Parquet for DuckDB (`floe
+print -f csv`, loaded by DuckDB with addresses as strings, times as
+timestamps, numbers as integers), then runs each query with each tool
+alternately (median of --repeat runs), checks that all give the same
+answer, and prints wall time, CPU time, peak RSS and flows/s, as markdown
+and JSON. DuckDB (the PyPI package, in benches' virtual environment, see
+prereqs.sh) runs with as many threads as floe uses, and its time is the
+query's alone, measured inside its process (not Python's start, the import
+or the connection); its CPU and peak RSS are its whole process's.
 
 Usage: benches/compare-query.sh [--flows 2000000] [--repeat 3] [--workdir DIR]
+       [--tools nfdump,floe,duckdb] [--only 1,3]
 
 With --workdir, the stored flows are kept in DIR and reused by the next run
 with the same DIR (and --flows), so queries can be re-measured without
@@ -31,13 +38,21 @@ ingest = importlib.import_module("compare-ingest")
 BIN = ingest.BIN
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+VENV_PY = os.path.join(os.path.dirname(HERE), "target", "bench-venv", "bin", "python")
+
+
 def timed(cmd):
-    """Runs a shell pipeline under /usr/bin/time -v; returns (stdout, wall, cpu, rss)."""
+    """Runs a shell pipeline under /usr/bin/time -v; returns (stdout, wall, cpu, rss).
+    A command that says `seconds: S` on stderr (DuckDB's query time) has S as its wall time."""
     t0 = time.time()
     p = subprocess.run(["/usr/bin/time", "-v", "bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True)
     wall = time.time() - t0
     if p.returncode != 0:
         raise SystemExit(f"failed: {cmd}\n{p.stderr[-2000:]}")
+    own = re.search(r"^seconds: ([\d.]+)$", p.stderr, re.M)
+    if own:
+        wall = float(own.group(1))
     user = float(re.search(r"User time \(seconds\): ([\d.]+)", p.stderr).group(1))
     sys_ = float(re.search(r"System time \(seconds\): ([\d.]+)", p.stderr).group(1))
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) * 1024
@@ -73,7 +88,10 @@ def main():
     ap.add_argument("--span", default="24h", help="flows spread over this span before now (floe send --span)")
     ap.add_argument("--load-rate", type=int, default=300_000,
                     help="flows/s at which the data set is sent to each collector (low enough for both to keep all)")
+    ap.add_argument("--tools", default="nfdump,floe,duckdb", help="the tools to run (floe always)")
+    ap.add_argument("--only", help="the queries to run, by number from 1 (default: all)")
     a = ap.parse_args()
+    tools = [t for t in ("nfdump", "floe", "duckdb") if t in a.tools.split(",") or t == "floe"]
     work = a.workdir or tempfile.mkdtemp(prefix="query-bench-")
     # Both collectors get the very same flows: one seed, one span, one end
     # time (floe send --until), so that time windows select the same flows.
@@ -124,57 +142,92 @@ def main():
     nf_win = f"{t(w0, '%Y/%m/%d.%H:%M:%S')}-{t(w0 + 3600, '%Y/%m/%d.%H:%M:%S')}"
     fl_win = f"first >= {t(w0, '%Y-%m-%dT%H:%M:%S')} and last <= {t(w0 + 3600, '%Y-%m-%dT%H:%M:%S')}"
     same = lambda out: out.strip()
+    count = lambda out: str(int(out.strip().splitlines()[-1].split(",")[0]))
+    nf_count = lambda out: re.search(r"total flows: (\d+)", out).group(1)
+    threads = min(os.cpu_count() or 1, 8)
+    parquet = os.path.join(work, "flows.parquet")
+    if "duckdb" in tools:
+        marker = os.path.join(work, "parquet.json")
+        if not (os.path.exists(parquet) and os.path.exists(marker) and json.load(open(marker)) == {**params, "until": until}):
+            csv = os.path.join(work, "flows.csv")
+            print("exporting floe's flows to Parquet for DuckDB", flush=True)
+            subprocess.run(f"{floe} print {fl} --format csv --zone UTC --fields start-time,end-time,ip-source-address,"
+                           f"ip-destination-address,ip-source-port,ip-destination-port,ip-protocol,packets,octets > {csv}",
+                           shell=True, check=True)
+            n = subprocess.run([VENV_PY, os.path.join(HERE, "duckdb_query.py"), "--load", csv, parquet],
+                               capture_output=True, text=True, check=True).stdout.strip()
+            os.remove(csv)
+            if int(n) != a.flows:
+                raise SystemExit(f"Parquet file holds {n} of {a.flows} flows")
+            json.dump({**params, "until": until}, open(marker, "w"))
+    duck = lambda sql: f"{VENV_PY} {os.path.join(HERE, 'duckdb_query.py')} {parquet} {threads} \"{sql}\""
+    ts = lambda s: t(s, "%Y-%m-%d %H:%M:%S")
     queries = [
-        ("dump all flows to CSV",
-         f"nfdump -R {nf} -q -o csv | wc -l",
-         f"{floe} print {fl} --format csv | tail -n +2 | wc -l", same, same),
-        ("filter proto tcp and dst port 443 (count)",
-         f"nfdump -R {nf} -q -o csv 'proto tcp and dst port 443' | wc -l",
-         f"{floe} filter 'proto tcp and dst port 443' {fl} | {floe} print --format csv | tail -n +2 | wc -l", same, same),
-        ("one-hour window (count)",
-         f"TZ=UTC nfdump -R {nf} -q -o csv -t {nf_win} | wc -l",
-         f"{floe} filter '{fl_win}' --zone UTC --start '{t(w0, '%Y-%m-%d %H:%M')}' --end '{t(w0 + 3600, '%Y-%m-%d %H:%M')}' "
-         f"--slack {a.span} {fl} "
-         f"| {floe} print --format csv | tail -n +2 | wc -l", same, same),
-        ("top 15 source addresses by bytes",
-         f"nfdump -R {nf} -q -s srcip/bytes -n 15 -o csv",
-         f"{floe} report -r ip-source-address --sort +octets --records 15 --format csv {fl}",
-         lambda out: top(out, (4,), 9, 1), lambda out: top(out, (0,), 2, 1)),
-        ("top 15 (src ip, dst ip, dst port) by bytes",
-         f"nfdump -R {nf} -q -A srcip,dstip,dstport -O bytes -n 15 -o csv",
-         f"{floe} report -r ip-source/destination-address/ip-destination-port --sort +octets --records 15 --max-keys 100000000 --format csv {fl}",
-         lambda out: top(out, (3, 4, 6), 12, 0), lambda out: top(out, (0, 1, 2), 4, 1)),
+        ("dump all flows to CSV", {
+            "nfdump": (f"nfdump -R {nf} -q -o csv | wc -l", same),
+            "floe": (f"{floe} print {fl} --format csv | tail -n +2 | wc -l", same),
+            "duckdb": (duck("COPY (SELECT * FROM flows) TO '/dev/null' (FORMAT csv, HEADER false)"), count)}),
+        ("filter proto tcp and dst port 443 (count)", {
+            "nfdump": (f"nfdump -R {nf} -o null 'proto tcp and dst port 443'", nf_count),
+            "floe": (f"{floe} filter --count-only 'proto tcp and dst port 443' {fl}", same),
+            "duckdb": (duck("SELECT count(*) FROM flows WHERE proto = 6 AND dst_port = 443"), count)}),
+        ("one-hour window (count)", {
+            "nfdump": (f"TZ=UTC nfdump -R {nf} -o null -t {nf_win}", nf_count),
+            "floe": (f"{floe} filter --count-only '{fl_win}' --zone UTC --start '{t(w0, '%Y-%m-%d %H:%M')}' "
+                     f"--end '{t(w0 + 3600, '%Y-%m-%d %H:%M')}' --slack {a.span} {fl}", same),
+            "duckdb": (duck(f"SELECT count(*) FROM flows WHERE first >= TIMESTAMP '{ts(w0)}' "
+                            f"AND last <= TIMESTAMP '{ts(w0 + 3600)}'"), count)}),
+        ("top 15 source addresses by bytes", {
+            "nfdump": (f"nfdump -R {nf} -q -s srcip/bytes -n 15 -o csv", lambda out: top(out, (4,), 9, 1)),
+            "floe": (f"{floe} report -r ip-source-address --sort +octets --records 15 --format csv {fl}",
+                     lambda out: top(out, (0,), 2, 1)),
+            "duckdb": (duck("SELECT src, sum(octets) AS b FROM flows GROUP BY src ORDER BY b DESC, src LIMIT 15"),
+                       lambda out: top(out, (0,), 1, 0))}),
+        ("top 15 (src ip, dst ip, dst port) by bytes", {
+            "nfdump": (f"nfdump -R {nf} -q -A srcip,dstip,dstport -O bytes -n 15 -o csv",
+                       lambda out: top(out, (3, 4, 6), 12, 0)),
+            "floe": (f"{floe} report -r ip-source/destination-address/ip-destination-port --sort +octets --records 15 "
+                     f"--max-keys 100000000 --format csv {fl}", lambda out: top(out, (0, 1, 2), 4, 1)),
+            "duckdb": (duck("SELECT src, dst, dst_port, sum(octets) AS b FROM flows GROUP BY src, dst, dst_port "
+                            "ORDER BY b DESC, src, dst, dst_port LIMIT 15"), lambda out: top(out, (0, 1, 2), 3, 0))}),
     ]
+    if a.only:
+        keep = {int(x) for x in a.only.split(",")}
+        queries = [q for i, q in enumerate(queries, 1) if i in keep]
     rows = []
-    for name, nq, fq, nnorm, fnorm in queries:
-        res = {"nfdump": [], "floe": []}
+    for name, per_tool in queries:
+        res = {tool: [] for tool in tools}
         answers = {}
         for _ in range(a.repeat):
-            for tool, q in (("nfdump", nq), ("floe", fq)):
+            for tool in tools:
+                q, norm = per_tool[tool]
                 out, wall, cpu, rss = timed(q)
-                out = (nnorm if tool == "nfdump" else fnorm)(out)
+                out = norm(out)
                 answers.setdefault(tool, out)
                 if out != answers[tool]:
                     raise SystemExit(f"{tool} gave different answers on repeat for {name}")
                 res[tool].append((wall, cpu, rss))
-        if answers["nfdump"] != answers["floe"]:
-            raise SystemExit(f"ANSWERS DIFFER for {name}: nfdump {answers['nfdump']} floe {answers['floe']}")
-        row = {"query": name, "answer": answers["floe"][:200]}
-        for tool in ("nfdump", "floe"):
+        for tool in tools:
+            if answers[tool] != answers["floe"]:
+                raise SystemExit(f"ANSWERS DIFFER for {name}: {tool} {answers[tool]} floe {answers['floe']}")
+        row = {"query": name, "answer": answers["floe"][:200], "threads": threads}
+        for tool in tools:
             wall = statistics.median(r[0] for r in res[tool])
             cpu = statistics.median(r[1] for r in res[tool])
             rss = max(r[2] for r in res[tool])
-            row[tool] = {"wall_s": wall, "cpu_s": cpu, "rss_bytes": rss, "flows_per_s": a.flows / wall}
+            row[tool] = {"wall_s": wall, "cpu_s": cpu, "rss_bytes": rss, "flows_per_s": a.flows / wall,
+                         "walls": [r[0] for r in res[tool]]}
         rows.append(row)
-        print(f"{name}: answer {row['answer'][:60]}; nfdump {row['nfdump']['wall_s']:.2f} s, floe {row['floe']['wall_s']:.2f} s", flush=True)
+        print(f"{name}: answer {row['answer'][:60]}; " + ", ".join(f"{tool} {row[tool]['wall_s']:.3f} s" for tool in tools),
+              flush=True)
     print()
-    print(f"{a.flows} flows (v9, 20% IPv6), median of {a.repeat}")
-    print("| query | nfdump flows/s | floe flows/s | floe/nfdump | nfdump CPU s | floe CPU s | nfdump peak RSS | floe peak RSS |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"{a.flows} flows (v9, 20% IPv6), median of {a.repeat}, {threads} threads")
+    print("| query | " + " | ".join(f"{t} flows/s (CPU s, peak RSS)" for t in tools) + " | floe/nfdump | floe/DuckDB |")
+    print("|---|" + "---|" * (len(tools) + 2))
     for r in rows:
-        n, f = r["nfdump"], r["floe"]
-        print(f"| {r['query']} | {n['flows_per_s']/1e6:.2f} M | {f['flows_per_s']/1e6:.2f} M | {f['flows_per_s']/n['flows_per_s']:.2f}x "
-              f"| {n['cpu_s']:.2f} | {f['cpu_s']:.2f} | {n['rss_bytes']/2**20:.0f} MiB | {f['rss_bytes']/2**20:.0f} MiB |")
+        cells = [f"{r[t]['flows_per_s']/1e6:.2f} M ({r[t]['cpu_s']:.2f}, {r[t]['rss_bytes']/2**20:.0f} MiB)" for t in tools]
+        ratio = lambda t: f"{r['floe']['flows_per_s']/r[t]['flows_per_s']:.2f}x" if t in r else ""
+        print(f"| {r['query']} | " + " | ".join(cells) + f" | {ratio('nfdump')} | {ratio('duckdb')} |")
     with open(a.json, "w") as fh:
         json.dump(rows, fh, indent=1)
     if not a.workdir:

@@ -24,6 +24,7 @@ MAX_META = 64 << 20
 MAX_BLOCK_RECORDS = 1 << 20
 MAX_COLUMNS = 256
 KNOWN_COLUMNS = 31
+STATS_COLUMN = 31
 
 
 class Corrupt(Exception):
@@ -141,6 +142,11 @@ def read_block(body):
         at += 12 + stored
         if cid in cols:
             raise Corrupt(f"column {cid} appears twice")
+        if cid == STATS_COLUMN:
+            if enc != 2 or width != 1 or count != stored:
+                raise Corrupt(f"statistics chunk of encoding {enc}, width {width}, {count} values in {stored} bytes")
+            cols[cid] = read_stats(data)
+            continue
         if cid >= KNOWN_COLUMNS:
             cols[cid] = None  # a later version's column: skipped
             continue
@@ -196,7 +202,66 @@ def read_block(body):
     for name, first in addr_fields:
         if cursors[name] != [len(cols[first + 1]), len(cols[first + 2])]:
             raise Corrupt(f"address columns of {first} hold values the family column does not use")
+    if cols.get(STATS_COLUMN):
+        check_stats(cols[STATS_COLUMN], cols, flows, addr_fields)
+        STATISTICS_READ[0] += 1
     return flows
+
+
+# Blocks whose statistics were read and checked.
+STATISTICS_READ = [0]
+
+
+def read_stats(data):
+    """The entries of a block statistics chunk: {(column, kind): value}."""
+    entries, at = {}, 0
+    while at < len(data):
+        if at + 3 > len(data):
+            raise Corrupt("a statistics entry is cut short")
+        cid, kind, length = data[at], data[at + 1], data[at + 2]
+        v = data[at + 3:at + 3 + length]
+        if len(v) != length:
+            raise Corrupt("a statistics entry runs past its chunk")
+        at += 3 + length
+        if kind in (1, 3):
+            if length == 0 or length % 2 or length > 32:
+                raise Corrupt(f"a statistics entry of kind {kind} and length {length}")
+            w = length // 2
+            a, b = int.from_bytes(v[:w], "little"), int.from_bytes(v[w:], "little")
+            if kind == 1 and cid in (0, 1):
+                a, b = wrap64(a), wrap64(b)
+            entries[(cid, kind)] = (a, b)
+        elif kind == 2:
+            if length != 32:
+                raise Corrupt("a value set that is not 32 bytes")
+            entries[(cid, kind)] = {i for i in range(256) if v[i // 8] >> (i % 8) & 1}
+    return entries
+
+
+def check_stats(entries, cols, flows, addr_fields):
+    """The statistics must hold for every flow of the block: this reader
+    checks the writer's word rather than trusting it."""
+    for (cid, kind), v in entries.items():
+        if cid == 0:
+            values = [f["start_ms"] for f in flows]
+        elif cid == 1:
+            values = [f["end_ms"] for f in flows]
+        elif cid < KNOWN_COLUMNS and cid in cols and cols[cid] is not None:
+            values = cols[cid]
+        else:
+            continue
+        if not values:
+            continue
+        if kind == 1 and not (v[0] <= min(values) and max(values) <= v[1]):
+            raise Corrupt(f"column {cid}'s values are not within its statistics' range {v}")
+        if kind == 2 and not set(values) <= v:
+            raise Corrupt(f"column {cid} holds values its statistics' set lacks")
+        if kind == 3:
+            ored, anded = 0, (1 << 128) - 1
+            for x in values:
+                ored, anded = ored | x, anded & x
+            if ored & ~v[0] or ~anded & v[1]:
+                raise Corrupt(f"column {cid}'s bits disagree with its statistics")
 
 
 def read_trailer(body):
@@ -251,7 +316,8 @@ def main(path):
             foot = b[at:at + 24]
             assert foot[16:] == b"FLOETAIL" and struct.unpack_from("<Q", foot)[0] == frame_at
             assert crc32c(foot[:8]) == struct.unpack_from("<I", foot, 8)[0]
-            out.write(json.dumps({"trailer": trailer, "header": header}, sort_keys=True) + "\n")
+            out.write(json.dumps({"trailer": trailer, "header": header,
+                                  "blocks_with_statistics": STATISTICS_READ[0]}, sort_keys=True) + "\n")
             at += 24
         # counters frames ('C') are read by floe for crash recovery; skipped here.
 

@@ -1,13 +1,14 @@
 //! criterion benchmarks of the query hot paths over 100 k realistic flows:
-//! filter evaluation (a compiled expression per flow) and report
-//! aggregation (a top-N by source address, and the 3-part key of the
-//! nfdump comparison), reported in records/s.
+//! filter evaluation (a compiled expression per flow, and on columns) and
+//! report aggregation (a top-N by source address, and the 3-part key of
+//! the nfdump comparison; from rows and from columns), in records/s.
 //!
 //!     cargo bench -p floe-benches --bench query
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use floe_benches::{realistic_flows, Mix};
-use floe_filter::Filter;
+use floe_filter::{Filter, Scratch};
+use floe_flow::FlowBatch;
 use floe_report::{Report, ReportType, Sort};
 
 fn query(c: &mut Criterion) {
@@ -22,6 +23,24 @@ fn query(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("filter", expr), &flows, |b, flows| {
             b.iter(|| flows.iter().filter(|x| f.matches(x)).count())
         });
+        // The same on columns, a block (16384 flows) at a time.
+        let batches: Vec<FlowBatch> = flows.chunks(16384).map(FlowBatch::from_flows).collect();
+        let (mut mask, mut scratch) = (Vec::new(), Scratch::default());
+        g.bench_with_input(
+            BenchmarkId::new("filter-columns", expr),
+            &batches,
+            |b, batches| {
+                b.iter(|| {
+                    let mut n = 0usize;
+                    for batch in batches {
+                        f.select_with(batch, &mut mask, &mut scratch)
+                            .expect("columns");
+                        n += mask.iter().map(|m| usize::from(*m)).sum::<usize>();
+                    }
+                    n
+                })
+            },
+        );
     }
     for kind in [
         "ip-source-address",
@@ -36,6 +55,22 @@ fn query(c: &mut Criterion) {
                     .len()
             })
         });
+        let batches: Vec<FlowBatch> = flows.chunks(16384).map(FlowBatch::from_flows).collect();
+        g.bench_with_input(
+            BenchmarkId::new("report-columns", kind),
+            &batches,
+            |b, batches| {
+                b.iter(|| {
+                    let mut r = Report::new(t.clone(), 10_000_000);
+                    for batch in batches {
+                        let rows: Vec<u32> = (0..batch.len() as u32).collect();
+                        r.add_batch(batch, &rows).expect("add");
+                    }
+                    r.rows(Sort::parse("+octets").expect("sort"), Some(15))
+                        .len()
+                })
+            },
+        );
     }
     g.finish();
 }

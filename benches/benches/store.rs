@@ -22,6 +22,20 @@ fn block_codec(c: &mut Criterion) {
                 enc.encode(flows, &mut body).expect("encode")
             })
         });
+        // What the block statistics (column 31) cost the encoder.
+        let mut bare = BlockEncoder::new(level).expect("encoder");
+        bare.set_statistics(false);
+        let mut bare_body = Vec::new();
+        g.bench_with_input(
+            BenchmarkId::new("encode-without-statistics", level),
+            &flows,
+            |b, flows| {
+                b.iter(|| {
+                    bare_body.clear();
+                    bare.encode(flows, &mut bare_body).expect("encode")
+                })
+            },
+        );
         let mut dec = BlockDecoder::new().expect("decoder");
         let mut out = Vec::with_capacity(flows.len());
         g.bench_with_input(BenchmarkId::new("decode", level), &body, |b, body| {
@@ -30,6 +44,13 @@ fn block_codec(c: &mut Criterion) {
                 dec.decode(body, &mut out).expect("decode")
             })
         });
+        // Into columns, every field (no Flow per row).
+        let mut batch = floe_flow::FlowBatch::new();
+        g.bench_with_input(
+            BenchmarkId::new("decode-columns", level),
+            &body,
+            |b, body| b.iter(|| dec.decode_batch(body, &mut batch).expect("decode")),
+        );
     }
     g.finish();
 }

@@ -18,10 +18,16 @@
 //! outside its field's range (`tos 300`, `as 4294967296`) is an error that
 //! gives the range.
 //!
+//! The same filter runs on columns ([`Filter::select`] over a
+//! [`floe_flow::FlowBatch`], vectorised loops into a row mask) and on a
+//! block's statistics before it is decompressed ([`Filter::on_stats`]:
+//! never, always or maybe); the row predicate stays the oracle.
+//!
 //! Times written without a UTC offset (`first > 2026-11-22 10:00`) are
 //! read in the zone of the [`Options`] a filter is compiled with: UTC
 //! unless the caller sets one (`floe filter --zone`).
 
+mod columns;
 mod expr;
 mod lex;
 pub mod nfilter;
@@ -31,6 +37,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use columns::{selected, Scratch, Verdict};
 pub use expr::{AddrField, Cmp, Expr, Net, NumField};
 use floe_flow::Flow;
 pub use nfilter::FilterFile;

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use floe_flow::{ExporterKey, Flow};
 use serde::{Deserialize, Serialize};
 
-use crate::sketch::SpaceSaving;
+use crate::sketch::HeavyHitters;
 
 /// Flows, packets and bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,8 +139,12 @@ impl PortSet {
 
 impl Totals {
     pub fn record(&mut self, f: &Flow, t: &Tally, received_ms: i64, ports: &PortSet) {
-        self.total.add(t);
-        self.protocols.entry(f.protocol).or_default().add(t);
+        self.record_but_ports(f, t, received_ms);
+        self.record_port(f, t, ports);
+    }
+
+    /// Counts a flow's port only.
+    pub fn record_port(&mut self, f: &Flow, t: &Tally, ports: &PortSet) {
         if matches!(f.protocol, 6 | 17 | 132) {
             // A server's port shows both directions: the destination port
             // when it is tracked, else the source port.
@@ -156,6 +160,12 @@ impl Totals {
                 None => self.other_ports.entry(f.protocol).or_default().add(t),
             }
         }
+    }
+
+    /// Counts all but a flow's port.
+    pub fn record_but_ports(&mut self, f: &Flow, t: &Tally, received_ms: i64) {
+        self.total.add(t);
+        self.protocols.entry(f.protocol).or_default().add(t);
         let size = f.octets / f.packets.max(1);
         let bracket = (size.saturating_sub(1) / SIZE_STEP).min(SIZE_BRACKETS as u64 - 1);
         self.sizes[bracket as usize].add(t);
@@ -241,25 +251,25 @@ pub const TALKER_KEYS: [&str; 7] = [
 /// destinations (many small flows: scans and what they scan).
 #[derive(Clone, Debug)]
 pub struct Talkers {
-    pub src: SpaceSaving<IpAddr>,
-    pub dst: SpaceSaving<IpAddr>,
-    pub pair: SpaceSaving<(IpAddr, IpAddr)>,
-    pub src_as: SpaceSaving<u32>,
-    pub dst_as: SpaceSaving<u32>,
-    pub src_flows: SpaceSaving<IpAddr>,
-    pub dst_flows: SpaceSaving<IpAddr>,
+    pub src: HeavyHitters<IpAddr>,
+    pub dst: HeavyHitters<IpAddr>,
+    pub pair: HeavyHitters<(IpAddr, IpAddr)>,
+    pub src_as: HeavyHitters<u32>,
+    pub dst_as: HeavyHitters<u32>,
+    pub src_flows: HeavyHitters<IpAddr>,
+    pub dst_flows: HeavyHitters<IpAddr>,
 }
 
 impl Talkers {
     pub fn new(k: usize) -> Talkers {
         Talkers {
-            src: SpaceSaving::new(k),
-            dst: SpaceSaving::new(k),
-            pair: SpaceSaving::new(k),
-            src_as: SpaceSaving::new(k),
-            dst_as: SpaceSaving::new(k),
-            src_flows: SpaceSaving::new(k),
-            dst_flows: SpaceSaving::new(k),
+            src: HeavyHitters::new(k),
+            dst: HeavyHitters::new(k),
+            pair: HeavyHitters::new(k),
+            src_as: HeavyHitters::new(k),
+            dst_as: HeavyHitters::new(k),
+            src_flows: HeavyHitters::new(k),
+            dst_flows: HeavyHitters::new(k),
         }
     }
 
@@ -328,6 +338,9 @@ struct Second {
 struct Slice {
     at: i64,
     talkers: Talkers,
+    /// The ports, kept per slice rather than per second: a scan of every
+    /// port would otherwise hold thousands of entries for every second.
+    ports: Totals,
 }
 
 /// Settings of a window.
@@ -337,7 +350,8 @@ pub struct WindowConfig {
     pub seconds: u32,
     /// Seconds per sketch slice.
     pub slice_secs: u32,
-    /// Entries per sketch.
+    /// The sketches' k: at most 2k + 1 keys each, estimates within
+    /// the slice's weight / k.
     pub k: usize,
 }
 
@@ -351,7 +365,9 @@ impl Default for WindowConfig {
     }
 }
 
-/// The last few minutes, second by second.
+/// The last few minutes: totals, protocols, packet sizes, TCP flags and
+/// exporters second by second; ports and talkers per slice of seconds
+/// (the slices overlapping a window answer for it: up to a slice more).
 #[derive(Clone, Debug)]
 pub struct Window {
     cfg: WindowConfig,
@@ -366,6 +382,11 @@ pub struct Window {
 /// How far ahead of the newest second a flow's end is kept for the spread
 /// view (an exporter's clock ahead of ours).
 const SPREAD_AHEAD_SECS: i64 = 60;
+
+/// A present this far before the newest second kept is a clock stepped
+/// back (a batch counted while a request waited for the view is never
+/// this far ahead of the request's time).
+const CLOCK_STEP_SECS: i64 = 30;
 
 impl Window {
     pub fn new(cfg: WindowConfig) -> Window {
@@ -421,6 +442,7 @@ impl Window {
             self.slices.push_back(Slice {
                 at: slice_at,
                 talkers: Talkers::new(self.cfg.k),
+                ports: Totals::default(),
             });
         }
         let oldest = sec - i64::from(self.cfg.seconds) + 1;
@@ -444,7 +466,8 @@ impl Window {
         let received_ms = received_ms.max(second.at * 1000);
         for f in flows {
             let t = Tally::of(f);
-            second.totals.record(f, &t, received_ms, ports);
+            second.totals.record_but_ports(f, &t, received_ms);
+            slice.ports.record_port(f, &t, ports);
             slice.talkers.record(f);
         }
         for f in flows {
@@ -467,12 +490,22 @@ impl Window {
         ) else {
             return;
         };
-        let start = f.start_ms.div_euclid(1000).max(oldest);
-        let end = f.end_ms.div_euclid(1000).min(newest + SPREAD_AHEAD_SECS);
+        // A flow whose end is before its start (an exporter's mistake)
+        // lasts from the one to the other all the same.
+        let (lo, hi) = if f.end_ms < f.start_ms {
+            (f.end_ms, f.start_ms)
+        } else {
+            (f.start_ms, f.end_ms)
+        };
+        let (first, last) = (lo.div_euclid(1000), hi.div_euclid(1000));
+        // The rate is over the flow's whole length; only the part from the
+        // oldest second kept to a minute past the newest is placed.
+        let secs = (last - first + 1) as f64;
+        let start = first.max(oldest);
+        let end = last.min(newest + SPREAD_AHEAD_SECS);
         if end < start {
             return;
         }
-        let secs = (end - start + 1) as f64;
         let t = Tally::of(f).raw;
         let r = [
             t.flows as f64 / secs,
@@ -505,10 +538,25 @@ impl Window {
             .filter(move |s| s.at >= from && s.at <= now_s)
     }
 
+    /// Moves the window to the present, `now_s`. A present well before
+    /// the newest second kept means the clock was stepped back: what was
+    /// kept is in the future of the new clock and would hide everything
+    /// counted from now on, so the window starts again.
+    fn present(&mut self, now_s: i64) {
+        if self
+            .seconds
+            .back()
+            .is_some_and(|s| s.at > now_s + CLOCK_STEP_SECS)
+        {
+            *self = Window::new(self.cfg.clone());
+        }
+        self.advance(now_s);
+    }
+
     /// The aggregates of the last `window` seconds ending at `now_s`, and
     /// their per-second totals.
     pub fn totals(&mut self, now_s: i64, window: u32) -> (Totals, Vec<(i64, Tally)>) {
-        self.advance(now_s);
+        self.present(now_s);
         let mut sum = Totals::default();
         let from = now_s - i64::from(window) + 1;
         // Every second of the window, zero where nothing was kept.
@@ -518,13 +566,16 @@ impl Window {
             sum.add(&s.totals);
             series[(s.at - from) as usize].1 = s.totals.total;
         }
+        for s in self.overlapping(now_s, window) {
+            sum.add(&s.ports);
+        }
         (sum, series)
     }
 
     /// The spread view of the last `window` seconds: per second, the rates
     /// (flows, packets, bytes per second) in all and per protocol.
     pub fn spread_rates(&mut self, now_s: i64, window: u32) -> Vec<SpreadSecond> {
-        self.advance(now_s);
+        self.present(now_s);
         let mut acc = self.spread_base.clone();
         let from = now_s - i64::from(window) + 1;
         let oldest = self.oldest().unwrap_or(now_s);
@@ -546,13 +597,18 @@ impl Window {
         out
     }
 
-    /// The sketch slices overlapping the last `window` seconds.
-    pub fn talkers(&self, now_s: i64, window: u32) -> Vec<&Talkers> {
+    /// The slices overlapping the last `window` seconds.
+    fn overlapping(&self, now_s: i64, window: u32) -> impl Iterator<Item = &Slice> {
         let from = now_s - i64::from(window) + 1;
         let slice = i64::from(self.cfg.slice_secs);
         self.slices
             .iter()
-            .filter(|s| s.at + slice > from && s.at <= now_s)
+            .filter(move |s| s.at + slice > from && s.at <= now_s)
+    }
+
+    /// The sketches of the slices overlapping the last `window` seconds.
+    pub fn talkers(&self, now_s: i64, window: u32) -> Vec<&Talkers> {
+        self.overlapping(now_s, window)
             .map(|s| &s.talkers)
             .collect()
     }

@@ -6,14 +6,14 @@
 //! configured ones), packet-size brackets, TCP flag kinds and exporters
 //! with their export delay ([`aggregate`]); per slice of seconds, the
 //! heaviest sources, destinations, pairs and ASes in bounded
-//! [`sketch::SpaceSaving`] summaries, so that a scan from random addresses
+//! [`sketch::HeavyHitters`] summaries, so that a scan from random addresses
 //! costs no more memory than steady traffic. Clients ask over a Unix
 //! socket, one JSON line each way ([`protocol`]); [`Client`] is the client
 //! side, for `floe top` and scripts.
 //!
 //! The view never touches the disk. What it keeps is bounded by its
 //! settings: seconds × (a second's aggregates, at most 256 exporters) +
-//! slices × 7 sketches × k entries, for the window of every flow and for
+//! slices × 7 sketches × 2k + 1 keys, for the window of every flow and for
 //! each of at most [`view::MAX_FILTERS`] filters clients asked for.
 
 pub mod aggregate;

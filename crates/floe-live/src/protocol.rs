@@ -13,7 +13,13 @@
 //!   window floed keeps): totals and rates, per-second totals, protocols,
 //!   ports, packet sizes, TCP flags, exporters (with export delay) and the
 //!   top `n` talkers (default 10, at most 1000) by source, destination,
-//!   pair and AS. With a `filter` (floe's expression language; `@include`
+//!   pair and AS. Totals, the series, protocols, sizes, flags and
+//!   exporters count the window's seconds; ports and talkers are kept per
+//!   10-second slice, and the slices overlapping the window answer for it
+//!   (up to 9 s more). A talker's `weight` is never below its true bytes
+//!   (or flows) and overstates them by at most its `error`, itself below
+//!   the slices' bytes / k (512); its `octets`, `packets` and `flows` are
+//!   what was counted while it was kept (lower bounds). With a `filter` (floe's expression language; `@include`
 //!   refused), only the matching flows, counted from the first request
 //!   with that filter on (`since_ms`): the live view keeps no raw flows.
 //!   `scale` multiplies by the sampling interval exporters announced;

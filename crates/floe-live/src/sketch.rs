@@ -1,18 +1,30 @@
-//! Space-Saving (Metwally, Agrawal and El Abbadi, 2005), weighted: the
-//! heaviest keys of a stream in a fixed number of entries, whatever the
-//! stream holds.
+//! The heaviest keys of a stream in bounded memory, whatever the stream
+//! holds: weighted Misra-Gries (1982) with median purges, as Apache
+//! DataSketches' frequent items sketch does, which gives what weighted
+//! Space-Saving (Metwally, Agrawal and El Abbadi, 2005) with `k` entries
+//! gives, at a fraction of its cost per key.
 //!
-//! Each entry keeps a key, its estimated weight and the most that estimate
-//! can overstate (`error`). A key not in the summary takes the place of
-//! the lightest entry and inherits its weight as error. With `k` entries
-//! and a total weight `W`, every estimate overstates the true weight by at
-//! most `W / k`, and every key heavier than `W / k` is in the summary.
-//! Summaries of disjoint parts of a stream merge by adding the estimates of
-//! the same keys and keeping the heaviest `k`; the bound then holds for the
+//! Each key kept has a count: the weight added while it was kept, less
+//! what purges took off. When more than `2k` keys are kept, a purge takes
+//! the median count off every key and forgets those left with nothing;
+//! the `offset`, the sum of the medians taken, is the most any key may
+//! have weighed beyond its count (and all a key not kept may have
+//! weighed). Each purge takes the median from at least `k + 1` keys, so
+//! with a total weight `W` the offset is at most `W / (k + 1)`.
+//!
+//! An entry says `weight` = count + offset, never below the true weight,
+//! and `error` = offset, the most the weight may overstate: weight - error
+//! is never above the true weight, the error is below `W / k`, and every
+//! key heavier than `W / k` is kept. Summaries of disjoint parts of a
+//! stream merge by adding up the weights and errors of each key, plus the
+//! offset of each part it is missing from; the bound then holds for the
 //! merged weight.
 //!
-//! Memory is `k` entries plus an index, fixed when the sketch is made: a
-//! scan from random addresses replaces light entries and grows nothing.
+//! Memory is at most `2k + 1` keys, fixed when the sketch is made: a scan
+//! from random addresses is purged away and grows nothing. Adding a key
+//! costs one hash lookup (and, amortised, a few steps of the purges);
+//! a heap-ordered Space-Saving costs a heap walk and three lookups for
+//! each key it has to take in, which in flow traffic is most of them.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -31,25 +43,43 @@ pub struct Weights {
     pub octets: u64,
 }
 
-/// A weighted Space-Saving summary of at most `k` keys.
-#[derive(Clone, Debug)]
-pub struct SpaceSaving<K> {
-    k: usize,
-    /// Entries as a min-heap on weight.
-    heap: Vec<(K, Weights)>,
-    index: HashMap<K, usize, foldhash::fast::FixedState>,
-    total: u64,
+/// A count kept for a key.
+#[derive(Clone, Copy, Debug, Default)]
+struct Count {
+    /// Weight counted while the key was kept, less the purges since.
+    weight: u64,
+    flows: u64,
+    packets: u64,
+    octets: u64,
 }
 
-impl<K: Copy + Eq + Hash> SpaceSaving<K> {
-    /// A summary of at most `k` (at least 1) keys.
+/// A summary of the heaviest keys, bounded by `k`.
+#[derive(Clone, Debug)]
+pub struct HeavyHitters<K> {
+    k: usize,
+    counts: HashMap<K, Count, foldhash::fast::FixedState>,
+    /// Weight taken off every kept key by the purges so far: what any key
+    /// may have weighed beyond its count (and all of a key not kept).
+    offset: u64,
+    total: u64,
+    /// Room for the purge's median.
+    scratch: Vec<u64>,
+}
+
+impl<K: Copy + Eq + Hash> HeavyHitters<K> {
+    /// A summary of the heaviest keys, bounded by `k` (at least 1): at most
+    /// `2k + 1` keys are kept.
     pub fn new(k: usize) -> Self {
         let k = k.max(1);
-        SpaceSaving {
+        HeavyHitters {
             k,
-            heap: Vec::with_capacity(k),
-            index: HashMap::with_capacity_and_hasher(k, foldhash::fast::FixedState::default()),
+            counts: HashMap::with_capacity_and_hasher(
+                2 * k + 1,
+                foldhash::fast::FixedState::default(),
+            ),
+            offset: 0,
             total: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -61,110 +91,103 @@ impl<K: Copy + Eq + Hash> SpaceSaving<K> {
     /// Adds `weight` to `key`, with the flow's counts.
     pub fn add(&mut self, key: K, weight: u64, flows: u64, packets: u64, octets: u64) {
         self.total = self.total.saturating_add(weight);
-        let at = match self.index.get(&key) {
-            Some(&i) => i,
-            None if self.heap.len() < self.k => {
-                self.heap.push((key, Weights::default()));
-                let i = self.heap.len() - 1;
-                self.index.insert(key, i);
-                self.sift_up(i);
-                // sift_up only moves a zero weight to the top, fine.
-                self.index[&key]
-            }
-            None => {
-                // Replace the lightest: the new key inherits its weight as
-                // error.
-                let (old, w) = self.heap[0];
-                self.index.remove(&old);
-                self.heap[0] = (
-                    key,
-                    Weights {
-                        weight: w.weight,
-                        error: w.weight,
-                        ..Weights::default()
-                    },
-                );
-                self.index.insert(key, 0);
-                0
-            }
-        };
-        let e = &mut self.heap[at].1;
-        e.weight = e.weight.saturating_add(weight);
-        e.flows += flows;
-        e.packets = e.packets.saturating_add(packets);
-        e.octets = e.octets.saturating_add(octets);
-        self.sift_down(at);
-    }
-
-    fn swap(&mut self, a: usize, b: usize) {
-        self.heap.swap(a, b);
-        self.index.insert(self.heap[a].0, a);
-        self.index.insert(self.heap[b].0, b);
-    }
-
-    fn sift_up(&mut self, mut i: usize) {
-        while i > 0 {
-            let parent = (i - 1) / 2;
-            if self.heap[parent].1.weight <= self.heap[i].1.weight {
-                break;
-            }
-            self.swap(i, parent);
-            i = parent;
+        let c = self.counts.entry(key).or_default();
+        c.weight = c.weight.saturating_add(weight);
+        c.flows += flows;
+        c.packets = c.packets.saturating_add(packets);
+        c.octets = c.octets.saturating_add(octets);
+        if self.counts.len() > 2 * self.k {
+            self.purge();
         }
     }
 
-    fn sift_down(&mut self, mut i: usize) {
-        loop {
-            let (l, r) = (2 * i + 1, 2 * i + 2);
-            let mut least = i;
-            if l < self.heap.len() && self.heap[l].1.weight < self.heap[least].1.weight {
-                least = l;
-            }
-            if r < self.heap.len() && self.heap[r].1.weight < self.heap[least].1.weight {
-                least = r;
-            }
-            if least == i {
-                return;
-            }
-            self.swap(i, least);
-            i = least;
+    /// Takes the median count off every key and forgets those left with
+    /// nothing: at least `k + 1` keys lose the median each time, so the
+    /// offset stays at most the total weight / (`k` + 1).
+    fn purge(&mut self) {
+        self.scratch.clear();
+        self.scratch.extend(self.counts.values().map(|c| c.weight));
+        let mid = self.scratch.len() / 2;
+        let (_, median, _) = self.scratch.select_nth_unstable(mid);
+        let median = *median;
+        self.counts.retain(|_, c| {
+            c.weight = c.weight.saturating_sub(median);
+            c.weight > 0
+        });
+        self.offset = self.offset.saturating_add(median);
+    }
+
+    fn weights(&self, c: &Count) -> Weights {
+        Weights {
+            weight: c.weight.saturating_add(self.offset),
+            error: self.offset,
+            flows: c.flows,
+            packets: c.packets,
+            octets: c.octets,
         }
     }
 
     /// The entries, heaviest first.
     pub fn top(&self, n: usize) -> Vec<(K, Weights)> {
-        let mut v = self.heap.clone();
+        let mut v = self.entries();
         v.sort_by_key(|e| std::cmp::Reverse(e.1.weight));
         v.truncate(n);
         v
     }
 
     /// Entries, unordered.
-    pub fn entries(&self) -> &[(K, Weights)] {
-        &self.heap
+    pub fn entries(&self) -> Vec<(K, Weights)> {
+        self.counts
+            .iter()
+            .map(|(k, c)| (*k, self.weights(c)))
+            .collect()
+    }
+
+    /// The most a key missing from the summary may weigh: the offset.
+    pub fn floor(&self) -> u64 {
+        self.offset
     }
 
     /// Merges summaries of disjoint parts of a stream into the heaviest `k`
-    /// entries (estimates and errors of the same key add up).
+    /// entries. Estimates and errors of the same key add up, and a key
+    /// missing from a part may have weighed up to that part's
+    /// [`floor`](Self::floor) there: it is added to its estimate and its
+    /// error (mergeable summaries, Agarwal et al. 2012). So a merged
+    /// estimate is still never below the true weight, overstates it by at
+    /// most its error, and the error is below the merged weight / `k`.
     pub fn merge<'a>(
         k: usize,
-        parts: impl IntoIterator<Item = &'a SpaceSaving<K>>,
+        parts: impl IntoIterator<Item = &'a HeavyHitters<K>>,
     ) -> Vec<(K, Weights)>
     where
         K: 'a,
     {
-        let mut sum: HashMap<K, Weights, foldhash::fast::FixedState> = HashMap::default();
+        let mut sum: HashMap<K, (Weights, u64), foldhash::fast::FixedState> = HashMap::default();
+        let mut floors = 0u64;
         for p in parts {
-            for (key, w) in &p.heap {
-                let e = sum.entry(*key).or_default();
+            let floor = p.floor();
+            floors = floors.saturating_add(floor);
+            for (key, c) in &p.counts {
+                let w = p.weights(c);
+                let (e, present) = sum.entry(*key).or_default();
                 e.weight = e.weight.saturating_add(w.weight);
                 e.error = e.error.saturating_add(w.error);
                 e.flows += w.flows;
                 e.packets = e.packets.saturating_add(w.packets);
                 e.octets = e.octets.saturating_add(w.octets);
+                *present = present.saturating_add(floor);
             }
         }
-        let mut v: Vec<(K, Weights)> = sum.into_iter().collect();
+        let mut v: Vec<(K, Weights)> = sum
+            .into_iter()
+            .map(|(key, (mut w, present))| {
+                // What the key may have weighed in the parts it is missing from.
+                let missing = floors.saturating_sub(present);
+                w.weight = w.weight.saturating_add(missing);
+                w.error = w.error.saturating_add(missing);
+                (key, w)
+            })
+            .collect();
         v.sort_by_key(|e| std::cmp::Reverse(e.1.weight));
         v.truncate(k);
         v
@@ -178,7 +201,7 @@ mod tests {
 
     #[test]
     fn heavy_hitters_survive_a_scan() {
-        let mut s = SpaceSaving::new(64);
+        let mut s = HeavyHitters::new(64);
         let mut x: u64 = 7;
         for i in 0..200_000u64 {
             // Three heavy keys among a scan of random ones.
@@ -190,7 +213,7 @@ mod tests {
             x ^= x << 17;
             s.add(x % 1_000_000, 10, 1, 1, 10);
         }
-        assert_eq!(s.entries().len(), 64);
+        assert!(s.entries().len() <= 2 * 64 + 1);
         let top: Vec<u64> = s.top(3).into_iter().map(|e| e.0).collect();
         for k in 0..3 {
             assert!(top.contains(&(1u64 << 40 | k)), "{top:?}");
@@ -205,7 +228,7 @@ mod tests {
             keys in prop::collection::vec((0u16..300, 1u64..1000), 1..3000),
             k in 1usize..50,
         ) {
-            let mut s = SpaceSaving::new(k);
+            let mut s = HeavyHitters::new(k);
             let mut truth: HashMap<u16, u64> = HashMap::new();
             for (key, w) in &keys {
                 s.add(*key, *w, 1, 1, *w);
@@ -214,13 +237,14 @@ mod tests {
             let total: u64 = truth.values().sum();
             let bound = total / k as u64;
             for (key, w) in s.entries() {
-                let t = truth[key];
+                let t = truth[&key];
                 prop_assert!(w.weight >= t && w.weight <= t + bound + 1);
                 prop_assert!(w.weight - w.error <= t);
             }
             for (key, t) in &truth {
                 if *t > bound {
                     prop_assert!(s.entries().iter().any(|e| e.0 == *key));
+                    prop_assert!(s.entries().len() <= 2 * k + 1);
                 }
             }
         }

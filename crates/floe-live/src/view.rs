@@ -15,7 +15,7 @@ use crate::protocol::{
     ExporterRow, FlagRow, Op, Point, PortRow, ProtocolRow, Rates, Request, Response, SizeRow,
     Snapshot, Talker, TalkerLists, MAX_N,
 };
-use crate::sketch::{SpaceSaving, Weights};
+use crate::sketch::{HeavyHitters, Weights};
 
 /// Filters counted at once; the one asked for least recently goes first.
 pub const MAX_FILTERS: usize = 8;
@@ -407,11 +407,11 @@ fn base(t: &Totals, scaled: bool, n: usize) -> Snapshot {
 }
 
 fn list<K: Copy + Eq + std::hash::Hash>(
-    parts: Vec<&SpaceSaving<K>>,
+    parts: Vec<&HeavyHitters<K>>,
     n: usize,
     name: impl Fn(&K) -> String,
 ) -> Vec<Talker> {
-    SpaceSaving::merge(n, parts)
+    HeavyHitters::merge(n, parts)
         .into_iter()
         .map(|(k, w): (K, Weights)| Talker {
             key: name(&k),

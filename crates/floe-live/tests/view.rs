@@ -145,7 +145,9 @@ fn spread_puts_a_flow_over_its_own_time() {
         at(T0 + 15_000)
     );
     assert_eq!(at(T0 + 25_000), 0.0);
-    assert_eq!(s.totals.octets, 11_001);
+    // The first flow's byte is spread over its 11 seconds, T0-10 s to T0,
+    // of which only T0 is in the window: 1/11 of a byte.
+    assert_eq!(s.totals.octets, 11_000);
     // By export time it all lands at T0+30 s.
     let s = snapshot(
         &mut v,
@@ -315,4 +317,159 @@ fn bad_requests_are_answered_with_the_reason() {
     }
     assert!(floe_live::protocol::parse_request("{\"op\":\"drop\"}").is_err());
     assert!(floe_live::protocol::parse_request(&"x".repeat(20_000)).is_err());
+}
+
+/// A small view: 60 s, slices of 10 s, sketches of `k` entries.
+fn small(k: usize) -> LiveView {
+    LiveView::new(ViewConfig {
+        window: floe_live::aggregate::WindowConfig {
+            seconds: 60,
+            slice_secs: 10,
+            k,
+        },
+        ..ViewConfig::default()
+    })
+}
+
+mod window_bounds {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Over a window of several slices, as over one sketch: every
+        /// listed weight is an upper bound of the true bytes, overstating
+        /// them by at most the window's bytes / k and by no more than its
+        /// own error; every source heavier than that is listed.
+        #[test]
+        fn the_documented_bound_holds_over_a_window(
+            flows in prop::collection::vec((0u8..40, 1u64..5000, 0i64..60), 1..1500),
+            k in 2usize..12,
+        ) {
+            let mut v = small(k);
+            let mut sorted = flows.clone();
+            sorted.sort_by_key(|f| f.2);
+            let mut truth: HashMap<String, u64> = HashMap::new();
+            for (src, octets, sec) in &sorted {
+                let src = format!("10.0.0.{src}");
+                let f = flow(&src, "192.0.2.1", 6, 443, 1, *octets, T0 + sec * 1000);
+                v.record(&[f], T0 + sec * 1000);
+                *truth.entry(src).or_default() += octets;
+            }
+            let s = snapshot(&mut v, Request {
+                window: Some(60),
+                n: Some(1000),
+                ..Request::default()
+            }, T0 + 59_999);
+            let total: u64 = truth.values().sum();
+            prop_assert_eq!(s.totals.octets, total);
+            let bound = total / k as u64 + 6;
+            for t in &s.talkers.src {
+                let real = truth[&t.key];
+                prop_assert!(t.weight >= real, "{} listed at {} for {}", t.key, t.weight, real);
+                prop_assert!(t.weight - t.error <= real, "{}: {} - {} > {}", t.key, t.weight, t.error, real);
+                prop_assert!(t.error <= bound, "{}: error {} > {}", t.key, t.error, bound);
+            }
+            for (key, real) in &truth {
+                if *real > bound {
+                    prop_assert!(s.talkers.src.iter().any(|t| &t.key == key), "{} ({}) not listed", key, real);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn spread_shows_only_the_part_of_a_long_flow_inside_the_window() {
+    let mut v = LiveView::new(ViewConfig::default());
+    // floed has been running: the window holds its 300 seconds.
+    v.record(&[], T0 + 701_000);
+    // A flow of 1000 s at 1000 bytes/s, exported as it ends.
+    let mut f = flow(
+        "10.0.0.1",
+        "192.0.2.1",
+        6,
+        443,
+        1000,
+        1_000_000,
+        T0 + 999_999,
+    );
+    f.start_ms = T0;
+    v.record(&[f], T0 + 1_000_000);
+    let s = snapshot(
+        &mut v,
+        Request {
+            window: Some(300),
+            spread: true,
+            ..Request::default()
+        },
+        T0 + 1_000_000,
+    );
+    // Seconds 701 to 999 of the flow are in the window: 299 000 bytes.
+    assert_eq!(s.totals.octets, 299_000, "{:?}", s.totals);
+    let at = |ms: i64| s.series.iter().find(|p| p.at_ms == ms).unwrap().octets;
+    assert!(
+        (at(T0 + 800_000) - 1000.0).abs() < 1e-6,
+        "{}",
+        at(T0 + 800_000)
+    );
+}
+
+#[test]
+fn spread_counts_a_flow_whose_end_is_before_its_start() {
+    let mut v = LiveView::new(ViewConfig::default());
+    v.record(&[], T0);
+    let mut f = flow("10.0.0.1", "192.0.2.1", 6, 443, 10, 5_000, T0 + 10_000);
+    f.start_ms = T0 + 14_999;
+    v.record(&[f], T0 + 30_000);
+    let s = snapshot(
+        &mut v,
+        Request {
+            window: Some(60),
+            spread: true,
+            ..Request::default()
+        },
+        T0 + 30_000,
+    );
+    assert_eq!(s.totals.octets, 5_000, "{:?}", s.totals);
+    assert_eq!(s.totals.flows, 1);
+}
+
+#[test]
+fn a_clock_stepped_back_does_not_blank_the_view() {
+    let mut v = LiveView::new(ViewConfig::default());
+    let req = Request {
+        window: Some(60),
+        ..Request::default()
+    };
+    v.record(&[flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 100, T0)], T0);
+    assert_eq!(snapshot(&mut v, req.clone(), T0 + 500).totals.flows, 1);
+    // The clock steps back an hour; floed goes on receiving.
+    let back = T0 - 3_600_000;
+    assert_eq!(snapshot(&mut v, req.clone(), back).totals.flows, 0);
+    for s in 1..=5 {
+        let t = back + s * 1000;
+        v.record(&[flow("10.0.0.2", "192.0.2.1", 6, 443, 1, 100, t)], t);
+    }
+    let s = snapshot(&mut v, req.clone(), back + 5_500);
+    assert_eq!(s.totals.flows, 5, "{:?}", s.totals);
+    assert_eq!(s.talkers.src[0].key, "10.0.0.2");
+    // And with a filter.
+    let filtered = Request {
+        filter: Some("proto tcp".into()),
+        ..req
+    };
+    snapshot(&mut v, filtered.clone(), back + 6_000);
+    v.record(
+        &[flow("10.0.0.2", "192.0.2.1", 6, 443, 1, 100, back + 7_000)],
+        back + 7_000,
+    );
+    let later = back + 3_600_000 * 2;
+    snapshot(&mut v, filtered.clone(), later);
+    v.record(
+        &[flow("10.0.0.2", "192.0.2.1", 6, 443, 1, 100, later - 1_000)],
+        later + 1_000,
+    );
+    assert_eq!(snapshot(&mut v, filtered, later + 1_500).totals.flows, 1);
 }

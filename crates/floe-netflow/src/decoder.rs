@@ -1,12 +1,13 @@
 //! Datagrams in, flows, counters and events out: the [`Decoder`].
 //!
 //! It dispatches on the version, frames v9/IPFIX datagrams set by set
-//! ([`crate::framing`]), and gives each set to what reads it: template
-//! sets to [`crate::templates`], data sets to their template's plan
-//! ([`crate::walker`], compiled by [`crate::direct`] when it can be), data
-//! that came before its template to [`crate::pending`]. v1, v5 and v7 go
-//! to [`crate::fixed`]. Per-stream state and its bounds live in
-//! [`crate::streams`].
+//! ([`crate::framing`]), gives each set to what reads it (template sets to
+//! [`crate::template_sets`], data sets to [`crate::data_sets`], data that
+//! came before its template to [`crate::pending`]; v1, v5 and v7 to
+//! [`crate::fixed`]), and accounts for the datagram: which exporter stream
+//! it belongs to (kept within the limits, [`crate::streams`]), its
+//! sequence numbers ([`crate::sequence`]), and whether it was bad or only
+//! some part of it.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -14,15 +15,15 @@ use std::time::Duration;
 
 use floe_flow::{Counter, ExporterCounters, ExporterKey, Flow};
 
-use crate::events::{DecodeEvent, Problem};
-use crate::explain::{DatagramReport, ReportItem, TemplateSummary};
+use crate::data_sets::{data_set, DataResult};
+use crate::events::{DecodeEvent, Problem, Sink};
+use crate::explain::{DatagramReport, ReportItem};
 use crate::framing::{self, Item, MessageHeader};
 use crate::pending::{Dropped, HeldSet, HoldLimits, MessageTimes};
-use crate::record::{Context, Record};
-use crate::sequence::SequenceEvent;
-use crate::streams::{Scope, Slot, Stream, StreamMap, Streams};
+use crate::streams::{Scope, Slot, StreamMap, Streams};
+use crate::template_sets::{self, TemplateLimits, TemplateSet};
 use crate::template_store::FileTemplateStore;
-use crate::templates::{self, Layout, TemplateRecord};
+use crate::templates::{self, Layout};
 use crate::walker::Plan;
 
 /// Limits and options of a [`Decoder`].
@@ -47,6 +48,10 @@ pub struct DecoderConfig {
     pub pending_templates: usize,
     /// Bytes of such early data held per exporter stream.
     pub pending_bytes: usize,
+    /// Bytes of early data held over all streams: beyond it, the stream
+    /// holding the most gives up its oldest (a flood of made-up source ids
+    /// would otherwise hold `pending_bytes` for each of `max_exporters`).
+    pub pending_bytes_total: usize,
     /// How long early data waits for its template before it is dropped
     /// (and counted as `early_data_expired`).
     pub pending_ttl: Duration,
@@ -61,6 +66,7 @@ impl Default for DecoderConfig {
             max_template_fields: 256,
             pending_templates: 64,
             pending_bytes: 256 << 10,
+            pending_bytes_total: 32 << 20,
             pending_ttl: Duration::from_secs(600),
         }
     }
@@ -91,21 +97,6 @@ pub struct Outcome {
     pub compiled_records: u32,
 }
 
-/// Where the decoder sends what it notices: events for the caller to log,
-/// and the counters they bump (one emit does both).
-struct Sink<'a> {
-    events: &'a mut Vec<DecodeEvent>,
-}
-
-impl Sink<'_> {
-    fn emit(&mut self, counters: &mut ExporterCounters, e: DecodeEvent) {
-        if let Some((c, n)) = e.counter() {
-            counters.extra[c] += n;
-        }
-        self.events.push(e);
-    }
-}
-
 /// The state of one message while its sets are read.
 struct Message {
     scope: Scope,
@@ -126,6 +117,8 @@ struct Findings {
     useful: bool,
     problems: Vec<(ExporterKey, Problem)>,
     padded: bool,
+    /// Data was held for a template to come.
+    held: bool,
 }
 
 /// Decodes NetFlow v1, v5, v7, v9 and IPFIX datagrams, keeping template,
@@ -194,6 +187,11 @@ impl Decoder {
             *per.entry(s.key()).or_default() += s.templates.len();
         }
         per.into_iter().collect()
+    }
+
+    /// Bytes of early data held over all streams.
+    pub fn held_bytes(&self) -> usize {
+        self.streams.iter().map(|s| s.held.bytes()).sum()
     }
 
     /// Drops early data that has waited too long at `now_ms` (the decoder
@@ -332,8 +330,23 @@ impl Decoder {
         let Some(stream) = self.streams.get_mut(&scope) else {
             return;
         };
+        let layout = if scope.version == 9 {
+            Layout::V9
+        } else {
+            Layout::Ipfix
+        };
         let mut n = 0;
         for def in restored.into_iter().take(max) {
+            // Checked as an announced template is: the file may be an
+            // older floe's (netflow_parser's, which accepted templates
+            // floe refuses), damaged or edited.
+            let total = def.fields.len();
+            if templates::fault(&def, total, layout, self.cfg.max_template_fields).is_some() {
+                if let Some(store) = &self.store {
+                    store.remove(&stream.store_name, def.id);
+                }
+                continue;
+            }
             let plan = Plan::compile(&def.specs(), def.options);
             let id = def.id;
             stream.put_template(
@@ -407,7 +420,7 @@ impl Decoder {
                 let mut sink = Sink {
                     events: &mut self.events,
                 };
-                sequence(
+                crate::sequence::account(
                     &mut sink,
                     stream,
                     &mut o.counters,
@@ -541,6 +554,9 @@ impl Decoder {
         if let Some(m) = msg.take() {
             self.end_message(m, &mut outcome, out);
         }
+        if findings.held {
+            self.enforce_held_total();
+        }
         // Nothing could be read at all: the datagram is bad, for the first
         // reason found; otherwise each problem costs only its part.
         if !findings.useful && !findings.problems.is_empty() {
@@ -592,7 +608,7 @@ impl Decoder {
                 events: &mut self.events,
             };
             if scope.version == 9 {
-                sequence(
+                crate::sequence::account(
                     &mut sink,
                     stream,
                     &mut counters,
@@ -602,7 +618,7 @@ impl Decoder {
                 );
             } else {
                 let units = (!units_unknown).then_some(records);
-                sequence(
+                crate::sequence::account(
                     &mut sink,
                     stream,
                     &mut counters,
@@ -618,6 +634,30 @@ impl Decoder {
             outcome.counters.add(&counters);
         } else {
             self.side.entry(key).or_default().add(&counters);
+        }
+    }
+
+    /// Makes the streams holding the most early data give up their oldest
+    /// while more than allowed is held over all streams.
+    fn enforce_held_total(&mut self) {
+        let mut total = self.held_bytes();
+        while total > self.cfg.pending_bytes_total {
+            let Some(s) = self.streams.iter_mut().max_by_key(|s| s.held.bytes()) else {
+                break;
+            };
+            let before = s.held.bytes();
+            let mut dropped = Dropped::new();
+            s.held.drop_oldest(&mut dropped);
+            if dropped.is_empty() {
+                break;
+            }
+            total -= before - s.held.bytes();
+            let key = s.key();
+            let c = self.side.entry(key).or_default();
+            let mut sink = Sink {
+                events: &mut self.events,
+            };
+            expired(&mut sink, c, key, dropped);
         }
     }
 
@@ -659,7 +699,34 @@ impl Decoder {
         };
         if let Some((layout, options)) = template_set {
             findings.useful = true;
-            self.template_set(m, id, layout, options, offset, body, out, report);
+            let limits = TemplateLimits {
+                per_stream: self.cfg.max_templates_per_exporter,
+                fields: self.cfg.max_template_fields,
+            };
+            let Some(stream) = self.streams.get_mut(&m.scope) else {
+                return;
+            };
+            let set = TemplateSet {
+                set_id: id,
+                layout,
+                options,
+                offset,
+                body,
+            };
+            let mut sink = Sink {
+                events: &mut self.events,
+            };
+            let delta = template_sets::apply(
+                stream,
+                &mut sink,
+                &mut m.counters,
+                self.store.as_deref(),
+                limits,
+                set,
+                out,
+                report,
+            );
+            self.templates_total = self.templates_total.saturating_add_signed(delta);
             return;
         }
         if id < 256 {
@@ -742,6 +809,7 @@ impl Decoder {
             }
             DataResult::Unknown => {
                 findings.useful = true;
+                findings.held = true;
                 m.units_unknown = true;
                 let mut dropped = Dropped::new();
                 stream.held.hold(
@@ -776,330 +844,6 @@ impl Decoder {
             }
         }
     }
-
-    /// A template or options template set.
-    #[allow(clippy::too_many_arguments)]
-    fn template_set(
-        &mut self,
-        m: &mut Message,
-        set_id: u16,
-        layout: Layout,
-        options: bool,
-        offset: usize,
-        body: &[u8],
-        out: &mut Vec<Flow>,
-        report: Option<&mut DatagramReport>,
-    ) {
-        let mut records = Vec::new();
-        templates::read_set(
-            layout,
-            options,
-            body,
-            offset + 4,
-            self.cfg.max_template_fields,
-            |r| records.push(r),
-        );
-        let max = self.cfg.max_templates_per_exporter;
-        let Some(stream) = self.streams.get_mut(&m.scope) else {
-            return;
-        };
-        let key = stream.key();
-        let mut sink = Sink {
-            events: &mut self.events,
-        };
-        let store = self.store.as_deref();
-        let mut learned = Vec::new();
-        let mut refreshed = Vec::new();
-        let mut refused = Vec::new();
-        let mut withdrawn = Vec::new();
-        let mut released = Vec::new();
-        let mut delta: isize = 0;
-        for rec in records {
-            match rec {
-                TemplateRecord::Define(def) => {
-                    let id = def.id;
-                    let same = matches!(
-                        stream.templates.get(&id),
-                        Some(Slot::Usable { def: old, .. }) if *old == def
-                    );
-                    if let Some(s) = store {
-                        // Every put renews the stream in the file, changed
-                        // or not.
-                        s.put(&stream.store_name, &def);
-                    }
-                    if same {
-                        stream.use_template(id);
-                        refreshed.push(id);
-                        continue;
-                    }
-                    let fields = def.fields.len();
-                    let was_usable = matches!(stream.templates.get(&id), Some(Slot::Usable { .. }));
-                    if report.is_some() {
-                        learned.push(TemplateSummary {
-                            id,
-                            fields,
-                            options: def.options,
-                            layout: def
-                                .fields
-                                .iter()
-                                .map(|f| (f.ie, f.len, f.enterprise))
-                                .collect(),
-                        });
-                    }
-                    let plan = Plan::compile(&def.specs(), def.options);
-                    let is_options = def.options;
-                    let (new, evicted) = stream.put_template(
-                        id,
-                        Slot::Usable {
-                            def,
-                            plan,
-                            last_used: 0,
-                        },
-                        max,
-                    );
-                    delta += isize::from(new) - evicted as isize;
-                    if evicted > 0 {
-                        sink.emit(
-                            &mut m.counters,
-                            DecodeEvent::TemplatesForgotten {
-                                key,
-                                templates: evicted,
-                            },
-                        );
-                    }
-                    if was_usable {
-                        sink.emit(
-                            &mut m.counters,
-                            DecodeEvent::TemplateRedefined {
-                                key,
-                                template_id: id,
-                                fields,
-                            },
-                        );
-                    } else {
-                        sink.emit(
-                            &mut m.counters,
-                            DecodeEvent::TemplateLearned {
-                                key,
-                                template_id: id,
-                                fields,
-                                options: is_options,
-                            },
-                        );
-                    }
-                    // Data that came before it.
-                    let held = stream.held.take(id);
-                    if !held.is_empty() {
-                        let sets = held.len() as u32;
-                        let before = out.len();
-                        for h in held {
-                            let r = data_set(
-                                stream,
-                                &mut sink,
-                                &mut m.counters,
-                                id,
-                                h.times,
-                                offset,
-                                &h.body,
-                                out,
-                            );
-                            if let DataResult::Flows(r) = r {
-                                if let Some(p) = r.problem {
-                                    sink.emit(
-                                        &mut m.counters,
-                                        DecodeEvent::Undecoded { key, problem: p },
-                                    );
-                                }
-                            }
-                        }
-                        released.push((id, sets, (out.len() - before) as u64));
-                    }
-                }
-                TemplateRecord::Refused { id, offset, fault } => {
-                    if let Some(s) = store {
-                        s.remove(&stream.store_name, id);
-                    }
-                    if id >= 256 {
-                        let (new, evicted) = stream.put_template(
-                            id,
-                            Slot::Refused {
-                                fault: fault.clone(),
-                                last_used: 0,
-                            },
-                            max,
-                        );
-                        delta += isize::from(new) - evicted as isize;
-                    }
-                    if report.is_some() {
-                        refused.push((id, fault.to_string()));
-                    }
-                    sink.emit(
-                        &mut m.counters,
-                        DecodeEvent::TemplateRefused {
-                            key,
-                            offset,
-                            template_id: id,
-                            fault,
-                        },
-                    );
-                }
-                TemplateRecord::Withdraw { id, options } => {
-                    let all = id == 2 || id == 3;
-                    let gone: Vec<u16> = if all {
-                        stream
-                            .templates
-                            .iter()
-                            .filter(|(_, s)| match s {
-                                Slot::Usable { def, .. } => def.options == options,
-                                Slot::Refused { .. } => false,
-                            })
-                            .map(|(k, _)| *k)
-                            .collect()
-                    } else if id >= 256 && stream.templates.contains_key(&id) {
-                        vec![id]
-                    } else {
-                        Vec::new()
-                    };
-                    for template_id in gone {
-                        stream.templates.remove(&template_id);
-                        delta -= 1;
-                        if let Some(s) = store {
-                            s.remove(&stream.store_name, template_id);
-                        }
-                        withdrawn.push(template_id);
-                        sink.emit(
-                            &mut m.counters,
-                            DecodeEvent::TemplateWithdrawn { key, template_id },
-                        );
-                    }
-                }
-            }
-        }
-        self.templates_total = self.templates_total.saturating_add_signed(delta);
-        if let Some(r) = report {
-            r.items.push(ReportItem::Templates {
-                offset,
-                set_id,
-                length: body.len() + 4,
-                learned,
-                refreshed,
-                refused,
-                withdrawn,
-            });
-            for (template_id, sets, flows) in released {
-                r.items.push(ReportItem::Released {
-                    template_id,
-                    sets,
-                    flows,
-                });
-            }
-        }
-    }
-}
-
-/// What a data set gave.
-enum DataResult {
-    Flows(SetFlows),
-    /// Options records read (and a record cut short, if one was).
-    Options(u32, Option<Problem>),
-    /// Its template is not known (yet).
-    Unknown,
-    /// Its template was refused.
-    Refused(Problem),
-}
-
-struct SetFlows {
-    records: u32,
-    flows: u64,
-    compiled: bool,
-    problem: Option<Problem>,
-}
-
-/// Reads one data set under template `id` of `stream`.
-#[allow(clippy::too_many_arguments)]
-fn data_set(
-    stream: &mut Stream,
-    sink: &mut Sink,
-    counters: &mut ExporterCounters,
-    id: u16,
-    times: MessageTimes,
-    offset: usize,
-    body: &[u8],
-    out: &mut Vec<Flow>,
-) -> DataResult {
-    if stream.use_template(id).is_none() {
-        return DataResult::Unknown;
-    }
-    let key = stream.key();
-    let ctx = Context {
-        exporter: key.address,
-        source_id: key.source_id,
-        export_ms: i64::from(times.export_secs) * 1000,
-        sys_uptime_ms: times.sys_uptime_ms,
-        sys_init_ms: stream.sys_init_ms,
-        sampling: stream.sampling,
-    };
-    let cut = |kept: u32| Problem::RecordPastSet {
-        offset,
-        template_id: id,
-        kept,
-    };
-    match stream.templates.get(&id) {
-        Some(Slot::Refused { fault, .. }) => DataResult::Refused(Problem::RefusedTemplate {
-            offset,
-            template_id: id,
-            fault: fault.clone(),
-        }),
-        Some(Slot::Usable {
-            def,
-            plan: Some(plan),
-            ..
-        }) => {
-            if def.options {
-                let mut found = Vec::new();
-                let (n, cut_short) = plan.options(body, ctx.export_ms, |r| found.push(r));
-                for r in found {
-                    options_record(stream, sink, key, r);
-                }
-                DataResult::Options(n, cut_short.then(|| cut(n)))
-            } else {
-                let before = out.len();
-                let r = plan.flows(body, &ctx, &stream.samplers, out);
-                counters.extra[Counter::UptimeUnanchored] += r.unanchored;
-                DataResult::Flows(SetFlows {
-                    records: r.records,
-                    flows: (out.len() - before) as u64,
-                    compiled: r.compiled,
-                    problem: r.cut_short.then(|| cut(r.records)),
-                })
-            }
-        }
-        _ => DataResult::Refused(Problem::RefusedTemplate {
-            offset,
-            template_id: id,
-            fault: crate::events::TemplateFault::NoFields,
-        }),
-    }
-}
-
-/// Applies an options record (sampling, boot time) to the stream.
-fn options_record(stream: &mut Stream, sink: &mut Sink, key: ExporterKey, r: Record) {
-    if let Some(v) = r.sampling {
-        match r.sampler_id {
-            Some(id) => {
-                stream.samplers.insert(id, v);
-            }
-            None => stream.sampling = Some(v),
-        }
-        sink.events.push(DecodeEvent::Sampling {
-            key,
-            sampler_id: r.sampler_id,
-            interval: v,
-        });
-    }
-    if let Some(t) = r.sys_init_ms {
-        stream.sys_init_ms = Some(t);
-    }
 }
 
 /// Counts held data dropped without its template.
@@ -1114,55 +858,5 @@ fn expired(sink: &mut Sink, counters: &mut ExporterCounters, key: ExporterKey, d
                 why,
             },
         );
-    }
-}
-
-/// Sequence accounting for one message. `v9_flows` is `Some(n)` for v9,
-/// whose sequence counts datagrams (n flows in this one).
-fn sequence(
-    sink: &mut Sink,
-    stream: &mut Stream,
-    c: &mut ExporterCounters,
-    seq: u32,
-    units: Option<u32>,
-    v9_flows: Option<u64>,
-) {
-    let key = stream.key();
-    match stream.sequence.observe(seq, units) {
-        SequenceEvent::First | SequenceEvent::InOrder => {}
-        SequenceEvent::Gap { units: lost } => {
-            if let Some(here) = v9_flows {
-                // v9 counts datagrams: estimate flows from this stream's
-                // average flows per datagram.
-                let avg = if stream.datagrams > 0 {
-                    stream.flows as f64 / stream.datagrams as f64
-                } else {
-                    here as f64
-                };
-                c.extra[Counter::LostDatagrams] += lost;
-                c.lost_flows += (lost as f64 * avg).round() as u64;
-            } else {
-                c.lost_flows += lost;
-            }
-            sink.events.push(DecodeEvent::SequenceGap {
-                key,
-                lost,
-                unit_is_datagram: v9_flows.is_some(),
-            });
-        }
-        SequenceEvent::Late { recovered } => {
-            c.reordered_datagrams += 1;
-            if v9_flows.is_none() {
-                // A late message gives back what was counted lost; the
-                // file that counted it may be closed, so it shows as a
-                // correction here.
-                c.extra[Counter::LateRecoveredFlows] += recovered;
-            }
-        }
-        SequenceEvent::Reset { expected, got } => {
-            c.sequence_resets += 1;
-            sink.events
-                .push(DecodeEvent::SequenceReset { key, expected, got });
-        }
     }
 }

@@ -9,14 +9,13 @@
 //! is then a handful of loads at fixed offsets into a [`Flow`].
 //!
 //! Why: with the step walker of [`crate::walker`] building a [`Record`] per
-//! record, decoding was a third of floed's CPU at 3 M v9 flows/s (perf:
-//! `Plan::records` 15 %, `Record::set` 10 %, `Record::finish` 4 %,
-//! `record::num` 4 %), and the ingest target needs that CPU. Compiled, a
-//! core decodes 24.4 M v9 flows/s instead of 6.9 M (`cargo bench -p
-//! floe-benches --bench decode`), and floed's CPU per million v9 flows
-//! fell from 0.45 s to 0.30 s. Applied field by field over a set's
-//! records instead of record by record (see [`Direct::flows`]), and with
-//! one load per usual width, 39.4 M.
+//! record, decoding took a large share of floed's CPU under v9 load (perf:
+//! `Plan::records`, `Record::set`, `Record::finish` and `record::num` on
+//! top), CPU the ingest target needs. Compiled, a core decodes several
+//! times as many v9 flows, and more again with the loads applied field by
+//! field over a set's records rather than record by record (see
+//! [`Direct::flows`]) and one load per usual width: `cargo bench -p
+//! floe-benches --bench decode` measures it.
 //!
 //! Templates whose outcome does depend on values (both address families,
 //! an `ipVersion` element, NSEL counters to add up, sampler ids, a boot time
@@ -139,7 +138,7 @@ pub(crate) fn slot(ie: u16) -> Option<(&'static str, u8)> {
         32 | 139 => ("icmp_type_code", 0),
         176 | 178 => ("icmp_type", 0),
         177 | 179 => ("icmp_code", 0),
-        34 | 50 | 305 => ("sampling", 0),
+        34 | 50 => ("sampling", 0),
         22 => ("up_first", 0),
         21 => ("up_last", 0),
         150 => ("abs_start", 1),
@@ -168,8 +167,11 @@ struct Occurrence {
 }
 
 /// Elements whose value decides something per record, or that need the
-/// decoder's state: templates with them keep the step walker.
-pub(crate) const VALUE_DEPENDENT: &[u16] = &[60, 231, 232, 298, 299, 48, 302, 160];
+/// decoder's state, or that combine into a sampling interval (RFC 7014's
+/// packet windows, n out of a population): templates with them keep the
+/// step walker.
+pub(crate) const VALUE_DEPENDENT: &[u16] =
+    &[60, 231, 232, 298, 299, 48, 302, 160, 305, 306, 309, 310];
 
 impl Direct {
     /// Compiles a template's (element, length, enterprise) list, or `None`

@@ -33,7 +33,7 @@ fn type_of(ie: u16) -> Option<Type> {
         4 | 5 | 9 | 13 | 29 | 30 | 60 | 176 | 177 | 178 | 179 => Number(1),
         6 | 7 | 11 | 32 | 139 | 180 | 181 | 182 | 183 => Number(2),
         // Interfaces, ASes, sampling, uptimes, flow label, deltas.
-        10 | 14 | 16 | 17 | 21 | 22 | 31 | 34 | 35 | 158 | 159 | 305 | 306 => Number(4),
+        10 | 14 | 16 | 17 | 21 | 22 | 31 | 34 | 35 | 158 | 159 | 305 | 306 | 309 | 310 => Number(4),
         // samplerId, flowSamplerId: unsigned8 by the registry, but Cisco
         // sends 2 and 4 bytes (seen in the corpus), so up to 8.
         48 | 302 => Number(8),

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use floe_flow::{Counter, ExporterKey};
+use floe_flow::{Counter, ExporterCounters, ExporterKey};
 
 /// Why a template record was refused (RFC 3954 section 5.2, RFC 7011
 /// sections 3.4 and 6.2).
@@ -380,7 +380,12 @@ impl DecodeEvent {
     /// For problems: the kind of reason (stable, for counting by reason)
     /// and the event's message.
     pub fn reason(&self) -> Option<(&'static str, String)> {
-        let kind = match self {
+        self.reason_kind().map(|kind| (kind, self.to_string()))
+    }
+
+    /// For problems: the kind of reason alone (nothing formatted).
+    pub fn reason_kind(&self) -> Option<&'static str> {
+        Some(match self {
             DecodeEvent::BadDatagram { problem, .. } | DecodeEvent::Undecoded { problem, .. } => {
                 problem.kind()
             }
@@ -388,8 +393,7 @@ impl DecodeEvent {
             DecodeEvent::TemplatesForgotten { .. } => "templates_forgotten",
             DecodeEvent::EarlyDataExpired { .. } => "early_data_expired",
             _ => return None,
-        };
-        Some((kind, self.to_string()))
+        })
     }
 
     /// The named counter the event bumps where it is emitted, and by how
@@ -519,5 +523,20 @@ impl fmt::Display for DecodeEvent {
                 }
             ),
         }
+    }
+}
+
+/// Where the decoder sends what it notices: events for the caller to log,
+/// and the counters they bump (one emit does both).
+pub(crate) struct Sink<'a> {
+    pub events: &'a mut Vec<DecodeEvent>,
+}
+
+impl Sink<'_> {
+    pub fn emit(&mut self, counters: &mut ExporterCounters, e: DecodeEvent) {
+        if let Some((c, n)) = e.counter() {
+            counters.extra[c] += n;
+        }
+        self.events.push(e);
     }
 }

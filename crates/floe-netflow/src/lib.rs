@@ -14,8 +14,8 @@
 //!   datagram ([`DatagramReport`]): what `floe decode` prints.
 //! * [`FileTemplateStore`] keeps templates on disk across restarts.
 //! * [`V5Encoder`] and [`V9Encoder`] build datagrams for `floe send`.
-//! * [`pcap`] reads the UDP payloads of a capture file, [`raw`] datagrams
-//!   stored back to back.
+//! * [`pcap`] reads the UDP payloads of a capture file (pcap or pcapng, IP
+//!   fragments put back together), [`raw`] datagrams stored back to back.
 //! * [`flowtools`] reads flow-tools files (NetFlow records as flow-capture
 //!   stored them), for archives moving to floe.
 //!
@@ -40,10 +40,10 @@
 //!   record rules (`record.rs`); templates whose flows do not depend on
 //!   values are compiled straight to flow fields (`direct.rs`, the
 //!   compiled-template path). netflow_parser builds a vector of (field,
-//!   value) pairs per record and was measured to be the bottleneck
-//!   (`cargo bench -p floe-benches --bench decode`: 2.1 M v9 flows/s on
-//!   one core where the compiled path reads 39 M); options records take the
-//!   step walker.
+//!   value) pairs per record and was measured to be the bottleneck (`cargo
+//!   bench -p floe-benches --bench decode`: the compiled path reads many
+//!   times as many v9 flows a second); options records take the step
+//!   walker.
 //! * **v5 and v7** are read by netflow_parser (`fixed.rs`), whose records
 //!   map one to one to flows; v1, which it does not read, is read there
 //!   too.
@@ -52,13 +52,17 @@
 //!   same flows wherever netflow_parser can read them.
 //!
 //! Per-stream state and its bounds are in `streams.rs`, early data in
-//! `pending.rs`, the decoder's dispatch and accounting in `decoder.rs`.
+//! `pending.rs`, template sets applied to a stream in `template_sets.rs`,
+//! data sets read under a stream's template in `data_sets.rs`, sequence
+//! accounting in `sequence.rs`, the decoder's dispatch and per-datagram
+//! accounting in `decoder.rs`.
 //!
 //! Like every floe library, this crate never prints, never exits, and never
 //! panics on input: every datagram is either decoded or counted as bad with
 //! a reason, and no allocation is sized by a number read from the input
 //! beyond what the input itself holds.
 
+mod data_sets;
 mod decoder;
 mod direct;
 mod elements;
@@ -68,6 +72,7 @@ mod explain;
 mod fixed;
 pub mod flowtools;
 pub mod framing;
+mod ip;
 pub mod oracle;
 pub mod pcap;
 mod pending;
@@ -75,6 +80,7 @@ pub mod raw;
 mod record;
 pub mod sequence;
 mod streams;
+mod template_sets;
 mod template_store;
 mod templates;
 mod walker;

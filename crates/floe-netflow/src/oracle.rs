@@ -181,7 +181,7 @@ fn packet_flows(
 }
 
 fn options_record(st: &mut State, r: Record) {
-    if let Some(v) = r.sampling {
+    if let Some(v) = r.sampling() {
         match r.sampler_id {
             Some(id) => {
                 st.samplers.insert(id, v);

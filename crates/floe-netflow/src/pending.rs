@@ -62,6 +62,18 @@ impl Held {
         self.sets.is_empty()
     }
 
+    /// Bytes of data held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Drops the oldest held set, to make room over all streams.
+    pub fn drop_oldest(&mut self, dropped: &mut Dropped) {
+        if let Some(old) = self.pop_front() {
+            note(dropped, old.template_id, Expiry::NoRoom);
+        }
+    }
+
     fn pop_front(&mut self) -> Option<HeldSet> {
         let s = self.sets.pop_front()?;
         self.bytes -= s.body.len();

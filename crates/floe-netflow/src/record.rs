@@ -17,9 +17,15 @@
 //!   the most precise (ns, µs, ms, delta-µs, s). Uptimes (IE 22/21) are
 //!   relative to the exporter's boot: v9 headers give it (`unix_secs*1000 -
 //!   sys_uptime`), IPFIX exporters announce `systemInitTimeMilliseconds`
-//!   (IE 160) in an options record. An IPFIX exporter that never announces
-//!   it gets its flows anchored at the export time (end = export time), and
-//!   the decoder counts that as `uptime_unanchored`.
+//!   (IE 160) in an options record. Either way an uptime is a 32-bit
+//!   millisecond counter that wraps 49.7 days after boot, so it is read
+//!   as the nearest such value before (or shortly after) the export time.
+//!   An IPFIX exporter that never announces its boot time gets its flows
+//!   anchored at the export time (end = export time), and the decoder
+//!   counts that as `uptime_unanchored`.
+//! * **Sampling**: 1 packet in N, from `samplingInterval` (IE 34) or
+//!   `samplerRandomInterval` (IE 50), else from RFC 7014's description of
+//!   the sampler (see [`Record::sampling`]).
 
 use std::net::IpAddr;
 
@@ -123,6 +129,29 @@ pub(crate) fn uptime_to_ms(export_ms: i64, sys_up: u32, up: u32) -> i64 {
     export_ms - i64::from(sys_up.wrapping_sub(up) as i32)
 }
 
+/// What an IPFIX uptime is relative to: the boot time the exporter
+/// announced, plus as many wraps of the 32-bit millisecond counter (every
+/// 49.7 days) as bring `anchor_up` (a flow's last uptime) to the export
+/// time. A flow ends shortly before its export, so this is a wrap count
+/// only when it lands within a day of it; otherwise (the boot time is after
+/// the export, or the exporter's clocks disagree by more than the flow's
+/// age explains) the boot time as announced is all there is to go by.
+fn boot_offset(export_ms: i64, boot: i64, anchor_up: u32) -> i64 {
+    const WRAP: i64 = 1 << 32;
+    const NEAR: i64 = 86_400_000;
+    let behind = export_ms.saturating_sub(boot.saturating_add(i64::from(anchor_up)));
+    if behind <= NEAR {
+        return boot;
+    }
+    let wraps = behind.saturating_add(WRAP / 2) / WRAP;
+    let rest = behind - wraps.saturating_mul(WRAP);
+    if rest.abs() <= NEAR {
+        boot.saturating_add(wraps.saturating_mul(WRAP))
+    } else {
+        boot
+    }
+}
+
 /// A u64 as i64, capped at i64::MAX (absurd times are kept absurd, not
 /// wrapped negative).
 pub(crate) fn sat_i64(x: u64) -> i64 {
@@ -175,7 +204,14 @@ pub(crate) struct Record {
     icmp_type_code: Option<u16>,
     icmp_type: Option<u8>,
     icmp_code: Option<u8>,
-    pub sampling: Option<u32>,
+    /// samplingInterval (IE 34) or samplerRandomInterval (IE 50): 1 in N.
+    sampling: Option<u32>,
+    /// samplingPacketInterval and samplingPacketSpace (IE 305, 306).
+    packet_interval: Option<u64>,
+    packet_space: Option<u64>,
+    /// samplingSize and samplingPopulation (IE 309, 310).
+    sampling_size: Option<u64>,
+    sampling_population: Option<u64>,
     pub sampler_id: Option<u64>,
     ip_version: Option<u8>,
     up_first: Option<u32>,
@@ -250,7 +286,11 @@ impl Record {
             32 | 139 => keep(&mut self.icmp_type_code, n().map(|x| x as u16)),
             176 | 178 => keep(&mut self.icmp_type, n().map(|x| x as u8)),
             177 | 179 => keep(&mut self.icmp_code, n().map(|x| x as u8)),
-            34 | 50 | 305 => keep(&mut self.sampling, n().map(|x| x as u32)),
+            34 | 50 => keep(&mut self.sampling, n().map(|x| x as u32)),
+            305 => keep(&mut self.packet_interval, n()),
+            306 => keep(&mut self.packet_space, n()),
+            309 => keep(&mut self.sampling_size, n()),
+            310 => keep(&mut self.sampling_population, n()),
             48 | 302 => keep(&mut self.sampler_id, n()),
             60 => keep(&mut self.ip_version, n().map(|x| x as u8)),
             22 => keep(&mut self.up_first, n().map(|x| x as u32)),
@@ -290,6 +330,24 @@ impl Record {
             159 => keep_time(&mut self.abs_end, Some(t), 2),
             _ => {}
         }
+    }
+
+    /// The sampling interval (1 packet in N) the record announces. RFC 7014
+    /// describes a sampler by what it takes rather than by N: a window of
+    /// `samplingPacketInterval` packets taken, then `samplingPacketSpace`
+    /// not (Juniper, Cisco IOS XR), or `samplingSize` packets taken at
+    /// random out of `samplingPopulation`; N is the packets seen per packet
+    /// taken. A window or size of 0 announces nothing.
+    pub fn sampling(&self) -> Option<u32> {
+        let per_taken = |taken: u64, seen: u64| {
+            (taken > 0).then(|| u32::try_from((seen / taken).max(1)).unwrap_or(u32::MAX))
+        };
+        self.sampling
+            .or_else(|| {
+                let taken = self.packet_interval?;
+                per_taken(taken, taken.saturating_add(self.packet_space.unwrap_or(0)))
+            })
+            .or_else(|| per_taken(self.sampling_size?, self.sampling_population?))
     }
 
     /// True when the record carries anything that makes it a flow (an
@@ -396,7 +454,7 @@ impl Record {
             dst_as: self.dst_as.unwrap_or(0),
             src_mask: smask.unwrap_or(0),
             dst_mask: dmask.unwrap_or(0),
-            sampling_interval: self.sampling.or(ctx.sampling).unwrap_or(0),
+            sampling_interval: self.sampling().or(ctx.sampling).unwrap_or(0),
             engine_type: 0,
             engine_id: 0,
         };
@@ -431,12 +489,27 @@ impl Times {
     /// (start, end, uptimes anchored at export time for lack of a boot
     /// time). `record_init_ms`: a boot time carried in the record itself.
     pub fn resolve(&self, ctx: &Context, record_init_ms: Option<i64>) -> (i64, i64, bool) {
+        // IPFIX with a boot time: the flow's last uptime (or its first)
+        // and the time it stands for.
+        let anchor = match (ctx.sys_uptime_ms, ctx.sys_init_ms.or(record_init_ms)) {
+            (None, Some(boot)) => self.up_last.or(self.up_first).map(|a| {
+                (
+                    a,
+                    boot_offset(ctx.export_ms, boot, a).saturating_add(i64::from(a)),
+                )
+            }),
+            _ => None,
+        };
         let uptime_to_abs = |up: u32| -> Option<i64> {
-            match (ctx.sys_uptime_ms, ctx.sys_init_ms.or(record_init_ms)) {
+            match (ctx.sys_uptime_ms, anchor) {
                 // v9: boot = export - sysUpTime; signed difference so that a
                 // FIRST slightly after sysUpTime, or a wrapped uptime, works.
                 (Some(sys_up), _) => Some(uptime_to_ms(ctx.export_ms, sys_up, up)),
-                (None, Some(boot)) => Some(boot.saturating_add(i64::from(up))),
+                // IPFIX: the same signed difference from the anchor, so that
+                // an uptime that wrapped between first and last works too.
+                (None, Some((a, at))) => {
+                    Some(at.saturating_sub(i64::from(a.wrapping_sub(up) as i32)))
+                }
                 (None, None) => None,
             }
         };

@@ -16,6 +16,14 @@
 //!   restarts numbers from 0; a late copy of its very first message is far
 //!   less likely than a restart): counted
 //!   once, never as billions of lost flows, and accounting starts again.
+//!
+//! [`SequenceTracker`] decides; `account` turns its verdict into a
+//! stream's counters and events.
+
+use floe_flow::{Counter, ExporterCounters};
+
+use crate::events::{DecodeEvent, Sink};
+use crate::streams::Stream;
 
 /// What one message did to the sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +110,56 @@ impl SequenceTracker {
             self.expected = next(seq);
             self.outstanding_lost = 0;
             SequenceEvent::Reset { expected, got: seq }
+        }
+    }
+}
+
+/// Sequence accounting for one message. `v9_flows` is `Some(n)` for v9,
+/// whose sequence counts datagrams (n flows in this one).
+pub(crate) fn account(
+    sink: &mut Sink,
+    stream: &mut Stream,
+    c: &mut ExporterCounters,
+    seq: u32,
+    units: Option<u32>,
+    v9_flows: Option<u64>,
+) {
+    let key = stream.key();
+    match stream.sequence.observe(seq, units) {
+        SequenceEvent::First | SequenceEvent::InOrder => {}
+        SequenceEvent::Gap { units: lost } => {
+            if let Some(here) = v9_flows {
+                // v9 counts datagrams: estimate flows from this stream's
+                // average flows per datagram.
+                let avg = if stream.datagrams > 0 {
+                    stream.flows as f64 / stream.datagrams as f64
+                } else {
+                    here as f64
+                };
+                c.extra[Counter::LostDatagrams] += lost;
+                c.lost_flows += (lost as f64 * avg).round() as u64;
+            } else {
+                c.lost_flows += lost;
+            }
+            sink.events.push(DecodeEvent::SequenceGap {
+                key,
+                lost,
+                unit_is_datagram: v9_flows.is_some(),
+            });
+        }
+        SequenceEvent::Late { recovered } => {
+            c.reordered_datagrams += 1;
+            if v9_flows.is_none() {
+                // A late message gives back what was counted lost; the
+                // file that counted it may be closed, so it shows as a
+                // correction here.
+                c.extra[Counter::LateRecoveredFlows] += recovered;
+            }
+        }
+        SequenceEvent::Reset { expected, got } => {
+            c.sequence_resets += 1;
+            sink.events
+                .push(DecodeEvent::SequenceReset { key, expected, got });
         }
     }
 }

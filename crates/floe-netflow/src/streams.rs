@@ -22,9 +22,17 @@ use crate::walker::Plan;
 
 /// The decoder's per-stream maps, looked up several times per datagram:
 /// foldhash (randomly seeded, so exporters cannot aim at collisions)
-/// instead of std's SipHash, which took 3% of floed's CPU at 5 M v9
-/// flows/s (perf).
+/// instead of std's SipHash, which showed in perf profiles of floed under
+/// v9 load.
 pub(crate) type StreamMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A full stream forgets this fraction of its templates at once (the
+/// least recently used).
+pub(crate) const EVICT_FRACTION: usize = 8;
+
+/// Sampler ids a stream keeps sampling intervals for: routers have a few
+/// samplers; options records with ever new ids must not grow the stream.
+pub(crate) const MAX_SAMPLERS: usize = 256;
 
 /// Identifies an exporter stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -122,6 +130,18 @@ impl Stream {
         self.scope.key()
     }
 
+    /// Keeps the sampling interval of sampler `id`. Beyond
+    /// [`MAX_SAMPLERS`] a new id takes the place of another: a real
+    /// exporter announces its samplers again with its options.
+    pub fn set_sampler(&mut self, id: u64, interval: u32) {
+        if self.samplers.len() >= MAX_SAMPLERS && !self.samplers.contains_key(&id) {
+            if let Some(other) = self.samplers.keys().next().copied() {
+                self.samplers.remove(&other);
+            }
+        }
+        self.samplers.insert(id, interval);
+    }
+
     /// The slot of template `id`, marked as just used.
     pub fn use_template(&mut self, id: u16) -> Option<&Slot> {
         self.clock += 1;
@@ -133,10 +153,11 @@ impl Stream {
         Some(slot)
     }
 
-    /// Puts a template slot, evicting the least recently used one when the
-    /// stream holds `max` already; returns whether the id is new and how
-    /// many were evicted.
-    pub fn put_template(&mut self, id: u16, mut slot: Slot, max: usize) -> (bool, u64) {
+    /// Puts a template slot; when the stream holds `max` already, the least
+    /// recently used [`EVICT_FRACTION`] of them are forgotten first.
+    /// Returns whether the id is new and the ids forgotten (for the
+    /// template file to forget them too).
+    pub fn put_template(&mut self, id: u16, mut slot: Slot, max: usize) -> (bool, Vec<u16>) {
         self.clock += 1;
         match &mut slot {
             Slot::Usable { last_used, .. } | Slot::Refused { last_used, .. } => {
@@ -144,19 +165,26 @@ impl Stream {
             }
         }
         let new = !self.templates.contains_key(&id);
-        let mut evicted = 0;
-        if new {
-            while self.templates.len() >= max.max(1) {
-                let Some(oldest) = self
-                    .templates
-                    .iter()
-                    .min_by_key(|(_, s)| s.last_used())
-                    .map(|(k, _)| *k)
-                else {
-                    break;
-                };
-                self.templates.remove(&oldest);
-                evicted += 1;
+        let max = max.max(1);
+        let mut evicted = Vec::new();
+        if new && self.templates.len() >= max {
+            // Room for this one and the next few: finding the least
+            // recently used means looking at every template, so a stream
+            // churning through ids (a new one in every template record)
+            // pays for that once per batch, not once per template (which
+            // made a datagram of such records cost as much to decode as
+            // a thousand datagrams of flows).
+            let keep = max - (max / EVICT_FRACTION).max(1);
+            let mut by_use: Vec<(u64, u16)> = self
+                .templates
+                .iter()
+                .map(|(k, s)| (s.last_used(), *k))
+                .collect();
+            let n = by_use.len() - keep;
+            by_use.select_nth_unstable(n - 1);
+            for &(_, old) in &by_use[..n] {
+                self.templates.remove(&old);
+                evicted.push(old);
             }
         }
         self.templates.insert(id, slot);
@@ -224,5 +252,74 @@ impl Streams {
         let (&heard, &scope) = self.by_heard.iter().find(|(_, s)| !keep(s))?;
         self.by_heard.remove(&heard);
         self.map.remove(&scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::TemplateDef;
+
+    fn usable(id: u16) -> Slot {
+        Slot::Usable {
+            def: TemplateDef {
+                id,
+                options: false,
+                scope_fields: 0,
+                fields: Vec::new(),
+            },
+            plan: None,
+            last_used: 0,
+        }
+    }
+
+    #[test]
+    fn a_full_stream_forgets_its_least_recently_used_templates_in_a_batch() {
+        let mut s = Stream::new(Scope {
+            address: IpAddr::from([192, 0, 2, 1]),
+            version: 9,
+            domain: 0,
+        });
+        for id in 256..256 + 1024 {
+            assert!(s.put_template(id, usable(id), 1024).1.is_empty());
+        }
+        // Templates 256..300 are used, so the least recently used are the
+        // ones from 300 on.
+        for id in 256..300 {
+            s.use_template(id);
+        }
+        // Template churn (a new id with every record) must not scan every
+        // template of the stream for each new one: a full stream makes
+        // room for many at once.
+        let (new, evicted) = s.put_template(5000, usable(5000), 1024);
+        assert!(new);
+        assert_eq!(evicted.len(), 1024 / EVICT_FRACTION);
+        let mut evicted = evicted;
+        evicted.sort_unstable();
+        assert_eq!(evicted, (300..300 + 128).collect::<Vec<u16>>());
+        assert_eq!(s.templates.len(), 1024 - 128 + 1);
+        for id in 5001..5001 + 127 {
+            assert!(s.put_template(id, usable(id), 1024).1.is_empty());
+        }
+        // A small limit still keeps exactly that many.
+        let (_, evicted) = s.put_template(9000, usable(9000), 4);
+        assert_eq!(s.templates.len(), 4);
+        assert_eq!(evicted.len(), 1024 - 4 + 1);
+    }
+
+    #[test]
+    fn sampler_ids_kept_are_bounded() {
+        let mut s = Stream::new(Scope {
+            address: IpAddr::from([192, 0, 2, 1]),
+            version: 10,
+            domain: 0,
+        });
+        for id in 0..100_000u64 {
+            s.set_sampler(id, 100);
+        }
+        assert_eq!(s.samplers.len(), MAX_SAMPLERS);
+        assert_eq!(s.samplers.get(&99_999), Some(&100));
+        s.set_sampler(99_999, 10);
+        assert_eq!(s.samplers.len(), MAX_SAMPLERS);
     }
 }

@@ -162,7 +162,6 @@ pub(crate) fn read_set(
             continue;
         }
         let mut fields = Vec::with_capacity(total.min(max_fields));
-        let mut fault = None;
         for _ in 0..total {
             let (Some(raw), Some(len)) = (r.u16(), r.u16()) else {
                 return each(refused(id, TemplateFault::PastSet));
@@ -180,15 +179,6 @@ pub(crate) fn read_set(
             } else {
                 raw
             };
-            // Exporters send zero-length fields (the corpus has a v9
-            // capture from logstash's tests and an IPFIX one from telegraf
-            // issue 14370, whose flows tshark reads): such a field holds no
-            // value and is stepped over.
-            if fault.is_none() && len > 0 {
-                if let Err(fits) = check_length(ie, len, enterprise.is_some()) {
-                    fault = Some(TemplateFault::LengthDoesNotFit { ie, len, fits });
-                }
-            }
             if fields.len() < max_fields {
                 fields.push(FieldSpec {
                     ie,
@@ -197,33 +187,67 @@ pub(crate) fn read_set(
                 });
             }
         }
-        let fault = if id < 256 {
-            Some(TemplateFault::IdBelow256)
-        } else if total == 0 || fields.iter().all(|f| f.len == 0) {
-            Some(TemplateFault::NoFields)
-        } else if total > max_fields {
-            Some(TemplateFault::TooManyFields {
-                fields: total,
-                max: max_fields,
-            })
-        } else if options && layout == Layout::Ipfix && (scope == 0 || scope > total) {
-            Some(TemplateFault::Scope {
-                scope,
-                fields: total,
-            })
-        } else {
-            fault
+        let def = TemplateDef {
+            id,
+            options,
+            scope_fields: scope as u16,
+            fields,
         };
-        match fault {
+        match fault(&def, total, layout, max_fields) {
             Some(f) => each(refused(id, f)),
-            None => each(TemplateRecord::Define(TemplateDef {
-                id,
-                options,
-                scope_fields: scope as u16,
-                fields,
-            })),
+            None => each(TemplateRecord::Define(def)),
         }
     }
+}
+
+/// Why a template (with `total` fields, of which `def` holds at most
+/// `max_fields`) cannot be honoured, if it cannot: the rules for templates
+/// announced by exporters and for those restored from the template file
+/// alike.
+pub(crate) fn fault(
+    def: &TemplateDef,
+    total: usize,
+    layout: Layout,
+    max_fields: usize,
+) -> Option<TemplateFault> {
+    let scope = usize::from(def.scope_fields);
+    if def.id < 256 {
+        return Some(TemplateFault::IdBelow256);
+    }
+    if total == 0 || def.fields.iter().all(|f| f.len == 0) {
+        return Some(TemplateFault::NoFields);
+    }
+    if total > max_fields {
+        return Some(TemplateFault::TooManyFields {
+            fields: total,
+            max: max_fields,
+        });
+    }
+    if def.options && layout == Layout::Ipfix && (scope == 0 || scope > total) {
+        return Some(TemplateFault::Scope {
+            scope,
+            fields: total,
+        });
+    }
+    def.fields.iter().enumerate().find_map(|(i, f)| {
+        // Exporters send zero-length fields (the corpus has a v9 capture
+        // from logstash's tests and an IPFIX one from telegraf issue
+        // 14370, whose flows tshark reads): such a field holds no value
+        // and is stepped over. The scope fields of a v9 options template
+        // are scope types (1 System, 2 Interface, 3 Line Card, 4 Cache, 5
+        // Template; RFC 3954 section 6.1) of any length, not elements.
+        let v9_scope = layout == Layout::V9 && def.options && i < scope;
+        if f.len == 0 || v9_scope {
+            return None;
+        }
+        check_length(f.ie, f.len, f.enterprise.is_some())
+            .err()
+            .map(|fits| TemplateFault::LengthDoesNotFit {
+                ie: f.ie,
+                len: f.len,
+                fits,
+            })
+    })
 }
 
 #[cfg(test)]

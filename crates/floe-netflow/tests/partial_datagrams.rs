@@ -454,7 +454,7 @@ fn the_decode_report_says_what_happened_to_each_set() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1024, .. ProptestConfig::default() })]
 
     /// Whatever follows valid sets, the flows of the valid sets are stored.
     #[test]
@@ -462,12 +462,18 @@ proptest! {
         n in 1u8..20,
         tail in prop::collection::vec(any::<u8>(), 0..600),
         ipfix_message in any::<bool>(),
+        length_covers_tail in any::<bool>(),
     ) {
         let mut dec = Decoder::new(DecoderConfig::default());
         let mut out = Vec::new();
         let d = if ipfix_message {
             let mut m = ipfix(0, &[set(2, &template(T, LAYOUT)), set(T, &records(1, n))].concat());
             m.extend_from_slice(&tail);
+            if length_covers_tail {
+                // The bytes are inside the message, as its length says.
+                let len = m.len() as u16;
+                m[2..4].copy_from_slice(&len.to_be_bytes());
+            }
             m
         } else {
             let mut body = [set(0, &template(T, LAYOUT)), set(T, &records(1, n))].concat();

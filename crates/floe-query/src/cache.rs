@@ -165,21 +165,20 @@ mod tests {
     use floe_report::Val;
 
     fn partial(n: u64) -> Partial {
-        Partial {
-            rows: (0..n)
-                .map(|i| {
-                    (
-                        i * 60,
-                        vec![Val::V4(i as u32 * 7919)],
-                        Counts {
-                            flows: i,
-                            packets: i * 2,
-                            octets: i * 100,
-                        },
-                    )
-                })
-                .collect(),
-        }
+        Partial::from_rows(
+            1,
+            (0..n).map(|i| {
+                (
+                    i * 60,
+                    vec![Val::V4(i as u32 * 7919)],
+                    Counts {
+                        flows: i,
+                        packets: i * 2,
+                        octets: i * 100,
+                    },
+                )
+            }),
+        )
     }
 
     #[test]

@@ -39,6 +39,7 @@ mod error;
 mod local;
 mod partial;
 mod query;
+pub mod render;
 
 pub use answer::{Answer, AnswerStats, Counts, Series, Stats};
 pub use cache::Cache;
@@ -46,6 +47,18 @@ pub use error::QueryError;
 pub use local::LocalStore;
 pub use partial::Partial;
 pub use query::{Measure, Query, MAX_INTERVALS, MAX_RANGE_MS, MAX_TOP};
+
+/// A store zone as the filter language's wall clock: times written
+/// without an offset in a query's filter (`first > 2026-11-22 10:00`) are
+/// read in the zone the asker shows times in.
+#[derive(Debug, Clone)]
+pub struct ZoneClock(pub floe_store::Zone);
+
+impl floe_filter::WallClock for ZoneClock {
+    fn instant(&self, local: chrono::NaiveDateTime) -> i64 {
+        self.0.from_local(local)
+    }
+}
 
 /// Something that answers queries.
 pub trait Backend: Send + Sync {

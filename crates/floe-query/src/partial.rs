@@ -4,52 +4,93 @@
 
 use std::collections::HashMap;
 
-use floe_report::{Report, Row, Sort, SortField, Val};
+use floe_report::{Report, Val};
 
 use crate::answer::{Answer, Counts, Series};
 use crate::error::QueryError;
 use crate::query::Query;
 
 /// Per (interval start in seconds, key) the counts of one file's flows.
+/// The keys are laid end to end in one vector (`parts` values a row):
+/// a file holds tens of thousands of rows, and a vector per key cost more
+/// than the rest of the merge.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Partial {
-    pub rows: Vec<(u64, Vec<Val>, Counts)>,
+    /// Values per key.
+    parts: usize,
+    /// The keys, row after row.
+    keys: Vec<Val>,
+    /// Per row: the interval's start (seconds) and the counts.
+    rows: Vec<(u64, Counts)>,
 }
 
 impl Partial {
     /// The rows of a time-series report (its first key part is the
-    /// interval).
+    /// interval), in no order.
     pub fn from_report(r: &Report) -> Partial {
-        let rows = r
-            .rows(
-                Sort {
-                    field: SortField::Key(0),
-                    largest_first: false,
+        let mut p = Partial {
+            parts: r.kind.parts.len().saturating_sub(1),
+            ..Partial::default()
+        };
+        r.each_row(|key, counters| {
+            let Some((Val::T(secs), rest)) = key.split_first() else {
+                return;
+            };
+            if rest.len() != p.parts {
+                return;
+            }
+            p.keys.extend_from_slice(rest);
+            p.rows.push((
+                *secs,
+                Counts {
+                    flows: counters.flows,
+                    packets: counters.packets,
+                    octets: counters.octets,
                 },
-                None,
-            )
-            .into_iter()
-            .filter_map(|Row { key, counters, .. }| {
-                let (first, rest) = key.split_first()?;
-                let Val::T(secs) = first else { return None };
-                Some((
-                    *secs,
-                    rest.to_vec(),
-                    Counts {
-                        flows: counters.flows,
-                        packets: counters.packets,
-                        octets: counters.octets,
-                    },
-                ))
-            })
-            .collect();
-        Partial { rows }
+            ));
+        });
+        p
+    }
+
+    /// A partial of `rows` (interval start in seconds, key, counts); every
+    /// key has `parts` values (rows with another number are left out).
+    pub fn from_rows(
+        parts: usize,
+        rows: impl IntoIterator<Item = (u64, Vec<Val>, Counts)>,
+    ) -> Partial {
+        let mut p = Partial {
+            parts,
+            ..Partial::default()
+        };
+        for (secs, key, c) in rows {
+            if key.len() == parts {
+                p.keys.extend(key);
+                p.rows.push((secs, c));
+            }
+        }
+        p
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Row `i`: interval start (seconds), key, counts.
+    pub fn row(&self, i: usize) -> (u64, &[Val], &Counts) {
+        let (secs, c) = &self.rows[i];
+        (*secs, &self.keys[i * self.parts..(i + 1) * self.parts], c)
     }
 
     /// The bytes the cache keeps (zstd-compressed by the caller).
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&(self.rows.len() as u64).to_le_bytes());
-        for (secs, key, c) in &self.rows {
+        for i in 0..self.len() {
+            let (secs, key, c) = self.row(i);
             out.extend_from_slice(&secs.to_le_bytes());
             out.push(key.len() as u8);
             for v in key {
@@ -70,25 +111,29 @@ impl Partial {
         if n > b.len() / 33 + 1 {
             return None;
         }
-        let mut rows = Vec::with_capacity(n);
-        for _ in 0..n {
+        let mut p = Partial {
+            parts: 0,
+            keys: Vec::new(),
+            rows: Vec::with_capacity(n),
+        };
+        for i in 0..n {
             let secs = c.u64()?;
             let parts = usize::from(c.u8()?);
-            if parts > floe_report::MAX_PARTS {
+            if parts > floe_report::MAX_PARTS || (i > 0 && parts != p.parts) {
                 return None;
             }
-            let mut key = Vec::with_capacity(parts);
+            p.parts = parts;
             for _ in 0..parts {
-                key.push(decode_val(&mut c)?);
+                p.keys.push(decode_val(&mut c)?);
             }
             let counts = Counts {
                 flows: c.u64()?,
                 packets: c.u64()?,
                 octets: c.u64()?,
             };
-            rows.push((secs, key, counts));
+            p.rows.push((secs, counts));
         }
-        (c.at == b.len()).then_some(Partial { rows })
+        (c.at == b.len()).then_some(p)
     }
 }
 
@@ -165,82 +210,94 @@ fn decode_val(c: &mut Cursor) -> Option<Val> {
     })
 }
 
-/// A key's total over the range, and its counts per interval it has
-/// traffic in.
-type Sparse = (Counts, Vec<(u32, Counts)>);
-
 /// Sums partials into the answer to `q`: intervals outside the range
 /// dropped, keys ranked by the measure's total, the first `top` (or the
-/// keys `only` names) as series, the rest as "other". Keys are summed
-/// sparsely (a key costs the intervals it has traffic in); only the
-/// series' values are laid out interval by interval.
-pub fn merge<'a>(
-    q: &Query,
-    columns: Vec<String>,
-    partials: impl IntoIterator<Item = &'a Partial>,
-) -> Result<Answer, QueryError> {
+/// keys `only` names) as series, the rest as "other". Two passes over the
+/// partials' rows, borrowing their keys: the totals per key (to rank
+/// them), then the chosen series' values interval by interval; no key is
+/// copied and nothing is held per key but its total.
+pub fn merge(q: &Query, columns: Vec<String>, partials: &[Partial]) -> Result<Answer, QueryError> {
     let starts = q.starts();
     let n = starts.len();
     let first = q.from_ms.div_euclid(q.interval_ms);
-    let slot = |secs: u64| -> Option<u32> {
+    let slot = |secs: u64| -> Option<usize> {
         let ms = i64::try_from(secs).ok()?.checked_mul(1000)?;
         let i = ms.div_euclid(q.interval_ms) - first;
-        (0..n as i64).contains(&i).then_some(i as u32)
+        (0..n as i64).contains(&i).then_some(i as usize)
     };
     let m = q.measure;
-    // Per key: its total over the range, and its (interval, counts).
-    let mut per_key: HashMap<Vec<Val>, Sparse, foldhash::fast::RandomState> = HashMap::default();
+    let rows = || {
+        partials
+            .iter()
+            .flat_map(|p| (0..p.len()).map(move |i| p.row(i)))
+            .filter_map(|(secs, key, c)| Some((slot(secs)?, key, c)))
+    };
+    // Pass one: each distinct key gets an id and its total; each row
+    // remembers its key's id, so that pass two hashes nothing.
+    let mut ids: HashMap<&[Val], (u32, Counts), foldhash::fast::RandomState> = HashMap::default();
+    let mut row_ids: Vec<u32> = Vec::with_capacity(partials.iter().map(Partial::len).sum());
     let mut total = vec![Counts::default(); n];
-    for p in partials {
-        for (secs, key, c) in &p.rows {
-            let Some(i) = slot(*secs) else { continue };
-            total[i as usize].add(c);
-            let e = match per_key.get_mut(key) {
-                Some(e) => e,
-                None => per_key.entry(key.clone()).or_default(),
-            };
-            e.0.add(c);
-            e.1.push((i, *c));
-        }
+    for (i, key, c) in rows() {
+        total[i].add(c);
+        let next = ids.len() as u32;
+        let e = ids.entry(key).or_insert((next, Counts::default()));
+        e.1.add(c);
+        row_ids.push(e.0);
+    }
+    let mut keys: Vec<(&[Val], Counts)> = vec![(&[], Counts::default()); ids.len()];
+    for (k, (id, c)) in ids {
+        keys[id as usize] = (k, c);
     }
     let label = |k: &[Val]| k.iter().map(Val::to_string).collect::<Vec<_>>();
-    let mut ranked: Vec<(Vec<Val>, Sparse)> = if q.only.is_empty() {
-        per_key.into_iter().collect()
-    } else {
-        per_key
-            .into_iter()
-            .filter(|(k, _)| q.only.contains(&label(k).join(" ")))
-            .collect()
-    };
+    let mut ranked: Vec<u32> = (0..keys.len() as u32)
+        .filter(|&id| q.only.is_empty() || q.only.contains(&label(keys[id as usize].0).join(" ")))
+        .collect();
     // Largest first; ties by key, so answers are deterministic.
-    ranked.sort_by(|a, b| {
-        b.1 .0
-            .get(m)
-            .cmp(&a.1 .0.get(m))
-            .then_with(|| a.0.cmp(&b.0))
-    });
+    let order = |a: &u32, b: &u32| {
+        let (x, y) = (&keys[*a as usize], &keys[*b as usize]);
+        y.1.get(m).cmp(&x.1.get(m)).then_with(|| x.0.cmp(y.0))
+    };
     let keep = if q.top == 0 {
         ranked.len()
     } else {
         q.top.min(ranked.len())
     };
+    if keep > 0 && keep < ranked.len() {
+        ranked.select_nth_unstable_by(keep - 1, order);
+    }
     ranked.truncate(keep);
-    let series: Vec<Series> = ranked
-        .into_iter()
-        .map(|(k, (sum, cells))| {
-            let parts = label(&k);
-            let name = parts.join(" ");
-            if q.values {
-                let mut values = vec![Counts::default(); n];
-                for (i, c) in cells {
-                    values[i as usize].add(&c);
-                }
-                Series::new(name, parts, values, m)
-            } else {
-                Series::totals_only(name, parts, sum, m)
+    ranked.sort_unstable_by(order);
+    let series: Vec<Series> = if q.values {
+        const NONE: u32 = u32::MAX;
+        let mut series_of = vec![NONE; keys.len()];
+        for (s, id) in ranked.iter().enumerate() {
+            series_of[*id as usize] = s as u32;
+        }
+        let mut values = vec![vec![Counts::default(); n]; ranked.len()];
+        for ((i, _, c), id) in rows().zip(&row_ids) {
+            let s = series_of[*id as usize];
+            if s != NONE {
+                values[s as usize][i].add(c);
             }
-        })
-        .collect();
+        }
+        ranked
+            .iter()
+            .zip(values)
+            .map(|(id, v)| {
+                let parts = label(keys[*id as usize].0);
+                Series::new(parts.join(" "), parts, v, m)
+            })
+            .collect()
+    } else {
+        ranked
+            .iter()
+            .map(|id| {
+                let (k, sum) = &keys[*id as usize];
+                let parts = label(k);
+                Series::totals_only(parts.join(" "), parts, *sum, m)
+            })
+            .collect()
+    };
     let total = Series::new("total".into(), Vec::new(), total, m);
     let mut shown = Counts::default();
     for s in &series {
@@ -289,12 +346,12 @@ mod tests {
             rows in prop::collection::vec((any::<u64>(), prop::collection::vec(val(), 1..4), any::<(u64, u64, u64)>()), 0..50),
             cut in any::<usize>(),
         ) {
-            let p = Partial {
-                rows: rows
-                    .into_iter()
-                    .map(|(s, k, (f, pk, o))| (s, k, Counts { flows: f, packets: pk, octets: o }))
-                    .collect(),
-            };
+            let parts = rows.first().map_or(0, |r| r.1.len());
+            let p = Partial::from_rows(
+                parts,
+                rows.into_iter()
+                    .map(|(s, k, (f, pk, o))| (s, k, Counts { flows: f, packets: pk, octets: o })),
+            );
             let mut b = Vec::new();
             p.encode(&mut b);
             prop_assert_eq!(Partial::decode(&b), Some(p));

@@ -139,6 +139,27 @@ impl Rates {
         self.max_pps = self.max_pps.max(o.max_pps);
     }
 
+    /// Rates summed up elsewhere: over `recs` flows that lasted, the sums
+    /// of their bits and packets per second and the extremes.
+    pub fn from_sums(
+        recs: u64,
+        (sum_bps, min_bps, max_bps): (f64, f64, f64),
+        (sum_pps, min_pps, max_pps): (f64, f64, f64),
+    ) -> Rates {
+        if recs == 0 {
+            return Rates::default();
+        }
+        Rates {
+            recs,
+            sum_bps,
+            min_bps,
+            max_bps,
+            sum_pps,
+            min_pps,
+            max_pps,
+        }
+    }
+
     pub fn avg_bps(&self) -> f64 {
         if self.recs == 0 {
             0.0

@@ -28,6 +28,11 @@ pub enum ReportError {
         "the report has more than {0} distinct keys; narrow the time window or filter, or raise --max-keys (each key takes 50 to 120 bytes)"
     )]
     TooManyKeys(usize),
+    /// Flows given without a column the report reads (a reader's
+    /// projection left it out): a caller's mistake, said rather than
+    /// counted as zeros.
+    #[error("{0}")]
+    MissingColumn(String),
     /// A scale that is neither a factor nor `sampling`.
     #[error("scale {0:?}: expected a factor (a whole number) or `sampling`")]
     BadScale(String),

@@ -142,7 +142,7 @@ fn summary_detail(r: &Report) -> String {
     let Some(sum) = &r.summary else {
         return String::new();
     };
-    let a = Averages::of(&r.totals, r.first_ms, r.last_ms);
+    let a = Averages::flow_report(&r.totals, r.first_ms, r.last_ms);
     let names = |prefix: &str, d: &crate::summary::Distribution| -> Vec<String> {
         let mut v: Vec<String> = d.bounds.iter().map(|b| format!("{prefix}{b}")).collect();
         if d.other.is_some() {

@@ -1,301 +1,1106 @@
-//! Reports as one self-contained HTML page: no external assets (it works
-//! as an e-mail body and offline), a title per report, its totals, an
-//! inline SVG bar chart of the top keys and the table. Text is escaped by
-//! maud; the layout narrows to one column on a phone.
+//! Reports as one self-contained HTML page, for a browser, a phone, a
+//! printer and a mail client: no external assets, every text escaped
+//! (maud).
+//!
+//! What the page holds:
+//!
+//! * A title and the time window in words, the data's time range, and
+//!   the figures that matter, on top.
+//! * A top-N as a table whose middle column is the bar chart: one row per
+//!   key, its bar with the number on it, the columns that add to it
+//!   (shares, the other counters, rates) beside. The chart and the table
+//!   are one, aligned, made of table cells: they draw in Gmail and
+//!   Outlook, which drop SVG, and keep their text readable at any width.
+//!   Below 600 px wide the side columns fold into a line under the key.
+//! * Traffic over time as a stacked area chart (one layer per protocol
+//!   family or per top key, with the rest as "other"), with a heat map of
+//!   keys by interval as a second view when there are many keys. Its
+//!   shapes are inline SVG on a page ([`Target::Page`]) and a PNG image
+//!   in a mail ([`Target::Mail`]; the image goes in the message as a
+//!   `cid:` part, [`Image`]); its scale, times and legend are HTML text.
+//! * Exporter health with the exporters that need attention first, in
+//!   the warning colour, with what went wrong and what it means.
+//!
+//! Colours carry meaning (sources blue, destinations green, protocol
+//! families, problems vermillion) from a palette colour-blind readers
+//! tell apart ([`crate::chart`]); every colour has its words beside it,
+//! and bars print (`print-color-adjust: exact`). No text is smaller than
+//! 12 px. The functions take report data and return HTML: no I/O, for
+//! the command line and a web server alike.
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
+use crate::chart::{self, Area, Colour, Layer};
+use crate::health::ExporterHealth;
 use crate::kind::KeyPart;
-use crate::render::{human, pct};
-use crate::{Report, Row, Val};
+use crate::names::Label;
+use crate::render::{
+    count_words, join_key, rows_count, summary_facts, Figures, Show, SUMMARY_NOTE,
+};
+use crate::report::{Report, Row, Sort, SortField};
+use crate::words;
+use crate::Val;
+
+/// Where the page goes: a browser, or a mail client (charts as PNG
+/// images in `cid:` parts instead of inline SVG).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Page,
+    Mail,
+}
+
+/// An image a mail's HTML shows as `cid:CID`, to go in the message as an
+/// inline part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    /// The content id, without the angle brackets: `chart1@floe`.
+    pub cid: String,
+    pub png: Vec<u8>,
+}
+
+/// A rendered page and the images it refers to (none on a web page).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub html: String,
+    pub images: Vec<Image>,
+}
 
 /// One report on the page.
 pub struct HtmlReport<'a> {
     pub title: &'a str,
     pub report: &'a Report,
     pub rows: &'a [Row],
+    /// The sort of the rows: the bars show what they are sorted by.
+    pub sort: Sort,
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1rem auto;max-width:60rem;padding:0 1rem;color:#1a1a1a}\
-h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}\
-table{border-collapse:collapse;width:100%;font-size:.9rem}\
-th,td{padding:.2rem .5rem;border-bottom:1px solid #ddd;text-align:right}\
-th:first-child,td.key{text-align:left;font-family:ui-monospace,monospace}\
-.totals{color:#555;font-size:.9rem}svg{width:100%;height:auto;max-width:40rem}\
-.heat{overflow-x:auto}.heat td{font-size:.75rem;white-space:nowrap}\
-@media (max-width:40rem){table{font-size:.8rem}th,td{padding:.15rem .25rem}}";
-
-/// Width of the chart's drawing area, in SVG units.
-const CHART_W: f64 = 600.0;
-/// Bars shown in a chart.
-const BARS: usize = 15;
-/// Rows of a table on a page: a page is read, or mailed; a full
-/// time-series table of every key would make it megabytes.
-const TABLE_ROWS: usize = 500;
-
-fn key_text(r: &Row) -> String {
-    r.key
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// A horizontal bar chart of the rows' octets (the first `BARS`).
-fn chart(rows: &[Row]) -> Markup {
-    let shown = &rows[..rows.len().min(BARS)];
-    let max = shown
-        .iter()
-        .map(|r| r.counters.octets)
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let bar_h = 18.0;
-    let label_w = 230.0;
-    let height = bar_h * shown.len() as f64 + 4.0;
-    html! {
-        svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {} {height}", CHART_W + label_w)) role="img" {
-            title { "octets per key" }
-            @for (i, r) in shown.iter().enumerate() {
-                @let y = i as f64 * bar_h + 2.0;
-                @let w = (r.counters.octets as f64 / max as f64 * (CHART_W - 70.0)).max(1.0);
-                text x=(label_w - 6.0) y=(y + 13.0) text-anchor="end" font-size="12" font-family="monospace" { (key_text(r)) }
-                rect x=(label_w) y=(y) width=(format!("{w:.1}")) height=(bar_h - 4.0) fill="#3b73b9" {}
-                text x=(label_w + w + 4.0) y=(y + 13.0) font-size="11" fill="#333" { (human(r.counters.octets)) }
-            }
-        }
-    }
-}
-
-/// A time series' octets per interval as an area chart (rows in time
-/// order), with the first and last interval and the peak labelled.
-fn series_chart(points: &[(Val, u64)]) -> Markup {
-    let (w, h, pad) = (CHART_W, 160.0, 30.0);
-    let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
-    let n = points.len().max(2) as f64 - 1.0;
-    let xy = |i: usize, v: u64| {
-        (
-            pad + i as f64 / n * (w - 2.0 * pad),
-            h - pad - v as f64 / max as f64 * (h - 2.0 * pad),
-        )
-    };
-    let mut line = String::new();
-    for (i, (_, v)) in points.iter().enumerate() {
-        let (x, y) = xy(i, *v);
-        line += &format!("{}{x:.1},{y:.1}", if i == 0 { "M" } else { " L" });
-    }
-    let (x0, _) = xy(0, 0);
-    let (x1, base) = xy(points.len().saturating_sub(1), 0);
-    let area = format!("{line} L{x1:.1},{base:.1} L{x0:.1},{base:.1} Z");
-    let first = points.first().map(|p| p.0.to_string()).unwrap_or_default();
-    let last = points.last().map(|p| p.0.to_string()).unwrap_or_default();
-    html! {
-        svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {w} {h}")) role="img" {
-            title { "octets per interval" }
-            path d=(area) fill="#3b73b9" fill-opacity="0.35" stroke="none" {}
-            path d=(line) fill="none" stroke="#3b73b9" stroke-width="1.5" {}
-            line x1=(pad) y1=(base) x2=(w - pad) y2=(base) stroke="#999" {}
-            text x=(pad) y=(h - 8.0) font-size="10" fill="#333" { (first) }
-            text x=(w - pad) y=(h - 8.0) font-size="10" fill="#333" text-anchor="end" { (last) }
-            text x=(pad) y=(pad - 8.0) font-size="10" fill="#333" { "peak " (human(max)) " octets" }
-        }
-    }
-}
-
-/// A heat map: one row per key (the top `BARS` by octets), one column
-/// per interval, each cell shaded by its octets (like the IFSTAT monthly
-/// pages' per-host per-day tables).
-fn heat_map(rep: &Report, rows: &[Row], at: usize) -> Markup {
-    let other = 1 - at;
-    let mut times: Vec<Val> = rows.iter().map(|r| r.key[at]).collect();
-    times.sort();
-    times.dedup();
-    let mut totals: std::collections::HashMap<Val, u64> = Default::default();
-    let mut cells: std::collections::HashMap<(Val, Val), u64> = Default::default();
-    for r in rows {
-        *totals.entry(r.key[other]).or_default() += r.counters.octets;
-        *cells.entry((r.key[other], r.key[at])).or_default() += r.counters.octets;
-    }
-    let mut keys: Vec<(Val, u64)> = totals.into_iter().collect();
-    keys.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    keys.truncate(BARS);
-    let max = cells.values().copied().max().unwrap_or(0).max(1);
-    let shade = |v: u64| {
-        // White to the chart blue, by the cell's share of the largest.
-        let t = v as f64 / max as f64;
-        let c = |full: f64| (255.0 - t * (255.0 - full)).round() as u8;
-        format!(
-            "background:#{:02x}{:02x}{:02x}",
-            c(59.0),
-            c(115.0),
-            c(185.0)
-        )
-    };
-    let label = rep.kind.parts.get(other).map_or("key", |p| p.name());
-    html! {
-        div.heat {
-            table {
-                thead { tr {
-                    th { (label) }
-                    @for t in &times { th { (t.to_string()) } }
-                } }
-                tbody { @for (k, _) in &keys { tr {
-                    td.key { (k.to_string()) }
-                    @for t in &times {
-                        @let v = cells.get(&(*k, *t)).copied().unwrap_or(0);
-                        td style=(shade(v)) title=(v) { (human(v)) }
-                    }
-                } } }
-            }
-        }
-    }
-}
-
-/// The summaries: the counters and averages as a table, each
-/// distribution as bars of flows per bucket.
-fn summary_section(r: &HtmlReport, sum: &crate::Summary) -> Markup {
-    let rep = r.report;
-    let t = &rep.totals;
-    let a = crate::Averages::of(t, rep.first_ms, rep.last_ms);
-    let facts: [(&str, String); 10] = [
-        ("flows", t.flows.to_string()),
-        ("octets", human(t.octets)),
-        ("packets", human(t.packets)),
-        ("flows without packets (ignored)", rep.ignores.to_string()),
-        ("average flow time", format!("{:.1} ms", a.flow_time)),
-        (
-            "average packet size",
-            format!("{:.0} octets", a.packet_size),
-        ),
-        ("average flow size", format!("{:.0} octets", a.flow_size)),
-        (
-            "average packets per flow",
-            format!("{:.1}", a.packets_per_flow),
-        ),
-        ("flows per second", format!("{:.2}", a.flows_per_second)),
-        ("bits per second", human((a.octets_per_second * 8.0) as u64)),
-    ];
-    html! {
-        section {
-            h2 { (r.title) }
-            table { tbody { @for (k, v) in &facts { tr { td.key { (k) } td { (v) } } } } }
-            @if sum.kind == crate::SummaryKind::Detail {
-                @for (name, d) in sum.distributions() {
-                    h3 { (name) }
-                    (bars(&d.buckets()))
-                }
-            }
-        }
-    }
-}
-
-fn section(r: &HtmlReport) -> Markup {
-    let rep = r.report;
-    if let Some(sum) = &rep.summary {
-        return summary_section(r, sum);
-    }
-    let cols = rep.kind.columns();
-    let series_at = rep.kind.parts.iter().position(|p| *p == KeyPart::Interval);
-    let graph = match (series_at, rep.kind.parts.len()) {
-        (Some(_), 1) => {
-            let mut points: Vec<(Val, u64)> = r
-                .rows
-                .iter()
-                .map(|x| (x.key[0], x.counters.octets))
-                .collect();
-            points.sort();
-            series_chart(&points)
-        }
-        (Some(at), 2) => heat_map(rep, r.rows, at),
-        _ => chart(r.rows),
-    };
-    html! {
-        section {
-            h2 { (r.title) }
-            p.totals {
-                (rep.totals.flows) " flows, " (human(rep.totals.octets)) " octets, "
-                (human(rep.totals.packets)) " packets in all; " (rep.keys()) " keys"
-            }
-            @if !r.rows.is_empty() { (graph) }
-            table {
-                thead { tr {
-                    @for c in &cols { th { (c) } }
-                    @if let Some(c) = rep.kind.count_column() { th { (c) } }
-                    th { "flows" } th { "octets" } th { "packets" } th { "octets %" }
-                } }
-                tbody {
-                    @for row in &r.rows[..r.rows.len().min(TABLE_ROWS)] { tr {
-                        @for v in &row.key { td.key { (v.to_string()) } }
-                        @if let Some(n) = row.count { td { (n) } }
-                        td { (row.counters.flows) }
-                        td title=(row.counters.octets) { (human(row.counters.octets)) }
-                        td title=(row.counters.packets) { (human(row.counters.packets)) }
-                        td { (format!("{:.2}", pct(row.counters.octets, rep.totals.octets))) }
-                    } }
-                    @if r.rows.len() > TABLE_ROWS {
-                        tr { td.key colspan=(cols.len() + 4) {
-                            "… and " (r.rows.len() - TABLE_ROWS) " more rows (limit them with records or --records)"
-                        } }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A table that is not a report (a daily summary's hours, exporters'
-/// health), with an optional bar per row.
-pub struct HtmlTable<'a> {
+/// Traffic over time that is not a report (a daily summary's hours).
+pub struct HtmlSeries<'a> {
     pub title: &'a str,
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-    /// (label, value) bars drawn above the table.
-    pub bars: Vec<(String, u64)>,
+    /// What the values are, for the scale: `bit/s`.
+    pub unit: fn(f64) -> String,
+    pub area: Area,
+    /// Time labels spread evenly under the chart, first at its left
+    /// edge, last at its right edge (3 or 5 read best).
+    pub ticks: Vec<String>,
+    /// The start of each point's interval, for the peak's caption.
+    pub points: Vec<String>,
+    /// A sentence under the chart.
+    pub note: String,
+    /// A table of the figures per point, folded under the chart:
+    /// (headings, rows).
+    pub details: Option<(Vec<String>, Vec<Vec<String>>)>,
+}
+
+/// Exporter health.
+pub struct HtmlHealth<'a> {
+    pub title: &'a str,
+    pub exporters: &'a [ExporterHealth],
+    /// Sentences under the table.
+    pub note: String,
 }
 
 /// One section of a page.
 pub enum HtmlSection<'a> {
     Report(HtmlReport<'a>),
-    Table(HtmlTable<'a>),
+    Series(HtmlSeries<'a>),
+    Health(HtmlHealth<'a>),
+    /// A heading and paragraphs.
+    Text(&'a str, Vec<String>),
 }
 
-fn bars(items: &[(String, u64)]) -> Markup {
-    let max = items.iter().map(|b| b.1).max().unwrap_or(0).max(1);
-    let bar_h = 16.0;
-    let label_w = 120.0;
-    let height = bar_h * items.len() as f64 + 4.0;
-    html! {
-        svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {} {height}", CHART_W + label_w)) role="img" {
-            @for (i, (label, v)) in items.iter().enumerate() {
-                @let y = i as f64 * bar_h + 2.0;
-                @let w = (*v as f64 / max as f64 * (CHART_W - 70.0)).max(if *v > 0 { 1.0 } else { 0.0 });
-                text x=(label_w - 6.0) y=(y + 12.0) text-anchor="end" font-size="11" font-family="monospace" { (label) }
-                rect x=(label_w) y=(y) width=(format!("{w:.1}")) height=(bar_h - 4.0) fill="#3b73b9" {}
-                text x=(label_w + w + 4.0) y=(y + 12.0) font-size="10" fill="#333" { (human(*v)) }
+/// The top of a page.
+pub struct PageHead<'a> {
+    pub title: &'a str,
+    /// Lines under the title: the window in words, the data's range.
+    pub lines: Vec<String>,
+    /// The key figures, as (value, what): ("180", "flows").
+    pub facts: Vec<(String, String)>,
+    /// Show what the colours mean.
+    pub legend: bool,
+    /// The data's range (first flow's start, last flow's end) and flows
+    /// that `lines` and `facts` state for the whole page; sections with
+    /// the same do not repeat them.
+    pub range: Option<(i64, i64, u64)>,
+}
+
+const STYLE: &str = "\
+body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;\
+margin:0 auto;max-width:66rem;padding:12px 16px;color:#1a1a1a;background:#fff}\
+h1{font-size:22px;line-height:1.25;margin:8px 0 6px}\
+h2{font-size:18px;line-height:1.3;margin:30px 0 6px;padding-top:10px;border-top:1px solid #ddd}\
+h3{font-size:15px;margin:18px 0 4px}\
+p{margin:4px 0}.when{color:#333;font-size:14px}.note{color:#444;font-size:13px;margin-top:6px}\
+.facts{font-size:15px;margin:10px 0}.facts b{font-size:17px}\
+.legend{font-size:13px;color:#333}.sw{font-size:16px}\
+table{border-collapse:collapse;width:100%;font-size:14px}\
+th{font-weight:600;font-size:13px;text-align:right;color:#333;border-bottom:1px solid #999;padding:4px 6px;vertical-align:bottom}\
+td{padding:3px 6px;text-align:right;border-bottom:1px solid #e4e4e4;vertical-align:middle;font-variant-numeric:tabular-nums;white-space:nowrap}\
+th.k,td.k{text-align:left}\
+td.k{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px;overflow-wrap:anywhere;word-break:break-word;white-space:normal;min-width:9.5em}\
+.nm{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#444}\
+th.bar,td.bar{width:42%;text-align:left}\
+table.b{width:100%;border-collapse:collapse}table.b td{padding:0 5px;border:0;height:22px;font-size:13px;white-space:nowrap;text-align:left}\
+table.b td.f{text-align:right}\
+.more{display:none;font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#444;font-size:12px;margin-top:2px}\
+tr.bad td{background:#fdeee4}tr.bad td.k{border-left:4px solid #d55e00}tr.lead td{border-bottom:0}\
+.warn{color:#a63c00;font-weight:600}.ok{color:#2c6e49}\
+table.kv{max-width:40rem}.why{color:#333;font-size:13px;white-space:normal;text-align:left;font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif}\
+tr.bad td.why{border-left:4px solid #d55e00;padding:2px 6px 6px 10px}tr.bad td.why div{margin:2px 0}\
+.chart{display:block;width:100%;max-width:960px;height:auto;aspect-ratio:640/200;border:0}\
+table.ticks{max-width:960px;font-size:12px;color:#333}table.ticks td{border:0;padding:2px 0}\
+.heat td{padding:0;height:18px;border:1px solid #fff}.heat td.k{padding:0 6px 0 0;font-size:12px;white-space:normal}\
+.heat th{font-size:12px;font-weight:normal;text-align:left;padding:2px 0}\
+details{margin-top:8px}summary{cursor:pointer;color:#0a5a8c;font-size:14px}\
+@media (max-width:600px){body{padding:8px}h1{font-size:20px}.x{display:none}.more{display:block}\
+th.bar,td.bar{width:48%}td.k{font-size:12px}}\
+@media print{body{max-width:none;padding:0;font-size:11pt}\
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}\
+h2{break-after:avoid}tr{break-inside:avoid}th.bar,td.bar{width:30%}summary{display:none}details>table{display:table}\
+@page{size:A4;margin:14mm}}";
+
+/// Rows of a table on a page: a page is read, or mailed; a full
+/// time-series table of every key would make it megabytes.
+const TABLE_ROWS: usize = 500;
+/// Layers of a stacked area chart (the rest are "other"); more keys than
+/// this add a heat map.
+const LAYERS: usize = 6;
+/// Keys of a heat map, and its columns (intervals are grouped to fit a
+/// phone).
+const HEAT_KEYS: usize = 15;
+const HEAT_COLUMNS: usize = 24;
+
+/// What the page is being rendered for, and the images of a mail.
+struct Ctx<'a> {
+    show: &'a Show<'a>,
+    target: Target,
+    images: Vec<Image>,
+    /// The page's data range and flows, said once on top: a section
+    /// says its own only when they differ.
+    page: Option<(i64, i64, u64)>,
+    /// The page's title: a lone section under the same title has no
+    /// heading of its own.
+    title: String,
+    lone: bool,
+}
+
+impl Ctx<'_> {
+    /// A chart: inline SVG on a page, an image part in a mail.
+    fn chart(&mut self, area: &Area, alt: &str) -> Markup {
+        match self.target {
+            Target::Page => PreEscaped(area.svg(alt)),
+            Target::Mail => {
+                let cid = format!("chart{}@floe", self.images.len() + 1);
+                self.images.push(Image {
+                    cid: cid.clone(),
+                    png: area.png(),
+                });
+                html! {
+                    img.chart src=(format!("cid:{cid}")) width=(chart::WIDTH) height=(chart::HEIGHT) alt=(alt);
+                }
             }
         }
     }
 }
 
-fn table_section(t: &HtmlTable) -> Markup {
+/// A key cell: values with their names in a lighter face, parts joined.
+fn key_markup(r: &Report, labels: &[Label]) -> Markup {
+    let pieces: Vec<Markup> = labels
+        .iter()
+        .map(|l| match (&l.name, l.replaces) {
+            (Some(n), true) => html! { (n) },
+            (Some(n), false) => html! { (l.value) " " span.nm { (n) } },
+            (None, _) => html! { (l.value) },
+        })
+        .collect();
+    let sep = join_key(r, &["".into(), "".into()]);
+    html! {
+        @for (i, p) in pieces.iter().enumerate() {
+            @if i > 0 { (sep) }
+            (p)
+        }
+    }
+}
+
+/// One row of a table of bars.
+struct BarRow {
+    key: Markup,
+    /// The details line that replaces the side columns on a phone.
+    more: String,
+    value: f64,
+    /// The number on the bar.
+    label: String,
+    colour: Colour,
+    /// The side columns.
+    side: Vec<String>,
+    bad: bool,
+}
+
+/// A table whose second column is a bar per row, with its number on it
+/// (inside a long bar, after a short one), scaled to the largest.
+fn bars_table(key_head: &str, bar_head: &str, side_heads: &[String], rows: &[BarRow]) -> Markup {
+    let max = rows.iter().map(|r| r.value).fold(0.0, f64::max);
+    html! {
+        table {
+            thead { tr {
+                th.k { (key_head) }
+                th.bar { (bar_head) }
+                @for h in side_heads { th.x { (h) } }
+            } }
+            tbody { @for r in rows {
+                @let pct = if max > 0.0 { (r.value / max * 100.0).clamp(0.0, 100.0) } else { 0.0 };
+                @let w = if r.value > 0.0 { pct.max(0.5) } else { 0.0 };
+                @let inside = w >= 50.0;
+                @let c = r.colour.hex();
+                @let ink = r.colour.text().hex();
+                tr class=[r.bad.then_some("bad")] {
+                    td.k { (r.key) @if !r.more.is_empty() { div.more { (r.more) } } }
+                    td.bar {
+                        table.b role="presentation" { tr {
+                            @if w > 0.0 {
+                                td.f width=(format!("{w:.1}%")) bgcolor=(c)
+                                    style=(format!("width:{w:.1}%;background:{c};color:{ink}")) {
+                                    @if inside { (r.label) }
+                                }
+                            }
+                            @if w < 100.0 {
+                                td {
+                                    @if !inside { (r.label) }
+                                }
+                            }
+                        } }
+                    }
+                    @for s in &r.side { td.x { (s) } }
+                }
+            } }
+        }
+    }
+}
+
+/// What a report's bars measure: its sort's counter (bytes when sorted by
+/// key; flows for a distribution).
+#[derive(Clone, Copy, PartialEq)]
+enum Measure {
+    Flows,
+    Packets,
+    Bytes,
+    Duration,
+    Count,
+    Rate(SortField),
+}
+
+impl Measure {
+    fn of(r: &Report, sort: Sort) -> Measure {
+        let distribution = matches!(
+            r.kind.parts.as_slice(),
+            [KeyPart::PacketSize
+                | KeyPart::Octets
+                | KeyPart::Packets
+                | KeyPart::Bps
+                | KeyPart::Pps
+                | KeyPart::Duration]
+        );
+        match sort.field {
+            SortField::Flows => Measure::Flows,
+            SortField::Packets => Measure::Packets,
+            SortField::Octets => Measure::Bytes,
+            SortField::Duration => Measure::Duration,
+            SortField::Count => Measure::Count,
+            SortField::Key(_) if distribution => Measure::Flows,
+            SortField::Key(_) if r.kind.count => Measure::Count,
+            SortField::Key(_) => Measure::Bytes,
+            f => Measure::Rate(f),
+        }
+    }
+
+    fn heading(self, r: &Report) -> String {
+        match self {
+            Measure::Flows => "flows".into(),
+            Measure::Packets => "packets".into(),
+            Measure::Bytes => "bytes".into(),
+            Measure::Duration => "total flow time".into(),
+            Measure::Count => count_words(r).unwrap_or("count").into(),
+            Measure::Rate(f) => words::measure(f).into(),
+        }
+    }
+
+    fn value(self, row: &Row) -> f64 {
+        let c = &row.counters;
+        let rt = row.rates.unwrap_or_default();
+        match self {
+            Measure::Flows => c.flows as f64,
+            Measure::Packets => c.packets as f64,
+            Measure::Bytes => c.octets as f64,
+            Measure::Duration => c.duration_ms as f64,
+            Measure::Count => row.count.unwrap_or(0) as f64,
+            Measure::Rate(SortField::AvgBps) => rt.avg_bps(),
+            Measure::Rate(SortField::MinBps) => rt.min_bps,
+            Measure::Rate(SortField::MaxBps) => rt.max_bps,
+            Measure::Rate(SortField::AvgPps) => rt.avg_pps(),
+            Measure::Rate(SortField::MinPps) => rt.min_pps,
+            Measure::Rate(_) => rt.max_pps,
+        }
+    }
+
+    fn show(self, v: f64) -> String {
+        match self {
+            Measure::Flows | Measure::Packets | Measure::Count => words::count(v as u64, NNBSP),
+            Measure::Bytes => words::bytes(v as u64),
+            Measure::Duration => words::duration(v as u64),
+            Measure::Rate(SortField::AvgBps | SortField::MinBps | SortField::MaxBps) => {
+                words::bits_per_second(v)
+            }
+            Measure::Rate(_) => words::per_second(v, "p/s"),
+        }
+    }
+}
+
+/// The narrow no-break space that groups digits (`49 996`).
+const NNBSP: &str = "\u{202f}";
+
+/// The colour of a report's bars: by direction, or by protocol family
+/// row by row.
+fn bar_colour(r: &Report, row: &Row) -> Colour {
+    let parts = &r.kind.parts;
+    if let Some(i) = parts.iter().position(|p| *p == KeyPart::Protocol) {
+        if parts.len() == 1 {
+            if let Some(Val::N(p)) = row.key.get(i) {
+                return chart::protocol_colour(*p);
+            }
+        }
+    }
+    if r.kind.both_ends || r.kind.count {
+        return match parts[0] {
+            KeyPart::SrcAddr | KeyPart::SrcPort if r.kind.count => chart::SOURCE,
+            KeyPart::DstAddr | KeyPart::DstPort if r.kind.count => chart::DESTINATION,
+            _ => chart::NEUTRAL,
+        };
+    }
+    let src = parts.iter().any(|p| {
+        matches!(
+            p,
+            KeyPart::SrcAddr | KeyPart::SrcPort | KeyPart::SrcAs | KeyPart::InIf
+        )
+    });
+    let dst = parts.iter().any(|p| {
+        matches!(
+            p,
+            KeyPart::DstAddr | KeyPart::DstPort | KeyPart::DstAs | KeyPart::OutIf
+        )
+    });
+    match (src, dst) {
+        (true, false) => chart::SOURCE,
+        (false, true) => chart::DESTINATION,
+        _ => chart::NEUTRAL,
+    }
+}
+
+/// A keyed report (a top-N, a distribution, a count) as a table of bars.
+fn keyed(ctx: &Ctx, h: &HtmlReport) -> Markup {
+    let r = h.report;
+    let m = Measure::of(r, h.sort);
+    let total = match m {
+        Measure::Flows => Some(r.totals.flows),
+        Measure::Packets => Some(r.totals.packets),
+        Measure::Bytes => Some(r.totals.octets),
+        Measure::Duration => Some(r.totals.duration_ms),
+        _ => None,
+    };
+    let mut side: Vec<String> = Vec::new();
+    if total.is_some() {
+        side.push("share".into());
+    }
+    if m == Measure::Count {
+        side.push("bytes".into());
+    }
+    for (mm, name) in [
+        (Measure::Flows, "flows"),
+        (Measure::Packets, "packets"),
+        (Measure::Bytes, "bytes"),
+    ] {
+        if m != mm && !(m == Measure::Count && mm == Measure::Bytes) {
+            side.push(name.into());
+        }
+    }
+    side.push("bit/s".into());
+    side.push("bytes/packet".into());
+    let shown = &h.rows[..h.rows.len().min(TABLE_ROWS)];
+    let rows: Vec<BarRow> = shown
+        .iter()
+        .map(|row| {
+            let f = Figures::of(r, row);
+            let v = m.value(row);
+            let mut cells: Vec<String> = Vec::new();
+            let mut more: Vec<String> = Vec::new();
+            if let Some(t) = total {
+                let s = words::percent(v as u64, t);
+                more.push(format!("{s} of {}", m.heading(r)));
+                cells.push(s);
+            }
+            if m == Measure::Count {
+                cells.push(words::bytes(f.octets));
+                more.push(words::bytes(f.octets));
+            }
+            for (mm, text) in [
+                (Measure::Flows, plural(f.flows, "flow", "flows")),
+                (Measure::Packets, plural(f.packets, "packet", "packets")),
+                (Measure::Bytes, words::bytes(f.octets)),
+            ] {
+                if m != mm && !(m == Measure::Count && mm == Measure::Bytes) {
+                    let n = text.split(' ').next().unwrap_or("").to_string();
+                    cells.push(if mm == Measure::Bytes {
+                        text.clone()
+                    } else {
+                        n
+                    });
+                    more.push(text);
+                }
+            }
+            let bps = f.bps.map_or("–".into(), words::bits_per_second);
+            cells.push(bps.clone());
+            more.push(bps);
+            cells.push(format!("{:.0}", f.bpp));
+            BarRow {
+                key: key_markup(r, &ctx.show.labels(r, row)),
+                more: more.join(" · "),
+                value: v,
+                label: m.show(v),
+                colour: bar_colour(r, row),
+                side: cells,
+                bad: false,
+            }
+        })
+        .collect();
+    html! {
+        (bars_table(&words::key_heading(&r.kind), &m.heading(r), &side, &rows))
+        @if h.rows.len() > TABLE_ROWS {
+            p.note { "… and " (h.rows.len() - TABLE_ROWS) " more rows (limit them with --records)." }
+        }
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        words::count(n, NNBSP),
+        if n == 1 { one } else { many }
+    )
+}
+
+/// Labels under a chart at 0, 25, 50, 75 and 100 % of its width (or 0,
+/// 50 and 100 %: cells sized so that each label sits where it belongs).
+fn ticks(labels: &[String]) -> Markup {
+    let widths: &[f64] = match labels.len() {
+        5 => &[12.5, 25.0, 25.0, 25.0, 12.5],
+        3 => &[33.3, 33.4, 33.3],
+        2 => &[50.0, 50.0],
+        _ => &[100.0],
+    };
+    let n = widths.len();
+    html! {
+        table.ticks role="presentation" { tr {
+            @for (i, (l, w)) in labels.iter().zip(widths).enumerate() {
+                @let align = if i == 0 { "left" } else if i + 1 == n { "right" } else { "center" };
+                td width=(format!("{w}%")) style=(format!("text-align:{align}")) { (l) }
+            }
+        } }
+    }
+}
+
+/// Where ticks go over `n` points: 5 labels, or 3 when they are long.
+fn tick_fractions(long: bool) -> &'static [f64] {
+    if long {
+        &[0.0, 0.5, 1.0]
+    } else {
+        &[0.0, 0.25, 0.5, 0.75, 1.0]
+    }
+}
+
+/// A legend of an area's layers: a coloured square and the name.
+fn legend(area: &Area) -> Markup {
+    html! {
+        p.legend {
+            @for (i, l) in area.layers.iter().enumerate() {
+                @if i > 0 { " \u{a0} " }
+                span.sw style=(format!("color:{}", l.colour.hex())) { "■" } " " (l.label)
+            }
+        }
+    }
+}
+
+/// The scale and the peak, in a sentence.
+fn scale_note(area: &Area, unit: fn(f64) -> String, points: &[String]) -> String {
+    let (top, step) = area.scale();
+    let totals = area.totals();
+    let (peak_at, peak) =
+        totals
+            .iter()
+            .enumerate()
+            .fold((0, 0.0), |a, (i, v)| if *v > a.1 { (i, *v) } else { a });
+    let mut s = format!("Lines every {}, up to {}", unit(step), unit(top));
+    if peak > 0.0 {
+        s += &format!(
+            "; the peak is {} at {}",
+            unit(peak),
+            points.get(peak_at).map_or("", String::as_str)
+        );
+    }
+    s + "."
+}
+
+fn series_section(ctx: &mut Ctx, s: &HtmlSeries) -> Markup {
+    let alt = format!("{}: {}", s.title, scale_note(&s.area, s.unit, &s.points));
+    let chart = ctx.chart(&s.area, &alt);
     html! {
         section {
-            h2 { (t.title) }
-            @if !t.bars.is_empty() { (bars(&t.bars)) }
-            table {
-                thead { tr { @for c in &t.columns { th { (c) } } } }
-                tbody { @for r in &t.rows { tr {
-                    @for (i, v) in r.iter().enumerate() {
-                        @if i == 0 { td.key { (v) } } @else { td { (v) } }
+            h2 { (s.title) }
+            @if s.area.layers.len() > 1 { (legend(&s.area)) }
+            (chart)
+            (ticks(&s.ticks))
+            p.note { (scale_note(&s.area, s.unit, &s.points)) " " (s.note) }
+            @if let Some((heads, rows)) = &s.details {
+                details {
+                    summary { "The figures, interval by interval" }
+                    table {
+                        thead { tr { @for (i, h) in heads.iter().enumerate() {
+                            @if i == 0 { th.k { (h) } } @else { th { (h) } }
+                        } } }
+                        tbody { @for r in rows { tr { @for (i, v) in r.iter().enumerate() {
+                            @if i == 0 { td.k { (v) } } @else { td { (v) } }
+                        } } } }
                     }
-                } } }
+                }
             }
         }
     }
 }
 
-/// The page: `title`, a line under it (time window, host...), the reports.
-pub fn render_html(title: &str, subtitle: &str, reports: &[HtmlReport]) -> String {
+/// A time series report: its intervals from the first to the last (the
+/// empty ones as 0), as bit/s stacked by key.
+fn series_report(ctx: &mut Ctx, h: &HtmlReport, at: usize) -> Markup {
+    let r = h.report;
+    let step_s = (r.options.interval_ms() / 1000) as u64;
+    let times: Vec<u64> = h
+        .rows
+        .iter()
+        .filter_map(|row| match row.key.get(at) {
+            Some(Val::T(t)) => Some(*t),
+            _ => None,
+        })
+        .collect();
+    let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
+        return html! {};
+    };
+    let n = ((last - first) / step_s + 1).min(100_000) as usize;
+    let index = |t: u64| ((t - first) / step_s) as usize;
+    let bps = |octets: u64| octets as f64 * 8.0 / step_s as f64;
+    let other_parts = r.kind.parts.len() > 1;
+    // Keys (the parts besides the time) by bytes.
+    let key_of = |row: &Row| -> Vec<Val> {
+        row.key
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, v)| *v)
+            .collect()
+    };
+    let mut totals: std::collections::HashMap<Vec<Val>, (u64, usize)> = Default::default();
+    for (i, row) in h.rows.iter().enumerate() {
+        let e = totals.entry(key_of(row)).or_insert((0, i));
+        e.0 += row.counters.octets;
+    }
+    let mut keys: Vec<(Vec<Val>, u64, usize)> =
+        totals.into_iter().map(|(k, (o, i))| (k, o, i)).collect();
+    keys.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let label_of = |row: &Row| -> String {
+        let labels = ctx.show.labels(r, row);
+        let parts: Vec<String> = labels
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, l)| l.text())
+            .collect();
+        join_key(r, &parts)
+    };
+    let proto_only = r.kind.parts.len() == 2 && r.kind.parts.contains(&KeyPart::Protocol);
+    let mut layers: Vec<Layer> = Vec::new();
+    if !other_parts {
+        let mut v = vec![0.0; n];
+        for row in h.rows {
+            if let Some(Val::T(t)) = row.key.get(at) {
+                v[index(*t).min(n - 1)] += bps(row.counters.octets);
+            }
+        }
+        layers.push(Layer {
+            label: "all traffic".into(),
+            colour: chart::NEUTRAL,
+            values: v,
+        });
+    } else if proto_only {
+        // By protocol family.
+        let mut fam = vec![vec![0.0; n]; chart::FAMILIES.len()];
+        for row in h.rows {
+            let p = row.key.iter().find_map(|v| match v {
+                Val::N(p) => Some(*p),
+                _ => None,
+            });
+            if let (Some(Val::T(t)), Some(p)) = (row.key.get(at), p) {
+                fam[chart::family(p as u8)][index(*t).min(n - 1)] += bps(row.counters.octets);
+            }
+        }
+        for ((name, colour), v) in chart::FAMILIES.iter().zip(fam) {
+            if v.iter().any(|x| *x > 0.0) {
+                layers.push(Layer {
+                    label: (*name).into(),
+                    colour: *colour,
+                    values: v,
+                });
+            }
+        }
+    } else {
+        let top: Vec<&Vec<Val>> = keys.iter().take(LAYERS).map(|k| &k.0).collect();
+        let mut vs = vec![vec![0.0; n]; top.len() + 1];
+        for row in h.rows {
+            let k = key_of(row);
+            let li = top.iter().position(|t| **t == k).unwrap_or(top.len());
+            if let Some(Val::T(t)) = row.key.get(at) {
+                vs[li][index(*t).min(n - 1)] += bps(row.counters.octets);
+            }
+        }
+        for (i, v) in vs.into_iter().enumerate() {
+            if i < top.len() {
+                layers.push(Layer {
+                    label: label_of(&h.rows[keys[i].2]),
+                    colour: chart::SERIES[i % chart::SERIES.len()],
+                    values: v,
+                });
+            } else if v.iter().any(|x| *x > 0.0) {
+                layers.push(Layer {
+                    label: "other".into(),
+                    colour: chart::OTHER,
+                    values: v,
+                });
+            }
+        }
+    }
+    let area = Area { layers };
+    let start_ms = *first as i64 * 1000;
+    let end_ms = (*last + step_s) as i64 * 1000;
+    let clock = ctx.show.clock;
+    let one_day =
+        words::Civil::at(clock, start_ms).days == words::Civil::at(clock, end_ms - 1).days;
+    let at_time = |ms: i64| {
+        if one_day {
+            words::Civil::at(clock, ms).time(false)
+        } else {
+            words::datetime(clock, ms)
+        }
+    };
+    let tick_labels: Vec<String> = tick_fractions(!one_day)
+        .iter()
+        .map(|f| {
+            let ms = start_ms + ((end_ms - start_ms) as f64 * f) as i64;
+            if one_day && ms == end_ms && words::Civil::at(clock, ms).time(false) == "00:00" {
+                "24:00".into()
+            } else {
+                at_time(ms)
+            }
+        })
+        .collect();
+    let points: Vec<String> = (0..n)
+        .map(|i| at_time(start_ms + i as i64 * step_s as i64 * 1000))
+        .collect();
+    let note = format!(
+        "Bits per second, averaged over each {} (a flow's bytes are shared among the intervals it spans, by time).",
+        words::interval(step_s)
+    );
+    let alt = format!(
+        "{}: {}",
+        h.title,
+        scale_note(&area, words::bits_per_second, &points)
+    );
+    let chart_markup = ctx.chart(&area, &alt);
+    // One key: the figures per interval, folded. Several: the keys'
+    // totals as bars (the legend's colours), and a heat map when there
+    // are more keys than layers.
+    let details = if other_parts {
+        None
+    } else {
+        let mut rows: Vec<&Row> = h.rows.iter().collect();
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        Some(rows)
+    };
+    let key_rows: Vec<BarRow> = if other_parts {
+        keys.iter()
+            .take(HEAT_KEYS)
+            .enumerate()
+            .map(|(i, (k, octets, at_row))| {
+                let row = &h.rows[*at_row];
+                let colour = if proto_only {
+                    match k.first() {
+                        Some(Val::N(p)) => chart::protocol_colour(*p),
+                        _ => chart::OTHER,
+                    }
+                } else if i < LAYERS {
+                    chart::SERIES[i % chart::SERIES.len()]
+                } else {
+                    chart::OTHER
+                };
+                BarRow {
+                    key: html! { (label_of(row)) },
+                    more: format!("{} of the bytes", words::percent(*octets, r.totals.octets)),
+                    value: *octets as f64,
+                    label: words::bytes(*octets),
+                    colour,
+                    side: vec![words::percent(*octets, r.totals.octets)],
+                    bad: false,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let heat = (other_parts && keys.len() > LAYERS).then(|| {
+        heat_map(
+            ctx,
+            h,
+            at,
+            &keys
+                .iter()
+                .take(HEAT_KEYS)
+                .map(|k| k.0.clone())
+                .collect::<Vec<_>>(),
+            (*first, n, step_s),
+            &label_of,
+        )
+    });
+    let scale = scale_note(&area, words::bits_per_second, &points);
+    let key_head = words::key_heading(&crate::ReportType {
+        parts: r
+            .kind
+            .parts
+            .iter()
+            .copied()
+            .filter(|p| *p != KeyPart::Interval)
+            .collect(),
+        ..r.kind.clone()
+    });
+    html! {
+        @if area.layers.len() > 1 { (legend(&area)) }
+        (chart_markup)
+        (ticks(&tick_labels))
+        p.note { (scale) " " (note) }
+        @if other_parts {
+            h3 { "Each " (key_head) " over the whole time" }
+            (bars_table(&key_head, "bytes", &["share".to_string()], &key_rows))
+            @if keys.len() > HEAT_KEYS {
+                p.note { "… and " (keys.len() - HEAT_KEYS) " more." }
+            }
+        }
+        @if let Some(hm) = heat { (hm) }
+        @if let Some(rows) = details {
+            details {
+                summary { "The figures, interval by interval" }
+                table {
+                    thead { tr { th.k { "interval" } th { "flows active" } th { "packets" } th { "bytes" } th { "bit/s" } } }
+                    tbody { @for row in rows.iter().take(TABLE_ROWS) { tr {
+                        td.k { (ctx.show.labels(r, row).first().map(Label::text).unwrap_or_default()) }
+                        td { (words::count(row.counters.flows, NNBSP)) }
+                        td { (words::count(row.counters.packets, NNBSP)) }
+                        td { (words::bytes(row.counters.octets)) }
+                        td { (words::bits_per_second(bps(row.counters.octets))) }
+                    } } }
+                }
+            }
+        }
+    }
+}
+
+/// A heat map: a row per key (the top ones by bytes), a column per
+/// interval (grouped to at most `HEAT_COLUMNS`), each cell shaded by
+/// its bytes, its figure in its tooltip.
+fn heat_map(
+    ctx: &Ctx,
+    h: &HtmlReport,
+    at: usize,
+    keys: &[Vec<Val>],
+    (first, n, step_s): (u64, usize, u64),
+    label_of: &dyn Fn(&Row) -> String,
+) -> Markup {
+    let per = n.div_ceil(HEAT_COLUMNS).max(1);
+    let cols = n.div_ceil(per);
+    let mut cells = vec![vec![0u64; cols]; keys.len()];
+    let mut names = vec![String::new(); keys.len()];
+    for row in h.rows {
+        let k: Vec<Val> = row
+            .key
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, v)| *v)
+            .collect();
+        let Some(ki) = keys.iter().position(|x| *x == k) else {
+            continue;
+        };
+        if names[ki].is_empty() {
+            names[ki] = label_of(row);
+        }
+        if let Some(Val::T(t)) = row.key.get(at) {
+            let c = (((t - first) / step_s) as usize / per).min(cols - 1);
+            cells[ki][c] += row.counters.octets;
+        }
+    }
+    let max = cells.iter().flatten().copied().max().unwrap_or(0).max(1);
+    let clock = ctx.show.clock;
+    let col_ms = (per as u64 * step_s * 1000) as i64;
+    let start_ms = first as i64 * 1000;
+    // Column headings: a time every few columns.
+    let every = cols.div_ceil(4).max(1);
+    let groups: Vec<(usize, String)> = (0..cols)
+        .step_by(every)
+        .map(|c| {
+            (
+                every.min(cols - c),
+                words::Civil::at(clock, start_ms + c as i64 * col_ms).time(false),
+            )
+        })
+        .collect();
+    html! {
+        h3 { "Second view: each key by time" }
+        p.note {
+            "Each cell is " (words::interval(per as u64 * step_s)) "; darker is more bytes (the darkest: "
+            (words::bytes(max)) "). The figures are in the cells' tooltips."
+        }
+        table.heat {
+            thead { tr {
+                th { }
+                @for (span, label) in &groups { th colspan=(span) { (label) } }
+            } }
+            tbody { @for (ki, row) in cells.iter().enumerate() { tr {
+                td.k { (names[ki]) }
+                @for v in row {
+                    @let c = chart::SOURCE.tint(*v as f64 / max as f64);
+                    td bgcolor=(c.hex()) style=(format!("background:{}", c.hex())) title=(words::bytes(*v)) { }
+                }
+            } } }
+        }
+    }
+}
+
+/// The summaries: the figures in words, then (detail) each distribution
+/// as bars of flows per bucket.
+fn summary_section(r: &HtmlReport, sum: &crate::Summary) -> Markup {
+    let rep = r.report;
+    let facts = summary_facts(rep);
+    let flows = rep.totals.flows;
+    html! {
+        table.kv {
+            tbody { @for (k, v) in &facts { tr { td.k style="font-family:inherit" { (k) } td { (v) } } } }
+        }
+        p.note { (SUMMARY_NOTE) }
+        @if sum.kind == crate::SummaryKind::Detail {
+            @for (name, d) in sum.distributions() {
+                h3 { (name) }
+                @let rows: Vec<BarRow> = d.buckets().into_iter().map(|(label, c)| BarRow {
+                    key: html! { (label) },
+                    more: String::new(),
+                    value: c as f64,
+                    label: words::count(c, NNBSP),
+                    colour: chart::NEUTRAL,
+                    side: vec![words::percent(c, flows)],
+                    bad: false,
+                }).collect();
+                (bars_table("up to", "flows", &["share".to_string()], &rows))
+            }
+        }
+    }
+}
+
+fn report_section(ctx: &mut Ctx, r: &HtmlReport) -> Markup {
+    let rep = r.report;
+    let body = if let Some(sum) = &rep.summary {
+        summary_section(r, sum)
+    } else if r.rows.is_empty() {
+        html! { p.note { "No flows." } }
+    } else {
+        match rep.kind.parts.iter().position(|p| *p == KeyPart::Interval) {
+            Some(at) => series_report(ctx, r, at),
+            None => keyed(ctx, r),
+        }
+    };
+    let clock = ctx.show.clock;
+    let mut lines = Vec::new();
+    let same = ctx.page == Some((rep.first_ms, rep.last_ms, rep.totals.flows));
+    if !same {
+        if let Some(range) = words::data_range(clock, rep.first_ms, rep.last_ms) {
+            lines.push(words::capitalise(&range));
+        }
+    }
+    if rep.summary.is_none() {
+        let mut l = if same {
+            String::new()
+        } else {
+            format!(
+                "{} flows, {} packets, {} in all; ",
+                words::count(rep.totals.flows, NNBSP),
+                words::count(rep.totals.packets, NNBSP),
+                words::bytes(rep.totals.octets),
+            )
+        };
+        l += &rows_count(rep, r.rows, NNBSP);
+        if r.rows.len() < rep.keys()
+            && !rep.kind.parts.contains(&KeyPart::Interval)
+            && !rep.kind.count
+        {
+            l += &format!(", {} shown", r.rows.len());
+        }
+        if rep.ignores > 0 {
+            l += &format!("; {} flows without packets ignored", rep.ignores);
+        }
+        lines.push(l + ".");
+    }
+    let heading = !(ctx.lone && ctx.title.starts_with(r.title));
+    html! {
+        section {
+            @if heading { h2 { (r.title) } }
+            @for l in &lines { p.note { (l) } }
+            (body)
+        }
+    }
+}
+
+fn health_section(ctx: &Ctx, h: &HtmlHealth) -> Markup {
+    let clock = ctx.show.clock;
+    let bad = h
+        .exporters
+        .iter()
+        .filter(|e| !e.problems(clock).is_empty())
+        .count();
+    html! {
+        section {
+            h2 { (h.title) }
+            @if h.exporters.is_empty() {
+                p.note { "No exporter counters in the files read." }
+            } @else if bad == 0 {
+                p.ok { "All " (h.exporters.len()) " exporters healthy: no lost flows, bad datagrams, sequence resets, undecoded sets or silence." }
+            } @else {
+                p.warn {
+                    "⚠ " (bad) " of " (h.exporters.len()) " exporters "
+                    (if bad == 1 { "needs" } else { "need" }) " attention (listed first)."
+                }
+            }
+            @if !h.exporters.is_empty() {
+                table {
+                    thead { tr {
+                        th.k { "exporter" }
+                        th { "flows received" }
+                        th.x { "datagrams" }
+                        th.x { "lost flows" }
+                        th.x { "loss" }
+                    } }
+                    tbody { @for e in h.exporters {
+                        @let problems = e.problems(clock);
+                        @let c = &e.counters;
+                        @let bad = !problems.is_empty();
+                        tr class=[bad.then_some("bad lead")] {
+                            td.k {
+                                (e.name())
+                                @if bad { " " span.warn { "⚠" } } @else { " " span.ok.nm { "healthy" } }
+                                div.more {
+                                    (words::count(c.datagrams, NNBSP)) " datagrams · "
+                                    (words::count(c.lost_flows, NNBSP)) " lost flows ("
+                                    (format!("{:.2}", e.loss_pct())) "\u{a0}%)"
+                                }
+                            }
+                            td { (words::count(c.flows, NNBSP)) }
+                            td.x { (words::count(c.datagrams, NNBSP)) }
+                            td.x { (words::count(c.lost_flows, NNBSP)) }
+                            td.x { (format!("{:.2}\u{a0}%", e.loss_pct())) }
+                        }
+                        @if bad {
+                            tr.bad { td.why colspan="5" {
+                                @for p in &problems {
+                                    div { span.warn { "⚠ " (p.what) } ": " (p.why) "." }
+                                }
+                            } }
+                        }
+                    } }
+                }
+            }
+            @if !h.note.is_empty() { p.note { (h.note) } }
+        }
+    }
+}
+
+/// A page of sections, for a browser or a mail.
+pub fn render_page(head: &PageHead, sections: &[HtmlSection], show: &Show, target: Target) -> Page {
+    let mut ctx = Ctx {
+        show,
+        target,
+        images: Vec::new(),
+        page: head.range,
+        title: head.title.to_string(),
+        lone: sections.len() == 1,
+    };
+    let body: Vec<Markup> = sections
+        .iter()
+        .map(|s| match s {
+            HtmlSection::Report(r) => report_section(&mut ctx, r),
+            HtmlSection::Series(x) => series_section(&mut ctx, x),
+            HtmlSection::Health(x) => health_section(&ctx, x),
+            HtmlSection::Text(title, paragraphs) => html! {
+                section {
+                    h2 { (title) }
+                    @for p in paragraphs { p { (p) } }
+                }
+            },
+        })
+        .collect();
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light";
+                title { (head.title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { (head.title) }
+                @for l in &head.lines { p.when { (l) } }
+                @if !head.facts.is_empty() {
+                    p.facts {
+                        @for (i, (v, what)) in head.facts.iter().enumerate() {
+                            @if i > 0 { " · " }
+                            b { (v) } " " (what)
+                        }
+                    }
+                }
+                @if head.legend {
+                    p.legend {
+                        "Colours: "
+                        span.sw style=(format!("color:{}", chart::SOURCE.hex())) { "■" } " sources (sent), "
+                        span.sw style=(format!("color:{}", chart::DESTINATION.hex())) { "■" } " destinations (received), "
+                        @for (name, c) in chart::FAMILIES {
+                            span.sw style=(format!("color:{}", c.hex())) { "■" } " " (name) ", "
+                        }
+                        span.sw style=(format!("color:{}", chart::WARNING.hex())) { "■" } " needs attention."
+                    }
+                }
+                @for b in &body { (b) }
+            }
+        }
+    };
+    Page {
+        html: page.into_string(),
+        images: ctx.images,
+    }
+}
+
+/// A page of reports (a web page: charts inline), under a title and
+/// lines (the window, the data's range).
+pub fn render_html(title: &str, lines: &[String], reports: &[HtmlReport], show: &Show) -> String {
     let sections: Vec<HtmlSection> = reports
         .iter()
         .map(|r| {
@@ -303,34 +1108,16 @@ pub fn render_html(title: &str, subtitle: &str, reports: &[HtmlReport]) -> Strin
                 title: r.title,
                 report: r.report,
                 rows: r.rows,
+                sort: r.sort,
             })
         })
         .collect();
-    render_html_sections(title, subtitle, &sections)
-}
-
-/// A page of reports and tables, in order.
-pub fn render_html_sections(title: &str, subtitle: &str, sections: &[HtmlSection]) -> String {
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (PreEscaped(STYLE)) }
-            }
-            body {
-                h1 { (title) }
-                p.totals { (subtitle) }
-                @for s in sections {
-                    @match s {
-                        HtmlSection::Report(r) => (section(r)),
-                        HtmlSection::Table(t) => (table_section(t)),
-                    }
-                }
-            }
-        }
+    let head = PageHead {
+        title,
+        lines: lines.to_vec(),
+        facts: Vec::new(),
+        legend: false,
+        range: None,
     };
-    page.into_string()
+    render_page(&head, &sections, show, Target::Page).html
 }

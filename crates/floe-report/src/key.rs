@@ -79,12 +79,20 @@ impl std::fmt::Display for Val {
 /// u128 alignment, as the one-byte tag of the first version was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
-    vals: [u128; MAX_PARTS],
-    kinds: [u8; MAX_PARTS],
-    lens: [u8; MAX_PARTS],
+    pub(crate) vals: [u128; MAX_PARTS],
+    pub(crate) kinds: [u8; MAX_PARTS],
+    pub(crate) lens: [u8; MAX_PARTS],
 }
 
 impl Key {
+    /// No key is this (no part is of kind 255): the packed table's mark of
+    /// an empty slot.
+    pub const EMPTY: Key = Key {
+        vals: [u128::MAX; MAX_PARTS],
+        kinds: [255; MAX_PARTS],
+        lens: [255; MAX_PARTS],
+    };
+
     pub fn pack(parts: &[Val]) -> Key {
         let mut k = Key {
             vals: [0; MAX_PARTS],
@@ -123,22 +131,28 @@ impl Key {
     }
 
     pub fn unpack(&self, width: usize) -> Vec<Val> {
-        (0..width)
-            .map(|i| {
-                let (x, len) = (self.vals[i], self.lens[i]);
-                match self.kinds[i] {
-                    0 => Val::N(x as u64),
-                    1 => Val::V4(x as u32),
-                    2 => Val::V6(x),
-                    3 => Val::P4 {
-                        addr: x as u32,
-                        len,
-                    },
-                    5 => Val::P6 { addr: x, len },
-                    _ => Val::T(x as u64),
-                }
-            })
-            .collect()
+        let mut out = Vec::with_capacity(width);
+        self.unpack_into(width, &mut out);
+        out
+    }
+
+    /// [`Key::unpack`] into a buffer the caller reuses.
+    pub fn unpack_into(&self, width: usize, out: &mut Vec<Val>) {
+        out.clear();
+        out.extend((0..width).map(|i| {
+            let (x, len) = (self.vals[i], self.lens[i]);
+            match self.kinds[i] {
+                0 => Val::N(x as u64),
+                1 => Val::V4(x as u32),
+                2 => Val::V6(x),
+                3 => Val::P4 {
+                    addr: x as u32,
+                    len,
+                },
+                5 => Val::P6 { addr: x, len },
+                _ => Val::T(x as u64),
+            }
+        }));
     }
 }
 
@@ -165,12 +179,20 @@ pub(crate) fn compact_key(vals: &[Val]) -> Option<u128> {
 /// thousand of them, and its peak memory was within 2% of nfdump's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Single {
-    val: u128,
-    kind: u8,
-    len: u8,
+    pub(crate) val: u128,
+    pub(crate) kind: u8,
+    pub(crate) len: u8,
 }
 
 impl Single {
+    /// No key is this (no value is of kind 255): the packed table's mark
+    /// of an empty slot.
+    pub const EMPTY: Single = Single {
+        val: u128::MAX,
+        kind: 255,
+        len: 255,
+    };
+
     pub fn pack(v: &Val) -> Single {
         let k = Key::pack(std::slice::from_ref(v));
         Single {

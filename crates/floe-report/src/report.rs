@@ -72,7 +72,7 @@ impl AddrFormat {
     }
 
     /// The address as this format keys it; `mask` is the flow's.
-    fn apply(&self, v: Val, mask: u8) -> Val {
+    pub(crate) fn apply(&self, v: Val, mask: u8) -> Val {
         if self.style == AddrStyle::Address {
             return v;
         }
@@ -270,10 +270,10 @@ pub struct Row {
 
 /// Per-key rates, in tables beside the counters' (only when asked for:
 /// they would double the memory of every report).
-struct RateTables {
-    compact: Table<u128, Rates>,
-    single: Table<Single, Rates>,
-    wide: Table<Key, Rates>,
+pub(crate) struct RateTables {
+    pub(crate) compact: Table<u128, Rates>,
+    pub(crate) single: Table<Single, Rates>,
+    pub(crate) wide: Table<Key, Rates>,
 }
 
 /// A report being computed.
@@ -287,13 +287,13 @@ pub struct Report {
     /// attacker-chosen hash flooding input worth SipHash's cost, and the
     /// tables are capped by max_keys anyway. The packed table made the
     /// 3-part report over 10 M flows take 1.0 GB instead of 2.7 GB.
-    compact: Table<u128, Counters>,
+    pub(crate) compact: crate::packed::PackedTable<u128>,
     /// One-part keys that are not compact.
-    single: Table<Single, Counters>,
+    pub(crate) single: crate::packed::PackedTable<Single>,
     /// Keys of several parts with an IPv6 part, a prefix, or a number over
     /// 32 bits.
-    wide: Table<Key, Counters>,
-    rates: Option<Box<RateTables>>,
+    pub(crate) wide: crate::packed::PackedTable<Key>,
+    pub(crate) rates: Option<Box<RateTables>>,
     pub totals: Counters,
     /// Rates over all flows (when the report keeps rates).
     pub total_rates: Rates,
@@ -304,11 +304,16 @@ pub struct Report {
     pub first_ms: i64,
     pub last_ms: i64,
     pub summary: Option<Box<Summary>>,
-    max_keys: usize,
+    pub(crate) max_keys: usize,
     /// Parts in a stored key.
-    width: usize,
+    pub(crate) width: usize,
     /// Which part is a time-series interval.
-    interval_at: Option<usize>,
+    pub(crate) interval_at: Option<usize>,
+    /// Buffers of [`Report::add_batch`].
+    pub(crate) scratch: crate::columns::BatchScratch,
+    /// Rows counted elsewhere (see [`Report::counted`]) and how many keys
+    /// there were in all.
+    counted: Option<(Vec<Row>, usize)>,
 }
 
 impl Report {
@@ -320,6 +325,7 @@ impl Report {
         Report {
             width: kind.width(),
             interval_at: kind.parts.iter().position(|p| *p == KeyPart::Interval),
+            counted: None,
             summary: kind.summary.map(|k| Box::new(Summary::new(k))),
             rates: options.rates.then(|| {
                 Box::new(RateTables {
@@ -330,15 +336,16 @@ impl Report {
             }),
             kind,
             options,
-            compact: Table::new(),
-            single: Table::new(),
-            wide: Table::new(),
+            compact: crate::packed::PackedTable::new(),
+            single: crate::packed::PackedTable::new(),
+            wide: crate::packed::PackedTable::new(),
             totals: Counters::default(),
             total_rates: Rates::default(),
             ignores: 0,
             first_ms: i64::MAX,
             last_ms: i64::MIN,
             max_keys,
+            scratch: Default::default(),
         }
     }
 
@@ -429,7 +436,7 @@ impl Report {
         Ok(())
     }
 
-    fn bump(&mut self, k: &[Val; MAX_PARTS], s: &Sample) -> Result<(), ReportError> {
+    pub(crate) fn bump(&mut self, k: &[Val; MAX_PARTS], s: &Sample) -> Result<(), ReportError> {
         let full = self.keys() >= self.max_keys;
         let vals = &k[..self.width];
         let added = match compact_key(vals) {
@@ -437,21 +444,21 @@ impl Report {
                 if let Some(r) = &mut self.rates {
                     r.compact.bump(key, false, |x| x.add(s));
                 }
-                self.compact.bump(key, full, |c| c.add(s))
+                self.compact.bump(key, full, s)
             }
             None if vals.len() == 1 => {
                 let key = Single::pack(&vals[0]);
                 if let Some(r) = &mut self.rates {
                     r.single.bump(key, false, |x| x.add(s));
                 }
-                self.single.bump(key, full, |c| c.add(s))
+                self.single.bump(key, full, s)
             }
             None => {
                 let key = Key::pack(vals);
                 if let Some(r) = &mut self.rates {
                     r.wide.bump(key, false, |x| x.add(s));
                 }
-                self.wide.bump(key, full, |c| c.add(s))
+                self.wide.bump(key, full, s)
             }
         };
         if added {
@@ -477,6 +484,12 @@ impl Report {
     /// The rows, sorted, at most `records` of them. Only the rows shown
     /// are fully sorted (a partial selection finds them first).
     pub fn rows(&self, sort: Sort, records: Option<usize>) -> Vec<Row> {
+        if let Some((rows, _)) = &self.counted {
+            let mut rows = rows.clone();
+            sort_rows(&mut rows, sort);
+            rows.truncate(records.unwrap_or(usize::MAX));
+            return rows;
+        }
         if self.kind.count {
             return self.count_rows(sort, records);
         }
@@ -532,6 +545,23 @@ impl Report {
             .collect()
     }
 
+    /// Every key with its counters, in no order (for callers that merge
+    /// reports' rows themselves: sorting is what [`Report::rows`] costs).
+    /// `each` gets the key's parts as shown by a row. Count and summary
+    /// reports have no plain rows: nothing is given.
+    pub fn each_row(&self, mut each: impl FnMut(&[Val], &Counters)) {
+        if self.kind.count || self.summary.is_some() {
+            return;
+        }
+        let width = self.width;
+        let lanes = self.kind.lanes();
+        let mut key = Vec::with_capacity(width);
+        for (k, c) in self.entries() {
+            k.key(&lanes, width).unpack_into(width, &mut key);
+            each(&key, c);
+        }
+    }
+
     /// A count report's rows: the (first, second) pairs collapsed to the
     /// first part, counting the distinct seconds.
     fn count_rows(&self, sort: Sort, records: Option<usize>) -> Vec<Row> {
@@ -585,7 +615,41 @@ impl Report {
 
     /// Number of distinct keys.
     pub fn keys(&self) -> usize {
+        if let Some((_, keys)) = &self.counted {
+            return *keys;
+        }
         self.compact.len() + self.single.len() + self.wide.len()
+    }
+
+    /// A report counted elsewhere (ClickHouse answered it): its rows (all
+    /// of them, or at least the ones an output shows, in any order),
+    /// `keys` distinct keys in all, the totals over every flow counted,
+    /// the flows ignored (no packets), the time span, and the summary's
+    /// distributions. [`Report::rows`] sorts and cuts these rows as it
+    /// would its own; the renderers show it like any other.
+    #[allow(clippy::too_many_arguments)]
+    pub fn counted(
+        kind: ReportType,
+        options: ReportOptions,
+        rows: Vec<Row>,
+        keys: usize,
+        totals: Counters,
+        total_rates: Rates,
+        ignores: u64,
+        (first_ms, last_ms): (i64, i64),
+        summary: Option<Summary>,
+    ) -> Report {
+        let mut r = Report::with_options(kind, usize::MAX, options);
+        r.counted = Some((rows, keys));
+        r.totals = totals;
+        r.total_rates = total_rates;
+        r.ignores = ignores;
+        r.first_ms = first_ms;
+        r.last_ms = last_ms;
+        if let Some(s) = summary {
+            r.summary = Some(Box::new(s));
+        }
+        r
     }
 
     /// Every key of the three tables with its counters; a packed key is
@@ -626,10 +690,13 @@ pub(crate) fn sort_rows(rows: &mut [Row], sort: Sort) {
 /// A flow cut at the interval boundaries it spans: (interval start in
 /// seconds, its share). Octets and packets are shared in proportion to
 /// the time in each interval (what a traffic graph wants; flow-tools'
-/// linear-interpolated report does the same), the remainder to the last
-/// share so that sums stay exact; the flow itself counts once, in the
-/// interval where it starts.
-fn pieces(start_ms: i64, s: &Sample, interval_ms: i64) -> Vec<(u64, Sample)> {
+/// linear-interpolated report does the same), rounded on the running
+/// totals so that sums stay exact; packets are whole, and bytes go with
+/// them: an interval whose share rounds to no packet gives its bytes and
+/// time to the interval before it (or after it), so that no interval
+/// shows bytes without packets. The flow counts in every interval it
+/// has packets in (flows active in the interval).
+pub(crate) fn pieces(start_ms: i64, s: &Sample, interval_ms: i64) -> Vec<(u64, Sample)> {
     let secs = |i: i64| (i * interval_ms / 1000).max(0) as u64;
     let end_ms = start_ms.saturating_add(s.duration_ms as i64);
     let first = start_ms.div_euclid(interval_ms);
@@ -637,29 +704,43 @@ fn pieces(start_ms: i64, s: &Sample, interval_ms: i64) -> Vec<(u64, Sample)> {
     if last == first || last - first >= MAX_PIECES {
         return vec![(secs(first), *s)];
     }
-    let share = |x: u64, d: u64| (u128::from(x) * u128::from(d) / u128::from(s.duration_ms)) as u64;
-    let (mut octets, mut packets) = (s.octets, s.packets);
-    let mut out = Vec::with_capacity((last - first + 1) as usize);
+    let dur = u128::from(s.duration_ms);
+    // x's share of the first `t` ms, rounded half up.
+    let upto = |x: u64, t: u64| ((u128::from(x) * u128::from(t) * 2 + dur) / (dur * 2)) as u64;
+    let (mut t, mut octets, mut packets) = (0u64, 0u64, 0u64);
+    let mut out: Vec<(u64, Sample)> = Vec::with_capacity((last - first + 1) as usize);
+    let mut held = Sample::default();
     for i in first..=last {
         let lo = start_ms.max(i * interval_ms);
         let hi = end_ms.min((i + 1) * interval_ms);
         let d = (hi - lo).max(0) as u64;
+        t += d;
         let (o, p) = if i == last {
-            (octets, packets)
+            (s.octets, s.packets)
         } else {
-            (share(s.octets, d), share(s.packets, d))
+            (upto(s.octets, t), upto(s.packets, t))
         };
-        octets -= o;
-        packets -= p;
-        out.push((
-            secs(i),
-            Sample {
-                flows: u64::from(i == first),
-                octets: o,
-                packets: p,
-                duration_ms: d,
-            },
-        ));
+        let mut piece = Sample {
+            flows: 1,
+            octets: o - octets,
+            packets: p - packets,
+            duration_ms: d,
+        };
+        (octets, packets) = (o, p);
+        if piece.packets == 0 {
+            // Its bytes and time go to the interval before, or (for the
+            // first) are held for the next one with packets.
+            let to = match out.last_mut() {
+                Some(prev) => &mut prev.1,
+                None => &mut held,
+            };
+            to.octets += piece.octets;
+            to.duration_ms += piece.duration_ms;
+            continue;
+        }
+        piece.octets += std::mem::take(&mut held.octets);
+        piece.duration_ms += std::mem::take(&mut held.duration_ms);
+        out.push((secs(i), piece));
     }
     out
 }
@@ -669,7 +750,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pieces_share_exactly_and_count_the_flow_once() {
+    fn pieces_share_exactly_and_never_leave_bytes_without_packets() {
         let s = Sample {
             flows: 1,
             octets: 1001,
@@ -683,8 +764,14 @@ mod tests {
         assert_eq!(p[0].0, 9 * 3600 + 55 * 60);
         assert_eq!(p.iter().map(|x| x.1.octets).sum::<u64>(), 1001);
         assert_eq!(p.iter().map(|x| x.1.packets).sum::<u64>(), 7);
-        assert_eq!(p.iter().map(|x| x.1.flows).collect::<Vec<_>>(), [1, 0, 0]);
-        assert_eq!(p[1].1.octets, 500);
+        assert_eq!(p.iter().map(|x| x.1.duration_ms).sum::<u64>(), 600_000);
+        // Active in each interval it has packets in.
+        assert_eq!(p.iter().map(|x| x.1.flows).collect::<Vec<_>>(), [1, 1, 1]);
+        assert_eq!(
+            p.iter().map(|x| x.1.octets).collect::<Vec<_>>(),
+            [200, 501, 300]
+        );
+        assert_eq!(p.iter().map(|x| x.1.packets).collect::<Vec<_>>(), [1, 4, 2]);
         assert_eq!(p[0].1.duration_ms, 120_000);
         // Inside one interval, and ending exactly on a boundary: one piece.
         assert_eq!(pieces(0, &s, 600_000).len(), 1);
@@ -695,6 +782,29 @@ mod tests {
             ..s
         };
         assert_eq!(pieces(0, &long, 60_000).len(), 1);
+        // Few packets over many intervals: bytes only where packets are.
+        for (octets, packets, minutes) in [(1500, 1, 60), (90_000, 2, 7), (10, 3, 30), (5, 9, 13)] {
+            let s = Sample {
+                flows: 1,
+                octets,
+                packets,
+                duration_ms: minutes * 60_000,
+            };
+            for start in [0, 59_999, 61_000, 299_000] {
+                let p = pieces(start, &s, 60_000);
+                assert!(
+                    p.iter().all(|x| x.1.packets > 0 && x.1.flows == 1),
+                    "{octets} {packets} {minutes} {start}: {p:?}"
+                );
+                assert_eq!(p.iter().map(|x| x.1.octets).sum::<u64>(), octets);
+                assert_eq!(p.iter().map(|x| x.1.packets).sum::<u64>(), packets);
+                assert_eq!(
+                    p.iter().map(|x| x.1.duration_ms).sum::<u64>(),
+                    minutes * 60_000
+                );
+                assert!(p.windows(2).all(|w| w[0].0 < w[1].0));
+            }
+        }
     }
 
     #[test]

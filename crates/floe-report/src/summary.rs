@@ -132,12 +132,18 @@ impl Summary {
     }
 }
 
-/// The averages of a summary, as flow-report computes them (integer
-/// divisions where it divides integers).
+/// The averages of a summary.
+///
+/// [`Averages::of`] divides as people expect (5.97 octets per flow is
+/// 5.97); [`Averages::flow_report`] divides integers where flow-report
+/// does (5.97 is 5, printed `5.000000`), which only the flow-tools
+/// layout keeps, for the scripts that compare its numbers.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Averages {
     /// Seconds from the first flow's start to the last flow's end.
     pub time_real: u64,
+    /// The same span in milliseconds.
+    pub span_ms: u64,
     /// Average flow time, ms.
     pub flow_time: f64,
     /// Octets per packet.
@@ -153,7 +159,25 @@ pub struct Averages {
 }
 
 impl Averages {
+    /// Real averages.
     pub fn of(t: &Counters, first_ms: i64, last_ms: i64) -> Averages {
+        Averages::with(t, first_ms, last_ms, |a, b| {
+            if b == 0 {
+                0.0
+            } else {
+                a as f64 / b as f64
+            }
+        })
+    }
+
+    /// flow-report's: integer divisions where it divides integers.
+    pub fn flow_report(t: &Counters, first_ms: i64, last_ms: i64) -> Averages {
+        Averages::with(t, first_ms, last_ms, |a, b| {
+            a.checked_div(b).unwrap_or(0) as f64
+        })
+    }
+
+    fn with(t: &Counters, first_ms: i64, last_ms: i64, div: fn(u64, u64) -> f64) -> Averages {
         let span_ms = if last_ms > first_ms {
             (last_ms - first_ms) as u64
         } else {
@@ -166,9 +190,9 @@ impl Averages {
                 n as f64 / (span_ms as f64 / 1000.0)
             }
         };
-        let div = |a: u64, b: u64| a.checked_div(b).unwrap_or(0) as f64;
         Averages {
             time_real: span_ms / 1000,
+            span_ms,
             flow_time: div(t.duration_ms, t.flows),
             packet_size: div(t.octets, t.packets),
             flow_size: div(t.octets, t.flows),
@@ -177,5 +201,30 @@ impl Averages {
             octets_per_second: per_span(t.octets),
             packets_per_second: per_span(t.packets),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_averages_and_flow_reports_integer_ones() {
+        let t = Counters {
+            flows: 100,
+            octets: 597,
+            packets: 200,
+            duration_ms: 1001,
+        };
+        let real = Averages::of(&t, 0, 10_000);
+        assert_eq!(real.flow_size, 5.97);
+        assert_eq!(real.packet_size, 2.985);
+        assert_eq!(real.flow_time, 10.01);
+        let ft = Averages::flow_report(&t, 0, 10_000);
+        assert_eq!(
+            (ft.flow_size, ft.packet_size, ft.flow_time),
+            (5.0, 2.0, 10.0)
+        );
+        assert_eq!(ft.flows_per_second, real.flows_per_second);
     }
 }

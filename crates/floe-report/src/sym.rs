@@ -21,6 +21,9 @@ pub struct Symbols {
     protocols: HashMap<u64, String>,
     ports: HashMap<u64, String>,
     asns: HashMap<u64, String>,
+    /// The AS names are the operator's (an asn.sym in the directory
+    /// given), not the short list floe ships.
+    asn_file: bool,
 }
 
 /// Parses a symbol file; `file` names it in errors.
@@ -57,6 +60,7 @@ impl Symbols {
             protocols: parse(IP_PROT, "ip-prot.sym").unwrap_or_default(),
             ports: parse(TCP_PORT, "tcp-port.sym").unwrap_or_default(),
             asns: parse(ASN, "asn.sym").unwrap_or_default(),
+            asn_file: false,
         }
     }
 
@@ -71,7 +75,10 @@ impl Symbols {
         ] {
             let p = dir.join(name);
             match std::fs::read_to_string(&p) {
-                Ok(text) => *table = parse(&text, &p.display().to_string())?,
+                Ok(text) => {
+                    *table = parse(&text, &p.display().to_string())?;
+                    s.asn_file |= name == "asn.sym";
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
                     return Err(ReportError::SymbolFile {
@@ -117,6 +124,13 @@ impl Symbols {
     /// A port's service name (`https`).
     pub fn port(&self, n: u16) -> Option<&str> {
         self.ports.get(&u64::from(n)).map(String::as_str)
+    }
+
+    /// Whether the AS names come from the operator's own asn.sym (reports
+    /// for people name ASes only then: floe's short list would name a
+    /// few and leave the rest as numbers).
+    pub fn has_asn_file(&self) -> bool {
+        self.asn_file
     }
 
     /// An AS's name.

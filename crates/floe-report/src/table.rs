@@ -41,25 +41,24 @@ impl<K: Hash + Eq, V: Accumulate> Table<K, V> {
         (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 6)) as usize
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
     /// Updates the value of `key`; false when the key is new and `full`.
     pub fn bump(&mut self, key: K, full: bool, update: impl FnOnce(&mut V)) -> bool {
-        let shard = &mut self.shards[Self::shard(&key)];
-        if let Some(v) = shard.get_mut(&key) {
-            update(v);
-            return true;
+        // One lookup whether the key is there or not (a new key was
+        // looked up twice, and most keys of a 3-part report are new).
+        match self.shards[Self::shard(&key)].entry(key) {
+            Entry::Occupied(mut e) => {
+                update(e.get_mut());
+                true
+            }
+            Entry::Vacant(_) if full => false,
+            Entry::Vacant(e) => {
+                let mut v = V::default();
+                update(&mut v);
+                e.insert(v);
+                self.len += 1;
+                true
+            }
         }
-        if full {
-            return false;
-        }
-        let mut v = V::default();
-        update(&mut v);
-        shard.insert(key, v);
-        self.len += 1;
-        true
     }
 
     /// Adds every key of `other`, freeing its shards one by one.
@@ -79,9 +78,5 @@ impl<K: Hash + Eq, V: Accumulate> Table<K, V> {
 
     pub fn get(&self, key: &K) -> Option<&V> {
         self.shards[Self::shard(key)].get(key)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.shards.iter().flat_map(|s| s.iter())
     }
 }

@@ -148,14 +148,18 @@ fn outputs() {
     let text = render_text(&r, &rows, "top sources", &Show::default());
     assert!(text.contains("# top sources"));
     assert!(
-        text.contains(
-            "4 flows, 1.5 k octets, 15 packets in all; 3 keys; 1 flows without packets ignored"
-        ),
+        text.contains("# Summary: 4 flows, 15 packets, 1.5 kB in all; ")
+            && text.contains("; 1 flows without packets ignored\n"),
         "{text}"
     );
     assert!(
+        text.contains("\nsource address  flows  flows%  packets  packets%  bytes  bytes%  bit/s"),
+        "{text}"
+    );
+    // bytes% of the largest: 800 of 1500.
+    assert!(
         text.lines()
-            .any(|l| l.starts_with("2001:db8::1") && l.trim_end().ends_with("53.33")),
+            .any(|l| l.starts_with("2001:db8::1") && l.split_whitespace().nth(6) == Some("53.33")),
         "{text}"
     );
     let csv = render_csv(&r, &rows, &Show::default());
@@ -167,7 +171,13 @@ fn outputs() {
         csv.lines().nth(1),
         Some("2001:db8::1,1,800,8,1000,53.3333,25.0000")
     );
-    let j = render_json(&r, &rows, Sort::parse("+octets").unwrap(), Some(3));
+    let j = render_json(
+        &r,
+        &rows,
+        Sort::parse("+octets").unwrap(),
+        Some(3),
+        &Show::default(),
+    );
     assert_eq!(j["report"], "ip-source-address");
     assert_eq!(j["totals"]["octets"], 1500);
     assert_eq!(j["totals"]["ignores"], 1);

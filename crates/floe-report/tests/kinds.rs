@@ -318,12 +318,18 @@ fn a_time_series_shares_flows_across_the_boundary() {
     );
     let t = |m: u32| Val::T((utc_ms(2026, 11, 22, 10, m, 0) / 1000) as u64).to_string();
     assert_eq!(t(5), "2026-11-22T10:05:00Z");
-    // 10:00: F1, F2 (its first minute: 250 octets) and F4; 10:05: F2's
-    // second minute (not a flow), F3 and F6.
+    // 10:00: F1, F2 (its first minute: 250 octets, 3 of its 5 packets)
+    // and F4; 10:05: F2's second minute (active there too), F3 and F6.
     assert_eq!(
         rows(&r, "-key"),
-        [s(&t(0), 3, 1500 + 250 + 3000), s(&t(5), 2, 250 + 100 + 10)]
+        [s(&t(0), 3, 1500 + 250 + 3000), s(&t(5), 3, 250 + 100 + 10)]
     );
+    let packets: Vec<u64> = r
+        .rows(Sort::parse("-key").unwrap(), None)
+        .iter()
+        .map(|x| x.counters.packets)
+        .collect();
+    assert_eq!(packets, [10 + 3 + 2, 2 + 1 + 1]);
     assert_eq!(r.totals.octets, 5110);
     let by_proto = run(
         "time-series/ip-protocol",
@@ -336,7 +342,7 @@ fn a_time_series_shares_flows_across_the_boundary() {
         rows(&by_proto, "-key"),
         [
             s(&format!("{} 6", t(0)), 3, 4750),
-            s(&format!("{} 6", t(5)), 0, 250),
+            s(&format!("{} 6", t(5)), 1, 250),
             s(&format!("{} 17", t(5)), 2, 110)
         ]
     );
@@ -426,13 +432,23 @@ fn summary_detail_buckets_as_flow_report() {
             (">30000".into(), 1)
         ]
     );
-    let a = floe_report::Averages::of(&r.totals, r.first_ms, r.last_ms);
     // 5 flows, 5110 octets, 19 packets, 133000 ms; 10:00:00 to 10:09:01.
+    // flow-report divides integers (its layout keeps that); the others
+    // show real averages.
+    let a = floe_report::Averages::flow_report(&r.totals, r.first_ms, r.last_ms);
     assert_eq!(a.time_real, 541);
     assert_eq!(a.flow_time, 26600.0);
     assert_eq!(a.packet_size, 268.0);
     assert_eq!(a.flow_size, 1022.0);
     assert_eq!(a.packets_per_flow, 3.0);
+    let real = floe_report::Averages::of(&r.totals, r.first_ms, r.last_ms);
+    assert_eq!(real.time_real, 541);
+    assert!(
+        (real.packet_size - 268.947).abs() < 0.001,
+        "{}",
+        real.packet_size
+    );
+    assert_eq!(real.packets_per_flow, 3.8);
 }
 
 /// flow-report's layout, worked out line by line from its source

@@ -54,14 +54,17 @@ pub(crate) mod col {
     pub const SRC_ADDR: u8 = 22;
     pub const DST_ADDR: u8 = 25;
     pub const NEXT_HOP: u8 = 28;
-    /// Number of columns this version writes.
+    /// Number of value columns this version writes.
     pub const COUNT: usize = 31;
+    /// The block's statistics (`stats.rs`): not values, but what a reader
+    /// may know of the values without decompressing them.
+    pub const STATS: u8 = 31;
 }
 
 /// Chunk encodings.
-const ENC_CONST: u8 = 0;
-const ENC_ZSTD: u8 = 1;
-const ENC_RAW: u8 = 2;
+pub(crate) const ENC_CONST: u8 = 0;
+pub(crate) const ENC_ZSTD: u8 = 1;
+pub(crate) const ENC_RAW: u8 = 2;
 
 /// Rows assembled at a time when decoding (keeps the working set in L1).
 const BATCH: usize = 128;
@@ -122,6 +125,10 @@ pub struct BlockEncoder {
     wide: Vec<u128>,
     planes: Vec<u8>,
     compressed: Vec<u8>,
+    /// The statistics chunk being gathered (`stats.rs`).
+    stats: crate::stats::StatsWriter,
+    /// Whether blocks get their statistics chunk.
+    statistics: bool,
 }
 
 impl BlockEncoder {
@@ -136,7 +143,16 @@ impl BlockEncoder {
             wide: Vec::new(),
             planes: Vec::new(),
             compressed: Vec::new(),
+            stats: crate::stats::StatsWriter::default(),
+            statistics: true,
         })
+    }
+
+    /// Writes blocks without their statistics chunk (column 31), as floe
+    /// did before it existed: for tests that old files read the same, and
+    /// for measuring what statistics cost.
+    pub fn set_statistics(&mut self, on: bool) {
+        self.statistics = on;
     }
 
     /// Appends the block body for `flows` (block header then column chunks)
@@ -153,7 +169,7 @@ impl BlockEncoder {
         let summary = Summary::of(flows);
         let head = BlockHeader {
             records: flows.len() as u32,
-            columns: col::COUNT as u16,
+            columns: col::COUNT as u16 + u16::from(self.statistics),
             min_start_ms: summary.min_start_ms,
             max_end_ms: summary.max_end_ms,
             packets: summary.packets,
@@ -161,6 +177,8 @@ impl BlockEncoder {
         };
         let base = head.min_start_ms;
         out.extend_from_slice(&head.encode());
+        self.stats.on = self.statistics;
+        self.stats.begin(&summary.times);
 
         macro_rules! scalar {
             ($id:expr) => {{
@@ -169,6 +187,7 @@ impl BlockEncoder {
                     self.narrow.clear();
                     self.narrow
                         .extend(flows.iter().map(|f| scalar::<{ $id }>(f, base)));
+                    self.stats.scalar($id, &self.narrow, summary.or[k]);
                     self.write_planes($id, width_of(summary.or[k]), out)?;
                 } else {
                     let v = summary.first[k];
@@ -218,6 +237,8 @@ impl BlockEncoder {
                         }
                         self.write_narrow($id, out)?;
                         std::mem::swap(&mut self.narrow, &mut self.v4);
+                        self.stats.v4($id + 1, &self.narrow);
+                        self.stats.v6($id + 2, &self.wide);
                         self.write_narrow($id + 1, out)?;
                         self.write_wide($id + 2, out)?;
                     }
@@ -228,6 +249,11 @@ impl BlockEncoder {
         address!(col::SRC_ADDR, src_addr);
         address!(col::DST_ADDR, dst_addr);
         address!(col::NEXT_HOP, next_hop);
+        // Last: a reader walks the chunk headers anyway (the frame's
+        // checksum has read every byte of the block by then).
+        if self.statistics {
+            self.stats.finish(out);
+        }
         Ok(head)
     }
 
@@ -355,6 +381,7 @@ struct Summary {
     or: [u64; SCALARS],
     varies: [bool; SCALARS],
     addresses_vary: [bool; 4],
+    times: crate::stats::Times,
 }
 
 /// Scalar columns: ids 0 to ENGINE_ID.
@@ -368,6 +395,7 @@ impl Summary {
         let mut min_start = first.start_ms;
         let mut max_start = first.start_ms;
         let mut max_end = first.end_ms.max(first.start_ms);
+        let (mut min_end_raw, mut max_end_raw) = (first.end_ms, first.end_ms);
         let (mut packets, mut octets) = (0u64, 0u64);
         // Column START is relative to the block's earliest start, not known
         // yet: its slot holds the raw start here and is fixed below.
@@ -379,6 +407,8 @@ impl Summary {
             min_start = min_start.min(f.start_ms);
             max_start = max_start.max(f.start_ms);
             max_end = max_end.max(f.end_ms.max(f.start_ms));
+            min_end_raw = min_end_raw.min(f.end_ms);
+            max_end_raw = max_end_raw.max(f.end_ms);
             packets = packets.saturating_add(f.packets);
             octets = octets.saturating_add(f.octets);
             let v = scalars(f, 0);
@@ -404,6 +434,10 @@ impl Summary {
             or,
             varies: diff.map(|d| d != 0),
             addresses_vary,
+            times: crate::stats::Times {
+                start: (min_start, max_start),
+                end: (min_end_raw, max_end_raw),
+            },
         }
     }
 }
@@ -465,20 +499,20 @@ fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-fn unzigzag(v: u64) -> i64 {
+pub(crate) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 /// Where one decoded column's planes are.
 #[derive(Clone, Copy, Default)]
-struct Column {
-    present: bool,
-    constant: bool,
-    value: u128,
-    width: usize,
-    count: usize,
+pub(crate) struct Column {
+    pub present: bool,
+    pub constant: bool,
+    pub value: u128,
+    pub width: usize,
+    pub count: usize,
     /// Offset of the planes in the decoder's scratch buffer.
-    at: usize,
+    pub at: usize,
 }
 
 /// The flow fields a reader needs. The columns of the others are neither
@@ -529,7 +563,47 @@ impl Projection {
         Ok(Projection(m))
     }
 
-    fn has(self, id: u8) -> bool {
+    /// Exactly the fields of `cols` (times only when asked: a count over
+    /// a window that holds whole blocks needs none). The end time needs
+    /// the start column (it is stored relative to it).
+    pub fn of_cols(cols: floe_flow::ColSet) -> Projection {
+        let mut m = 0u32;
+        for c in cols.iter() {
+            let id = c as u8;
+            m |= if c.is_address() {
+                let first = col::EXPORTER + 3 * (id - floe_flow::Col::Exporter as u8);
+                7 << first
+            } else if c == floe_flow::Col::End {
+                (1 << col::START) | (1 << col::END)
+            } else {
+                1 << id
+            };
+        }
+        Projection(m)
+    }
+
+    /// The fields decoded, as columns of a [`floe_flow::FlowBatch`].
+    pub fn cols(self) -> floe_flow::ColSet {
+        floe_flow::Col::ALL
+            .into_iter()
+            .filter(|c| {
+                let id = *c as u8;
+                if c.is_address() {
+                    self.has(col::EXPORTER + 3 * (id - floe_flow::Col::Exporter as u8))
+                } else {
+                    self.has(id)
+                }
+            })
+            .fold(floe_flow::ColSet::NONE, |s, c| s.with(c))
+    }
+
+    /// The same fields and the times.
+    pub fn with_times(self) -> Projection {
+        Projection(self.0 | (1 << col::START) | (1 << col::END))
+    }
+
+    pub(crate) fn has(self, id: u8) -> bool {
+        // (The statistics chunk, id 31, is never decompressed.)
         id >= 32 || self.0 & (1 << id) != 0
     }
 }
@@ -537,11 +611,13 @@ impl Projection {
 /// Decodes block bodies back into flows. Keeps its zstd context and
 /// scratch buffers between blocks.
 pub struct BlockDecoder {
-    projection: Projection,
+    pub(crate) projection: Projection,
     decompressor: zstd::bulk::Decompressor<'static>,
-    scratch: Vec<u8>,
-    columns: [Column; col::COUNT],
+    pub(crate) scratch: Vec<u8>,
+    pub(crate) columns: [Column; col::COUNT],
     batch: Box<[[u64; BATCH]; col::COUNT]>,
+    /// Column decoding's scratch (`batch.rs`).
+    pub(crate) wide_scratch: crate::batch::Scratch,
 }
 
 impl BlockDecoder {
@@ -552,6 +628,7 @@ impl BlockDecoder {
             scratch: Vec::new(),
             columns: [Column::default(); col::COUNT],
             batch: Box::new([[0u64; BATCH]; col::COUNT]),
+            wide_scratch: Default::default(),
         })
     }
 
@@ -684,7 +761,11 @@ impl BlockDecoder {
     /// Reads every chunk header, decompresses the planes into scratch, and
     /// checks that each column has the right number of values. Every count
     /// and size is checked before the scratch buffer grows for it.
-    fn load_columns(&mut self, body: &[u8], head: &BlockHeader) -> Result<(), BlockError> {
+    pub(crate) fn load_columns(
+        &mut self,
+        body: &[u8],
+        head: &BlockHeader,
+    ) -> Result<(), BlockError> {
         if head.records > MAX_BLOCK_RECORDS {
             return Err(BlockError::TooManyFlows {
                 claimed: head.records,
@@ -989,12 +1070,12 @@ fn untranspose<T>(
 
 /// True for the columns that hold an address field's IPv4 or IPv6 values
 /// (one per flow of that family, not one per flow).
-fn is_value_column(id: u8) -> bool {
+pub(crate) fn is_value_column(id: u8) -> bool {
     id >= col::EXPORTER && !(id - col::EXPORTER).is_multiple_of(3)
 }
 
 /// The widest a column's values can be.
-fn max_width(id: u8) -> usize {
+pub(crate) fn max_width(id: u8) -> usize {
     if id < col::EXPORTER {
         return 8;
     }

@@ -166,6 +166,8 @@ pub enum BlockError {
     Encoding { id: u8, encoding: u8 },
     #[error("column {id} is missing")]
     Missing { id: u8 },
+    #[error("the block's statistics (column 31) are malformed: {what}")]
+    Stats { what: String },
     #[error("address family column {id} holds {value}")]
     Family { id: u8, value: u64 },
     #[error("address columns {v4}/{v6} hold fewer values than family column {family} uses")]

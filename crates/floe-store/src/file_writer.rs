@@ -151,6 +151,12 @@ impl<W: Write> FileWriter<W> {
         (n, self.flush_block().map(|()| true))
     }
 
+    /// Writes blocks without their statistics (see
+    /// [`BlockEncoder::set_statistics`]).
+    pub fn set_statistics(&mut self, on: bool) {
+        self.encoder.set_statistics(on);
+    }
+
     /// Adds to the counters of one exporter.
     pub fn add_counters(&mut self, key: ExporterKey, delta: &ExporterCounters) {
         self.counters.entry(key).or_default().add(delta);
@@ -182,6 +188,39 @@ impl<W: Write> FileWriter<W> {
     /// changed). Does nothing when there is nothing to write.
     pub fn flush_block(&mut self) -> Result<()> {
         self.write_frame(None)
+    }
+
+    /// Appends a block body encoded elsewhere (by a [`BlockEncoder`] on
+    /// another thread: writers of streams encode blocks in parallel and
+    /// append them in order), after a block of the flows pending, if any,
+    /// so that the order of flows is kept. `head` is what the encoder
+    /// returned for it.
+    pub fn write_encoded(&mut self, body: &[u8], head: &crate::format::BlockHeader) -> Result<()> {
+        self.flush_block()?;
+        self.frame.clear();
+        if self.counters_dirty {
+            let snap = CountersSnapshot {
+                exporters: self.counters.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            };
+            append_frame(&mut self.frame, KIND_COUNTERS, &meta::encode(&snap));
+        }
+        let at = self.frame.len();
+        append_frame(&mut self.frame, KIND_BLOCK, body);
+        let e = BlockIndexEntry {
+            offset: self.offset + at as u64,
+            len: (self.frame.len() - at) as u32,
+            records: head.records,
+            min_start_ms: head.min_start_ms,
+            max_end_ms: head.max_end_ms,
+        };
+        self.out
+            .write_all(&self.frame)
+            .map_err(|e| StoreError::io(&self.label, e))?;
+        self.offset += self.frame.len() as u64;
+        self.counters_dirty = false;
+        self.totals.add_block(&e, head.packets, head.octets);
+        self.index.push(e);
+        Ok(())
     }
 
     /// Writes the counters if they changed and a block of `direct` flows,

@@ -9,7 +9,14 @@
 //!   on start it recovers what a crash left behind ([`recover`]).
 //! * [`FlowFile`] maps a file and reads blocks by index, skipping blocks
 //!   outside a time range without decompressing them; [`StreamReader`] reads
-//!   a stream from a pipe.
+//!   a stream from a pipe; [`Tail`] follows a file as it is written.
+//! * Queries read blocks as columns: [`FlowFile::with_block`] hands over
+//!   a block's checked body, [`block_stats`] says what is known of its
+//!   values without decompressing anything (the statistics column, format
+//!   column 31, or an older block's constant columns), and
+//!   [`BlockDecoder::decode_batch`] decodes the columns of a
+//!   [`Projection`] into a [`floe_flow::FlowBatch`] with no `Flow` per row.
+//!   `floe-scan` puts these together (window, filter, threads).
 //! * [`tree`] finds files in time order by name; [`expire`] keeps a store
 //!   under a size and age limit.
 //! * [`zone`] is the time zone periods are aligned in and times are read
@@ -26,6 +33,7 @@
 //! Like every floe library, this crate does no I/O policy: it never prints
 //! or exits, and returns [`StoreError`]s that name the file and offset.
 
+mod batch;
 mod codec;
 pub mod error;
 pub mod expire;
@@ -36,13 +44,15 @@ pub mod layout;
 pub mod meta;
 mod reader;
 pub mod recover;
+mod stats;
 mod store_writer;
+pub mod tail;
 pub mod tree;
 pub mod zone;
 
 pub use codec::{BlockDecoder, BlockEncoder, Projection};
 pub use error::{BlockError, Result, StoreError};
-pub use expire::{expire, ExpirePolicy, Expired};
+pub use expire::{expire, expire_keeping, ExpirePolicy, Expired};
 pub use file_writer::{
     FileWriter, WriteOptions, DEFAULT_BLOCK_RECORDS, DEFAULT_LEVEL, STREAM_LEVEL,
 };
@@ -53,6 +63,8 @@ pub use meta::{
 };
 pub use reader::{FileFlows, FlowFile, StreamEvent, StreamReader};
 pub use recover::{recover_file, Recovered};
+pub use stats::block_stats;
 pub use store_writer::{ClosedFile, StoreConfig, StoreWriter, LOCK_FILE, STATS_FILE};
+pub use tail::{Tail, TailEvent};
 pub use tree::{select, walk, walk_readable, TreeFile};
 pub use zone::Zone;

@@ -174,7 +174,7 @@ fn bytes_at(b: &[u8], at: usize, len: usize) -> Option<&[u8]> {
 }
 
 /// The frame at `at`: its header and body, checked.
-fn frame_at<'a>(b: &'a [u8], at: usize, path: &Path) -> Result<(FrameHeader, &'a [u8])> {
+pub(crate) fn frame_at<'a>(b: &'a [u8], at: usize, path: &Path) -> Result<(FrameHeader, &'a [u8])> {
     let Some(hb) = bytes_at(b, at, FRAME_HEADER_LEN) else {
         return Err(StoreError::truncated(
             path,
@@ -210,7 +210,7 @@ fn frame_at<'a>(b: &'a [u8], at: usize, path: &Path) -> Result<(FrameHeader, &'a
 }
 
 /// The offset of the next whole, valid frame at or after `from`.
-fn resync(b: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn resync(b: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
     while at + FRAME_HEADER_LEN <= b.len() {
         if let Some(fh) = FrameHeader::decode(&b[at..]) {
@@ -388,6 +388,25 @@ impl FlowFile {
             ));
         }
         Ok(body)
+    }
+
+    /// Hands the checked, still compressed body of block `i` to `f` (to
+    /// read its statistics with [`crate::block_stats`] and decode it with
+    /// [`BlockDecoder::decode_batch`], say), then releases the block's
+    /// pages (see `release`).
+    pub fn with_block<T>(&self, i: usize, f: impl FnOnce(&[u8]) -> T) -> Result<T> {
+        let body = self.block_body(i)?;
+        let e = self.blocks[i];
+        let r = f(body);
+        self.release(e.offset as usize, e.len as usize);
+        Ok(r)
+    }
+
+    /// An error found in block `i`'s body, as a [`StoreError`] that names
+    /// the file and the block's offset.
+    pub fn block_error(&self, i: usize, err: BlockError) -> StoreError {
+        let offset = self.blocks.get(i).map_or(0, |e| e.offset);
+        StoreError::block(&self.path, offset, err)
     }
 
     /// Decodes block `i`, appending its flows to `out`, then releases the

@@ -229,6 +229,16 @@ fn read_file(bytes: &[u8]) -> (usize, Vec<StoreError>) {
         })
         .collect();
     let mut dec = BlockDecoder::new().unwrap();
+    // The column reader meets the same errors (and never panics).
+    let mut batch = floe_flow::FlowBatch::new();
+    for i in 0..f.blocks().len() {
+        let col = f.with_block(i, |body| {
+            floe_store::block_stats(body).and_then(|_| dec.decode_batch(body, &mut batch))
+        });
+        if let Ok(Ok(_)) = col {
+            assert!(batch.len() <= floe_store::format::MAX_BLOCK_RECORDS as usize);
+        }
+    }
     let (mut buf, mut n) = (Vec::new(), 0);
     for i in f.blocks_overlapping(i64::MIN, i64::MAX).collect::<Vec<_>>() {
         if let Err(e) = f.read_block_chunked(i, &mut dec, &mut buf, 4096, |b| {
@@ -470,6 +480,13 @@ fn column_counts_sizes_and_widths_are_checked_against_the_block() {
     for (what, patch, expected) in cases {
         let mut body = good.clone();
         patch(&mut body);
+        // The column decoder refuses it too.
+        let mut batch = floe_flow::FlowBatch::new();
+        let col = BlockDecoder::new().unwrap().decode_batch(&body, &mut batch);
+        assert!(
+            col.is_err() && batch.is_empty(),
+            "{what}: decoded into columns"
+        );
         let s = stream(&[(KIND_BLOCK, &body)]);
         let (r, peak) = peak_during(|| read_stream(&s));
         let e = match r {
@@ -661,5 +678,21 @@ proptest! {
             "{} bytes against {} for the block as it was", peak, good_peak
         );
         let _ = read_file(&s);
+        // Into columns, and its statistics: no more either.
+        let (_, col_peak) = peak_during(|| {
+            let mut dec = BlockDecoder::new().unwrap();
+            let mut batch = floe_flow::FlowBatch::new();
+            let _ = floe_store::block_stats(&body);
+            dec.decode_batch(&body, &mut batch).map(|_| batch.len())
+        });
+        let (_, good_col_peak) = peak_during(|| {
+            let mut dec = BlockDecoder::new().unwrap();
+            let mut batch = floe_flow::FlowBatch::new();
+            dec.decode_batch(&block(&flows), &mut batch).map(|_| batch.len())
+        });
+        prop_assert!(
+            col_peak <= good_col_peak + 2 * good_len + MIB,
+            "columns: {} bytes against {} for the block as it was", col_peak, good_col_peak
+        );
     }
 }

@@ -158,6 +158,8 @@ fn python_reader_written_from_the_spec_agrees_with_floe() {
         "\"reordered_datagrams\": 4".to_string(),
         "\"templates_refused\": 9".to_string(),
         "\"source_id\": 2".to_string(),
+        // Every block's statistics read, and found to hold for its flows.
+        "\"blocks_with_statistics\": 4".to_string(),
     ] {
         assert!(last.contains(&needle), "{needle} not in {last}");
     }

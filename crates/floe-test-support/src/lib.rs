@@ -9,11 +9,15 @@
 //!   succeeded and returns what it printed.
 //! - [`python3`]: the Python the tests run, the one `scripts/test` set up
 //!   with the packages the tests need (`tests/prerequisites.md`).
+//! - [`clickhouse::Server`]: a real ClickHouse server of the test's own on
+//!   127.0.0.1 (Debian's `clickhouse-server` as a plain process).
 //!
 //! Records of skipped checks go to the directory named by
 //! `$FLOE_TEST_SKIPS` (`scripts/test` sets it and empties it before a run),
 //! else to `test-skips/` in cargo's target directory: one file per test
 //! process, one line per skipped check.
+
+pub mod clickhouse;
 
 use std::fmt::Display;
 use std::io::Write;

@@ -146,3 +146,47 @@ fn a_bad_filter_is_said_in_place_and_a_good_one_asked_for() {
     assert_eq!(app.key(key('w')), Action::Refresh);
     assert_eq!(app.key(key('q')), Action::Quit);
 }
+
+#[test]
+fn tiny_and_odd_terminals_never_panic() {
+    let mut v = view();
+    let mut app = app_with(
+        &mut v,
+        Request {
+            window: Some(60),
+            ..Request::default()
+        },
+    );
+    let mut empty = App::new("/tmp/test.sock".into());
+    empty.status = Some("floed is not answering; trying again every second".into());
+    for (w, h) in [
+        (1, 1),
+        (1, 2),
+        (2, 1),
+        (3, 3),
+        (10, 4),
+        (20, 8),
+        (40, 2),
+        (1, 60),
+        (200, 1),
+        (79, 23),
+    ] {
+        for c in ['1', '2', '3', '4', '5', '6', 'p', 'a', 'e'] {
+            app.key(key(c));
+            screen(&mut app, w, h);
+            screen(&mut empty, w, h);
+        }
+        // Editing a filter, with its error.
+        app.key(key('/'));
+        for c in "proto tcp and".chars() {
+            app.key(key(c));
+        }
+        app.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        screen(&mut app, w, h);
+        app.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        assert!(app.rows < 200);
+    }
+    // The request asks for at least one row even when none fit.
+    let r = app.request();
+    assert!(r.n.unwrap() >= 1);
+}

@@ -23,8 +23,20 @@ use tokio::sync::Semaphore;
 use crate::auth::Users;
 
 /// A day's daily page as HTML, for the store under a directory, in a zone.
-pub type DailyPage =
-    Arc<dyn Fn(&std::path::Path, chrono::NaiveDate, &Zone) -> Result<String, String> + Send + Sync>;
+pub type DailyPage = Arc<
+    dyn Fn(&std::path::Path, chrono::NaiveDate, &Zone) -> Result<String, DayError> + Send + Sync,
+>;
+
+/// Why a day's page could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DayError {
+    /// The store has no flows that day (404).
+    #[error("{0}")]
+    NoFlows(String),
+    /// Anything else (500).
+    #[error("{0}")]
+    Failed(String),
+}
 
 /// Everything a request may use.
 pub struct App {
@@ -43,7 +55,27 @@ pub struct App {
     pub queries: Semaphore,
     pub time_limit: Duration,
     answers: Mutex<AnswerCache>,
+    logins: Logins,
 }
+
+/// Credentials checked lately, so that a page's stylesheet, scripts and
+/// JSON do not each pay for an argon2 hash (about 20 MiB and tens of
+/// milliseconds each), and checks bounded so that wrong passwords cannot
+/// take the server's threads or memory.
+struct Logins {
+    /// Keys a per-process random hash of the `Authorization` header: the
+    /// password itself is not kept.
+    keys: std::hash::RandomState,
+    /// Hash -> when it was checked.
+    seen: Mutex<HashMap<u64, Instant>>,
+    /// Hashes computed at once.
+    checking: Semaphore,
+}
+
+/// How long a checked login is trusted without hashing again.
+const LOGIN_TTL: Duration = Duration::from_secs(600);
+/// Logins remembered.
+const LOGINS: usize = 256;
 
 /// Recent answers for ranges that no longer change: a graph asked again
 /// (a reload, a cron job) is answered without touching the store.
@@ -82,7 +114,56 @@ impl App {
                 map: HashMap::new(),
                 order: VecDeque::new(),
             }),
+            logins: Logins {
+                keys: std::hash::RandomState::new(),
+                seen: Mutex::new(HashMap::new()),
+                checking: Semaphore::new(2),
+            },
         }
+    }
+
+    /// Whether an `Authorization` header names a user with the right
+    /// password (hashed on a blocking thread, two at most at once);
+    /// `Err(Busy)` when others' checks keep it waiting.
+    async fn login(self: &Arc<Self>, header: &str) -> Result<bool, WebError> {
+        use std::hash::BuildHasher;
+        let Some(users) = &self.users else {
+            return Ok(true);
+        };
+        if users.is_empty() {
+            return Ok(false);
+        }
+        let digest = self.logins.keys.hash_one(header);
+        if let Ok(seen) = self.logins.seen.lock() {
+            if seen.get(&digest).is_some_and(|t| t.elapsed() < LOGIN_TTL) {
+                return Ok(true);
+            }
+        }
+        let _permit = tokio::time::timeout(Duration::from_secs(10), self.logins.checking.acquire())
+            .await
+            .map_err(|_| WebError::Busy)?
+            .map_err(|_| WebError::Busy)?;
+        let app = self.clone();
+        let given = header.to_string();
+        let ok = tokio::task::spawn_blocking(move || {
+            app.users
+                .as_ref()
+                .is_some_and(|u| u.check(Some(&given)).is_some())
+        })
+        .await
+        .unwrap_or(false);
+        if ok {
+            if let Ok(mut seen) = self.logins.seen.lock() {
+                if seen.len() >= LOGINS {
+                    seen.retain(|_, t| t.elapsed() < LOGIN_TTL);
+                    if seen.len() >= LOGINS {
+                        seen.clear();
+                    }
+                }
+                seen.insert(digest, Instant::now());
+            }
+        }
+        Ok(ok)
     }
 
     /// Answers a query on a blocking thread, within the limits.
@@ -93,7 +174,12 @@ impl App {
             if let Ok(c) = self.answers.lock() {
                 if let Some((at, a)) = c.map.get(&key) {
                     if at.elapsed() < ANSWER_TTL {
-                        return Ok(a.clone());
+                        // Answered without reading a flow or a file: the
+                        // stats say so, as for a day wholly in the cache.
+                        let mut again = Answer::clone(a);
+                        again.stats.cached = again.stats.files;
+                        again.stats.flows_read = 0;
+                        return Ok(Arc::new(again));
                     }
                 }
             }
@@ -139,6 +225,9 @@ pub enum WebError {
     Query(QueryError),
     #[error("not found")]
     NotFound,
+    /// Not there, and why (404).
+    #[error("{0}")]
+    Missing(String),
     /// Too many queries at once (503).
     #[error("the server is busy with other queries; try again in a moment")]
     Busy,
@@ -159,7 +248,7 @@ impl WebError {
             WebError::Query(e) if e.is_invalid() => StatusCode::BAD_REQUEST,
             WebError::Query(QueryError::TimedOut(_)) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Query(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::NotFound | WebError::Missing(_) => StatusCode::NOT_FOUND,
             WebError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -208,12 +297,20 @@ async fn headers(req: Request, next: Next) -> Response {
 
 /// Basic authentication, when users are configured.
 async fn auth(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    if let Some(users) = &app.users {
+    if app.users.is_some() {
         let given = req
             .headers()
             .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if users.check(given).is_none() {
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 1024);
+        let ok = match given {
+            Some(h) => match app.login(h).await {
+                Ok(ok) => ok,
+                Err(e) => return e.into_response(),
+            },
+            None => false,
+        };
+        if !ok {
             return Response::builder()
                 .status(StatusCode::UNAUTHORIZED)
                 .header(
@@ -262,6 +359,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/alerts", get(crate::alerts::page))
         .route("/api/live", get(crate::live::events))
         .route("/static/{name}", get(asset))
+        // Asked by browsers on pages that name no icon (the daily page).
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth))
         .layer(axum::middleware::from_fn(headers))

@@ -92,6 +92,11 @@ impl Users {
     pub fn is_empty(&self) -> bool {
         self.hashes.is_empty()
     }
+
+    /// How many users there are.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
 }
 
 /// Adds or replaces a user in the users file (made, mode 0600, when

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use maud::html;
 
-use crate::app::{App, WebError};
+use crate::app::{App, DayError, WebError};
 use crate::layout::page;
 
 /// The days that have files, newest first.
@@ -57,7 +57,10 @@ pub async fn day(
     let html = tokio::task::spawn_blocking(move || daily(&root, date, &zone))
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?
-        .map_err(WebError::Bad)?;
+        .map_err(|e| match e {
+            DayError::NoFlows(why) => WebError::Missing(why),
+            DayError::Failed(why) => WebError::Internal(why),
+        })?;
     let mut res = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     // The report's page carries its own stylesheet and no script.
     res.headers_mut().insert(

@@ -10,7 +10,7 @@ use maud::html;
 
 use crate::app::{App, WebError};
 use crate::graph::decode;
-use crate::layout::{human, page as chrome, when};
+use crate::layout::{bytes, human, page as chrome, when};
 use crate::params::time_ms;
 
 /// The filter clause that selects flows with `value` for the key part
@@ -94,19 +94,23 @@ pub async fn page(
     let zone = &app.zone;
     let now = crate::now_ms();
     let from_ms = match &from {
-        Some(f) => time_ms(f, zone).ok_or_else(|| WebError::Bad(format!("from {f:?}")))?,
+        Some(f) => time_ms(f, zone).ok_or_else(|| {
+            WebError::Bad(format!("from {f:?}: YYYY-MM-DD[ HH:MM], from 1970 to 9999"))
+        })?,
         None => now - 86_400_000,
     };
     let to_ms = match &to {
-        Some(t) => time_ms(t, zone).ok_or_else(|| WebError::Bad(format!("to {t:?}")))?,
+        Some(t) => time_ms(t, zone).ok_or_else(|| {
+            WebError::Bad(format!("to {t:?}: YYYY-MM-DD[ HH:MM], from 1970 to 9999"))
+        })?,
         None => now,
     };
     let parts: Vec<&str> = key.split('/').collect();
     let values: Vec<&str> = value.split(' ').collect();
     if parts.len() != values.len() {
         return Err(WebError::Bad(format!(
-            "the key {key:?} has {} parts, the value {value:?} {}",
-            parts.len(),
+            "the key {key:?} has {}, the value {value:?} {} (one value per part, separated by a space)",
+            crate::layout::count(parts.len() as u64, "part"),
             values.len()
         )));
     }
@@ -155,14 +159,19 @@ pub async fn page(
         p.push(("key", "ip-destination-port".to_string()));
         format!("/graph?{}", crate::params::encode(&p))
     };
-    let title = format!(
-        "{} {} from {} to {} ({})",
-        key.replace('/', " and "),
-        value,
+    // "Source address 10.0.0.1 and destination port 443, ...".
+    let named: Vec<String> = parts
+        .iter()
+        .zip(&values)
+        .map(|(p, v)| format!("{} {v}", crate::params::key_name(p, 1)))
+        .collect();
+    let title = capital(&format!(
+        "{}, {} to {} ({})",
+        named.join(" and "),
         when(from_ms, zone),
         when(to_ms, zone),
         zone.name()
-    );
+    ));
     Ok(chrome(
         &title,
         "/graph",
@@ -178,7 +187,7 @@ pub async fn page(
                             p.muted { "none" }
                         } @else {
                             table {
-                                thead { tr { th { (k) } th { "bytes" } th { "packets" } th { "flows" } th { "share" } } }
+                                thead { tr { th title=(k) { (capital(&crate::params::key_name(k, 1))) } th { "bytes" } th { "packets" } th { "flows" } th { "share" } } }
                                 tbody {
                                     @for s in &a.series {
                                         @let href = format!("/details?{}", crate::params::encode(&[
@@ -189,7 +198,7 @@ pub async fn page(
                                         ]));
                                         tr {
                                             td { a href=(href) { (s.label) } }
-                                            td { (human(s.totals.octets as f64)) "B" }
+                                            td { (bytes(s.totals.octets)) }
                                             td { (human(s.totals.packets as f64)) }
                                             td { (human(s.totals.flows as f64)) }
                                             td { (format!("{:.1}%", 100.0 * s.totals.octets as f64 / a.total.totals.octets.max(1) as f64)) }
@@ -204,6 +213,14 @@ pub async fn page(
         },
     )
     .into_response())
+}
+
+/// The first letter in capitals.
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

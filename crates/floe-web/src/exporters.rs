@@ -57,33 +57,22 @@ pub async fn page_handler(app: Arc<App>, days: u32) -> Result<Response, WebError
     let mut rows: Vec<(ExporterKey, Vec<String>, u64)> = per
         .iter()
         .map(|(k, by_day)| {
-            let mut why = Vec::new();
             let mut t = ExporterCounters::default();
             for c in by_day.values() {
                 t.add(c);
             }
-            if t.lost_flows > 0 {
-                why.push(format!("{} flows lost", t.lost_flows));
-            }
-            if t.bad_datagrams > 0 {
-                why.push(format!("{} bad datagrams", t.bad_datagrams));
-            }
-            if t.sequence_resets > 0 {
-                why.push(format!("{} sequence resets", t.sequence_resets));
-            }
-            for (name, v) in t.extra.nonzero() {
-                if matches!(
-                    name,
-                    "undecoded_sets"
-                        | "malformed_tails"
-                        | "early_data_expired"
-                        | "templates_refused"
-                        | "queue_drops"
-                        | "unwritten_flows"
-                ) {
-                    why.push(format!("{v} {}", name.replace('_', " ")));
-                }
-            }
+            // The problems as the reports name them (floe_report::health:
+            // the same counters, the same words); silence is per day here.
+            let health = floe_report::health::ExporterHealth {
+                exporter: *k,
+                counters: t.clone(),
+                silences: Vec::new(),
+            };
+            let mut why: Vec<String> = health
+                .problems(&floe_report::words::Utc)
+                .into_iter()
+                .map(|p| p.what)
+                .collect();
             let first = by_day.keys().next().copied();
             let silent: Vec<String> = all_days
                 .iter()

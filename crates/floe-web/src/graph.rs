@@ -3,7 +3,6 @@
 //! (or lines), the table of series with minimum, maximum, average, 95th
 //! percentile and total, and links to exactly that data as CSV and JSON.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
@@ -13,8 +12,8 @@ use floe_query::{Answer, QueryError, Series};
 use maud::{html, Markup};
 
 use crate::app::{App, WebError};
-use crate::layout::{human, page as chrome, when};
-use crate::params::{Graph, GraphParams, Unit, KEYS};
+use crate::layout::{bytes, human, page as chrome, when};
+use crate::params::{key_name, Graph, GraphParams, Unit, KEYS};
 
 /// Reads the query string (repeated `exporter`, exporters also as one
 /// space- or comma-separated value).
@@ -162,7 +161,7 @@ fn form(
             button type="submit" { "Show" }
         }
         @if let Some(e) = filter_error {
-            p.error { "Filter: " (e) }
+            p.error { (e) }
         }
         p.presets {
             "Last: "
@@ -187,7 +186,7 @@ fn table(g: &Graph, a: &Answer, zone: &floe_store::Zone) -> Markup {
                 td { (value(unit, s.stats.max, iv)) }
                 td { (value(unit, s.stats.avg as u64, iv)) }
                 td.x { (value(unit, s.stats.p95, iv)) }
-                td { (human(s.totals.octets as f64)) "B" }
+                td { (bytes(s.totals.octets)) }
                 td.x { (human(s.totals.packets as f64)) }
                 td.x { (human(s.totals.flows as f64)) }
             }
@@ -216,13 +215,13 @@ fn table(g: &Graph, a: &Answer, zone: &floe_store::Zone) -> Markup {
             }
         }
         p.muted {
-            "Values in " (unit.label()) " per " (iv / 60_000) "-minute interval (min, max, average, 95th percentile over the intervals); "
+            "Values in " (unit.label()) " per " (crate::layout::interval_words(iv)) " interval (min, max, average, 95th percentile over the intervals); "
             "bytes, packets and flows in all. "
-            (a.stats.files) " files, " (a.stats.cached) " answered from the cache, "
+            (crate::layout::count(a.stats.files as u64, "file")) ", " (a.stats.cached) " answered from the cache, "
             (a.stats.flows_read) " flows read."
         }
         @if !a.stats.errors.is_empty() {
-            p.error { (a.stats.errors.len()) " files could not be read: " (a.stats.errors.join("; ")) }
+            p.error { (crate::layout::count(a.stats.errors.len() as u64, "file")) " could not be read: " (a.stats.errors.join("; ")) }
         }
     }
 }
@@ -238,10 +237,7 @@ pub async fn page(
     let title = format!(
         "Top {} {} by {}, {} to {} ({})",
         g.query.top,
-        KEYS.iter()
-            .find(|(k, _)| *k == g.query.key)
-            .map_or(g.query.key.as_str(), |k| k.1)
-            .to_lowercase(),
+        key_name(&g.query.key, g.query.top),
         g.unit.label(),
         when(g.query.from_ms, zone),
         when(g.query.to_ms, zone),
@@ -328,34 +324,7 @@ pub async fn csv(
     let p = params(raw.as_deref())?;
     let g = p.graph(crate::now_ms(), &app.zone)?;
     let a = app.answer(g.query.clone()).await?;
-    let mut out = String::from("interval_start,series,flows,packets,octets\n");
-    let quote = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let iso = |ms: i64| floe_flow::time::format_utc_ms(ms);
-    let mut all: Vec<&Series> = a.series.iter().collect();
-    if let Some(o) = &a.other {
-        all.push(o);
-    }
-    all.push(&a.total);
-    for (i, t) in a.starts.iter().enumerate() {
-        for s in &all {
-            let v = s.values[i];
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{}",
-                iso(*t),
-                quote(&s.label),
-                v.flows,
-                v.packets,
-                v.octets
-            );
-        }
-    }
+    let out = floe_query::render::csv(&a);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -21,10 +21,12 @@ use maud::html;
 
 use crate::app::{App, WebError};
 use crate::graph::decode;
-use crate::layout::{human, page};
+use crate::layout::{bytes, count, human, page};
 use crate::params::month_of;
 
 const CELL_MS: i64 = 600_000;
+/// Most hosts the list shows.
+pub const MAX_ROWS: usize = 2000;
 
 struct Params {
     net: Option<String>,
@@ -168,7 +170,11 @@ pub async fn list(
     }
     let mut rows: Vec<(String, u64, u64)> =
         hosts.into_iter().map(|(h, (i, o))| (h, i, o)).collect();
-    rows.sort_by_key(|r| std::cmp::Reverse(r.1 + r.2));
+    rows.sort_by(|a, b| (b.1 + b.2).cmp(&(a.1 + a.2)).then(a.0.cmp(&b.0)));
+    // A /16 may have 65536 hosts: the page lists the largest.
+    let seen = rows.len();
+    rows.truncate(MAX_ROWS);
+    let left_out = seen - rows.len();
     let title = format!("Hosts of {net} in {name}");
     Ok(page(&title, "/hosts", html! {
         h1 { (title) }
@@ -179,14 +185,17 @@ pub async fn list(
                 @for (h, i, o) in &rows {
                     tr {
                         td { a href=(format!("/hosts/host?{}", crate::params::encode(&[("addr", h.clone()), ("net", net.clone()), ("month", name.clone())]))) { (h) } }
-                        td { (human(*i as f64)) "B" }
-                        td { (human(*o as f64)) "B" }
-                        td { (human((*i + *o) as f64)) "B" }
+                        td { (bytes(*i)) }
+                        td { (bytes(*o)) }
+                        td { (bytes(*i + *o)) }
                     }
                 }
             }
         }
-        p.muted { (rows.len()) " hosts with traffic; " (inbound.stats.files) " files, " (inbound.stats.cached + outbound.stats.cached) " partial answers from the cache." }
+        @if left_out > 0 {
+            p.warn { "The " (MAX_ROWS) " hosts with the most traffic are shown; " (left_out) " more with less are left out (a smaller network shows them)." }
+        }
+        p.muted { (count(seen as u64, "host")) " with traffic; " (count(inbound.stats.files as u64, "file")) ", " (count((inbound.stats.cached + outbound.stats.cached) as u64, "partial answer")) " from the cache." }
     }).into_response())
 }
 
@@ -257,7 +266,7 @@ fn calendar(
                                 @let r = bps(*v, cell_ms);
                                 td class=(format!("c c{}", class(r, peak))) title=(format!("{}bit/s", human(r))) {}
                             }
-                            td.t { (human(cells.iter().sum::<u64>() as f64)) "B" }
+                            td.t { (bytes(cells.iter().sum::<u64>())) }
                         }
                     }
                 }
@@ -311,9 +320,9 @@ pub async fn host(
             @if p.hourly { a href=(link(&name, false)) { "10-minute cells" } } @else { a href=(link(&name, true)) { "hourly cells" } }
             a href=(format!("/details?{}", crate::params::encode(&[("key", "ip-source-address".into()), ("value", key.clone()), ("from", crate::layout::when(from, zone)), ("to", crate::layout::when(to, zone))]))) { "details" }
         }
-        h2 { "In (to " (key) "): " (human(i.as_ref().map_or(0, |s| s.totals.octets) as f64)) "B" }
+        h2 { "In (to " (key) "): " (bytes(i.as_ref().map_or(0, |s| s.totals.octets))) }
         (calendar(i.as_ref(), &inbound.starts, zone, from, to, p.hourly))
-        h2 { "Out (from " (key) "): " (human(o.as_ref().map_or(0, |s| s.totals.octets) as f64)) "B" }
+        h2 { "Out (from " (key) "): " (bytes(o.as_ref().map_or(0, |s| s.totals.octets))) }
         (calendar(o.as_ref(), &outbound.starts, zone, from, to, p.hourly))
     }).into_response())
 }

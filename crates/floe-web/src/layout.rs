@@ -25,6 +25,8 @@ pub fn page(title: &str, here: &str, body: Markup) -> Html<String> {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " — floe" }
+                    // No icon: browsers would ask for /favicon.ico.
+                    link rel="icon" href="data:,";
                     link rel="stylesheet" href="/static/uplot.css";
                     link rel="stylesheet" href="/static/floe.css";
                     script src="/static/uplot.js" defer {}
@@ -62,7 +64,37 @@ pub fn human(v: f64) -> String {
     }
 }
 
+/// A byte count: `512 B`, `2.18 MB`.
+pub fn bytes(v: u64) -> String {
+    let h = human(v as f64);
+    if h.ends_with(|c: char| c.is_ascii_digit()) {
+        format!("{h} B")
+    } else {
+        format!("{h}B")
+    }
+}
+
+/// An interval's length in words: `1-minute`, `10-minute`, `1-hour`, `1-day`.
+pub fn interval_words(ms: i64) -> String {
+    match ms {
+        m if m % 86_400_000 == 0 => format!("{}-day", m / 86_400_000),
+        m if m % 3_600_000 == 0 => format!("{}-hour", m / 3_600_000),
+        m if m % 60_000 == 0 => format!("{}-minute", m / 60_000),
+        m => format!("{}-second", m / 1000),
+    }
+}
+
 /// A time in the server's zone, to the minute.
 pub fn when(ms: i64, zone: &floe_store::Zone) -> String {
     zone.at(ms).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// `n` and the noun, plural unless one: "1 host", "3 hosts", "0 files".
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

@@ -51,7 +51,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use app::{router, App, DailyPage, WebError};
+pub use app::{router, App, DailyPage, DayError, WebError};
 use floe_query::{Backend, Cache, LocalStore};
 use floe_store::Zone;
 
@@ -101,7 +101,11 @@ pub fn app(cfg: WebConfig) -> Result<Arc<App>, ServeError> {
         (Some(b), _) => b,
         (None, Some(root)) => {
             let mut store = LocalStore::new(root)
-                .with_filter_options(floe_filter::Options::default().without_includes())
+                .with_filter_options(
+                    floe_filter::Options::default()
+                        .without_includes()
+                        .with_zone(floe_query::ZoneClock(cfg.zone.clone())),
+                )
                 .with_time_limit(cfg.time_limit)
                 .with_max_keys(2_000_000);
             if let Some((dir, bytes)) = &cfg.cache {

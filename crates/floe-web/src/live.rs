@@ -20,10 +20,28 @@ const STREAMS: usize = 8;
 /// How long one stream lasts (the browser reconnects).
 const STREAM_FOR: Duration = Duration::from_secs(3600);
 
-pub async fn page(State(app): State<Arc<App>>) -> Result<Response, WebError> {
-    if app.live_socket.is_none() {
-        return Err(WebError::NotFound);
+/// floed's live socket, when it is there now (floed may start or stop
+/// while the server runs); else why not (404).
+fn socket(app: &App) -> Result<&std::path::Path, WebError> {
+    let Some(path) = app.live_socket.as_deref() else {
+        return Err(WebError::Missing(
+            "no live view: this server was started without floed's live socket".into(),
+        ));
+    };
+    // Only its name: the page may be served beyond this host.
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Ok(path),
+        Err(_) => Err(WebError::Missing(format!(
+            "no live view: floed's live socket ({name}) is not there; is floed running on this store (or with another --live-socket)?"
+        ))),
     }
+}
+
+pub async fn page(State(app): State<Arc<App>>) -> Result<Response, WebError> {
+    socket(&app)?;
     Ok(chrome("Live", "/live", html! {
         h1 { "Live: the last minute" }
         div #live data-src="/api/live" {
@@ -48,16 +66,26 @@ fn snapshot(app: &App) -> String {
         }),
         None => return "{\"ok\":false,\"error\":\"no live socket\"}".into(),
     };
-    match r {
-        Ok(resp) => serde_json::to_string(&resp).unwrap_or_default(),
-        Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }).to_string(),
+    match (r, &app.live_socket) {
+        (Ok(resp), _) => serde_json::to_string(&resp).unwrap_or_default(),
+        (Err(e), Some(path)) => {
+            serde_json::json!({ "ok": false, "error": said(&e.to_string(), path) }).to_string()
+        }
+        (Err(e), None) => serde_json::json!({ "ok": false, "error": e.to_string() }).to_string(),
     }
 }
 
+/// Why the live view could not be asked, naming the socket by its name
+/// only (the page may be served beyond this host, as [`socket`] says).
+fn said(why: &str, path: &std::path::Path) -> String {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    why.replace(&path.display().to_string(), &name)
+}
+
 pub async fn events(State(app): State<Arc<App>>) -> Result<Response, WebError> {
-    if app.live_socket.is_none() {
-        return Err(WebError::NotFound);
-    }
+    socket(&app)?;
     let permit = app
         .streams
         .clone()
@@ -90,4 +118,18 @@ pub async fn events(State(app): State<Arc<App>>) -> Result<Response, WebError> {
 
 pub fn streams() -> Arc<tokio::sync::Semaphore> {
     Arc::new(tokio::sync::Semaphore::new(STREAMS))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_name_the_socket_not_where_it_is() {
+        let path = std::path::Path::new("/srv/secret/flows/.floed-live.sock");
+        let e = floe_live::ClientError::Refused {
+            path: path.to_path_buf(),
+        };
+        let s = super::said(&e.to_string(), path);
+        assert!(!s.contains("/srv/secret"), "{s}");
+        assert!(s.starts_with(".floed-live.sock: nobody answers"), "{s}");
+    }
 }

@@ -99,6 +99,39 @@ pub const KEYS: &[(&str, &str)] = &[
     ("ip-exporter-address", "Exporter"),
 ];
 
+/// How a title names `n` keys of a kind: "source address", "10 source
+/// addresses", "conversations (source, destination)"; a key the form does
+/// not offer by its `floe report` name ("ip-tos keys").
+pub fn key_name(key: &str, n: usize) -> String {
+    let plural = |name: &str| -> String {
+        // "Source AS" -> "source AS": only the first letter is lowered.
+        let mut c = name.chars();
+        let name: String = c
+            .next()
+            .map(|f| f.to_lowercase().chain(c).collect())
+            .unwrap_or_default();
+        if n == 1 {
+            return name;
+        }
+        // The noun is the last word before a parenthesis, if any.
+        let (noun, rest) = match name.find(" (") {
+            Some(i) => name.split_at(i),
+            None => (name.as_str(), ""),
+        };
+        let noun = if noun.ends_with("AS") || noun.ends_with("ss") {
+            format!("{noun}es")
+        } else {
+            format!("{noun}s")
+        };
+        format!("{noun}{rest}")
+    };
+    match KEYS.iter().find(|(k, _)| *k == key) {
+        Some((_, name)) => plural(name),
+        None if n == 1 => format!("{key} key"),
+        None => format!("{key} keys"),
+    }
+}
+
 /// The checked graph: the query and how to show it.
 #[derive(Clone, Debug)]
 pub struct Graph {
@@ -133,8 +166,18 @@ pub fn duration_ms(s: &str) -> Option<i64> {
     n.checked_mul(scale)
 }
 
-/// A time the user typed: `YYYY-MM-DD[ HH:MM[:SS]]` in `zone`, or ms.
+/// The latest time a page takes: the end of year 9999 (ms since 1970).
+/// Times before 1970 or after that are refused, so that no arithmetic on
+/// a range can overflow.
+pub const LATEST_MS: i64 = 253_402_300_799_999;
+
+/// A time the user typed: `YYYY-MM-DD[ HH:MM[:SS]]` in `zone`, or ms;
+/// from 1970 to the end of 9999.
 pub fn time_ms(s: &str, zone: &Zone) -> Option<i64> {
+    time_any(s, zone).filter(|ms| (0..=LATEST_MS).contains(ms))
+}
+
+fn time_any(s: &str, zone: &Zone) -> Option<i64> {
     let t = s.trim();
     if let Ok(ms) = t.parse::<i64>() {
         return Some(ms);
@@ -233,11 +276,17 @@ impl GraphParams {
         let (from_ms, to_ms, range) = match (given(&self.from), given(&self.to)) {
             (Some(f), t) => {
                 let from = time_ms(f, zone).ok_or_else(|| {
-                    BadParam(format!("from {f:?}: YYYY-MM-DD[ HH:MM] in {}", zone.name()))
+                    BadParam(format!(
+                        "from {f:?}: YYYY-MM-DD[ HH:MM] in {}, from 1970 to 9999",
+                        zone.name()
+                    ))
                 })?;
                 let to = match t {
                     Some(t) => time_ms(t, zone).ok_or_else(|| {
-                        BadParam(format!("to {t:?}: YYYY-MM-DD[ HH:MM] in {}", zone.name()))
+                        BadParam(format!(
+                            "to {t:?}: YYYY-MM-DD[ HH:MM] in {}, from 1970 to 9999",
+                            zone.name()
+                        ))
                     })?,
                     None => now_ms,
                 };
@@ -252,7 +301,7 @@ impl GraphParams {
                         (from, now_ms, r)
                     }
                     other => match duration_ms(other) {
-                        Some(d) if d > 0 => (now_ms - d, now_ms, r),
+                        Some(d) if d > 0 && d <= LATEST_MS => (now_ms - d, now_ms, r),
                         _ => return bad(format!("range {other:?}: 1h, 6h, 24h, 7d, 30d or month")),
                     },
                 }
@@ -430,6 +479,44 @@ mod tests {
             let e = p.graph(NOW, &Zone::Utc).unwrap_err();
             assert!(e.0.contains(says), "{e}");
         }
+    }
+
+    #[test]
+    fn titles_read_naturally() {
+        assert_eq!(key_name("ip-source-address", 10), "source addresses");
+        assert_eq!(key_name("ip-source-address", 1), "source address");
+        assert_eq!(key_name("ip-destination-port", 5), "destination ports");
+        assert_eq!(
+            key_name("ip-source-address/ip-destination-address", 10),
+            "conversations (source, destination)"
+        );
+        assert_eq!(key_name("source-as", 10), "source ASes");
+        assert_eq!(key_name("source-as", 1), "source AS");
+        assert_eq!(key_name("ip-protocol", 3), "protocols");
+        assert_eq!(key_name("ip-exporter-address", 2), "exporters");
+        assert_eq!(key_name("ip-tos", 10), "ip-tos keys");
+    }
+
+    #[test]
+    fn times_beyond_what_a_range_can_hold_are_refused() {
+        for (from, to) in [
+            ("-9223372036854775808", "9223372036854775807"),
+            ("9223372036854775000", "9223372036854775807"),
+            ("0", "253402300800000"),
+        ] {
+            let p = GraphParams {
+                from: Some(from.into()),
+                to: Some(to.into()),
+                ..Default::default()
+            };
+            let e = p.graph(NOW, &Zone::Utc).unwrap_err();
+            assert!(e.0.contains("from 1970 to 9999"), "{e}");
+        }
+        let p = GraphParams {
+            range: Some("2562047788015h".into()),
+            ..Default::default()
+        };
+        assert!(p.graph(NOW, &Zone::Utc).is_err());
     }
 
     #[test]

@@ -345,7 +345,11 @@ impl Run {
         if let Some(m) = self.mailers.get(&rule.name) {
             let subject = subject(rule, e, &self.host);
             let (plain, html) = bodies(e, &self.zone, &self.host);
-            if let Err(err) = m.send_as(&subject, plain, html) {
+            let page = floe_report::Page {
+                html,
+                images: Vec::new(),
+            };
+            if let Err(err) = m.send_as(&subject, plain, page) {
                 self.fail(rule, err.to_string());
             }
         }

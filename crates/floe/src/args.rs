@@ -224,6 +224,15 @@ fn var(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{s:?}: expected NAME=VALUE"))
 }
 
+/// `--threads`: how many threads read floe files.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct ThreadsArg {
+    /// Threads reading (decoding, filtering, encoding) floe files; the
+    /// output keeps the files' order [default: one per core, at most 8].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
 /// `--level`: the zstd level of floe output.
 #[derive(Args, Debug, Clone, Copy, Default)]
 pub struct LevelArg {

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use crate::args::{InputArgs, LevelArg, OutputFileArg, WindowArgs};
+use crate::args::{InputArgs, LevelArg, OutputFileArg, ThreadsArg, WindowArgs};
 use crate::error::Result;
 use crate::stream_out;
 
@@ -20,8 +20,19 @@ pub struct CatArgs {
     output: OutputFileArg,
     #[command(flatten)]
     level: LevelArg,
+    #[command(flatten)]
+    threads: ThreadsArg,
 }
 
 pub fn run(a: CatArgs) -> Result<()> {
-    stream_out::stream("cat", &a.input, &a.window, &a.output, a.level, None)
+    stream_out::stream(
+        "cat",
+        &a.input,
+        &a.window,
+        &a.output,
+        a.level,
+        None,
+        a.threads.threads,
+        false,
+    )
 }

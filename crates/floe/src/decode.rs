@@ -47,8 +47,9 @@ pub enum Format {
 ///
 /// Example: tcpdump -i eth0 -w exports.pcap udp port 2055; floe decode exports.pcap
 ///
-/// FILE: a pcap capture (UDP datagrams to any port, or --port), or a raw
-/// file of datagrams stored back to back (as `nc -u -l` keeps them).
+/// FILE: a pcap or pcapng capture (UDP datagrams to any port, or --port;
+/// IP fragments put back together), or a raw file of datagrams stored back
+/// to back (as `nc -u -l` keeps them).
 /// Templates carry over from one file to the next, in the order given, so
 /// a capture of templates can come before a capture of data.
 #[derive(Args, Debug)]
@@ -97,12 +98,7 @@ fn inputs(files: &[PathBuf], port: Option<u16>, exporter: Option<IpAddr>) -> Res
             path: path.clone(),
             source: e,
         })?;
-        let is_pcap = bytes.len() >= 4
-            && matches!(
-                u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
-                0xa1b2_c3d4 | 0xa1b2_3c4d | 0xd4c3_b2a1 | 0x4d3c_b2a1
-            );
-        if is_pcap {
+        if floe_netflow::pcap::is_capture(&bytes) {
             let datagrams =
                 floe_netflow::pcap::udp_datagrams(&bytes).map_err(|e| CliError::Pcap {
                     path: path.clone(),
@@ -355,11 +351,16 @@ pub fn run(a: DecodeArgs) -> Result<()> {
             })
             .map(|e| e.to_string())
             .collect();
-        let _ = decoder.drain_counters();
+        // The other messages of the datagram (other observation domains)
+        // are counted apart from the outcome's.
+        let mut counters = o.counters;
+        for (_, c) in decoder.drain_counters() {
+            counters.add(&c);
+        }
         flows_total += flows.len() as u64;
-        bad += o.counters.bad_datagrams;
-        undecoded += o.counters.extra[floe_flow::Counter::UndecodedSets]
-            + o.counters.extra[floe_flow::Counter::MalformedTails];
+        bad += counters.bad_datagrams;
+        undecoded += counters.extra[floe_flow::Counter::UndecodedSets]
+            + counters.extra[floe_flow::Counter::MalformedTails];
         let file = a.files[input.file].display().to_string();
         match &mut printer {
             Some(p) => {

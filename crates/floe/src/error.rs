@@ -129,6 +129,17 @@ pub enum CliError {
     /// `floe send` could not send.
     #[error("{0}")]
     Send(String),
+    /// ClickHouse could not be reached, refused, or gave an unexpected
+    /// answer; or the shipper's state file could not be used.
+    #[error(transparent)]
+    ClickHouse(#[from] floe_clickhouse::ClickHouseError),
+    /// A Parquet file could not be written.
+    #[error(transparent)]
+    Parquet(#[from] floe_parquet::ParquetError),
+    /// The query layer could not answer (took too long, or its backend
+    /// failed), said in words.
+    #[error("{0}")]
+    Query(String),
     /// A state file of `floe alert` or `floe usage` that cannot be read or
     /// written.
     #[error(transparent)]
@@ -137,6 +148,19 @@ pub enum CliError {
     /// others ran).
     #[error("{0} alert actions failed (each is named); the others ran")]
     Actions(usize),
+}
+
+impl From<floe_query::QueryError> for CliError {
+    fn from(e: floe_query::QueryError) -> CliError {
+        use floe_query::QueryError as Q;
+        match e {
+            Q::Invalid(m) => CliError::Usage(m),
+            Q::Filter(e) => CliError::Filter(e),
+            Q::Report(e) => CliError::Report(e),
+            Q::Store(e) => CliError::Store(e),
+            e @ (Q::Tree { .. } | Q::TimedOut(_) | Q::Backend(_)) => CliError::Query(e.to_string()),
+        }
+    }
 }
 
 fn paths(p: &[PathBuf]) -> String {
@@ -189,6 +213,9 @@ impl CliError {
             | CliError::Command(_)
             | CliError::Decompressor(_)
             | CliError::Send(_)
+            | CliError::ClickHouse(_)
+            | CliError::Parquet(_)
+            | CliError::Query(_)
             | CliError::Alert(_)
             | CliError::Actions(_)
             | CliError::Live(_) => status::INPUT,

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use floe_filter::{Filter, FilterFile, Options, WallClock};
+use floe_filter::{Filter, FilterFile, Options};
 
-use crate::args::{InputArgs, LevelArg, OutputFileArg, VarsArg, WindowArgs};
+use crate::args::{InputArgs, LevelArg, OutputFileArg, ThreadsArg, VarsArg, WindowArgs};
 use crate::error::Result;
 use crate::out::Out;
 use crate::stream_out;
@@ -22,6 +22,8 @@ use crate::time::now_ms;
 /// carry an offset), ipv4/ipv6, and/or/not, (), # comments, @include FILE.
 ///
 /// flow-tools filter files run unchanged: floe filter --file filter.cfg -F web
+///
+/// How many match: floe filter --count-only 'proto tcp and dst port 443' /var/lib/floe --day yesterday
 #[derive(Args, Debug)]
 pub struct FilterArgs {
     /// The filter expression (or use --file FILE).
@@ -44,6 +46,11 @@ pub struct FilterArgs {
     /// Print the compiled filter and exit.
     #[arg(long)]
     explain: bool,
+    /// Write how many flows match (a number and a newline), not the
+    /// flows: reads no column the filter does not test, and not even those
+    /// of blocks that the statistics decide.
+    #[arg(long = "count-only", conflicts_with = "explain")]
+    count: bool,
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
@@ -52,20 +59,18 @@ pub struct FilterArgs {
     output: OutputFileArg,
     #[command(flatten)]
     level: LevelArg,
+    #[command(flatten)]
+    threads: ThreadsArg,
 }
 
-/// `--zone` for the times written in the expression or filter file.
-#[derive(Debug)]
-pub(crate) struct ExpressionZone(pub(crate) floe_store::Zone);
-
-impl WallClock for ExpressionZone {
-    fn instant(&self, local: chrono::NaiveDateTime) -> i64 {
-        self.0.from_local(local)
-    }
+/// How filters compile in every subcommand: times written in an
+/// expression or filter file without an offset are read in `--zone`.
+pub fn options(w: &WindowArgs) -> Result<Options> {
+    Ok(Options::default().with_zone(floe_query::ZoneClock(w.zone()?)))
 }
 
 pub fn run(mut a: FilterArgs) -> Result<()> {
-    let options = Options::default().with_zone(ExpressionZone(a.window.zone()?));
+    let options = options(&a.window)?;
     let filter = match &a.file {
         Some(f) => {
             // With --file, a first positional is an input, not an expression.
@@ -94,5 +99,7 @@ pub fn run(mut a: FilterArgs) -> Result<()> {
         &a.output,
         a.level,
         Some(&filter),
+        a.threads.threads,
+        a.count,
     )
 }

@@ -22,7 +22,9 @@ pub struct GenerateArgs {
 enum What {
     /// floe.1 on stdout, or with --dir every page (floe.1, floe-cat.1, ...).
     Man {
-        /// Write every page into this directory (created if missing).
+        /// Write into this directory (created if missing).
+        ///
+        /// Every page, one file each.
         #[arg(long, value_name = "DIR", alias = "out", conflicts_with = "output")]
         dir: Option<PathBuf>,
         #[command(flatten)]

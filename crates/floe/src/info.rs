@@ -348,6 +348,33 @@ fn collector_text(t: &mut String, c: &serde_json::Value) {
         extra_text(t, &extra);
         reasons_text(t, e, now);
     }
+    clickhouse_text(t, &c["clickhouse"], now);
+}
+
+/// floed's shipping to ClickHouse: what is shipped, the backlog, what
+/// was lost to it, and the last error.
+fn clickhouse_text(t: &mut String, c: &serde_json::Value, now: i64) {
+    if !c.is_object() {
+        return;
+    }
+    let n = |k: &str| c[k].as_u64().unwrap_or(0);
+    let _ = writeln!(
+        t,
+        "  clickhouse {}: {}, {} flows shipped, backlog {} flows in {} files, {} lost (removed before shipped), {} errors since start",
+        c["target"].as_str().unwrap_or("?"),
+        if c["up"].as_bool().unwrap_or(false) { "up" } else { "DOWN" },
+        n("shipped_flows"),
+        n("backlog_flows"),
+        n("backlog_files"),
+        n("lost_flows"),
+        n("errors"),
+    );
+    if let Some(ms) = c["last_success_ms"].as_i64() {
+        let _ = writeln!(t, "    last insert {} s ago", (now - ms).max(0) / 1000);
+    }
+    if let (false, Some(e)) = (c["up"].as_bool().unwrap_or(false), c["last_error"].as_str()) {
+        let _ = writeln!(t, "    last error: {e}");
+    }
 }
 
 /// The last reasons floed kept for an exporter's problems: what kind, how

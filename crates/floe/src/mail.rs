@@ -2,6 +2,18 @@
 //! text part and the HTML page), handed to an SMTP server or piped to the
 //! host's `sendmail -t`, for the nightly cron job or systemd timer.
 //!
+//! Charts in a mail: Gmail and Outlook drop inline SVG, so the page made
+//! for a mail draws its bar charts with table cells (text that reads
+//! everywhere, even with images blocked) and its charts over time as PNG
+//! images that floe renders and puts in the message, referred to as
+//! `cid:` (multipart/related beside the HTML): nothing is fetched from
+//! anywhere when it is read.
+//!
+//! The sender is `floe@` the host's fully qualified name (what the
+//! resolver gives as its canonical name) unless `--mail-from` says
+//! otherwise; a host with only a short name gets a warning, since many
+//! mail servers refuse senders such as `floe@vm`.
+//!
 //! Message building and SMTP are lettre's; TLS is rustls with the system's
 //! CA store (plus `--smtp-ca` for a private CA). The sendmail path pipes
 //! lettre's formatted message to `sendmail -t -i` itself because lettre's
@@ -13,7 +25,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use clap::Args;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
@@ -35,7 +48,7 @@ pub struct MailArgs {
     /// address instead of printing it; repeat for more recipients.
     #[arg(long = "mail-to", value_name = "ADDR", conflicts_with = "output")]
     pub mail_to: Vec<String>,
-    /// Sender address [default: floe@HOST].
+    /// Sender address [default: floe@ the host's fully qualified name].
     #[arg(long = "mail-from", value_name = "ADDR", requires = "mail_to")]
     pub mail_from: Option<String>,
     /// Subject; strftime fields (%Y-%m-%d ...) are the start of the report's
@@ -211,10 +224,19 @@ impl Mailer {
                 reason: e.to_string(),
             })
         };
-        let from = args
-            .mail_from
-            .clone()
-            .unwrap_or_else(|| format!("floe@{host}"));
+        let from = match &args.mail_from {
+            Some(f) => f.clone(),
+            None => {
+                let name = fully_qualified(&host);
+                if !name.contains('.') {
+                    crate::error::warn(format!(
+                        "sender floe@{name}: {name} is not a fully qualified host name, and many \
+                         mail servers refuse such senders; give one with --mail-from"
+                    ));
+                }
+                format!("floe@{name}")
+            }
+        };
         let from = mailbox(&from, "--mail-from")?;
         let to = args
             .mail_to
@@ -243,14 +265,20 @@ impl Mailer {
         })
     }
 
-    /// Sends one message: the plain part and the HTML page.
-    pub fn send(&self, plain: String, html: String) -> Result<(), MailError> {
-        self.send_as(&self.subject, plain, html)
+    /// Sends one message: the plain part and the HTML page, with the
+    /// images the page shows as `cid:` parts beside it.
+    pub fn send(&self, plain: String, page: floe_report::Page) -> Result<(), MailError> {
+        self.send_as(&self.subject, plain, page)
     }
 
     /// Sends one message under this subject, taken as it is (no fields
     /// filled in): an alert's own.
-    pub fn send_as(&self, subject: &str, plain: String, html: String) -> Result<(), MailError> {
+    pub fn send_as(
+        &self,
+        subject: &str,
+        plain: String,
+        page: floe_report::Page,
+    ) -> Result<(), MailError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(subject)
@@ -259,8 +287,22 @@ impl Mailer {
         for to in &self.to {
             builder = builder.to(to.clone());
         }
+        let body = if page.images.is_empty() {
+            MultiPart::alternative_plain_html(plain, page.html)
+        } else {
+            let mut related = MultiPart::related().singlepart(SinglePart::html(page.html));
+            for image in page.images {
+                related = related.singlepart(Attachment::new_inline(image.cid).body(
+                    image.png,
+                    ContentType::parse("image/png").map_err(|e| MailError::Build(e.to_string()))?,
+                ));
+            }
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(plain))
+                .multipart(related)
+        };
         let message = builder
-            .multipart(MultiPart::alternative_plain_html(plain, html))
+            .multipart(body)
             .map_err(|e| MailError::Build(e.to_string()))?;
         match &self.via {
             Via::Sendmail(path) => {
@@ -279,6 +321,40 @@ impl Mailer {
                     })
             }
         }
+    }
+}
+
+/// The host's fully qualified name: the resolver's canonical name for
+/// `host` when it has one with a dot, else `host` itself.
+pub fn fully_qualified(host: &str) -> String {
+    canonical_name(host)
+        .filter(|c| c.contains('.') && !c.ends_with(".localdomain") && c != "localhost")
+        .unwrap_or_else(|| host.to_string())
+}
+
+/// getaddrinfo's canonical name (AI_CANONNAME) for `host`.
+fn canonical_name(host: &str) -> Option<String> {
+    let c_host = std::ffi::CString::new(host).ok()?;
+    // SAFETY: getaddrinfo gets a valid C string and zeroed hints; the
+    // list it returns is read before freeaddrinfo frees it, once.
+    unsafe {
+        let mut hints: libc::addrinfo = std::mem::zeroed();
+        hints.ai_flags = libc::AI_CANONNAME;
+        hints.ai_socktype = libc::SOCK_DGRAM;
+        let mut res: *mut libc::addrinfo = std::ptr::null_mut();
+        if libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut res) != 0
+            || res.is_null()
+        {
+            return None;
+        }
+        let name = (*res).ai_canonname;
+        let out = (!name.is_null()).then(|| {
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned()
+        });
+        libc::freeaddrinfo(res);
+        out
     }
 }
 
@@ -351,6 +427,17 @@ mod tests {
         for bad in ["", ":25", "mail:x", "::1", "[::1", "[::1]x", "mail:99999"] {
             assert!(split_host_port(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_sender_is_the_fully_qualified_name_when_there_is_one() {
+        // localhost has no dotted canonical name: the name itself.
+        assert_eq!(fully_qualified("localhost"), "localhost");
+        assert_eq!(
+            fully_qualified("no-such-host.invalid"),
+            "no-such-host.invalid"
+        );
+        assert_eq!(fully_qualified("no such host"), "no such host");
     }
 
     #[test]

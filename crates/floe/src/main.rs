@@ -20,8 +20,10 @@
 mod alert;
 mod args;
 mod cat;
+mod clickhouse;
 mod decode;
 mod error;
+mod export;
 mod filter;
 mod flow_print;
 mod generate;
@@ -35,7 +37,9 @@ mod progress;
 mod read;
 mod read_parallel;
 mod report;
+mod scan;
 mod send;
+mod ship;
 mod sources;
 mod stream_out;
 mod time;
@@ -52,7 +56,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// compute stat-reports (report), convert flow-tools archives (import),
 /// decode captured exports as floed would (decode), watch the traffic now
 /// (top), browse the store (web), alert on rules (alert), usage since the
-/// last run (usage), send test traffic to a collector (send).
+/// last run (usage), send test traffic to a collector (send), ship a store
+/// to ClickHouse (ship; the tables: clickhouse), export Parquet (export).
 #[derive(Parser, Debug)]
 #[command(
     name = "floe",
@@ -87,6 +92,9 @@ pub(crate) enum Command {
     Usage(usage::UsageArgs),
     Import(import::ImportArgs),
     Send(send::SendArgs),
+    Ship(ship::ShipArgs),
+    Export(export::ExportArgs),
+    Clickhouse(clickhouse::ClickHouseArgs),
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
 }
@@ -107,6 +115,9 @@ impl Command {
             Command::Usage(_) => "usage",
             Command::Import(_) => "import",
             Command::Send(_) => "send",
+            Command::Ship(_) => "ship",
+            Command::Export(_) => "export",
+            Command::Clickhouse(_) => "clickhouse",
             Command::Generate(_) => "generate",
         }
     }
@@ -127,6 +138,9 @@ fn run_command(command: Command) -> error::Result<()> {
         Command::Usage(a) => usage::run(a),
         Command::Import(a) => import::run(a),
         Command::Send(a) => send::run(a),
+        Command::Ship(a) => ship::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Clickhouse(a) => clickhouse::run(a),
         Command::Generate(a) => generate::run(a, Cli::command()),
     }
 }

@@ -14,12 +14,13 @@ use floe_flow::{Field, FieldKind, Flow, Value, FIELDS};
 use floe_store::Zone;
 
 use crate::args::{
-    Columns, FieldsArg, FormatArg, InputArgs, OutputFileArg, RecordsArg, WindowArgs,
+    Columns, FieldsArg, FormatArg, InputArgs, OutputFileArg, RecordsArg, ThreadsArg, WindowArgs,
 };
-use crate::error::{CliError, Result};
+use crate::error::{warn, CliError, Result};
 use crate::flow_print;
 use crate::out::Out;
 use crate::read::{read, Next, Selection};
+use crate::scan;
 use crate::sources;
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub struct PrintArgs {
     records: RecordsArg,
     #[command(flatten)]
     output: OutputFileArg,
+    #[command(flatten)]
+    threads: ThreadsArg,
     /// Show table times in UTC rather than in --zone.
     #[arg(long)]
     utc: bool,
@@ -208,6 +211,7 @@ fn header(
 /// Writes flows in one of the formats, block after block: the header
 /// with the first block (the table's widths come from it), at most
 /// `left` flows in all.
+#[derive(Clone)]
 pub struct Printer {
     format: Format,
     cols: Vec<&'static Field>,
@@ -261,64 +265,118 @@ impl Printer {
     /// Writes a block of flows; `Next::Stop` once the records asked for
     /// are written.
     pub fn write(&mut self, out: &mut Out, flows: &[Flow]) -> Result<Next> {
-        let (format, table_zone, human) = (self.format, &self.zone, self.human);
-        let cols = &self.cols;
-        let w = match &self.widths {
-            Some(w) => w,
-            None => {
-                let w = if format == Format::Table {
-                    table_widths(cols, &self.labels, flows, table_zone, human)
-                } else {
-                    Vec::new()
-                };
-                header(out, format, cols, &self.labels, &w).map_err(CliError::Output)?;
-                self.widths.insert(w)
-            }
-        };
+        if self.widths.is_none() {
+            let w = if self.format == Format::Table {
+                table_widths(&self.cols, &self.labels, flows, &self.zone, self.human)
+            } else {
+                Vec::new()
+            };
+            header(out, self.format, &self.cols, &self.labels, &w).map_err(CliError::Output)?;
+            self.widths = Some(w);
+        }
+        let w = self.widths.clone().unwrap_or_default();
+        let mut line = std::mem::take(&mut self.line);
+        let mut r = Ok(());
         for f in flows {
             if self.left == 0 {
-                return Ok(Next::Stop);
+                break;
             }
             self.left -= 1;
-            match format {
-                Format::Table => {
-                    let row = cols.iter().map(|c| cell(c, f, table_zone, human));
-                    write_row(out, row, w).map_err(CliError::Output)?;
-                }
-                Format::Csv => {
-                    let row: Vec<String> =
-                        cols.iter().map(|c| csv_cell(&text(c, f, None))).collect();
-                    writeln!(out, "{}", row.join(",")).map_err(CliError::Output)?;
-                }
-                Format::Json => {
-                    let mut obj = serde_json::Map::new();
-                    for c in cols {
-                        let v = match c.get(f) {
-                            Value::U64(n) => serde_json::Value::from(n),
-                            _ => serde_json::Value::from(text(c, f, None)),
-                        };
-                        obj.insert(c.name.to_string(), v);
-                    }
-                    writeln!(out, "{}", serde_json::Value::Object(obj))
-                        .map_err(CliError::Output)?;
-                }
-                Format::FlowTools3 | Format::FlowTools5 => {
-                    self.line.clear();
-                    if format == Format::FlowTools3 {
-                        flow_print::format3(&mut self.line, f);
-                    } else {
-                        flow_print::format5(&mut self.line, f, table_zone);
-                    }
-                    out.write_all(self.line.as_bytes())
-                        .map_err(CliError::Output)?;
-                }
+            r = self.line_into(out, f, &w, &mut line);
+            if r.is_err() {
+                break;
             }
         }
+        self.line = line;
+        r.map_err(CliError::Output)?;
         Ok(if self.left == 0 {
             Next::Stop
         } else {
             Next::Continue
         })
+    }
+
+    /// True when flows can be formatted on other threads (every format
+    /// but the table, whose widths come from the first block).
+    pub fn parallel(&self) -> bool {
+        self.format != Format::Table
+    }
+
+    /// Formats flows into `buf` (on a reading thread), the end of each
+    /// flow's text in `ends`, for [`Printer::emit`].
+    pub fn format_into(
+        &self,
+        flows: &[Flow],
+        buf: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> std::io::Result<()> {
+        let mut line = String::new();
+        for f in flows {
+            self.line_into(buf, f, &[], &mut line)?;
+            ends.push(buf.len());
+        }
+        Ok(())
+    }
+
+    /// Writes what [`Printer::format_into`] made, the header first, at
+    /// most the records still to show.
+    pub fn emit(&mut self, out: &mut Out, buf: &[u8], ends: &[usize]) -> Result<Next> {
+        if self.widths.is_none() {
+            header(out, self.format, &self.cols, &self.labels, &[]).map_err(CliError::Output)?;
+            self.widths = Some(Vec::new());
+        }
+        let k = self.left.min(ends.len());
+        if k > 0 {
+            out.write_all(&buf[..ends[k - 1]])
+                .map_err(CliError::Output)?;
+        }
+        self.left -= k;
+        Ok(if self.left == 0 {
+            Next::Stop
+        } else {
+            Next::Continue
+        })
+    }
+
+    /// One flow's text in the printer's format.
+    fn line_into(
+        &self,
+        out: &mut impl Write,
+        f: &Flow,
+        w: &[usize],
+        line: &mut String,
+    ) -> std::io::Result<()> {
+        let (cols, table_zone, human) = (&self.cols, &self.zone, self.human);
+        match self.format {
+            Format::Table => {
+                let row = cols.iter().map(|c| cell(c, f, table_zone, human));
+                write_row(out, row, w)
+            }
+            Format::Csv => {
+                let row: Vec<String> = cols.iter().map(|c| csv_cell(&text(c, f, None))).collect();
+                writeln!(out, "{}", row.join(","))
+            }
+            Format::Json => {
+                let mut obj = serde_json::Map::new();
+                for c in cols {
+                    let v = match c.get(f) {
+                        Value::U64(n) => serde_json::Value::from(n),
+                        _ => serde_json::Value::from(text(c, f, None)),
+                    };
+                    obj.insert(c.name.to_string(), v);
+                }
+                writeln!(out, "{}", serde_json::Value::Object(obj))
+            }
+            Format::FlowTools3 | Format::FlowTools5 => {
+                line.clear();
+                if self.format == Format::FlowTools3 {
+                    flow_print::format3(line, f);
+                } else {
+                    flow_print::format5(line, f, table_zone);
+                }
+                out.write_all(line.as_bytes())
+            }
+        }
     }
 
     /// Writes the header when no flow came (a stream with none).
@@ -353,7 +411,50 @@ pub fn run(a: PrintArgs) -> Result<()> {
         window,
         projection: printer.projection()?,
     };
-    let summary = read(&sel, |flows| printer.write(&mut out, flows))?;
+    let summary = match scan::open_files(&sel) {
+        Some((files, mut summary)) => {
+            let cols = sel.projection.cols();
+            let progress = scan::progress(&sel);
+            let s = scan::scan(&sel, None, cols, scan::threads(a.threads.threads));
+            let stats = if printer.parallel() {
+                // Decoded and formatted on every core, written in order.
+                let p = &printer;
+                let each = |part: floe_scan::Part| -> Result<(Vec<u8>, Vec<usize>)> {
+                    progress.flows(part.rows.len());
+                    let mut flows = Vec::with_capacity(part.rows.len());
+                    part.batch.rows_into(part.rows, &mut flows);
+                    let (mut buf, mut ends) = (Vec::new(), Vec::new());
+                    p.format_into(&flows, &mut buf, &mut ends)
+                        .map_err(CliError::Output)?;
+                    Ok((buf, ends))
+                };
+                let mut emit = printer.clone();
+                let stats = s.ordered(
+                    &files,
+                    each,
+                    |(buf, ends)| Ok(matches!(emit.emit(&mut out, &buf, &ends)?, Next::Continue)),
+                    warn,
+                )?;
+                printer = emit;
+                stats
+            } else {
+                s.ordered(
+                    &files,
+                    |part| -> Result<Vec<Flow>> {
+                        progress.flows(part.rows.len());
+                        let mut flows = Vec::with_capacity(part.rows.len());
+                        part.batch.rows_into(part.rows, &mut flows);
+                        Ok(flows)
+                    },
+                    |flows| Ok(matches!(printer.write(&mut out, &flows)?, Next::Continue)),
+                    warn,
+                )?
+            };
+            summary.add(scan::summary(&stats));
+            summary
+        }
+        None => read(&sel, |flows| printer.write(&mut out, flows))?,
+    };
     summary.something_read(&sources, window, &zone)?;
     printer.finish(&mut out)?;
     out.finish()?;

@@ -3,13 +3,15 @@
 //! first flows: a tool that stops before (nothing to read, an error)
 //! writes nothing at all.
 
+use floe_flow::ColSet;
 use floe_flow::Flow;
-use floe_store::{FileHeader, FileWriter, WriteOptions, Zone, STREAM_LEVEL};
+use floe_store::{BlockEncoder, FileHeader, FileWriter, WriteOptions, Zone, STREAM_LEVEL};
 
 use crate::args::{InputArgs, LevelArg, OutputFileArg, WindowArgs};
-use crate::error::{CliError, Result};
+use crate::error::{warn, CliError, Result};
 use crate::out::Out;
 use crate::read::{read, Next, Selection};
+use crate::scan;
 use crate::sources;
 use crate::time::now_ms;
 
@@ -81,6 +83,29 @@ impl StreamOut {
         Ok(self.w.as_mut().expect("the writer holds the output"))
     }
 
+    /// The zstd level and flows per block this output writes.
+    pub fn options(&self) -> &WriteOptions {
+        &self.options
+    }
+
+    /// Appends a block encoded on another thread (see [`Encoded`]).
+    pub fn write_encoded(
+        &mut self,
+        body: &[u8],
+        head: &floe_store::format::BlockHeader,
+    ) -> Result<()> {
+        self.writer()?.write_encoded(body, head)?;
+        Ok(())
+    }
+
+    /// Appends what a reading thread made of a block.
+    pub fn write_part(&mut self, part: Encoded) -> Result<()> {
+        match part {
+            Encoded::Flows(f) => self.write(&f),
+            Encoded::Block(body, head) => self.write_encoded(&body, &head),
+        }
+    }
+
     /// Appends flows.
     pub fn write(&mut self, flows: &[Flow]) -> Result<()> {
         if flows.is_empty() {
@@ -100,8 +125,47 @@ impl StreamOut {
     }
 }
 
+/// What a reading thread makes of a block's selected flows for the
+/// writer: a block it encoded itself (most of a block kept: the encoding,
+/// most of the work of `cat`, then runs on every core), or the flows, for
+/// the writer to gather into blocks (few kept: no tiny blocks).
+pub enum Encoded {
+    Flows(Vec<Flow>),
+    Block(Vec<u8>, floe_store::format::BlockHeader),
+}
+
+thread_local! {
+    /// Each reading thread's block encoder (and its level).
+    static ENCODER: std::cell::RefCell<Option<(i32, BlockEncoder)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The selected rows of a part, for the writer (see [`Encoded`]).
+pub fn encode_part(p: &floe_scan::Part, options: &WriteOptions) -> Result<Encoded> {
+    let mut flows = Vec::with_capacity(p.rows.len());
+    p.batch.rows_into(p.rows, &mut flows);
+    if flows.len() < options.block_records / 2 {
+        return Ok(Encoded::Flows(flows));
+    }
+    ENCODER.with(|cell| {
+        let mut e = cell.borrow_mut();
+        if e.as_ref().is_none_or(|(l, _)| *l != options.level) {
+            let enc = BlockEncoder::new(options.level).map_err(CliError::Decompressor)?;
+            *e = Some((options.level, enc));
+        }
+        let (_, enc) = e.as_mut().expect("set above");
+        let mut body = Vec::new();
+        let head = enc
+            .encode(&flows, &mut body)
+            .map_err(CliError::Decompressor)?;
+        Ok(Encoded::Block(body, head))
+    })
+}
+
 /// What cat and filter do: read the inputs in the window, keep the flows
-/// `keep` matches (all without a filter), and write them as a stream.
+/// `keep` matches (all without a filter), and write them as a stream;
+/// with `count`, write only how many there are. Floe files are read on
+/// `threads` threads (decoding, filtering and encoding), written in order.
+#[allow(clippy::too_many_arguments)]
 pub fn stream(
     tool: &str,
     input: &InputArgs,
@@ -109,23 +173,72 @@ pub fn stream(
     output: &OutputFileArg,
     level: LevelArg,
     keep: Option<&floe_filter::Filter>,
+    threads: Option<usize>,
+    count: bool,
 ) -> Result<()> {
     let zone = window.zone()?;
     let window = window.window_now()?;
     let sources = sources::list(input, window, input.tmp.tmp)?;
-    let mut out = StreamOut::open(tool, output, level, &zone)?;
     let sel = Selection {
         sources: &sources,
         window,
         projection: floe_store::Projection::ALL,
     };
-    let summary = read(&sel, |flows| {
-        if let Some(f) = keep {
-            flows.retain(|x| f.matches(x));
+    if count {
+        let (n, summary) = match scan::open_files(&sel) {
+            Some((files, mut summary)) => {
+                let stats = scan::scan(&sel, keep, ColSet::NONE, scan::threads(threads))
+                    .count(&files, warn);
+                summary.add(scan::summary(&stats));
+                (stats.matched, summary)
+            }
+            None => {
+                let mut n = 0u64;
+                let summary = read(&sel, |flows| {
+                    n += flows
+                        .iter()
+                        .filter(|x| keep.is_none_or(|f| f.matches(x)))
+                        .count() as u64;
+                    Ok(Next::Continue)
+                })?;
+                (n, summary)
+            }
+        };
+        summary.something_read(&sources, window, &zone)?;
+        let mut out = Out::open(output.output.as_deref())?;
+        out.text(&format!("{n}\n"))?;
+        out.finish()?;
+        return summary.all_read();
+    }
+    let mut out = StreamOut::open(tool, output, level, &zone)?;
+    let summary = match scan::open_files(&sel) {
+        Some((files, mut summary)) => {
+            let options = out.options().clone();
+            let progress = scan::progress(&sel);
+            let s = scan::scan(&sel, keep, ColSet::ALL, scan::threads(threads));
+            let stats = s.ordered(
+                &files,
+                |p| {
+                    progress.flows(p.rows.len());
+                    encode_part(&p, &options)
+                },
+                |part| {
+                    out.write_part(part)?;
+                    Ok(true)
+                },
+                warn,
+            )?;
+            summary.add(scan::summary(&stats));
+            summary
         }
-        out.write(flows)?;
-        Ok(Next::Continue)
-    })?;
+        None => read(&sel, |flows| {
+            if let Some(f) = keep {
+                flows.retain(|x| f.matches(x));
+            }
+            out.write(flows)?;
+            Ok(Next::Continue)
+        })?,
+    };
     summary.something_read(&sources, window, &zone)?;
     out.finish()?;
     summary.all_read()

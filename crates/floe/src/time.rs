@@ -148,6 +148,23 @@ impl Window {
     }
 }
 
+/// A zone as the reports' clock: times shown in it, named after them
+/// (`UTC`, `Europe/Amsterdam`, `local time`).
+pub struct ZoneClock<'a>(pub &'a Zone);
+
+impl floe_report::words::Clock for ZoneClock<'_> {
+    fn offset_ms(&self, at_ms: i64) -> i64 {
+        i64::from(self.0.at(at_ms).offset().local_minus_utc()) * 1000
+    }
+
+    fn label(&self) -> String {
+        match self.0 {
+            Zone::Local => "local time".into(),
+            z => z.name(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

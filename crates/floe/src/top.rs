@@ -54,7 +54,8 @@ pub struct TopArgs {
     /// floed's data directory or its live socket.
     #[arg(value_name = "PATH")]
     path: Option<PathBuf>,
-    /// Seconds shown (10s to the window floed keeps, 5m by default).
+    /// Seconds shown (1s up to the window floed keeps, 60s by default;
+    /// with --reset, the usage covers the time since the previous one).
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     window: String,
     /// Only flows that match this filter expression.
@@ -136,13 +137,15 @@ fn text(out: &mut Out, s: &Snapshot, key: Key) -> std::io::Result<()> {
             String::new()
         }
     )?;
+    // The header names the talkers as --key does (src, dst-flows...).
+    let name = key
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
     writeln!(
         out,
         "{:<40} {:>14} {:>12} {:>10}",
-        format!("{key:?}"),
-        "bytes",
-        "packets",
-        "flows"
+        name, "bytes", "packets", "flows"
     )?;
     for t in talkers(s, key) {
         writeln!(

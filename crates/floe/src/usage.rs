@@ -13,7 +13,6 @@ use serde_json::json;
 
 use crate::args::{FormatArg, OutputFileArg, RecordsArg, WindowArgs};
 use crate::error::{warn, CliError, Result};
-use crate::filter::ExpressionZone;
 use crate::out::Out;
 use crate::sources::no_such_path;
 use crate::time::now_ms;
@@ -96,7 +95,7 @@ pub fn run(a: UsageArgs) -> Result<()> {
     };
     let filter = match &a.filter {
         Some(t) => {
-            let options = Options::default().with_zone(ExpressionZone(zone.clone()));
+            let options = Options::default().with_zone(floe_query::ZoneClock(zone.clone()));
             Some((t.clone(), Filter::parse_with(t, &options)?))
         }
         None => None,

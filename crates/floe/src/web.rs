@@ -49,7 +49,7 @@ pub struct WebArgs {
     /// Zone for times given and shown: local, UTC or an IANA name.
     #[arg(long, default_value = "local", value_name = "ZONE")]
     zone: String,
-    /// floed's live socket [default: DIR/.floed-live.sock when there].
+    /// floed's live socket [default: DIR/.floed-live.sock].
     #[arg(long, value_name = "PATH")]
     live_socket: Option<PathBuf>,
     /// Queries answered at once (more wait, then get 503).
@@ -80,12 +80,20 @@ fn size(s: &str) -> Result<u64> {
 
 /// The daily page of `day`, as `floe report --daily --format html` makes
 /// it (the same code, through the same command line).
-fn daily(dir: &Path, day: chrono::NaiveDate, zone: &Zone) -> std::result::Result<String, String> {
+fn daily(
+    dir: &Path,
+    day: chrono::NaiveDate,
+    zone: &Zone,
+) -> std::result::Result<String, floe_web::DayError> {
     use clap::Parser;
+    use floe_web::DayError;
+    // Each request its own file: two asking for the same day at once must
+    // not read (or remove) each other's.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = std::env::temp_dir().join(format!(
-        "floe-web-daily-{}-{}.html",
+        "floe-web-daily-{}-{n}-{day}.html",
         std::process::id(),
-        day
     ));
     let args = [
         "floe".into(),
@@ -101,13 +109,16 @@ fn daily(dir: &Path, day: chrono::NaiveDate, zone: &Zone) -> std::result::Result
         tmp.display().to_string(),
         dir.display().to_string(),
     ];
-    let cli = crate::Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+    let cli = crate::Cli::try_parse_from(args).map_err(|e| DayError::Failed(e.to_string()))?;
     let result = crate::run_command(cli.command);
     let page = std::fs::read_to_string(&tmp);
     let _ = std::fs::remove_file(&tmp);
     match result {
-        Ok(()) => page.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(()) => page.map_err(|e| DayError::Failed(e.to_string())),
+        Err(e @ CliError::NoFlows(_)) => Err(DayError::NoFlows(e.to_string())),
+        // Not the store's path: the page may be served beyond this host.
+        Err(CliError::NoFiles { .. }) => Err(DayError::NoFlows(format!("no flows on {day}"))),
+        Err(e) => Err(DayError::Failed(e.to_string())),
     }
 }
 
@@ -141,9 +152,28 @@ pub fn run(a: WebArgs) -> Result<()> {
     }
     let users = match &a.auth {
         Some(f) => {
-            Some(floe_web::auth::Users::load(f).map_err(|e| CliError::Usage(e.to_string()))?)
+            let u = floe_web::auth::Users::load(f).map_err(|e| CliError::Usage(e.to_string()))?;
+            if u.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "{}: no user in it, so nobody could log in: add one with floe web --add-user NAME --auth {}",
+                    f.display(),
+                    f.display()
+                )));
+            }
+            Some(u)
         }
         None => None,
+    };
+    let users_said = match (&a.auth, &users) {
+        (Some(f), Some(u)) => Some(format!(
+            "HTTP basic authentication: {} from {}",
+            match u.len() {
+                1 => "1 user".to_string(),
+                n => format!("{n} users"),
+            },
+            f.display()
+        )),
+        _ => None,
     };
     if !a.listen.ip().is_loopback() && users.is_none() && !a.no_auth {
         return Err(CliError::Usage(format!(
@@ -152,10 +182,11 @@ pub fn run(a: WebArgs) -> Result<()> {
         )));
     }
     let zone = Zone::parse(&a.zone).map_err(CliError::Usage)?;
+    // Looked for at each request: floed may start after this server.
     let live_socket = a
         .live_socket
         .clone()
-        .or_else(|| Some(dir.join(".floed-live.sock")).filter(|p| p.exists()));
+        .unwrap_or_else(|| dir.join(".floed-live.sock"));
     let cache_dir = a.cache.clone().unwrap_or_else(|| dir.join(".floe-cache"));
     let cfg = floe_web::WebConfig {
         listen: a.listen,
@@ -164,17 +195,21 @@ pub fn run(a: WebArgs) -> Result<()> {
         cache: Some((cache_dir, size(&a.cache_size)?)),
         zone,
         users,
-        live_socket,
+        live_socket: Some(live_socket),
         daily: Some(Arc::new(daily)),
         concurrent: a.max_queries,
         time_limit: Duration::from_secs(a.time_limit.clamp(1, 3600)),
     };
     let no_auth = a.no_auth;
     floe_web::serve(cfg, |addr| {
-        warn(format!("serving http://{addr}/"));
-        if no_auth && !addr.ip().is_loopback() {
+        // How it guards the pages, then where it serves them (the last
+        // line scripts wait for).
+        if let Some(said) = users_said {
+            warn(said);
+        } else if no_auth && !addr.ip().is_loopback() {
             warn("without authentication (--no-auth), on purpose");
         }
+        warn(format!("serving http://{addr}/"));
     })
     .map_err(|e| CliError::Usage(e.to_string()))
 }

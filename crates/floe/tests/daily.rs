@@ -148,3 +148,50 @@ fn the_directory_is_never_taken_for_the_day_and_yesterday_is_the_default() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The daily summary as its readers get it, text and HTML, against golden
+/// files (tests/golden/daily.txt, daily.html; FLOE_BLESS=1 rewrites them;
+/// the host's name is HOST there): a day of three exporters, one noisy,
+/// one silent from 14:00, one healthy; names for numbers; the noisy and
+/// the silent exporter first, with what their problems mean. The page is
+/// valid HTML5.
+#[test]
+fn the_daily_summary_matches_its_golden_files() {
+    let dir = tempfile::tempdir().unwrap();
+    common::day_tree(dir.path(), 3000);
+    let host = floe_store::host_name();
+    let run = |format: &str| {
+        let mut args = vec!["--day", common::DAY, "--format"];
+        args.extend(format.split(' '));
+        let (code, out, err) = daily(dir.path(), &args);
+        assert_eq!(code, Some(0), "{err}");
+        out.replace(&format!(" on {host}"), " on HOST")
+    };
+    let text = run("text");
+    common::check_golden("daily.txt", &text);
+    let health = text.split("# Exporter health").nth(1).unwrap();
+    let order: Vec<&str> = health
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.starts_with("192.0.2."))
+        .collect();
+    assert_eq!(order, ["192.0.2.2", "192.0.2.3", "192.0.2.1"], "{health}");
+    assert!(health.contains("  ! silent from 2026-11-22 14:00 to 24:00: "));
+    assert!(
+        text.contains("443 (https)") && text.contains("\nTCP "),
+        "{text}"
+    );
+    // --numeric: numbers, for scripts.
+    let numeric = run("text --numeric");
+    assert!(
+        !numeric.contains("(https)") && numeric.contains("\n6 "),
+        "{numeric}"
+    );
+    let html = run("html");
+    common::check_golden("daily.html", &html);
+    let page = dir.path().join("daily.html");
+    std::fs::write(&page, &html).unwrap();
+    if let Err(e) = common::html5_valid(&page) {
+        panic!("not valid HTML5: {e}");
+    }
+}

@@ -78,6 +78,46 @@ fn pcap(path: &Path, port: u16, datagrams: &[Vec<u8>]) {
     std::fs::write(path, b).unwrap();
 }
 
+/// The same capture as pcapng (what Wireshark and dumpcap write): a
+/// section header, an Ethernet interface, one enhanced packet block per
+/// packet of the classic pcap at `from`.
+fn pcapng(from: &Path, to: &Path) {
+    fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let mut body = body.to_vec();
+        body.resize(body.len().next_multiple_of(4), 0);
+        let len = (12 + body.len()) as u32;
+        [
+            &kind.to_le_bytes()[..],
+            &len.to_le_bytes(),
+            &body,
+            &len.to_le_bytes(),
+        ]
+        .concat()
+    }
+    let classic = std::fs::read(from).unwrap();
+    let shb = [&0x1a2b_3c4du32.to_le_bytes()[..], &[1, 0, 0, 0], &[0xff; 8]].concat();
+    let mut out = block(0x0a0d_0d0a, &shb);
+    out.extend(block(1, &[1, 0, 0, 0, 0, 0, 0, 0]));
+    let mut at = 24;
+    while at < classic.len() {
+        let u32_at = |i: usize| u32::from_le_bytes(classic[i..i + 4].try_into().unwrap());
+        let (secs, len) = (u64::from(u32_at(at)), u32_at(at + 8) as usize);
+        let ts = secs * 1_000_000;
+        let epb = [
+            &0u32.to_le_bytes()[..],
+            &((ts >> 32) as u32).to_le_bytes(),
+            &(ts as u32).to_le_bytes(),
+            &(len as u32).to_le_bytes(),
+            &(len as u32).to_le_bytes(),
+            &classic[at + 16..at + 16 + len],
+        ]
+        .concat();
+        out.extend(block(6, &epb));
+        at += 16 + len;
+    }
+    std::fs::write(to, out).unwrap();
+}
+
 fn decode(args: &[&str]) -> String {
     run_ok(Command::new(FLOE).arg("decode").args(args))
 }
@@ -194,6 +234,57 @@ fn the_shared_corpus_decodes_without_a_loss() {
     assert!(text.contains("=> 2 flows"), "{text}");
     assert!(
         text.contains("note: set 257 at byte 208 runs past its message's end at byte 290"),
+        "{text}"
+    );
+}
+
+#[test]
+fn pcapng_captures_are_decoded_as_pcap_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = [
+        set(0, &template(300, LAYOUT)),
+        set(300, &[record(1), record(2)].concat()),
+    ]
+    .concat();
+    let cap = dir.path().join("exports.pcap");
+    pcap(&cap, 2055, &[v9(0, &body), v9(1, &set(300, &record(3)))]);
+    let ng = dir.path().join("exports.pcapng");
+    pcapng(&cap, &ng);
+    let classic = decode(&[cap.to_str().unwrap()]);
+    let text = decode(&[ng.to_str().unwrap()]);
+    assert!(
+        text.contains("packet 2, 192.0.2.7:50000 -> port 2055")
+            && text.contains("2 datagrams, 3 flows"),
+        "{text}"
+    );
+    assert_eq!(text.replace("exports.pcapng", "exports.pcap"), classic);
+}
+
+#[test]
+fn the_summary_counts_the_losses_of_every_message_of_a_datagram() {
+    // One datagram of two IPFIX messages from two observation domains;
+    // the second has a set running past its end.
+    let message = |domain: u32, sets: &[u8]| {
+        let mut m = vec![0, 10];
+        m.extend_from_slice(&((16 + sets.len()) as u16).to_be_bytes());
+        m.extend_from_slice(&EXPORT_SECS.to_be_bytes());
+        m.extend_from_slice(&0u32.to_be_bytes());
+        m.extend_from_slice(&domain.to_be_bytes());
+        m.extend_from_slice(sets);
+        m
+    };
+    let good = [set(2, &template(300, LAYOUT)), set(300, &record(1))].concat();
+    let mut bad = good.clone();
+    bad.extend_from_slice(&[1, 44, 0, 200, 9, 9]);
+    let d = [message(1, &good), message(2, &bad)].concat();
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("two.pcap");
+    pcap(&cap, 4739, &[d]);
+    let text = decode(&[cap.to_str().unwrap()]);
+    assert!(
+        text.contains(
+            "1 datagrams, 2 flows; 0 datagrams nothing could be decoded from, 1 parts not decoded"
+        ),
         "{text}"
     );
 }

@@ -9,7 +9,18 @@ use floe_test_support::run_ok;
 
 const FLOE: &str = env!("CARGO_BIN_EXE_floe");
 const SUBCOMMANDS: &[&str] = &[
-    "cat", "filter", "print", "report", "info", "import", "send", "alert", "usage",
+    "cat",
+    "filter",
+    "print",
+    "report",
+    "info",
+    "import",
+    "send",
+    "ship",
+    "export",
+    "clickhouse",
+    "alert",
+    "usage",
 ];
 
 #[test]
@@ -62,10 +73,12 @@ fn bash_completion_is_valid_bash_and_knows_the_subcommands() {
     run_ok(Command::new("bash").arg("-n").arg(&path));
 }
 
-/// The nightly report's service and timer pass `systemd-analyze verify`,
-/// and the service runs the daily summary for yesterday.
+/// The units of the floe tools pass `systemd-analyze verify` (floe-web's
+/// with ExecStart pointed at the binary under test): the nightly report's
+/// service and timer, the service running the daily summary for
+/// yesterday, and floe web's, hardened like floed's.
 #[test]
-fn daily_report_units_pass_systemd_analyze_verify() {
+fn floe_units_pass_systemd_analyze_verify() {
     let units = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../systemd");
     let dir = tempfile::tempdir().unwrap();
     for name in ["floe-daily-report.service", "floe-daily-report.timer"] {
@@ -76,10 +89,40 @@ fn daily_report_units_pass_systemd_analyze_verify() {
     // After the 00:10 rotation closes the file of the day's last flows.
     let timer = std::fs::read_to_string(units.join("floe-daily-report.timer")).unwrap();
     assert!(timer.contains("OnCalendar=*-*-* 00:15:00") && timer.contains("Persistent=true"));
+    // floe web: loopback by default, the collector's user (to read the
+    // store), a cache of its own, and floed's hardening.
+    let web = std::fs::read_to_string(units.join("floe-web.service")).unwrap();
+    for needed in [
+        "ExecStart=/usr/local/bin/floe web --listen 127.0.0.1:8080 --cache /var/cache/floe-web /var/lib/floe",
+        "DynamicUser=yes",
+        "User=floed",
+        "StateDirectory=floe",
+        "CacheDirectory=floe-web",
+        "CapabilityBoundingSet=\n",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "PrivateDevices=yes",
+        "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+        "MemoryDenyWriteExecute=yes",
+        "SystemCallFilter=@system-service",
+    ] {
+        assert!(web.contains(needed), "floe-web.service lacks {needed:?}");
+    }
+    std::fs::write(
+        dir.path().join("floe-web.service"),
+        web.replace(
+            "/usr/local/bin/floe ",
+            &format!("{} ", env!("CARGO_BIN_EXE_floe")),
+        ),
+    )
+    .unwrap();
     let out = Command::new("systemd-analyze")
         .arg("verify")
         .arg(dir.path().join("floe-daily-report.timer"))
         .arg(dir.path().join("floe-daily-report.service"))
+        .arg(dir.path().join("floe-web.service"))
         .output()
         .expect("systemd-analyze is a test prerequisite (Debian package systemd)");
     assert!(
@@ -88,4 +131,7 @@ fn daily_report_units_pass_systemd_analyze_verify() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // A misspelt setting is only a warning to systemd (and then ignored).
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains("floe-web.service:"), "{said}");
 }

@@ -59,3 +59,37 @@ fn times_in_the_expression_are_read_in_the_zone() {
     assert_eq!(kept(&with("UTC"), dir.path()), 120);
     assert_eq!(kept(&with("Europe/Paris"), dir.path()), 180);
 }
+
+/// Flows `floe report -r summary-counters --filter EXPR` counts.
+fn reported(zone: &str, expr: &str, dir: &std::path::Path) -> u64 {
+    let out = Command::new(FLOE)
+        .args([
+            "report",
+            "-r",
+            "summary-counters",
+            "-f",
+            "json",
+            "--zone",
+            zone,
+        ])
+        .args(["--filter", expr])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["totals"]["flows"].as_u64().unwrap()
+}
+
+#[test]
+fn report_filters_read_times_in_the_zone_too() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let expr = "start >= 2026-11-22 11:00";
+    assert_eq!(reported("UTC", expr, dir.path()), 120);
+    assert_eq!(reported("Europe/Paris", expr, dir.path()), 180);
+}

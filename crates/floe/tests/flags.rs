@@ -141,7 +141,12 @@ fn fields_lists_mean_the_same_in_print_and_report() {
         ]),
         "ip-protocol*,flows,octets"
     );
-    assert!(head(&["report", "-r", "ip-protocol", "--fields", "+avg-bps"]).ends_with(",avg-bps"));
+    // The rates asked, then (last, so that columns keep their places) the
+    // protocol's name.
+    assert!(
+        head(&["report", "-r", "ip-protocol", "--fields", "+avg-bps"])
+            .ends_with(",flows_pct,avg-bps,ip-protocol-name")
+    );
     // Not both at once.
     for sub in [&["print"][..], &["report", "-r", "ip-protocol"][..]] {
         let o = floe(&[sub, &["--fields", "octets,-flows", t]].concat());
@@ -163,8 +168,8 @@ fn spellings_with_another_meaning_now_are_refused_not_misread() {
         // -V and -n were send's version and count.
         vec!["send", "-V", "9", "--count", "1"],
         vec!["send", "-n", "5"],
-        // --threads is report's alone.
-        vec!["print", "--threads", "2", t],
+        // --threads is for the tools that read flows.
+        vec!["info", "--threads", "2", t],
     ] {
         let o = floe(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

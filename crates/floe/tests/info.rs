@@ -177,3 +177,35 @@ fn the_last_reasons_of_a_running_collector_are_shown() {
         113
     );
 }
+
+#[test]
+fn a_collectors_shipping_to_clickhouse_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path());
+    let now = floe_flow::time::utc_ms(2030, 1, 1, 0, 0, 0);
+    let stats = serde_json::json!({
+        "format": 1, "pid": 4242, "version": "0.1.0",
+        "started_ms": 1_795_305_600_000i64, "updated_ms": now, "exporters": [],
+        "clickhouse": {
+            "target": "http://ch.example:8123/floe.flows", "up": false,
+            "shipped_flows": 120000, "shipped_batches": 3, "backlog_flows": 56789,
+            "backlog_files": 4, "lost_flows": 12, "checks": 1, "repairs": 0, "errors": 7,
+            "last_error": "ClickHouse at http://ch.example:8123: Connection refused",
+            "last_success_ms": now - 90_000, "oldest_unshipped_ms": now - 600_000
+        }
+    });
+    std::fs::write(
+        dir.path().join(floe_store::STATS_FILE),
+        serde_json::to_vec(&stats).unwrap(),
+    )
+    .unwrap();
+    let text = info(&[], dir.path());
+    assert!(
+        text.contains("clickhouse http://ch.example:8123/floe.flows: DOWN, 120000 flows shipped, backlog 56789 flows in 4 files, 12 lost"),
+        "{text}"
+    );
+    assert!(
+        text.contains("last error: ClickHouse at http://ch.example:8123: Connection refused"),
+        "{text}"
+    );
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod common;
-use common::{tree, FLOE};
+use common::{day_tree, tree, DAY, FLOE};
 
 /// The SMTP sink: killed when dropped.
 struct Sink {
@@ -176,7 +176,129 @@ fn the_daily_summary_is_mailed_with_a_text_and_an_html_part() {
     let html = part(m, "text/html");
     assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..80]);
     assert!(html.contains("Traffic per hour") && html.contains("10.0.0.179"));
-    assert_eq!(html.matches("<svg").count(), 6, "hours + five reports");
+    assert_eq!(html.matches("<svg").count(), 0, "no SVG in a mail");
+    assert_eq!(html.matches("src=\"cid:").count(), 1, "the hours' chart");
+}
+
+/// Every `cid:` reference of an HTML part.
+fn cids(html: &str) -> Vec<String> {
+    html.split("cid:")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+/// The daily mail as Gmail and Outlook show it: no inline SVG (they drop
+/// it), no URL to fetch; its chart a PNG image in the message, as a
+/// `cid:` part of a multipart/related beside the HTML; its bars table
+/// cells; the exporters that need attention first.
+#[test]
+fn the_daily_mail_carries_its_charts_as_images_and_fetches_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    day_tree(data.path(), 8000);
+    let spool = tempfile::tempdir().unwrap();
+    let sink = Sink::start(spool.path(), &[]);
+    let smtp = format!("127.0.0.1:{}", sink.port);
+    let out = floe_report(
+        &[
+            "--daily",
+            "--day",
+            DAY,
+            "--zone",
+            "UTC",
+            "--mail-to",
+            "ops@example.net",
+            "--smtp",
+            &smtp,
+        ],
+        data.path(),
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let msgs = sink.wait_for(1);
+    let m = &msgs[0];
+    assert_eq!(
+        m["message"]["structure"],
+        "multipart/alternative(text/plain, multipart/related(text/html, image/png))"
+    );
+    // The sender: floe@ the host's fully qualified name when it has one;
+    // a short one is used with a warning that says how to set another.
+    let from = m["mail_from"].as_str().unwrap();
+    assert!(from.starts_with(&format!("floe@{}", host_name())), "{from}");
+    if !from.contains('.') {
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--mail-from"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let html = part(m, "text/html");
+    assert!(
+        !html.contains("<svg"),
+        "inline SVG: Gmail and Outlook drop it"
+    );
+    for external in ["http://", "https://", "//", "url("] {
+        for attr in ["src=\"", "href=\"", ""] {
+            let needle = format!("{attr}{external}");
+            if attr.is_empty() && external != "url(" {
+                continue;
+            }
+            assert!(!html.contains(&needle), "{needle} in the mail's HTML");
+        }
+    }
+    assert!(!html.contains("<script") && !html.contains("<link"));
+    let refs = cids(html);
+    assert_eq!(refs.len(), 1, "the traffic chart: {refs:?}");
+    let parts = m["message"]["parts"].as_array().unwrap();
+    for cid in &refs {
+        let p = parts
+            .iter()
+            .find(|p| p["content_id"] == format!("<{cid}>"))
+            .unwrap_or_else(|| panic!("no part for cid:{cid}"));
+        assert_eq!(p["content_type"], "image/png");
+        assert_eq!(p["disposition"], "inline");
+        let png = base64_decode(p["base64"].as_str().unwrap());
+        let dec = png::Decoder::new(&png[..]).read_info().unwrap();
+        let info = dec.info();
+        assert_eq!((info.width, info.height), (1280, 400), "{cid}");
+        assert!(png.len() > 2000, "a drawn chart, not a blank");
+    }
+    // Bars are table cells with their colour: 15 x 4 tops and the
+    // protocols.
+    assert!(html.matches("<td class=\"f\"").count() >= 63);
+    // The exporters that need attention first, with why.
+    let health = &html[html.find("Exporter health").unwrap()..];
+    let at = |a: &str| health.find(&format!(">{a}")).unwrap_or(usize::MAX);
+    assert!(at("192.0.2.2") < at("192.0.2.3"), "noisy first");
+    assert!(at("192.0.2.3") < at("192.0.2.1"), "silent before healthy");
+    assert!(at("192.0.2.1") < usize::MAX);
+    assert!(html.contains("bad datagrams") && html.contains("silent from"));
+    // Before the traffic: what needs attention comes first.
+    assert!(html.find("Exporter health") < html.find("Traffic per hour"));
+}
+
+/// Standard base64, as the sink writes it.
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|c| *c != b'=').map(val).collect();
+    bytes
+        .chunks(4)
+        .flat_map(|c| {
+            let n = c.iter().fold(0u32, |a, v| a << 6 | u32::from(*v)) << (6 * (4 - c.len()));
+            let b = n.to_be_bytes();
+            b[1..c.len()].to_vec()
+        })
+        .collect()
 }
 
 #[test]
@@ -251,8 +373,12 @@ fn a_stat_config_report_goes_over_starttls_with_a_login() {
     let m = &msgs[0];
     assert_eq!(m["tls"], true);
     assert_eq!(m["login"], "reports");
-    assert_eq!(m["mail_from"], format!("floe@{}", host_name()));
-    assert_eq!(m["message"]["headers"]["subject"], "floe report: nightly");
+    let from = m["mail_from"].as_str().unwrap();
+    assert!(from.starts_with(&format!("floe@{}", host_name())), "{from}");
+    assert_eq!(
+        m["message"]["headers"]["subject"],
+        "Top 3 source addresses by bytes — stat-report src (ip-source-address), stat-definition nightly"
+    );
     let text = part(m, "text/plain");
     assert!(
         text.contains("stat-report src (ip-source-address)"),

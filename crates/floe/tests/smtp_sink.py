@@ -5,12 +5,14 @@ serve DIR [--tls CERT KEY] [--auth USER:PASSWORD]
     Listens on a free loopback port, prints the port on stdout, and stores
     every message it accepts as DIR/N.json: the envelope (sender,
     recipients), whether the session was under TLS, the user that logged in,
-    and the message parsed with Python's email package (headers, and each
-    part's content type and decoded text). With --tls, STARTTLS is
-    required; with --auth, logging in is.
+    and the message parsed with Python's email package (headers, the MIME
+    tree as content types, and each part's content type, content id,
+    disposition and decoded text, or its bytes in base64). With --tls,
+    STARTTLS is required; with --auth, logging in is.
 """
 
 import argparse
+import base64
 import email
 import email.policy
 import json
@@ -30,14 +32,32 @@ def parsed(raw):
     for part in msg.walk():
         if part.is_multipart():
             continue
-        parts.append(
-            {"content_type": part.get_content_type(), "text": part.get_content()}
-        )
+        p = {
+            "content_type": part.get_content_type(),
+            "content_id": part.get("content-id"),
+            "disposition": part.get_content_disposition(),
+        }
+        content = part.get_content()
+        if isinstance(content, bytes):
+            p["base64"] = base64.b64encode(content).decode()
+        else:
+            p["text"] = content
+        parts.append(p)
     return {
         "headers": {k.lower(): str(v) for k, v in msg.items()},
         "content_type": msg.get_content_type(),
+        "structure": structure(msg),
         "parts": parts,
     }
+
+
+def structure(part):
+    """The MIME tree as content types: multipart/alternative(text/plain,
+    multipart/related(text/html, image/png))."""
+    if part.is_multipart():
+        inner = ", ".join(structure(p) for p in part.iter_parts())
+        return f"{part.get_content_type()}({inner})"
+    return part.get_content_type()
 
 
 class Store:

@@ -68,6 +68,18 @@ fn one_snapshot_for_scripts_and_usage_since_the_last_check() {
     let o = once(dir.path(), &[]);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("3000 flows"), "{text}");
+    // The talkers' header names them as --key does.
+    let header = text.lines().nth(1).unwrap();
+    assert!(
+        header.starts_with("src ") && header.contains("bytes"),
+        "{text}"
+    );
+    let o = once(dir.path(), &["--key", "dst-flows"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("dst-flows "),
+        "{text}"
+    );
     // Usage since the last check: the first --reset starts counting.
     let reset = |dir: &Path| {
         let o = once(dir, &["--reset", "--client", "cron", "--format", "json"]);

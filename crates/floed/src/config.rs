@@ -63,6 +63,60 @@ pub struct FileConfig {
     pub live: Option<LiveConfig>,
     /// Address of the Prometheus metrics listener (absent: off).
     pub metrics_listen: Option<String>,
+    /// Shipping the flows written to ClickHouse.
+    pub clickhouse: Option<ClickHouseConfig>,
+    /// Exporting each closed file.
+    pub export: Option<ExportConfig>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClickHouseConfig {
+    /// `http[s]://[USER@]HOST[:PORT]` of ClickHouse's HTTP interface.
+    pub url: Option<String>,
+    pub database: Option<String>,
+    pub table: Option<String>,
+    /// File whose first line is the password (else the environment's
+    /// FLOE_CLICKHOUSE_PASSWORD).
+    pub password_file: Option<PathBuf>,
+    /// The name of this collector in every row (default: the host name).
+    pub collector: Option<String>,
+    /// Flows per insert (default 50000).
+    pub batch_size: Option<usize>,
+    /// Longest a flow waits for its batch (default 5s).
+    pub batch_interval: Option<toml::Value>,
+    /// The tables were made with `floe clickhouse init --cluster NAME`.
+    pub cluster: Option<String>,
+    /// Longest one request may take (default 60s).
+    pub timeout: Option<toml::Value>,
+    /// Longest pause between tries when ClickHouse fails (default 60s;
+    /// the pause doubles from 1 s up to it).
+    pub retry_max: Option<toml::Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportConfig {
+    /// Write each closed file as Parquet under this directory
+    /// (year=/month=/day= tree).
+    pub parquet: Option<PathBuf>,
+}
+
+/// Shipping to ClickHouse, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClickHouse {
+    /// The URL without credentials' password (a password in the URL is
+    /// refused: it would show in `--check-config` and logs).
+    pub url: String,
+    pub database: String,
+    pub table: String,
+    pub password_file: Option<PathBuf>,
+    pub collector: String,
+    pub batch_size: usize,
+    pub batch_interval_ms: u64,
+    pub cluster: Option<String>,
+    pub timeout_secs: u64,
+    pub retry_max_ms: u64,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -133,6 +187,60 @@ pub struct Config {
     pub live_window_secs: u32,
     pub live_ports: Vec<u16>,
     pub metrics_listen: Option<SocketAddr>,
+    /// Shipping to ClickHouse, when on.
+    pub clickhouse: Option<ClickHouse>,
+    /// Each closed file exported as Parquet under this directory.
+    pub export_parquet: Option<PathBuf>,
+}
+
+/// The `[clickhouse]` section resolved and checked.
+fn clickhouse(c: &ClickHouseConfig) -> Result<Option<ClickHouse>, String> {
+    let Some(url) = &c.url else {
+        return Ok(None);
+    };
+    let database = c.database.clone().unwrap_or_else(|| "floe".into());
+    let table = c.table.clone().unwrap_or_else(|| "flows".into());
+    let t = floe_clickhouse::Target::parse(url, &database, &table)
+        .map_err(|e| format!("clickhouse.url: {e}"))?;
+    if t.password.is_some() {
+        return Err(
+            "clickhouse.url: no password in the URL (it would show in logs): use password_file or FLOE_CLICKHOUSE_PASSWORD"
+                .into(),
+        );
+    }
+    let batch_size = c
+        .batch_size
+        .unwrap_or(floe_clickhouse::ship::DEFAULT_BATCH_FLOWS);
+    if batch_size == 0 || batch_size > floe_clickhouse::ship::MAX_BATCH_FLOWS {
+        return Err(format!(
+            "clickhouse.batch_size: {batch_size}; use 1 to {}",
+            floe_clickhouse::ship::MAX_BATCH_FLOWS
+        ));
+    }
+    let ms = |v: &Option<toml::Value>, what: &str, default: u64| -> Result<u64, String> {
+        Ok(match v {
+            None => default,
+            Some(toml::Value::String(s)) if s.trim().ends_with("ms") => s
+                .trim()
+                .trim_end_matches("ms")
+                .trim()
+                .parse()
+                .map_err(|_| format!("{what}: {s:?} is not a duration"))?,
+            Some(v) => parse_secs(v, what)? * 1000,
+        })
+    };
+    Ok(Some(ClickHouse {
+        url: url.clone(),
+        database,
+        table,
+        password_file: c.password_file.clone(),
+        collector: c.collector.clone().unwrap_or_else(floe_store::host_name),
+        batch_size,
+        batch_interval_ms: ms(&c.batch_interval, "clickhouse.batch_interval", 5_000)?,
+        cluster: c.cluster.clone(),
+        timeout_secs: (ms(&c.timeout, "clickhouse.timeout", 60_000)? / 1000).max(1),
+        retry_max_ms: ms(&c.retry_max, "clickhouse.retry_max", 60_000)?.max(100),
+    }))
 }
 
 /// A unit-suffixed number: `16M` bytes, `10m` minutes...
@@ -418,6 +526,14 @@ pub fn resolve(file: FileConfig, source: String, o: &Overrides) -> Result<Config
         live_window_secs: live_window_secs as u32,
         live_ports: live.ports.clone().unwrap_or_default(),
         metrics_listen,
+        clickhouse: file
+            .clickhouse
+            .as_ref()
+            .map(clickhouse)
+            .transpose()
+            .map_err(e)?
+            .flatten(),
+        export_parquet: file.export.as_ref().and_then(|x| x.parquet.clone()),
     })
 }
 
@@ -489,5 +605,44 @@ mod tests {
         assert_eq!(c.listen, vec!["127.0.0.1:9995".parse().unwrap()]);
         assert_eq!(c.period_secs, 2);
         assert_eq!(c.dir, PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn clickhouse_defaults_and_no_password_in_the_url() {
+        let f = parse_file("[clickhouse]\nurl = \"http://floe@ch.example\"\n", "f").unwrap();
+        let c = resolve(f, "f".into(), &Overrides::default())
+            .unwrap()
+            .clickhouse
+            .unwrap();
+        assert_eq!(c.url, "http://floe@ch.example");
+        assert_eq!((c.database.as_str(), c.table.as_str()), ("floe", "flows"));
+        assert_eq!(
+            (c.batch_size, c.batch_interval_ms, c.timeout_secs),
+            (50_000, 5_000, 60)
+        );
+        assert_eq!(c.retry_max_ms, 60_000);
+        let f = parse_file("[clickhouse]\nurl = \"http://u:secret@h\"\n", "f").unwrap();
+        let e = resolve(f, "f".into(), &Overrides::default()).unwrap_err();
+        assert!(
+            e.contains("no password in the URL") && !e.contains("secret"),
+            "{e}"
+        );
+        let f = parse_file("[clickhouse]\nurl = \"h:8123\"\n", "f").unwrap();
+        assert!(resolve(f, "f".into(), &Overrides::default()).is_err());
+        let f = parse_file(
+            "[clickhouse]\nurl = \"http://h\"\nbatch_interval = \"250ms\"\n",
+            "f",
+        )
+        .unwrap();
+        let c = resolve(f, "f".into(), &Overrides::default())
+            .unwrap()
+            .clickhouse
+            .unwrap();
+        assert_eq!(c.batch_interval_ms, 250);
+        let f = parse_file("", "f").unwrap();
+        assert!(resolve(f, "f".into(), &Overrides::default())
+            .unwrap()
+            .clickhouse
+            .is_none());
     }
 }

@@ -94,9 +94,10 @@ impl DecodeThread {
             if last_stats.elapsed() >= Duration::from_secs(2) {
                 last_stats = Instant::now();
                 let known = self.decoder.templates_known();
-                if let Err(e) = self
-                    .stats
-                    .write(now_ms(), &since_start, &known, &emitter.reasons)
+                let ch = self.shared.clickhouse.lock().ok().and_then(|c| c.clone());
+                if let Err(e) =
+                    self.stats
+                        .write(now_ms(), &since_start, &known, &emitter.reasons, ch)
                 {
                     emitter.emit(
                         &mut Counts::new(),

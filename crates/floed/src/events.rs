@@ -5,7 +5,8 @@
 //! [`Emitter::emit`] bumps the exporter counter that goes with it, keeps
 //! it among the exporter's recent reasons (the stats file shows them), and
 //! logs it: news once each within a budget per minute, problems at most
-//! once a minute per kind with how many happened in between. A message is
+//! once a minute per exporter and kind of reason with how many happened in
+//! between. A message is
 //! formatted only when a line is written, never for an event the rate
 //! limiter holds back.
 
@@ -79,11 +80,20 @@ impl Event {
         }
     }
 
+    /// The kind of reason it is (finer than [`Event::kind`] for the
+    /// decoder's problems: which problem).
+    fn reason_kind(&self) -> &'static str {
+        match self {
+            Event::Decode(d) => d.reason_kind().unwrap_or(self.kind()),
+            _ => self.kind(),
+        }
+    }
+
     /// The exporter whose recent reasons the event joins, if it is a
     /// problem of one exporter.
     fn reason_of(&self) -> Option<ExporterKey> {
         match self {
-            Event::Decode(e) => e.reason().map(|_| e.key()),
+            Event::Decode(e) => e.reason_kind().map(|_| e.key()),
             Event::QueueFull { from, .. } | Event::Denied { from, .. } => Some(ExporterKey {
                 address: *from,
                 source_id: 0,
@@ -130,13 +140,23 @@ impl fmt::Display for Event {
     }
 }
 
-/// Logs an event kind at once the first time, then at most once per
-/// interval with how many happened in between: never one line per
-/// datagram. Holds the latest event of each kind, unformatted.
+/// What the rate limiter counts apart: an exporter's address (none for
+/// problems of no one exporter, and beyond [`RATE_LIMITED_KEYS`]) and a
+/// kind of reason.
+type LimitKey = (Option<IpAddr>, &'static str);
+
+/// Exporters and kinds logged apart within a minute; beyond, a flood of
+/// made-up sources shares one line per kind, so it stays a few lines.
+const RATE_LIMITED_KEYS: usize = 64;
+
+/// Logs an exporter's kind of problem at once the first time, then at
+/// most once per interval with how many happened in between: never one
+/// line per datagram, and one router's problems never hidden behind
+/// another's. Holds the latest event of each, unformatted.
 struct RateLimited {
     every: Duration,
-    last: HashMap<&'static str, Instant>,
-    pending: HashMap<&'static str, (u64, Event)>,
+    last: HashMap<LimitKey, Instant>,
+    pending: HashMap<LimitKey, (u64, Event)>,
 }
 
 impl RateLimited {
@@ -148,38 +168,63 @@ impl RateLimited {
         }
     }
 
+    /// The key an event is limited under.
+    fn key(&mut self, e: &Event) -> LimitKey {
+        let kind = e.reason_kind();
+        let Some(who) = e.reason_of() else {
+            return (None, kind);
+        };
+        let key = (Some(who.address), kind);
+        if self.last.contains_key(&key) || self.pending.contains_key(&key) {
+            return key;
+        }
+        if self.last.len() >= RATE_LIMITED_KEYS {
+            // Forget what was logged long enough ago to be logged again
+            // at once anyway.
+            let every = self.every;
+            let pending = &self.pending;
+            self.last
+                .retain(|k, t| t.elapsed() < every || pending.contains_key(k));
+        }
+        if self.last.len() >= RATE_LIMITED_KEYS || self.pending.len() >= RATE_LIMITED_KEYS {
+            return (None, kind);
+        }
+        key
+    }
+
     fn note(&mut self, e: Event) {
-        let kind = e.kind();
-        match self.pending.get_mut(kind) {
+        let key = self.key(&e);
+        match self.pending.get_mut(&key) {
             Some(p) => {
                 p.0 += 1;
                 p.1 = e;
             }
             None => {
-                self.pending.insert(kind, (1, e));
+                self.pending.insert(key, (1, e));
             }
         }
         if self
             .last
-            .get(kind)
+            .get(&key)
             .is_none_or(|t| t.elapsed() >= self.every)
         {
-            self.flush_kind(kind);
+            self.flush_key(key);
         }
     }
 
-    /// Logs every kind whose interval has passed (all, when `force`).
+    /// Logs everything whose interval has passed (all, when `force`).
     fn flush(&mut self, force: bool) {
-        let kinds: Vec<&'static str> = self.pending.keys().copied().collect();
-        for k in kinds {
-            if force || self.last.get(k).is_none_or(|t| t.elapsed() >= self.every) {
-                self.flush_kind(k);
+        let keys: Vec<LimitKey> = self.pending.keys().copied().collect();
+        for k in keys {
+            if force || self.last.get(&k).is_none_or(|t| t.elapsed() >= self.every) {
+                self.flush_key(k);
             }
         }
     }
 
-    fn flush_kind(&mut self, kind: &'static str) {
-        if let Some((n, e)) = self.pending.remove(kind) {
+    fn flush_key(&mut self, key: LimitKey) {
+        if let Some((n, e)) = self.pending.remove(&key) {
+            let kind = e.kind();
             if n > 1 {
                 tracing::warn!(
                     kind,
@@ -189,7 +234,7 @@ impl RateLimited {
             } else {
                 tracing::warn!(kind, count = n, "{e}");
             }
-            self.last.insert(kind, Instant::now());
+            self.last.insert(key, Instant::now());
         }
     }
 }
@@ -231,6 +276,10 @@ const REASONS_PER_EXPORTER: usize = 8;
 /// sources must not grow this).
 const REASON_EXPORTERS: usize = 4096;
 
+/// Sampling announcements remembered (to log one only when it changes);
+/// beyond this, made-up sampler ids, the memory starts afresh.
+const SAMPLING_SEEN: usize = 4096;
+
 /// Logs and counts events (see the module docs).
 pub struct Emitter {
     limiter: RateLimited,
@@ -263,6 +312,23 @@ impl Emitter {
             self.keep_reason(key, now_ms, &e);
         }
         if e.is_news() {
+            if let Event::Decode(DecodeEvent::Sampling {
+                key,
+                sampler_id,
+                interval,
+            }) = &e
+            {
+                // Announced again and again: news (and logged) only when
+                // it changes, so repeats do not use up the news budget.
+                let seen = (*key, *sampler_id);
+                if self.sampling_seen.get(&seen) == Some(interval) {
+                    return;
+                }
+                if self.sampling_seen.len() >= SAMPLING_SEEN {
+                    self.sampling_seen.clear();
+                }
+                self.sampling_seen.insert(seen, *interval);
+            }
             if !self.budget.allow() {
                 let latest = e.kind();
                 self.limiter.note(Event::NewsFlood {
@@ -270,17 +336,6 @@ impl Emitter {
                     latest,
                 });
                 return;
-            }
-            if let Event::Decode(DecodeEvent::Sampling {
-                key,
-                sampler_id,
-                interval,
-            }) = &e
-            {
-                // Announced again and again: logged when it changes.
-                if self.sampling_seen.insert((*key, *sampler_id), *interval) == Some(*interval) {
-                    return;
-                }
             }
             let key = match &e {
                 Event::Decode(d) => d.key(),
@@ -296,10 +351,7 @@ impl Emitter {
         if !self.reasons.contains_key(&key) && self.reasons.len() >= REASON_EXPORTERS {
             return;
         }
-        let kind = match e {
-            Event::Decode(d) => d.reason().map_or(e.kind(), |r| r.0),
-            _ => e.kind(),
-        };
+        let kind = e.reason_kind();
         let list = self.reasons.entry(key).or_default();
         match list.iter_mut().find(|r| r.kind == kind) {
             Some(r) => {
@@ -362,6 +414,75 @@ mod tests {
         let r = &em.reasons[&key];
         assert_eq!((r.len(), r[0].kind, r[0].count), (1, "queue_full", 3));
         // The first was logged, the next two wait for the minute.
-        assert_eq!(em.limiter.pending["queue_full"].0, 2);
+        assert_eq!(em.limiter.pending[&(Some(from), "queue_full")].0, 2);
+    }
+
+    #[test]
+    fn each_exporter_s_problems_are_logged_not_only_the_first_one_s() {
+        let mut em = Emitter::new();
+        let mut counts = Counts::new();
+        let bad = |a: &str| {
+            Event::Decode(DecodeEvent::BadDatagram {
+                from: a.parse().unwrap(),
+                problem: floe_netflow::Problem::ShortDatagram { len: 1 },
+            })
+        };
+        // Two routers with the same problem: each is logged at once, then
+        // at most once a minute each.
+        em.emit(&mut counts, 5, bad("192.0.2.1"));
+        em.emit(&mut counts, 5, bad("192.0.2.2"));
+        assert!(em.limiter.pending.is_empty(), "both logged at once");
+        em.emit(&mut counts, 5, bad("192.0.2.1"));
+        em.emit(&mut counts, 5, bad("192.0.2.2"));
+        em.emit(&mut counts, 5, bad("192.0.2.2"));
+        assert_eq!(em.limiter.pending.len(), 2);
+        // A flood of sources shares one line per kind beyond a bound.
+        for i in 0..20_000u32 {
+            let a = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
+            em.emit(&mut counts, 5, bad(&a));
+        }
+        assert!(em.limiter.last.len() <= RATE_LIMITED_KEYS + 1);
+        assert!(em.limiter.pending.len() <= RATE_LIMITED_KEYS + 1);
+        // 62 more logged apart, one at once for the rest, then their count.
+        assert_eq!(em.limiter.pending[&(None, "short_datagram")].0, 20_000 - 63);
+    }
+
+    #[test]
+    fn sampling_announced_again_is_not_news() {
+        let mut em = Emitter::new();
+        let mut counts = Counts::new();
+        let key = |source_id| ExporterKey {
+            address: "192.0.2.7".parse().unwrap(),
+            source_id,
+        };
+        // Routers announce their sampling with every options refresh,
+        // some with every datagram: the same announcement again and again
+        // must not use up the news budget.
+        for _ in 0..1000 {
+            em.emit(
+                &mut counts,
+                5,
+                Event::Decode(DecodeEvent::Sampling {
+                    key: key(1),
+                    sampler_id: Some(3),
+                    interval: 100,
+                }),
+            );
+        }
+        assert!(!em.limiter.pending.contains_key(&(None, "news_flood")));
+        assert_eq!(em.budget.used, 1);
+        // Made-up sampler ids: what is remembered of them stays bounded.
+        for id in 0..100_000 {
+            em.emit(
+                &mut counts,
+                5,
+                Event::Decode(DecodeEvent::Sampling {
+                    key: key(id as u32),
+                    sampler_id: Some(id),
+                    interval: 100,
+                }),
+            );
+        }
+        assert!(em.sampling_seen.len() <= SAMPLING_SEEN);
     }
 }

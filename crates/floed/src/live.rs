@@ -66,7 +66,7 @@ impl LiveQueue {
 
 /// Lowers the calling thread's priority (nice 10): on a busy machine the
 /// live view takes what the collector leaves.
-fn lower_priority() {
+pub(crate) fn lower_priority() {
     // SAFETY: gettid and setpriority take and return plain integers; on
     // Linux PRIO_PROCESS with a thread id applies to that thread only.
     unsafe {

@@ -3,19 +3,20 @@
 //!
 //! What a client can cost is bounded: at most [`MAX_CLIENTS`] connections
 //! at once (more are told so and closed), a request line of at most
-//! `floe_live::protocol::MAX_REQUEST` bytes, an idle connection closed
-//! after a minute, a client that does not read its answers within two
-//! seconds dropped, and one that keeps sending garbage closed after a few
-//! lines. Answers are computed under the view's lock and written after
+//! `floe_live::protocol::MAX_REQUEST` bytes that must arrive whole within
+//! 10 s of its first byte, an idle connection closed after a minute, a
+//! client that does not read an answer within two seconds dropped (one
+//! that leaves before its answer is no fault), and one that keeps sending
+//! garbage closed after a few lines. Answers are computed under the view's lock and written after
 //! it is released; nothing here touches the disk or the receive path.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use floe_live::protocol::{parse_request, Response, MAX_REQUEST};
 use floe_live::LiveView;
@@ -97,8 +98,7 @@ pub fn serve(
             }
         };
         let _ = stream.set_nonblocking(false);
-        let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+        let _ = stream.set_write_timeout(Some(ANSWER));
         if clients.fetch_add(1, Ordering::AcqRel) >= MAX_CLIENTS {
             clients.fetch_sub(1, Ordering::AcqRel);
             let mut s = stream;
@@ -137,69 +137,164 @@ pub fn serve(
     let _ = std::fs::remove_file(&path);
 }
 
+/// How long a connection may wait before sending its next request.
+const IDLE: Duration = Duration::from_secs(60);
+/// How long a request may take to arrive whole, from its first byte: a
+/// client that trickles bytes (slowloris) must not hold a place for ever.
+const WHOLE: Duration = Duration::from_secs(10);
+/// How long an answer may take to be read.
+const ANSWER: Duration = Duration::from_secs(2);
+
+/// What a connection sent next.
+enum Line {
+    Request(Vec<u8>),
+    /// It closed (or went quiet for [`IDLE`]) between requests.
+    Done,
+    /// Longer than `MAX_REQUEST`.
+    TooLong,
+    /// Not whole within [`WHOLE`].
+    Slow,
+}
+
+/// Request lines off a connection, each bounded in length and in time.
+struct Lines {
+    stream: UnixStream,
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    fn next(&mut self) -> Line {
+        let asked = Instant::now();
+        // Bytes left from the previous read start a request now.
+        let mut first_byte = (!self.buf.is_empty()).then(Instant::now);
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(i) = self.buf.iter().position(|b| *b == b'\n') {
+                if i > MAX_REQUEST {
+                    return Line::TooLong;
+                }
+                let rest = self.buf.split_off(i + 1);
+                let mut line = std::mem::replace(&mut self.buf, rest);
+                line.pop();
+                return Line::Request(line);
+            }
+            if self.buf.len() > MAX_REQUEST {
+                return Line::TooLong;
+            }
+            let deadline = match first_byte {
+                Some(t) => t + WHOLE,
+                None => asked + IDLE,
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return if first_byte.is_some() {
+                    Line::Slow
+                } else {
+                    Line::Done
+                };
+            }
+            if self.stream.set_read_timeout(Some(left)).is_err() {
+                return Line::Done;
+            }
+            match self.stream.read(&mut chunk) {
+                // The last request may end without its newline.
+                Ok(0) if self.buf.is_empty() => return Line::Done,
+                Ok(0) => return Line::Request(std::mem::take(&mut self.buf)),
+                Ok(n) => {
+                    first_byte.get_or_insert_with(Instant::now);
+                    self.buf.extend_from_slice(&chunk[..n]);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return Line::Done,
+            }
+        }
+    }
+}
+
+/// Writes `bytes` within [`ANSWER`] however slowly the client reads.
+fn write_within(out: &mut UnixStream, mut bytes: &[u8]) -> std::io::Result<()> {
+    let deadline = Instant::now() + ANSWER;
+    while !bytes.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        out.set_write_timeout(Some(left))?;
+        match out.write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Serves one connection; returns why it was dropped, if it misbehaved.
 fn client(stream: UnixStream, view: &Mutex<LiveView>, stop: &AtomicBool) -> Option<String> {
     let Ok(mut out) = stream.try_clone() else {
         return None;
     };
-    let mut reader = BufReader::new(stream);
+    let mut lines = Lines {
+        stream,
+        buf: Vec::new(),
+    };
+    let window = || view.lock().map(|v| v.window_secs()).unwrap_or(0);
     let mut bad = 0u32;
-    let mut line = String::new();
     while !stop.load(Ordering::Relaxed) {
-        line.clear();
-        let n = match (&mut reader)
-            .take(MAX_REQUEST as u64 + 1)
-            .read_line(&mut line)
-        {
-            Ok(0) => return None,
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return None
+        let line = match lines.next() {
+            Line::Request(l) => l,
+            Line::Done => return None,
+            Line::Slow => {
+                return Some(format!(
+                    "it sent a request too slowly (not whole within {} s)",
+                    WHOLE.as_secs()
+                ))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                // Not UTF-8.
-                bad += 1;
-                0
+            Line::TooLong => {
+                // The rest of the line would be read as another request.
+                let r = Response::error(
+                    now_ms(),
+                    window(),
+                    format!("request longer than {MAX_REQUEST} bytes"),
+                );
+                let mut text = serde_json::to_string(&r).unwrap_or_default();
+                text.push('\n');
+                let _ = write_within(&mut out, text.as_bytes());
+                return Some("a request line too long".into());
             }
-            Err(_) => return None,
         };
         let now = now_ms();
-        let response = if n > MAX_REQUEST || !line.ends_with('\n') && n > 0 {
-            // Too long (or cut by the limit): the rest of the line would be
-            // read as another request.
-            let window = view.lock().map(|v| v.window_secs()).unwrap_or(0);
-            let r = Response::error(
-                now,
-                window,
-                format!("request longer than {MAX_REQUEST} bytes"),
-            );
-            let _ = writeln!(out, "{}", serde_json::to_string(&r).unwrap_or_default());
-            return Some("a request line too long".into());
-        } else if n == 0 {
-            let window = view.lock().map(|v| v.window_secs()).unwrap_or(0);
-            Response::error(now, window, "a request is a line of UTF-8 JSON")
-        } else {
-            match parse_request(line.trim_end()) {
+        let response = match std::str::from_utf8(&line) {
+            Err(_) => {
+                bad += 1;
+                Response::error(now, window(), "a request is a line of UTF-8 JSON")
+            }
+            Ok(text) => match parse_request(text.trim_end()) {
                 Ok(req) => match view.lock() {
                     Ok(mut v) => v.answer(&req, now),
                     Err(_) => return None,
                 },
                 Err(why) => {
                     bad += 1;
-                    let window = view.lock().map(|v| v.window_secs()).unwrap_or(0);
-                    Response::error(now, window, why)
+                    Response::error(now, window(), why)
                 }
-            }
+            },
         };
         let mut text = serde_json::to_string(&response).unwrap_or_default();
         text.push('\n');
-        if let Err(e) = out.write_all(text.as_bytes()) {
-            return Some(format!("it does not read its answers ({e})"));
+        if let Err(e) = write_within(&mut out, text.as_bytes()) {
+            return match e.kind() {
+                // It went away before its answer: nothing wrong with that.
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset => None,
+                _ => Some(format!("it does not read its answers ({e})")),
+            };
         }
         if bad >= MAX_BAD_LINES {
             return Some(format!("{bad} lines that are not requests"));

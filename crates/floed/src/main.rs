@@ -24,6 +24,7 @@ mod mmsg;
 mod pool;
 mod receive;
 mod shared;
+mod ship;
 mod since_start;
 mod stats;
 mod write;
@@ -131,7 +132,43 @@ fn live(c: &Config) -> Live {
             max_bytes: c.expire_max_bytes,
             max_age_secs: c.expire_max_age_secs,
         },
+        export_parquet: c.export_parquet.clone(),
+        shipping: c.clickhouse.is_some(),
     }
+}
+
+/// The shipper for `[clickhouse]`, with the password from its file or the
+/// environment (never logged), and the target's name for logs.
+fn open_shipper(
+    c: &config::ClickHouse,
+    dir: &std::path::Path,
+) -> Result<(floe_clickhouse::Shipper, String), String> {
+    let mut target =
+        floe_clickhouse::Target::parse(&c.url, &c.database, &c.table).map_err(|e| e.to_string())?;
+    target.password = match &c.password_file {
+        Some(f) => Some(floe_clickhouse::Secret::new(
+            std::fs::read_to_string(f)
+                .map_err(|e| format!("clickhouse.password_file {}: {e}", f.display()))?
+                .lines()
+                .next()
+                .unwrap_or(""),
+        )),
+        None => std::env::var("FLOE_CLICKHOUSE_PASSWORD")
+            .ok()
+            .map(floe_clickhouse::Secret::new),
+    };
+    let describe = target.describe();
+    let mut o = floe_clickhouse::ShipOptions::new(target, &c.collector);
+    o.batch_flows = c.batch_size;
+    o.batch_interval = Duration::from_millis(c.batch_interval_ms);
+    o.follow_open = true;
+    o.cluster = c.cluster.clone();
+    o.timeouts = floe_clickhouse::Timeouts {
+        connect: Duration::from_secs(5),
+        request: Duration::from_secs(c.timeout_secs),
+    };
+    let s = floe_clickhouse::Shipper::open(dir, o).map_err(|e| e.to_string())?;
+    Ok((s, describe))
 }
 
 fn main() -> ExitCode {
@@ -364,6 +401,31 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
             });
     }
     let wshared = shared.clone();
+    // Shipping to ClickHouse: its own thread, reading what the write
+    // thread wrote.
+    let ship_stop = Arc::new(AtomicBool::new(false));
+    let ship_thread = match &cfg.clickhouse {
+        Some(c) => {
+            let (shipper, target) = open_shipper(c, &cfg.dir)?;
+            tracing::info!(
+                target = %target,
+                collector = %c.collector,
+                batch_size = c.batch_size,
+                batch_interval_ms = c.batch_interval_ms,
+                state = %shipper.state_path().display(),
+                "shipping to ClickHouse"
+            );
+            let (sh, st) = (shared.clone(), ship_stop.clone());
+            let max_pause = Duration::from_millis(c.retry_max_ms);
+            Some(
+                std::thread::Builder::new()
+                    .name("clickhouse".into())
+                    .spawn(move || ship::run(shipper, target, max_pause, sh, st))
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        None => None,
+    };
     let write_thread = std::thread::Builder::new()
         .name("write".into())
         .spawn(move || write::run(wrx, store, wshared, live_tx))
@@ -427,6 +489,11 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let _ = decode_thread.join();
     drop(wtx);
     let _ = write_thread.join();
+    // The shipper's last round, after the last file was closed.
+    ship_stop.store(true, Ordering::Relaxed);
+    if let Some(t) = ship_thread {
+        let _ = t.join();
+    }
     for h in helpers {
         let _ = h.join();
     }

@@ -2,8 +2,10 @@
 //! listener (`metrics_listen`, off by default).
 //!
 //! One small blocking server is enough: a scrape every few seconds asks
-//! for one page. It serves one connection at a time, reads at most 8 KiB
-//! of request within two seconds, answers `GET /metrics` and nothing else,
+//! for one page. It answers at most [`MAX_CONNECTIONS`] connections at
+//! once, each on its own thread, reads at most 8 KiB of request within two
+//! seconds (however it trickles in), gives the answer two seconds to be
+//! read, answers `GET /metrics` and nothing else,
 //! and never touches the disk (the kernel's socket drop counts come from
 //! `/proc/net/udp`). Exporters are labelled by address and source id; the
 //! [`MAX_EXPORTERS`] busiest are listed one by one and the rest summed
@@ -13,9 +15,9 @@
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use floe_flow::{Counter, ExporterCounters};
 
@@ -34,28 +36,75 @@ pub struct Sources {
     pub started_ms: i64,
 }
 
-/// Serves `/metrics` until `stop`.
+/// Connections answered at once; more are closed at once.
+pub const MAX_CONNECTIONS: usize = 32;
+/// How long a request's head may take to arrive, and its answer to be
+/// read.
+const DEADLINE: Duration = Duration::from_secs(2);
+
+/// Serves `/metrics` until `stop`. Each connection is answered on a thread
+/// of its own within [`DEADLINE`] each way, so that connections that say
+/// nothing, or a byte at a time (slowloris), do not hold up a scrape.
 pub fn serve(listener: TcpListener, src: Sources, stop: Arc<AtomicBool>) {
     let _ = listener.set_nonblocking(true);
+    let src = Arc::new(src);
+    let busy = Arc::new(AtomicUsize::new(0));
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
-            Ok((s, _)) => answer(s, &src),
+            Ok((s, _)) => {
+                if busy.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
+                    busy.fetch_sub(1, Ordering::AcqRel);
+                    drop(s);
+                    continue;
+                }
+                let (src, n) = (src.clone(), busy.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("metrics client".into())
+                    .stack_size(256 << 10)
+                    .spawn(move || {
+                        answer(s, &src);
+                        n.fetch_sub(1, Ordering::AcqRel);
+                    });
+                if spawned.is_err() {
+                    busy.fetch_sub(1, Ordering::AcqRel);
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(100))
+                std::thread::sleep(Duration::from_millis(50))
             }
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
     }
 }
 
+/// Writes `bytes` by `deadline` however slowly the client reads.
+fn write_by(s: &mut TcpStream, mut bytes: &[u8], deadline: Instant) {
+    while !bytes.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || s.set_write_timeout(Some(left)).is_err() {
+            return;
+        }
+        match s.write(bytes) {
+            Ok(0) => return,
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
 fn answer(mut s: TcpStream, src: &Sources) {
     let _ = s.set_nonblocking(false);
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
+    let deadline = Instant::now() + DEADLINE;
     let mut buf = [0u8; 8192];
     let mut n = 0;
-    // Read the request head (up to the blank line), bounded.
+    // Read the request head (up to the blank line), bounded in size and
+    // in time.
     while n < buf.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
         match s.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => {
@@ -66,6 +115,7 @@ fn answer(mut s: TcpStream, src: &Sources) {
                     break;
                 }
             }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return,
         }
     }
@@ -92,11 +142,12 @@ fn answer(mut s: TcpStream, src: &Sources) {
             "text/plain",
         )
     };
-    let _ = write!(
-        s,
+    let page = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
+    // The answer gets its own two seconds to be read.
+    write_by(&mut s, page.as_bytes(), Instant::now() + DEADLINE);
 }
 
 /// Drops the kernel counted on each of our UDP sockets, from
@@ -222,6 +273,71 @@ pub fn render(src: &Sources) -> String {
         "Flows stored that the live view could not look at (it was behind).",
         &g(&src.shared.live_skipped_total),
     );
+
+    // Shipping to ClickHouse, when on.
+    if let Some(c) = src.shared.clickhouse.lock().ok().and_then(|c| c.clone()) {
+        let one = |v: u64| vec![(String::new(), v)];
+        metric(
+            "floed_clickhouse_up",
+            "gauge",
+            "1 when the last insert or check in ClickHouse worked.",
+            &one(u64::from(c.up)),
+        );
+        metric(
+            "floed_clickhouse_shipped_flows_total",
+            "counter",
+            "Flows inserted into ClickHouse (by this store's shipper, since its state began).",
+            &one(c.shipped_flows),
+        );
+        metric(
+            "floed_clickhouse_batches_total",
+            "counter",
+            "Inserts into ClickHouse that succeeded.",
+            &one(c.shipped_batches),
+        );
+        metric(
+            "floed_clickhouse_errors_total",
+            "counter",
+            "Inserts or checks that failed since start (retried).",
+            &one(c.errors),
+        );
+        metric(
+            "floed_clickhouse_backlog_flows",
+            "gauge",
+            "Flows written to the store and not yet in ClickHouse.",
+            &one(c.backlog_flows),
+        );
+        metric(
+            "floed_clickhouse_backlog_files",
+            "gauge",
+            "Files of the store not wholly shipped to ClickHouse.",
+            &one(c.backlog_files),
+        );
+        metric(
+            "floed_clickhouse_lost_flows_total",
+            "counter",
+            "Flows removed from the store (disk limit) before they were shipped.",
+            &one(c.lost_flows),
+        );
+        metric(
+            "floed_clickhouse_checks_total",
+            "counter",
+            "Inserts whose outcome was unknown, checked in ClickHouse since start.",
+            &one(c.checks),
+        );
+        metric(
+            "floed_clickhouse_repairs_total",
+            "counter",
+            "Checked inserts found in part and deleted before sending again, since start.",
+            &one(c.repairs),
+        );
+        metric(
+            "floed_clickhouse_last_success_seconds",
+            "gauge",
+            "When an insert last succeeded, seconds since 1970 (0: not since start).",
+            &one(c.last_success_ms.map_or(0, |m| (m / 1000) as u64)),
+        );
+    }
 
     // Per exporter: the busiest one by one, the rest as "other".
     let exporters = src

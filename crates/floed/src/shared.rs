@@ -19,6 +19,10 @@ use crate::pool::{Pool, Reuse};
 pub struct Live {
     pub on_rotate: Option<String>,
     pub expire: ExpirePolicy,
+    /// Export each closed file as Parquet under this directory.
+    pub export_parquet: Option<std::path::PathBuf>,
+    /// Shipping to ClickHouse is on: expiry spares unshipped files.
+    pub shipping: bool,
 }
 
 /// State shared between the main thread (signals), the receive threads,
@@ -51,6 +55,39 @@ pub struct Shared {
     /// The since-start counters and templates per exporter, as the decode
     /// thread last published them (every second).
     pub exporters: Mutex<Arc<Vec<(ExporterKey, ExporterCounters, usize)>>>,
+    /// What the ClickHouse shipper last said (when shipping is on).
+    pub clickhouse: Mutex<Option<ShipState>>,
+}
+
+/// The ClickHouse shipper's state, for the stats file, the metrics and
+/// expiry.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ShipState {
+    /// `http://host:port/database.table`.
+    pub target: String,
+    /// The last insert or check worked.
+    pub up: bool,
+    pub shipped_flows: u64,
+    pub shipped_batches: u64,
+    /// Flows written to the store and not yet in ClickHouse.
+    pub backlog_flows: u64,
+    pub backlog_files: u64,
+    /// Flows removed from the store (disk limit) before they were shipped.
+    pub lost_flows: u64,
+    /// Inserts whose outcome had to be checked, and those repaired.
+    pub checks: u64,
+    pub repairs: u64,
+    /// Failed inserts or checks since start.
+    pub errors: u64,
+    pub last_error: Option<String>,
+    pub last_success_ms: Option<i64>,
+    /// Period start of the oldest file not wholly shipped: expiry spares it
+    /// and every later file. `None` with a state: everything is shipped.
+    pub oldest_unshipped_ms: Option<i64>,
+    /// The shipper has looked at the store (until then expiry spares
+    /// every file).
+    #[serde(skip)]
+    pub known: bool,
 }
 
 /// The write thread's counters.

@@ -25,6 +25,9 @@ struct Stats<'a> {
     started_ms: i64,
     updated_ms: i64,
     exporters: Vec<Exporter<'a>>,
+    /// Shipping to ClickHouse, when on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clickhouse: Option<crate::shared::ShipState>,
 }
 
 #[derive(Serialize)]
@@ -67,6 +70,7 @@ impl StatsFile {
         since_start: &SinceStart,
         templates: &[(ExporterKey, usize)],
         reasons: &HashMap<ExporterKey, Vec<Reason>>,
+        clickhouse: Option<crate::shared::ShipState>,
     ) -> std::io::Result<()> {
         let templates: HashMap<ExporterKey, usize> = templates.iter().copied().collect();
         let mut list: Vec<Exporter> = since_start
@@ -104,6 +108,7 @@ impl StatsFile {
             started_ms: self.started_ms,
             updated_ms: now_ms,
             exporters: list,
+            clickhouse,
         };
         let text = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
         let tmp = self.path.with_extension("json.tmp");

@@ -160,10 +160,12 @@ fn garbage_is_counted_and_good_flows_kept() {
         .map(|(_, c)| c.bad_datagrams)
         .sum();
     assert_eq!(bad, garbage);
-    let warnings = log.iter().filter(|l| l.contains("bad datagram")).count();
+    // Each reason (too short, unknown version...) at once, then at most
+    // once a minute with how many since, here when floed stops.
+    let warnings: Vec<&String> = log.iter().filter(|l| l.contains("bad datagram")).collect();
     assert!(
-        (1..=3).contains(&warnings),
-        "rate-limited, never one line per datagram: {warnings}"
+        (1..=8).contains(&warnings.len()),
+        "rate-limited, never one line per datagram: {warnings:#?}"
     );
 }
 

@@ -389,3 +389,241 @@ fn metrics_pass_promtool_and_agree_with_the_stats_file() {
     assert!(out.starts_with("HTTP/1.1 404"), "{out}");
     floed.stop();
 }
+
+fn ping(path: &Path) -> bool {
+    let mut c = Client::connect(path).unwrap();
+    c.ask(&Request {
+        op: Op::Ping,
+        ..Request::default()
+    })
+    .unwrap()
+    .ok
+}
+
+/// One exchange on a raw connection: `request` as written (maybe without
+/// its newline), the write side shut, everything answered.
+fn raw_exchange(path: &Path, request: &[u8]) -> String {
+    let mut c = UnixStream::connect(path).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.write_all(request).unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = String::new();
+    let _ = c.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn a_last_request_without_newline_is_answered_and_leaving_early_is_no_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let floed = Floed::start(dir.path(), &[]);
+    let path = socket(dir.path());
+    let out = raw_exchange(&path, b"{\"op\":\"ping\"}");
+    assert!(out.contains("\"ok\":true"), "{out}");
+    let out = raw_exchange(&path, b"{\"op\":\"ping\"}\n{\"op\":\"ping\"}");
+    assert_eq!(out.matches("\"ok\":true").count(), 2, "{out}");
+    // Clients that ask and go away before the answer (floe top quit,
+    // a script killed): nothing wrong with them.
+    for _ in 0..20 {
+        let mut c = UnixStream::connect(&path).unwrap();
+        c.write_all(b"{\"op\":\"snapshot\",\"window\":300,\"n\":1000}\n")
+            .unwrap();
+        drop(c);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(ping(&path));
+    let (code, log) = floed.stop();
+    assert_eq!(code, 0);
+    assert!(
+        !log.iter().any(|l| l.contains("a client was dropped")),
+        "{}",
+        log.join("\n")
+    );
+}
+
+#[test]
+fn clients_that_trickle_their_requests_do_not_hold_the_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut floed = Floed::start(dir.path(), &[]);
+    let path = socket(dir.path());
+    // As many clients as floed serves, each sending a byte now and then
+    // and never a whole line (slowloris).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut trick = Vec::new();
+    for _ in 0..16 {
+        let (p, st) = (path.clone(), stop.clone());
+        trick.push(std::thread::spawn(move || {
+            let mut c = UnixStream::connect(&p).unwrap();
+            let _ = c.write_all(b"{");
+            let until = Instant::now() + Duration::from_secs(30);
+            while !st.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < until {
+                if c.write_all(b" ").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // Within a while, a client that asks properly is answered again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut c = Client::connect(&path).unwrap();
+        let r = c
+            .ask(&Request {
+                op: Op::Ping,
+                ..Request::default()
+            })
+            .unwrap();
+        if r.ok {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still refused: {:?}", r.error);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    floed.wait_for("live socket: a client was dropped");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in trick {
+        t.join().unwrap();
+    }
+    floed.stop();
+}
+
+#[test]
+fn the_socket_is_0660_a_stale_one_is_replaced_and_anything_else_refused() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("floed.toml"),
+        "zone = \"UTC\"\n[live]\ngroup = \"nogroup\"\n",
+    )
+    .unwrap();
+    let floed = Floed::start(dir.path(), &[]);
+    let path = socket(dir.path());
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!(meta.gid(), 65534, "the group asked for");
+    // floed killed: its socket stays behind, and the next floed takes its
+    // place.
+    floed.signal("KILL");
+    let mut child = floed.child;
+    child.wait().unwrap();
+    assert!(path.exists());
+    let e = Client::connect(&path).err().unwrap();
+    assert!(e.to_string().contains("floed is not running"), "{e}");
+    let floed = Floed::start(dir.path(), &[]);
+    assert!(ping(&path));
+    // A second floed (another directory) told to use the same socket is
+    // refused, and the first goes on.
+    std::fs::write(
+        dir.path().join("second.toml"),
+        format!(
+            "zone = \"UTC\"\n[live]\nsocket = {:?}\n",
+            path.display().to_string()
+        ),
+    )
+    .unwrap();
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_floed"))
+        .arg("--config")
+        .arg(dir.path().join("second.toml"))
+        .args(["--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.path().join("second"))
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("another floed answers"), "{err}");
+    assert!(Client::connect(&path).is_ok());
+    let (code, _) = floed.stop();
+    assert_eq!(code, 0);
+    // Something else where the socket goes: not touched.
+    std::fs::write(&path, "mine").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_floed"))
+        .arg("--config")
+        .arg(dir.path().join("floed.toml"))
+        .args(["--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.path().join("flows"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("is not a socket"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "mine");
+    // A group that does not exist is said.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(
+        dir.path().join("floed.toml"),
+        "zone = \"UTC\"\n[live]\ngroup = \"no-such-group-here\"\n",
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_floed"))
+        .arg("--config")
+        .arg(dir.path().join("floed.toml"))
+        .args(["--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.path().join("flows"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no such group"), "{err}");
+}
+
+#[test]
+fn metrics_stay_answered_under_slow_and_idle_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("floed.toml"),
+        "zone = \"UTC\"\nmetrics_listen = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let mut floed = Floed::start(dir.path(), &[]);
+    let line = floed.wait_for("metrics on http://");
+    let addr = line
+        .split("metrics on http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    // Connections that say nothing, and one that sends its request a byte
+    // at a time (slowloris).
+    let idle: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let a = addr.clone();
+    let slow = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(&a).unwrap();
+        let until = Instant::now() + Duration::from_secs(20);
+        for b in b"GET /metrics HTTP/1.1\r\nHost: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".iter().cycle() {
+            if Instant::now() > until || s.write_all(&[*b]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let page = scrape(&addr);
+    assert!(page.contains("floed_datagrams_received_total"));
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "a scrape took {:?}",
+        started.elapsed()
+    );
+    // Garbage is answered and closed.
+    for junk in [
+        &b"\x00\x01\x02\r\n\r\n"[..],
+        b"POST /metrics HTTP/1.1\r\n\r\n",
+        b"\r\n\r\n",
+    ] {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(junk).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 4"), "{out}");
+    }
+    drop(idle);
+    slow.join().unwrap();
+    let (code, _) = floed.stop();
+    assert_eq!(code, 0);
+}

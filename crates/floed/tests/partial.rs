@@ -98,6 +98,19 @@ fn partly_undecodable_datagrams_keep_their_good_flows() {
     d.push(v9(secs, 3, &[t302, set(302, &data)].concat()));
     // 5. Data whose template never comes: held, expired after 2 s.
     d.push(v9(secs, 4, &set(777, &[0; 16])));
+    // 6. A set of length 0 that is not at the end, a good set after it:
+    // the flow before it is kept, nothing after it can be framed.
+    let mut body = [t.clone(), set(300, &next())].concat();
+    body.extend_from_slice(&[1, 44, 0, 0]);
+    body.extend(set(300, &record(99)));
+    d.push(v9(secs, 5, &body));
+    // 7. Zero padding after several sets and after a template set alone.
+    let mut p = [t.clone(), set(300, &next()), set(300, &next())].concat();
+    p.resize(1300, 0);
+    d.push(v9(secs, 6, &p));
+    let mut p = t.clone();
+    p.resize(700, 0);
+    d.push(v9(secs, 7, &p));
     send_all(&sender("127.0.0.21"), floed.addr, &d);
 
     // The stats file names the reasons while floed runs.
@@ -137,6 +150,7 @@ fn partly_undecodable_datagrams_keep_their_good_flows() {
     for want in [
         "refused_template",
         "set_past_end",
+        "set_too_short",
         "template_refused",
         "early_data_expired",
     ] {
@@ -165,10 +179,14 @@ fn partly_undecodable_datagrams_keep_their_good_flows() {
     let (flows, files) = stored_flows(dir.path());
     let mut octets: Vec<u64> = flows.iter().map(|f| f.octets).collect();
     octets.sort_unstable();
-    assert_eq!(octets, [1, 2, 3, 4, 7, 8], "exactly the decodable flows");
+    assert_eq!(
+        octets,
+        [1, 2, 3, 4, 5, 6, 7, 7, 8],
+        "exactly the decodable flows"
+    );
     let c = |name: Counter| extra_counter(&files, "127.0.0.21", name.name());
-    assert_eq!(c(Counter::PaddedDatagrams), 1);
-    assert_eq!(c(Counter::UndecodedSets), 2);
+    assert_eq!(c(Counter::PaddedDatagrams), 3);
+    assert_eq!(c(Counter::UndecodedSets), 3);
     assert_eq!(c(Counter::TemplatesRefused), 1);
     assert_eq!(c(Counter::EarlyDataExpired), 1);
     let bad: u64 = files

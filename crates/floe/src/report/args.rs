@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use crate::args::{
     FieldsArg, FormatArg, InputArgs, OutputFileArg, RecordsArg, VarsArg, WindowArgs,
 };
+use crate::clickhouse::{ClickHouseUrl, TableArgs};
 use crate::mail::MailArgs;
 
 /// How a report is shown.
@@ -19,7 +20,8 @@ pub enum Format {
     Csv,
     /// One document (schemas/report.schema.json).
     Json,
-    /// One self-contained page (tables and SVG charts; no external assets).
+    /// One self-contained page (bar tables and SVG charts; no external
+    /// assets); mailed, its charts are PNG images in the message.
     Html,
     /// flow-report's ascii layout (# recn: lines, comma-separated rows).
     FlowTools,
@@ -94,13 +96,27 @@ pub struct ReportArgs {
     /// Destination addresses, as --src-format.
     #[arg(long, value_name = "FORMAT")]
     pub dst_format: Option<String>,
+    /// With -r time-series/KEY: the N keys largest over the window (by
+    /// --sort +octets, +packets or +flows), per interval, the rest summed
+    /// as "other", with each one's min, max, average, 95th percentile and
+    /// total; what floe web's graph shows, from the same code (0: every
+    /// key). Reads one store directory, its open file too.
+    #[arg(long, value_name = "N", conflicts_with_all = ["stat_config", "daily"])]
+    pub series: Option<usize>,
     /// Interval of time-series reports, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub interval: u64,
     /// Directory of flow-tools symbol files (ip-prot.sym, tcp-port.sym,
-    /// asn.sym) for +names; floe's own are used for files not there.
+    /// asn.sym) for names of protocols, ports and ASes; floe's own are
+    /// used for files not there (AS numbers are named only from an
+    /// asn.sym here).
     #[arg(long, value_name = "DIR")]
     pub symbols: Option<PathBuf>,
+    /// Numbers instead of names (6, not TCP; 2048, not 8.0 (echo
+    /// request)) in text and HTML, and no name columns in CSV and JSON:
+    /// for scripts.
+    #[arg(long)]
+    pub numeric: bool,
     #[command(flatten)]
     pub records: RecordsArg,
     /// Only flows that match this filter expression.
@@ -111,7 +127,8 @@ pub struct ReportArgs {
     /// Most distinct keys held in memory before the report stops with an error.
     #[arg(long, default_value_t = 5_000_000, value_name = "N")]
     pub max_keys: usize,
-    /// Threads reading files [default: one per core, at most 8].
+    /// Threads reading (decoding, filtering, encoding) floe files; the
+    /// output keeps the files' order [default: one per core, at most 8].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     #[command(flatten)]
@@ -122,4 +139,16 @@ pub struct ReportArgs {
     pub output: OutputFileArg,
     #[command(flatten)]
     pub mail: MailArgs,
+    /// Ask ClickHouse (floe ship's or floed's tables) instead of reading
+    /// files: the same reports, as SQL.
+    #[command(flatten)]
+    pub clickhouse: ClickHouseUrl,
+    #[command(flatten)]
+    pub ch: TableArgs,
+    /// With --clickhouse: print the SQL that would answer, and ask nothing.
+    #[arg(long, requires = "url")]
+    pub sql: bool,
+    /// With --clickhouse: read the flows table only, never a consolidated one.
+    #[arg(long, requires = "url")]
+    pub no_consolidated: bool,
 }

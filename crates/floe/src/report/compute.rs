@@ -1,30 +1,29 @@
-//! Computing reports: every job's report in one pass over the flows,
-//! spread over the reading threads and merged.
+//! Computing reports: every job's report in one pass over the flows, on
+//! columns (floe-scan), spread over the reading threads and merged.
 
-use floe_filter::Filter;
-use floe_flow::Flow;
+use floe_filter::{Filter, Scratch};
+use floe_flow::{ColSet, FlowBatch};
 use floe_report::{Report, ReportOptions, ReportType};
 use floe_store::Projection;
 
-use crate::error::{CliError, Result};
-use crate::read::{Selection, Summary};
-use crate::read_parallel::read_parallel;
+use crate::error::{warn, CliError, Result};
+use crate::read::{read, Next, Selection, Summary};
 use crate::report::jobs::Job;
+use crate::scan;
 
-/// The fields reports and their filters read: only their columns are
-/// decoded.
-pub fn projection<'a>(
+/// The columns reports and their filters read: only these are decoded.
+pub fn columns<'a>(
     reports: impl Iterator<Item = &'a Report>,
     filters: impl Iterator<Item = &'a Filter>,
-) -> Result<Projection> {
-    let mut names: Vec<&str> = Vec::new();
+) -> ColSet {
+    let mut cols = ColSet::NONE;
     for r in reports {
-        names.extend(r.fields());
+        cols = cols.union(r.cols());
     }
     for f in filters {
-        names.extend(f.fields());
+        cols = cols.union(f.cols());
     }
-    Projection::of_fields(names).map_err(CliError::Usage)
+    cols
 }
 
 /// The threads' reports as one, the smaller merged into the larger.
@@ -38,8 +37,37 @@ pub fn merged(mut reports: Vec<Report>) -> Result<Report> {
     Ok(base)
 }
 
-/// Computes every job's report in one pass over the inputs of `sel`
-/// (whose projection is set here), on `threads` threads.
+/// One thread's reports and buffers.
+struct State {
+    reports: Vec<Report>,
+    mask: Vec<u8>,
+    rows: Vec<u32>,
+    scratch: Scratch,
+}
+
+impl State {
+    /// Adds the rows `rows` of `batch` to every report, through its own
+    /// filter (`filters[i]`, None when the scan applied it already).
+    fn add(&mut self, filters: &[Option<Filter>], batch: &FlowBatch, rows: &[u32]) -> Result<()> {
+        for (r, filter) in self.reports.iter_mut().zip(filters) {
+            match filter {
+                None => r.add_batch(batch, rows)?,
+                Some(f) => {
+                    f.select_with(batch, &mut self.mask, &mut self.scratch)
+                        .map_err(|e| CliError::Usage(e.to_string()))?;
+                    self.rows.clear();
+                    self.rows
+                        .extend(rows.iter().filter(|&&i| self.mask[i as usize] != 0));
+                    r.add_batch(batch, &self.rows)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Computes every job's report in one pass over the inputs of `sel`, on
+/// `threads` threads.
 pub fn compute(
     jobs: &mut [Job],
     sel: Selection,
@@ -49,42 +77,74 @@ pub fn compute(
     let kinds: Vec<ReportType> = jobs.iter().map(|j| j.report.kind.clone()).collect();
     let options: Vec<ReportOptions> = jobs.iter().map(|j| j.report.options).collect();
     let filters: Vec<Option<Filter>> = jobs.iter().map(|j| j.filter.clone()).collect();
-    let sel = Selection {
-        projection: projection(
-            jobs.iter().map(|j| &j.report),
-            jobs.iter().filter_map(|j| j.filter.as_ref()),
-        )?,
-        ..sel
+    // One filter for every report (the one-liner's --filter): the scan
+    // applies it, and skips the blocks it rules out.
+    let shared = match filters.first() {
+        Some(Some(f)) if filters.iter().all(|g| g.as_ref() == Some(f)) => Some(f.clone()),
+        _ => None,
     };
-    let (states, summary) = read_parallel(
-        &sel,
-        threads,
-        || {
-            let reports: Vec<Report> = kinds
-                .iter()
-                .zip(&options)
-                .map(|(k, o)| Report::with_options(k.clone(), max_keys, *o))
-                .collect();
-            (reports, Vec::new())
-        },
-        |(reports, kept): &mut (Vec<Report>, Vec<Flow>), flows| {
-            for (r, filter) in reports.iter_mut().zip(&filters) {
-                match filter {
-                    Some(f) => {
-                        kept.clear();
-                        kept.extend(flows.iter().filter(|x| f.matches(x)).cloned());
-                        r.add(kept)
-                    }
-                    None => r.add(flows),
-                }?;
-            }
-            Ok(())
-        },
-    )?;
+    let own: Vec<Option<Filter>> = if shared.is_some() {
+        vec![None; filters.len()]
+    } else {
+        filters.clone()
+    };
+    let cols = columns(
+        jobs.iter().map(|j| &j.report),
+        own.iter().filter_map(|f| f.as_ref()),
+    );
+    let init = || State {
+        reports: kinds
+            .iter()
+            .zip(&options)
+            .map(|(k, o)| Report::with_options(k.clone(), max_keys, *o))
+            .collect(),
+        mask: Vec::new(),
+        rows: Vec::new(),
+        scratch: Scratch::default(),
+    };
+    let (states, summary) = match scan::open_files(&sel) {
+        Some((files, mut summary)) => {
+            let progress = scan::progress(&sel);
+            let s = scan::scan(&sel, shared.as_ref(), cols, scan::threads(threads));
+            let (states, stats) = s.unordered(
+                &files,
+                init,
+                |st: &mut State, part| {
+                    progress.flows(part.rows.len());
+                    st.add(&own, part.batch, part.rows)
+                },
+                warn,
+            )?;
+            summary.add(scan::summary(&stats));
+            (states, summary)
+        }
+        None => {
+            // A stream or flow-tools file among the inputs: rows, in order.
+            let all = cols.union(shared.as_ref().map_or(ColSet::NONE, Filter::cols));
+            let sel = Selection {
+                projection: Projection::of_cols(all).with_times(),
+                ..sel
+            };
+            let mut st = init();
+            let mut batch = FlowBatch::new();
+            let mut rows = Vec::new();
+            let summary = read(&sel, |flows| {
+                if let Some(f) = &shared {
+                    flows.retain(|x| f.matches(x));
+                }
+                batch.fill_from(flows, all);
+                rows.clear();
+                rows.extend(0..flows.len() as u32);
+                st.add(&own, &batch, &rows)?;
+                Ok(Next::Continue)
+            })?;
+            (vec![st], summary)
+        }
+    };
     // Per report, the threads' shares merged.
     let mut per_job: Vec<Vec<Report>> = (0..jobs.len()).map(|_| Vec::new()).collect();
-    for (reports, _) in states {
-        for (i, r) in reports.into_iter().enumerate() {
+    for st in states {
+        for (i, r) in st.reports.into_iter().enumerate() {
             per_job[i].push(r);
         }
     }

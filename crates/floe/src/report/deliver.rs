@@ -1,6 +1,7 @@
 //! Where a finished report goes: stdout or `-o FILE` in the asked format,
 //! or a mail with a plain part (text, or the asked CSV/JSON/flow-tools
-//! layout) and the HTML page; and a stat-report output's own `path` (a
+//! layout) and the HTML page made for mail clients (its charts PNG
+//! images in the message); and a stat-report output's own `path` (a
 //! file, or `|command`). Nothing here runs before the report is whole.
 
 use crate::args::OutputFileArg;
@@ -37,8 +38,13 @@ pub struct Delivery<'a> {
 }
 
 impl Delivery<'_> {
-    /// Renders and delivers the report (`render` gives it in a format).
-    pub fn deliver(&self, render: impl Fn(Format) -> String) -> Result<()> {
+    /// Renders and delivers the report: `render` gives it in a format,
+    /// `mail_page` as the HTML page of a mail.
+    pub fn deliver(
+        &self,
+        render: impl Fn(Format) -> String,
+        mail_page: impl FnOnce() -> floe_report::Page,
+    ) -> Result<()> {
         match &self.mailer {
             None => {
                 let mut out = Out::open(self.output.output.as_deref())?;
@@ -50,7 +56,7 @@ impl Delivery<'_> {
                     Format::Text | Format::Html => Format::Text,
                     other => other,
                 });
-                Ok(m.send(plain, render(Format::Html))?)
+                Ok(m.send(plain, mail_page())?)
             }
         }
     }

@@ -14,8 +14,9 @@ use crate::time::now_ms;
 
 /// One report to compute: its title, type, filter and outputs.
 pub struct Job {
-    /// Shown above it.
-    pub title: String,
+    /// Where it comes from, for a configuration's report: `stat-report
+    /// NAME (TYPE), stat-definition DEF` (shown after its title in words).
+    pub origin: Option<String>,
     /// The stat-report's name (flow-tools header).
     pub name: String,
     /// The report being computed.
@@ -30,7 +31,12 @@ pub struct Job {
 
 /// The one-liner's reports, one per `-r TYPE`, and the page's title.
 pub fn one_liners(a: &ReportArgs) -> Result<(Vec<Job>, String)> {
-    let filter = a.filter.as_deref().map(Filter::parse).transpose()?;
+    let options = crate::filter::options(&a.window)?;
+    let filter = a
+        .filter
+        .as_deref()
+        .map(|t| Filter::parse_with(t, &options))
+        .transpose()?;
     let mut jobs = Vec::new();
     for name in &a.kinds {
         let kind = ReportType::parse(name)?;
@@ -78,7 +84,7 @@ pub fn one_liners(a: &ReportArgs) -> Result<(Vec<Job>, String)> {
             rates: out.needs_rates(),
         };
         jobs.push(Job {
-            title: format!("{} sorted {}", kind.name, out.sort.name()),
+            origin: None,
             name: kind.name.clone(),
             report: Report::with_options(kind, a.max_keys, options),
             filter: filter.clone(),
@@ -86,8 +92,7 @@ pub fn one_liners(a: &ReportArgs) -> Result<(Vec<Job>, String)> {
             per_interval: false,
         });
     }
-    let titles: Vec<&str> = jobs.iter().map(|j| j.title.as_str()).collect();
-    let page = format!("floe report: {}", titles.join(", "));
+    let page = page_title(&jobs);
     Ok((jobs, page))
 }
 
@@ -122,10 +127,11 @@ pub fn from_config(a: &ReportArgs) -> Result<(Vec<Job>, String)> {
         )));
     }
     let plan = cfg.plan(definitions)?;
+    let options = crate::filter::options(&a.window)?;
     let filters = cfg
         .include_filter
         .as_ref()
-        .map(|p| FilterFile::load(p, &vars, now_ms()))
+        .map(|p| FilterFile::load_with(p, &vars, now_ms(), &options))
         .transpose()?;
     let mut jobs = Vec::new();
     for p in plan {
@@ -146,7 +152,7 @@ pub fn from_config(a: &ReportArgs) -> Result<(Vec<Job>, String)> {
             _ => None,
         };
         jobs.push(Job {
-            title: p.title,
+            origin: Some(p.title),
             name: p.name,
             report: Report::with_options(p.kind, a.max_keys, p.options),
             filter,
@@ -154,6 +160,55 @@ pub fn from_config(a: &ReportArgs) -> Result<(Vec<Job>, String)> {
             per_interval: p.per_interval,
         });
     }
-    let page = format!("floe report: {}", definitions.join(", "));
+    let page = match page_title(&jobs) {
+        t if jobs.len() == 1 => t,
+        t => format!("{t} ({}: {})", cfg.file, definitions.join(", ")),
+    };
     Ok((jobs, page))
+}
+
+impl Job {
+    /// The title of one of its outputs, in words ("Top 15 source
+    /// addresses by bytes"), and a configuration's report's origin.
+    pub fn title(&self, o: &Output) -> String {
+        let k = &self.report.kind;
+        let secs = self.report.options.interval_secs;
+        let words = if self.per_interval {
+            let t = floe_report::words::title(k, o.sort, None, secs);
+            match o.records {
+                Some(n) => format!("{t}, top {n} per interval"),
+                None => t,
+            }
+        } else {
+            floe_report::words::title(k, o.sort, o.records, secs)
+        };
+        match &self.origin {
+            Some(origin) => format!("{words} — {origin}"),
+            None => words,
+        }
+    }
+}
+
+/// A page of these reports: the one report's title, or how many there
+/// are and of what.
+fn page_title(jobs: &[Job]) -> String {
+    match jobs {
+        [j] => match j.outputs.as_slice() {
+            [o] => j.title(o),
+            _ => format!("{} outputs of one report", j.outputs.len()),
+        },
+        _ => {
+            // A few short titles say more than a count.
+            let titles: Vec<String> = jobs
+                .iter()
+                .flat_map(|j| j.outputs.iter().map(|o| j.title(o)))
+                .collect();
+            let all = titles.join("; ");
+            if all.chars().count() <= 80 {
+                all
+            } else {
+                format!("{} flow reports", titles.len())
+            }
+        }
+    }
 }

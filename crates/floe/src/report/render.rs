@@ -1,27 +1,18 @@
 //! Showing computed reports: each output of each job as text, CSV, JSON
 //! or flow-report's layout, and all of them as one document (one JSON
-//! array, one HTML page).
+//! array, one HTML page, for a browser or a mail).
 
 use floe_report::flowtools::render_flow_tools;
 use floe_report::sym::Symbols;
+use floe_report::words::{self, Clock};
 use floe_report::{
-    render_csv, render_html, render_json, render_text, HtmlReport, Output, Report, Row, Show,
+    render_csv, render_json, render_page, render_text, HtmlReport, HtmlSection, Output, Page,
+    PageHead, Report, Row, Show, Target,
 };
 
 use crate::report::args::Format;
 use crate::report::jobs::Job;
 use crate::time::Window;
-
-/// The time window as a line for the page, in UTC.
-pub fn window_text(window: Window) -> String {
-    let t = |ms: i64| floe_flow::time::format_utc_ms(ms);
-    match (window.from, window.to) {
-        (i64::MIN, i64::MAX) => "all flows read".into(),
-        (from, i64::MAX) => format!("flows from {}", t(from)),
-        (i64::MIN, to) => format!("flows until {}", t(to)),
-        (from, to) => format!("flows from {} to {}", t(from), t(to)),
-    }
-}
 
 /// What one rendering needs besides the rows.
 pub struct Style<'a> {
@@ -29,35 +20,94 @@ pub struct Style<'a> {
     pub titled: bool,
     /// Names of ports, protocols and AS numbers.
     pub symbols: &'a Symbols,
+    /// Names for people (off with --numeric).
+    pub names: bool,
+    /// The zone times are shown in.
+    pub clock: &'a dyn Clock,
     /// flow-report's header shows when it ran.
     pub now_ms: i64,
 }
 
+impl Style<'_> {
+    fn show(&self, o: &Output) -> Show<'_> {
+        Show {
+            fields: o.fields,
+            names: self.names.then_some(self.symbols),
+            clock: self.clock,
+            brief: false,
+        }
+    }
+}
+
+/// The page's title and the window in words: `Top 15 source addresses
+/// by bytes, 2026-12-05 00:00 to 24:00 (UTC)`; without a window, the
+/// data's own range is the one to say.
+pub fn titled(
+    title: &str,
+    clock: &dyn Clock,
+    window: Window,
+    first_ms: i64,
+    last_ms: i64,
+) -> String {
+    let w = words::window(clock, window.from, window.to).or_else(|| {
+        (first_ms <= last_ms).then(|| {
+            format!(
+                "{} ({})",
+                words::span(clock, first_ms, last_ms, false),
+                clock.label()
+            )
+        })
+    });
+    match w {
+        Some(w) => format!("{title}, {w}"),
+        None => title.to_string(),
+    }
+}
+
+/// One output's title with the window.
+fn output_title(style: &Style, j: &Job, o: &Output, window: Window) -> String {
+    titled(
+        &j.title(o),
+        style.clock,
+        window,
+        j.report.first_ms,
+        j.report.last_ms,
+    )
+}
+
 /// One output as text, CSV, JSON or flow-tools (HTML pages gather all).
-pub fn render_one(format: Format, style: &Style, j: &Job, o: &Output, rows: &[Row]) -> String {
-    let show = Show {
-        fields: o.fields,
-        names: o.options.names.then_some(style.symbols),
-    };
+pub fn render_one(
+    format: Format,
+    style: &Style,
+    j: &Job,
+    o: &Output,
+    rows: &[Row],
+    window: Window,
+) -> String {
+    let show = style.show(o);
     let now_s = style.now_ms.div_euclid(1000);
     match format {
-        Format::Text => render_text(&j.report, rows, &j.title, &show),
+        Format::Text => render_text(&j.report, rows, &output_title(style, j, o, window), &show),
         // A configuration's reports each under a title line; a one-liner's
         // CSV is only the table.
         Format::Csv if style.titled => {
-            format!("# {}\n{}", j.title, render_csv(&j.report, rows, &show))
+            format!("# {}\n{}", j.title(o), render_csv(&j.report, rows, &show))
         }
         Format::Csv => render_csv(&j.report, rows, &show),
-        Format::Json => format!("{:#}\n", render_json(&j.report, rows, o.sort, o.records)),
-        Format::Html => render_html(
-            &j.title,
-            "",
-            &[HtmlReport {
-                title: &j.title,
-                report: &j.report,
-                rows,
-            }],
+        Format::Json => format!(
+            "{:#}\n",
+            render_json(&j.report, rows, o.sort, o.records, &show)
         ),
+        Format::Html => {
+            render_pages(
+                style,
+                &[(j, o, rows.to_vec())],
+                &j.title(o),
+                window,
+                Target::Page,
+            )
+            .html
+        }
         // A definition's time series: one report per interval, as
         // flow-report appends them (the header and totals once, first).
         Format::FlowTools if j.per_interval => {
@@ -77,6 +127,60 @@ pub fn render_one(format: Format, style: &Style, j: &Job, o: &Output, rows: &[Ro
     }
 }
 
+/// The outputs as one HTML page: the page's title with the window, the
+/// data's range, then each output under its title in words.
+pub fn render_pages(
+    style: &Style,
+    shown: &[(&Job, &Output, Vec<Row>)],
+    page_title: &str,
+    window: Window,
+    target: Target,
+) -> Page {
+    let first = shown.iter().map(|s| s.0.report.first_ms).min().unwrap_or(0);
+    let last = shown.iter().map(|s| s.0.report.last_ms).max().unwrap_or(-1);
+    let title = titled(page_title, style.clock, window, first, last);
+    let titles: Vec<String> = shown.iter().map(|(j, o, _)| j.title(o)).collect();
+    let sections: Vec<HtmlSection> = shown
+        .iter()
+        .zip(&titles)
+        .map(|((j, o, rows), t)| {
+            HtmlSection::Report(HtmlReport {
+                title: t,
+                report: &j.report,
+                rows,
+                sort: o.sort,
+            })
+        })
+        .collect();
+    let mut lines = Vec::new();
+    if let Some(range) = words::data_range(style.clock, first, last) {
+        lines.push(words::capitalise(&range));
+    }
+    // When every report covers the same flows, the page says their
+    // range once.
+    let same = shown
+        .iter()
+        .map(|(j, _, _)| (j.report.first_ms, j.report.last_ms, j.report.totals.flows))
+        .reduce(|a, b| if a == b { a } else { (0, -1, u64::MAX) });
+    let flows = same.map_or(u64::MAX, |s| s.2);
+    let head = PageHead {
+        title: &title,
+        lines,
+        facts: Vec::new(),
+        legend: false,
+        range: Some((first, last, flows)),
+    };
+    // Names (or numbers) and the zone are the page's; the fields of the
+    // first output.
+    let show = Show {
+        fields: shown.first().map(|s| s.1.fields).unwrap_or_default(),
+        names: style.names.then_some(style.symbols),
+        clock: style.clock,
+        brief: false,
+    };
+    render_page(&head, &sections, &show, target)
+}
+
 /// The outputs shown together, as one document: a JSON array (one
 /// document for a one-liner's one report), one HTML page, or the outputs
 /// one after the other.
@@ -91,7 +195,7 @@ pub fn render_all(
         Format::Json => {
             let mut docs: Vec<serde_json::Value> = shown
                 .iter()
-                .map(|(j, o, rows)| render_json(&j.report, rows, o.sort, o.records))
+                .map(|(j, o, rows)| render_json(&j.report, rows, o.sort, o.records, &style.show(o)))
                 .collect();
             // A one-liner gives one document; a configuration an array.
             let doc = match docs.len() {
@@ -100,20 +204,10 @@ pub fn render_all(
             };
             format!("{doc:#}\n")
         }
-        Format::Html => {
-            let sections: Vec<HtmlReport> = shown
-                .iter()
-                .map(|(j, _, rows)| HtmlReport {
-                    title: &j.title,
-                    report: &j.report,
-                    rows,
-                })
-                .collect();
-            render_html(page_title, &window_text(window), &sections)
-        }
+        Format::Html => render_pages(style, shown, page_title, window, Target::Page).html,
         f => shown
             .iter()
-            .map(|(j, o, rows)| render_one(f, style, j, o, rows))
+            .map(|(j, o, rows)| render_one(f, style, j, o, rows, window))
             .collect::<Vec<_>>()
             .join(if f == Format::Text { "\n" } else { "" }),
     }

@@ -1,10 +1,14 @@
 //! What the floe integration tests share: the binary and a small tree.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod web;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use floe_flow::time::utc_ms;
 use floe_flow::Flow;
@@ -41,29 +45,6 @@ pub fn tree(root: &Path) -> Vec<Flow> {
     all
 }
 
-/// Fraction of the screenshot's pixels that are not white, and whether the
-/// chart's bar colour is there.
-pub fn png_ink(path: &Path) -> (f64, bool) {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let px = info.color_type.samples();
-    let pixels = &buf[..info.buffer_size()];
-    let (mut ink, mut bar, mut n) = (0usize, false, 0usize);
-    for p in pixels.chunks(px) {
-        n += 1;
-        if p[..3] != [255, 255, 255] {
-            ink += 1;
-        }
-        // #3b73b9, give or take antialiasing.
-        if p[0].abs_diff(0x3b) < 8 && p[1].abs_diff(0x73) < 8 && p[2].abs_diff(0xb9) < 8 {
-            bar = true;
-        }
-    }
-    (ink as f64 / n as f64, bar)
-}
-
 /// Runs a python check on files; Err holds what it said.
 pub fn python_check(script: &str, files: &[&Path], needs: &str) -> Result<(), String> {
     let out = Command::new(floe_test_support::python3())
@@ -98,25 +79,60 @@ pub fn schema_valid(doc: &Path, schema: &Path) -> Result<(), String> {
     )
 }
 
-/// Renders a page with headless Chromium at `size` ("W,H"); the PNG's path.
-pub fn screenshot(page: &Path, name: &str, size: &str) -> std::path::PathBuf {
-    let shot = page.with_file_name(format!("{name}.png"));
-    let status = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            &format!("--window-size={size}"),
-            &format!("--screenshot={}", shot.display()),
-        ])
-        .arg(format!("file://{}", page.display()))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("chromium is a test prerequisite (scripts/test checks it)");
-    assert!(status.success(), "chromium failed for {name}");
-    shot
+/// Where the screenshots go.
+pub fn shots() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("pages")
+}
+
+/// page_check.py's measures of `page` at each view.
+pub fn look(page: &Path, name: &str, views: &[&str]) -> Vec<Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/page_check.py");
+    let out = Command::new(floe_test_support::python3())
+        .arg(script)
+        .arg(page)
+        .arg(shots())
+        .arg(name)
+        .args(views)
+        .output()
+        .expect("python3 is a test prerequisite (scripts/test checks it)");
+    assert!(
+        out.status.success(),
+        "page_check.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// What every page must be at every width: no sideways scroll, no text
+/// under 11 px, every chart drawn at least `min_chart` wide and a third
+/// of that high.
+pub fn reads_well(v: &Value, min_chart: u64) {
+    let view = &v["view"];
+    let width = v["width"].as_u64().unwrap();
+    assert!(
+        v["scroll_width"].as_u64().unwrap() <= width,
+        "{view}: the page is {} px wide in a {width} px view: {}",
+        v["scroll_width"],
+        v["overflow"]
+    );
+    assert!(
+        v["min_font"].as_f64().unwrap() >= 11.0,
+        "{view}: text of {} px: {}",
+        v["min_font"],
+        v["min_font_at"]
+    );
+    for c in v["charts"].as_array().unwrap() {
+        let (w, h) = (c["width"].as_u64().unwrap(), c["height"].as_u64().unwrap());
+        assert!(
+            w >= min_chart && h >= min_chart / 3,
+            "{view}: a chart of {w}x{h}: {c}"
+        );
+        assert_eq!(c["loaded"], true, "{view}: {c}");
+    }
 }
 
 /// A golden file of tests/golden.
@@ -148,6 +164,83 @@ pub fn check_golden(name: &str, got: &str) {
             got.lines().nth(first)
         );
     }
+}
+
+/// The day of [`day_tree`]: 2026-11-22, UTC.
+pub const DAY: &str = "2026-11-22";
+
+/// A day of realistic flows (floe-synth's, thinned to a daily rhythm:
+/// quiet at night, busy in the afternoon) in 10-minute UTC files, from
+/// three exporters: 192.0.2.1 healthy, 192.0.2.2 noisy (bad datagrams,
+/// lost flows, a sequence reset, undecoded sets), 192.0.2.3 silent from
+/// 14:00 on. Returns the flows written.
+pub fn day_tree(root: &Path, n: usize) -> Vec<Flow> {
+    use floe_flow::{Counter, ExporterCounters, ExporterKey};
+    let t0 = utc_ms(2026, 11, 22, 0, 0, 0);
+    let mix = floe_synth::Mix {
+        ipv6_share: 0.2,
+        day_start_ms: t0,
+        span_ms: 86_400_000,
+    };
+    let mut rng = floe_synth::Rng::seed_from_u64(7);
+    let silent_from = t0 + 14 * 3_600_000;
+    let exporters = ["192.0.2.1", "192.0.2.2", "192.0.2.3"];
+    let mut flows: Vec<Flow> = floe_synth::realistic_flows(n, 19, &mix)
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut f)| {
+            // Half from the first, a third from the second, the rest
+            // from the third.
+            f.exporter = exporters[[0, 0, 0, 1, 1, 2][i % 6]].parse().unwrap();
+            f
+        })
+        .filter(|f| {
+            let hour = ((f.end_ms - t0) / 3_600_000) as f64;
+            // 15% at 03:00 to 100% at 15:00.
+            let keep = 0.575 - 0.425 * ((hour - 3.0) / 12.0 * std::f64::consts::PI).cos();
+            rng.unit() < keep
+        })
+        .filter(|f| !(f.exporter.to_string() == "192.0.2.3" && f.end_ms >= silent_from))
+        .collect();
+    flows.sort_by_key(|f| f.end_ms);
+    let mut c = StoreConfig::new(root);
+    c.zone = Zone::Utc;
+    c.period_secs = 600;
+    let (mut w, _) = StoreWriter::open(c, t0).unwrap();
+    let key = |a: &str| ExporterKey {
+        address: a.parse().unwrap(),
+        source_id: 0,
+    };
+    for minute in flows.chunk_by(|a, b| a.end_ms / 60_000 == b.end_ms / 60_000) {
+        let now = minute[0].end_ms / 60_000 * 60_000 + 59_000;
+        w.write(now, minute).unwrap();
+        for exporter in ["192.0.2.1", "192.0.2.2", "192.0.2.3"] {
+            let n = minute
+                .iter()
+                .filter(|f| f.exporter.to_string() == exporter)
+                .count() as u64;
+            if n == 0 {
+                continue;
+            }
+            let mut d = ExporterCounters {
+                datagrams: n.div_ceil(30),
+                flows: n,
+                ..ExporterCounters::default()
+            };
+            if exporter == "192.0.2.2" {
+                d.bad_datagrams = 35;
+                d.datagrams += 35;
+                d.lost_flows = n.div_ceil(10);
+                d.extra[Counter::UndecodedSets] = 1;
+                if now / 60_000 % 1440 == 6 * 60 {
+                    d.sequence_resets = 1;
+                }
+            }
+            w.add_counters(now, key(exporter), &d).unwrap();
+        }
+    }
+    w.close(t0 + 86_400_000 + 600_000).unwrap();
+    flows
 }
 
 /// floed, next to floe in the target directory (built by the workspace's

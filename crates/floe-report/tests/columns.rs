@@ -1,0 +1,166 @@
+//! Reports fed columns answer exactly as reports fed flows: every kind of
+//! key (addresses, ports, numbers, distributions, both ends, counts,
+//! time series, summaries), address formats, scales and rates, IPv4 and
+//! IPv6, every row or a selection of them, one batch or several.
+
+use floe_flow::{Flow, FlowBatch};
+use floe_report::{AddrFormat, Report, ReportOptions, ReportType, Scale, Sort};
+use floe_synth::{realistic_flows, Mix};
+
+const KINDS: &[&str] = &[
+    "ip-source-address",
+    "ip-destination-address",
+    "ip-source/destination-address",
+    "ip-source/destination-address/ip-destination-port",
+    "ip-source-address/ip-source-port/ip-protocol/ip-tos",
+    "ip-next-hop-address/ip-exporter-address",
+    "ip-source-port",
+    "ip-destination-port/ip-protocol",
+    "input/output-interface",
+    "source/destination-as",
+    "engine-id/engine-type",
+    "packet-size",
+    "octets",
+    "packets",
+    "bps",
+    "pps",
+    "duration",
+    "time-series",
+    "ip-protocol/time-series",
+    "ip-address",
+    "ip-port",
+    "ip-source-address-destination-count",
+    "ip-destination-address-source-count",
+    "summary-counters",
+    "summary-detail",
+];
+
+fn flows() -> Vec<Flow> {
+    let mut fl = realistic_flows(4000, 11, &Mix::default());
+    for (i, f) in fl.iter_mut().enumerate() {
+        // Some ignores, sampling, masks, numbers past 32 bits, IPv6 next
+        // hops and exporters, clocks gone backwards.
+        if i % 97 == 0 {
+            f.packets = 0;
+        }
+        f.sampling_interval = (i % 3) as u32 * 50;
+        f.src_mask = (i % 33) as u8;
+        f.dst_mask = (i % 129) as u8;
+        if i % 211 == 0 {
+            f.octets = 1 << 40;
+        }
+        if i % 5 == 0 {
+            f.next_hop = "2001:db8::1".parse().unwrap();
+        }
+        if i % 7 == 0 {
+            f.exporter = "2001:db8::99".parse().unwrap();
+        }
+        if i % 89 == 0 {
+            f.end_ms = f.start_ms - 500;
+        }
+        f.tos = (i % 4) as u8;
+        f.engine_id = (i % 2) as u8;
+        f.input_if = (i % 5) as u32;
+    }
+    fl
+}
+
+fn options() -> Vec<ReportOptions> {
+    let mut v = vec![ReportOptions::default()];
+    v.push(ReportOptions {
+        scale: Scale::Factor(100),
+        rates: true,
+        ..ReportOptions::default()
+    });
+    v.push(ReportOptions {
+        scale: Scale::Sampling,
+        src_format: AddrFormat::parse("prefix-mask").unwrap(),
+        dst_format: AddrFormat::parse("prefix-len/24,48").unwrap(),
+        interval_secs: 60,
+        ..ReportOptions::default()
+    });
+    v
+}
+
+fn same(a: &Report, b: &Report, what: &str) {
+    assert_eq!(a.totals, b.totals, "{what}: totals");
+    assert_eq!(a.ignores, b.ignores, "{what}: ignores");
+    assert_eq!(
+        (a.first_ms, a.last_ms),
+        (b.first_ms, b.last_ms),
+        "{what}: span"
+    );
+    assert_eq!(a.summary, b.summary, "{what}: summary");
+    assert_eq!(a.keys(), b.keys(), "{what}: keys");
+    for sort in ["+octets", "-flows", "+key", "+avg-bps"] {
+        let s = Sort::parse(sort).unwrap();
+        assert_eq!(a.rows(s, None), b.rows(s, None), "{what}: rows by {sort}");
+    }
+}
+
+#[test]
+fn column_reports_are_row_reports() {
+    let fl = flows();
+    let batch = FlowBatch::from_flows(&fl);
+    let every: Vec<u32> = (0..fl.len() as u32).collect();
+    let some: Vec<u32> = every.iter().copied().filter(|i| i % 3 != 1).collect();
+    let chosen: Vec<Flow> = some.iter().map(|i| fl[*i as usize].clone()).collect();
+    for kind in KINDS {
+        for (k, opts) in options().into_iter().enumerate() {
+            let t = ReportType::parse(kind).unwrap();
+            let new = || Report::with_options(t.clone(), 1_000_000, opts);
+            let mut rows = new();
+            rows.add(&fl).unwrap();
+            let mut cols = new();
+            cols.add_batch(&batch, &every).unwrap();
+            same(&rows, &cols, &format!("{kind}, options {k}"));
+            // A selection, over several batches of only the report's columns.
+            let mut rows = new();
+            rows.add(&chosen).unwrap();
+            let mut cols = new();
+            let need = cols.cols();
+            for part in fl.chunks(1000) {
+                let mut b = FlowBatch::new();
+                b.fill_from(part, need);
+                let sel: Vec<u32> = (0..part.len() as u32)
+                    .filter(|i| some.binary_search(&(i + offset(&fl, part))).is_ok())
+                    .collect();
+                cols.add_batch(&b, &sel).unwrap();
+            }
+            same(
+                &rows,
+                &cols,
+                &format!("{kind}, options {k}, selected, in batches"),
+            );
+        }
+    }
+}
+
+/// Index of `part`'s first flow in `all`.
+fn offset(all: &[Flow], part: &[Flow]) -> u32 {
+    ((part.as_ptr() as usize - all.as_ptr() as usize) / std::mem::size_of::<Flow>()) as u32
+}
+
+#[test]
+fn a_batch_without_the_reports_columns_is_an_error() {
+    let fl = flows();
+    let mut b = FlowBatch::new();
+    b.fill_from(&fl, floe_flow::ColSet::of_fields(["octets"]).unwrap());
+    let mut r = Report::new(ReportType::parse("ip-source-address").unwrap(), 10);
+    assert!(r.add_batch(&b, &[0]).is_err());
+}
+
+#[test]
+fn the_key_cap_holds_on_columns_too() {
+    let fl = flows();
+    let b = FlowBatch::from_flows(&fl);
+    let every: Vec<u32> = (0..fl.len() as u32).collect();
+    let mut r = Report::new(
+        ReportType::parse("ip-source-address/ip-source-port").unwrap(),
+        100,
+    );
+    assert!(matches!(
+        r.add_batch(&b, &every),
+        Err(floe_report::ReportError::TooManyKeys(100))
+    ));
+}

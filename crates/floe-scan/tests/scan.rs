@@ -1,0 +1,278 @@
+//! A scan answers as the row path does (every flow decoded, the window and
+//! the filter's row predicate applied to each): random filters and windows
+//! over files of random blocks, IPv4 and IPv6, with block statistics and
+//! without them (files as floe wrote them before statistics existed), on
+//! one thread and two, in order and not; and reports fed the scan's
+//! columns equal reports fed the flows.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+use floe_filter::Filter;
+use floe_flow::{ColSet, Flow};
+use floe_report::{Report, ReportType, Sort};
+use floe_scan::{Part, Scan};
+use floe_store::{FileHeader, FileWriter, FlowFile, WriteOptions};
+use proptest::prelude::*;
+
+fn write(path: &Path, flows: &[Flow], block: usize, statistics: bool) -> FlowFile {
+    let header = FileHeader {
+        created_ms: 0,
+        period: None,
+        host: "t".into(),
+        zone: "UTC".into(),
+        writer: "scan test".into(),
+    };
+    let f = std::fs::File::create(path).unwrap();
+    let mut w = FileWriter::new(
+        f,
+        path,
+        &header,
+        WriteOptions {
+            block_records: block,
+            level: 1,
+        },
+    )
+    .unwrap();
+    w.set_statistics(statistics);
+    w.extend(flows).unwrap();
+    w.finish(1).unwrap();
+    FlowFile::open(path).unwrap()
+}
+
+/// Flows whose values come in runs (blocks of one protocol, one port, one
+/// family...), so that statistics rule blocks out and in.
+fn flows(seed: &[u64]) -> Vec<Flow> {
+    let mut out = Vec::new();
+    for (run, &r) in seed.iter().enumerate() {
+        let len = 1 + (r % 300) as usize;
+        let v6 = r % 5 == 0;
+        let proto = [6u8, 17, 1, 47][(r >> 3) as usize % 4];
+        for i in 0..len {
+            let x = r
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(i as u64 * 7919);
+            let start = 1_795_305_600_000 + (run as i64) * 600_000 + (x % 600_000) as i64;
+            let addr = |k: u64| {
+                if v6 {
+                    IpAddr::V6(Ipv6Addr::new(
+                        0x2001,
+                        0xdb8,
+                        (k % 4) as u16,
+                        0,
+                        0,
+                        0,
+                        0,
+                        (k % 999) as u16,
+                    ))
+                } else {
+                    IpAddr::V4(Ipv4Addr::from(
+                        0x0a00_0000 | ((k % 4) << 16) as u32 | (k % 999) as u32,
+                    ))
+                }
+            };
+            out.push(Flow {
+                start_ms: start,
+                end_ms: start + (x % 90_000) as i64 - i64::from(x % 17 == 0) * 100,
+                src_addr: addr(x),
+                dst_addr: addr(x >> 9),
+                next_hop: addr(1),
+                exporter: "192.0.2.1".parse().unwrap(),
+                src_port: [443u16, 80, 53, 40000][(x >> 5) as usize % 4],
+                dst_port: if r % 3 == 0 { 443 } else { (x >> 11) as u16 },
+                protocol: proto,
+                tcp_flags: if proto == 6 {
+                    [0x02u16, 0x12, 0x10, 0x18][(x >> 7) as usize % 4]
+                } else {
+                    0
+                },
+                tos: (r % 2) as u8 * 0x28,
+                packets: x % 5,
+                octets: (x % 5) * 700 + (x >> 40),
+                src_as: (r % 3) as u32 * 15169,
+                input_if: (r % 4) as u32,
+                ..Flow::default()
+            });
+        }
+    }
+    out
+}
+
+const FILTERS: &[&str] = &[
+    "",
+    "proto tcp",
+    "proto tcp and dst port 443",
+    "udp or icmp",
+    "not tcp",
+    "ipv6",
+    "ipv4 and src net 10.1.0.0/16",
+    "dst net 2001:db8:2::/48",
+    "src ip 10.0.0.5",
+    "flags S and not flags A",
+    "tos 0x28",
+    "tos mask 0x20 = 0x20",
+    "bytes > 2000",
+    "packets = 0",
+    "duration > 60s",
+    "bps > 100k",
+    "first >= 2026-11-22T01:00:00Z and last < 2026-11-22T02:00:00Z",
+    "src as 15169 or in if 3",
+    "dst port in [53, 443] and not src port 40000",
+    "port 80 and (proto tcp or proto udp)",
+];
+
+/// The flows the row path keeps: every flow, the window, the filter.
+fn by_rows(all: &[Flow], window: (i64, i64), f: &Option<Filter>) -> Vec<Flow> {
+    all.iter()
+        .filter(|x| x.overlaps(window.0, window.1))
+        .filter(|x| f.as_ref().is_none_or(|f| f.matches(x)))
+        .cloned()
+        .collect()
+}
+
+/// Checks one case; returns the blocks skipped and read whole without a
+/// column (with statistics, one thread).
+fn check(
+    seed: &[u64],
+    filter: &str,
+    window: (i64, i64),
+    block: usize,
+) -> Result<(u64, u64), TestCaseError> {
+    let mut decided = (0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let all = flows(seed);
+    let f = if filter.is_empty() {
+        None
+    } else {
+        Some(Filter::parse(filter).unwrap())
+    };
+    let want = by_rows(&all, window, &f);
+    let in_window = all
+        .iter()
+        .filter(|x| x.overlaps(window.0, window.1))
+        .count() as u64;
+    for statistics in [true, false] {
+        let file = write(
+            &dir.path().join(format!("f{statistics}")),
+            &all,
+            block,
+            statistics,
+        );
+        let files = [file];
+        for threads in [1, 2] {
+            let scan = Scan {
+                window,
+                filter: f.clone(),
+                cols: ColSet::ALL,
+                threads,
+            };
+            // In order: the same flows in the same order.
+            let mut got = Vec::new();
+            let stats = scan
+                .ordered(
+                    &files,
+                    |p: Part| -> Result<Vec<Flow>, ()> {
+                        Ok(p.rows.iter().map(|&i| p.batch.row(i as usize)).collect())
+                    },
+                    |v| {
+                        got.extend(v);
+                        Ok(true)
+                    },
+                    |e| panic!("{e}"),
+                )
+                .unwrap();
+            prop_assert_eq!(
+                &got,
+                &want,
+                "{} stats {} threads {}",
+                filter,
+                statistics,
+                threads
+            );
+            prop_assert_eq!(stats.matched, want.len() as u64);
+            prop_assert_eq!(stats.in_window, in_window, "in window: {}", filter);
+            // A count reads no more than it needs, and counts the same.
+            let c = scan.count(&files, |e| panic!("{e}"));
+            prop_assert_eq!(c.matched, want.len() as u64, "count: {}", filter);
+            prop_assert_eq!(c.in_window, in_window);
+            if statistics && threads == 1 {
+                decided = (c.skipped, c.undecoded);
+            }
+            if !statistics {
+                // Without statistics only constant columns decide.
+                prop_assert!(c.skipped <= files[0].blocks().len() as u64);
+            }
+            // Not in order, only the report's columns: the same report.
+            let kind = ReportType::parse("ip-source-address/ip-destination-port").unwrap();
+            let mut row_report = Report::new(kind.clone(), 1 << 20);
+            row_report.add(&want).unwrap();
+            let r = Report::new(kind.clone(), 1 << 20);
+            let cols = Scan {
+                cols: r.cols(),
+                ..scan.clone()
+            };
+            let (reports, _) = cols
+                .unordered(
+                    &files,
+                    || Report::new(kind.clone(), 1 << 20),
+                    |r, p| r.add_batch(p.batch, p.rows),
+                    |e| panic!("{e}"),
+                )
+                .unwrap();
+            let mut it = reports.into_iter();
+            let mut merged = it.next().unwrap();
+            for r in it {
+                merged.merge(r).unwrap();
+            }
+            let s = Sort::parse("+octets").unwrap();
+            prop_assert_eq!(merged.rows(s, None), row_report.rows(s, None));
+            prop_assert_eq!(merged.totals, row_report.totals);
+        }
+    }
+    Ok(decided)
+}
+
+#[test]
+fn every_filter_reads_the_same_through_a_scan() {
+    let seed: Vec<u64> = (0..40u64)
+        .map(|i| i.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ i)
+        .collect();
+    let day = 1_795_305_600_000;
+    let (mut skipped, mut whole) = (0, 0);
+    for filter in FILTERS {
+        for window in [
+            (i64::MIN, i64::MAX),
+            (day + 3_600_000, day + 7_200_000 + 1234),
+        ] {
+            let (s, w) = check(&seed, filter, window, 200).unwrap();
+            skipped += s;
+            whole += w;
+        }
+    }
+    // Blocks were skipped by their statistics, and counted without a column.
+    assert!(
+        skipped > 20 && whole > 20,
+        "skipped {skipped}, whole {whole}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, .. ProptestConfig::default() })]
+
+    #[test]
+    fn random_files_filters_and_windows(
+        seed in prop::collection::vec(any::<u64>(), 1..30),
+        which in 0usize..20,
+        from in 0i64..20,
+        len in 1i64..20,
+        block in prop::sample::select(vec![1usize, 7, 100, 1000, 16384]),
+    ) {
+        let day = 1_795_305_600_000;
+        let window = if from == 0 {
+            (i64::MIN, i64::MAX)
+        } else {
+            (day + from * 600_000, day + (from + len) * 600_000)
+        };
+        check(&seed, FILTERS[which], window, block)?;
+    }
+}

@@ -1,0 +1,199 @@
+//! `floe web` in a real browser: headless Chromium (Debian's
+//! `/usr/bin/chromium`) driven by Playwright's Python package
+//! (`tests/browser/web_browser.py`) over a store of generated flows: the
+//! graph draws, follows a change of key, a click on a series opens its
+//! details, the drill-down filters the graph, a host's month shows its
+//! cells; no console error; the screenshots at desktop and phone widths
+//! are not blank and show the chart. Without Playwright or Chromium the
+//! check is recorded as skipped (scripts/test installs both).
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use floe_test_support::{python3, skip};
+
+mod common;
+use common::web::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Pixels of a screenshot: (width, height, RGB rows).
+fn pixels(path: &Path) -> (u32, u32, Vec<[u8; 3]>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.bit_depth, png::BitDepth::Eight, "{}", path.display());
+    let n = info.color_type.samples();
+    let px = buf[..info.buffer_size()]
+        .chunks(n)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    (info.width, info.height, px)
+}
+
+/// How far the pixels of a region are from one colour: their luminance's
+/// standard deviation, and the share that is not the page's white.
+fn spread(px: &[[u8; 3]]) -> (f64, f64) {
+    let lum: Vec<f64> = px
+        .iter()
+        .map(|p| 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]))
+        .collect();
+    let mean = lum.iter().sum::<f64>() / lum.len() as f64;
+    let var = lum.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / lum.len() as f64;
+    let ink = px.iter().filter(|p| **p != [255, 255, 255]).count();
+    (var.sqrt(), ink as f64 / px.len() as f64)
+}
+
+/// The first series' fill: #0072B2 at 80% over white.
+fn is_first_series(p: &[u8; 3]) -> bool {
+    let want = [51u8, 142, 193];
+    p.iter().zip(want).all(|(a, b)| a.abs_diff(b) <= 12)
+}
+
+#[test]
+fn the_pages_work_in_a_real_browser() {
+    let py = python3();
+    let has = Command::new(&py)
+        .args(["-c", "import playwright.sync_api"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has {
+        return skip(format!(
+            "Playwright is not importable by {} (pip playwright; scripts/test installs it)",
+            py.display()
+        ));
+    }
+    if !Path::new(CHROMIUM).exists() {
+        return skip(format!(
+            "{CHROMIUM} is absent (Debian package chromium; scripts/test installs it)"
+        ));
+    }
+    let s = Store::new();
+    let web = Web::start(&s.root, &[]);
+    let out = s.dir.path().join("shots");
+    std::fs::create_dir_all(&out).unwrap();
+    // What the pages must show, from the flows.
+    let by_src = s.totals_by(|_| true, |f| f.src_addr.to_string());
+    let by_port = s.totals_by(|_| true, |f| f.dst_port.to_string());
+    let top = &by_src[0].0;
+    let top_flow = s
+        .flows
+        .iter()
+        .find(|f| f.src_addr.to_string() == *top)
+        .unwrap();
+    let args = serde_json::json!({
+        "url": web.url(),
+        "out": out,
+        "chromium": CHROMIUM,
+        "from": minute(s.from_ms),
+        "to": minute(s.to_ms),
+        "month": month(s.from_ms),
+        "net": "10.1.0.0/24",
+        "top_src": by_src.iter().take(10).map(|x| x.0.clone()).collect::<Vec<_>>(),
+        "top_port": by_port.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
+        "top_src_peer": top_flow.dst_addr.to_string(),
+        "top_src_port": top_flow.dst_port.to_string(),
+        // One 10-minute cell per 10 minutes of flows.
+        "hot_cells": HOURS * 6,
+    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/web_browser.py");
+    let mut child = Command::new(&py)
+        .arg(&script)
+        .arg(args.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut o = String::new();
+        let _ = stdout.read_to_string(&mut o);
+        o
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut e = String::new();
+        let _ = stderr.read_to_string(&mut e);
+        e
+    });
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the browser script took more than 5 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let said = reader.join().unwrap();
+    let errs = err_reader.join().unwrap();
+    assert!(
+        status.success(),
+        "{} ({status}):\n{said}\n{errs}\nserver:\n{}",
+        script.display(),
+        web.log()
+    );
+    let report: serde_json::Value = serde_json::from_str(said.trim())
+        .unwrap_or_else(|e| panic!("the script printed no report ({e}): {said}\n{errs}"));
+    assert_eq!(
+        report["errors"],
+        serde_json::json!([]),
+        "console errors or failed requests"
+    );
+
+    // The screenshots: the window's size, not blank, and where the chart
+    // is, the chart (the first series' colour, and more than one colour).
+    let shots = report["shots"].as_array().unwrap();
+    let names: Vec<&str> = shots.iter().map(|x| x["name"].as_str().unwrap()).collect();
+    for want in [
+        "graph-desktop",
+        "graph-phone",
+        "details-desktop",
+        "host-desktop",
+        "host-phone",
+    ] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+    for shot in shots {
+        let name = shot["name"].as_str().unwrap();
+        let (w, h, px) = pixels(Path::new(shot["file"].as_str().unwrap()));
+        assert_eq!(
+            (u64::from(w), u64::from(h)),
+            (
+                shot["width"].as_u64().unwrap(),
+                shot["height"].as_u64().unwrap()
+            ),
+            "{name}"
+        );
+        let (sd, ink) = spread(&px);
+        assert!(
+            sd > 10.0 && ink > 0.02,
+            "{name} looks blank: sd {sd:.1}, ink {ink:.3}"
+        );
+        let Some(b) = shot["chart"].as_object() else {
+            continue;
+        };
+        let f = |k: &str| b[k].as_f64().unwrap().max(0.0) as u32;
+        let (x0, y0) = (f("x"), f("y"));
+        let (x1, y1) = ((x0 + f("width")).min(w), (y0 + f("height")).min(h));
+        assert!(x1 > x0 + 100 && y1 > y0 + 100, "{name}: chart box {b:?}");
+        let region: Vec<[u8; 3]> = (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .map(|(x, y)| px[(y * w + x) as usize])
+            .collect();
+        let (sd, ink) = spread(&region);
+        let first = region.iter().filter(|p| is_first_series(p)).count();
+        assert!(
+            sd > 10.0 && ink > 0.2 && first > region.len() / 50,
+            "{name}: the chart's region does not show the stacked series: sd {sd:.1}, ink {ink:.3}, first series' pixels {first} of {}",
+            region.len()
+        );
+    }
+}
