@@ -246,6 +246,13 @@ filter = "dst port 8080"
 metric = "octets"
 above_average = 3
 average_over = "hour"
+
+[[rule]]
+name = "quiet"
+filter = "src host 10.9.9.9"
+metric = "flows"
+below = 1
+resolved = true
 "#;
 
 fn rules_file(dir: &Path, log: &Path) -> PathBuf {
@@ -359,6 +366,10 @@ fn expected() -> Vec<(String, String, String, i64, i64)> {
         e("firing", "silent[]", "192.0.2.9", at(11, 0), at(11, 10)),
         e("resolved", "silent[]", "192.0.2.9", at(11, 40), at(11, 50)),
         e("firing", "web-spike[]", "", at(11, 20), at(11, 30)),
+        // Below: the silent exporter's host sends nothing from 11:00 to
+        // 11:40; once while true, then resolved.
+        e("firing", "quiet[]", "", at(11, 0), at(11, 10)),
+        e("resolved", "quiet[]", "", at(11, 40), at(11, 50)),
     ];
     v.sort_by(|a, b| (a.4, &a.1).cmp(&(b.4, &b.1)));
     v
