@@ -356,6 +356,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/days/{day}", get(crate::days::day))
         .route("/exporters", get(crate::exporters::page))
         .route("/live", get(crate::live::page))
+        .route("/alerts", get(crate::alerts::page))
         .route("/api/live", get(crate::live::events))
         .route("/static/{name}", get(asset))
         // Asked by browsers on pages that name no icon (the daily page).

@@ -12,6 +12,7 @@ const NAV: &[(&str, &str)] = &[
     ("/days", "Days"),
     ("/exporters", "Exporters"),
     ("/live", "Live"),
+    ("/alerts", "Alerts"),
 ];
 
 /// A whole page.

@@ -17,6 +17,8 @@
 //! * **Exporters**: each exporter's health per day, problems first.
 //! * **Live**: the last minute from floed's live socket, as server-sent
 //!   events.
+//! * **Alerts**: `floe alert`'s open alerts, rules and latest events,
+//!   from its state file beside the store.
 //!
 //! Every answer comes from the query layer ([`floe_query`]), so the pages
 //! show what `floe report` computes, and the local store's per-file
@@ -31,6 +33,7 @@
 //! allows nothing from elsewhere. Errors are HTTP statuses with the
 //! reason (400 for a bad parameter, with the filter's line and column).
 
+mod alerts;
 mod app;
 mod assets;
 pub mod auth;

@@ -140,6 +140,14 @@ pub enum CliError {
     /// failed), said in words.
     #[error("{0}")]
     Query(String),
+    /// A state file of `floe alert` or `floe usage` that cannot be read or
+    /// written.
+    #[error(transparent)]
+    Alert(#[from] floe_alert::AlertError),
+    /// Alert actions that failed (each named on stderr as it failed; the
+    /// others ran).
+    #[error("{0} alert actions failed (each is named); the others ran")]
+    Actions(usize),
 }
 
 impl From<floe_query::QueryError> for CliError {
@@ -208,6 +216,8 @@ impl CliError {
             | CliError::ClickHouse(_)
             | CliError::Parquet(_)
             | CliError::Query(_)
+            | CliError::Alert(_)
+            | CliError::Actions(_)
             | CliError::Live(_) => status::INPUT,
         }
     }

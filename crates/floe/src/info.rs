@@ -48,8 +48,10 @@ pub struct InfoArgs {
     /// For directories, one entry per file instead of per day.
     #[arg(long)]
     files: bool,
-    /// Read every block too (checksums and decoding), not only the index:
-    /// finds damage inside blocks that the trailer cannot show.
+    /// Check rather than only run: info also reads every block (checksums,
+    /// decoding) to find damage the index cannot show; alert checks the
+    /// rules file (errors name the file, line, column and rule) and
+    /// evaluates nothing.
     #[arg(long)]
     check: bool,
 }

@@ -268,9 +268,20 @@ impl Mailer {
     /// Sends one message: the plain part and the HTML page, with the
     /// images the page shows as `cid:` parts beside it.
     pub fn send(&self, plain: String, page: floe_report::Page) -> Result<(), MailError> {
+        self.send_as(&self.subject, plain, page)
+    }
+
+    /// Sends one message under this subject, taken as it is (no fields
+    /// filled in): an alert's own.
+    pub fn send_as(
+        &self,
+        subject: &str,
+        plain: String,
+        page: floe_report::Page,
+    ) -> Result<(), MailError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .subject(&self.subject)
+            .subject(subject)
             .message_id(None)
             .user_agent(format!("floe {}", env!("CARGO_PKG_VERSION")));
         for to in &self.to {

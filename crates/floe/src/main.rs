@@ -17,6 +17,7 @@
 //! read (no floe files under a directory given, or no flows in the
 //! window). Nothing is printed to stdout but through [`out::Out`].
 
+mod alert;
 mod args;
 mod cat;
 mod clickhouse;
@@ -43,6 +44,7 @@ mod sources;
 mod stream_out;
 mod time;
 mod top;
+mod usage;
 mod web;
 
 use std::process::ExitCode;
@@ -53,9 +55,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// match an expression (filter), show them (print), describe files (info),
 /// compute stat-reports (report), convert flow-tools archives (import),
 /// decode captured exports as floed would (decode), watch the traffic now
-/// (top), browse the store (web), send test traffic to a collector (send),
-/// ship a store to ClickHouse (ship; the tables: clickhouse), export
-/// Parquet (export).
+/// (top), browse the store (web), alert on rules (alert), usage since the
+/// last run (usage), send test traffic to a collector (send), ship a store
+/// to ClickHouse (ship; the tables: clickhouse), export Parquet (export).
 #[derive(Parser, Debug)]
 #[command(
     name = "floe",
@@ -86,6 +88,8 @@ pub(crate) enum Command {
     Decode(decode::DecodeArgs),
     Top(top::TopArgs),
     Web(web::WebArgs),
+    Alert(alert::AlertArgs),
+    Usage(usage::UsageArgs),
     Import(import::ImportArgs),
     Send(send::SendArgs),
     Ship(ship::ShipArgs),
@@ -107,6 +111,8 @@ impl Command {
             Command::Decode(_) => "decode",
             Command::Top(_) => "top",
             Command::Web(_) => "web",
+            Command::Alert(_) => "alert",
+            Command::Usage(_) => "usage",
             Command::Import(_) => "import",
             Command::Send(_) => "send",
             Command::Ship(_) => "ship",
@@ -128,6 +134,8 @@ fn run_command(command: Command) -> error::Result<()> {
         Command::Decode(a) => decode::run(a),
         Command::Top(a) => top::run(a),
         Command::Web(a) => web::run(a),
+        Command::Alert(a) => alert::run(a),
+        Command::Usage(a) => usage::run(a),
         Command::Import(a) => import::run(a),
         Command::Send(a) => send::run(a),
         Command::Ship(a) => ship::run(a),

@@ -19,6 +19,8 @@ const SUBCOMMANDS: &[&str] = &[
     "ship",
     "export",
     "clickhouse",
+    "alert",
+    "usage",
 ];
 
 #[test]

@@ -5,7 +5,8 @@
 //! status and the reason; no request path reads outside the store;
 //! authentication; the refusal to serve beyond this host without it; the
 //! cache of partial answers (and its deletion while the server runs); the
-//! live page with and without floed; and, for the same query, the graph's
+//! live page with and without floed; the alerts page over `floe alert`'s
+//! state; and, for the same query, the graph's
 //! JSON answer equals `floe report --series`'s, series by series, and its
 //! CSV the report's CSV.
 
@@ -1333,4 +1334,46 @@ fn the_graph_answers_what_floe_report_series_answers() {
         ))
         .json();
     assert_eq!(first["answer"]["series"][0]["label"], "10.1.0.200");
+}
+
+#[test]
+fn the_alerts_page_shows_floe_alerts_state() {
+    let s = Store::new();
+    let web = Web::start(&s.root, &[]);
+    // No state yet: the page says how to make one.
+    let r = web.get("/alerts");
+    assert_eq!(r.status, 200, "{}", r.body);
+    check_headers(&r, "alerts");
+    assert!(r.body.contains("floe alert --rules FILE DIR"), "{}", r.body);
+
+    // floe alert over the store, its state where the page reads it.
+    let rules = s.dir.path().join("alerts.toml");
+    std::fs::write(
+        &rules,
+        "zone = \"UTC\"\n\n[[rule]]\nname = \"busy\"\nfilter = \"src host 10.1.0.1\"\n\
+         metric = \"flows\"\nby = \"ip-source-address\"\nabove = 1\n",
+    )
+    .unwrap();
+    let out = Command::new(FLOE)
+        .args(["alert", "--rules", rules.to_str().unwrap(), "-f", "json"])
+        .arg(&s.root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fired = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(fired.lines().count(), 1, "{fired}");
+    assert!(s.root.join(".floe-alert.state").is_file());
+
+    let r = web.get("/alerts");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let b = &r.body;
+    assert!(b.contains("Open (1)"), "{b}");
+    assert!(b.contains("<td>10.1.0.1</td>"), "{b}");
+    assert!(b.contains("busy"), "{b}");
+    assert!(b.contains("firing"), "{b}");
+    assert!(b.contains(rules.to_str().unwrap()), "{b}");
 }
