@@ -45,8 +45,8 @@ pub use answer::{Answer, AnswerStats, Counts, Series, Stats};
 pub use cache::Cache;
 pub use error::QueryError;
 pub use local::LocalStore;
-pub use partial::Partial;
-pub use query::{Measure, Query, MAX_INTERVALS, MAX_RANGE_MS, MAX_TOP};
+pub use partial::{merge, Partial};
+pub use query::{Compiled, Measure, Query, MAX_INTERVALS, MAX_RANGE_MS, MAX_TOP};
 
 /// A store zone as the filter language's wall clock: times written
 /// without an offset in a query's filter (`first > 2026-11-22 10:00`) are
