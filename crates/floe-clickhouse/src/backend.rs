@@ -177,3 +177,83 @@ impl Backend for ClickHouseBackend {
         Ok(answer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{Target, Timeouts};
+    use floe_query::Measure;
+
+    /// A backend whose server is not there (port 1 refuses).
+    fn nowhere() -> ClickHouseBackend {
+        let t = Target::parse("http://127.0.0.1:1", "floe", "flows").unwrap();
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(2),
+            request: Duration::from_secs(5),
+        };
+        ClickHouseBackend::new(Client::new(t, timeouts)).with_time_limit(Duration::from_secs(7))
+    }
+
+    fn query(key: &str, filter: Option<&str>) -> Query {
+        Query {
+            from_ms: 0,
+            to_ms: 3_600_000,
+            interval_ms: 600_000,
+            key: key.into(),
+            src_format: None,
+            dst_format: None,
+            filter: filter.map(str::to_string),
+            exporters: Vec::new(),
+            measure: Measure::Octets,
+            top: 5,
+            only: Vec::new(),
+            values: true,
+        }
+    }
+
+    #[test]
+    fn the_askers_mistakes_are_said_before_any_sql_is_sent() {
+        let b = nowhere();
+        assert_eq!(b.name(), "clickhouse");
+        // Filters that are no floe expression never reach a server.
+        for f in [
+            "proto tcp' OR 1=1 --",
+            "dst port 443; DROP TABLE floe.flows",
+        ] {
+            let e = b.answer(&query("ip-source-address", Some(f))).unwrap_err();
+            assert!(e.is_invalid(), "{f}: {e}");
+        }
+        // Nor do bad queries, or keys of both ends (no time series).
+        let mut q = query("ip-source-address", None);
+        q.to_ms = q.from_ms;
+        assert!(b.answer(&q).unwrap_err().is_invalid());
+        let e = b.answer(&query("ip-address", None)).unwrap_err();
+        assert!(e.is_invalid(), "{e}");
+        // A good one reaches for the server, and says where it is not.
+        let e = b
+            .answer(&query("ip-protocol", Some("proto tcp")))
+            .unwrap_err();
+        assert!(matches!(e, QueryError::Backend(_)), "{e}");
+        assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
+    }
+
+    #[test]
+    fn errors_map_to_the_query_layers() {
+        let b = nowhere();
+        let timeout = ClickHouseError::Server {
+            url: "http://x".into(),
+            status: 500,
+            code: Some(TIMEOUT_EXCEEDED),
+            message: "Code: 159, Timeout exceeded".into(),
+        };
+        assert!(matches!(b.error(timeout), QueryError::TimedOut(7)));
+        assert!(b.error(ClickHouseError::Refused("no".into())).is_invalid());
+        let other = ClickHouseError::Server {
+            url: "http://x".into(),
+            status: 500,
+            code: Some(60),
+            message: "Code: 60, no table".into(),
+        };
+        assert!(matches!(b.error(other), QueryError::Backend(m) if m.contains("no table")));
+    }
+}

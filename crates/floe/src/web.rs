@@ -1,7 +1,9 @@
 //! `floe web`: the store in a browser (see the floe-web crate): the graph
 //! of top keys over time, details, hosts by month, daily pages, exporters
 //! and the live view. It binds 127.0.0.1 unless told otherwise; anywhere
-//! else it wants users (`--auth FILE`) or an explicit `--no-auth`.
+//! else it wants users (`--auth FILE`) or an explicit `--no-auth`. With
+//! `--clickhouse URL` the graphs, details and hosts pages are answered by
+//! ClickHouse (floe-clickhouse's backend of the query layer).
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -23,6 +25,9 @@ use crate::error::{warn, CliError, Result};
 /// Users: floe web --add-user NAME --auth /etc/floe/web-users (the
 /// password is read from the first line of standard input), then
 /// floe web --listen 0.0.0.0:8080 --auth /etc/floe/web-users /var/lib/floe
+///
+/// From ClickHouse (floe ship's or floed's tables): floe web --clickhouse
+/// http://floe@clickhouse:8123 --password-file /etc/floe/clickhouse.password
 #[derive(Args, Debug)]
 pub struct WebArgs {
     /// The store's directory (with --clickhouse: optional, for the days,
