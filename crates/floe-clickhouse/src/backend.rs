@@ -96,6 +96,11 @@ impl ClickHouseBackend {
             ClickHouseError::Refused(why) => {
                 QueryError::Invalid(format!("ClickHouse cannot answer this query: {why}"))
             }
+            // (Not `--records`: a query's rows are its keys per interval.)
+            ClickHouseError::TooLarge { url, limit } => QueryError::Backend(format!(
+                "ClickHouse at {url}: the answer is larger than {} MiB; narrow the range, the network or the filter, or choose a longer interval",
+                limit >> 20
+            )),
             other => QueryError::Backend(other.to_string()),
         }
     }
@@ -255,5 +260,12 @@ mod tests {
             message: "Code: 60, no table".into(),
         };
         assert!(matches!(b.error(other), QueryError::Backend(m) if m.contains("no table")));
+        let big = ClickHouseError::TooLarge {
+            url: "http://x".into(),
+            limit: 64 << 20,
+        };
+        assert!(
+            matches!(b.error(big), QueryError::Backend(m) if m.contains("64 MiB") && m.contains("longer interval"))
+        );
     }
 }

@@ -164,7 +164,7 @@ fn without_how(body: &str) -> String {
         let end = rest[at..].find("</p>").map_or(rest.len(), |e| at + e + 4);
         out.push_str(&rest[..at]);
         let p = &rest[at..end];
-        if !p.contains("cache") && !p.contains(" file") {
+        if !p.contains("cache") && !p.contains(" file") && !p.contains("Answered by") {
             out.push_str(p);
         }
         rest = &rest[end..];
@@ -236,7 +236,14 @@ fn same_pages(s: &Store, local: &Web, remote: &Web) {
         assert_eq!(a.status, 200, "{target}: {}", a.body);
         assert_eq!(b.status, 200, "{target}: {}", b.body);
         assert_eq!(without_how(&a.body), without_how(&b.body), "{target}");
+        if target.starts_with("/hosts?") {
+            assert!(b.body.contains("Answered by ClickHouse."), "{}", b.body);
+        }
     }
+    // The graph's page says who answered.
+    let b = remote.get(&format!("/graph?{p}"));
+    assert_eq!(b.status, 200, "{}", b.body);
+    assert!(b.body.contains("Answered by ClickHouse."), "{}", b.body);
     // Details of a key.
     let target = format!(
         "/details?{}",
