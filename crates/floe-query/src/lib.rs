@@ -19,6 +19,10 @@
 //! time-series/KEY` does: it is the same code), one file at a time on
 //! every core, and keeps each closed file's partial answer in a
 //! [`Cache`], so a query over files already cached reads no flow at all.
+//! The second backend, `floe_clickhouse::ClickHouseBackend` (in
+//! floe-clickhouse, which depends on this crate, not the reverse), asks
+//! ClickHouse one `SELECT` of the [`Compiled`] time-series report, makes
+//! its rows a [`Partial`] and hands it to the same [`merge`].
 //!
 //! # Writing another backend
 //!
