@@ -297,7 +297,15 @@ impl Client {
     /// Runs a statement or query (the text as the body) and returns the
     /// answer's text.
     pub fn query(&self, sql: &str) -> Result<String> {
-        let data = self.send(&[("wait_end_of_query", "1")], sql.as_bytes(), false)?;
+        self.query_with(sql, &[])
+    }
+
+    /// [`Client::query`] with settings (`max_execution_time`...), sent as
+    /// URL parameters, which every server version takes.
+    pub fn query_with(&self, sql: &str, settings: &[(&str, &str)]) -> Result<String> {
+        let mut params = vec![("wait_end_of_query", "1")];
+        params.extend_from_slice(settings);
+        let data = self.send(&params, sql.as_bytes(), false)?;
         String::from_utf8(data).map_err(|_| ClickHouseError::Answer {
             url: self.target.url.clone(),
             what: "not UTF-8".into(),

@@ -16,7 +16,10 @@
 //! * [`ship`]: the shipper and its [`state`] file, used by floed's shipping
 //!   thread and by `floe ship` (backfill);
 //! * [`sql`]: floe's filter language compiled to a `WHERE` condition, and
-//!   [`query`], reports compiled to `SELECT`s whose answers are floe's.
+//!   [`query`], reports compiled to `SELECT`s whose answers are floe's;
+//! * [`backend`]: [`ClickHouseBackend`], the query layer's backend on
+//!   ClickHouse (`floe web --clickhouse`): the answers of floe-query's
+//!   local store, from one `SELECT` per query.
 //!
 //! # What is shipped: written blocks
 //!
@@ -87,6 +90,7 @@
 //! a person should hear of comes back as [`ship::ShipEvent`]s for the
 //! binaries to log.
 
+pub mod backend;
 pub mod client;
 pub mod error;
 pub mod query;
@@ -96,6 +100,7 @@ pub mod ship;
 pub mod sql;
 pub mod state;
 
+pub use backend::ClickHouseBackend;
 pub use client::{Client, Secret, Target, Timeouts};
 pub use error::{ClickHouseError, Result};
 pub use schema::{SchemaOptions, Variant};

@@ -148,9 +148,12 @@ fn per_second(n: &str, d: &str) -> String {
     format!("if({d} = 0, toUInt64(0), intDiv({n}, {g}) * 1000 + intDiv(({n} % {g}) * 1000, {g}))")
 }
 
-/// Floor division of a signed value.
+/// Floor division of a signed value. The divisor is typed Int64: 18.16
+/// takes a literal such as 60000 as UInt16 and computes `Int64 % UInt16`
+/// wrongly (1796556719999 % 60000 gave -5537, so a flow ending on a
+/// minute lost its last interval).
 fn floor_div(a: &str, b: i64) -> String {
-    format!("(intDiv({a}, {b}) - if(({a}) % {b} < 0, 1, 0))")
+    format!("(intDiv({a}, toInt64({b})) - if(({a}) % toInt64({b}) < 0, 1, 0))")
 }
 
 impl Ctx<'_> {
@@ -195,16 +198,18 @@ impl Ctx<'_> {
             ),
         };
         let cut = format.style == AddrStyle::PrefixMask || format.fixed.is_some();
+        // (Shifts by UInt64: on 18.16 `32 - UInt64` is Int64, and an `if`
+        // of UInt64 and what a shift by it gives has no common type.)
         let (a4, ahi, alo) = if cut {
             (
                 format!(
-                    "bitAnd({v4val}, if({len4} = 0, toUInt64(0), bitAnd(bitShiftLeft(toUInt64(4294967295), 32 - {len4}), 4294967295)))"
+                    "bitAnd({v4val}, if({len4} = 0, toUInt64(0), bitAnd(bitShiftLeft(toUInt64(4294967295), toUInt64(32 - {len4})), 4294967295)))"
                 ),
                 format!(
-                    "if({len6} >= 64, {hi}, bitAnd({hi}, if({len6} = 0, toUInt64(0), bitShiftLeft({U64MAX}, 64 - {len6}))))"
+                    "if({len6} >= 64, {hi}, bitAnd({hi}, if({len6} = 0, toUInt64(0), bitShiftLeft({U64MAX}, toUInt64(64 - {len6})))))"
                 ),
                 format!(
-                    "if({len6} <= 64, toUInt64(0), bitAnd({lo}, if({len6} = 128, {U64MAX}, bitShiftLeft({U64MAX}, 128 - {len6}))))"
+                    "if({len6} <= 64, toUInt64(0), bitAnd({lo}, if({len6} = 128, {U64MAX}, bitShiftLeft({U64MAX}, toUInt64(128 - {len6})))))"
                 ),
             )
         } else {
@@ -927,23 +932,7 @@ pub fn answer(client: &Client, q: &ReportQuery, c: &Compiled) -> Result<Report> 
     let mut rows = Vec::new();
     let mut keys = 0;
     if let (Some(sql), Some(ksql)) = (&c.rows, &c.keys) {
-        let ctx = Ctx {
-            q,
-            dialect: Dialect::Legacy,
-            table: String::new(),
-        };
-        let parts: Vec<KeyPart> = if q.kind.count || q.kind.both_ends {
-            vec![q.kind.parts[0]]
-        } else {
-            q.kind.parts.clone()
-        };
-        let shapes: Vec<Shape> = parts
-            .iter()
-            .map(|p| match (c.source.clone(), p) {
-                (Source::Hosts(_), _) => Shape::Address { prefix: false },
-                _ => ctx.shape(*p),
-            })
-            .collect();
+        let shapes = shapes(q, &c.source);
         let answer = client.query(sql)?;
         for line in answer.lines().filter(|l| !l.is_empty()) {
             rows.push(parse_row(client, line, &shapes, q, &c.source)?);
@@ -961,6 +950,48 @@ pub fn answer(client: &Client, q: &ReportQuery, c: &Compiled) -> Result<Report> 
         span,
         summary,
     ))
+}
+
+/// Runs only the rows statement of a compiled report (none for a
+/// summary), with `settings`, and parses its rows: what a query layer
+/// that merges rows itself needs (no totals, no count of keys).
+pub fn rows(
+    client: &Client,
+    q: &ReportQuery,
+    c: &Compiled,
+    settings: &[(&str, &str)],
+) -> Result<Vec<Row>> {
+    let Some(sql) = &c.rows else {
+        return Ok(Vec::new());
+    };
+    let shapes = shapes(q, &c.source);
+    let answer = client.query_with(sql, settings)?;
+    answer
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|line| parse_row(client, line, &shapes, q, &c.source))
+        .collect()
+}
+
+/// What each key part of a report's rows is made of.
+fn shapes(q: &ReportQuery, source: &Source) -> Vec<Shape> {
+    let ctx = Ctx {
+        q,
+        dialect: Dialect::Legacy,
+        table: String::new(),
+    };
+    let parts: Vec<KeyPart> = if q.kind.count || q.kind.both_ends {
+        vec![q.kind.parts[0]]
+    } else {
+        q.kind.parts.clone()
+    };
+    parts
+        .iter()
+        .map(|p| match (source, p) {
+            (Source::Hosts(_), _) => Shape::Address { prefix: false },
+            _ => ctx.shape(*p),
+        })
+        .collect()
 }
 
 fn rates_at(client: &Client, cols: &[&str], at: usize) -> Result<Rates> {

@@ -19,6 +19,10 @@
 //! time-series/KEY` does: it is the same code), one file at a time on
 //! every core, and keeps each closed file's partial answer in a
 //! [`Cache`], so a query over files already cached reads no flow at all.
+//! The second backend, `floe_clickhouse::ClickHouseBackend` (in
+//! floe-clickhouse, which depends on this crate, not the reverse), asks
+//! ClickHouse one `SELECT` of the [`Compiled`] time-series report, makes
+//! its rows a [`Partial`] and hands it to the same [`merge`].
 //!
 //! # Writing another backend
 //!
@@ -45,8 +49,8 @@ pub use answer::{Answer, AnswerStats, Counts, Series, Stats};
 pub use cache::Cache;
 pub use error::QueryError;
 pub use local::LocalStore;
-pub use partial::Partial;
-pub use query::{Measure, Query, MAX_INTERVALS, MAX_RANGE_MS, MAX_TOP};
+pub use partial::{merge, Partial};
+pub use query::{Compiled, Measure, Query, MAX_INTERVALS, MAX_RANGE_MS, MAX_TOP};
 
 /// A store zone as the filter language's wall clock: times written
 /// without an offset in a query's filter (`first > 2026-11-22 10:00`) are

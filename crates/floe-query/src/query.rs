@@ -97,8 +97,12 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
-/// A query checked and compiled.
-pub(crate) struct Compiled {
+/// A query checked and compiled: what every backend answers (the
+/// time-series report of the key over the query's interval, the address
+/// formats, and the flows' condition as floe's language text).
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// `time-series/KEY` (its first part is the interval).
     pub kind: ReportType,
     pub src_format: AddrFormat,
     pub dst_format: AddrFormat,
@@ -124,7 +128,7 @@ impl Query {
     }
 
     /// Checks the query's bounds and compiles its key and formats.
-    pub(crate) fn compile(&self) -> Result<Compiled, QueryError> {
+    pub fn compile(&self) -> Result<Compiled, QueryError> {
         let bad = |m: String| Err(QueryError::Invalid(m));
         if self.to_ms <= self.from_ms {
             return bad("the range ends before it starts".into());

@@ -17,7 +17,9 @@ use crate::layout::page;
 /// The days that have files, newest first.
 pub async fn list(State(app): State<Arc<App>>) -> Result<Response, WebError> {
     let Some(root) = app.root.clone() else {
-        return Err(WebError::NotFound);
+        return Err(WebError::Missing(
+            "this page reads the store's files: start floe web with the store's directory too (floe web --clickhouse URL DIR)".into(),
+        ));
     };
     let zone = app.zone.clone();
     let days = tokio::task::spawn_blocking(move || -> Result<Vec<NaiveDate>, WebError> {
@@ -50,7 +52,9 @@ pub async fn day(
     let date = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
         .map_err(|_| WebError::Bad(format!("{day:?} is not a day: YYYY-MM-DD")))?;
     let (Some(root), Some(daily)) = (app.root.clone(), app.daily.clone()) else {
-        return Err(WebError::NotFound);
+        return Err(WebError::Missing(
+            "this page reads the store's files: start floe web with the store's directory too (floe web --clickhouse URL DIR)".into(),
+        ));
     };
     let zone = app.zone.clone();
     let _permit = app.queries.acquire().await.map_err(|_| WebError::Busy)?;

@@ -21,7 +21,9 @@ type PerDay = BTreeMap<ExporterKey, BTreeMap<NaiveDate, ExporterCounters>>;
 
 pub async fn page_handler(app: Arc<App>, days: u32) -> Result<Response, WebError> {
     let Some(root) = app.root.clone() else {
-        return Err(WebError::NotFound);
+        return Err(WebError::Missing(
+            "this page reads the store's files: start floe web with the store's directory too (floe web --clickhouse URL DIR)".into(),
+        ));
     };
     let zone = app.zone.clone();
     let now = crate::now_ms();

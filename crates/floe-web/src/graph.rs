@@ -217,8 +217,12 @@ fn table(g: &Graph, a: &Answer, zone: &floe_store::Zone) -> Markup {
         p.muted {
             "Values in " (unit.label()) " per " (crate::layout::interval_words(iv)) " interval (min, max, average, 95th percentile over the intervals); "
             "bytes, packets and flows in all. "
-            (crate::layout::count(a.stats.files as u64, "file")) ", " (a.stats.cached) " answered from the cache, "
-            (a.stats.flows_read) " flows read."
+            @if a.stats.backend == "local" {
+                (crate::layout::count(a.stats.files as u64, "file")) ", " (a.stats.cached) " answered from the cache, "
+                (a.stats.flows_read) " flows read."
+            } @else {
+                (crate::layout::backend_words(&a.stats.backend))
+            }
         }
         @if !a.stats.errors.is_empty() {
             p.error { (crate::layout::count(a.stats.errors.len() as u64, "file")) " could not be read: " (a.stats.errors.join("; ")) }

@@ -195,7 +195,14 @@ pub async fn list(
         @if left_out > 0 {
             p.warn { "The " (MAX_ROWS) " hosts with the most traffic are shown; " (left_out) " more with less are left out (a smaller network shows them)." }
         }
-        p.muted { (count(seen as u64, "host")) " with traffic; " (count(inbound.stats.files as u64, "file")) ", " (count((inbound.stats.cached + outbound.stats.cached) as u64, "partial answer")) " from the cache." }
+        p.muted {
+            (count(seen as u64, "host")) " with traffic; "
+            @if inbound.stats.backend == "local" {
+                (count(inbound.stats.files as u64, "file")) ", " (count((inbound.stats.cached + outbound.stats.cached) as u64, "partial answer")) " from the cache."
+            } @else {
+                (crate::layout::backend_words(&inbound.stats.backend))
+            }
+        }
     }).into_response())
 }
 

@@ -98,3 +98,11 @@ pub fn count(n: impl Into<u64>, noun: &str) -> String {
         format!("{n} {noun}s")
     }
 }
+
+/// Who answered, when not the store's files (`clickhouse`...).
+pub fn backend_words(backend: &str) -> String {
+    match backend {
+        "clickhouse" => "Answered by ClickHouse.".to_string(),
+        other => format!("Answered by the {other} backend."),
+    }
+}

@@ -22,7 +22,10 @@
 //!
 //! Every answer comes from the query layer ([`floe_query`]), so the pages
 //! show what `floe report` computes, and the local store's per-file
-//! partial answers are cached.
+//! partial answers are cached. [`WebConfig::backend`] replaces the local
+//! store (`floe web --clickhouse URL`: floe-clickhouse's backend); the
+//! days, exporters and live pages read the store's directory when one is
+//! given, and say they need one when not.
 //!
 //! Safety: it binds where told (the binary binds 127.0.0.1 unless asked
 //! otherwise, and then requires users or an explicit choice not to), is

@@ -1,7 +1,9 @@
 //! `floe web`: the store in a browser (see the floe-web crate): the graph
 //! of top keys over time, details, hosts by month, daily pages, exporters
 //! and the live view. It binds 127.0.0.1 unless told otherwise; anywhere
-//! else it wants users (`--auth FILE`) or an explicit `--no-auth`.
+//! else it wants users (`--auth FILE`) or an explicit `--no-auth`. With
+//! `--clickhouse URL` the graphs, details and hosts pages are answered by
+//! ClickHouse (floe-clickhouse's backend of the query layer).
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -12,6 +14,7 @@ use std::time::Duration;
 use clap::Args;
 use floe_store::Zone;
 
+use crate::clickhouse::{ClickHouseUrl, TableArgs};
 use crate::error::{warn, CliError, Result};
 
 /// Serve the store's flows to a browser: graphs of the top keys over
@@ -22,9 +25,13 @@ use crate::error::{warn, CliError, Result};
 /// Users: floe web --add-user NAME --auth /etc/floe/web-users (the
 /// password is read from the first line of standard input), then
 /// floe web --listen 0.0.0.0:8080 --auth /etc/floe/web-users /var/lib/floe
+///
+/// From ClickHouse (floe ship's or floed's tables): floe web --clickhouse
+/// http://floe@clickhouse:8123 --password-file /etc/floe/clickhouse.password
 #[derive(Args, Debug)]
 pub struct WebArgs {
-    /// The store's directory.
+    /// The store's directory (with --clickhouse: optional, for the days,
+    /// exporters and live pages, which read the store).
     #[arg(value_name = "DIR")]
     dir: Option<PathBuf>,
     /// Address to listen on.
@@ -58,6 +65,12 @@ pub struct WebArgs {
     /// Longest a query may take, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     time_limit: u64,
+    /// Answer the graphs, details and hosts pages from ClickHouse (floe
+    /// ship's or floed's tables) instead of the store's files.
+    #[command(flatten)]
+    clickhouse: ClickHouseUrl,
+    #[command(flatten)]
+    ch: TableArgs,
 }
 
 fn size(s: &str) -> Result<u64> {
@@ -140,13 +153,19 @@ pub fn run(a: WebArgs) -> Result<()> {
         warn(format!("user {name} written to {}", file.display()));
         return Ok(());
     }
-    let dir = a
-        .dir
-        .clone()
-        .ok_or_else(|| CliError::Usage("the store's directory is needed: floe web DIR".into()))?;
-    if !dir.is_dir() {
+    let dir = match (&a.dir, &a.clickhouse.url) {
+        (Some(d), _) => Some(d.clone()),
+        (None, Some(_)) => None,
+        (None, None) => {
+            return Err(CliError::Usage(
+                "the store's directory is needed: floe web DIR (or floe web --clickhouse URL)"
+                    .into(),
+            ))
+        }
+    };
+    if let Some(d) = dir.as_ref().filter(|d| !d.is_dir()) {
         return Err(CliError::NoSuchPath {
-            path: dir,
+            path: d.clone(),
             hint: String::new(),
         });
     }
@@ -182,23 +201,35 @@ pub fn run(a: WebArgs) -> Result<()> {
         )));
     }
     let zone = Zone::parse(&a.zone).map_err(CliError::Usage)?;
+    let time_limit = Duration::from_secs(a.time_limit.clamp(1, 3600));
     // Looked for at each request: floed may start after this server.
     let live_socket = a
         .live_socket
         .clone()
-        .unwrap_or_else(|| dir.join(".floed-live.sock"));
-    let cache_dir = a.cache.clone().unwrap_or_else(|| dir.join(".floe-cache"));
+        .or_else(|| dir.as_ref().map(|d| d.join(".floed-live.sock")));
+    let cache_dir = a
+        .cache
+        .clone()
+        .or_else(|| dir.as_ref().map(|d| d.join(".floe-cache")));
+    let backend: Option<Box<dyn floe_query::Backend>> = match &a.clickhouse.url {
+        Some(url) => Some(Box::new(clickhouse_backend(&a.ch, url, &zone, time_limit)?)),
+        None => None,
+    };
+    let cache = match (&backend, cache_dir) {
+        (None, Some(d)) => Some((d, size(&a.cache_size)?)),
+        _ => None,
+    };
     let cfg = floe_web::WebConfig {
         listen: a.listen,
-        root: Some(dir),
-        backend: None,
-        cache: Some((cache_dir, size(&a.cache_size)?)),
+        root: dir,
+        backend,
+        cache,
         zone,
         users,
-        live_socket: Some(live_socket),
+        live_socket,
         daily: Some(Arc::new(daily)),
         concurrent: a.max_queries,
-        time_limit: Duration::from_secs(a.time_limit.clamp(1, 3600)),
+        time_limit,
     };
     let no_auth = a.no_auth;
     floe_web::serve(cfg, |addr| {
@@ -212,4 +243,38 @@ pub fn run(a: WebArgs) -> Result<()> {
         warn(format!("serving http://{addr}/"));
     })
     .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// The ClickHouse backend of `--clickhouse URL`: floe's tables there
+/// (--database, --table), the password from --password-file or the
+/// environment, filters compiled as for the local store (the zone's wall
+/// clock, no `@include`), each query stopped by the server at the time
+/// limit. The server is asked once now so that a wrong URL, password or
+/// table is said at start; when it is down, the pages say so until it
+/// is back.
+fn clickhouse_backend(
+    ch: &TableArgs,
+    url: &str,
+    zone: &Zone,
+    time_limit: Duration,
+) -> Result<floe_clickhouse::ClickHouseBackend> {
+    let backend = floe_clickhouse::ClickHouseBackend::new(ch.client(url)?)
+        .with_filter_options(
+            floe_filter::Options::default()
+                .without_includes()
+                .with_zone(floe_query::ZoneClock(zone.clone())),
+        )
+        .with_time_limit(time_limit);
+    match backend.dialect() {
+        Ok(_) => {}
+        Err(e) if e.is_transport() => warn(format!("{e}; the pages will say so until it answers")),
+        Err(e) => return Err(e.into()),
+    }
+    warn(format!(
+        "answering from ClickHouse at {} ({}.{})",
+        backend.client().target().url,
+        ch.database,
+        ch.table
+    ));
+    Ok(backend)
 }

@@ -371,6 +371,18 @@ fn clickhouse_18_16_with_the_legacy_schema_answers_as_the_files_do() {
                 "--zone",
                 "UTC",
             ],
+            // Minutes: 18.16 computed Int64 % 60000 wrongly (a flow lost
+            // its last interval) until the divisor was typed Int64.
+            &[
+                "-r",
+                "time-series/ip-protocol",
+                "--interval",
+                "60",
+                "-f",
+                "csv",
+                "--zone",
+                "UTC",
+            ],
             &[
                 "-r",
                 "ip-port",
@@ -382,6 +394,18 @@ fn clickhouse_18_16_with_the_legacy_schema_answers_as_the_files_do() {
                 "UTC",
             ],
             &["-r", "ip-exporter-address", "--zone", "UTC"],
+            // Fixed prefixes: on 18.16 a shift by `32 - UInt64` (Int64)
+            // had no common type with UInt64 until it was made UInt64.
+            &[
+                "-r",
+                "ip-source-address",
+                "--src-format",
+                "prefix-mask/24,48",
+                "-n",
+                "8",
+                "--zone",
+                "UTC",
+            ],
         ],
     );
 }

@@ -308,10 +308,25 @@ impl Web {
     /// `floe web ARGS... DIR`: the server, or what it said before it
     /// stopped.
     pub fn try_start(root: &Path, args: &[&str]) -> Result<Web, String> {
+        let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        all.push(root.as_os_str());
+        Web::spawn(&all)
+    }
+
+    /// `floe web --listen 127.0.0.1:0 --zone UTC ARGS...` (no store
+    /// directory: `--clickhouse URL` alone).
+    pub fn start_without_dir(args: &[&str]) -> Web {
+        let mut all = vec!["--listen", "127.0.0.1:0", "--zone", "UTC"];
+        all.extend_from_slice(args);
+        let all: Vec<&std::ffi::OsStr> = all.iter().map(std::ffi::OsStr::new).collect();
+        Web::spawn(&all).unwrap_or_else(|log| panic!("floe web did not start:\n{log}"))
+    }
+
+    /// `floe web ARGS...`.
+    fn spawn(args: &[&std::ffi::OsStr]) -> Result<Web, String> {
         let mut child = Command::new(FLOE)
             .arg("web")
             .args(args)
-            .arg(root)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
