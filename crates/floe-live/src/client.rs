@@ -11,21 +11,41 @@ use crate::protocol::{Request, Response};
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("{path}: no live socket there: is floed running, with the live view on? ({source})")]
+    /// No socket at the path.
     Missing {
+        /// The socket path.
         path: PathBuf,
+        /// The error connecting.
         source: std::io::Error,
     },
     #[error("{path}: permission denied: the socket is for floed's group (add yourself to it, or run as that user)")]
-    Denied { path: PathBuf },
-    #[error("{path}: nobody answers: floed is not running (a socket left behind?)")]
-    Refused { path: PathBuf },
-    #[error("{path}: {source}")]
-    Io {
+    /// The socket is there but this user may not connect.
+    Denied {
+        /// The socket path.
         path: PathBuf,
+    },
+    #[error("{path}: nobody answers: floed is not running (a socket left behind?)")]
+    /// The socket is there but nothing listens on it.
+    Refused {
+        /// The socket path.
+        path: PathBuf,
+    },
+    #[error("{path}: {source}")]
+    /// Another error talking to the server.
+    Io {
+        /// The socket path.
+        path: PathBuf,
+        /// The error.
         source: std::io::Error,
     },
     #[error("{path}: the answer is not a live response: {why}")]
-    Garbled { path: PathBuf, why: String },
+    /// The server answered something that is not a response.
+    Garbled {
+        /// The socket path.
+        path: PathBuf,
+        /// Why it does not parse.
+        why: String,
+    },
 }
 
 /// A connection to floed's live socket.

@@ -17,11 +17,15 @@ use crate::ip::Reassembly;
 /// One UDP datagram from a capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Datagram {
+    /// The sender's address.
     pub src: IpAddr,
+    /// The sender's UDP port.
     pub src_port: u16,
+    /// The UDP port it was sent to.
     pub dst_port: u16,
     /// Capture time, Unix ms.
     pub time_ms: i64,
+    /// The UDP payload (IP fragments reassembled).
     pub payload: Vec<u8>,
 }
 
@@ -29,12 +33,16 @@ pub struct Datagram {
 #[derive(Debug, thiserror::Error)]
 pub enum PcapError {
     #[error("not a pcap or pcapng capture (unknown magic {0:#010x})")]
+    /// Not a capture file: the magic number found.
     Magic(u32),
     #[error("capture cut short at byte offset {0}")]
+    /// The capture ends inside a record, at this offset.
     Truncated(usize),
     #[error("link type {0} is not supported (Ethernet, Linux cooked, loopback and raw IP are)")]
+    /// A link type floe cannot take datagrams from.
     LinkType(u32),
     #[error("pcapng block at byte offset {0} is damaged")]
+    /// A damaged pcapng block, at this offset.
     Block(usize),
 }
 

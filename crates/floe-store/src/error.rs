@@ -10,45 +10,74 @@ use crate::format::BLOCK_HEADER_LEN;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{path}: {source}")]
+    /// An I/O error on a file or directory.
     Io {
+        /// The file or directory being read or written.
         path: PathBuf,
         #[source]
+        /// The error the system call returned.
         source: std::io::Error,
     },
     #[error("{path}: not a floe file (bad magic at offset 0)")]
-    NotFloe { path: PathBuf },
+    /// The file does not start with the floe magic.
+    NotFloe {
+        /// The file.
+        path: PathBuf,
+    },
     #[error(
         "{path}: format version {version} is newer than this floe reads (up to {supported}); upgrade floe to read it"
     )]
+    /// The file was written by a newer floe, in a format version this one cannot read.
     UnsupportedVersion {
+        /// The file.
         path: PathBuf,
+        /// The version in the file's header.
         version: u16,
+        /// The newest version this floe reads.
         supported: u16,
     },
     #[error("{path}: corrupt at byte offset {offset}: {what}")]
+    /// Bytes that cannot be what the format says is there (a bad checksum, a bad length).
     Corrupt {
+        /// The file or stream.
         path: PathBuf,
+        /// Byte offset of the damaged part.
         offset: u64,
+        /// What was expected there.
         what: String,
     },
     #[error("{path}: truncated at byte offset {offset}: {what}")]
+    /// The file or stream ends inside a header or frame.
     Truncated {
+        /// The file or stream.
         path: PathBuf,
+        /// Byte offset of the part cut short.
         offset: u64,
+        /// What was being read.
         what: String,
     },
     /// A block whose frame checksum held but whose content does not add up
     /// (a hostile or buggy writer): `offset` is the block frame's.
     #[error("{path}: corrupt block at byte offset {offset}: {source}")]
     Block {
+        /// The file or stream.
         path: PathBuf,
+        /// Byte offset of the block's frame.
         offset: u64,
         #[source]
+        /// Which check of the block body failed.
         source: BlockError,
     },
     #[error("{path}: another floe writer holds this directory (lock file {lock})")]
-    Locked { path: PathBuf, lock: PathBuf },
+    /// Another writer holds the lock file of the store directory.
+    Locked {
+        /// The store directory.
+        path: PathBuf,
+        /// The lock file held.
+        lock: PathBuf,
+    },
     #[error("invalid store configuration: {0}")]
+    /// A store configuration that cannot work (a period that does not divide a day, a nesting out of range...).
     Config(String),
 }
 
@@ -106,82 +135,192 @@ impl StoreError {
 #[non_exhaustive]
 pub enum BlockError {
     #[error("block header is cut short ({len} bytes of {BLOCK_HEADER_LEN})")]
-    HeaderCutShort { len: usize },
+    /// The body is shorter than a block header.
+    HeaderCutShort {
+        /// Bytes in the body.
+        len: usize,
+    },
     #[error("block claims {claimed} flows; a block holds at most {max}")]
-    TooManyFlows { claimed: u32, max: u32 },
+    /// The header claims more flows than a block may hold.
+    TooManyFlows {
+        /// The flow count in the header.
+        claimed: u32,
+        /// The format's limit.
+        max: u32,
+    },
     #[error("block claims {claimed} columns; its {body} bytes hold at most {fit}")]
+    /// The header claims more column chunks than the body has room for.
     TooManyColumns {
+        /// The column count in the header.
         claimed: u16,
+        /// Bytes in the body.
         body: usize,
+        /// How many chunk headers those bytes can hold.
         fit: usize,
     },
     #[error("column header at body offset {at} is cut short")]
-    ChunkHeaderCutShort { at: usize },
+    /// A column chunk's header runs past the end of the body.
+    ChunkHeaderCutShort {
+        /// Body offset of the chunk header.
+        at: usize,
+    },
     #[error(
         "column {id} claims {stored} stored bytes at body offset {at}; the block has {left} left"
     )]
+    /// A column chunk claims more bytes than the body has left.
     ChunkCutShort {
+        /// The column.
         id: u8,
+        /// Body offset of the chunk.
         at: usize,
+        /// Bytes the chunk claims.
         stored: u32,
+        /// Bytes left in the body.
         left: usize,
     },
     #[error("column {id} appears twice")]
-    DuplicateColumn { id: u8 },
+    /// Two chunks for the same column.
+    DuplicateColumn {
+        /// The column.
+        id: u8,
+    },
     #[error("column {id} has width {width}; its values are 1 to {max} bytes")]
-    Width { id: u8, width: u8, max: usize },
+    /// A value width the column cannot have.
+    Width {
+        /// The column.
+        id: u8,
+        /// The width in the chunk header.
+        width: u8,
+        /// The column's largest width.
+        max: usize,
+    },
     #[error("column {id} claims {count} values in a block of {records} flows")]
-    Count { id: u8, count: u32, records: u32 },
+    /// A column with more values than the block has flows.
+    Count {
+        /// The column.
+        id: u8,
+        /// Values the chunk claims.
+        count: u32,
+        /// Flows in the block.
+        records: u32,
+    },
     #[error("constant column {id} stores {stored} bytes for one value of {width}")]
-    ConstantSize { id: u8, stored: u32, width: u8 },
+    /// A constant column whose stored size is not one value's width.
+    ConstantSize {
+        /// The column.
+        id: u8,
+        /// Bytes stored.
+        stored: u32,
+        /// The value width.
+        width: u8,
+    },
     #[error(
         "raw column {id} stores {stored} bytes; {count} values of {width} bytes take {expected}"
     )]
+    /// An uncompressed column whose size is not count times width.
     RawSize {
+        /// The column.
         id: u8,
+        /// Bytes stored.
         stored: u32,
+        /// Values in the column.
         count: u32,
+        /// The value width.
         width: u8,
+        /// `count * width`.
         expected: u64,
     },
     #[error(
         "column {id}'s zstd frame declares {declared} bytes; {count} values of {width} bytes take {expected}"
     )]
+    /// A zstd column whose frame declares a decompressed size other than count times width (checked before decompressing).
     ZstdDeclared {
+        /// The column.
         id: u8,
+        /// The size the zstd frame declares.
         declared: u64,
+        /// Values in the column.
         count: u32,
+        /// The value width.
         width: u8,
+        /// `count * width`.
         expected: u64,
     },
     #[error("column {id} does not decompress to its {expected} bytes: {message}")]
+    /// zstd failed to decompress a column.
     Zstd {
+        /// The column.
         id: u8,
+        /// The size it should decompress to.
         expected: u64,
+        /// zstd's error.
         message: String,
     },
     #[error("column {id} decompressed to {got} bytes, expected {expected}")]
-    ZstdSize { id: u8, got: u64, expected: u64 },
+    /// A column decompressed to a size other than the one expected.
+    ZstdSize {
+        /// The column.
+        id: u8,
+        /// Bytes produced.
+        got: u64,
+        /// Bytes expected.
+        expected: u64,
+    },
     #[error("column {id} has unknown encoding {encoding}")]
-    Encoding { id: u8, encoding: u8 },
+    /// A column encoding this floe does not know.
+    Encoding {
+        /// The column.
+        id: u8,
+        /// The encoding byte.
+        encoding: u8,
+    },
     #[error("column {id} is missing")]
-    Missing { id: u8 },
+    /// A column the block needs is absent.
+    Missing {
+        /// The column.
+        id: u8,
+    },
     #[error("the block's statistics (column 31) are malformed: {what}")]
-    Stats { what: String },
+    /// The statistics chunk cannot be parsed.
+    Stats {
+        /// What is wrong with it.
+        what: String,
+    },
     #[error("address family column {id} holds {value}")]
-    Family { id: u8, value: u64 },
+    /// An address family column holds a value other than IPv4 or IPv6.
+    Family {
+        /// The family column.
+        id: u8,
+        /// The value found.
+        value: u64,
+    },
     #[error("address columns {v4}/{v6} hold fewer values than family column {family} uses")]
-    AddressShort { family: u8, v4: u8, v6: u8 },
+    /// An address column holds fewer values than its family column refers to.
+    AddressShort {
+        /// The family column.
+        family: u8,
+        /// The IPv4 value column.
+        v4: u8,
+        /// The IPv6 value column.
+        v6: u8,
+    },
     #[error(
         "address column {family} holds {have4}+{have6} values but the families use {used4}+{used6}"
     )]
+    /// The address columns hold a different number of values than the family column uses.
     AddressCount {
+        /// The family column.
         family: u8,
+        /// IPv4 values stored.
         have4: usize,
+        /// IPv6 values stored.
         have6: usize,
+        /// IPv4 values the family column uses.
         used4: usize,
+        /// IPv6 values the family column uses.
         used6: usize,
     },
 }
 
+/// The store's result type: [`StoreError`] unless said otherwise.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -35,6 +35,7 @@
 
 mod batch;
 mod codec;
+/// The store's error type.
 pub mod error;
 pub mod expire;
 mod file_writer;

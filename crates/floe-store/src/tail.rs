@@ -91,6 +91,7 @@ impl Tail {
         &self.path
     }
 
+    /// The file header read when the tail was opened.
     pub fn header(&self) -> &FileHeader {
         &self.header
     }
@@ -140,10 +141,16 @@ impl Tail {
             self.map = None;
             return Ok(());
         }
-        // SAFETY: floe files are only appended to while open and renamed,
-        // never rewritten in place (crash recovery, which truncates a torn
-        // tail, runs before a writer starts and never beside one), so the
-        // mapped bytes do not change under us.
+        // SAFETY: the mapping is read-only and no byte already in the file
+        // is rewritten: the writer appends whole frames and renames the file
+        // when it closes it. The file can shrink under the mapping, though:
+        // crash recovery (when a writer starts after a dead one) and a failed
+        // write (`drop_failed_block`) cut a `tmp-` file back to its last
+        // whole frame. The tail then sees a shorter length at its next
+        // `remap` and maps again, but until then a read of the cut bytes
+        // (at most the torn frame past the last whole one, which this
+        // reader has not yet returned) sees zeros in the last page or gets
+        // SIGBUS past it. Nothing here guards against that.
         let m = unsafe { Mmap::map(&self.file) }.map_err(|e| StoreError::io(&self.path, e))?;
         self.map = Some(m);
         Ok(())

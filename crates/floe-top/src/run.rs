@@ -23,16 +23,21 @@ use crate::render::draw;
 #[derive(Debug, thiserror::Error)]
 pub enum TopError {
     #[error(transparent)]
+    /// Talking to the live view failed.
     Live(#[from] ClientError),
     #[error("the terminal: {0}")]
+    /// Drawing on or reading from the terminal failed.
     Terminal(#[from] std::io::Error),
 }
 
 /// What the interactive screen starts with.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// The live view's socket.
     pub socket: PathBuf,
+    /// Seconds shown at first.
     pub window: u32,
+    /// The filter to start with.
     pub filter: Option<String>,
     /// How often the live view is asked.
     pub every: Duration,
