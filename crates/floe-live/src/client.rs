@@ -10,36 +10,36 @@ use crate::protocol::{Request, Response};
 /// Why the live view could not be asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("{path}: no live socket there: is floed running, with the live view on? ({source})")]
     /// No socket at the path.
+    #[error("{path}: no live socket there: is floed running, with the live view on? ({source})")]
     Missing {
         /// The socket path.
         path: PathBuf,
         /// The error connecting.
         source: std::io::Error,
     },
-    #[error("{path}: permission denied: the socket is for floed's group (add yourself to it, or run as that user)")]
     /// The socket is there but this user may not connect.
+    #[error("{path}: permission denied: the socket is for floed's group (add yourself to it, or run as that user)")]
     Denied {
         /// The socket path.
         path: PathBuf,
     },
-    #[error("{path}: nobody answers: floed is not running (a socket left behind?)")]
     /// The socket is there but nothing listens on it.
+    #[error("{path}: nobody answers: floed is not running (a socket left behind?)")]
     Refused {
         /// The socket path.
         path: PathBuf,
     },
-    #[error("{path}: {source}")]
     /// Another error talking to the server.
+    #[error("{path}: {source}")]
     Io {
         /// The socket path.
         path: PathBuf,
         /// The error.
         source: std::io::Error,
     },
-    #[error("{path}: the answer is not a live response: {why}")]
     /// The server answered something that is not a response.
+    #[error("{path}: the answer is not a live response: {why}")]
     Garbled {
         /// The socket path.
         path: PathBuf,

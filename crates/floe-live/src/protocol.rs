@@ -45,8 +45,8 @@ pub const MAX_N: usize = 1000;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
-    #[serde(default)]
     /// What is asked; a snapshot when absent.
+    #[serde(default)]
     pub op: Op,
     /// Seconds (snapshot).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,12 +57,12 @@ pub struct Request {
     /// Only flows matching this expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
-    #[serde(default)]
     /// Counts scaled by the exporters' sampling intervals.
-    pub scale: bool,
     #[serde(default)]
+    pub scale: bool,
     /// Totals and protocols spread over each flow's own start..end instead of
     /// counted when it arrived.
+    #[serde(default)]
     pub spread: bool,
     /// Usage: the client's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,8 +76,8 @@ pub struct Request {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
-    #[default]
     /// The aggregates of the last `window` seconds.
+    #[default]
     Snapshot,
     /// What was counted for the named `client` since it first asked, or last asked
     /// with `reset`.
@@ -116,8 +116,8 @@ pub struct Point {
 pub struct ProtocolRow {
     /// IP protocol number.
     pub protocol: u8,
-    #[serde(flatten)]
     /// Its flows, packets and bytes.
+    #[serde(flatten)]
     pub counts: Counts,
 }
 
@@ -128,8 +128,8 @@ pub struct PortRow {
     pub protocol: u8,
     /// The port, or none for the ports of the protocol not tracked one by one.
     pub port: Option<u16>,
-    #[serde(flatten)]
     /// Its flows, packets and bytes.
+    #[serde(flatten)]
     pub counts: Counts,
 }
 
@@ -141,8 +141,8 @@ pub struct SizeRow {
     pub from: u64,
     /// The bracket's largest average, or none for the last bracket (and above).
     pub to: Option<u64>,
-    #[serde(flatten)]
     /// Its flows, packets and bytes.
+    #[serde(flatten)]
     pub counts: Counts,
 }
 
@@ -151,8 +151,8 @@ pub struct SizeRow {
 pub struct FlagRow {
     /// The kind, one of `syn_only`, `syn_ack`, `rst`, `fin`.
     pub flags: String,
-    #[serde(flatten)]
     /// Its flows, packets and bytes.
+    #[serde(flatten)]
     pub counts: Counts,
 }
 
@@ -163,8 +163,8 @@ pub struct ExporterRow {
     pub address: String,
     /// Its v9 source id or IPFIX observation domain.
     pub source_id: u32,
-    #[serde(flatten)]
     /// Its flows, packets and bytes.
+    #[serde(flatten)]
     pub counts: Counts,
     /// Average receive time minus flow end, ms.
     pub delay_avg_ms: i64,
@@ -181,9 +181,9 @@ pub struct Talker {
     pub weight: u64,
     /// The most `weight` may overstate.
     pub error: u64,
-    #[serde(flatten)]
     /// Flows, packets and bytes seen for the key while it was tracked (lower
     /// bounds).
+    #[serde(flatten)]
     pub counts: Counts,
 }
 
@@ -251,15 +251,15 @@ pub struct Snapshot {
 pub struct Response {
     /// False when the request failed; `error` says why.
     pub ok: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Why the request failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The server's clock when it answered, UTC ms.
     pub now_ms: i64,
     /// Seconds the server keeps.
     pub window_secs: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// The answer to a snapshot or usage request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
 }
 

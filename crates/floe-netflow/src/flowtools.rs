@@ -39,28 +39,28 @@ use crate::record::uptime_to_ms;
 /// of the file.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FtError {
-    #[error("not a flow-tools file (no 0xCF10 magic)")]
     /// The file does not start with the flow-tools magic.
+    #[error("not a flow-tools file (no 0xCF10 magic)")]
     NotFlowTools,
-    #[error("byte order {0} is neither 1 (little endian) nor 2 (big endian)")]
     /// The header's byte order byte is neither 1 nor 2.
+    #[error("byte order {0} is neither 1 (little endian) nor 2 (big endian)")]
     ByteOrder(u8),
-    #[error("flow-tools stream version {0} is not supported (only version 3, flow-tools 0.50 and later)")]
     /// A stream version other than 3.
+    #[error("flow-tools stream version {0} is not supported (only version 3, flow-tools 0.50 and later)")]
     StreamVersion(u8),
-    #[error("header cut short at offset {0}")]
     /// The file ends inside its header, at this offset.
+    #[error("header cut short at offset {0}")]
     HeaderTruncated(usize),
-    #[error("header TLV at offset {at}: {what}")]
     /// A header TLV that cannot be read.
+    #[error("header TLV at offset {at}: {what}")]
     BadTlv {
         /// Its offset.
         at: usize,
         /// What is wrong with it.
         what: String,
     },
-    #[error("export version {version} (aggregation method {method}) is not one floe reads: 1, 5, 6, 7 and 8.1 to 8.14")]
     /// Records of an export version (or v8 aggregation) floe does not read.
+    #[error("export version {version} (aggregation method {method}) is not one floe reads: 1, 5, 6, 7 and 8.1 to 8.14")]
     ExportVersion {
         /// The export version.
         version: u16,

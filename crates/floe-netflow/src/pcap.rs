@@ -32,17 +32,17 @@ pub struct Datagram {
 /// Why a capture could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum PcapError {
-    #[error("not a pcap or pcapng capture (unknown magic {0:#010x})")]
     /// Not a capture file: the magic number found.
+    #[error("not a pcap or pcapng capture (unknown magic {0:#010x})")]
     Magic(u32),
-    #[error("capture cut short at byte offset {0}")]
     /// The capture ends inside a record, at this offset.
+    #[error("capture cut short at byte offset {0}")]
     Truncated(usize),
-    #[error("link type {0} is not supported (Ethernet, Linux cooked, loopback and raw IP are)")]
     /// A link type floe cannot take datagrams from.
+    #[error("link type {0} is not supported (Ethernet, Linux cooked, loopback and raw IP are)")]
     LinkType(u32),
-    #[error("pcapng block at byte offset {0} is damaged")]
     /// A damaged pcapng block, at this offset.
+    #[error("pcapng block at byte offset {0} is damaged")]
     Block(usize),
 }
 

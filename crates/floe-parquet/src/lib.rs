@@ -95,27 +95,27 @@ pub const GROUP_FLOWS: usize = 16_384;
 /// What can go wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetError {
-    #[error(transparent)]
     /// Reading the floe file failed.
+    #[error(transparent)]
     Store(#[from] floe_store::StoreError),
-    #[error("{path}: {what}")]
     /// Creating, writing or renaming an output file failed.
+    #[error("{path}: {what}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The system's error, as text.
         what: String,
     },
-    #[error("{path}: Parquet: {source}")]
     /// The Parquet writer refused something.
+    #[error("{path}: Parquet: {source}")]
     Parquet {
         /// The file being written.
         path: PathBuf,
         /// The Parquet library's error.
         source: parquet::errors::ParquetError,
     },
-    #[error("{path}: flow-tools: {what}")]
     /// A flow-tools input file could not be read.
+    #[error("{path}: flow-tools: {what}")]
     FlowTools {
         /// The input file.
         path: PathBuf,

@@ -9,8 +9,8 @@ use crate::error::ReportError;
 /// Scaling of octets and packets, for sampled exports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Scale {
-    #[default]
     /// Counts as exported.
+    #[default]
     None,
     /// flow-tools' `scale N`: every flow's octets and packets times N.
     Factor(u64),

@@ -9,25 +9,25 @@ use crate::format::BLOCK_HEADER_LEN;
 /// that says exactly what and where.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{path}: {source}")]
     /// An I/O error on a file or directory.
+    #[error("{path}: {source}")]
     Io {
         /// The file or directory being read or written.
         path: PathBuf,
-        #[source]
         /// The error the system call returned.
+        #[source]
         source: std::io::Error,
     },
-    #[error("{path}: not a floe file (bad magic at offset 0)")]
     /// The file does not start with the floe magic.
+    #[error("{path}: not a floe file (bad magic at offset 0)")]
     NotFloe {
         /// The file.
         path: PathBuf,
     },
+    /// The file was written by a newer floe, in a format version this one cannot read.
     #[error(
         "{path}: format version {version} is newer than this floe reads (up to {supported}); upgrade floe to read it"
     )]
-    /// The file was written by a newer floe, in a format version this one cannot read.
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
@@ -36,8 +36,8 @@ pub enum StoreError {
         /// The newest version this floe reads.
         supported: u16,
     },
-    #[error("{path}: corrupt at byte offset {offset}: {what}")]
     /// Bytes that cannot be what the format says is there (a bad checksum, a bad length).
+    #[error("{path}: corrupt at byte offset {offset}: {what}")]
     Corrupt {
         /// The file or stream.
         path: PathBuf,
@@ -46,8 +46,8 @@ pub enum StoreError {
         /// What was expected there.
         what: String,
     },
-    #[error("{path}: truncated at byte offset {offset}: {what}")]
     /// The file or stream ends inside a header or frame.
+    #[error("{path}: truncated at byte offset {offset}: {what}")]
     Truncated {
         /// The file or stream.
         path: PathBuf,
@@ -64,20 +64,21 @@ pub enum StoreError {
         path: PathBuf,
         /// Byte offset of the block's frame.
         offset: u64,
-        #[source]
         /// Which check of the block body failed.
+        #[source]
         source: BlockError,
     },
-    #[error("{path}: another floe writer holds this directory (lock file {lock})")]
     /// Another writer holds the lock file of the store directory.
+    #[error("{path}: another floe writer holds this directory (lock file {lock})")]
     Locked {
         /// The store directory.
         path: PathBuf,
         /// The lock file held.
         lock: PathBuf,
     },
+    /// A store configuration that cannot work (a period that does not divide a day,
+    /// a nesting out of range...).
     #[error("invalid store configuration: {0}")]
-    /// A store configuration that cannot work (a period that does not divide a day, a nesting out of range...).
     Config(String),
 }
 
@@ -134,22 +135,22 @@ impl StoreError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BlockError {
-    #[error("block header is cut short ({len} bytes of {BLOCK_HEADER_LEN})")]
     /// The body is shorter than a block header.
+    #[error("block header is cut short ({len} bytes of {BLOCK_HEADER_LEN})")]
     HeaderCutShort {
         /// Bytes in the body.
         len: usize,
     },
-    #[error("block claims {claimed} flows; a block holds at most {max}")]
     /// The header claims more flows than a block may hold.
+    #[error("block claims {claimed} flows; a block holds at most {max}")]
     TooManyFlows {
         /// The flow count in the header.
         claimed: u32,
         /// The format's limit.
         max: u32,
     },
-    #[error("block claims {claimed} columns; its {body} bytes hold at most {fit}")]
     /// The header claims more column chunks than the body has room for.
+    #[error("block claims {claimed} columns; its {body} bytes hold at most {fit}")]
     TooManyColumns {
         /// The column count in the header.
         claimed: u16,
@@ -158,16 +159,16 @@ pub enum BlockError {
         /// How many chunk headers those bytes can hold.
         fit: usize,
     },
-    #[error("column header at body offset {at} is cut short")]
     /// A column chunk's header runs past the end of the body.
+    #[error("column header at body offset {at} is cut short")]
     ChunkHeaderCutShort {
         /// Body offset of the chunk header.
         at: usize,
     },
+    /// A column chunk claims more bytes than the body has left.
     #[error(
         "column {id} claims {stored} stored bytes at body offset {at}; the block has {left} left"
     )]
-    /// A column chunk claims more bytes than the body has left.
     ChunkCutShort {
         /// The column.
         id: u8,
@@ -178,14 +179,14 @@ pub enum BlockError {
         /// Bytes left in the body.
         left: usize,
     },
-    #[error("column {id} appears twice")]
     /// Two chunks for the same column.
+    #[error("column {id} appears twice")]
     DuplicateColumn {
         /// The column.
         id: u8,
     },
-    #[error("column {id} has width {width}; its values are 1 to {max} bytes")]
     /// A value width the column cannot have.
+    #[error("column {id} has width {width}; its values are 1 to {max} bytes")]
     Width {
         /// The column.
         id: u8,
@@ -194,8 +195,8 @@ pub enum BlockError {
         /// The column's largest width.
         max: usize,
     },
-    #[error("column {id} claims {count} values in a block of {records} flows")]
     /// A column with more values than the block has flows.
+    #[error("column {id} claims {count} values in a block of {records} flows")]
     Count {
         /// The column.
         id: u8,
@@ -204,8 +205,8 @@ pub enum BlockError {
         /// Flows in the block.
         records: u32,
     },
-    #[error("constant column {id} stores {stored} bytes for one value of {width}")]
     /// A constant column whose stored size is not one value's width.
+    #[error("constant column {id} stores {stored} bytes for one value of {width}")]
     ConstantSize {
         /// The column.
         id: u8,
@@ -214,10 +215,10 @@ pub enum BlockError {
         /// The value width.
         width: u8,
     },
+    /// An uncompressed column whose size is not count times width.
     #[error(
         "raw column {id} stores {stored} bytes; {count} values of {width} bytes take {expected}"
     )]
-    /// An uncompressed column whose size is not count times width.
     RawSize {
         /// The column.
         id: u8,
@@ -230,10 +231,11 @@ pub enum BlockError {
         /// `count * width`.
         expected: u64,
     },
+    /// A zstd column whose frame declares a decompressed size other than count
+    /// times width (checked before decompressing).
     #[error(
         "column {id}'s zstd frame declares {declared} bytes; {count} values of {width} bytes take {expected}"
     )]
-    /// A zstd column whose frame declares a decompressed size other than count times width (checked before decompressing).
     ZstdDeclared {
         /// The column.
         id: u8,
@@ -246,8 +248,8 @@ pub enum BlockError {
         /// `count * width`.
         expected: u64,
     },
-    #[error("column {id} does not decompress to its {expected} bytes: {message}")]
     /// zstd failed to decompress a column.
+    #[error("column {id} does not decompress to its {expected} bytes: {message}")]
     Zstd {
         /// The column.
         id: u8,
@@ -256,8 +258,8 @@ pub enum BlockError {
         /// zstd's error.
         message: String,
     },
-    #[error("column {id} decompressed to {got} bytes, expected {expected}")]
     /// A column decompressed to a size other than the one expected.
+    #[error("column {id} decompressed to {got} bytes, expected {expected}")]
     ZstdSize {
         /// The column.
         id: u8,
@@ -266,36 +268,36 @@ pub enum BlockError {
         /// Bytes expected.
         expected: u64,
     },
-    #[error("column {id} has unknown encoding {encoding}")]
     /// A column encoding this floe does not know.
+    #[error("column {id} has unknown encoding {encoding}")]
     Encoding {
         /// The column.
         id: u8,
         /// The encoding byte.
         encoding: u8,
     },
-    #[error("column {id} is missing")]
     /// A column the block needs is absent.
+    #[error("column {id} is missing")]
     Missing {
         /// The column.
         id: u8,
     },
-    #[error("the block's statistics (column 31) are malformed: {what}")]
     /// The statistics chunk cannot be parsed.
+    #[error("the block's statistics (column 31) are malformed: {what}")]
     Stats {
         /// What is wrong with it.
         what: String,
     },
-    #[error("address family column {id} holds {value}")]
     /// An address family column holds a value other than IPv4 or IPv6.
+    #[error("address family column {id} holds {value}")]
     Family {
         /// The family column.
         id: u8,
         /// The value found.
         value: u64,
     },
-    #[error("address columns {v4}/{v6} hold fewer values than family column {family} uses")]
     /// An address column holds fewer values than its family column refers to.
+    #[error("address columns {v4}/{v6} hold fewer values than family column {family} uses")]
     AddressShort {
         /// The family column.
         family: u8,
@@ -304,10 +306,10 @@ pub enum BlockError {
         /// The IPv6 value column.
         v6: u8,
     },
+    /// The address columns hold a different number of values than the family column uses.
     #[error(
         "address column {family} holds {have4}+{have6} values but the families use {used4}+{used6}"
     )]
-    /// The address columns hold a different number of values than the family column uses.
     AddressCount {
         /// The family column.
         family: u8,

@@ -244,7 +244,10 @@ pub struct FlowFile {
 }
 
 impl FlowFile {
-    /// Opens and indexes a floe file: from its trailer when it is closed, by scanning its frames otherwise. Damage found by the scan is kept in [`FlowFile::damage`]; only a file that cannot be read at all (missing, not floe, a newer format) is an error.
+    /// Opens and indexes a floe file: from its trailer when it is closed, by
+    /// scanning its frames otherwise. Damage found by the scan is kept in
+    /// [`FlowFile::damage`]; only a file that cannot be read at all (missing, not
+    /// floe, a newer format) is an error.
     ///
     /// ```
     /// use floe_flow::Flow;

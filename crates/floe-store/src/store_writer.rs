@@ -80,7 +80,8 @@ impl StoreConfig {
         }
     }
 
-    /// Checks the settings a writer cannot work with (a period that does not divide a day, a nesting out of range...), before anything is opened.
+    /// Checks the settings a writer cannot work with (a period that does not divide
+    /// a day, a nesting out of range...), before anything is opened.
     pub fn validate(&self) -> Result<()> {
         if self.period_secs == 0 || 86_400 % self.period_secs != 0 {
             return Err(StoreError::Config(format!(

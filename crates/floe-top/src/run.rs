@@ -22,11 +22,11 @@ use crate::render::draw;
 /// Why `floe top` stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum TopError {
-    #[error(transparent)]
     /// Talking to the live view failed.
+    #[error(transparent)]
     Live(#[from] ClientError),
-    #[error("the terminal: {0}")]
     /// Drawing on or reading from the terminal failed.
+    #[error("the terminal: {0}")]
     Terminal(#[from] std::io::Error),
 }
 
