@@ -277,21 +277,21 @@ impl FlowFile {
     pub fn open(path: impl AsRef<Path>) -> Result<FlowFile> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-        // SAFETY: the mapping is read-only and nothing in floe rewrites a
-        // byte that is already in a file: a writer appends whole frames to
-        // its `tmp-` file and renames it when closed, and a concurrent
-        // append only adds bytes past the length mapped here. A file can
-        // still shrink under the mapping: a `tmp-` file is cut back to its
-        // last whole frame by crash recovery (when a writer starts on a
-        // directory a dead writer left) and after a failed write
-        // (`drop_failed_block`). Only bytes past the last whole frame are
-        // cut, so blocks already indexed stay intact, but a reader that
-        // mapped the torn tail and touches it afterwards reads zeros in the
-        // last page or gets SIGBUS past it. Nothing here guards against
-        // that; what limits it is that the cut tail is at most one frame and
-        // is touched only here, in `open` (the footer check and the frame
-        // scan), right after mapping: the blocks read later are whole
-        // frames, which are never cut.
+        // SAFETY: the mapping is read-only, and the bytes of a file's whole
+        // frames never change: a writer only appends whole frames to its
+        // `tmp-` file and renames it when closed, and a concurrent append
+        // only adds bytes past the length mapped here. The torn tail of a
+        // `tmp-` file (the bytes past its last whole frame) can change
+        // under the mapping, though: crash recovery (when a writer starts
+        // on a directory a dead writer left) cuts it off and writes a
+        // trailer in its place, and a failed write is cut off
+        // (`drop_failed_block`) and written again. A reader that mapped
+        // such a tail and touches it afterwards may see other bytes, zeros
+        // in the last page, or SIGBUS past it. Nothing here guards against
+        // that; what limits it is that a torn tail is at most one write's
+        // frames and is touched only here, in `open` (the footer check and
+        // the frame scan), right after mapping: the blocks read later are
+        // whole frames, which never change.
         let data = unsafe { Mmap::map(&file) }.map_err(|e| StoreError::io(path, e))?;
         #[cfg(unix)]
         {

@@ -141,16 +141,19 @@ impl Tail {
             self.map = None;
             return Ok(());
         }
-        // SAFETY: the mapping is read-only and no byte already in the file
-        // is rewritten: the writer appends whole frames and renames the file
-        // when it closes it. The file can shrink under the mapping, though:
-        // crash recovery (when a writer starts after a dead one) and a failed
-        // write (`drop_failed_block`) cut a `tmp-` file back to its last
-        // whole frame. The tail then sees a shorter length at its next
-        // `remap` and maps again, but until then a read of the cut bytes
-        // (at most the torn frame past the last whole one, which this
-        // reader has not yet returned) sees zeros in the last page or gets
-        // SIGBUS past it. Nothing here guards against that.
+        // SAFETY: the mapping is read-only, and the bytes of a file's whole
+        // frames never change: the writer appends whole frames and renames
+        // the file when it closes it. The torn tail past the last whole
+        // frame can change under the mapping, though: crash recovery (when
+        // a writer starts after a dead one) cuts it off and writes a
+        // trailer in its place, and a failed write is cut off
+        // (`drop_failed_block`) and written again. The tail sees the new
+        // length at its next `remap` and maps again; until then a read of
+        // those bytes (frames this reader has not yet returned) may see
+        // other bytes, zeros in the last page, or SIGBUS past it. A frame
+        // is only returned once its length and checksum hold, so changed
+        // bytes are never handed out as a block; nothing guards against
+        // SIGBUS.
         let m = unsafe { Mmap::map(&self.file) }.map_err(|e| StoreError::io(&self.path, e))?;
         self.map = Some(m);
         Ok(())
