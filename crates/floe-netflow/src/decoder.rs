@@ -92,7 +92,7 @@ pub struct Outcome {
     pub counters: ExporterCounters,
     /// Options data records decoded (they are not flows).
     pub options_records: u64,
-    /// Data records read by compiled templates ([`crate::direct`]) rather
+    /// Data records read by compiled templates (`direct.rs`) rather
     /// than the step walker: how well the compiled path is used.
     pub compiled_records: u32,
 }

@@ -6,7 +6,7 @@
 //! and pcapng, which Wireshark and dumpcap write by default. Link types:
 //! Ethernet (VLAN tags too), Linux cooked (v1 and v2, what `tcpdump -i any`
 //! writes), BSD loopback and raw IP. What the frames hold is read by
-//! [`crate::ip`]: IPv4 or IPv6, fragments put back together (exports larger
+//! `ip.rs`: IPv4 or IPv6, fragments put back together (exports larger
 //! than the MTU arrive so); packets other than UDP (TCP, BMP...) are passed
 //! over.
 
