@@ -6,8 +6,8 @@
 //! while it grows. Shards grow one at a time, each 1/64 of the whole, so the
 //! peak is the final size; and merging another thread's table frees each of
 //! its shards as soon as it is merged. The price is some time in the
-//! largest reports (more, smaller reallocations); the README has the
-//! measured peaks and times.
+//! largest reports (more, smaller reallocations); `compare-query.sh` in
+//! benches/ measures peaks and times.
 
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasher, Hash};

@@ -10,8 +10,8 @@
 //!
 //! Why this layout: the same flows as fixed-width rows (natural field
 //! widths, 16-byte addresses) compress markedly worse than these columns
-//! at the same zstd level (`store-figures` in benches/ measures both; the
-//! README has the figures). The fixed-width decode is a byte-plane transpose, with no per-field
+//! at the same zstd level (`store-figures` in benches/ measures both).
+//! The fixed-width decode is a byte-plane transpose, with no per-field
 //! parsing as a general serializer would need. Compressing columns
 //! separately costs a few bytes per column per block and lets a reader
 //! decompress only the columns a query needs.

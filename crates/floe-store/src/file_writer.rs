@@ -22,8 +22,8 @@ pub const DEFAULT_BLOCK_RECORDS: usize = 16_384;
 /// Default zstd level for files. With the encoder's zstd tuning (see
 /// `codec.rs`) higher levels make files hardly smaller and are several
 /// times slower, and under load the compressor at level 3 was the
-/// collector's largest single cost; `store-figures` (benches/) measures
-/// each level, and the README has the figures. Level 1 it is.
+/// collector's largest single cost (`store-figures` in benches/ measures
+/// each level). Level 1 it is.
 pub const DEFAULT_LEVEL: i32 = 1;
 /// zstd level for streams between tools, where speed matters more than size.
 pub const STREAM_LEVEL: i32 = 1;
