@@ -5,6 +5,7 @@
 //!     cargo run --release -p floe-benches --bin month-store -- DIR [FLOWS] [DAYS]
 //!
 //! Prints the first day's start (UTC ms) and the busiest client address.
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::net::IpAddr;

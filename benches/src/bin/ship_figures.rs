@@ -17,6 +17,8 @@ use floe_test_support::clickhouse::Server;
 
 /// CPU seconds (user + system) of this process so far.
 fn cpu_secs() -> f64 {
+    // SAFETY: rusage is plain data (integers and timevals); all zeros is a
+    // valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage writes into the struct we own.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
@@ -33,6 +35,7 @@ fn proc_cpu(pid: u32) -> f64 {
         .unwrap_or("")
         .split_whitespace()
         .collect();
+    // SAFETY: sysconf takes and returns plain integers.
     let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let n = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
     (n(11) + n(12)) / tick

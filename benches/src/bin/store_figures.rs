@@ -6,6 +6,7 @@
 //!
 //! Write is measured on one core (encode, compress, write to a file); read
 //! (mmap, decompress, decode to `Flow`s) on one core and on all cores.
+#![forbid(unsafe_code)]
 
 use std::path::Path;
 use std::time::Instant;

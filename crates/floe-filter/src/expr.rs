@@ -21,11 +21,14 @@ pub(crate) fn time_of_key(v: u64) -> i64 {
 /// An address and prefix length (a host is a /32 or /128).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Net {
+    /// The network's address (bits past `len` are ignored).
     pub addr: IpAddr,
+    /// Prefix length in bits.
     pub len: u8,
 }
 
 impl Net {
+    /// True when `a` is in the network (an address of the other family never is).
     pub fn contains(&self, a: IpAddr) -> bool {
         match (self.addr, a) {
             (IpAddr::V4(n), IpAddr::V4(x)) => {
@@ -63,35 +66,60 @@ impl fmt::Display for Net {
 /// Which address of a flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddrField {
+    /// The source address.
     Src,
+    /// The destination address.
     Dst,
+    /// The next-hop router.
     NextHop,
+    /// The address the export came from.
     Exporter,
 }
 
 /// Which number of a flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NumField {
+    /// IP protocol number.
     Protocol,
+    /// Source port.
     SrcPort,
+    /// Destination port (ICMP type and code for ICMP).
     DstPort,
+    /// Source AS number.
     SrcAs,
+    /// Destination AS number.
     DstAs,
+    /// Input interface index.
     InIf,
+    /// Output interface index.
     OutIf,
+    /// Type of service byte.
     Tos,
+    /// Packets in the flow.
     Packets,
+    /// Octets in the flow.
     Bytes,
     /// Milliseconds.
     Duration,
+    /// Packets per second over the flow's duration (the packet count for a flow of
+    /// no duration).
     Pps,
+    /// Bits per second over the flow's duration (its bits for a flow of no
+    /// duration).
     Bps,
+    /// Bytes per packet (0 for a flow of no packets).
     Bpp,
+    /// Source prefix length.
     SrcMask,
+    /// Destination prefix length.
     DstMask,
+    /// NetFlow engine type.
     EngineType,
+    /// NetFlow engine id.
     EngineId,
+    /// v9 source id or IPFIX observation domain.
     SourceId,
+    /// Sampling interval.
     Sampling,
     /// Flow start, UTC ms.
     First,
@@ -99,7 +127,11 @@ pub enum NumField {
     Last,
     /// TCP control bits.
     TcpFlags,
+    /// The source prefix length, as [`NumField::SrcMask`] (the parser produces
+    /// `SrcMask`).
     SrcPrefixLen,
+    /// The destination prefix length, as [`NumField::DstMask`] (the parser produces
+    /// `DstMask`).
     DstPrefixLen,
 }
 
@@ -135,6 +167,8 @@ impl NumField {
         }
     }
 
+    /// The field's value in `f`, as the tests compare it (times as order-preserving
+    /// keys, rates truncated to integers).
     pub fn value(&self, f: &Flow) -> u64 {
         let secs = f.duration_ms() as f64 / 1000.0;
         let rate = |n: u64| {
@@ -262,13 +296,20 @@ impl NumField {
     }
 }
 
+/// A comparison of a flow's number with a constant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cmp {
+    /// Equal.
     Eq,
+    /// Not equal.
     Ne,
+    /// Less than.
     Lt,
+    /// Less than or equal.
     Le,
+    /// Greater than.
     Gt,
+    /// Greater than or equal.
     Ge,
 }
 
@@ -301,8 +342,11 @@ impl Cmp {
 pub enum Expr {
     /// Matches every flow.
     Any,
+    /// Matches when the inner expression does not.
     Not(Box<Expr>),
+    /// Matches when every part does (an empty list matches every flow).
     And(Vec<Expr>),
+    /// Matches when some part does (an empty list matches none).
     Or(Vec<Expr>),
     /// IPv4 (4) or IPv6 (6) end points.
     Family(u8),

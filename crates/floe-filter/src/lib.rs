@@ -26,6 +26,7 @@
 //! Times written without a UTC offset (`first > 2026-11-22 10:00`) are
 //! read in the zone of the [`Options`] a filter is compiled with: UTC
 //! unless the caller sets one (`floe filter --zone`).
+#![forbid(unsafe_code)]
 
 mod columns;
 mod expr;
@@ -108,8 +109,11 @@ impl Options {
 pub struct FilterError {
     /// The file, when the text came from one.
     pub file: Option<String>,
+    /// Line of the error, from 1.
     pub line: usize,
+    /// Column of the error, from 1.
     pub col: usize,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -135,6 +139,28 @@ pub struct Filter {
 
 impl Filter {
     /// Compiles an expression (empty text matches everything), times in UTC.
+    ///
+    /// ```
+    /// use floe_filter::Filter;
+    /// use floe_flow::Flow;
+    ///
+    /// let filter = Filter::parse("proto tcp and dst port 443 and src net 10.0.0.0/8")?;
+    /// let mut flow = Flow {
+    ///     src_addr: "10.1.2.3".parse()?,
+    ///     dst_addr: "192.0.2.7".parse()?,
+    ///     protocol: 6,
+    ///     dst_port: 443,
+    ///     ..Flow::default()
+    /// };
+    /// assert!(filter.matches(&flow));
+    /// flow.dst_port = 80;
+    /// assert!(!filter.matches(&flow));
+    ///
+    /// // Errors say where.
+    /// let err = Filter::parse("proto tcp and dst port 70000").unwrap_err();
+    /// assert_eq!((err.line, err.col), (1, 24));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
         Self::parse_with(text, &Options::default())
     }
@@ -166,6 +192,7 @@ impl Filter {
         self.expr.matches(f)
     }
 
+    /// The compiled expression, for callers that inspect or explain it.
     pub fn expr(&self) -> &Expr {
         &self.expr
     }

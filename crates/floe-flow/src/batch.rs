@@ -26,28 +26,51 @@ use crate::Flow;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Col {
+    /// The [`Flow::start_ms`] column.
     Start,
+    /// The [`Flow::end_ms`] column.
     End,
+    /// The [`Flow::source_id`] column.
     SourceId,
+    /// The [`Flow::src_port`] column.
     SrcPort,
+    /// The [`Flow::dst_port`] column.
     DstPort,
+    /// The [`Flow::protocol`] column.
     Protocol,
+    /// The [`Flow::tcp_flags`] column.
     TcpFlags,
+    /// The [`Flow::tos`] column.
     Tos,
+    /// The [`Flow::packets`] column.
     Packets,
+    /// The [`Flow::octets`] column.
     Octets,
+    /// The [`Flow::input_if`] column.
     InputIf,
+    /// The [`Flow::output_if`] column.
     OutputIf,
+    /// The [`Flow::src_as`] column.
     SrcAs,
+    /// The [`Flow::dst_as`] column.
     DstAs,
+    /// The [`Flow::src_mask`] column.
     SrcMask,
+    /// The [`Flow::dst_mask`] column.
     DstMask,
+    /// The [`Flow::sampling_interval`] column.
     Sampling,
+    /// The [`Flow::engine_type`] column.
     EngineType,
+    /// The [`Flow::engine_id`] column.
     EngineId,
+    /// The [`Flow::exporter`] column.
     Exporter,
+    /// The [`Flow::src_addr`] column.
     SrcAddr,
+    /// The [`Flow::dst_addr`] column.
     DstAddr,
+    /// The [`Flow::next_hop`] column.
     NextHop,
 }
 
@@ -126,18 +149,22 @@ impl ColSet {
     /// Every column.
     pub const ALL: ColSet = ColSet((1 << 23) - 1);
 
+    /// The set with `c` added.
     pub fn with(self, c: Col) -> ColSet {
         ColSet(self.0 | 1 << c as u32)
     }
 
+    /// True when `c` is in the set.
     pub fn has(self, c: Col) -> bool {
         self.0 & (1 << c as u32) != 0
     }
 
+    /// The columns in either set.
     pub fn union(self, o: ColSet) -> ColSet {
         ColSet(self.0 | o.0)
     }
 
+    /// True when the set holds no column.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -181,8 +208,12 @@ impl std::error::Error for MissingColumn {}
 /// are the address, so that a prefix is a mask and a comparison.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddrColumn {
+    /// Per flow: 0 for IPv4, 1 for IPv6.
     pub family: Vec<u8>,
+    /// Per flow: the IPv4 address as an integer, 0 where the address is IPv6.
     pub v4: Vec<u32>,
+    /// Per flow: the IPv6 address as an integer, 0 where IPv4; empty while every
+    /// address is IPv4.
     pub v6: Vec<u128>,
 }
 
@@ -201,12 +232,15 @@ impl AddrColumn {
         !self.v6.is_empty()
     }
 
+    /// Empties the column, keeping its allocations.
     pub fn clear(&mut self) {
         self.family.clear();
         self.v4.clear();
         self.v6.clear();
     }
 
+    /// Appends an address; the first IPv6 address fills `v6` with zeros for the
+    /// IPv4 rows before it.
     pub fn push(&mut self, a: IpAddr) {
         match a {
             IpAddr::V4(a) => {
@@ -233,32 +267,57 @@ impl AddrColumn {
 pub struct FlowBatch {
     len: usize,
     cols: ColSet,
+    /// [`Flow::start_ms`] of each flow; empty unless the batch holds the column.
     pub start_ms: Vec<i64>,
+    /// [`Flow::end_ms`] of each flow; empty unless the batch holds the column.
     pub end_ms: Vec<i64>,
+    /// [`Flow::source_id`] of each flow; empty unless the batch holds the column.
     pub source_id: Vec<u32>,
+    /// [`Flow::src_port`] of each flow; empty unless the batch holds the column.
     pub src_port: Vec<u16>,
+    /// [`Flow::dst_port`] of each flow; empty unless the batch holds the column.
     pub dst_port: Vec<u16>,
+    /// [`Flow::protocol`] of each flow; empty unless the batch holds the column.
     pub protocol: Vec<u8>,
+    /// [`Flow::tcp_flags`] of each flow; empty unless the batch holds the column.
     pub tcp_flags: Vec<u16>,
+    /// [`Flow::tos`] of each flow; empty unless the batch holds the column.
     pub tos: Vec<u8>,
+    /// [`Flow::packets`] of each flow; empty unless the batch holds the column.
     pub packets: Vec<u64>,
+    /// [`Flow::octets`] of each flow; empty unless the batch holds the column.
     pub octets: Vec<u64>,
+    /// [`Flow::input_if`] of each flow; empty unless the batch holds the column.
     pub input_if: Vec<u32>,
+    /// [`Flow::output_if`] of each flow; empty unless the batch holds the column.
     pub output_if: Vec<u32>,
+    /// [`Flow::src_as`] of each flow; empty unless the batch holds the column.
     pub src_as: Vec<u32>,
+    /// [`Flow::dst_as`] of each flow; empty unless the batch holds the column.
     pub dst_as: Vec<u32>,
+    /// [`Flow::src_mask`] of each flow; empty unless the batch holds the column.
     pub src_mask: Vec<u8>,
+    /// [`Flow::dst_mask`] of each flow; empty unless the batch holds the column.
     pub dst_mask: Vec<u8>,
+    /// [`Flow::sampling_interval`] of each flow; empty unless the batch holds the
+    /// column.
     pub sampling_interval: Vec<u32>,
+    /// [`Flow::engine_type`] of each flow; empty unless the batch holds the column.
     pub engine_type: Vec<u8>,
+    /// [`Flow::engine_id`] of each flow; empty unless the batch holds the column.
     pub engine_id: Vec<u8>,
+    /// [`Flow::exporter`] of each flow; empty unless the batch holds the column.
     pub exporter: AddrColumn,
+    /// [`Flow::src_addr`] of each flow; empty unless the batch holds the column.
     pub src_addr: AddrColumn,
+    /// [`Flow::dst_addr`] of each flow; empty unless the batch holds the column.
     pub dst_addr: AddrColumn,
+    /// [`Flow::next_hop`] of each flow; empty unless the batch holds the column.
     pub next_hop: AddrColumn,
 }
 
 impl FlowBatch {
+    /// An empty batch holding no column.
     pub fn new() -> FlowBatch {
         FlowBatch::default()
     }
@@ -268,6 +327,7 @@ impl FlowBatch {
         self.len
     }
 
+    /// True when the batch holds no flow.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -491,12 +551,14 @@ impl NumStats {
 /// What is known about one address field of a block.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AddrStats {
-    /// Flows whose address is IPv4, IPv6 (always known: the value columns'
-    /// lengths).
+    /// Flows whose address is IPv4 (always known, like `v6_count`: the
+    /// value columns' lengths).
     pub v4_count: u32,
+    /// Flows whose address is IPv6.
     pub v6_count: u32,
-    /// Smallest and largest IPv4 value, IPv6 value.
+    /// Smallest and largest IPv4 value.
     pub v4: Option<(u32, u32)>,
+    /// Smallest and largest IPv6 value.
     pub v6: Option<(u128, u128)>,
 }
 
@@ -511,11 +573,15 @@ pub struct BatchStats {
     pub start: Option<(i64, i64)>,
     /// Smallest and largest flow end.
     pub end: Option<(i64, i64)>,
-    /// The block header's bounds: the smallest start and the largest
-    /// max(start, end) (always known).
+    /// The smallest flow start of the block (from its header, so always
+    /// known).
     pub min_start_ms: i64,
+    /// The largest max(start, end) of the block (from its header).
     pub max_end_ms: i64,
+    /// What is known of each numeric column, indexed by [`Col`].
     pub nums: [NumStats; 19],
+    /// What is known of each address column: exporter, source, destination, next
+    /// hop.
     pub addrs: [AddrStats; 4],
 }
 

@@ -37,8 +37,11 @@ pub enum FieldKind {
 /// A field's value taken from a [`Flow`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Value {
+    /// A time, UTC milliseconds since the epoch.
     Time(i64),
+    /// An IPv4 or IPv6 address.
     Addr(IpAddr),
+    /// Any other number (ports, counters, AS numbers, flags...).
     U64(u64),
 }
 
@@ -49,6 +52,7 @@ pub struct Field {
     pub name: &'static str,
     /// Other names accepted on input.
     pub aliases: &'static [&'static str],
+    /// How the field is parsed and shown.
     pub kind: FieldKind,
     /// One line for `--help` output and generated docs.
     pub description: &'static str,

@@ -10,6 +10,7 @@
 //! benchmarks are the `floe-synth` crate's.)
 //!
 //! It does no I/O and has no dependency beyond serde.
+#![forbid(unsafe_code)]
 
 pub mod batch;
 pub mod catalog;

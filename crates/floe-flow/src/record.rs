@@ -25,10 +25,15 @@ pub struct Flow {
     pub exporter: IpAddr,
     /// NetFlow v9 source id or IPFIX observation domain id (0 for v5).
     pub source_id: u32,
+    /// Source address.
     pub src_addr: IpAddr,
+    /// Destination address.
     pub dst_addr: IpAddr,
+    /// Next-hop router address (unspecified when the exporter sends none).
     pub next_hop: IpAddr,
+    /// Source port (0 for protocols without ports).
     pub src_port: u16,
+    /// Destination port; for ICMP, `type << 8 | code`.
     pub dst_port: u16,
     /// IP protocol number (6 TCP, 17 UDP, 1 ICMP, ...).
     pub protocol: u8,
@@ -36,13 +41,17 @@ pub struct Flow {
     pub tcp_flags: u16,
     /// IP type of service byte (DSCP and ECN).
     pub tos: u8,
+    /// Packets in the flow, as exported (not scaled by sampling).
     pub packets: u64,
+    /// Octets (bytes of IP packets) in the flow, as exported.
     pub octets: u64,
     /// Input interface index (SNMP ifIndex).
     pub input_if: u32,
     /// Output interface index (SNMP ifIndex).
     pub output_if: u32,
+    /// Source AS number (0 when unknown).
     pub src_as: u32,
+    /// Destination AS number (0 when unknown).
     pub dst_as: u32,
     /// Source prefix length.
     pub src_mask: u8,

@@ -20,8 +20,11 @@ use crate::sketch::HeavyHitters;
 /// Flows, packets and bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
+    /// Number of flows.
     pub flows: u64,
+    /// Their packets.
     pub packets: u64,
+    /// Their bytes.
     pub octets: u64,
 }
 
@@ -37,7 +40,9 @@ impl Counts {
 /// announced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
+    /// As the exporters sent them.
     pub raw: Counts,
+    /// Multiplied by each flow's sampling interval (a flow counts as that many).
     pub scaled: Counts,
 }
 
@@ -60,6 +65,7 @@ impl Tally {
         }
     }
 
+    /// Adds another tally to this one.
     pub fn add(&mut self, o: &Tally) {
         self.raw.add(&o.raw);
         self.scaled.add(&o.scaled);
@@ -91,23 +97,31 @@ const EXPORTERS_PER_SECOND: usize = 256;
 /// What one exporter sent in a second, and how late.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExporterTally {
+    /// Its flows' counts.
     pub tally: Tally,
-    /// Sum and largest receive time minus flow end, ms.
+    /// Sum of receive time minus flow end, ms.
     pub delay_sum_ms: i128,
+    /// The largest receive time minus flow end, ms.
     pub delay_max_ms: i64,
 }
 
 /// The cheap aggregates of a stretch of time (a second, or since a reset).
 #[derive(Clone, Debug, Default)]
 pub struct Totals {
+    /// Every flow.
     pub total: Tally,
+    /// Per IP protocol.
     pub protocols: BTreeMap<u8, Tally>,
     /// (protocol, port) of the tracked ports.
     pub ports: HashMap<(u8, u16), Tally>,
     /// Flows whose port is not tracked, per protocol.
     pub other_ports: BTreeMap<u8, Tally>,
+    /// Per packet size bracket ([`SIZE_BRACKETS`] of [`SIZE_STEP`] bytes).
     pub sizes: [Tally; SIZE_BRACKETS],
+    /// Per TCP flag kind, in the order of [`FLAG_KINDS`].
     pub flags: [Tally; 4],
+    /// Per exporter; past a fixed number of exporters a second, the rest add up in
+    /// the last entry.
     pub exporters: Vec<(ExporterKey, ExporterTally)>,
     /// Flows the live view could not look at (it was behind).
     pub skipped: u64,
@@ -138,6 +152,8 @@ impl PortSet {
 }
 
 impl Totals {
+    /// Counts one flow received at `received_ms`: totals, protocol, port (one by
+    /// one when `ports` tracks it), size bracket, TCP flags and exporter.
     pub fn record(&mut self, f: &Flow, t: &Tally, received_ms: i64, ports: &PortSet) {
         self.record_but_ports(f, t, received_ms);
         self.record_port(f, t, ports);
@@ -251,16 +267,24 @@ pub const TALKER_KEYS: [&str; 7] = [
 /// destinations (many small flows: scans and what they scan).
 #[derive(Clone, Debug)]
 pub struct Talkers {
+    /// Sources by bytes.
     pub src: HeavyHitters<IpAddr>,
+    /// Destinations by bytes.
     pub dst: HeavyHitters<IpAddr>,
+    /// Source and destination pairs by bytes.
     pub pair: HeavyHitters<(IpAddr, IpAddr)>,
+    /// Source ASes by bytes (AS 0, unknown, is left out).
     pub src_as: HeavyHitters<u32>,
+    /// Destination ASes by bytes (AS 0 left out).
     pub dst_as: HeavyHitters<u32>,
+    /// Sources by number of flows.
     pub src_flows: HeavyHitters<IpAddr>,
+    /// Destinations by number of flows.
     pub dst_flows: HeavyHitters<IpAddr>,
 }
 
 impl Talkers {
+    /// Empty lists that keep the `k` heaviest keys each.
     pub fn new(k: usize) -> Talkers {
         Talkers {
             src: HeavyHitters::new(k),
@@ -273,6 +297,7 @@ impl Talkers {
         }
     }
 
+    /// Counts one flow in every list.
     pub fn record(&mut self, f: &Flow) {
         let (p, o) = (f.packets, f.octets);
         self.src.add(f.src_addr, o, 1, p, o);
@@ -389,6 +414,7 @@ const SPREAD_AHEAD_SECS: i64 = 60;
 const CLOCK_STEP_SECS: i64 = 30;
 
 impl Window {
+    /// An empty window.
     pub fn new(cfg: WindowConfig) -> Window {
         Window {
             cfg,
@@ -399,6 +425,7 @@ impl Window {
         }
     }
 
+    /// The settings the window was made with.
     pub fn config(&self) -> &WindowConfig {
         &self.cfg
     }

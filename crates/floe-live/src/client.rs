@@ -10,22 +10,42 @@ use crate::protocol::{Request, Response};
 /// Why the live view could not be asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// No socket at the path.
     #[error("{path}: no live socket there: is floed running, with the live view on? ({source})")]
     Missing {
+        /// The socket path.
         path: PathBuf,
+        /// The error connecting.
         source: std::io::Error,
     },
+    /// The socket is there but this user may not connect.
     #[error("{path}: permission denied: the socket is for floed's group (add yourself to it, or run as that user)")]
-    Denied { path: PathBuf },
+    Denied {
+        /// The socket path.
+        path: PathBuf,
+    },
+    /// The socket is there but nothing listens on it.
     #[error("{path}: nobody answers: floed is not running (a socket left behind?)")]
-    Refused { path: PathBuf },
+    Refused {
+        /// The socket path.
+        path: PathBuf,
+    },
+    /// Another error talking to the server.
     #[error("{path}: {source}")]
     Io {
+        /// The socket path.
         path: PathBuf,
+        /// The error.
         source: std::io::Error,
     },
+    /// The server answered something that is not a response.
     #[error("{path}: the answer is not a live response: {why}")]
-    Garbled { path: PathBuf, why: String },
+    Garbled {
+        /// The socket path.
+        path: PathBuf,
+        /// Why it does not parse.
+        why: String,
+    },
 }
 
 /// A connection to floed's live socket.

@@ -15,6 +15,7 @@
 //! settings: seconds × (a second's aggregates, at most 256 exporters) +
 //! slices × 7 sketches × 2k + 1 keys, for the window of every flow and for
 //! each of at most [`view::MAX_FILTERS`] filters clients asked for.
+#![forbid(unsafe_code)]
 
 pub mod aggregate;
 mod client;

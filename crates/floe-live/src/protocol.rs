@@ -45,6 +45,7 @@ pub const MAX_N: usize = 1000;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
+    /// What is asked; a snapshot when absent.
     #[serde(default)]
     pub op: Op,
     /// Seconds (snapshot).
@@ -56,8 +57,11 @@ pub struct Request {
     /// Only flows matching this expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// Counts scaled by the exporters' sampling intervals.
     #[serde(default)]
     pub scale: bool,
+    /// Totals and protocols spread over each flow's own start..end instead of
+    /// counted when it arrived.
     #[serde(default)]
     pub spread: bool,
     /// Usage: the client's name.
@@ -72,33 +76,47 @@ pub struct Request {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
+    /// The aggregates of the last `window` seconds.
     #[default]
     Snapshot,
+    /// What was counted for the named `client` since it first asked, or last asked
+    /// with `reset`.
     Usage,
+    /// Answered with no snapshot: is the server there, and how many seconds does it
+    /// keep?
     Ping,
 }
 
 /// Rates over a window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Rates {
+    /// Flows per second.
     pub flows_per_s: f64,
+    /// Packets per second.
     pub packets_per_s: f64,
+    /// Bits per second.
     pub bits_per_s: f64,
 }
 
 /// One second's totals.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Point {
+    /// Start of the second, UTC ms.
     pub at_ms: i64,
+    /// Flows in the second (fractional in the spread view).
     pub flows: f64,
+    /// Packets in the second.
     pub packets: f64,
+    /// Bytes in the second.
     pub octets: f64,
 }
 
 /// A protocol's counts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProtocolRow {
+    /// IP protocol number.
     pub protocol: u8,
+    /// Its flows, packets and bytes.
     #[serde(flatten)]
     pub counts: Counts,
 }
@@ -106,8 +124,11 @@ pub struct ProtocolRow {
 /// A port's counts (`port` none: the untracked ports of the protocol).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PortRow {
+    /// IP protocol number.
     pub protocol: u8,
+    /// The port, or none for the ports of the protocol not tracked one by one.
     pub port: Option<u16>,
+    /// Its flows, packets and bytes.
     #[serde(flatten)]
     pub counts: Counts,
 }
@@ -115,9 +136,12 @@ pub struct PortRow {
 /// A packet size bracket's counts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SizeRow {
-    /// Average bytes per packet, from..=to (to none: and above).
+    /// The bracket's smallest average bytes per packet (the bracket is
+    /// `from..=to`).
     pub from: u64,
+    /// The bracket's largest average, or none for the last bracket (and above).
     pub to: Option<u64>,
+    /// Its flows, packets and bytes.
     #[serde(flatten)]
     pub counts: Counts,
 }
@@ -125,7 +149,9 @@ pub struct SizeRow {
 /// A TCP flag kind's counts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FlagRow {
+    /// The kind, one of `syn_only`, `syn_ack`, `rst`, `fin`.
     pub flags: String,
+    /// Its flows, packets and bytes.
     #[serde(flatten)]
     pub counts: Counts,
 }
@@ -133,12 +159,16 @@ pub struct FlagRow {
 /// An exporter's counts and export delay.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExporterRow {
+    /// The exporter's address.
     pub address: String,
+    /// Its v9 source id or IPFIX observation domain.
     pub source_id: u32,
+    /// Its flows, packets and bytes.
     #[serde(flatten)]
     pub counts: Counts,
-    /// Receive time minus flow end, average and largest, ms.
+    /// Average receive time minus flow end, ms.
     pub delay_avg_ms: i64,
+    /// The largest receive time minus flow end, ms.
     pub delay_max_ms: i64,
 }
 
@@ -147,10 +177,12 @@ pub struct ExporterRow {
 pub struct Talker {
     /// The address, `SRC DST` for pairs, or the AS number.
     pub key: String,
-    /// The ranking weight (bytes, or flows for the `*_flows` lists) and
-    /// the most it may overstate.
+    /// The ranking weight: bytes, or flows for the `*_flows` lists.
     pub weight: u64,
+    /// The most `weight` may overstate.
     pub error: u64,
+    /// Flows, packets and bytes seen for the key while it was tracked (lower
+    /// bounds).
     #[serde(flatten)]
     pub counts: Counts,
 }
@@ -158,34 +190,56 @@ pub struct Talker {
 /// The top talkers, per key.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TalkerLists {
+    /// Sources by bytes.
     pub src: Vec<Talker>,
+    /// Destinations by bytes.
     pub dst: Vec<Talker>,
+    /// Source and destination pairs by bytes.
     pub pair: Vec<Talker>,
+    /// Source ASes by bytes.
     pub src_as: Vec<Talker>,
+    /// Destination ASes by bytes.
     pub dst_as: Vec<Talker>,
+    /// Sources by number of flows.
     pub src_flows: Vec<Talker>,
+    /// Destinations by number of flows.
     pub dst_flows: Vec<Talker>,
 }
 
 /// What the live view saw.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// Start of the window, UTC ms.
     pub from_ms: i64,
+    /// End of the window, UTC ms.
     pub to_ms: i64,
+    /// Seconds the window spans.
     pub seconds: u32,
     /// Counting started here (filters, usage), when later than `from_ms`.
     pub since_ms: Option<i64>,
+    /// Counts are scaled by the sampling intervals.
     pub scaled: bool,
+    /// Totals and protocols are spread over the flows' own time.
     pub spread: bool,
+    /// The filter applied, if any.
     pub filter: Option<String>,
+    /// Every flow of the window.
     pub totals: Counts,
+    /// Per-second rates over the window.
     pub rates: Rates,
+    /// Each second's totals, oldest first.
     pub series: Vec<Point>,
+    /// Per IP protocol.
     pub protocols: Vec<ProtocolRow>,
+    /// Per tracked port, and the rest per protocol.
     pub ports: Vec<PortRow>,
+    /// Per packet size bracket.
     pub sizes: Vec<SizeRow>,
+    /// Per TCP flag kind.
     pub flags: Vec<FlagRow>,
+    /// Per exporter.
     pub exporters: Vec<ExporterRow>,
+    /// The heavy hitters.
     pub talkers: TalkerLists,
     /// Flows the live view could not look at (it was behind; floed
     /// itself stored them).
@@ -195,12 +249,16 @@ pub struct Snapshot {
 /// What the server answers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Response {
+    /// False when the request failed; `error` says why.
     pub ok: bool,
+    /// Why the request failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The server's clock when it answered, UTC ms.
     pub now_ms: i64,
     /// Seconds the server keeps.
     pub window_secs: u32,
+    /// The answer to a snapshot or usage request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
 }

@@ -36,10 +36,12 @@ pub struct Weights {
     pub weight: u64,
     /// Most the weight may overstate.
     pub error: u64,
-    /// Flows, packets and bytes seen for the key while it was in the
-    /// summary (lower bounds).
+    /// Flows seen for the key while it was in the summary (a lower
+    /// bound).
     pub flows: u64,
+    /// Packets seen for the key while it was in the summary (a lower bound).
     pub packets: u64,
+    /// Bytes seen for the key while it was in the summary (a lower bound).
     pub octets: u64,
 }
 

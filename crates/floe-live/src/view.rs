@@ -27,6 +27,7 @@ const FILTER_IDLE_MS: i64 = 10 * 60_000;
 /// Settings of the live view.
 #[derive(Clone, Debug)]
 pub struct ViewConfig {
+    /// How many seconds are kept and how they are sliced.
     pub window: WindowConfig,
     /// Ports counted one by one besides those below 1024.
     pub ports: Vec<u16>,
@@ -75,6 +76,7 @@ pub fn client_filter(text: &str) -> Result<Filter, String> {
 }
 
 impl LiveView {
+    /// An empty view with these settings.
     pub fn new(cfg: ViewConfig) -> LiveView {
         LiveView {
             ports: PortSet::well_known_and(&cfg.ports),

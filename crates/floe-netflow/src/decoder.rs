@@ -92,7 +92,7 @@ pub struct Outcome {
     pub counters: ExporterCounters,
     /// Options data records decoded (they are not flows).
     pub options_records: u64,
-    /// Data records read by compiled templates ([`crate::direct`]) rather
+    /// Data records read by compiled templates (`direct.rs`) rather
     /// than the step walker: how well the compiled path is used.
     pub compiled_records: u32,
 }
@@ -218,6 +218,57 @@ impl Decoder {
     /// Decodes one datagram received from `from` at `now_ms` (receive
     /// time, used to age held data), appending its flows to `out`. Flow
     /// times come from the datagram's own headers.
+    ///
+    /// A NetFlow v5 datagram of one flow, built by hand:
+    ///
+    /// ```
+    /// use floe_netflow::{Decoder, DecoderConfig, Flow};
+    ///
+    /// let export_secs: u32 = 1_764_000_000; // 2025-11-24 16:00 UTC
+    /// let mut d = Vec::new();
+    /// // Header: version, count, uptime (ms), export time (s, ns), flow
+    /// // sequence, engine type and id, sampling.
+    /// d.extend(5u16.to_be_bytes());
+    /// d.extend(1u16.to_be_bytes());
+    /// d.extend(10_000u32.to_be_bytes());
+    /// d.extend(export_secs.to_be_bytes());
+    /// d.extend(0u32.to_be_bytes());
+    /// d.extend(42u32.to_be_bytes());
+    /// d.extend([0, 0, 0, 0]);
+    /// // Record: addresses, interfaces, packets, octets, first and last
+    /// // (uptime ms), ports, pad, TCP flags, protocol, ToS, ASes, masks, pad.
+    /// d.extend([10, 0, 0, 1, 192, 0, 2, 7, 0, 0, 0, 0]);
+    /// d.extend(3u16.to_be_bytes());
+    /// d.extend(4u16.to_be_bytes());
+    /// d.extend(5u32.to_be_bytes());
+    /// d.extend(1_500u32.to_be_bytes());
+    /// d.extend(8_000u32.to_be_bytes());
+    /// d.extend(9_000u32.to_be_bytes());
+    /// d.extend(51_000u16.to_be_bytes());
+    /// d.extend(443u16.to_be_bytes());
+    /// d.extend([0, 0x1b, 6, 0]);
+    /// d.extend(64_500u16.to_be_bytes());
+    /// d.extend(15_169u16.to_be_bytes());
+    /// d.extend([24, 24, 0, 0]);
+    /// assert_eq!(d.len(), 24 + 48);
+    ///
+    /// let mut decoder = Decoder::new(DecoderConfig::default());
+    /// let mut flows: Vec<Flow> = Vec::new();
+    /// let now_ms = i64::from(export_secs) * 1000;
+    /// let outcome = decoder.decode("198.51.100.1".parse()?, &d, now_ms, &mut flows);
+    ///
+    /// assert_eq!(flows.len(), 1);
+    /// let f = &flows[0];
+    /// assert_eq!(f.src_addr.to_string(), "10.0.0.1");
+    /// assert_eq!((f.src_port, f.dst_port, f.protocol), (51_000, 443, 6));
+    /// assert_eq!((f.packets, f.octets), (5, 1_500));
+    /// // Uptimes become absolute: the flow ended a second before export.
+    /// assert_eq!(f.end_ms, now_ms - 1_000);
+    /// assert_eq!(f.start_ms, now_ms - 2_000);
+    /// assert_eq!(f.exporter.to_string(), "198.51.100.1");
+    /// assert!(outcome.key.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decode(
         &mut self,
         from: IpAddr,

@@ -21,7 +21,9 @@ fn uptime(boot_ms: i64, t_ms: i64) -> u32 {
 /// Builds NetFlow v5 datagrams.
 #[derive(Clone, Debug)]
 pub struct V5Encoder {
+    /// Engine type put in the header.
     pub engine_type: u8,
+    /// Engine id put in the header.
     pub engine_id: u8,
     /// 14-bit sampling interval put in the header.
     pub sampling_interval: u16,
@@ -142,7 +144,9 @@ fn v9_fields(ipv6: bool) -> Vec<(u16, u16)> {
 /// them).
 #[derive(Clone, Debug)]
 pub struct V9Encoder {
+    /// Source id put in each header.
     pub source_id: u32,
+    /// Datagrams between two announcements of the templates.
     pub template_every: u32,
     boot_ms: i64,
     sequence: u32,
@@ -150,6 +154,8 @@ pub struct V9Encoder {
 }
 
 impl V9Encoder {
+    /// An encoder for an exporter that booted at `boot_ms` (uptimes in the
+    /// datagrams count from it), announcing its templates every 20 datagrams.
     pub fn new(boot_ms: i64, source_id: u32) -> Self {
         V9Encoder {
             source_id,

@@ -22,17 +22,35 @@ pub enum TemplateFault {
     /// fields for withdrawal; v9 has no withdrawal).
     NoFields,
     /// More fields than the decoder allows per template.
-    TooManyFields { fields: usize, max: usize },
+    TooManyFields {
+        /// Fields in the template.
+        fields: usize,
+        /// The most the decoder allows.
+        max: usize,
+    },
     /// A field whose length does not fit its element's type.
     LengthDoesNotFit {
+        /// The information element id.
         ie: u16,
+        /// The length the template gives it.
         len: u16,
+        /// The lengths its type takes, as text.
         fits: &'static str,
     },
     /// An options template whose scope count is 0 or exceeds its fields.
-    Scope { scope: usize, fields: usize },
+    Scope {
+        /// Scope fields announced.
+        scope: usize,
+        /// Fields in the template.
+        fields: usize,
+    },
     /// v9 options template lengths that are not whole fields.
-    OptionsLengths { scope_bytes: u16, option_bytes: u16 },
+    OptionsLengths {
+        /// The scope length field.
+        scope_bytes: u16,
+        /// The option length field.
+        option_bytes: u16,
+    },
     /// The template record runs past the end of its set.
     PastSet,
 }
@@ -69,63 +87,118 @@ impl fmt::Display for TemplateFault {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Problem {
     /// Shorter than any header.
-    ShortDatagram { len: usize },
+    ShortDatagram {
+        /// Bytes received.
+        len: usize,
+    },
     /// A version floe does not decode.
-    UnknownVersion { version: u16 },
+    UnknownVersion {
+        /// The version field.
+        version: u16,
+    },
     /// Shorter than its version's header.
-    ShortHeader { version: u16, len: usize },
+    ShortHeader {
+        /// The version field.
+        version: u16,
+        /// Bytes received.
+        len: usize,
+    },
     /// A v1 header whose record count the datagram does not hold.
-    V1Count { count: usize, len: usize },
+    V1Count {
+        /// Records the header announces.
+        count: usize,
+        /// Bytes received.
+        len: usize,
+    },
     /// A v5 or v7 datagram netflow_parser refused.
-    FixedFormat { version: u16, reason: String },
+    FixedFormat {
+        /// The version field: 5 or 7.
+        version: u16,
+        /// netflow_parser's reason.
+        reason: String,
+    },
     /// An IPFIX message length below its header's 16 bytes.
-    MessageLength { offset: usize, length: u16 },
+    MessageLength {
+        /// Where the message starts.
+        offset: usize,
+        /// The message header's length field.
+        length: u16,
+    },
     /// An IPFIX message longer than what arrived (sets framed up to the
     /// end of the datagram).
     MessageTruncated {
+        /// Where the message starts.
         offset: usize,
+        /// The message header's length field.
         length: u16,
+        /// Bytes of the message that arrived.
         received: usize,
     },
     /// A set length below the 4 bytes of a set header: nothing after it
     /// can be framed.
     SetTooShort {
+        /// Where the set starts.
         offset: usize,
+        /// The set header's id.
         set_id: u16,
+        /// The set header's length field.
         length: u16,
     },
     /// A set longer than what is left of its message.
     SetPastEnd {
+        /// Where the set starts.
         offset: usize,
+        /// The set header's id.
         set_id: u16,
+        /// The set header's length field.
         length: u16,
+        /// Bytes left in the message from the set on.
         left: usize,
     },
     /// The last set of an IPFIX message runs past the message's length
     /// but fits in the datagram: read, the length taken as wrong (not a
     /// loss; shown by `floe decode`, not counted).
     SetPastMessage {
+        /// Where the set starts.
         offset: usize,
+        /// The set header's id.
         set_id: u16,
+        /// Where the message ends by its length field.
         message_end: usize,
     },
     /// Set ids 2-255 in v9, 0-1 and 4-255 in IPFIX other than the ones
     /// exporters use: reserved.
-    ReservedSetId { offset: usize, set_id: u16 },
+    ReservedSetId {
+        /// Where the set starts.
+        offset: usize,
+        /// The reserved id.
+        set_id: u16,
+    },
     /// Bytes after the last set that are neither a set nor zero padding.
-    Tail { offset: usize, len: usize },
+    Tail {
+        /// Where the unexplained bytes start.
+        offset: usize,
+        /// How many there are.
+        len: usize,
+    },
     /// A record of a data set under a template with variable-length
     /// fields runs past the end of the set; the records before it were
     /// kept.
     RecordPastSet {
+        /// Where the record starts.
         offset: usize,
+        /// The data set's template.
         template_id: u16,
+        /// Records of the set decoded before it.
         kept: u32,
     },
     /// Data under a template the exporter announced but floe refused.
     RefusedTemplate {
+        /// Where the data set starts.
         offset: usize,
+        /// The refused template.
         template_id: u16,
+        /// Why it was refused.
         fault: TemplateFault,
     },
 }
@@ -249,68 +322,127 @@ pub enum Expiry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DecodeEvent {
     /// First datagram from an exporter stream.
-    NewExporter { key: ExporterKey, version: u16 },
+    NewExporter {
+        /// The exporter stream.
+        key: ExporterKey,
+        /// The NetFlow version of that first datagram.
+        version: u16,
+    },
     /// A stream heard from least recently was forgotten (its templates and
     /// sequence state) to make room under the exporter or template limits.
-    ExporterForgotten { key: ExporterKey, templates: usize },
+    ExporterForgotten {
+        /// The exporter stream.
+        key: ExporterKey,
+        /// Templates it had.
+        templates: usize,
+    },
     /// A template id seen for the first time.
     TemplateLearned {
+        /// The exporter stream.
         key: ExporterKey,
+        /// The template id.
         template_id: u16,
+        /// Fields in the template.
         fields: usize,
+        /// An options template (its records describe the exporter, not flows).
         options: bool,
     },
     /// Templates restored from the template file for a stream heard from
     /// again.
-    TemplatesRestored { key: ExporterKey, templates: usize },
+    TemplatesRestored {
+        /// The exporter stream.
+        key: ExporterKey,
+        /// How many.
+        templates: usize,
+    },
     /// A template id announced again with different fields.
     TemplateRedefined {
+        /// The exporter stream.
         key: ExporterKey,
+        /// The template id.
         template_id: u16,
+        /// Fields in the new definition.
         fields: usize,
     },
     /// IPFIX template withdrawal.
-    TemplateWithdrawn { key: ExporterKey, template_id: u16 },
+    TemplateWithdrawn {
+        /// The exporter stream.
+        key: ExporterKey,
+        /// The template id.
+        template_id: u16,
+    },
     /// A template refused (counted as `templates_refused`).
     TemplateRefused {
+        /// The exporter stream.
         key: ExporterKey,
+        /// Where the template record starts in the datagram.
         offset: usize,
+        /// The template id.
         template_id: u16,
+        /// Why it was refused.
         fault: TemplateFault,
     },
     /// Templates forgotten to stay under the per-stream template limit
     /// (counted as `templates_forgotten`).
-    TemplatesForgotten { key: ExporterKey, templates: u64 },
+    TemplatesForgotten {
+        /// The exporter stream.
+        key: ExporterKey,
+        /// How many.
+        templates: u64,
+    },
     /// An options record announced a sampling interval.
     Sampling {
+        /// The exporter stream.
         key: ExporterKey,
+        /// The sampler the interval is for, when the record names one.
         sampler_id: Option<u64>,
+        /// One packet in this many is sampled.
         interval: u32,
     },
     /// Flows (v5/IPFIX) or datagrams (v9) went missing.
     SequenceGap {
+        /// The exporter stream.
         key: ExporterKey,
+        /// How many went missing.
         lost: u64,
+        /// True when `lost` counts datagrams (v9), false for flows.
         unit_is_datagram: bool,
     },
     /// The exporter's sequence numbering started again.
     SequenceReset {
+        /// The exporter stream.
         key: ExporterKey,
+        /// The sequence number expected.
         expected: u32,
+        /// The one received.
         got: u32,
     },
     /// A datagram from which nothing could be decoded (counted as a bad
     /// datagram).
-    BadDatagram { from: IpAddr, problem: Problem },
+    BadDatagram {
+        /// The sender.
+        from: IpAddr,
+        /// What is wrong with it.
+        problem: Problem,
+    },
     /// A part of a datagram that could not be decoded while the rest was
     /// (counted as an undecoded set or a malformed tail).
-    Undecoded { key: ExporterKey, problem: Problem },
+    Undecoded {
+        /// The exporter stream.
+        key: ExporterKey,
+        /// What could not be decoded, and where.
+        problem: Problem,
+    },
     /// Data that arrived before its template went without it (counted as
     /// `early_data_expired`).
     EarlyDataExpired {
+        /// The exporter stream.
         key: ExporterKey,
+        /// The template that never came in time.
         template_id: u16,
+        /// Data sets dropped.
         sets: u64,
+        /// Why they were dropped.
         why: Expiry,
     },
 }

@@ -39,51 +39,80 @@ use crate::record::uptime_to_ms;
 /// of the file.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FtError {
+    /// The file does not start with the flow-tools magic.
     #[error("not a flow-tools file (no 0xCF10 magic)")]
     NotFlowTools,
+    /// The header's byte order byte is neither 1 nor 2.
     #[error("byte order {0} is neither 1 (little endian) nor 2 (big endian)")]
     ByteOrder(u8),
+    /// A stream version other than 3.
     #[error("flow-tools stream version {0} is not supported (only version 3, flow-tools 0.50 and later)")]
     StreamVersion(u8),
+    /// The file ends inside its header, at this offset.
     #[error("header cut short at offset {0}")]
     HeaderTruncated(usize),
+    /// A header TLV that cannot be read.
     #[error("header TLV at offset {at}: {what}")]
-    BadTlv { at: usize, what: String },
+    BadTlv {
+        /// Its offset.
+        at: usize,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// Records of an export version (or v8 aggregation) floe does not read.
     #[error("export version {version} (aggregation method {method}) is not one floe reads: 1, 5, 6, 7 and 8.1 to 8.14")]
-    ExportVersion { version: u16, method: u8 },
+    ExportVersion {
+        /// The export version.
+        version: u16,
+        /// The v8 aggregation method (0 for other versions).
+        method: u8,
+    },
 }
 
 /// The header of a flow-tools file: what flow-capture recorded about the
 /// capture.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FtHeader {
+    /// The records are big-endian.
     pub big_endian: bool,
     /// NetFlow export version of the records (1, 5, 6, 7 or 8).
     pub export_version: u16,
-    /// v8 only: the aggregation method (1..14) and its version.
+    /// v8 only: the aggregation method (1..14).
     pub agg_method: u8,
+    /// v8 only: the aggregation method's version.
     pub agg_version: u8,
+    /// The records are zlib-compressed.
     pub compressed: bool,
     /// The capture finished and the file was closed (not a `tmp-` file).
     pub complete: bool,
+    /// The exporter the capture was made from, when one was recorded.
     pub exporter: Option<Ipv4Addr>,
-    /// Capture start and end, Unix seconds.
+    /// Capture start, Unix seconds.
     pub cap_start: Option<u32>,
+    /// Capture end, Unix seconds.
     pub cap_end: Option<u32>,
-    /// Counters flow-capture kept for the file.
+    /// Flows flow-capture counted for the file.
     pub flows: Option<u32>,
+    /// Flows flow-capture counted as lost.
     pub lost_flows: Option<u32>,
+    /// Datagrams that arrived out of order.
     pub misordered: Option<u32>,
+    /// Datagrams flow-capture could not read.
     pub corrupt_packets: Option<u32>,
+    /// Times the exporter's sequence numbering started again.
     pub sequence_resets: Option<u32>,
+    /// The host flow-capture ran on.
     pub hostname: Option<String>,
+    /// The comment given to flow-capture.
     pub comments: Option<String>,
 }
 
 /// A flow-tools file read into flows.
 #[derive(Clone, Debug, Default)]
 pub struct FtFile {
+    /// What the file header says.
     pub header: FtHeader,
+    /// The records, as floe flows.
     pub flows: Vec<Flow>,
     /// For v8 aggregates: the flows the records stood for (sum of dFlows).
     pub aggregated_flows: u64,

@@ -48,12 +48,20 @@ pub enum Item {
     /// A set: its id, the offset of its header, and its body's range in
     /// the datagram.
     Set {
+        /// The set id.
         id: u16,
+        /// Where the set header starts.
         offset: usize,
+        /// The set body's range in the datagram.
         body: Range<usize>,
     },
     /// Zero padding after the last set of a message: offset and length.
-    Padding { offset: usize, len: usize },
+    Padding {
+        /// Where the padding starts.
+        offset: usize,
+        /// Its length.
+        len: usize,
+    },
     /// Something that cannot be framed; framing of that message stops
     /// there unless the problem is a truncated message.
     Problem(Problem),

@@ -61,6 +61,7 @@
 //! panics on input: every datagram is either decoded or counted as bad with
 //! a reason, and no allocation is sized by a number read from the input
 //! beyond what the input itself holds.
+#![forbid(unsafe_code)]
 
 mod data_sets;
 mod decoder;

@@ -6,7 +6,7 @@
 //! and pcapng, which Wireshark and dumpcap write by default. Link types:
 //! Ethernet (VLAN tags too), Linux cooked (v1 and v2, what `tcpdump -i any`
 //! writes), BSD loopback and raw IP. What the frames hold is read by
-//! [`crate::ip`]: IPv4 or IPv6, fragments put back together (exports larger
+//! `ip.rs`: IPv4 or IPv6, fragments put back together (exports larger
 //! than the MTU arrive so); packets other than UDP (TCP, BMP...) are passed
 //! over.
 
@@ -17,23 +17,31 @@ use crate::ip::Reassembly;
 /// One UDP datagram from a capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Datagram {
+    /// The sender's address.
     pub src: IpAddr,
+    /// The sender's UDP port.
     pub src_port: u16,
+    /// The UDP port it was sent to.
     pub dst_port: u16,
     /// Capture time, Unix ms.
     pub time_ms: i64,
+    /// The UDP payload (IP fragments reassembled).
     pub payload: Vec<u8>,
 }
 
 /// Why a capture could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum PcapError {
+    /// Not a capture file: the magic number found.
     #[error("not a pcap or pcapng capture (unknown magic {0:#010x})")]
     Magic(u32),
+    /// The capture ends inside a record, at this offset.
     #[error("capture cut short at byte offset {0}")]
     Truncated(usize),
+    /// A link type floe cannot take datagrams from.
     #[error("link type {0} is not supported (Ethernet, Linux cooked, loopback and raw IP are)")]
     LinkType(u32),
+    /// A damaged pcapng block, at this offset.
     #[error("pcapng block at byte offset {0} is damaged")]
     Block(usize),
 }

@@ -8,7 +8,9 @@
 /// One datagram of a raw file: where it starts and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawDatagram<'a> {
+    /// Where the datagram starts in the file.
     pub offset: usize,
+    /// The datagram.
     pub bytes: &'a [u8],
 }
 

@@ -30,19 +30,24 @@ use crate::streams::Stream;
 pub enum SequenceEvent {
     /// First message seen from this stream.
     First,
+    /// The message carried the sequence number expected.
     InOrder,
     /// `units` flows (v5/IPFIX) or datagrams (v9) went missing.
     Gap {
+        /// Flows or datagrams missing.
         units: u64,
     },
     /// A message arrived late or twice; `recovered` units it makes up for
     /// (already counted lost).
     Late {
+        /// Flows or datagrams it makes up for.
         recovered: u64,
     },
     /// The exporter's numbering started again.
     Reset {
+        /// The sequence number expected.
         expected: u32,
+        /// The one received.
         got: u32,
     },
 }

@@ -45,6 +45,7 @@
 //! address is the last four bytes. Unsigned integers are Parquet's
 //! unsigned annotations on INT32/INT64 (DuckDB reads them as UINTEGER,
 //! UBIGINT...; engines without unsigned types widen them).
+#![forbid(unsafe_code)]
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -94,17 +95,33 @@ pub const GROUP_FLOWS: usize = 16_384;
 /// What can go wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetError {
+    /// Reading the floe file failed.
     #[error(transparent)]
     Store(#[from] floe_store::StoreError),
+    /// Creating, writing or renaming an output file failed.
     #[error("{path}: {what}")]
-    Io { path: PathBuf, what: String },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The system's error, as text.
+        what: String,
+    },
+    /// The Parquet writer refused something.
     #[error("{path}: Parquet: {source}")]
     Parquet {
+        /// The file being written.
         path: PathBuf,
+        /// The Parquet library's error.
         source: parquet::errors::ParquetError,
     },
+    /// A flow-tools input file could not be read.
     #[error("{path}: flow-tools: {what}")]
-    FlowTools { path: PathBuf, what: String },
+    FlowTools {
+        /// The input file.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
 }
 
 /// How to export.
@@ -130,8 +147,11 @@ impl Default for ExportOptions {
 pub struct Exported {
     /// The Parquet file written, or `None` when no flow was in the window.
     pub path: Option<PathBuf>,
+    /// Flows written.
     pub flows: u64,
+    /// Row groups written.
     pub row_groups: usize,
+    /// Size of the Parquet file.
     pub bytes: u64,
 }
 
@@ -285,6 +305,8 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// Creates `path` with floe's schema, zstd at `level`, and `floe_meta` in the
+    /// file's key-value metadata under `floe`.
     pub fn create(path: &Path, level: i32, floe_meta: &str) -> Result<Writer, ParquetError> {
         let pq = |source| ParquetError::Parquet {
             path: path.to_path_buf(),

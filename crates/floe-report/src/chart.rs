@@ -63,9 +63,11 @@ pub const NEUTRAL: Colour = Colour(0x4d, 0x5d, 0x6e);
 pub const WARNING: Colour = Colour(0xd5, 0x5e, 0x00);
 /// The rest ("other").
 pub const OTHER: Colour = Colour(0xaa, 0xaa, 0xaa);
-/// Protocol families.
+/// TCP's colour (charts by protocol family).
 pub const TCP: Colour = Colour(0x56, 0xb4, 0xe9);
+/// UDP's colour.
 pub const UDP: Colour = Colour(0xe6, 0x9f, 0x00);
+/// ICMP's (and ICMPv6's) colour.
 pub const ICMP: Colour = Colour(0xcc, 0x79, 0xa7);
 /// Series of a chart with several keys, in order.
 pub const SERIES: [Colour; 6] = [
@@ -105,7 +107,9 @@ pub fn family(p: u8) -> usize {
 /// One layer of a stacked area chart.
 #[derive(Clone, Debug)]
 pub struct Layer {
+    /// What the layer is, for the legend.
     pub label: String,
+    /// Its fill.
     pub colour: Colour,
     /// One value per point, in time order.
     pub values: Vec<f64>,
@@ -115,11 +119,13 @@ pub struct Layer {
 /// at the bottom.
 #[derive(Clone, Debug)]
 pub struct Area {
+    /// The layers, bottom first.
     pub layers: Vec<Layer>,
 }
 
-/// Width and height of a chart, in CSS pixels.
+/// Width of a chart, in CSS pixels.
 pub const WIDTH: u32 = 640;
+/// Height of a chart, in CSS pixels.
 pub const HEIGHT: u32 = 200;
 
 impl Area {

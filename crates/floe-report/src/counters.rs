@@ -9,6 +9,7 @@ use crate::error::ReportError;
 /// Scaling of octets and packets, for sampled exports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Scale {
+    /// Counts as exported.
     #[default]
     None,
     /// flow-tools' `scale N`: every flow's octets and packets times N.
@@ -64,9 +65,13 @@ pub(crate) struct Sample {
 /// Counters of one key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
+    /// Flows.
     pub flows: u64,
+    /// Their octets.
     pub octets: u64,
+    /// Their packets.
     pub packets: u64,
+    /// Sum of their durations, ms.
     pub duration_ms: u64,
 }
 
@@ -94,10 +99,14 @@ pub struct Rates {
     /// Flows with a duration.
     pub recs: u64,
     sum_bps: f64,
+    /// The smallest flow's bits per second.
     pub min_bps: f64,
+    /// The largest flow's bits per second.
     pub max_bps: f64,
     sum_pps: f64,
+    /// The smallest flow's packets per second.
     pub min_pps: f64,
+    /// The largest flow's packets per second.
     pub max_pps: f64,
 }
 
@@ -160,6 +169,7 @@ impl Rates {
         }
     }
 
+    /// The average of the flows' bits per second (0 when no flow lasted).
     pub fn avg_bps(&self) -> f64 {
         if self.recs == 0 {
             0.0
@@ -168,6 +178,7 @@ impl Rates {
         }
     }
 
+    /// The average of the flows' packets per second (0 when no flow lasted).
     pub fn avg_pps(&self) -> f64 {
         if self.recs == 0 {
             0.0

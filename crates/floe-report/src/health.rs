@@ -21,7 +21,9 @@ pub const SILENCE_MS: i64 = 3_600_000;
 /// One exporter's counters over the files read, and its silences.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExporterHealth {
+    /// The exporter stream.
     pub exporter: ExporterKey,
+    /// Its counters summed over the files.
     pub counters: ExporterCounters,
     /// Stretches of files (start, end in ms) with no datagram from it.
     pub silences: Vec<(i64, i64)>,
@@ -30,7 +32,9 @@ pub struct ExporterHealth {
 /// One problem: what (`49 996 bad datagrams`) and what it means.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
+    /// What was seen, with its number.
     pub what: String,
+    /// What it means, for someone who did not write the collector.
     pub why: String,
 }
 

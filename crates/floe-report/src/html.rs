@@ -45,7 +45,9 @@ use crate::Val;
 /// images in `cid:` parts instead of inline SVG).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
+    /// A web page: charts as inline SVG.
     Page,
+    /// A mail: charts as PNG parts.
     Mail,
 }
 
@@ -55,20 +57,26 @@ pub enum Target {
 pub struct Image {
     /// The content id, without the angle brackets: `chart1@floe`.
     pub cid: String,
+    /// The image.
     pub png: Vec<u8>,
 }
 
 /// A rendered page and the images it refers to (none on a web page).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Page {
+    /// The HTML document.
     pub html: String,
+    /// The images it shows as `cid:` parts (for mail).
     pub images: Vec<Image>,
 }
 
 /// One report on the page.
 pub struct HtmlReport<'a> {
+    /// The section's heading.
     pub title: &'a str,
+    /// The report the rows come from (totals, window).
     pub report: &'a Report,
+    /// The rows shown.
     pub rows: &'a [Row],
     /// The sort of the rows: the bars show what they are sorted by.
     pub sort: Sort,
@@ -76,9 +84,11 @@ pub struct HtmlReport<'a> {
 
 /// Traffic over time that is not a report (a daily summary's hours).
 pub struct HtmlSeries<'a> {
+    /// The section's heading.
     pub title: &'a str,
     /// What the values are, for the scale: `bit/s`.
     pub unit: fn(f64) -> String,
+    /// The chart.
     pub area: Area,
     /// Time labels spread evenly under the chart, first at its left
     /// edge, last at its right edge (3 or 5 read best).
@@ -94,7 +104,9 @@ pub struct HtmlSeries<'a> {
 
 /// Exporter health.
 pub struct HtmlHealth<'a> {
+    /// The section's heading.
     pub title: &'a str,
+    /// The exporters, as the table lists them.
     pub exporters: &'a [ExporterHealth],
     /// Sentences under the table.
     pub note: String,
@@ -102,8 +114,11 @@ pub struct HtmlHealth<'a> {
 
 /// One section of a page.
 pub enum HtmlSection<'a> {
+    /// A report table with bars.
     Report(HtmlReport<'a>),
+    /// A chart over time.
     Series(HtmlSeries<'a>),
+    /// The exporters' health.
     Health(HtmlHealth<'a>),
     /// A heading and paragraphs.
     Text(&'a str, Vec<String>),
@@ -111,6 +126,7 @@ pub enum HtmlSection<'a> {
 
 /// The top of a page.
 pub struct PageHead<'a> {
+    /// The page title.
     pub title: &'a str,
     /// Lines under the title: the window in words, the data's range.
     pub lines: Vec<String>,

@@ -21,17 +21,25 @@ pub(crate) enum Lane {
 /// numbers sort first, then IPv4, then IPv6.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Val {
+    /// A number (ports, protocols, AS numbers, interfaces...).
     N(u64),
+    /// An IPv4 address as an integer.
     V4(u32),
+    /// An IPv6 address as an integer.
     V6(u128),
     /// An address with a prefix length, shown `addr/len` (the address
     /// cut to the length or not, as the address format says).
     P4 {
+        /// The address as an integer.
         addr: u32,
+        /// The prefix length.
         len: u8,
     },
+    /// An IPv6 address with a prefix length, as `P4`.
     P6 {
+        /// The address as an integer.
         addr: u128,
+        /// The prefix length.
         len: u8,
     },
     /// The start of a time-series interval, seconds since the epoch.
@@ -75,7 +83,7 @@ impl std::fmt::Display for Val {
 /// A key as stored: every part as a u128 (addresses whole, numbers
 /// zero-extended), its kind, and a prefix length. Inline and compared word
 /// by word: the first version boxed its keys, and every lookup's comparison
-/// was then a cache miss (39% of a report's time). 80 bytes with the
+/// was then a cache miss. 80 bytes with the
 /// u128 alignment, as the one-byte tag of the first version was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
@@ -174,9 +182,8 @@ pub(crate) fn compact_key(vals: &[Val]) -> Option<u128> {
 }
 
 /// A one-part key that does not pack into 32 bits (an IPv6 address, a
-/// prefix, a number over 32 bits): 32 bytes where [`Key`] takes 80. The
-/// top-15 source report over 10 M flows (20% IPv6) keeps some hundred
-/// thousand of them, and its peak memory was within 2% of nfdump's.
+/// prefix, a number over 32 bits): 32 bytes where [`Key`] takes 80. A
+/// top-N source report over traffic with some IPv6 keeps many of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Single {
     pub(crate) val: u128,

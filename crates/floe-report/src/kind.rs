@@ -9,24 +9,40 @@ use crate::key::{Lane, Val, MAX_PARTS};
 /// One part of a report key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyPart {
+    /// Source address.
     SrcAddr,
+    /// Destination address.
     DstAddr,
+    /// Next-hop router.
     NextHop,
+    /// The exporter's address.
     Exporter,
+    /// Source port.
     SrcPort,
+    /// Destination port.
     DstPort,
+    /// IP protocol.
     Protocol,
+    /// Type of service byte.
     Tos,
+    /// Input interface.
     InIf,
+    /// Output interface.
     OutIf,
+    /// Source AS.
     SrcAs,
+    /// Destination AS.
     DstAs,
+    /// NetFlow engine id.
     EngineId,
+    /// NetFlow engine type.
     EngineType,
     /// Distributions: the flow's own (scaled) values as the key.
     /// Octets per packet.
     PacketSize,
+    /// Octets of the flow (a distribution).
     Octets,
+    /// Packets of the flow (a distribution).
     Packets,
     /// Bits per second over the flow's duration (0 for a flow of no duration).
     Bps,
@@ -118,6 +134,7 @@ impl KeyPart {
         }
     }
 
+    /// True for the parts that are addresses.
     pub fn is_address(&self) -> bool {
         matches!(
             self,
@@ -210,7 +227,9 @@ pub enum SummaryKind {
 /// A report type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReportType {
+    /// The type's name as given (lower case).
     pub name: String,
+    /// The parts of the key, in order.
     pub parts: Vec<KeyPart>,
     /// `ip-address` / `ip-port`: the flow counts under both ends, and the
     /// key column is that end's value.
@@ -223,6 +242,8 @@ pub struct ReportType {
 }
 
 impl ReportType {
+    /// A report type by its flow-tools name (`ip-source-address`, `ip-
+    /// source/destination-port`...).
     pub fn parse(name: &str) -> Result<ReportType, ReportError> {
         let n = name.trim().to_ascii_lowercase();
         let whole = |parts: Vec<KeyPart>, both_ends: bool, count: bool| ReportType {

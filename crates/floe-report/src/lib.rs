@@ -28,7 +28,7 @@
 //! Memory: aggregation is exact, in hash tables capped at `max_keys`
 //! distinct keys in all (default 5 million). Keys whose address parts are
 //! all IPv4 (most keys on most networks) are packed into 16 bytes, four
-//! 32-bit parts, for 48-byte entries; keys with an IPv6 part take 112. A
+//! 32-bit parts; keys with an IPv6 part take wider entries. A
 //! report that would exceed the cap stops with
 //! [`ReportError::TooManyKeys`], which says to narrow the window or filter
 //! or to raise the cap, rather than growing without bound or silently

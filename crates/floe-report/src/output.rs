@@ -24,16 +24,27 @@ fn toggles(spec: &str, what: &'static str) -> Result<Vec<(bool, String)>, Report
 /// Columns shown (flow-tools `fields +NAME,-NAME`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fields {
+    /// The key column(s).
     pub key: bool,
+    /// Flows.
     pub flows: bool,
+    /// Octets.
     pub octets: bool,
+    /// Packets.
     pub packets: bool,
+    /// Summed duration.
     pub duration: bool,
+    /// Average of the flows' bits per second.
     pub avg_bps: bool,
+    /// Smallest flow's bits per second.
     pub min_bps: bool,
+    /// Largest flow's bits per second.
     pub max_bps: bool,
+    /// Average of the flows' packets per second.
     pub avg_pps: bool,
+    /// Smallest flow's packets per second.
     pub min_pps: bool,
+    /// Largest flow's packets per second.
     pub max_pps: bool,
     /// The distinct count of a count report.
     pub count: bool,
@@ -180,9 +191,13 @@ impl Options {
 /// One output of a report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Output {
+    /// How rows are sorted.
     pub sort: Sort,
+    /// At most this many rows (all when none).
     pub records: Option<usize>,
+    /// The columns shown.
     pub fields: Fields,
+    /// Header, totals, percentages and names.
     pub options: Options,
     /// A `#TALLY` line of running percentages every N rows.
     pub tally: Option<u64>,
@@ -196,6 +211,7 @@ pub struct Output {
 /// show.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PathTime {
+    /// When the report is written.
     Now,
     /// The first flow's start.
     Start,
@@ -207,6 +223,7 @@ pub enum PathTime {
 }
 
 impl PathTime {
+    /// `now`, `start`, `end` or `mid`, as flow-tools writes them.
     pub fn parse(s: &str) -> Result<PathTime, ReportError> {
         match s {
             "now" => Ok(PathTime::Now),
@@ -232,6 +249,8 @@ impl PathTime {
 }
 
 impl Output {
+    /// An output sorted by `sort` (`+octets`, `-key`...), with the default fields
+    /// and options.
     pub fn new(sort: &str) -> Result<Output, ReportError> {
         Ok(Output {
             sort: Sort::parse(sort)?,

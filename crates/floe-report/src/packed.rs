@@ -6,8 +6,8 @@
 //! the whole table). Its batch update computes every key's slot first and
 //! asks the processor for slots a few keys ahead while it updates the
 //! current one, so that the cache misses of a table far larger than the
-//! caches overlap instead of following one another: that wait was two
-//! thirds of a top-N report's time (perf, 10 M flows, 600 k sources).
+//! caches overlap instead of following one another: that wait was most
+//! of a large top-N report's time.
 
 use crate::counters::{Counters, Sample};
 use crate::key::Single;
@@ -133,7 +133,7 @@ impl<K: SlotKey> Shard<K> {
     /// are not powers of two: the 64 shards fill evenly and would all
     /// double at once, leaving the whole table under half full; growing
     /// by half keeps it 48% to 72% full; fuller, linear probing made a
-    /// 3-part report of mostly new keys three times slower.)
+    /// 3-part report of mostly new keys several times slower.)
     fn reserve(&mut self) {
         if self.slots.is_empty() {
             self.slots = vec![Slot::VACANT; FIRST];

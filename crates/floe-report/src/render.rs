@@ -57,6 +57,7 @@ fn interval_bps(r: &Report, row: &Row) -> f64 {
 /// times.
 #[derive(Clone, Copy)]
 pub struct Show<'a> {
+    /// Which columns.
     pub fields: Fields,
     /// Names of protocols, ports, ICMP types and (from the operator's
     /// file) ASes; None shows numbers (`--numeric`, for scripts).
@@ -129,22 +130,30 @@ pub(crate) fn join_key(r: &Report, parts: &[String]) -> String {
 /// totals, and rates.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Figures {
+    /// The row's flows.
     pub flows: u64,
+    /// Its packets.
     pub packets: u64,
+    /// Its octets.
     pub octets: u64,
+    /// Its share of the report's flows, in percent.
     pub flows_pct: f64,
+    /// Its share of the packets, in percent.
     pub packets_pct: f64,
+    /// Its share of the octets, in percent.
     pub octets_pct: f64,
     /// Bits and packets per second: over the row's interval in a time
     /// series, else over the span of the data (first flow's start to
     /// last flow's end); None when that span is empty.
     pub bps: Option<f64>,
+    /// Packets per second, over the same span as `bps`.
     pub pps: Option<f64>,
     /// Bytes per packet.
     pub bpp: f64,
 }
 
 impl Figures {
+    /// The figures of `row` in report `r`.
     pub fn of(r: &Report, row: &Row) -> Figures {
         let c = &row.counters;
         let t = &r.totals;

@@ -34,6 +34,7 @@ pub enum AddrStyle {
 /// masks: `prefix-mask/24` (IPv6 then /64), `prefix-mask/24,48`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AddrFormat {
+    /// Address, prefix length or network.
     pub style: AddrStyle,
     /// (IPv4, IPv6) prefix lengths instead of the flow's mask; the
     /// address is then always cut to the network.
@@ -41,6 +42,8 @@ pub struct AddrFormat {
 }
 
 impl AddrFormat {
+    /// `address`, `prefix-len` or `prefix-mask`, optionally with `/V4[,V6]` fixed
+    /// lengths.
     pub fn parse(s: &str) -> Result<AddrFormat, ReportError> {
         let bad = || ReportError::BadAddrFormat(s.to_string());
         let (style, fixed) = match s.trim().split_once('/') {
@@ -102,8 +105,11 @@ impl AddrFormat {
 /// How a report counts, besides its type.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReportOptions {
+    /// How source addresses become keys.
     pub src_format: AddrFormat,
+    /// How destination addresses become keys.
     pub dst_format: AddrFormat,
+    /// Octets and packets as exported or scaled.
     pub scale: Scale,
     /// Interval of a time series, seconds (0: the default, 300).
     pub interval_secs: u64,
@@ -112,6 +118,7 @@ pub struct ReportOptions {
 }
 
 impl ReportOptions {
+    /// The time-series interval in ms: 300 s when unset, at most a year.
     pub fn interval_ms(&self) -> i64 {
         match self.interval_secs {
             0 => 300_000,
@@ -128,17 +135,27 @@ const MAX_PIECES: i64 = 4096;
 /// What to sort by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortField {
+    /// Flows.
     Flows,
+    /// Octets.
     Octets,
+    /// Packets.
     Packets,
+    /// Summed duration.
     Duration,
     /// The key, from this part on (`key` and `key1` are part 0).
     Key(usize),
+    /// Average bits per second.
     AvgBps,
+    /// Smallest bits per second.
     MinBps,
+    /// Largest bits per second.
     MaxBps,
+    /// Average packets per second.
     AvgPps,
+    /// Smallest packets per second.
     MinPps,
+    /// Largest packets per second.
     MaxPps,
     /// The distinct count of a count report.
     Count,
@@ -148,11 +165,14 @@ pub enum SortField {
 /// behaviour).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sort {
+    /// What is compared.
     pub field: SortField,
+    /// True for `+FIELD`.
     pub largest_first: bool,
 }
 
 impl Sort {
+    /// `+FIELD` or `-FIELD` (a bare name sorts largest first).
     pub fn parse(s: &str) -> Result<Sort, ReportError> {
         let t = s.trim();
         let (largest_first, name) = match t.strip_prefix('-') {
@@ -260,7 +280,9 @@ impl Sort {
 /// One row of a finished report.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
+    /// The key's values, one per part.
     pub key: Vec<Val>,
+    /// Its counters.
     pub counters: Counters,
     /// When the report keeps rates.
     pub rates: Option<Rates>,
@@ -278,15 +300,16 @@ pub(crate) struct RateTables {
 
 /// A report being computed.
 pub struct Report {
+    /// What the report counts by.
     pub kind: ReportType,
+    /// How it counts.
     pub options: ReportOptions,
     /// Keys whose parts all fit 32 bits (every address part IPv4), four
-    /// parts packed into a u128. FxHash rather than SipHash: measured by
-    /// benches/compare-query.sh, the top-15 source report ran at 0.58x
-    /// nfdump's speed with SipHash; keys are our own flows' values, not
-    /// attacker-chosen hash flooding input worth SipHash's cost, and the
-    /// tables are capped by max_keys anyway. The packed table made the
-    /// 3-part report over 10 M flows take 1.0 GB instead of 2.7 GB.
+    /// parts packed into a u128. FxHash rather than SipHash: keys are our
+    /// own flows' values, not attacker-chosen hash flooding input worth
+    /// SipHash's cost, and the tables are capped by max_keys anyway.
+    /// Packing keeps a report's memory a fraction of what boxed keys took;
+    /// benches/compare-query.sh measures both (figures in the README).
     pub(crate) compact: crate::packed::PackedTable<u128>,
     /// One-part keys that are not compact.
     pub(crate) single: crate::packed::PackedTable<Single>,
@@ -294,15 +317,18 @@ pub struct Report {
     /// 32 bits.
     pub(crate) wide: crate::packed::PackedTable<Key>,
     pub(crate) rates: Option<Box<RateTables>>,
+    /// Every flow counted.
     pub totals: Counters,
     /// Rates over all flows (when the report keeps rates).
     pub total_rates: Rates,
     /// Flows with zero packets (after scaling): not counted anywhere else,
     /// as flow-report does (flow-tools' "ignores").
     pub ignores: u64,
-    /// Start of the earliest and end of the latest flow counted (ms).
+    /// Start of the earliest flow counted, UTC ms.
     pub first_ms: i64,
+    /// End of the latest flow counted, UTC ms.
     pub last_ms: i64,
+    /// The summary distributions, for the summary types.
     pub summary: Option<Box<Summary>>,
     pub(crate) max_keys: usize,
     /// Parts in a stored key.
@@ -317,10 +343,40 @@ pub struct Report {
 }
 
 impl Report {
+    /// An empty report of type `kind` keeping at most `max_keys` keys, default
+    /// options.
+    ///
+    /// ```
+    /// use floe_flow::Flow;
+    /// use floe_report::{Report, ReportType, Sort};
+    ///
+    /// let flow = |src: &str, octets: u64| Flow {
+    ///     src_addr: src.parse().unwrap(),
+    ///     packets: 1,
+    ///     octets,
+    ///     ..Flow::default()
+    /// };
+    /// let mut report = Report::new(ReportType::parse("ip-source-address")?, 1_000_000);
+    /// report.add(&[flow("10.0.0.1", 100), flow("10.0.0.2", 700), flow("10.0.0.1", 300)])?;
+    ///
+    /// // The top sources by octets, largest first.
+    /// let rows = report.rows(Sort::parse("+octets")?, Some(10));
+    /// let top: Vec<(String, u64, u64)> = rows
+    ///     .iter()
+    ///     .map(|r| (r.key[0].to_string(), r.counters.flows, r.counters.octets))
+    ///     .collect();
+    /// assert_eq!(
+    ///     top,
+    ///     [("10.0.0.2".to_string(), 1, 700), ("10.0.0.1".to_string(), 2, 400)]
+    /// );
+    /// assert_eq!(report.totals.octets, 1_100);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(kind: ReportType, max_keys: usize) -> Report {
         Report::with_options(kind, max_keys, ReportOptions::default())
     }
 
+    /// An empty report with these options.
     pub fn with_options(kind: ReportType, max_keys: usize, options: ReportOptions) -> Report {
         Report {
             width: kind.width(),

@@ -63,21 +63,27 @@ impl std::fmt::Display for ConfigError {
 /// A stat-report.
 #[derive(Clone, Debug)]
 pub struct StatReport {
+    /// The report's name, as definitions refer to it.
     pub name: String,
+    /// Its type.
     pub kind: ReportType,
     /// Filter definition name.
     pub filter: Option<String>,
     /// Scale, address formats, and whether rates are kept (any output
     /// shows or sorts by them).
     pub options: ReportOptions,
+    /// Its outputs (a report may be written several ways).
     pub outputs: Vec<Output>,
 }
 
 /// A stat-definition: which reports, under which filter.
 #[derive(Clone, Debug, Default)]
 pub struct StatDefinition {
+    /// The definition's name.
     pub name: String,
+    /// The filter definition applied, by name.
     pub filter: Option<String>,
+    /// The reports it runs, by name.
     pub reports: Vec<String>,
     /// `time-series N`: every report per N-second interval.
     pub time_series: Option<u64>,
@@ -86,11 +92,15 @@ pub struct StatDefinition {
 /// A parsed configuration.
 #[derive(Clone, Debug, Default)]
 pub struct StatConfig {
+    /// The configuration file, for messages.
     pub file: String,
+    /// The filter file named by `include-filter`.
     pub include_filter: Option<PathBuf>,
     /// Set when include-filter was found next to the config instead.
     pub include_filter_moved_from: Option<PathBuf>,
+    /// The stat-reports.
     pub reports: Vec<StatReport>,
+    /// The stat-definitions.
     pub definitions: Vec<StatDefinition>,
 }
 
@@ -99,6 +109,8 @@ const UNSUPPORTED: &[&str] = &["include-tag", "include-mask", "tag-mask", "tag",
 const STATEMENTS: &str = "include-filter, stat-report, type, filter, scale, ip-source-address-format, ip-destination-address-format, output, format, sort, records, tally, fields, options, path, time, stat-definition, time-series, report";
 
 impl StatConfig {
+    /// Reads and parses a flow-tools `stat.cfg`; `vars` give the values of its
+    /// `@VAR` words.
     pub fn load(path: &Path, vars: &HashMap<String, String>) -> Result<StatConfig, ConfigError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -109,6 +121,8 @@ impl StatConfig {
         Self::parse(&text, path, vars)
     }
 
+    /// Parses a `stat.cfg` read from `path` (used for messages and relative
+    /// includes).
     pub fn parse(
         text: &str,
         path: &Path,
@@ -353,6 +367,8 @@ impl StatConfig {
         Ok(cfg)
     }
 
+    /// The definition named `name`; an error listing the defined names when none
+    /// is.
     pub fn definition(&self, name: &str) -> Result<&StatDefinition, ConfigError> {
         self.definitions
             .iter()
@@ -367,6 +383,7 @@ impl StatConfig {
             })
     }
 
+    /// The report named `name`.
     pub fn report(&self, name: &str) -> Option<&StatReport> {
         self.reports.iter().find(|r| r.name == name)
     }

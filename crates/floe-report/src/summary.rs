@@ -31,7 +31,9 @@ pub const TIME: [u64; 25] = [
 /// One distribution: counts per bucket, `other` past the last bound.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Distribution {
+    /// Upper bounds of the buckets.
     pub bounds: &'static [u64],
+    /// Flows per bucket.
     pub counts: Vec<u64>,
     /// Past the last bound (None: such flows are in no bucket).
     pub other: Option<u64>,
@@ -84,14 +86,20 @@ impl Distribution {
 /// The summary of the flows counted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Summary {
+    /// Counters only, or with the distributions.
     pub kind: SummaryKind,
+    /// Flows by octets per packet.
     pub packet_size: Distribution,
+    /// Flows by packets.
     pub packets: Distribution,
+    /// Flows by octets.
     pub octets: Distribution,
+    /// Flows by duration.
     pub time: Distribution,
 }
 
 impl Summary {
+    /// An empty summary.
     pub fn new(kind: SummaryKind) -> Summary {
         Summary {
             kind,
@@ -150,11 +158,13 @@ pub struct Averages {
     pub packet_size: f64,
     /// Octets per flow.
     pub flow_size: f64,
+    /// Packets per flow.
     pub packets_per_flow: f64,
     /// Flows per second over the span of flow time.
     pub flows_per_second: f64,
-    /// Octets and packets per second over the span.
+    /// Octets per second over the span.
     pub octets_per_second: f64,
+    /// Packets per second over the span.
     pub packets_per_second: f64,
 }
 

@@ -5,11 +5,9 @@
 //! moving every entry, so a single table peaks at 1.5 times its final size
 //! while it grows. Shards grow one at a time, each 1/64 of the whole, so the
 //! peak is the final size; and merging another thread's table frees each of
-//! its shards as soon as it is merged. Measured on 10 M flows (600 k source
-//! addresses; two threads): the top-15 source report peaked at 148 MB with
-//! one table per thread and 123 MB with shards (nfdump: 124 MB), the
-//! 10 M-key (src, dst, dst port) report at 1.30 GB and 1.05 GB, for about
-//! 0.3 s more in the latter (more, smaller reallocations).
+//! its shards as soon as it is merged. The price is some time in the
+//! largest reports (more, smaller reallocations); `compare-query.sh` in
+//! benches/ measures peaks and times.
 
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasher, Hash};

@@ -39,17 +39,24 @@ impl Clock for Utc {
 /// A wall-clock reading: date and time of day in a zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Civil {
+    /// Year.
     pub year: i64,
+    /// Month, 1 to 12.
     pub month: u32,
+    /// Day of the month, from 1.
     pub day: u32,
+    /// Hour, 0 to 23.
     pub hour: u32,
+    /// Minute.
     pub minute: u32,
+    /// Second.
     pub second: u32,
     /// Days since 1970-01-01 of the date (to compare dates).
     pub days: i64,
 }
 
 impl Civil {
+    /// The reading of `clock` at `ms` (UTC ms).
     pub fn at(clock: &dyn Clock, ms: i64) -> Civil {
         let local = ms.saturating_add(clock.offset_ms(ms));
         let days = local.div_euclid(86_400_000);

@@ -49,6 +49,7 @@
 //! Like every floe library this crate never prints or exits: damaged
 //! blocks go to the caller's `damage` callback (and are counted in
 //! [`ScanStats`]), the rest is read; `each`'s errors stop the scan.
+#![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex};
@@ -74,11 +75,13 @@ pub struct Scan {
 /// One block's flows that count: the rows of `batch` that are in the
 /// window and match the filter.
 pub struct Part<'a> {
+    /// The block's decoded columns (only those the scan asked for).
     pub batch: &'a FlowBatch,
     /// Indices into the batch, ascending.
     pub rows: &'a [u32],
     /// The file (index into the files scanned) and block.
     pub file: usize,
+    /// The block's index in that file.
     pub block: usize,
     /// The block's statistics (what was known before decoding).
     pub stats: &'a BatchStats,
@@ -91,11 +94,14 @@ pub struct ScanStats {
     pub in_window: u64,
     /// Flows in the window that the filter kept.
     pub matched: u64,
-    /// Blocks read, skipped by their statistics, read whole without
-    /// decoding a column, and found damaged.
+    /// Blocks read for their flows (not counting `skipped` ones).
     pub blocks: u64,
+    /// Blocks the filter can never match, by their statistics: no column
+    /// of theirs beyond the times is decoded.
     pub skipped: u64,
+    /// Blocks read whole without decoding a column.
     pub undecoded: u64,
+    /// Blocks found damaged.
     pub damaged: u64,
 }
 

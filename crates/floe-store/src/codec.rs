@@ -8,10 +8,9 @@
 //! together. Each column is then compressed on its own with zstd, or stored
 //! as a single value when it is constant over the block.
 //!
-//! Why this layout, measured by `store-figures` (benches/) on 1 M realistic
-//! flows, 16384-flow blocks, zstd level 3: the same flows as fixed-width
-//! rows (natural field widths, 16-byte addresses) take 28.0 bytes/flow,
-//! these columns 18.5 (IPv4; 28.8 vs 20.0 with 20% IPv6): a third smaller.
+//! Why this layout: the same flows as fixed-width rows (natural field
+//! widths, 16-byte addresses) compress markedly worse than these columns
+//! at the same zstd level (`store-figures` in benches/ measures both).
 //! The fixed-width decode is a byte-plane transpose, with no per-field
 //! parsing as a general serializer would need. Compressing columns
 //! separately costs a few bytes per column per block and lets a reader
@@ -72,12 +71,10 @@ const BATCH: usize = 128;
 /// Shortest match zstd looks for. Byte planes repeat in short runs that
 /// zstd's entropy stage codes as well as its match finder would, and the
 /// level's default (5 or 6 bytes) made the match finder the largest cost.
-/// Measured on 1 M realistic flows (20% IPv6), every column's planes
-/// compressed as the encoder does, level 1: 82 ns/flow and 19.8
-/// bytes/flow with the defaults, 68 ns and 19.8 bytes with 7; level 3:
-/// 109 -> 84 ns at the same size. (Levels below 1 were 40-48 ns but 27-29
-/// bytes/flow: they give up entropy coding of literals, which is most of
-/// what compresses planes.)
+/// A longer minimum match compresses faster at the same size (`cargo
+/// bench -p floe-benches --bench store`). Negative levels are faster
+/// still but much larger: they give up entropy coding of literals, which
+/// is most of what compresses planes.
 const MIN_MATCH: u32 = 7;
 
 /// Calls macro `$m` with the scalar column ids, in column order: the one
@@ -132,6 +129,7 @@ pub struct BlockEncoder {
 }
 
 impl BlockEncoder {
+    /// A block encoder at zstd `level`; fails only when zstd cannot make a compression context.
     pub fn new(level: i32) -> std::io::Result<Self> {
         let mut compressor = zstd::bulk::Compressor::new(level)?;
         compressor.set_parameter(zstd::zstd_safe::CParameter::MinMatch(MIN_MATCH))?;
@@ -621,6 +619,7 @@ pub struct BlockDecoder {
 }
 
 impl BlockDecoder {
+    /// A block decoder with its own zstd context and column buffers, reused from block to block.
     pub fn new() -> std::io::Result<Self> {
         Ok(BlockDecoder {
             projection: Projection::ALL,

@@ -17,7 +17,9 @@ pub struct ExpirePolicy {
 /// What an expiry run removed.
 #[derive(Debug, Default)]
 pub struct Expired {
+    /// The files removed, oldest first.
     pub removed: Vec<PathBuf>,
+    /// Their total size.
     pub bytes: u64,
     /// Directories left empty and removed.
     pub dirs: Vec<PathBuf>,

@@ -19,13 +19,11 @@ use crate::meta::{
 
 /// Default number of flows per block.
 pub const DEFAULT_BLOCK_RECORDS: usize = 16_384;
-/// Default zstd level for files. Measured by `store-figures` on 2 M
-/// realistic IPv4 flows (with the encoder's zstd tuning, see `codec.rs`):
-/// level 1 takes 16.8 bytes/flow and writes 10.0 M flows/s on one core,
-/// level 3 the same size at 8.5 M/s, level 6 the same at 3.1 M/s (before
-/// that tuning: 18.6 bytes at 4.0 M/s for level 1, 18.2 for level 6); and
-/// in the collector under load (perf, v9 at 2.5 M flows/s) level 3's
-/// compressor was the largest single cost. Level 1 it is.
+/// Default zstd level for files. With the encoder's zstd tuning (see
+/// `codec.rs`) higher levels make files hardly smaller and are several
+/// times slower, and under load the compressor at level 3 was the
+/// collector's largest single cost (`store-figures` in benches/ measures
+/// each level). Level 1 it is.
 pub const DEFAULT_LEVEL: i32 = 1;
 /// zstd level for streams between tools, where speed matters more than size.
 pub const STREAM_LEVEL: i32 = 1;
@@ -138,9 +136,8 @@ impl<W: Write> FileWriter<W> {
     /// writes it then. Returns how many flows were taken, and whether a
     /// block was written, or the error that writing it gave (its flows are
     /// then still pending, as after a failed [`FileWriter::push`]). One
-    /// copy of a run rather than a push per flow: floed's write thread
-    /// spent 3% of the collector's CPU moving flows one at a time (perf,
-    /// v9 at 5 M flows/s).
+    /// copy of a run rather than a push per flow: moving flows one at a
+    /// time was a visible share of floed's write thread under load.
     pub fn fill_block(&mut self, flows: &[Flow]) -> (usize, Result<bool>) {
         let room = self.opts.block_records.saturating_sub(self.pending.len());
         let n = room.min(flows.len());

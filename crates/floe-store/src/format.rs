@@ -25,9 +25,12 @@ pub const FOOTER_LEN: usize = 24;
 /// Size of every frame header.
 pub const FRAME_HEADER_LEN: usize = 16;
 
-/// Frame kinds.
+/// A block frame: a block of flows, column by column.
 pub const KIND_BLOCK: u8 = b'B';
+/// A counters frame: the per-exporter counters so far, written before a
+/// block when they changed since the last one.
 pub const KIND_COUNTERS: u8 = b'C';
+/// The trailer frame of a closed file: totals, counters and the block index.
 pub const KIND_TRAILER: u8 = b'T';
 
 /// Frame flag: a reader that does not know this frame's kind may skip it.
@@ -66,13 +69,18 @@ pub const CHUNK_HEADER_LEN: usize = 12;
 /// A frame header as it sits in the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
+    /// One of the `KIND_*` constants.
     pub kind: u8,
+    /// Reserved flag bits, written as 0.
     pub flags: u8,
+    /// Length of the body that follows the header.
     pub body_len: u32,
+    /// CRC-32C of the body.
     pub body_crc: u32,
 }
 
 impl FrameHeader {
+    /// The header's bytes as written in a file.
     pub fn encode(&self) -> [u8; FRAME_HEADER_LEN] {
         let mut b = [0u8; FRAME_HEADER_LEN];
         b[0] = self.kind;
@@ -106,15 +114,22 @@ impl FrameHeader {
 /// The fixed part of a block body.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BlockHeader {
+    /// Flows in the block.
     pub records: u32,
+    /// Column chunks that follow the header.
     pub columns: u16,
+    /// Earliest flow start in the block, UTC ms.
     pub min_start_ms: i64,
+    /// Latest flow end in the block, UTC ms.
     pub max_end_ms: i64,
+    /// Sum of the flows' packets.
     pub packets: u64,
+    /// Sum of the flows' octets.
     pub octets: u64,
 }
 
 impl BlockHeader {
+    /// The header's bytes as written at the start of a block body.
     pub fn encode(&self) -> [u8; BLOCK_HEADER_LEN] {
         let mut b = [0u8; BLOCK_HEADER_LEN];
         b[0..4].copy_from_slice(&self.records.to_le_bytes());
@@ -126,6 +141,7 @@ impl BlockHeader {
         b
     }
 
+    /// Reads a block header from the start of `b`; `None` when `b` is shorter than a header.
     pub fn decode(b: &[u8]) -> Option<BlockHeader> {
         let b = b.get(..BLOCK_HEADER_LEN)?;
         Some(BlockHeader {
@@ -170,6 +186,9 @@ pub fn encode_frame(kind: u8, flags: u8, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The file footer: the trailer frame's offset (with a checksum of its
+/// own) and the end magic, so that a reader finds the trailer from the end
+/// of the file.
 pub fn encode_footer(trailer_offset: u64) -> [u8; FOOTER_LEN] {
     let mut b = [0u8; FOOTER_LEN];
     b[0..8].copy_from_slice(&trailer_offset.to_le_bytes());

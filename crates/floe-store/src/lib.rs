@@ -17,7 +17,7 @@
 //!   [`BlockDecoder::decode_batch`] decodes the columns of a
 //!   [`Projection`] into a [`floe_flow::FlowBatch`] with no `Flow` per row.
 //!   `floe-scan` puts these together (window, filter, threads).
-//! * [`tree`] finds files in time order by name; [`expire`] keeps a store
+//! * [`tree`] finds files in time order by name; [`expire`](mod@expire) keeps a store
 //!   under a size and age limit.
 //! * [`zone`] is the time zone periods are aligned in and times are read
 //!   and shown in; [`layout`] the periods, file names and directories built
@@ -35,6 +35,7 @@
 
 mod batch;
 mod codec;
+/// The store's error type.
 pub mod error;
 pub mod expire;
 mod file_writer;

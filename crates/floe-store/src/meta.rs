@@ -29,7 +29,9 @@ pub struct FileHeader {
 /// A half-open interval of receive time `[start_ms, end_ms)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
+    /// First millisecond of the period, UTC.
     pub start_ms: i64,
+    /// First millisecond after it.
     pub end_ms: i64,
 }
 
@@ -37,14 +39,18 @@ pub struct Period {
 /// (in the trailer).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CountersSnapshot {
+    /// Each exporter's counters since the file was opened.
     pub exporters: Vec<(ExporterKey, ExporterCounters)>,
 }
 
 /// Totals over the flows of a file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
+    /// Number of flows.
     pub flows: u64,
+    /// Sum of their packets.
     pub packets: u64,
+    /// Sum of their octets.
     pub octets: u64,
     /// Earliest flow start (UTC ms); 0 when there are no flows.
     pub first_ms: i64,
@@ -53,6 +59,7 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Adds a block's flows, with the packet and octet sums read from its header.
     pub fn add_block(&mut self, e: &BlockIndexEntry, packets: u64, octets: u64) {
         if self.flows == 0 {
             self.first_ms = e.min_start_ms;
@@ -74,6 +81,7 @@ pub struct BlockIndexEntry {
     pub offset: u64,
     /// Length of the whole frame (header and body).
     pub len: u32,
+    /// Flows in the block.
     pub records: u32,
     /// Earliest flow start in the block.
     pub min_start_ms: i64,
@@ -95,8 +103,11 @@ pub struct Trailer {
     pub closed_ms: i64,
     /// True when the trailer was rebuilt by crash recovery.
     pub recovered: bool,
+    /// Totals over every block of the file.
     pub totals: Totals,
+    /// Each exporter's counters when the file was closed.
     pub exporters: Vec<(ExporterKey, ExporterCounters)>,
+    /// Where each block is, so a reader needs no scan.
     pub blocks: Vec<BlockIndexEntry>,
 }
 

@@ -244,13 +244,54 @@ pub struct FlowFile {
 }
 
 impl FlowFile {
+    /// Opens and indexes a floe file: from its trailer when it is closed, by
+    /// scanning its frames otherwise. Damage found by the scan is kept in
+    /// [`FlowFile::damage`]; only a file that cannot be read at all (missing, not
+    /// floe, a newer format) is an error.
+    ///
+    /// ```
+    /// use floe_flow::Flow;
+    /// use floe_store::{FlowFile, StoreConfig, StoreWriter};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let now_ms = 1_764_000_000_000; // 2025-11-24 16:00 UTC
+    ///
+    /// // A store files flows by receive time into ten-minute files.
+    /// let (mut store, _recovered) = StoreWriter::open(StoreConfig::new(dir.path()), now_ms)?;
+    /// let flow = Flow {
+    ///     start_ms: now_ms - 2_000,
+    ///     end_ms: now_ms - 1_000,
+    ///     packets: 3,
+    ///     octets: 180,
+    ///     ..Flow::default()
+    /// };
+    /// store.write(now_ms, &[flow.clone()])?;
+    /// let closed = store.close(now_ms)?.expect("the open file is closed");
+    ///
+    /// // Reading the file back.
+    /// let file = FlowFile::open(&closed.path)?;
+    /// assert!(file.is_closed());
+    /// assert_eq!(file.read_all()?, vec![flow]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<FlowFile> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-        // SAFETY: floe files are only ever appended to while open (tmp- files)
-        // and renamed, never rewritten in place, so the mapped bytes do not
-        // change under us; a concurrent append only adds bytes past the
-        // mapped length.
+        // SAFETY: the mapping is read-only, and the bytes of a file's whole
+        // frames never change: a writer only appends whole frames to its
+        // `tmp-` file and renames it when closed, and a concurrent append
+        // only adds bytes past the length mapped here. The torn tail of a
+        // `tmp-` file (the bytes past its last whole frame) can change
+        // under the mapping, though: crash recovery (when a writer starts
+        // on a directory a dead writer left) cuts it off and writes a
+        // trailer in its place, and a failed write is cut off
+        // (`drop_failed_block`) and written again. A reader that mapped
+        // such a tail and touches it afterwards may see other bytes, zeros
+        // in the last page, or SIGBUS past it. Nothing here guards against
+        // that; what limits it is that a torn tail is at most one write's
+        // frames and is touched only here, in `open` (the footer check and
+        // the frame scan), right after mapping: the blocks read later are
+        // whole frames, which never change.
         let data = unsafe { Mmap::map(&file) }.map_err(|e| StoreError::io(path, e))?;
         #[cfg(unix)]
         {
@@ -310,10 +351,12 @@ impl FlowFile {
         sane.then_some(t)
     }
 
+    /// The path the file was opened under.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The file header: creation time, period, host, zone, writer.
     pub fn header(&self) -> &FileHeader {
         &self.header
     }
@@ -354,6 +397,7 @@ impl FlowFile {
         self.data.len() as u64
     }
 
+    /// True when the file holds no whole block.
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty()
     }
@@ -450,8 +494,8 @@ impl FlowFile {
     /// Drops the resident copy of the pages of `[offset, offset+len)`, so
     /// that scanning a large file keeps only a block or two resident. The
     /// first page, shared with the block before, goes too (a reader has
-    /// passed it; rounding it up instead left two pages per block resident,
-    /// 5 MB over a 600-block file); the last, shared with the next block,
+    /// passed it; rounding it up instead left two pages per block
+    /// resident); the last, shared with the next block,
     /// stays for that block's read to drop.
     fn release(&self, offset: usize, len: usize) {
         const PAGE: usize = 4096;

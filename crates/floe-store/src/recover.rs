@@ -26,7 +26,9 @@ pub struct Recovered {
     /// Where it is now (closed name), or `None` when it held nothing at all
     /// (no complete header) and was removed.
     pub to: Option<PathBuf>,
+    /// Whole blocks kept.
     pub blocks: usize,
+    /// Flows in those blocks.
     pub flows: u64,
     /// Bytes of torn tail dropped.
     pub dropped_bytes: u64,

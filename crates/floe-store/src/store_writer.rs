@@ -80,6 +80,8 @@ impl StoreConfig {
         }
     }
 
+    /// Checks the settings a writer cannot work with (a period that does not divide
+    /// a day, a nesting out of range...), before anything is opened.
     pub fn validate(&self) -> Result<()> {
         if self.period_secs == 0 || 86_400 % self.period_secs != 0 {
             return Err(StoreError::Config(format!(
@@ -115,10 +117,15 @@ impl StoreConfig {
 /// A file the writer closed.
 #[derive(Clone, Debug)]
 pub struct ClosedFile {
+    /// Where the file is now (its closed name).
     pub path: PathBuf,
+    /// The receive-time period the file covers.
     pub period: Period,
+    /// Totals over its flows.
     pub totals: Totals,
+    /// Each exporter's counters for the period.
     pub exporters: Vec<(ExporterKey, ExporterCounters)>,
+    /// The file's size.
     pub bytes: u64,
 }
 
@@ -189,6 +196,7 @@ impl StoreWriter {
         ))
     }
 
+    /// The configuration the writer was opened with.
     pub fn config(&self) -> &StoreConfig {
         &self.cfg
     }

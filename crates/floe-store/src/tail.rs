@@ -91,6 +91,7 @@ impl Tail {
         &self.path
     }
 
+    /// The file header read when the tail was opened.
     pub fn header(&self) -> &FileHeader {
         &self.header
     }
@@ -140,10 +141,19 @@ impl Tail {
             self.map = None;
             return Ok(());
         }
-        // SAFETY: floe files are only appended to while open and renamed,
-        // never rewritten in place (crash recovery, which truncates a torn
-        // tail, runs before a writer starts and never beside one), so the
-        // mapped bytes do not change under us.
+        // SAFETY: the mapping is read-only, and the bytes of a file's whole
+        // frames never change: the writer appends whole frames and renames
+        // the file when it closes it. The torn tail past the last whole
+        // frame can change under the mapping, though: crash recovery (when
+        // a writer starts after a dead one) cuts it off and writes a
+        // trailer in its place, and a failed write is cut off
+        // (`drop_failed_block`) and written again. The tail sees the new
+        // length at its next `remap` and maps again; until then a read of
+        // those bytes (frames this reader has not yet returned) may see
+        // other bytes, zeros in the last page, or SIGBUS past it. A frame
+        // is only returned once its length and checksum hold, so changed
+        // bytes are never handed out as a block; nothing guards against
+        // SIGBUS.
         let m = unsafe { Mmap::map(&self.file) }.map_err(|e| StoreError::io(&self.path, e))?;
         self.map = Some(m);
         Ok(())

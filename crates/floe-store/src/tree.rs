@@ -8,6 +8,7 @@ use crate::layout::{parse_file_name, parse_flow_tools_name};
 /// A floe file found in a tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeFile {
+    /// Where the file is.
     pub path: PathBuf,
     /// Period start from the name, UTC ms.
     pub start_ms: i64,
@@ -16,7 +17,9 @@ pub struct TreeFile {
     pub next_start_ms: i64,
     /// `tmp-` file: still being written, or left by a crash.
     pub tmp: bool,
+    /// Collision suffix of the name (`.1`, `.2`...), 0 when none.
     pub serial: u32,
+    /// Size in bytes when listed.
     pub size: u64,
     /// A flow-tools file (`ft-v05...`), listed only by [`walk_readable`].
     pub flow_tools: bool,

@@ -12,9 +12,11 @@ use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, TimeZone, Utc};
 /// times are read and shown in.
 #[derive(Clone, Debug)]
 pub enum Zone {
+    /// Coordinated Universal Time.
     Utc,
     /// The host's local zone (TZ, /etc/localtime).
     Local,
+    /// A zone of the IANA database, such as `Europe/Paris`.
     Named(chrono_tz::Tz),
 }
 

@@ -7,6 +7,7 @@
 //! counts, durations from milliseconds to the 30-minute active timeout,
 //! flows arriving in export order. Benchmarks that compare floe with other
 //! tools must use the same generator and seed on both sides.
+#![forbid(unsafe_code)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -17,10 +18,12 @@ use floe_flow::Flow;
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator whose stream is fixed by `seed`.
     pub fn seed_from_u64(seed: u64) -> Self {
         Rng(seed)
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -39,6 +42,7 @@ impl Rng {
         lo + (self.next_u64() % (hi - lo) as u64) as i64
     }
 
+    /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }

@@ -170,6 +170,7 @@ impl Server {
         format!("http://127.0.0.1:{}", self.http_port)
     }
 
+    /// The server's HTTP port.
     pub fn http_port(&self) -> u16 {
         self.http_port
     }
@@ -359,6 +360,7 @@ impl Chdb {
         Some(c)
     }
 
+    /// `http://127.0.0.1:PORT` of the shim's HTTP endpoint.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -16,6 +16,7 @@
 //! `$FLOE_TEST_SKIPS` (`scripts/test` sets it and empties it before a run),
 //! else to `test-skips/` in cargo's target directory: one file per test
 //! process, one line per skipped check.
+#![forbid(unsafe_code)]
 
 pub mod clickhouse;
 

@@ -8,15 +8,22 @@ use crate::names::{Dns, Names};
 /// The screens, as iptraf has them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tab {
+    /// The heavy hitters.
     Talkers,
+    /// Flows per protocol and port.
     Ports,
+    /// Flows per IP protocol.
     Protocols,
+    /// Flows per packet size bracket.
     Sizes,
+    /// Flows per TCP flag kind.
     Flags,
+    /// Flows and export delay per exporter.
     Exporters,
 }
 
 impl Tab {
+    /// Every tab, in the order the tab bar shows them.
     pub const ALL: [Tab; 6] = [
         Tab::Talkers,
         Tab::Ports,
@@ -26,6 +33,7 @@ impl Tab {
         Tab::Exporters,
     ];
 
+    /// The tab's name in the tab bar.
     pub fn title(self) -> &'static str {
         match self {
             Tab::Talkers => "Talkers",
@@ -41,10 +49,15 @@ impl Tab {
 /// Which talkers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TalkerKey {
+    /// Sources by bytes.
     Src,
+    /// Destinations by bytes.
     Dst,
+    /// Source and destination pairs by bytes.
     Pair,
+    /// Source ASes by bytes.
     SrcAs,
+    /// Destination ASes by bytes.
     DstAs,
     /// Sources by flows: scanners.
     SrcByFlows,
@@ -53,6 +66,7 @@ pub enum TalkerKey {
 }
 
 impl TalkerKey {
+    /// The heading of the list.
     pub fn title(self) -> &'static str {
         match self {
             TalkerKey::Src => "Source",
@@ -69,12 +83,16 @@ impl TalkerKey {
 /// The column lists are sorted by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sort {
+    /// Largest byte count first.
     Bytes,
+    /// Largest packet count first.
     Packets,
+    /// Largest flow count first.
     Flows,
 }
 
 impl Sort {
+    /// The word shown in the status line.
     pub fn title(self) -> &'static str {
         match self {
             Sort::Bytes => "bytes",
@@ -87,22 +105,29 @@ impl Sort {
 /// What a key asks the caller to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Nothing to do.
     None,
     /// Ask the live view again now (the request changed).
     Refresh,
+    /// Leave `floe top`.
     Quit,
 }
 
 /// The state of the screen.
 pub struct App {
+    /// The screen shown.
     pub tab: Tab,
+    /// The list the talkers screen shows.
     pub talkers: TalkerKey,
+    /// The column lists are sorted by.
     pub sort: Sort,
     /// Seconds shown.
     pub window: u32,
     /// Seconds the server keeps.
     pub server_window: u32,
+    /// Counts scaled by the sampling intervals.
     pub scale: bool,
+    /// Totals and protocols spread over the flows' own time.
     pub spread: bool,
     /// The filter in force.
     pub filter: Option<String>,
@@ -110,7 +135,9 @@ pub struct App {
     pub editing: Option<String>,
     /// Why the last filter typed was refused.
     pub filter_error: Option<String>,
+    /// How protocols, ports, ASes and addresses are shown.
     pub names: Names,
+    /// The last answer from the live view, drawn until the next one.
     pub last: Option<Response>,
     /// Where the socket is, for the title.
     pub socket: String,
@@ -124,6 +151,8 @@ pub struct App {
 const WINDOWS: [u32; 5] = [10, 60, 300, 900, 3600];
 
 impl App {
+    /// The first screen: talkers by bytes over a minute; `socket` is the path shown
+    /// in the title.
     pub fn new(socket: String) -> App {
         App {
             tab: Tab::Talkers,

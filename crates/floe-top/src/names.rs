@@ -130,6 +130,7 @@ fn socket_addr(sa: &std::net::SocketAddr) -> (libc::sockaddr_storage, libc::sock
 
 /// How keys are shown.
 pub struct Names {
+    /// Names of protocols, ports and ASes.
     pub symbols: Symbols,
     /// Show names (protocols, services, AS names) rather than numbers.
     pub names: bool,
@@ -138,6 +139,7 @@ pub struct Names {
 }
 
 impl Names {
+    /// Names on, the built-in symbols, no reverse DNS.
     pub fn new() -> Names {
         Names {
             symbols: Symbols::builtin(),
@@ -146,6 +148,8 @@ impl Names {
         }
     }
 
+    /// A protocol's name (upper case) when names are on and it has one, else its
+    /// number.
     pub fn protocol(&self, p: u8) -> String {
         match self.names.then(|| self.symbols.protocol(p)).flatten() {
             Some(n) => n.to_uppercase(),
@@ -153,6 +157,8 @@ impl Names {
         }
     }
 
+    /// A port with its service name when names are on and it has one (`443
+    /// (https)`), else its number.
     pub fn port(&self, p: u16) -> String {
         match self.names.then(|| self.symbols.port(p)).flatten() {
             Some(n) => format!("{p} ({n})"),
@@ -171,6 +177,8 @@ impl Names {
         }
     }
 
+    /// An AS number given as text, as `AS64500`, followed by its name when names
+    /// are on and it has one.
     pub fn asn(&self, text: &str) -> String {
         let name = text
             .parse::<u32>()

@@ -22,8 +22,10 @@ use crate::render::draw;
 /// Why `floe top` stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum TopError {
+    /// Talking to the live view failed.
     #[error(transparent)]
     Live(#[from] ClientError),
+    /// Drawing on or reading from the terminal failed.
     #[error("the terminal: {0}")]
     Terminal(#[from] std::io::Error),
 }
@@ -31,8 +33,11 @@ pub enum TopError {
 /// What the interactive screen starts with.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// The live view's socket.
     pub socket: PathBuf,
+    /// Seconds shown at first.
     pub window: u32,
+    /// The filter to start with.
     pub filter: Option<String>,
     /// How often the live view is asked.
     pub every: Duration,

@@ -1,11 +1,10 @@
 //! Many datagrams per system call: `recvmmsg(2)` into a fixed set of
 //! buffers.
 //!
-//! Why not `recv_from` in a loop: at 100 000 datagrams a second (3 M flows
-//! of 30) one call per datagram, and one wake-up per datagram whenever the
-//! reader is faster than the sender, cost floed a sixth of its CPU on a
-//! 2-core machine (perf: `finish_task_switch` 14 % of the daemon's samples,
-//! all in the receive thread). std and socket2 have no `recvmmsg`; nix has
+//! Why not `recv_from` in a loop: at high datagram rates one call per
+//! datagram, and one wake-up per datagram whenever the reader is faster
+//! than the sender, cost floed a large share of its CPU (context switches
+//! in the receive thread led its profile). std and socket2 have no `recvmmsg`; nix has
 //! one, but its API allocates per call, so this is a thin wrapper over libc.
 
 use std::io;
@@ -27,10 +26,6 @@ pub struct RecvMany {
     iovs: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
 }
-
-// The raw pointers in `iovs` and `hdrs` point into `buf` and `addrs`, which
-// the struct owns and never reallocates.
-unsafe impl Send for RecvMany {}
 
 impl RecvMany {
     pub fn new(n: usize) -> RecvMany {

@@ -2,7 +2,7 @@
 //! that fills them to reuse: a receive batch (up to 512 KiB) and a batch's
 //! flows (some 700 KiB) grow to their working size once, instead of being
 //! allocated, faulted in and freed on another thread a few hundred times
-//! a second (page faults and `memmove` were 5 % of floed's samples).
+//! a second (page faults and `memmove` showed in floed's profile).
 
 use std::sync::Mutex;
 
