@@ -11,18 +11,23 @@ use crate::query::Measure;
 /// that no interval shows bytes without packets or flows).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
+    /// Flows (each counted in every interval it is active in).
     pub flows: u64,
+    /// Packets.
     pub packets: u64,
+    /// Bytes.
     pub octets: u64,
 }
 
 impl Counts {
+    /// Adds `o`'s counts (packets and bytes saturate rather than wrap).
     pub fn add(&mut self, o: &Counts) {
         self.flows += o.flows;
         self.packets = self.packets.saturating_add(o.packets);
         self.octets = self.octets.saturating_add(o.octets);
     }
 
+    /// The count of measure `m`.
     pub fn get(&self, m: Measure) -> u64 {
         match m {
             Measure::Octets => self.octets,
@@ -48,15 +53,20 @@ impl Counts {
 /// A series' figures over its intervals, of the query's measure.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
+    /// The smallest interval's value.
     pub min: u64,
+    /// The largest interval's value.
     pub max: u64,
+    /// The mean over all intervals of the range, empty ones included.
     pub avg: f64,
     /// The value 95% of the intervals are at or below (nearest rank).
     pub p95: u64,
+    /// The sum over the range.
     pub total: u64,
 }
 
 impl Stats {
+    /// The figures of `values`, one per interval.
     pub fn of(values: &[u64]) -> Stats {
         if values.is_empty() {
             return Stats::default();
@@ -83,6 +93,7 @@ pub struct Series {
     pub label: String,
     /// The key's parts as shown, one per part of the key.
     pub key: Vec<String>,
+    /// One per interval of the answer, in time order.
     pub values: Vec<Counts>,
     /// Of the query's measure.
     pub stats: Stats,
@@ -145,9 +156,13 @@ impl Series {
 /// What a backend answers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
+    /// The range asked, `[from_ms, to_ms)`, UTC ms.
     pub from_ms: i64,
+    /// The end of the range (excluded), UTC ms.
     pub to_ms: i64,
+    /// The length of an interval, ms.
     pub interval_ms: i64,
+    /// What the series are ranked and their statistics computed by.
     pub measure: Measure,
     /// The start of each interval (UTC ms).
     pub starts: Vec<i64>,
@@ -157,6 +172,7 @@ pub struct Answer {
     pub series: Vec<Series>,
     /// Everything else (absent when every key is a series).
     pub other: Option<Series>,
+    /// Every flow of the range, series or not.
     pub total: Series,
     /// How it was answered.
     pub stats: AnswerStats,
@@ -165,6 +181,7 @@ pub struct Answer {
 /// How the answer was found (what a cache saved).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerStats {
+    /// The backend that answered (`local`, `clickhouse`).
     pub backend: String,
     /// Files the range needed.
     pub files: usize,

@@ -58,6 +58,7 @@ impl Cache {
         }
     }
 
+    /// The directory the partial answers are kept in.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

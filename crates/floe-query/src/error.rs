@@ -10,8 +10,10 @@ pub enum QueryError {
     /// asked.
     #[error("{0}")]
     Invalid(String),
+    /// The filter does not compile (its message names line and column).
     #[error(transparent)]
     Filter(#[from] floe_filter::FilterError),
+    /// The report engine refused the key or its options.
     #[error(transparent)]
     Report(#[from] floe_report::ReportError),
     /// A file of the store could not be read.
@@ -20,7 +22,9 @@ pub enum QueryError {
     /// The store's directory could not be listed.
     #[error("{}: {source}", path.display())]
     Tree {
+        /// The directory that could not be listed.
         path: PathBuf,
+        /// Why not.
         source: floe_store::StoreError,
     },
     /// The query took longer than it may.

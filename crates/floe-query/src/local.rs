@@ -53,6 +53,7 @@ impl LocalStore {
         self
     }
 
+    /// Reads on `threads` threads (at least one), a file each at a time.
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
         self
@@ -77,10 +78,12 @@ impl LocalStore {
         self
     }
 
+    /// The store's directory.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// The cache of per-file partial answers, if one is used.
     pub fn cache(&self) -> Option<&Cache> {
         self.cache.as_ref()
     }

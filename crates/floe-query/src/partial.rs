@@ -76,6 +76,7 @@ impl Partial {
         self.rows.len()
     }
 
+    /// Whether the partial holds no row (no flow of the file counted).
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

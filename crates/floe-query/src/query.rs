@@ -10,13 +10,17 @@ use crate::error::QueryError;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Measure {
+    /// Bytes (bits/s when shown as a rate).
     #[default]
     Octets,
+    /// Packets (packets/s as a rate).
     Packets,
+    /// Flows (flows/s as a rate).
     Flows,
 }
 
 impl Measure {
+    /// The measure named `s`: `octets`, `bytes` or `bits`; `packets`; `flows`.
     pub fn parse(s: &str) -> Result<Measure, QueryError> {
         Ok(match s {
             "octets" | "bytes" | "bits" => Measure::Octets,
@@ -52,6 +56,7 @@ pub const MAX_TOP: usize = 200;
 pub struct Query {
     /// The range `[from_ms, to_ms)`, UTC ms.
     pub from_ms: i64,
+    /// The end of the range (excluded), UTC ms.
     pub to_ms: i64,
     /// The length of an interval, ms (intervals are aligned on multiples
     /// of it since 1970, UTC).
@@ -65,6 +70,7 @@ pub struct Query {
     /// prefixes), as `floe report --src-format` takes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub src_format: Option<String>,
+    /// The destination address parts' format, as `--dst-format` takes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dst_format: Option<String>,
     /// Only flows matching this expression (floe's language).
@@ -104,7 +110,9 @@ fn is_true(b: &bool) -> bool {
 pub struct Compiled {
     /// `time-series/KEY` (its first part is the interval).
     pub kind: ReportType,
+    /// How source address parts are shown (address, prefix...).
     pub src_format: AddrFormat,
+    /// How destination address parts are shown.
     pub dst_format: AddrFormat,
     /// The expression the flows must match (the filter and the
     /// exporters), as floe's language text.
