@@ -69,6 +69,7 @@ impl ClickHouseBackend {
         self
     }
 
+    /// The client the backend queries with.
     pub fn client(&self) -> &Client {
         &self.client
     }

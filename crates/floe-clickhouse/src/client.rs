@@ -19,10 +19,12 @@ use crate::error::{ClickHouseError, Result};
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a password.
     pub fn new(s: impl Into<String>) -> Secret {
         Secret(s.into())
     }
 
+    /// The password itself, for the request header that carries it.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -39,9 +41,14 @@ impl fmt::Debug for Secret {
 pub struct Target {
     /// `http://host:8123` or `https://...` (no path, no credentials).
     pub url: String,
+    /// The user (`X-ClickHouse-User`); the server's default user when
+    /// none.
     pub user: Option<String>,
+    /// The user's password (`X-ClickHouse-Key`).
     pub password: Option<Secret>,
+    /// The database of the table.
     pub database: String,
+    /// The table flows are shipped to (or read from).
     pub table: String,
 }
 
@@ -190,6 +197,8 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
+    /// A client for `target` with `timeouts`, reading answers up to
+    /// [`MAX_ANSWER`] long. Nothing is sent until the first request.
     pub fn new(target: Target, timeouts: Timeouts) -> Client {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -211,6 +220,7 @@ impl Client {
         self
     }
 
+    /// The server (and table) this client talks to.
     pub fn target(&self) -> &Target {
         &self.target
     }

@@ -89,6 +89,7 @@
 //! Nothing here prints or exits: errors are [`ClickHouseError`]s, and what
 //! a person should hear of comes back as [`ship::ShipEvent`]s for the
 //! binaries to log.
+#![forbid(unsafe_code)]
 
 pub mod backend;
 pub mod client;

@@ -56,8 +56,12 @@ const MAX_PIECES: i64 = 4096;
 /// One report to answer.
 #[derive(Clone, Debug)]
 pub struct ReportQuery {
+    /// The report: its key parts, summary or count.
     pub kind: ReportType,
+    /// How it is computed and shown (scaling, rates, address formats,
+    /// interval).
     pub options: ReportOptions,
+    /// The flows counted: those the filter matches (all when `None`).
     pub filter: Option<Expr>,
     /// `[from, to)` UTC ms (`i64::MIN`/`MAX` when open).
     pub window: (i64, i64),
@@ -80,6 +84,7 @@ pub enum Source {
 /// The statements that answer a report.
 #[derive(Clone, Debug)]
 pub struct Compiled {
+    /// The table the statements read.
     pub source: Source,
     /// The rows (absent for summaries).
     pub rows: Option<String>,

@@ -18,6 +18,8 @@ use crate::schema::FLOW_COLUMNS;
 /// Where a row comes from: its identity in ClickHouse (see the crate docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RowIdentity {
+    /// The identity of the file the row was read from
+    /// ([`crate::ship::file_id`] or [`crate::ship::flow_tools_id`]).
     pub file_id: u64,
     /// Offset of the block's frame in the file (a chunk number for files
     /// without blocks).

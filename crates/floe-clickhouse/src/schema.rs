@@ -52,9 +52,11 @@ pub enum Variant {
 /// Where and how the tables are made.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchemaOptions {
+    /// The database the tables are made in.
     pub database: String,
     /// The flows table; the others are named after it.
     pub table: String,
+    /// The server generation the DDL is for.
     pub variant: Variant,
     /// `ON CLUSTER` name: Replicated tables per shard and Distributed ones.
     pub cluster: Option<String>,
@@ -80,10 +82,16 @@ impl Default for SchemaOptions {
 /// A column's type in each variant, and its codec in the modern one.
 #[derive(Clone, Copy, Debug)]
 pub struct Column {
+    /// The column's name.
     pub name: &'static str,
+    /// Its type in the modern variant.
     pub modern: &'static str,
+    /// Its type in the legacy variant.
     pub legacy: &'static str,
+    /// Its codec in the modern variant (empty: the server's default).
     pub codec: &'static str,
+    /// What it holds, for the comments of the schema script (empty: not
+    /// listed there).
     pub doc: &'static str,
 }
 

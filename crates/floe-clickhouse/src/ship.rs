@@ -37,7 +37,9 @@ pub const MAX_BATCH_FLOWS: usize = 1_000_000;
 /// How a shipper ships.
 #[derive(Clone, Debug)]
 pub struct ShipOptions {
+    /// The server and table shipped to.
     pub target: Target,
+    /// The client's timeouts.
     pub timeouts: Timeouts,
     /// The collector's name in every row (the host name, usually).
     pub collector: String,
@@ -59,6 +61,9 @@ pub struct ShipOptions {
 }
 
 impl ShipOptions {
+    /// The defaults for shipping to `target` as the collector named
+    /// `collector`: batches of [`DEFAULT_BATCH_FLOWS`] or
+    /// [`DEFAULT_BATCH_INTERVAL`], closed files only, no cluster.
     pub fn new(target: Target, collector: &str) -> ShipOptions {
         ShipOptions {
             target,
@@ -125,19 +130,42 @@ impl Fnv {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ShipEvent {
     /// A file was removed (expiry) before all of it was shipped.
-    Lost { path: PathBuf, flows: u64 },
+    Lost {
+        /// The file.
+        path: PathBuf,
+        /// Its flows that were not shipped.
+        flows: u64,
+    },
     /// A file could not be read; what could be shipped of it was.
-    Unreadable { path: PathBuf, error: String },
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be read.
+        error: String,
+    },
     /// An insert's outcome was unknown (a crash, a timeout, a restart) and
     /// the check found it whole in the table: nothing is sent again.
-    Landed { query_id: String, flows: u64 },
+    Landed {
+        /// The insert's `query_id`.
+        query_id: String,
+        /// The flows in the batch.
+        flows: u64,
+    },
     /// ... or found nothing of it: it is sent again.
-    NotLanded { query_id: String, flows: u64 },
+    NotLanded {
+        /// The insert's `query_id`.
+        query_id: String,
+        /// The flows in the batch.
+        flows: u64,
+    },
     /// ... or found part of it (or more): those rows were deleted and the
     /// batch is sent again.
     Repaired {
+        /// The insert's `query_id`.
         query_id: String,
+        /// The flows in the batch.
         expected: u64,
+        /// The rows of the batch found in the table (and deleted).
         found: u64,
     },
 }
@@ -156,12 +184,15 @@ pub enum Step {
 /// The shipper's counters, for logs, `floe info` and metrics.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Status {
+    /// Flows shipped to the table, ever (from the state file).
     pub shipped_flows: u64,
+    /// Batches that went in, ever (from the state file).
     pub shipped_batches: u64,
     /// Flows written to the store and not yet in ClickHouse.
     pub backlog_flows: u64,
     /// Files not wholly shipped.
     pub backlog_files: u64,
+    /// Flows removed from the store before they were shipped, ever.
     pub lost_flows: u64,
     /// Inserts whose outcome had to be checked.
     pub checks: u64,
@@ -308,6 +339,7 @@ impl Shipper {
         &self.state_path
     }
 
+    /// The client the shipper sends with.
     pub fn client(&self) -> &Client {
         &self.client
     }

@@ -26,7 +26,9 @@ const MAX_STATE: u64 = 64 << 20;
 /// A file's place in the tree's order (period start, serial, then path).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Position {
+    /// The start of the file's period (ms since the epoch).
     pub start_ms: i64,
+    /// The file's serial within its period.
     pub serial: u32,
     /// The path under the store's root, with `tmp-` taken off the name.
     pub key: String,
@@ -35,14 +37,19 @@ pub struct Position {
 /// How far one file has been shipped.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileProgress {
+    /// The start of the file's period (ms since the epoch), as in its
+    /// [`Position`].
     pub start_ms: i64,
+    /// The file's serial within its period, as in its [`Position`].
     pub serial: u32,
     /// The file's identity (from its header: see `ship::file_id`).
     pub file_id: u64,
     /// Where the next block to ship starts (the end of the last shipped
     /// block's frame), or the next chunk of a flow-tools file.
     pub next_offset: u64,
+    /// Blocks of the file shipped so far.
     pub blocks: u64,
+    /// Flows of the file shipped so far.
     pub flows: u64,
     /// Every block of the closed file is shipped.
     pub done: bool,
@@ -51,12 +58,16 @@ pub struct FileProgress {
 /// A block sent in the batch whose outcome is not known yet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentBlock {
+    /// The file's key (its path under the store's root, as in
+    /// [`Position::key`]).
     pub key: String,
+    /// The file's identity (see [`FileProgress::file_id`]).
     pub file_id: u64,
     /// The block's offset (its identity in the table).
     pub block: u64,
     /// Where the block's frame ends.
     pub end_offset: u64,
+    /// The flows in the block.
     pub records: u32,
 }
 
@@ -64,31 +75,47 @@ pub struct SentBlock {
 /// when its outcome is known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InFlight {
+    /// The insert's `query_id`, to find it among the server's running
+    /// queries after a restart.
     pub query_id: String,
+    /// The blocks in the batch, in the order sent.
     pub blocks: Vec<SentBlock>,
     /// The rows' `time` range (seconds), for the check to read few parts.
     pub time_from: u32,
+    /// The end of that range (inclusive).
     pub time_to: u32,
 }
 
+/// The state of shipping one store to one table, as kept in the state
+/// file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
+    /// The file's format ([`FORMAT`]).
     pub format: u32,
     /// The table shipped to (`http://host:port/db.table`).
     pub target: String,
+    /// The collector's name in the rows shipped (a state is read back
+    /// for the same name only).
     pub collector: String,
     /// Every file before this position is shipped (or was given up).
     pub done_before: Option<Position>,
     /// Files at or after `done_before` that are partly or wholly shipped.
     pub files: BTreeMap<String, FileProgress>,
+    /// The batch whose insert may be under way, if any: its outcome is
+    /// checked before anything else is sent.
     pub in_flight: Option<InFlight>,
+    /// Flows shipped to this table, ever.
     pub shipped_flows: u64,
+    /// Batches that went in, ever.
     pub shipped_batches: u64,
     /// Flows removed from the store before they were shipped.
     pub lost_flows: u64,
 }
 
 impl State {
+    /// A state with nothing shipped yet, for `target` (as
+    /// [`crate::Target::describe`] puts it) and the collector named
+    /// `collector`.
     pub fn new(target: &str, collector: &str) -> State {
         State {
             format: FORMAT,

@@ -40,6 +40,7 @@ pub enum DayError {
 
 /// Everything a request may use.
 pub struct App {
+    /// What answers the queries.
     pub backend: Box<dyn Backend>,
     /// The store's directory (days, exporters pages), when local.
     pub root: Option<PathBuf>,
@@ -49,10 +50,13 @@ pub struct App {
     pub streams: Arc<Semaphore>,
     /// Computes a day's daily page (the `floe` binary gives it).
     pub daily: Option<DailyPage>,
+    /// The zone pages show times in and read typed times in.
     pub zone: Zone,
+    /// The users who may log in; `None` asks for no login.
     pub users: Option<Users>,
     /// Queries running at once.
     pub queries: Semaphore,
+    /// How long one query may take.
     pub time_limit: Duration,
     answers: Mutex<AnswerCache>,
     logins: Logins,
@@ -92,6 +96,9 @@ const ANSWER_TTL: Duration = Duration::from_secs(600);
 const CLOSED_AFTER_MS: i64 = 20 * 60_000;
 
 impl App {
+    /// The state for answering from `backend`, with at most `concurrent`
+    /// queries running at once (at least one), each within `time_limit`;
+    /// no live socket and no daily pages until set.
     pub fn new(
         backend: Box<dyn Backend>,
         root: Option<PathBuf>,
@@ -221,8 +228,11 @@ pub enum WebError {
     /// A parameter that cannot be used (400).
     #[error("{0}")]
     Bad(String),
+    /// The query layer's error (400 when the query is to blame, 503 when
+    /// it timed out, 500 otherwise).
     #[error(transparent)]
     Query(QueryError),
+    /// No such page (404).
     #[error("not found")]
     NotFound,
     /// Not there, and why (404).
@@ -231,6 +241,7 @@ pub enum WebError {
     /// Too many queries at once (503).
     #[error("the server is busy with other queries; try again in a moment")]
     Busy,
+    /// Something failed on the server's side (500).
     #[error("{0}")]
     Internal(String),
 }
@@ -242,6 +253,7 @@ impl From<crate::params::BadParam> for WebError {
 }
 
 impl WebError {
+    /// The HTTP status the error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
             WebError::Bad(_) => StatusCode::BAD_REQUEST,

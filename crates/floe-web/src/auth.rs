@@ -14,19 +14,28 @@ use base64::Engine;
 /// Why the users file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
+    /// The users file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The users file.
         path: String,
+        /// What went wrong.
         source: std::io::Error,
     },
+    /// A line of the users file is not a user and a password hash.
     #[error("{path}:{line}: {why}")]
     Line {
+        /// The users file.
         path: String,
+        /// The line's number, from 1.
         line: usize,
+        /// What is wrong with it.
         why: String,
     },
+    /// A user name that cannot be used.
     #[error("a user name is 1 to 64 letters, digits, '.', '-' or '_'")]
     Name,
+    /// The password could not be hashed.
     #[error("cannot hash the password: {0}")]
     Hash(String),
 }
@@ -89,6 +98,7 @@ impl Users {
             .map(|_| name.to_string())
     }
 
+    /// True when there are no users (then nobody gets in).
     pub fn is_empty(&self) -> bool {
         self.hashes.is_empty()
     }

@@ -35,6 +35,7 @@
 //! each with a time limit, and sends a Content-Security-Policy that
 //! allows nothing from elsewhere. Errors are HTTP statuses with the
 //! reason (400 for a bad parameter, with the filter's line and column).
+#![forbid(unsafe_code)]
 
 mod alerts;
 mod app;
@@ -60,6 +61,7 @@ use floe_store::Zone;
 
 /// How `floe web` runs.
 pub struct WebConfig {
+    /// The address to listen on.
     pub listen: SocketAddr,
     /// The store (for the local backend, days and exporters).
     pub root: Option<PathBuf>,
@@ -67,25 +69,35 @@ pub struct WebConfig {
     pub backend: Option<Box<dyn Backend>>,
     /// Where partial answers are kept, and how much.
     pub cache: Option<(PathBuf, u64)>,
+    /// The zone pages show times in and read typed times in.
     pub zone: Zone,
+    /// The users who may log in; `None` asks for no login.
     pub users: Option<auth::Users>,
+    /// floed's live socket, for the live page.
     pub live_socket: Option<PathBuf>,
+    /// Computes a day's daily page (the `floe` binary gives it).
     pub daily: Option<DailyPage>,
     /// Queries at once, and each one's time limit.
     pub concurrent: usize,
+    /// How long one query may take.
     pub time_limit: Duration,
 }
 
 /// Why the server stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address.
         addr: SocketAddr,
+        /// Why not.
         source: std::io::Error,
     },
+    /// The runtime or the server failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The configuration names neither a store nor a backend.
     #[error("no store and no backend to answer from")]
     NoBackend,
 }

@@ -19,30 +19,48 @@ use serde::Deserialize;
 /// The raw parameters, as the browser sends them.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct GraphParams {
+    /// The `floe report` key of the series (default `ip-source-address`).
     pub key: Option<String>,
+    /// Addresses aggregated to this prefix length, `/N` or `N` (0 to 32).
     pub prefix: Option<String>,
+    /// A filter in floe's language.
     pub filter: Option<String>,
+    /// Exporters' addresses: only their flows (all when none).
     #[serde(default)]
     pub exporter: Vec<String>,
+    /// The range when there is no `from`: a duration ending now (`1h`,
+    /// `24h`, `7d`...) or `month` (this month so far); default `24h`.
     pub range: Option<String>,
+    /// The range's start, `YYYY-MM-DD[ HH:MM]` in the server's zone.
     pub from: Option<String>,
+    /// The range's end, likewise (default: now).
     pub to: Option<String>,
+    /// The interval of the points: `auto` (the default) or a duration of a
+    /// minute or more.
     pub interval: Option<String>,
+    /// How many series (1 to 50, default 10).
     pub n: Option<String>,
+    /// `bits` (the default), `packets`, `flows` or `bytes`.
     pub unit: Option<String>,
+    /// `stack` (the default) or `lines`.
     pub view: Option<String>,
 }
 
 /// What the y axis shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
+    /// Bits per second.
     Bits,
+    /// Packets per second.
     Packets,
+    /// Flows per second.
     Flows,
+    /// Bytes per interval.
     Bytes,
 }
 
 impl Unit {
+    /// The unit's name in the URL (`bits`...).
     pub fn name(self) -> &'static str {
         match self {
             Unit::Bits => "bits",
@@ -62,6 +80,7 @@ impl Unit {
         }
     }
 
+    /// What the query layer sums for this unit.
     pub fn measure(self) -> Measure {
         match self {
             Unit::Bits | Unit::Bytes => Measure::Octets,
@@ -135,11 +154,15 @@ pub fn key_name(key: &str, n: usize) -> String {
 /// The checked graph: the query and how to show it.
 #[derive(Clone, Debug)]
 pub struct Graph {
+    /// The query that answers the graph.
     pub query: Query,
+    /// What the y axis shows.
     pub unit: Unit,
+    /// Stacked areas (`view=stack`) rather than lines.
     pub stacked: bool,
     /// The range as the form shows it (a preset, or empty for from/to).
     pub range: String,
+    /// The prefix length addresses are aggregated to, if any.
     pub prefix: Option<u8>,
     /// The interval parameter as given (`auto`...).
     pub interval: String,
