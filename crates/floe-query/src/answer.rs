@@ -93,6 +93,11 @@ pub struct Series {
     pub label: String,
     /// The key's parts as shown, one per part of the key.
     pub key: Vec<String>,
+    /// The key as people read it, where a part has a name (`TCP`, `443
+    /// (https)`, `8.0 (echo request)`): legends and tables for people
+    /// show it; CSV and scripts keep [`Series::label`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// One per interval of the answer, in time order.
     pub values: Vec<Counts>,
     /// Of the query's measure.
@@ -102,6 +107,11 @@ pub struct Series {
 }
 
 impl Series {
+    /// What a person reads: the name where there is one, else the label.
+    pub fn shown(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.label)
+    }
+
     pub(crate) fn new(label: String, key: Vec<String>, values: Vec<Counts>, m: Measure) -> Series {
         let of: Vec<u64> = values.iter().map(|c| c.get(m)).collect();
         let mut totals = Counts::default();
@@ -111,6 +121,7 @@ impl Series {
         Series {
             label,
             key,
+            name: None,
             stats: Stats::of(&of),
             values,
             totals,
@@ -127,6 +138,7 @@ impl Series {
         Series {
             label,
             key,
+            name: None,
             values: Vec::new(),
             stats: Stats {
                 total: totals.get(m),

@@ -217,6 +217,33 @@ fn decode_val(c: &mut Cursor) -> Option<Val> {
 /// partials' rows, borrowing their keys: the totals per key (to rank
 /// them), then the chosen series' values interval by interval; no key is
 /// copied and nothing is held per key but its total.
+/// A key as people read it (`TCP`, `443 (https)`), when one of its parts
+/// has a name: from the symbol tables floe ships, as reports show keys.
+fn names(parts: &[floe_report::KeyPart], key: &[Val]) -> Option<String> {
+    use floe_report::names::{label, Label};
+    static SYMBOLS: std::sync::OnceLock<floe_report::sym::Symbols> = std::sync::OnceLock::new();
+    let symbols = SYMBOLS.get_or_init(floe_report::sym::Symbols::builtin);
+    let proto = parts
+        .iter()
+        .position(|p| *p == floe_report::KeyPart::Protocol)
+        .and_then(|i| match key.get(i) {
+            Some(Val::N(n)) => u8::try_from(*n).ok(),
+            _ => None,
+        });
+    let labels: Vec<Label> = parts
+        .iter()
+        .zip(key)
+        .map(|(p, v)| label(*p, v, proto, Some(symbols), &floe_report::words::Utc))
+        .collect();
+    let named = labels
+        .iter()
+        .any(|l| l.name.is_some() || l.value != l.text());
+    named.then(|| labels.iter().map(Label::text).collect::<Vec<_>>().join(" "))
+}
+
+/// The answer to `q` from the partial answers of its files (or of a
+/// backend's rows): the top series, other and the total per interval,
+/// with their statistics; `columns` names the key's parts.
 pub fn merge(q: &Query, columns: Vec<String>, partials: &[Partial]) -> Result<Answer, QueryError> {
     let starts = q.starts();
     let n = starts.len();
@@ -268,6 +295,10 @@ pub fn merge(q: &Query, columns: Vec<String>, partials: &[Partial]) -> Result<An
     }
     ranked.truncate(keep);
     ranked.sort_unstable_by(order);
+    let ids_by_label: HashMap<String, u32> = ranked
+        .iter()
+        .map(|id| (label(keys[*id as usize].0).join(" "), *id))
+        .collect();
     let series: Vec<Series> = if q.values {
         const NONE: u32 = u32::MAX;
         let mut series_of = vec![NONE; keys.len()];
@@ -299,6 +330,15 @@ pub fn merge(q: &Query, columns: Vec<String>, partials: &[Partial]) -> Result<An
             })
             .collect()
     };
+    let mut series = series;
+    if let Ok(c) = q.compile() {
+        let parts = c.kind.parts.get(1..).unwrap_or_default();
+        for s in &mut series {
+            if let Some(id) = ids_by_label.get(s.label.as_str()) {
+                s.name = names(parts, keys[*id as usize].0);
+            }
+        }
+    }
     let total = Series::new("total".into(), Vec::new(), total, m);
     let mut shown = Counts::default();
     for s in &series {

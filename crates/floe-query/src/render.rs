@@ -55,7 +55,7 @@ pub fn csv(a: &Answer) -> String {
 pub fn table(a: &Answer, time: &dyn Fn(i64) -> String) -> String {
     let all = shown(a);
     let mut head = vec![format!("time ({})", a.measure.name())];
-    head.extend(all.iter().map(|s| s.label.clone()));
+    head.extend(all.iter().map(|s| s.shown().to_string()));
     let mut rows: Vec<Vec<String>> = Vec::with_capacity(a.starts.len() + 5);
     for (i, t) in a.starts.iter().enumerate() {
         let mut r = vec![time(*t)];
@@ -120,7 +120,7 @@ pub fn html(a: &Answer, time: &dyn Fn(i64) -> String, title: &str) -> String {
             body {
                 h1 { (title) " (" (a.measure.name()) ")" }
                 table {
-                    tr { th { "time" } @for s in &all { th { (s.label) } } }
+                    tr { th { "time" } @for s in &all { th { (s.shown()) } } }
                     @for (i, t) in a.starts.iter().enumerate() {
                         tr {
                             th { (time(*t)) }

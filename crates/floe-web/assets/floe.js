@@ -24,7 +24,7 @@
       return v / secs;
     }
     var rows = a.series.map(function (s, i) {
-      return { label: s.label, key: s.key, colour: COLOURS[i % COLOURS.length], values: s.values.map(conv) };
+      return { label: s.name || s.label, key: s.key, colour: COLOURS[i % COLOURS.length], values: s.values.map(conv) };
     });
     if (a.other) rows.push({ label: "other", key: null, colour: OTHER, values: a.other.values.map(conv) });
     var xs = a.starts.map(function (t) { return t / 1000; });

@@ -197,7 +197,7 @@ pub async fn page(
                                             ("to", when(to_ms, zone)),
                                         ]));
                                         tr {
-                                            td { a href=(href) { (s.label) } }
+                                            td { a href=(href) { (s.shown()) } }
                                             td { (bytes(s.totals.octets)) }
                                             td { (human(s.totals.packets as f64)) }
                                             td { (human(s.totals.flows as f64)) }

@@ -204,7 +204,7 @@ fn table(g: &Graph, a: &Answer, zone: &floe_store::Zone) -> Markup {
                     @for (i, s) in a.series.iter().enumerate() {
                         (row(html! {
                             span class=(format!("sw s{}", i % 14)) {}
-                            a href=(details_link(g, s, zone)) data-series=(i) { (s.label) }
+                            a href=(details_link(g, s, zone)) data-series=(i) { (s.shown()) }
                         }, s))
                     }
                     @if let Some(o) = &a.other {

@@ -378,3 +378,60 @@ fn wrong_uses_say_why() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Keys people read get their names (the protocol, the port's service) in
+/// the text and the page; CSV keeps the numbers, JSON has both; --numeric
+/// shows numbers everywhere.
+#[test]
+fn series_are_named_for_people_and_numbered_for_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    store(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let base = |key: &str| {
+        vec![
+            "report".to_string(),
+            "-r".into(),
+            format!("time-series/{key}"),
+            "--interval".into(),
+            "3600".into(),
+            "--series".into(),
+            "3".into(),
+            "--zone".into(),
+            "UTC".into(),
+            "-t".into(),
+            "2026-11-22 10:00".into(),
+            "-T".into(),
+            "2026-11-22 12:00".into(),
+        ]
+    };
+    let run = |key: &str, more: &[&str]| {
+        let mut a = base(key);
+        a.extend(more.iter().map(|s| s.to_string()));
+        a.push(d.to_string());
+        ok(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let head = |t: &str| t.lines().nth(1).unwrap().to_string();
+    let text = run("ip-protocol", &[]);
+    assert!(head(&text).split_whitespace().any(|w| w == "TCP"), "{text}");
+    let numeric = run("ip-protocol", &["--numeric"]);
+    assert!(
+        head(&numeric).split_whitespace().any(|w| w == "6"),
+        "{numeric}"
+    );
+    assert!(!numeric.contains("TCP"), "{numeric}");
+    let ports = run("ip-destination-port", &[]);
+    assert!(head(&ports).contains("443 (https)"), "{ports}");
+    let csv = run("ip-protocol", &["-f", "csv"]);
+    assert!(csv.lines().nth(1).unwrap().contains(",6,"), "{csv}");
+    assert!(!csv.contains("TCP"), "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_str(&run("ip-protocol", &["-f", "json"])).unwrap();
+    let s = &json["answer"]["series"][0];
+    assert_eq!(
+        (s["label"].as_str(), s["name"].as_str()),
+        (Some("6"), Some("TCP")),
+        "{json}"
+    );
+    let html = run("ip-protocol", &["-f", "html"]);
+    assert!(html.contains("<th>TCP</th>"), "{html}");
+}

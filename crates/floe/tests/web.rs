@@ -336,10 +336,11 @@ fn details_hosts_days_exporters_and_assets() {
         assert!(!t.contains(&format!(">{not}<")), "{name}: {t}");
     };
     one("Peers it sent to", &dst(1).to_string(), &dst(0).to_string());
-    one("Destination ports", "80", "443");
+    // Ports as people read them, with their service names.
+    one("Destination ports", "80 (http)", "443 (https)");
     one("Exporters", LOSSY, "192.0.2.1");
     one("Input interfaces", "2", "1");
-    one("Protocols", "6", "17");
+    one("Protocols", "TCP", "UDP");
     assert!(b.contains("100.0%"), "{b}");
     let drill = b
         .split("class=\"button\" href=\"")

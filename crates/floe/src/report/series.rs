@@ -124,7 +124,12 @@ pub fn run(a: &ReportArgs, top: usize) -> Result<()> {
     if let Some(t) = a.threads {
         backend = backend.with_threads(t);
     }
-    let answer = backend.answer(&q)?;
+    let mut answer = backend.answer(&q)?;
+    if a.numeric.numeric {
+        for s in &mut answer.series {
+            s.name = None;
+        }
+    }
     if answer.total.stats.total == 0 && answer.total.totals.flows == 0 {
         return Err(CliError::NoFlows(format!(
             "in {} under {}",
