@@ -34,8 +34,9 @@ pub enum Format {
 ///
 /// Every closed file not yet counted is read once for all the rules; the
 /// state file records the files counted, the open windows, streaks,
-/// holds, averages and open alerts, so that the next run (floed's
-/// on_rotate, a timer, cron) neither repeats nor misses one.
+/// holds, averages and open alerts (DIR/.floe-alert.state unless --state
+/// names another), so that the next run (floed's on_rotate, a timer,
+/// cron) neither repeats nor misses one.
 ///
 /// Example: floe alert --rules /etc/floe/alerts.toml /var/lib/floe
 ///
@@ -58,9 +59,8 @@ pub struct AlertArgs {
     /// example).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
-    /// The state file [default: DIR/.floe-alert.state].
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub state: crate::args::StateArg,
     /// Show what would fire; run no action and leave the state file as it
     /// was.
     #[arg(long)]
@@ -71,9 +71,8 @@ pub struct AlertArgs {
     pub act: bool,
     #[command(flatten)]
     pub format: FormatArg<Format>,
-    /// Threads reading files [default: one per core, at most 8].
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub threads: crate::args::ThreadsArg,
     #[command(flatten)]
     pub window: WindowArgs,
     /// The store's directory, then optionally the file floed just closed
@@ -196,6 +195,7 @@ pub fn run(a: AlertArgs) -> Result<()> {
     }
     let state_path = a
         .state
+        .state
         .clone()
         .unwrap_or_else(|| dir.join(floe_alert::STATE_FILE));
     let mut out = Out::open(None)?;
@@ -217,7 +217,7 @@ pub fn run(a: AlertArgs) -> Result<()> {
             return Err(CliError::NoFlows(w.describe(&zone)));
         };
         let mut engine = Engine::new(set, zone.clone(), None);
-        if let Some(t) = a.threads {
+        if let Some(t) = a.threads.threads {
             engine.threads = t.max(1);
         }
         engine.start_at(first);
@@ -250,7 +250,7 @@ pub fn run(a: AlertArgs) -> Result<()> {
     let _lock = StateLock::acquire(&state_path)?;
     let state = State::load(&state_path)?;
     let mut engine = Engine::new(set, zone.clone(), state.as_ref());
-    if let Some(t) = a.threads {
+    if let Some(t) = a.threads.threads {
         engine.threads = t.max(1);
     }
     let newest = closed.last().cloned().unwrap_or_else(|| closed[0].clone());

@@ -237,10 +237,21 @@ fn var(s: &str) -> Result<(String, String), String> {
 /// `--threads`: how many threads read floe files.
 #[derive(Args, Debug, Clone, Copy, Default)]
 pub struct ThreadsArg {
-    /// Threads reading (decoding, filtering, encoding) floe files; the
-    /// output keeps the files' order [default: one per core, at most 8].
+    /// Threads reading (decoding, filtering, counting, encoding) floe
+    /// files; what is printed keeps the files' order [default: one per
+    /// core, at most 8].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+/// `--state`: where a subcommand that resumes records how far it got.
+#[derive(Args, Debug, Clone, Default)]
+pub struct StateArg {
+    /// The state file: what this subcommand has done so far, so that the
+    /// next run goes on from there [default: in DIR, named in the
+    /// subcommand's help].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<std::path::PathBuf>,
 }
 
 /// `--level`: the zstd level of floe output.

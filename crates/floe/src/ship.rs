@@ -17,8 +17,8 @@ use crate::error::{warn, CliError, Result};
 ///
 /// Example: floe ship /var/lib/floe --clickhouse http://clickhouse:8123
 ///
-/// What was shipped is recorded in a state file (in DIR by default,
-/// named after the table), so that a second run ships only what is new and
+/// What was shipped is recorded in a state file (by default
+/// DIR/.floe-ship-HOST_PORT-DATABASE-TABLE.json, named after the table), so that a second run ships only what is new and
 /// a run that was stopped goes on where it stopped. Each flow is in the
 /// table once, whatever stopped a run (see floe-clickhouse's docs). Make
 /// the tables first: floe clickhouse init URL.
@@ -37,9 +37,8 @@ pub struct ShipArgs {
     /// Flows per insert.
     #[arg(long, default_value_t = floe_clickhouse::ship::DEFAULT_BATCH_FLOWS, value_name = "N")]
     batch: usize,
-    /// The state file (default: DIR/.floe-ship-HOST_PORT-DATABASE-TABLE.json).
-    #[arg(long, value_name = "FILE")]
-    state: Option<PathBuf>,
+    #[command(flatten)]
+    state: crate::args::StateArg,
     /// Tries of a batch when ClickHouse does not answer, with a growing
     /// pause between them, before giving up (run again to go on).
     #[arg(long, default_value_t = 6, value_name = "N")]
@@ -87,7 +86,7 @@ pub fn run(a: ShipArgs) -> Result<()> {
     o.timeouts = a.table.timeouts();
     o.batch_flows = a.batch.max(1);
     o.batch_interval = Duration::ZERO;
-    o.state_path = a.state.clone();
+    o.state_path = a.state.state.clone();
     let mut s = Shipper::open(&a.dir, o)?;
     let total = s.measure();
     let bar = std::io::stderr().is_terminal().then(|| {

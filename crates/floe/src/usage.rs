@@ -63,9 +63,8 @@ pub struct UsageArgs {
     pub format: FormatArg<Format>,
     #[command(flatten)]
     pub output: OutputFileArg,
-    /// Threads reading files [default: one per core, at most 8].
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub threads: crate::args::ThreadsArg,
     #[command(flatten)]
     pub window: WindowArgs,
     /// The store's directory.
@@ -135,6 +134,7 @@ pub fn run(a: UsageArgs) -> Result<()> {
     state.filter = a.filter.clone();
     let spec = usage::usage_spec(key, filter);
     let threads = a
+        .threads
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)));
     let u = usage::run(&mut state, &spec, &files, &all, MAX_KEYS, threads, now_ms())?;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::args::{
-    FieldsArg, FormatArg, InputArgs, NumericArg, OutputFileArg, RecordsArg, VarsArg, WindowArgs,
+    FieldsArg, FormatArg, InputArgs, NumericArg, OutputFileArg, RecordsArg, ThreadsArg, VarsArg,
+    WindowArgs,
 };
 use crate::clickhouse::{ClickHouseUrl, TableArgs};
 use crate::mail::MailArgs;
@@ -124,10 +125,8 @@ pub struct ReportArgs {
     /// Most distinct keys held in memory before the report stops with an error.
     #[arg(long, default_value_t = 5_000_000, value_name = "N")]
     pub max_keys: usize,
-    /// Threads reading (decoding, filtering, encoding) floe files; the
-    /// output keeps the files' order [default: one per core, at most 8].
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     #[command(flatten)]
     pub input: InputArgs,
     #[command(flatten)]

@@ -128,7 +128,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     };
     let (states, summary) = read_parallel(
         &sel,
-        a.threads,
+        a.threads.threads,
         || State {
             reports: kinds
                 .iter()

@@ -93,7 +93,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
                 window,
                 projection: floe_store::Projection::ALL,
             };
-            let summary = compute::compute(&mut jobs, sel, a.threads, a.max_keys)?;
+            let summary = compute::compute(&mut jobs, sel, a.threads.threads, a.max_keys)?;
             summary.something_read(&sources, window, &zone)?;
             Some(summary)
         }

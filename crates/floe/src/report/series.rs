@@ -121,7 +121,7 @@ pub fn run(a: &ReportArgs, top: usize) -> Result<()> {
         .with_filter_options(
             floe_filter::Options::default().with_zone(floe_query::ZoneClock(zone.clone())),
         );
-    if let Some(t) = a.threads {
+    if let Some(t) = a.threads.threads {
         backend = backend.with_threads(t);
     }
     let mut answer = backend.answer(&q)?;
