@@ -13,52 +13,13 @@ use floe_flow::Counter;
 use floe_netflow::{
     DecodeEvent, Decoder, DecoderConfig, Expiry, ExporterCounters, Flow, Problem, TemplateFault,
 };
+use floe_test_support::datagram::{ipfix, set, template, v9, EXPORT_SECS};
 use proptest::prelude::*;
 
-const EXPORT_SECS: u32 = 1_795_305_600;
 const NOW: i64 = EXPORT_SECS as i64 * 1000;
 
 fn from() -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9))
-}
-
-fn set(id: u16, body: &[u8]) -> Vec<u8> {
-    let mut s = id.to_be_bytes().to_vec();
-    s.extend_from_slice(&((body.len() + 4) as u16).to_be_bytes());
-    s.extend_from_slice(body);
-    s
-}
-
-/// A v9 datagram: header (source id 3, sequence `seq`), then `rest`.
-fn v9(seq: u32, rest: &[u8]) -> Vec<u8> {
-    let mut d = vec![0, 9, 0, 1];
-    d.extend_from_slice(&86_400_000u32.to_be_bytes());
-    d.extend_from_slice(&EXPORT_SECS.to_be_bytes());
-    d.extend_from_slice(&seq.to_be_bytes());
-    d.extend_from_slice(&3u32.to_be_bytes());
-    d.extend_from_slice(rest);
-    d
-}
-
-/// An IPFIX message holding `sets` (its length covers them exactly).
-fn ipfix(seq: u32, sets: &[u8]) -> Vec<u8> {
-    let mut d = vec![0, 10];
-    d.extend_from_slice(&((16 + sets.len()) as u16).to_be_bytes());
-    d.extend_from_slice(&EXPORT_SECS.to_be_bytes());
-    d.extend_from_slice(&seq.to_be_bytes());
-    d.extend_from_slice(&5u32.to_be_bytes());
-    d.extend_from_slice(sets);
-    d
-}
-
-fn template(id: u16, fields: &[(u16, u16)]) -> Vec<u8> {
-    let mut t = id.to_be_bytes().to_vec();
-    t.extend_from_slice(&(fields.len() as u16).to_be_bytes());
-    for (ie, len) in fields {
-        t.extend_from_slice(&ie.to_be_bytes());
-        t.extend_from_slice(&len.to_be_bytes());
-    }
-    t
 }
 
 /// Template 300: source, destination, octets (4), destination port.

@@ -9,6 +9,7 @@
 //!   succeeded and returns what it printed.
 //! - [`python3`]: the Python the tests run, the one `scripts/test` set up
 //!   with the packages the tests need (`tests/prerequisites.md`).
+//! - [`datagram`]: v9 and IPFIX datagrams written out byte by byte.
 //! - [`clickhouse::Server`]: a real ClickHouse server of the test's own on
 //!   127.0.0.1 (Debian's `clickhouse-server` as a plain process).
 //!
@@ -19,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clickhouse;
+pub mod datagram;
 
 use std::fmt::Display;
 use std::io::Write;

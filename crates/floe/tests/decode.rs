@@ -9,35 +9,7 @@ use floe_test_support::run_ok;
 
 mod common;
 use common::FLOE;
-
-const EXPORT_SECS: u32 = 1_795_305_600;
-
-fn set(id: u16, body: &[u8]) -> Vec<u8> {
-    let mut s = id.to_be_bytes().to_vec();
-    s.extend_from_slice(&((body.len() + 4) as u16).to_be_bytes());
-    s.extend_from_slice(body);
-    s
-}
-
-fn v9(seq: u32, rest: &[u8]) -> Vec<u8> {
-    let mut d = vec![0, 9, 0, 1];
-    d.extend_from_slice(&86_400_000u32.to_be_bytes());
-    d.extend_from_slice(&EXPORT_SECS.to_be_bytes());
-    d.extend_from_slice(&seq.to_be_bytes());
-    d.extend_from_slice(&3u32.to_be_bytes());
-    d.extend_from_slice(rest);
-    d
-}
-
-fn template(id: u16, fields: &[(u16, u16)]) -> Vec<u8> {
-    let mut t = id.to_be_bytes().to_vec();
-    t.extend_from_slice(&(fields.len() as u16).to_be_bytes());
-    for (ie, len) in fields {
-        t.extend_from_slice(&ie.to_be_bytes());
-        t.extend_from_slice(&len.to_be_bytes());
-    }
-    t
-}
+use floe_test_support::datagram::{set, template, v9, EXPORT_SECS};
 
 const LAYOUT: &[(u16, u16)] = &[(8, 4), (12, 4), (1, 4), (11, 2)];
 

@@ -9,33 +9,7 @@ use std::time::Duration;
 
 use common::{extra_counter, now_ms, send_all, sender, stored_flows, Floed};
 use floe_flow::Counter;
-
-fn set(id: u16, body: &[u8]) -> Vec<u8> {
-    let mut s = id.to_be_bytes().to_vec();
-    s.extend_from_slice(&((body.len() + 4) as u16).to_be_bytes());
-    s.extend_from_slice(body);
-    s
-}
-
-fn v9(export_secs: u32, seq: u32, rest: &[u8]) -> Vec<u8> {
-    let mut d = vec![0, 9, 0, 1];
-    d.extend_from_slice(&86_400_000u32.to_be_bytes());
-    d.extend_from_slice(&export_secs.to_be_bytes());
-    d.extend_from_slice(&seq.to_be_bytes());
-    d.extend_from_slice(&3u32.to_be_bytes());
-    d.extend_from_slice(rest);
-    d
-}
-
-fn template(id: u16, fields: &[(u16, u16)]) -> Vec<u8> {
-    let mut t = id.to_be_bytes().to_vec();
-    t.extend_from_slice(&(fields.len() as u16).to_be_bytes());
-    for (ie, len) in fields {
-        t.extend_from_slice(&ie.to_be_bytes());
-        t.extend_from_slice(&len.to_be_bytes());
-    }
-    t
-}
+use floe_test_support::datagram::{set, template, v9_at as v9};
 
 /// Source, destination, octets, and the flow's times as uptimes.
 const LAYOUT: &[(u16, u16)] = &[(8, 4), (12, 4), (1, 4), (22, 4), (21, 4)];
