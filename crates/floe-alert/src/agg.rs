@@ -1,18 +1,24 @@
 //! Window tables: what a rule counts per key, fed one file at a time, and
 //! the one pass over a file that feeds every rule.
 //!
-//! A file is read once for all the rules that want it: its blocks are
-//! decoded with the union of the columns those rules read, spread over the
-//! threads, and each block's flows go through every rule's filter into
-//! that rule's table for the file; the file's tables are then added to the
-//! rules' window tables.
+//! A file is read once for all the rules that want it, through floe-scan:
+//! its blocks are decoded as columns (only the union of the columns those
+//! rules read), spread over the threads, and each block goes to every
+//! rule: the block's statistics tell which rules' filters match none of
+//! its flows (those skip it), the others' filters select rows column by
+//! column, and the keys are taken from the columns into that thread's
+//! table for the rule; the threads' tables are then added to the rules'
+//! window tables. [`AggSpec::feed`], row by row over `Flow`s, is the
+//! reference the column path is tested against.
 
 use std::net::IpAddr;
-use std::sync::{Barrier, Mutex, RwLock};
+use std::sync::Mutex;
 
-use floe_flow::Flow;
+use floe_filter::{Scratch, Verdict};
+use floe_flow::{BatchStats, Col, ColSet, Flow, FlowBatch};
 use floe_report::{AddrFormat, AddrStyle, KeyPart};
-use floe_store::{BlockDecoder, FlowFile, Projection, StoreError};
+use floe_scan::{Part, Scan};
+use floe_store::{FlowFile, StoreError};
 
 use crate::rules::{AggSpec, KeySpec, Source, Target};
 use crate::value::{KVal, Key, MAX_PARTS};
@@ -34,10 +40,11 @@ pub struct Sums {
 }
 
 impl Sums {
-    fn add_flow(&mut self, f: &Flow) {
+    #[inline]
+    fn add_flow(&mut self, packets: u64, octets: u64) {
         self.flows += 1;
-        self.packets = self.packets.saturating_add(f.packets);
-        self.octets = self.octets.saturating_add(f.octets);
+        self.packets = self.packets.saturating_add(packets);
+        self.octets = self.octets.saturating_add(octets);
     }
 
     pub fn merge(&mut self, o: &Sums) {
@@ -252,7 +259,7 @@ impl Table {
     /// Adds a flow to the key of these parts, through the cache for
     /// one-part keys.
     #[inline]
-    fn add_flow_parts(&mut self, parts: &[KVal], max: usize, flow: &Flow) {
+    fn add_flow_parts(&mut self, parts: &[KVal], max: usize, packets: u64, octets: u64) {
         if let Some(x) = Packed::pack(parts).and_then(|p| p.one()) {
             if self.hot.is_empty() {
                 self.hot = vec![(NO_KEY, Sums::default()); HOT];
@@ -268,10 +275,10 @@ impl Table {
                 }
                 self.hot[slot] = (x, Sums::default());
             }
-            self.hot[slot].1.add_flow(flow);
+            self.hot[slot].1.add_flow(packets, octets);
             return;
         }
-        self.bump_parts(parts, max, |e| e.add_flow(flow));
+        self.bump_parts(parts, max, |e| e.add_flow(packets, octets));
     }
 
     /// Empties the cache into the table: what every reader of the table
@@ -349,15 +356,49 @@ impl Table {
 
     /// Adds `other` (a file's counters) to this one; at most `max` keys
     /// and `max` pairs are kept.
-    pub fn merge(&mut self, other: Table, max: usize) {
+    pub fn merge(&mut self, mut other: Table, max: usize) {
+        other.settle(max);
+        if self.is_empty() && self.pairs_len() == 0 && self.total == Sums::default() {
+            // A new window: the other table as it is.
+            let overflow = self.overflow;
+            *self = other;
+            self.overflow = self.overflow.saturating_add(overflow);
+            return;
+        }
         self.total.merge(&other.total);
         self.overflow = self.overflow.saturating_add(other.overflow);
-        for (k, s) in other.sums() {
-            self.add(&k, &s, max);
+        // Both tables keep a key the same way: entry by entry, unpacked
+        // into nothing.
+        let mut lost = 0u64;
+        macro_rules! sums {
+            ($m:ident) => {
+                for (k, s) in other.$m {
+                    let full = self.len() >= max;
+                    if !bump(&mut self.$m, k, full, |e| e.merge(&s)) {
+                        lost += 1;
+                    }
+                }
+            };
         }
-        for (k, v) in other.pairs() {
-            self.add_pair(&k, v, max);
+        sums!(one);
+        sums!(small);
+        sums!(v6);
+        sums!(wide);
+        macro_rules! pairs {
+            ($m:ident) => {
+                for x in other.$m {
+                    let full = self.pairs_len() >= max;
+                    if !insert(&mut self.$m, x, full) {
+                        lost += 1;
+                    }
+                }
+            };
         }
+        pairs!(pairs_two);
+        pairs!(pairs_small);
+        pairs!(pairs_v6);
+        pairs!(pairs_wide);
+        self.overflow = self.overflow.saturating_add(lost);
     }
 
     /// Distinct counts per group key.
@@ -476,6 +517,30 @@ fn part(p: KeyPart, f: &Flow, src: &AddrFormat, dst: &AddrFormat) -> KVal {
     }
 }
 
+/// A key part's value for row `i` of a batch: [`part`] of the row's flow.
+#[inline]
+fn part_in(p: KeyPart, b: &FlowBatch, i: usize, src: &AddrFormat, dst: &AddrFormat) -> KVal {
+    // Masks are decoded only for the formats that use them.
+    let mask = |m: &[u8]| m.get(i).copied().unwrap_or(0);
+    match p {
+        KeyPart::SrcAddr => addr(b.src_addr.get(i), mask(&b.src_mask), src),
+        KeyPart::DstAddr => addr(b.dst_addr.get(i), mask(&b.dst_mask), dst),
+        KeyPart::NextHop => KVal::A(b.next_hop.get(i)),
+        KeyPart::Exporter => KVal::A(b.exporter.get(i)),
+        KeyPart::SrcPort => KVal::N(b.src_port[i].into()),
+        KeyPart::DstPort => KVal::N(b.dst_port[i].into()),
+        KeyPart::Protocol => KVal::N(b.protocol[i].into()),
+        KeyPart::Tos => KVal::N(b.tos[i].into()),
+        KeyPart::InIf => KVal::N(b.input_if[i].into()),
+        KeyPart::OutIf => KVal::N(b.output_if[i].into()),
+        KeyPart::SrcAs => KVal::N(b.src_as[i].into()),
+        KeyPart::DstAs => KVal::N(b.dst_as[i].into()),
+        KeyPart::EngineId => KVal::N(b.engine_id[i].into()),
+        KeyPart::EngineType => KVal::N(b.engine_type[i].into()),
+        _ => KVal::N(0),
+    }
+}
+
 /// An address as a format keys it (flow-tools' address, prefix-len and
 /// prefix-mask; a fixed length always cuts).
 pub fn addr(a: IpAddr, mask: u8, fmt: &AddrFormat) -> KVal {
@@ -526,6 +591,51 @@ fn keys_of(spec: &KeySpec, f: &Flow, out: &mut [[KVal; MAX_PARTS + 1]; 2]) -> (u
     (1, n)
 }
 
+/// [`keys_of`] for row `i` of a batch.
+#[inline]
+fn keys_in(
+    spec: &KeySpec,
+    b: &FlowBatch,
+    i: usize,
+    out: &mut [[KVal; MAX_PARTS + 1]; 2],
+) -> (usize, usize) {
+    let (s, d) = (&spec.src_format, &spec.dst_format);
+    if spec.both_ends {
+        let p = spec.parts[0];
+        let a = part_in(p, b, i, s, d);
+        let o = part_in(p.other_end(), b, i, s, d);
+        out[0][0] = a;
+        if a == o {
+            return (1, 1);
+        }
+        out[1][0] = o;
+        return (2, 1);
+    }
+    let n = spec.parts.len().min(MAX_PARTS);
+    for (slot, p) in out[0].iter_mut().zip(&spec.parts[..n]) {
+        *slot = part_in(*p, b, i, s, d);
+    }
+    (1, n)
+}
+
+/// [`target`] for row `i` of a batch.
+#[inline]
+fn target_in(t: Target, b: &FlowBatch, i: usize) -> KVal {
+    match t {
+        Target::DstHost => KVal::A(b.dst_addr.get(i)),
+        Target::DstPort => KVal::N(b.dst_port[i].into()),
+        Target::SrcHost => KVal::A(b.src_addr.get(i)),
+    }
+}
+
+/// A thread's buffers for [`AggSpec::feed_batch`].
+#[derive(Default)]
+pub struct BatchScratch {
+    mask: Vec<u8>,
+    rows: Vec<u32>,
+    filter: Scratch,
+}
+
 /// The distinct value a flow brings.
 fn target(t: Target, f: &Flow) -> KVal {
     match t {
@@ -553,6 +663,78 @@ impl AggSpec {
         w
     }
 
+    /// The columns the table reads (its filter's, its key's, its
+    /// counters).
+    pub fn cols(&self) -> ColSet {
+        self.fields()
+            .into_iter()
+            .filter_map(Col::of_field)
+            .fold(ColSet::NONE, ColSet::with)
+    }
+
+    /// Adds the rows `rows` of a batch that the filter keeps to `t`, at
+    /// most `max` keys: the same as [`AggSpec::feed`] of those rows'
+    /// flows, without building them. `stats` are the block's: a filter
+    /// they show matches no flow costs nothing more. The batch holds
+    /// [`AggSpec::cols`].
+    pub fn feed_batch(
+        &self,
+        b: &FlowBatch,
+        rows: &[u32],
+        stats: &BatchStats,
+        t: &mut Table,
+        max: usize,
+        sc: &mut BatchScratch,
+    ) {
+        let rows: &[u32] = match &self.filter {
+            None => rows,
+            Some(flt) => match flt.on_stats(stats) {
+                Verdict::Never => return,
+                Verdict::Always => rows,
+                Verdict::Maybe => {
+                    if flt.select_with(b, &mut sc.mask, &mut sc.filter).is_err() {
+                        // Columns missing: the flows, row by row.
+                        let flows: Vec<Flow> = rows.iter().map(|&i| b.row(i as usize)).collect();
+                        self.feed(&flows, t, max);
+                        return;
+                    }
+                    sc.rows.clear();
+                    let mask = &sc.mask;
+                    sc.rows
+                        .extend(rows.iter().copied().filter(|&i| mask[i as usize] != 0));
+                    &sc.rows
+                }
+            },
+        };
+        let distinct = match self.source {
+            Source::Distinct(x) => Some(x),
+            _ => None,
+        };
+        let sums = !(distinct.is_some() && self.pairs_by_key);
+        let mut parts = [[KVal::N(0); MAX_PARTS + 1]; 2];
+        for &r in rows {
+            let i = r as usize;
+            let (packets, octets) = (b.packets[i], b.octets[i]);
+            t.total.add_flow(packets, octets);
+            let (n, width) = match &self.key {
+                Some(spec) => keys_in(spec, b, i, &mut parts),
+                None => (1, 0),
+            };
+            for kp in parts.iter_mut().take(n) {
+                if sums {
+                    t.add_flow_parts(&kp[..width], max, packets, octets);
+                }
+                if let Some(x) = distinct {
+                    let w = if self.pairs_by_key { width } else { 0 };
+                    kp[w] = target_in(x, b, i);
+                    t.add_pair_parts(&kp[..=w], max);
+                }
+            }
+        }
+    }
+
+    /// Adds the flows the filter keeps to `t`, at most `max` keys, row by
+    /// row (the reference for [`AggSpec::feed_batch`]).
     pub fn feed(&self, flows: &[Flow], t: &mut Table, max: usize) {
         let distinct = match self.source {
             Source::Distinct(x) => Some(x),
@@ -568,14 +750,14 @@ impl AggSpec {
                     continue;
                 }
             }
-            t.total.add_flow(f);
+            t.total.add_flow(f.packets, f.octets);
             let (n, width) = match &self.key {
                 Some(spec) => keys_of(spec, f, &mut parts),
                 None => (1, 0),
             };
             for kp in parts.iter_mut().take(n) {
                 if sums {
-                    t.add_flow_parts(&kp[..width], max, f);
+                    t.add_flow_parts(&kp[..width], max, f.packets, f.octets);
                 }
                 if let Some(x) = distinct {
                     // Without a group key the pairs are the empty key's.
@@ -606,15 +788,11 @@ impl AggSpec {
     }
 }
 
-/// Flows handed to each table in turn: some hundred kilobytes of flows.
-const SLICE: usize = 1024;
-
 /// Counts `file` once into the tables of `specs` (in the same order):
-/// lost flows from its counters, everything else from its flows. Its
-/// blocks are decoded `threads` at a time, one per thread, and the tables
-/// are shared out among the threads, each table fed by one thread only:
-/// no table is copied or merged. Returns the damaged blocks met (the
-/// others are counted).
+/// lost flows from its counters, everything else from its flows, read
+/// through floe-scan on `threads` threads: each thread counts the blocks
+/// it reads into tables of its own, added to `tables` at the end. Returns
+/// the damaged blocks met (the others are counted).
 pub fn feed_file(
     file: &FlowFile,
     specs: &[&AggSpec],
@@ -630,76 +808,54 @@ pub fn feed_file(
             t.merge(spec.counters(file), max);
         }
     }
-    let blocks = file.blocks().len();
-    if work.is_empty() || blocks == 0 {
+    if work.is_empty() || file.blocks().is_empty() {
         return Ok(Vec::new());
     }
-    let fields: Vec<&str> = work.iter().flat_map(|(s, _)| s.fields()).collect();
-    let projection = Projection::of_fields(fields.iter().copied())
-        .map_err(|m| StoreError::Config(format!("projection: {m}")))?;
-    let n = threads.clamp(1, 16).min(blocks);
-    let mut decoders = Vec::with_capacity(n);
-    for _ in 0..n {
-        let mut d = BlockDecoder::new().map_err(|e| StoreError::Io {
-            path: file.path().to_path_buf(),
-            source: e,
-        })?;
-        d.set_projection(projection);
-        decoders.push(d);
-    }
-    // The heaviest tables first, each to the least loaded thread.
-    work.sort_by_key(|(s, _)| std::cmp::Reverse(s.weight()));
-    let mut groups: Vec<(u32, Vec<(&AggSpec, &mut Table)>)> =
-        (0..n).map(|_| (0, Vec::new())).collect();
-    for (spec, t) in work {
-        if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
-            g.0 += spec.weight();
-            g.1.push((spec, t));
-        }
-    }
-    let bufs: Vec<RwLock<Vec<Flow>>> = (0..n).map(|_| RwLock::new(Vec::new())).collect();
-    let barrier = Barrier::new(n);
+    let cols = work
+        .iter()
+        .fold(ColSet::NONE, |c, (s, _)| c.union(s.cols()));
+    let scan = Scan {
+        // Every flow of the file: files are windows' units.
+        window: (i64::MIN, i64::MAX),
+        // Each rule's filter is its own (evaluated per block below).
+        filter: None,
+        cols,
+        threads: threads.clamp(1, 16),
+    };
+    let specs: Vec<&AggSpec> = work.iter().map(|(s, _)| *s).collect();
     let damage: Mutex<Vec<StoreError>> = Mutex::new(Vec::new());
-    let rounds = blocks.div_ceil(n);
-    std::thread::scope(|s| {
-        for (t, (mut decoder, (_, mut mine))) in decoders.into_iter().zip(groups).enumerate() {
-            let (bufs, barrier, damage) = (&bufs, &barrier, &damage);
-            s.spawn(move || {
-                for r in 0..rounds {
-                    // Decode: block r*n+t into this thread's buffer.
-                    if let Ok(mut buf) = bufs[t].write() {
-                        buf.clear();
-                        let i = r * n + t;
-                        if i < blocks {
-                            if let Err(e) = file.read_block(i, &mut decoder, &mut buf) {
-                                buf.clear();
-                                if let Ok(mut d) = damage.lock() {
-                                    d.push(e);
-                                }
-                            }
-                        }
-                    }
-                    barrier.wait();
-                    // Count: every buffer into this thread's tables, a
-                    // slice at a time, so that the slice stays in the
-                    // cache while each table takes it.
-                    for b in bufs {
-                        if let Ok(flows) = b.read() {
-                            for slice in flows.chunks(SLICE) {
-                                for (spec, table) in mine.iter_mut() {
-                                    spec.feed(slice, table, max);
-                                }
-                            }
-                        }
-                    }
-                    barrier.wait();
+    let (states, _) = scan
+        .unordered(
+            std::slice::from_ref(file),
+            || {
+                (
+                    (0..specs.len())
+                        .map(|_| Table::default())
+                        .collect::<Vec<_>>(),
+                    BatchScratch::default(),
+                )
+            },
+            |(tables, sc): &mut (Vec<Table>, BatchScratch), p: Part| {
+                for (spec, t) in specs.iter().zip(tables.iter_mut()) {
+                    spec.feed_batch(p.batch, p.rows, p.stats, t, max, sc);
                 }
-                for (_, table) in mine.iter_mut() {
-                    table.settle(max);
+                Ok::<(), std::convert::Infallible>(())
+            },
+            |e| {
+                if let Ok(mut d) = damage.lock() {
+                    d.push(e);
                 }
-            });
+            },
+        )
+        .unwrap_or_else(|e| match e {});
+    for (tables, _) in states {
+        for ((_, window), t) in work.iter_mut().zip(tables) {
+            window.merge(t, max);
         }
-    });
+    }
+    for (_, window) in work.iter_mut() {
+        window.settle(max);
+    }
     let mut damage = damage.into_inner().unwrap_or_default();
     damage.sort_by_key(|e| e.to_string());
     Ok(damage)
@@ -835,6 +991,74 @@ mod tests {
         pairs.sort();
         assert_eq!(pairs.len(), 3 * keys.len());
         assert!(pairs.iter().all(|(k, _)| keys.contains(k)));
+    }
+
+    /// The column path counts what the row path counts, for every kind
+    /// of table: filters, keys of one end or both, prefixes by mask,
+    /// several parts, distinct counts with and without a key.
+    #[test]
+    fn columns_count_what_rows_count() {
+        let mut flows = floe_synth::realistic_flows(
+            5000,
+            11,
+            &floe_synth::Mix {
+                ipv6_share: 0.3,
+                day_start_ms: 0,
+                span_ms: 600_000,
+            },
+        );
+        for (n, f) in flows.iter_mut().enumerate() {
+            f.src_mask = (n % 33) as u8;
+            f.dst_mask = (n % 25) as u8;
+        }
+        let rules = [
+            "metric=\"octets\"\nabove=1\n",
+            "metric=\"flows\"\nfilter=\"proto tcp and dst port 443\"\nby=\"ip-source-address\"\nabove=1\n",
+            "preset=\"quota\"\nlimit=1\n",
+            "preset=\"syn-scan\"\n",
+            "preset=\"udp-amplification\"\n",
+            "metric=\"packets\"\nby=\"ip-source-address/ip-destination-port\"\nabove=1\nsrc_format=\"prefix-len\"\n",
+            "metric=\"octets\"\nby=\"ip-destination-address\"\nabove=1\ndst_format=\"prefix-mask\"\nfilter=\"not proto udp\"\n",
+            "metric=\"sources\"\nabove=1\nfilter=\"dst port 53\"\n",
+            "metric=\"destination-hosts\"\nby=\"ip-exporter-address\"\nabove=1\n",
+            "metric=\"octets\"\nby=\"input-interface/ip-protocol\"\nabove=1\nfilter=\"src net 10.0.0.0/8 or src as 64500\"\n",
+        ];
+        let sorted = |t: &Table| {
+            let mut s: Vec<(Key, Sums)> = t.sums().collect();
+            s.sort_by_key(|a| a.0);
+            let mut p: Vec<(Key, KVal)> = t.pairs().collect();
+            p.sort();
+            (s, p, t.total, t.overflow)
+        };
+        for r in rules {
+            let a = spec(&format!("[[rule]]\nname=\"r\"\n{r}"));
+            let mut rows = Table::default();
+            a.feed(&flows, &mut rows, 1_000_000);
+            rows.settle(1_000_000);
+            let mut cols = Table::default();
+            let mut sc = BatchScratch::default();
+            for chunk in flows.chunks(700) {
+                let b = FlowBatch::from_flows(chunk);
+                let stats = BatchStats::of_flows(chunk);
+                // Every other row: the rows a scan hands over are a part.
+                let all: Vec<u32> = (0..chunk.len() as u32).collect();
+                let (even, odd): (Vec<u32>, Vec<u32>) = all.iter().partition(|i| *i % 2 == 0);
+                a.feed_batch(&b, &even, &stats, &mut cols, 1_000_000, &mut sc);
+                a.feed_batch(&b, &odd, &stats, &mut cols, 1_000_000, &mut sc);
+            }
+            cols.settle(1_000_000);
+            assert_eq!(sorted(&cols), sorted(&rows), "{r}");
+            // Tables of two threads, merged: the same again.
+            let (mut one, mut two) = (Table::default(), Table::default());
+            let half = flows.len() / 3;
+            a.feed(&flows[..half], &mut one, 1_000_000);
+            a.feed(&flows[half..], &mut two, 1_000_000);
+            let mut merged = Table::default();
+            merged.merge(one, 1_000_000);
+            merged.merge(two, 1_000_000);
+            assert_eq!(sorted(&merged), sorted(&rows), "{r}");
+            assert!(rows.total.flows > 0, "{r}");
+        }
     }
 
     #[test]

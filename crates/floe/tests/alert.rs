@@ -7,6 +7,8 @@
 //! exactly the expected alerts, at the expected windows, once, in every
 //! case. Then the actions (mail to a local SMTP server, a command fed
 //! hostile data, the log), `--check` on bad rules, and the systemd units.
+//! Smaller stores for the rest: rates (bits/s, packets/s), averages over
+//! the past day and week, a monthly quota whose months start on the 15th.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -299,7 +301,9 @@ fn run_alert(
 }
 
 /// An event as compared: state, rule[check], key, window start, when.
-fn brief(e: &Value) -> (String, String, String, i64, i64) {
+type Brief = (String, String, String, i64, i64);
+
+fn brief(e: &Value) -> Brief {
     let key = e["key"]
         .as_object()
         .unwrap()
@@ -930,4 +934,312 @@ fn the_readme_rules_are_good_rules() {
         "{block}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A store of `period_secs` files, one per `(start, flows)` (the flows
+/// are filed at `start`); only those periods have a file.
+fn write_files(dir: &Path, period_secs: u32, files: &[(i64, Vec<Flow>)]) {
+    let mut c = StoreConfig::new(dir);
+    c.zone = Zone::Utc;
+    c.period_secs = period_secs;
+    let (mut w, _) = StoreWriter::open(c, files[0].0).unwrap();
+    for (start, flows) in files {
+        let mut flows = flows.clone();
+        for f in &mut flows {
+            f.start_ms = start + 1000;
+            f.end_ms = start + 2000;
+        }
+        w.write(start + 1000, &flows).unwrap();
+        w.rotate(start + i64::from(period_secs) * 1000).unwrap();
+    }
+}
+
+/// `floe alert` by hand over `[from, to)` (a dry run from no state) with
+/// `rules`: the events, briefly.
+fn past_alerts(
+    root: &Path,
+    rules: &str,
+    store: &Path,
+    from: &str,
+    to: &str,
+) -> (Vec<Brief>, Vec<Value>) {
+    let path = root.join("rules.toml");
+    std::fs::write(&path, rules).unwrap();
+    let events = run_alert(
+        &path,
+        &root.join("never.state"),
+        store,
+        &["-t", from, "-T", to, "--zone", "UTC"],
+        &[],
+    );
+    (sorted(&events), events)
+}
+
+fn event(
+    state: &str,
+    rule: &str,
+    key: &str,
+    window: i64,
+    at_ms: i64,
+) -> (String, String, String, i64, i64) {
+    (
+        state.to_string(),
+        rule.to_string(),
+        key.to_string(),
+        window,
+        at_ms,
+    )
+}
+
+#[test]
+fn bits_and_packets_per_second_fire_at_their_window_once() {
+    let root = tempfile::tempdir().unwrap();
+    let store = root.path().join("flows");
+    // Three hours of 10-minute files: steady web traffic on 8080 (1 MB,
+    // 1000 packets a file), 200 MB and 200 000 packets in the 09:30
+    // file; much more on 443 all along, which the filters leave out.
+    let files: Vec<(i64, Vec<Flow>)> = (0..18)
+        .map(|i| {
+            let start = t0() + i as i64 * PERIOD;
+            let (octets, packets) = if i == 9 {
+                (200_000_000, 200_000)
+            } else {
+                (1_000_000, 1000)
+            };
+            let web = flow(
+                "172.16.1.1",
+                "198.51.100.80",
+                6,
+                50_001,
+                8080,
+                packets,
+                octets,
+            );
+            let other = flow(
+                "172.16.1.2",
+                "198.51.100.81",
+                6,
+                50_002,
+                443,
+                900_000,
+                900_000_000,
+            );
+            (start, vec![web, other])
+        })
+        .collect();
+    write_files(&store, 600, &files);
+    let rules = r#"
+zone = "UTC"
+
+[[rule]]
+name = "rate"
+filter = "dst port 8080"
+metric = "bits/s"
+window = "hour"
+above = "100k"
+
+[[rule]]
+name = "pps"
+filter = "dst port 8080"
+metric = "packets/s"
+by = "ip-source-address"
+window = "file"
+above = 100
+"#;
+    let (got, events) = past_alerts(
+        root.path(),
+        rules,
+        &store,
+        "2026-11-22 08:00",
+        "2026-11-22 11:00",
+    );
+    // The hour's rate passes 100 kb/s with the 09:30 file: (3 MB +
+    // 200 MB) * 8 / 3600 s, said once for the hour; the file's packet
+    // rate is 200 000 / 600 s in the 09:30 window alone.
+    let mut want = vec![
+        event("firing", "rate[]", "", at(9, 0), at(9, 40)),
+        event("firing", "pps[]", "172.16.1.1", at(9, 30), at(9, 40)),
+    ];
+    want.sort_by(|a, b| (a.4, &a.1).cmp(&(b.4, &b.1)));
+    assert_eq!(got, want);
+    let value = |rule: &str| {
+        events.iter().find(|e| e["rule"] == rule).unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!((value("rate") - 203_000_000.0 * 8.0 / 3600.0).abs() < 1e-6);
+    assert!((value("pps") - 200_000.0 / 600.0).abs() < 1e-9);
+    let e = events.iter().find(|e| e["rule"] == "rate").unwrap();
+    assert_eq!(e["metric"], "bits/s");
+}
+
+#[test]
+fn above_its_average_over_the_past_day_fires_at_the_spike_only() {
+    let root = tempfile::tempdir().unwrap();
+    let store = root.path().join("flows");
+    // Hourly files over two days: web traffic following the day (1 MB
+    // an hour at night, 2 MB in the day), 8 MB at 14:00 on the 21st.
+    let day0 = utc_ms(2026, 11, 20, 0, 0, 0);
+    let spike = utc_ms(2026, 11, 21, 14, 0, 0);
+    let files: Vec<(i64, Vec<Flow>)> = (0..48)
+        .map(|h| {
+            let start = day0 + h * 3_600_000;
+            let octets = if start == spike {
+                8_000_000
+            } else if (8..20).contains(&(h % 24)) {
+                2_000_000
+            } else {
+                1_000_000
+            };
+            let web = flow("172.16.1.1", "198.51.100.80", 6, 50_001, 8080, 1000, octets);
+            (start, vec![web])
+        })
+        .collect();
+    write_files(&store, 3600, &files);
+    let rules = r#"
+zone = "UTC"
+
+[[rule]]
+name = "spike"
+filter = "dst port 8080"
+metric = "octets"
+window = "hour"
+above_average = 3
+average_over = "day"
+"#;
+    let (got, events) = past_alerts(
+        root.path(),
+        rules,
+        &store,
+        "2026-11-20 00:00",
+        "2026-11-22 00:00",
+    );
+    // The mornings' step from 1 to 2 MB is not above 3 x the average of
+    // the hours before (1.5 MB once a day has passed); 8 MB is.
+    assert_eq!(
+        got,
+        vec![event("firing", "spike[]", "", spike, spike + 3_600_000)]
+    );
+    assert_eq!(events[0]["value"], 8_000_000.0);
+    assert_eq!(events[0]["average"], 1_500_000.0);
+}
+
+#[test]
+fn above_its_average_over_the_past_week_fires_at_the_spike_only() {
+    let root = tempfile::tempdir().unwrap();
+    let store = root.path().join("flows");
+    // Daily files over twelve days from Monday 2026-11-09: 10 MB on
+    // weekdays, 2 MB at weekends, 60 MB on Wednesday the 18th.
+    let day0 = utc_ms(2026, 11, 9, 0, 0, 0);
+    let spike = utc_ms(2026, 11, 18, 0, 0, 0);
+    let files: Vec<(i64, Vec<Flow>)> = (0..12)
+        .map(|d| {
+            let start = day0 + d * 86_400_000;
+            let octets = if start == spike {
+                60_000_000
+            } else if d % 7 >= 5 {
+                2_000_000
+            } else {
+                10_000_000
+            };
+            let web = flow("172.16.1.1", "198.51.100.80", 6, 50_001, 8080, 1000, octets);
+            (start, vec![web])
+        })
+        .collect();
+    write_files(&store, 86_400, &files);
+    let rules = r#"
+zone = "UTC"
+
+[[rule]]
+name = "weekly"
+filter = "dst port 8080"
+metric = "octets"
+window = "day"
+above_average = 4
+average_over = "week"
+"#;
+    let (got, events) = past_alerts(
+        root.path(),
+        rules,
+        &store,
+        "2026-11-09 00:00",
+        "2026-11-21 00:00",
+    );
+    // The first Monday after a weekend (10 MB against an average of
+    // (5 x 10 + 2 x 2) / 7) is not above 4 x it; the 60 MB Wednesday is.
+    assert_eq!(
+        got,
+        vec![event("firing", "weekly[]", "", spike, spike + 86_400_000)]
+    );
+    assert_eq!(events[0]["value"], 60_000_000.0);
+    let avg = events[0]["average"].as_f64().unwrap();
+    assert!((avg - 54_000_000.0 / 7.0).abs() < 1.0, "{avg}");
+}
+
+#[test]
+fn a_monthly_quota_from_the_15th_warns_in_its_own_months() {
+    let root = tempfile::tempdir().unwrap();
+    let store = root.path().join("flows");
+    // Daily files from 2026-10-28 to 2026-11-25: 100 MB a day from
+    // 172.16.0.50, to a new server each day.
+    let day0 = utc_ms(2026, 10, 28, 0, 0, 0);
+    let files: Vec<(i64, Vec<Flow>)> = (0..29)
+        .map(|d| {
+            let start = day0 + d * 86_400_000;
+            let f = flow(
+                "172.16.0.50",
+                &format!("198.51.100.{}", 100 + d),
+                6,
+                50_000,
+                443,
+                70_000,
+                100_000_000,
+            );
+            (start, vec![f])
+        })
+        .collect();
+    write_files(&store, 86_400, &files);
+    let rules = r#"
+zone = "UTC"
+
+[[rule]]
+name = "quota"
+preset = "quota"
+limit = "1G"
+window = "month"
+month_starts = 15
+"#;
+    let (got, events) = past_alerts(
+        root.path(),
+        rules,
+        &store,
+        "2026-10-28 00:00",
+        "2026-11-26 00:00",
+    );
+    // The month of October 15th counts from the 28th (nothing before):
+    // 900 MB after November 5th, 1000 after the 6th, 1100 after the 7th;
+    // November 1st starts nothing. The month of November 15th starts
+    // again from zero: 900 MB after the 23rd...
+    let day = |m: u32, d: u32| utc_ms(2026, m, d, 0, 0, 0);
+    let (oct, nov) = (day(10, 15), day(11, 15));
+    let host = "172.16.0.50";
+    let mut want = vec![
+        event("firing", "quota[80%]", host, oct, day(11, 6)),
+        event("firing", "quota[90%]", host, oct, day(11, 7)),
+        event("firing", "quota[100%]", host, oct, day(11, 8)),
+        event("firing", "quota[80%]", host, nov, day(11, 24)),
+        event("firing", "quota[90%]", host, nov, day(11, 25)),
+        event("firing", "quota[100%]", host, nov, day(11, 26)),
+    ];
+    want.sort_by(|a, b| (a.4, &a.1).cmp(&(b.4, &b.1)));
+    assert_eq!(got, want);
+    for e in &events {
+        assert_eq!(e["window"]["kind"], "month from day 15", "{e}");
+    }
+    let first = events
+        .iter()
+        .find(|e| e["check"] == "80%" && e["window"]["start_ms"] == nov)
+        .unwrap();
+    assert_eq!(first["value"], 900_000_000.0);
+    assert_eq!(first["window"]["end"], "2026-12-15T00:00:00+00:00");
 }
