@@ -11,11 +11,9 @@
 //! the past day and week, a monthly quota whose months start on the 15th.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use floe_flow::time::utc_ms;
 use floe_flow::{ExporterCounters, ExporterKey, Flow};
@@ -23,6 +21,7 @@ use floe_store::{StoreConfig, StoreWriter, Zone};
 use serde_json::Value;
 
 mod common;
+use common::smtp::{part, Sink};
 use common::{schema_valid, FLOE};
 
 /// The first file's start: 2026-11-22 08:00 UTC; 24 files of 10 minutes.
@@ -688,81 +687,13 @@ fn a_command_gets_hostile_data_as_data_on_its_stdin() {
     assert_eq!(String::from_utf8_lossy(&json.stdout).lines().count(), 2);
 }
 
-/// The SMTP sink of tests/smtp_sink.py: killed when dropped.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Sink {
-    fn start(dir: &Path) -> Sink {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let mut child = Command::new(floe_test_support::python3())
-            .arg(script)
-            .arg("serve")
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 with aiosmtpd is a test prerequisite (scripts/test checks it)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("smtp_sink.py did not start: {line:?}"));
-        Sink {
-            child,
-            port,
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    fn wait_for(&self, n: usize) -> Vec<Value> {
-        let t0 = Instant::now();
-        loop {
-            let mut out = Vec::new();
-            for k in 1.. {
-                match std::fs::read(self.dir.join(format!("{k}.json"))) {
-                    Ok(b) => out.push(serde_json::from_slice(&b).unwrap()),
-                    Err(_) => break,
-                }
-            }
-            if out.len() >= n || t0.elapsed() > Duration::from_secs(10) {
-                return out;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn part<'a>(msg: &'a Value, content_type: &str) -> &'a str {
-    msg["message"]["parts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["content_type"] == content_type)
-        .unwrap_or_else(|| panic!("no {content_type} part in {msg}"))["text"]
-        .as_str()
-        .unwrap()
-}
-
 #[test]
 fn an_alert_is_mailed_with_its_top_keys() {
     let root = tempfile::tempdir().unwrap();
     let store = root.path().join("flows");
     scan_store(&store);
     let spool = tempfile::tempdir().unwrap();
-    let sink = Sink::start(spool.path());
+    let sink = Sink::start(spool.path(), &[]);
     let rules = root.path().join("mail.toml");
     std::fs::write(
         &rules,

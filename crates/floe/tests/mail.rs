@@ -2,80 +2,12 @@
 //! tests/smtp_sink.py), plain and under STARTTLS with a login, and piped to
 //! a sendmail stand-in; the received message is parsed and checked.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-use serde_json::Value;
+use std::process::{Command, Output};
 
 mod common;
+use common::smtp::{part, Sink};
 use common::{day_tree, tree, DAY, FLOE};
-
-/// The SMTP sink: killed when dropped.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Sink {
-    fn start(dir: &Path, extra: &[&str]) -> Sink {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let mut child = Command::new(floe_test_support::python3())
-            .arg(script)
-            .arg("serve")
-            .arg(dir)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 with aiosmtpd is a test prerequisite (scripts/test checks it)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("smtp_sink.py did not start: {line:?}"));
-        Sink {
-            child,
-            port,
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    /// The messages received so far, in order.
-    fn messages(&self) -> Vec<Value> {
-        let mut out = Vec::new();
-        for n in 1.. {
-            match std::fs::read(self.dir.join(format!("{n}.json"))) {
-                Ok(b) => out.push(serde_json::from_slice(&b).unwrap()),
-                Err(_) => break,
-            }
-        }
-        out
-    }
-
-    /// Waits (bounded) for the n-th message.
-    fn wait_for(&self, n: usize) -> Vec<Value> {
-        let t0 = Instant::now();
-        loop {
-            let m = self.messages();
-            if m.len() >= n || t0.elapsed() > Duration::from_secs(10) {
-                return m;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn floe_report(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
     Command::new(FLOE)
@@ -84,17 +16,6 @@ fn floe_report(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
         .arg(dir)
         .envs(env.iter().copied())
         .output()
-        .unwrap()
-}
-
-fn part<'a>(msg: &'a Value, content_type: &str) -> &'a str {
-    msg["message"]["parts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["content_type"] == content_type)
-        .unwrap_or_else(|| panic!("no {content_type} part in {msg}"))["text"]
-        .as_str()
         .unwrap()
 }
 

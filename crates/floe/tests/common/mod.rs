@@ -1,6 +1,7 @@
 //! What the floe integration tests share: the binary and a small tree.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod smtp;
 pub mod web;
 
 use std::io::{BufRead, BufReader};
