@@ -461,10 +461,12 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
                                 *l = live(&new);
                             }
                             if new.allow != current.allow {
-                                tracing::info!(allow = %new.allow.describe(), "allow list reloaded");
+                                // Said once in force: a sender that reads
+                                // the log must not race the new list.
                                 if let Ok(mut a) = shared.allow.write() {
                                     *a = new.allow.clone();
                                 }
+                                tracing::info!(allow = %new.allow.describe(), "allow list reloaded");
                             }
                             current = new;
                         }

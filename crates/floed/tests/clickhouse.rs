@@ -6,13 +6,16 @@
 //! missing, nothing twice. Expiry spares what is not shipped.
 
 mod common;
+// The ClickHouse tests' own helpers (sums and blocks of a store and of a
+// table), shared rather than written again here.
+#[path = "../../floe-clickhouse/tests/common/mod.rs"]
+mod clickhouse_common;
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{now_ms, sample_flows, send_all, sender, stored_flows, Floed};
+use clickhouse_common::{store_blocks, sums, table_blocks, table_sums};
+use common::{corpus_datagrams, now_ms, sample_flows, send_all, sender, stored_flows, Floed};
 use floe_clickhouse::{init, Client, SchemaOptions, Target, Timeouts, Variant};
 use floe_netflow::{V5Encoder, V9Encoder};
 use floe_test_support::clickhouse::Server;
@@ -25,56 +28,6 @@ fn config(dir: &Path, url: &str, extra: &str) {
         ),
     )
     .unwrap();
-}
-
-/// Per exporter: flows, packets, octets, as the store holds them.
-fn store_sums(dir: &Path) -> BTreeMap<String, (u64, u64, u64)> {
-    let (flows, _) = stored_flows(dir);
-    let mut out = BTreeMap::new();
-    for f in flows {
-        let k = match f.exporter {
-            IpAddr::V4(a) => a.to_ipv6_mapped().to_string(),
-            IpAddr::V6(a) => a.to_string(),
-        };
-        let e = out.entry(k).or_insert((0, 0, 0));
-        e.0 += 1;
-        e.1 += f.packets;
-        e.2 += f.octets;
-    }
-    out
-}
-
-fn table_sums(ch: &Server) -> BTreeMap<String, (u64, u64, u64)> {
-    ch.query("SELECT IPv6NumToString(exporter), count(), sum(packets), sum(octets) FROM floe.flows GROUP BY exporter FORMAT TabSeparated")
-        .lines()
-        .map(|l| {
-            let c: Vec<&str> = l.split('\t').collect();
-            (c[0].to_string(), (c[1].parse().unwrap(), c[2].parse().unwrap(), c[3].parse().unwrap()))
-        })
-        .collect()
-}
-
-/// Every block of the store (file id, offset) and its flows.
-fn store_blocks(dir: &Path) -> BTreeMap<(u64, u64), u64> {
-    let mut out = BTreeMap::new();
-    for f in floe_store::walk(&dir.join("flows")).unwrap() {
-        let ff = floe_store::FlowFile::open(&f.path).unwrap();
-        let id = floe_clickhouse::ship::file_id(ff.header());
-        for b in ff.blocks() {
-            out.insert((id, b.offset), u64::from(b.records));
-        }
-    }
-    out
-}
-
-fn table_blocks(ch: &Server) -> BTreeMap<(u64, u64), u64> {
-    ch.query("SELECT file_id, block, count() FROM floe.flows GROUP BY file_id, block FORMAT TabSeparated")
-        .lines()
-        .map(|l| {
-            let c: Vec<u64> = l.split('\t').map(|x| x.parse().unwrap()).collect();
-            ((c[0], c[1]), c[2])
-        })
-        .collect()
 }
 
 fn count(ch: &Server) -> u64 {
@@ -91,9 +44,9 @@ fn wait_shipped(ch: &Server, dir: &Path, floed: &mut Floed) {
     std::thread::sleep(Duration::from_millis(1500));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let want = store_blocks(dir);
+        let want = store_blocks(&dir.join("flows"));
         let n: u64 = want.values().sum();
-        if count(ch) == n && table_blocks(ch) == want {
+        if count(ch) == n && table_blocks(ch, "floe.flows") == want {
             return;
         }
         while let Ok(l) = floed.lines.try_recv() {
@@ -138,23 +91,6 @@ fn send(floed: &Floed, t: &[(&str, Vec<Vec<u8>>)]) {
     }
 }
 
-fn corpus() -> Option<Vec<Vec<u8>>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/netflow-corpus");
-    let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv")).ok()?;
-    let mut out = Vec::new();
-    for line in manifest.lines().skip(1) {
-        let path = line.split('\t').next()?;
-        if !path.contains("/_pcap/") {
-            continue;
-        }
-        let bytes = std::fs::read(root.join(path)).ok()?;
-        for d in floe_netflow::pcap::udp_datagrams(&bytes).ok()? {
-            out.push(d.payload);
-        }
-    }
-    Some(out)
-}
-
 #[test]
 fn ships_each_flow_once_across_kill_9_and_server_restarts() {
     let Some(mut ch) = Server::start() else {
@@ -177,7 +113,7 @@ fn ships_each_flow_once_across_kill_9_and_server_restarts() {
 
     // Generated traffic, and the corpus where it is.
     send(&floed, &traffic(3_000, 1));
-    match corpus() {
+    match corpus_datagrams() {
         Some(c) => send_all(&sender("127.0.0.5"), floed.addr, &c),
         None => floe_test_support::skip(
             "no ../shared/netflow-corpus beside the checkout: generated traffic only",
@@ -216,8 +152,11 @@ fn ships_each_flow_once_across_kill_9_and_server_restarts() {
     floed.wait_for("shipping to ClickHouse works again");
 
     // Per exporter and per block: nothing missing, nothing twice.
-    assert_eq!(table_sums(&ch), store_sums(dir));
-    assert_eq!(table_blocks(&ch), store_blocks(dir));
+    assert_eq!(table_sums(&ch, "floe.flows"), sums(&stored_flows(dir).0));
+    assert_eq!(
+        table_blocks(&ch, "floe.flows"),
+        store_blocks(&dir.join("flows"))
+    );
     // The stats file (what floe info shows) says so.
     std::thread::sleep(Duration::from_millis(2500));
     let stats: serde_json::Value = serde_json::from_slice(

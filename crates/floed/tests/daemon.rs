@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{now_ms, sample_flows, send_all, sender, stored_flows, Floed};
+use common::{corpus_datagrams, now_ms, sample_flows, send_all, sender, stored_flows, Floed};
 use floe_flow::Flow;
 use floe_netflow::{Decoder, DecoderConfig, V5Encoder, V9Encoder};
 use floe_store::walk;
@@ -41,25 +41,6 @@ fn exporters() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         out.push(("127.0.0.5", corpus));
     }
     out
-}
-
-/// Every datagram of the shared corpus's converted captures, in manifest
-/// order (templates usually come before their data there).
-fn corpus_datagrams() -> Option<Vec<Vec<u8>>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/netflow-corpus");
-    let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv")).ok()?;
-    let mut out = Vec::new();
-    for line in manifest.lines().skip(1) {
-        let path = line.split('\t').next()?;
-        if !path.contains("/_pcap/") {
-            continue;
-        }
-        let bytes = std::fs::read(root.join(path)).ok()?;
-        for d in floe_netflow::pcap::udp_datagrams(&bytes).ok()? {
-            out.push(d.payload);
-        }
-    }
-    Some(out)
 }
 
 #[test]
@@ -435,7 +416,12 @@ fn the_allow_list_drops_and_counts_other_sources_and_reloads() {
             .count()
     };
     assert_eq!(from("127.0.0.2"), v4.len(), "every allowed flow stored");
-    assert_eq!(from("127.0.0.3"), 60, "only what came after the reload");
+    assert_eq!(
+        from("127.0.0.3"),
+        60,
+        "only what came after the reload; log:\n{}",
+        log.join("\n")
+    );
     let denied_count = common::extra_counter(&files, "127.0.0.3", "denied_datagrams");
     assert_eq!(denied_count, denied.len() as u64);
     let lines = log

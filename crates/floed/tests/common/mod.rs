@@ -171,3 +171,23 @@ pub fn extra_counter(files: &[FlowFile], ip: &str, name: &str) -> u64 {
         .map(|(_, c)| c.extra.by_name(name))
         .sum()
 }
+
+/// Every datagram of the shared corpus's converted captures, in manifest
+/// order (templates usually come before their data there); None when the
+/// corpus is not beside the checkout.
+pub fn corpus_datagrams() -> Option<Vec<Vec<u8>>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/netflow-corpus");
+    let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv")).ok()?;
+    let mut out = Vec::new();
+    for line in manifest.lines().skip(1) {
+        let path = line.split('\t').next()?;
+        if !path.contains("/_pcap/") {
+            continue;
+        }
+        let bytes = std::fs::read(root.join(path)).ok()?;
+        for d in floe_netflow::pcap::udp_datagrams(&bytes).ok()? {
+            out.push(d.payload);
+        }
+    }
+    Some(out)
+}
