@@ -34,8 +34,11 @@ pub type Set<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 /// exporters' lost flows as its flows.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sums {
+    /// Flows counted (for a lost-flows table: the flows the exporters lost).
     pub flows: u64,
+    /// Packets, summed (saturating).
     pub packets: u64,
+    /// Octets, summed (saturating).
     pub octets: u64,
 }
 
@@ -47,6 +50,7 @@ impl Sums {
         self.octets = self.octets.saturating_add(octets);
     }
 
+    /// Adds another key's sums to these (saturating).
     pub fn merge(&mut self, o: &Sums) {
         self.flows = self.flows.saturating_add(o.flows);
         self.packets = self.packets.saturating_add(o.packets);
@@ -175,6 +179,7 @@ impl Table {
         self.one.len() + self.small.len() + self.v6.len() + self.wide.len()
     }
 
+    /// Whether the table counts no key.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

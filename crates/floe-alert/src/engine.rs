@@ -58,6 +58,7 @@ struct MemBucket {
 /// What one file gave.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// The events the file gave, firing and resolved.
     pub events: Vec<Event>,
     /// The file was read (false: no table wanted it).
     pub read: bool,
@@ -70,6 +71,7 @@ pub struct Outcome {
 
 /// The evaluator of a rule set.
 pub struct Engine {
+    /// The rule set it evaluates.
     pub rules: RuleSet,
     zone: Zone,
     aggs: Vec<AggRun>,
@@ -220,6 +222,7 @@ impl Engine {
         }
     }
 
+    /// The zone its windows align in.
     pub fn zone(&self) -> &Zone {
         &self.zone
     }

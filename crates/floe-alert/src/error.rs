@@ -8,12 +8,15 @@ use std::path::PathBuf;
 /// A mistake in a rules file, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesError {
+    /// The rules file, as shown in messages.
     pub file: String,
     /// 1-based; 0 when the mistake has no place (the file cannot be read).
     pub line: usize,
+    /// 1-based column in that line; 0 with a `line` of 0.
     pub col: usize,
     /// The rule it is in, when it is in one.
     pub rule: Option<String>,
+    /// What is wrong, in words.
     pub message: String,
 }
 
@@ -35,18 +38,29 @@ impl std::error::Error for RulesError {}
 /// What stops an evaluation.
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
+    /// The rules file does not make sense.
     #[error(transparent)]
     Rules(#[from] RulesError),
     /// The state file cannot be read, parsed or written.
     #[error("state file {}: {message}", path.display())]
-    State { path: PathBuf, message: String },
+    State {
+        /// The state file.
+        path: PathBuf,
+        /// What went wrong with it.
+        message: String,
+    },
     /// A store file that cannot be read (the evaluation goes on with the
     /// others).
     #[error(transparent)]
     Store(#[from] floe_store::StoreError),
     /// A rule's window holds more distinct keys than it may.
     #[error("rule {rule:?}: more than {max} distinct keys in one window; raise max_keys or narrow its filter")]
-    TooManyKeys { rule: String, max: usize },
+    TooManyKeys {
+        /// The rule whose window it is.
+        rule: String,
+        /// The most keys a window may hold (the rules file's `max_keys`).
+        max: usize,
+    },
     /// An action that could not run or failed.
     #[error("{0}")]
     Action(String),

@@ -11,11 +11,14 @@ use crate::value::{human, Key};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventState {
+    /// The condition holds: the alert fires.
     Firing,
+    /// The condition no longer holds: the alert clears.
     Resolved,
 }
 
 impl EventState {
+    /// Its name in text and JSON: `firing` or `resolved`.
     pub fn name(&self) -> &'static str {
         match self {
             EventState::Firing => "firing",
@@ -27,6 +30,7 @@ impl EventState {
 /// One key of the window's traffic, listed with an alert.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TopRow {
+    /// The key (its values; the column names are the event's).
     pub key: Key,
     /// The rule's metric for the key (for a rule without a key: what the
     /// key contributes to it, by octets, packets or flows).
@@ -39,17 +43,23 @@ pub struct TopRow {
 /// An alert event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
+    /// Firing or resolved.
     pub state: EventState,
+    /// The rule's name.
     pub rule: String,
     /// The check within the rule (a quota level, `ports`); empty for a
     /// plain rule.
     pub check: String,
+    /// The preset the rule was made from, if any.
     pub preset: Option<String>,
     /// The key that fired (the empty key for a rule without one).
     pub key: Key,
     /// The key's column names.
     pub key_columns: Vec<String>,
+    /// The rule's metric, by name (`octets`, `bits/s`, ...).
     pub metric: String,
+    /// The metric's value for the key: over the window, or so far when the
+    /// window is not complete.
     pub value: f64,
     /// The condition in words.
     pub condition: String,
@@ -60,7 +70,9 @@ pub struct Event {
     pub average: Option<f64>,
     /// The window's kind and bounds (UTC ms).
     pub window: String,
+    /// The window's start (UTC ms).
     pub window_start: i64,
+    /// The window's end (UTC ms, exclusive).
     pub window_end: i64,
     /// False when the alert fired on a running total before the window
     /// ended.
@@ -74,6 +86,7 @@ pub struct Event {
     /// The top keys of the window's traffic for this rule, and their
     /// column names (the rule's key, or its `top_by`).
     pub top: Vec<TopRow>,
+    /// The column names of the keys in `top`.
     pub top_columns: Vec<String>,
 }
 

@@ -28,6 +28,8 @@
 //! Like every floe library it prints nothing and decides no exit status;
 //! the `floe alert` and `floe usage` subcommands do.
 
+#![forbid(unsafe_code)]
+
 pub mod actions;
 mod agg;
 mod engine;

@@ -25,11 +25,15 @@ use crate::window::{AveragePeriod, WindowKind};
 /// What a check measures in a window, per key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric {
+    /// Octets (bytes).
     Octets,
+    /// Packets.
     Packets,
+    /// Flows.
     Flows,
     /// Octets times 8 over the window's length.
     BitsPerSecond,
+    /// Packets over the window's length, per second.
     PacketsPerSecond,
     /// Distinct destination addresses.
     DstHosts,
@@ -43,6 +47,8 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// The metric a rules file names (`octets`, `bits/s`, ...), aliases
+    /// included; `None` for a name it does not know.
     pub fn parse(s: &str) -> Option<Metric> {
         Some(match s {
             "octets" | "bytes" => Metric::Octets,
@@ -58,6 +64,7 @@ impl Metric {
         })
     }
 
+    /// Its name as the rules file writes it and events show it.
     pub fn name(&self) -> &'static str {
         match self {
             Metric::Octets => "octets",
@@ -87,8 +94,11 @@ impl Metric {
 /// What a distinct count counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
+    /// Destination addresses.
     DstHost,
+    /// Destination ports.
     DstPort,
+    /// Source addresses.
     SrcHost,
 }
 
@@ -108,10 +118,13 @@ pub enum Source {
 pub struct KeySpec {
     /// As written (`ip-source-address`, `ip-address`, ...).
     pub name: String,
+    /// Its parts, as reports define them.
     pub parts: Vec<KeyPart>,
     /// `ip-address` / `ip-port`: a flow counts under both of its ends.
     pub both_ends: bool,
+    /// How source addresses go into the key: whole, or cut to a prefix.
     pub src_format: AddrFormat,
+    /// How destination addresses go into the key: whole, or cut to a prefix.
     pub dst_format: AddrFormat,
     /// The names of the parts, as columns.
     pub columns: Vec<String>,
@@ -142,8 +155,11 @@ impl KeySpec {
 /// What one window table counts: the flows a filter keeps, per key.
 #[derive(Clone, Debug)]
 pub struct AggSpec {
+    /// The filter as written, if the rule has one.
     pub filter_text: Option<String>,
+    /// The filter, compiled; `None` keeps every flow.
     pub filter: Option<Filter>,
+    /// What the table holds per key.
     pub source: Source,
     /// The key the table is kept by: the rules' group key, or for rules
     /// without one the key their alerts list the top of (`top_by`). A rule
@@ -152,6 +168,7 @@ pub struct AggSpec {
     /// Distinct values are counted per key (rules with a group key), or
     /// over all the flows.
     pub pairs_by_key: bool,
+    /// The window the table counts over.
     pub window: WindowKind,
     /// The rule that asked for it first (for messages).
     pub rule: String,
@@ -201,15 +218,22 @@ pub struct Check {
     pub label: String,
     /// Index in [`RuleSet::aggs`].
     pub agg: usize,
+    /// What the check measures.
     pub metric: Metric,
     /// Per key (the rule has a group key), or over all the flows.
     pub grouped: bool,
+    /// Holds when the value is above this.
     pub above: Option<f64>,
+    /// Holds when the value is below this.
     pub below: Option<f64>,
     /// K times the key's own average per window over the past period.
     pub above_average: Option<(f64, AveragePeriod)>,
+    /// Closed windows in a row the condition must hold before it fires (1:
+    /// the first).
     pub consecutive: u32,
+    /// Windows of silence after it fires.
     pub hold: u32,
+    /// Whether it fires once while true or in each window it is true.
     pub repeat: Repeat,
     /// For `below` with a key: how many windows a key is remembered after
     /// its last traffic (a key with no traffic at all is in no table).
@@ -245,6 +269,7 @@ impl Check {
 /// What to do when a rule fires or clears.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Actions {
+    /// Addresses the alert is mailed to.
     pub mail_to: Vec<String>,
     /// Subject template (see the README for its fields).
     pub subject: Option<String>,
@@ -255,6 +280,7 @@ pub struct Actions {
 }
 
 impl Actions {
+    /// Whether there is nothing to do: no mail, command or log.
     pub fn is_empty(&self) -> bool {
         self.mail_to.is_empty() && self.command.is_none() && self.log.is_none()
     }
@@ -263,9 +289,13 @@ impl Actions {
 /// A rule as the user named it.
 #[derive(Clone, Debug)]
 pub struct Rule {
+    /// The rule's name.
     pub name: String,
+    /// The preset it was made from, if any.
     pub preset: Option<String>,
+    /// Its checks: one for a plain rule, several for some presets.
     pub checks: Vec<Check>,
+    /// What to do when it fires or clears.
     pub actions: Actions,
     /// Send a notice when an alert clears.
     pub resolved: bool,
@@ -281,22 +311,33 @@ pub struct Rule {
 /// Mail settings of the rules file (`[mail]`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MailSettings {
+    /// The SMTP server, `host:port`.
     pub smtp: Option<String>,
+    /// The sender's address.
     pub from: Option<String>,
+    /// Require STARTTLS before sending.
     pub starttls: bool,
+    /// A CA certificate file trusted besides the system's (for STARTTLS).
     pub ca: Option<PathBuf>,
+    /// The user to log in to the SMTP server as.
     pub user: Option<String>,
+    /// A sendmail program to hand the mail to instead of SMTP.
     pub sendmail: Option<PathBuf>,
 }
 
 /// A rules file, checked.
 #[derive(Clone, Debug)]
 pub struct RuleSet {
+    /// The rules file.
     pub path: PathBuf,
+    /// Its rules, in the file's order.
     pub rules: Vec<Rule>,
+    /// The window tables the rules' checks count over (checks that can share
+    /// one do).
     pub aggs: Vec<AggSpec>,
     /// The zone windows align in (`zone = ...`; the caller's otherwise).
     pub zone: Option<String>,
+    /// The `[mail]` settings.
     pub mail: MailSettings,
     /// Most distinct keys a window table holds.
     pub max_keys: usize,

@@ -32,6 +32,7 @@ pub const MAX_STATE_BYTES: u64 = 1 << 30;
 /// The whole state.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct State {
+    /// [`FORMAT`]: recognises the file and its version.
     pub format: String,
     /// The rules file the state is for (informative).
     pub rules: String,
@@ -61,9 +62,13 @@ pub struct AggState {
     pub closed: u64,
     /// Files counted in the open window.
     pub seen: Vec<String>,
+    /// Everything the filter kept in the open window.
     pub total: Sums,
+    /// Each key's sums in the open window.
     pub sums: Vec<(Key, Sums)>,
+    /// Each key's distinct values in the open window (distinct counts).
     pub pairs: Vec<(Key, Vec<KVal>)>,
+    /// Keys and pairs not kept because the table was full.
     pub overflow: u64,
 }
 
@@ -72,6 +77,7 @@ pub struct AggState {
 pub struct CheckState {
     /// The check's definition; a changed definition starts afresh.
     pub signature: String,
+    /// Where each key stands.
     pub keys: Vec<(Key, KeyState)>,
     /// Past windows' values, for averages.
     pub history: Vec<Bucket>,
@@ -98,20 +104,28 @@ pub struct KeyState {
 /// An open alert.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Open {
+    /// When it fired: the end of the file that fired it (UTC ms).
     pub since_ms: i64,
+    /// The value it fired with.
     pub value: f64,
+    /// The start of the window it fired in (UTC ms).
     pub window_start: i64,
 }
 
 /// The values of the windows that started in one bucket of time.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Bucket {
+    /// The bucket's start (UTC ms).
     pub start: i64,
+    /// Windows that started in it.
     pub windows: u32,
+    /// Per key, its values over those windows, summed (keys with none left
+    /// out).
     pub values: Vec<(Key, f64)>,
 }
 
 impl State {
+    /// A fresh state for this rules file.
     pub fn new(rules: &Path) -> State {
         State {
             format: FORMAT.into(),

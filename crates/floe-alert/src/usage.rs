@@ -24,23 +24,30 @@ pub const USAGE_FORMAT: &str = "floe-usage-state 1";
 /// What `floe usage` keeps between runs.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct UsageState {
+    /// [`USAGE_FORMAT`]: recognises the file and its version.
     pub format: String,
     /// The key and filter the totals are for.
     pub by: Option<String>,
+    /// The filter, as written.
     pub filter: Option<String>,
     /// Runs so far, when the first and the last were (UTC ms).
     pub runs: u64,
+    /// When the first run was (UTC ms).
     pub first_run_ms: Option<i64>,
+    /// When the last run was (UTC ms).
     pub last_run_ms: Option<i64>,
     /// Files counted (those still in the store).
     pub seen: BTreeSet<String>,
+    /// Running total of everything counted.
     pub total: Sums,
+    /// Running totals per key.
     pub totals: Vec<(Key, Sums)>,
 }
 
 /// One key's usage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsageRow {
+    /// The key.
     pub key: Key,
     /// Since the previous run.
     pub since: Sums,
@@ -51,14 +58,18 @@ pub struct UsageRow {
 /// A usage run's answer.
 #[derive(Clone, Debug, Default)]
 pub struct Usage {
+    /// One row per key.
     pub rows: Vec<UsageRow>,
+    /// Everything since the previous run.
     pub since: Sums,
+    /// Everything since the state was made.
     pub total: Sums,
     /// Files counted now.
     pub files: usize,
     /// When the previous run was, if any, and the first (the totals'
     /// start).
     pub previous_ms: Option<i64>,
+    /// When the first run was (UTC ms).
     pub first_ms: Option<i64>,
     /// Damaged files and blocks (the rest was counted).
     pub warnings: Vec<String>,

@@ -80,6 +80,7 @@ impl Key {
         parts: [KVal::N(0); MAX_PARTS],
     };
 
+    /// A key of these parts (only the first `MAX_PARTS` are kept).
     pub fn from_parts(parts: &[KVal]) -> Key {
         let mut k = Key::EMPTY;
         for (slot, p) in k.parts.iter_mut().zip(parts) {
@@ -89,10 +90,12 @@ impl Key {
         k
     }
 
+    /// Its parts.
     pub fn parts(&self) -> &[KVal] {
         &self.parts[..usize::from(self.len)]
     }
 
+    /// Whether it has no parts (a rule without a group-by key).
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

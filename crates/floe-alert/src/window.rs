@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 pub enum WindowKind {
     /// Each file (the collector's period, 10 minutes by default).
     File,
+    /// An hour of the zone's wall clock.
     Hour,
+    /// A day of the zone's wall clock.
     Day,
     /// A calendar month starting on this day of the month (1 to 28).
     Month(u8),
@@ -31,6 +33,8 @@ impl WindowKind {
         })
     }
 
+    /// Its name in messages and events: `file`, `hour`, `day`, `month`, or
+    /// `month from day D`.
     pub fn name(&self) -> String {
         match self {
             WindowKind::File => "file".into(),
@@ -95,12 +99,16 @@ fn month(zone: &Zone, first: u8, t: i64) -> (i64, i64) {
 /// The past period a rule's average is taken over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AveragePeriod {
+    /// The past hour.
     Hour,
+    /// The past day.
     Day,
+    /// The past week.
     Week,
 }
 
 impl AveragePeriod {
+    /// `hour`, `day` or `week`; `None` for anything else.
     pub fn parse(s: &str) -> Option<AveragePeriod> {
         Some(match s {
             "hour" => AveragePeriod::Hour,
@@ -110,6 +118,7 @@ impl AveragePeriod {
         })
     }
 
+    /// Its name: `hour`, `day` or `week`.
     pub fn name(&self) -> &'static str {
         match self {
             AveragePeriod::Hour => "hour",
@@ -118,6 +127,7 @@ impl AveragePeriod {
         }
     }
 
+    /// Its length, ms.
     pub fn ms(&self) -> i64 {
         match self {
             AveragePeriod::Hour => 3_600_000,
