@@ -78,7 +78,15 @@ fn the_pages_work_in_a_real_browser() {
     std::fs::create_dir_all(&out).unwrap();
     // What the pages must show, from the flows.
     let by_src = s.totals_by(|_| true, |f| f.src_addr.to_string());
-    let by_port = s.totals_by(|_| true, |f| f.dst_port.to_string());
+    // Ports as the page names them: with their service names.
+    let symbols = floe_report::sym::Symbols::builtin();
+    let by_port = s.totals_by(
+        |_| true,
+        |f| match symbols.port(f.dst_port) {
+            Some(name) => format!("{} ({name})", f.dst_port),
+            None => f.dst_port.to_string(),
+        },
+    );
     let top = &by_src[0].0;
     let top_flow = s
         .flows
@@ -96,7 +104,10 @@ fn the_pages_work_in_a_real_browser() {
         "top_src": by_src.iter().take(10).map(|x| x.0.clone()).collect::<Vec<_>>(),
         "top_port": by_port.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
         "top_src_peer": top_flow.dst_addr.to_string(),
-        "top_src_port": top_flow.dst_port.to_string(),
+        "top_src_port": match symbols.port(top_flow.dst_port) {
+            Some(name) => format!("{} ({name})", top_flow.dst_port),
+            None => top_flow.dst_port.to_string(),
+        },
         // One 10-minute cell per 10 minutes of flows.
         "hot_cells": HOURS * 6,
     });
