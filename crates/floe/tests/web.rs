@@ -1181,28 +1181,8 @@ fn without_stats(a: &serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn the_graph_answers_what_floe_report_series_answers() {
-    let s = Store::new();
-    // Long flows too, shared among the intervals they span: 10.1.0.200
-    // sends 25-minute flows from 7 minutes past each hour.
-    let mut c = floe_store::StoreConfig::new(s.root.join("long"));
-    c.zone = floe_store::Zone::Utc;
-    let (mut w, _) = floe_store::StoreWriter::open(c, s.from_ms).unwrap();
-    for h in 0..HOURS {
-        let start = s.from_ms + h * 3_600_000 + 7 * 60_000;
-        let f = floe_flow::Flow {
-            start_ms: start,
-            end_ms: start + 25 * 60_000,
-            src_addr: "10.1.0.200".parse().unwrap(),
-            dst_addr: dst(2),
-            dst_port: 443,
-            protocol: 6,
-            packets: 9000 + h as u64,
-            octets: 7_000_000 + h as u64 * 13,
-            ..floe_flow::Flow::default()
-        };
-        w.write(f.end_ms + 1000, std::slice::from_ref(&f)).unwrap();
-    }
-    w.close(s.to_ms).unwrap();
+    // Long flows too, shared among the intervals they span.
+    let s = Store::with_long_flows();
     let web = Web::start(&s.root, &[]);
     let cases = [
         Same {

@@ -18,33 +18,6 @@ use common::FLOE;
 use floe_test_support::clickhouse::{Chdb, Server};
 use floe_test_support::run_ok;
 
-/// The designed store, plus 25-minute flows from 10.1.0.200 starting 7
-/// minutes past each hour (shared among the intervals they span).
-fn store() -> Store {
-    let s = Store::new();
-    let mut c = floe_store::StoreConfig::new(s.root.join("long"));
-    c.zone = floe_store::Zone::Utc;
-    let (mut w, _) = floe_store::StoreWriter::open(c, s.from_ms).unwrap();
-    for h in 0..HOURS {
-        let start = s.from_ms + h * 3_600_000 + 7 * 60_000;
-        let f = floe_flow::Flow {
-            start_ms: start,
-            end_ms: start + 25 * 60_000,
-            exporter: exporter(1),
-            src_addr: "10.1.0.200".parse().unwrap(),
-            dst_addr: dst(2),
-            dst_port: 443,
-            protocol: 6,
-            packets: 9000 + h as u64,
-            octets: 7_000_000 + h as u64 * 13,
-            ..floe_flow::Flow::default()
-        };
-        w.write(f.end_ms + 1000, std::slice::from_ref(&f)).unwrap();
-    }
-    w.close(s.to_ms).unwrap();
-    s
-}
-
 fn floe(args: &[&str]) -> String {
     run_ok(Command::new(FLOE).args(args))
 }
@@ -262,7 +235,7 @@ fn same_pages(s: &Store, local: &Web, remote: &Web) {
 #[test]
 fn clickhouse_26_serves_the_pages_the_store_serves() {
     let Some(ch) = Chdb::start() else { return };
-    let s = store();
+    let s = Store::with_long_flows();
     let url = ch.url();
     floe(&["clickhouse", "init", &url]);
     ship(&s.root, &url, &[], s.flows.len() + HOURS as usize);
@@ -355,7 +328,7 @@ fn quotes_backslashes_and_sql_in_web_filters_change_no_query() {
 #[test]
 fn clickhouse_18_16_with_the_legacy_schema_serves_the_pages_the_store_serves() {
     let Some(ch) = Server::start() else { return };
-    let s = store();
+    let s = Store::with_long_flows();
     let url = ch.url();
     floe(&["clickhouse", "init", &url, "--legacy"]);
     ship(&s.root, &url, &[], s.flows.len() + HOURS as usize);

@@ -82,6 +82,34 @@ pub fn month(ms: i64) -> String {
 }
 
 impl Store {
+    /// The designed store plus, in a `long` subdirectory, a 25-minute
+    /// flow from 10.1.0.200 starting 7 minutes past each hour (shared
+    /// among the intervals it spans).
+    pub fn with_long_flows() -> Store {
+        let s = Store::new();
+        let mut c = StoreConfig::new(s.root.join("long"));
+        c.zone = Zone::Utc;
+        let (mut w, _) = StoreWriter::open(c, s.from_ms).unwrap();
+        for h in 0..HOURS {
+            let start = s.from_ms + h * 3_600_000 + 7 * 60_000;
+            let f = Flow {
+                start_ms: start,
+                end_ms: start + 25 * 60_000,
+                exporter: exporter(1),
+                src_addr: "10.1.0.200".parse().unwrap(),
+                dst_addr: dst(2),
+                dst_port: 443,
+                protocol: 6,
+                packets: 9000 + h as u64,
+                octets: 7_000_000 + h as u64 * 13,
+                ..Flow::default()
+            };
+            w.write(f.end_ms + 1000, std::slice::from_ref(&f)).unwrap();
+        }
+        w.close(s.to_ms).unwrap();
+        s
+    }
+
     /// Every minute, each source sends one flow of 20 s to one of three
     /// destinations, on one of four ports, through one of two exporters;
     /// source i's flows carry (12 - i) kB plus the minute, so the ranking
