@@ -8,9 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use floe_clickhouse::{
-    init, Client, SchemaOptions, ShipEvent, ShipOptions, Shipper, Step, Target, Timeouts, Variant,
-};
+use floe_clickhouse::{init, ShipEvent, ShipOptions, Shipper, Step, Target, Timeouts};
 use floe_test_support::clickhouse::Server;
 
 fn options(ch: &Server, dir: &std::path::Path) -> ShipOptions {
@@ -38,15 +36,7 @@ fn ship_all(s: &mut Shipper) -> u64 {
 }
 
 fn legacy(ch: &Server) {
-    let client = Client::new(
-        Target::parse(&ch.url(), "floe", "flows").unwrap(),
-        Timeouts::default(),
-    );
-    let schema = SchemaOptions {
-        variant: Variant::Legacy,
-        ..SchemaOptions::default()
-    };
-    init(&client, &schema).unwrap();
+    let (client, schema) = common::init_legacy(&ch.url());
     // Applied twice: nothing to do the second time.
     assert_eq!(init(&client, &schema).unwrap().len(), 1);
 }

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use clickhouse_common::{store_blocks, sums, table_blocks, table_sums};
 use common::{corpus_datagrams, now_ms, sample_flows, send_all, sender, stored_flows, Floed};
-use floe_clickhouse::{init, Client, SchemaOptions, Target, Timeouts, Variant};
 use floe_netflow::{V5Encoder, V9Encoder};
 use floe_test_support::clickhouse::Server;
 
@@ -96,15 +95,7 @@ fn ships_each_flow_once_across_kill_9_and_server_restarts() {
     let Some(mut ch) = Server::start() else {
         return;
     };
-    let client = Client::new(
-        Target::parse(&ch.url(), "floe", "flows").unwrap(),
-        Timeouts::default(),
-    );
-    let schema = SchemaOptions {
-        variant: Variant::Legacy,
-        ..SchemaOptions::default()
-    };
-    init(&client, &schema).unwrap();
+    clickhouse_common::init_legacy(&ch.url());
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     config(dir, &ch.url(), "");

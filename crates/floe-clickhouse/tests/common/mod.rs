@@ -125,3 +125,18 @@ pub fn table_blocks(ch: &dyn Ask, table: &str) -> BTreeMap<(u64, u64), u64> {
     })
     .collect()
 }
+
+/// Makes floe's tables on `url` with the legacy schema (what Debian's
+/// 18.16 server takes); returns the client and the schema options used.
+pub fn init_legacy(url: &str) -> (floe_clickhouse::Client, floe_clickhouse::SchemaOptions) {
+    let client = floe_clickhouse::Client::new(
+        floe_clickhouse::Target::parse(url, "floe", "flows").unwrap(),
+        floe_clickhouse::Timeouts::default(),
+    );
+    let schema = floe_clickhouse::SchemaOptions {
+        variant: floe_clickhouse::Variant::Legacy,
+        ..floe_clickhouse::SchemaOptions::default()
+    };
+    floe_clickhouse::init(&client, &schema).unwrap();
+    (client, schema)
+}
