@@ -36,6 +36,7 @@
 //! do is said in words ([`QueryError::Backend`]). The tests of this crate
 //! hold `LocalStore` to `floe report`; a new backend's tests hold it to
 //! `LocalStore` on the same flows.
+#![forbid(unsafe_code)]
 
 mod answer;
 mod cache;
