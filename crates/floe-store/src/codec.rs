@@ -765,46 +765,17 @@ impl BlockDecoder {
         body: &[u8],
         head: &BlockHeader,
     ) -> Result<(), BlockError> {
-        if head.records > MAX_BLOCK_RECORDS {
-            return Err(BlockError::TooManyFlows {
-                claimed: head.records,
-                max: MAX_BLOCK_RECORDS,
-            });
-        }
-        let fit = ((body.len() - BLOCK_HEADER_LEN) / CHUNK_HEADER_LEN).min(MAX_COLUMNS);
-        if usize::from(head.columns) > fit {
-            return Err(BlockError::TooManyColumns {
-                claimed: head.columns,
-                body: body.len(),
-                fit,
-            });
-        }
+        check_block(body, head)?;
         let n = head.records as usize;
         self.columns = [Column::default(); col::COUNT];
         self.scratch.clear();
         let mut seen = [false; MAX_COLUMNS];
         let mut at = BLOCK_HEADER_LEN;
         for _ in 0..head.columns {
-            let h = body
-                .get(at..)
-                .and_then(|rest| rest.get(..CHUNK_HEADER_LEN))
-                .ok_or(BlockError::ChunkHeaderCutShort { at })?;
-            let (id, enc, w) = (h[0], h[1], h[2]);
-            let count32 = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-            let stored32 = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
-            let data_at = at + CHUNK_HEADER_LEN;
-            let left = body.len() - data_at;
-            let stored = stored32 as usize;
-            if stored > left {
-                return Err(BlockError::ChunkCutShort {
-                    id,
-                    at: data_at,
-                    stored: stored32,
-                    left,
-                });
-            }
-            let data = &body[data_at..data_at + stored];
-            at = data_at + stored;
+            let c = read_chunk(body, at)?;
+            let (id, enc, w, data) = (c.id, c.enc, c.width, c.data);
+            let (count32, stored32) = (c.count, c.stored);
+            at = c.next;
             if std::mem::replace(&mut seen[usize::from(id)], true) {
                 return Err(BlockError::DuplicateColumn { id });
             }
@@ -1086,6 +1057,77 @@ pub(crate) fn max_width(id: u8) -> usize {
 }
 
 const UNSPEC: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+
+/// A block's claims checked against what its body can hold, before
+/// anything is sized by them: at most [`MAX_BLOCK_RECORDS`] flows, and no
+/// more column chunks than the body has room for headers.
+pub(crate) fn check_block(body: &[u8], head: &BlockHeader) -> Result<(), BlockError> {
+    if head.records > MAX_BLOCK_RECORDS {
+        return Err(BlockError::TooManyFlows {
+            claimed: head.records,
+            max: MAX_BLOCK_RECORDS,
+        });
+    }
+    let fit = (body.len().saturating_sub(BLOCK_HEADER_LEN) / CHUNK_HEADER_LEN).min(MAX_COLUMNS);
+    if usize::from(head.columns) > fit {
+        return Err(BlockError::TooManyColumns {
+            claimed: head.columns,
+            body: body.len(),
+            fit,
+        });
+    }
+    Ok(())
+}
+
+/// One column chunk of a block body: its header and its bytes.
+pub(crate) struct Chunk<'a> {
+    /// The column's id.
+    pub id: u8,
+    /// Its encoding.
+    pub enc: u8,
+    /// Its value width in bytes.
+    pub width: u8,
+    /// Values the chunk claims to hold.
+    pub count: u32,
+    /// Bytes stored after the chunk header.
+    pub stored: u32,
+    /// Those bytes.
+    pub data: &'a [u8],
+    /// Where the next chunk header starts.
+    pub next: usize,
+}
+
+/// The chunk whose header starts at `at` of `body`, its stored bytes
+/// checked to fit in what is left of the body.
+pub(crate) fn read_chunk(body: &[u8], at: usize) -> Result<Chunk<'_>, BlockError> {
+    let h = body
+        .get(at..)
+        .and_then(|rest| rest.get(..CHUNK_HEADER_LEN))
+        .ok_or(BlockError::ChunkHeaderCutShort { at })?;
+    let (id, enc, width) = (h[0], h[1], h[2]);
+    let count = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+    let stored = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
+    let data_at = at + CHUNK_HEADER_LEN;
+    let left = body.len() - data_at;
+    if stored as usize > left {
+        return Err(BlockError::ChunkCutShort {
+            id,
+            at: data_at,
+            stored,
+            left,
+        });
+    }
+    let next = data_at + stored as usize;
+    Ok(Chunk {
+        id,
+        enc,
+        width,
+        count,
+        stored,
+        data: &body[data_at..next],
+        next,
+    })
+}
 
 #[cfg(test)]
 mod tests {

@@ -22,9 +22,7 @@ use floe_flow::{AddrStats, BatchStats, NumStats};
 
 use crate::codec::{col, is_value_column, max_width, unzigzag, ENC_CONST, ENC_RAW};
 use crate::error::BlockError;
-use crate::format::{
-    BlockHeader, BLOCK_HEADER_LEN, CHUNK_HEADER_LEN, MAX_BLOCK_RECORDS, MAX_COLUMNS,
-};
+use crate::format::{BlockHeader, BLOCK_HEADER_LEN};
 
 /// Entry kinds.
 const RANGE: u8 = 1;
@@ -180,20 +178,7 @@ fn field_max(id: u8) -> u64 {
 /// allocation.
 pub fn block_stats(body: &[u8]) -> Result<BatchStats, BlockError> {
     let head = BlockHeader::decode(body).ok_or(BlockError::HeaderCutShort { len: body.len() })?;
-    if head.records > MAX_BLOCK_RECORDS {
-        return Err(BlockError::TooManyFlows {
-            claimed: head.records,
-            max: MAX_BLOCK_RECORDS,
-        });
-    }
-    let fit = ((body.len() - BLOCK_HEADER_LEN) / CHUNK_HEADER_LEN).min(MAX_COLUMNS);
-    if usize::from(head.columns) > fit {
-        return Err(BlockError::TooManyColumns {
-            claimed: head.columns,
-            body: body.len(),
-            fit,
-        });
-    }
+    crate::codec::check_block(body, &head)?;
     let mut s = BatchStats {
         records: head.records,
         min_start_ms: head.min_start_ms,
@@ -204,26 +189,10 @@ pub fn block_stats(body: &[u8]) -> Result<BatchStats, BlockError> {
     let mut at = BLOCK_HEADER_LEN;
     let mut entries: Option<&[u8]> = None;
     for _ in 0..head.columns {
-        let h = body
-            .get(at..)
-            .and_then(|rest| rest.get(..CHUNK_HEADER_LEN))
-            .ok_or(BlockError::ChunkHeaderCutShort { at })?;
-        let (id, enc, w) = (h[0], h[1], h[2]);
-        let count = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-        let stored32 = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
-        let data_at = at + CHUNK_HEADER_LEN;
-        let left = body.len() - data_at;
-        let stored = stored32 as usize;
-        if stored > left {
-            return Err(BlockError::ChunkCutShort {
-                id,
-                at: data_at,
-                stored: stored32,
-                left,
-            });
-        }
-        let data = &body[data_at..data_at + stored];
-        at = data_at + stored;
+        let c = crate::codec::read_chunk(body, at)?;
+        let (id, enc, w, count, data) = (c.id, c.enc, c.width, c.count, c.data);
+        let stored = c.stored as usize;
+        at = c.next;
         if id == col::STATS {
             if enc != ENC_RAW || w != 1 || count as usize != stored {
                 return Err(BlockError::Stats {
