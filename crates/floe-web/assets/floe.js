@@ -57,10 +57,18 @@
       height: width < 600 ? 240 : 340,
       series: series,
       bands: bands,
-      scales: { x: { time: true } },
+      // Rates and volumes are never negative: the y axis starts at 0, so a
+      // stacked area reads as a share of the total, not of its dips.
+      scales: {
+        x: { time: true },
+        y: { range: function (u, min, max) { return [0, uPlot.rangeNum(0, max > 0 ? max : 1, 0.1, true)[1]]; } }
+      },
       axes: [{}, { values: function (u, vs) { return vs.map(human); }, label: doc.label, size: 60 }],
       legend: { show: width >= 600 },
-      cursor: { drag: { x: true, y: false } }
+      cursor: { drag: { x: true, y: false } },
+      // Where the y axis starts once drawn, for the browser test to read
+      // (uPlot sets its scales after the constructor returns).
+      hooks: { draw: [function (u) { box.setAttribute("data-y-min", String(u.scales.y.min)); }] }
     };
     box.textContent = "";
     var plot = new uPlot(opts, data, box);

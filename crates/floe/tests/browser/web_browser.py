@@ -62,6 +62,9 @@ def graph_url(**params):
 def drawn(page):
     """Waits for the chart, returns its canvas' box."""
     page.wait_for_selector("#chart[data-drawn=yes]", timeout=30000)
+    page.wait_for_selector("#chart[data-y-min]", timeout=30000)
+    y_min = page.get_attribute("#chart", "data-y-min")
+    check(y_min == "0", f"the y axis starts at {y_min}, not 0")
     canvas = page.locator("#chart canvas").first
     box = canvas.bounding_box()
     check(box is not None and box["width"] > 0 and box["height"] > 0, f"no chart canvas: {box}")
