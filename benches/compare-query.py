@@ -4,8 +4,8 @@
 The same generated traffic (`floe send`, v9, 20% IPv6) goes to nfcapd and to
 floed on loopback at a rate both store without loss; the script checks that
 both stored every flow, exports floe's flows to Parquet for DuckDB (`floe
-print -f csv`, loaded by DuckDB with addresses as strings, times as
-timestamps, numbers as integers), then runs each query with each tool
+export --format parquet`: addresses as 16-byte values, times as
+timestamps, counters as unsigned integers), then runs each query with each tool
 alternately (median of --repeat runs), checks that all give the same
 answer, and prints wall time, CPU time, peak RSS and flows/s, as markdown
 and JSON. DuckDB (the PyPI package, in benches' virtual environment, see
@@ -145,20 +145,21 @@ def main():
     count = lambda out: str(int(out.strip().splitlines()[-1].split(",")[0]))
     nf_count = lambda out: re.search(r"total flows: (\d+)", out).group(1)
     threads = min(os.cpu_count() or 1, 8)
-    parquet = os.path.join(work, "flows.parquet")
+    parquet = os.path.join(work, "parquet")
     if "duckdb" in tools:
         marker = os.path.join(work, "parquet.json")
         if not (os.path.exists(parquet) and os.path.exists(marker) and json.load(open(marker)) == {**params, "until": until}):
-            csv = os.path.join(work, "flows.csv")
-            print("exporting floe's flows to Parquet for DuckDB", flush=True)
-            subprocess.run(f"{floe} print {fl} --format csv --zone UTC --fields start-time,end-time,ip-source-address,"
-                           f"ip-destination-address,ip-source-port,ip-destination-port,ip-protocol,packets,octets > {csv}",
-                           shell=True, check=True)
-            n = subprocess.run([VENV_PY, os.path.join(HERE, "duckdb_query.py"), "--load", csv, parquet],
-                               capture_output=True, text=True, check=True).stdout.strip()
-            os.remove(csv)
+            # floe's own Parquet export: addresses as 16-byte values (IPv4
+            # mapped), times as timestamps, counters as unsigned integers;
+            # one file per floe file, one row group per block.
+            print("exporting floe's flows to Parquet for DuckDB (floe export)", flush=True)
+            subprocess.run(["rm", "-rf", parquet])
+            subprocess.run([floe, "export", "--format", "parquet", "--dir", parquet, fl],
+                           check=True, stdout=subprocess.DEVNULL)
+            n = subprocess.run([VENV_PY, os.path.join(HERE, "duckdb_query.py"), parquet, "1",
+                                "SELECT count(*) FROM flows"], capture_output=True, text=True, check=True).stdout.strip()
             if int(n) != a.flows:
-                raise SystemExit(f"Parquet file holds {n} of {a.flows} flows")
+                raise SystemExit(f"the Parquet tree holds {n} of {a.flows} flows")
             json.dump({**params, "until": until}, open(marker, "w"))
     duck = lambda sql: f"{VENV_PY} {os.path.join(HERE, 'duckdb_query.py')} {parquet} {threads} \"{sql}\""
     ts = lambda s: t(s, "%Y-%m-%d %H:%M:%S")
@@ -175,8 +176,8 @@ def main():
             "nfdump": (f"TZ=UTC nfdump -R {nf} -o null -t {nf_win}", nf_count),
             "floe": (f"{floe} filter --count-only '{fl_win}' --zone UTC --start '{t(w0, '%Y-%m-%d %H:%M')}' "
                      f"--end '{t(w0 + 3600, '%Y-%m-%d %H:%M')}' --slack {a.span} {fl}", same),
-            "duckdb": (duck(f"SELECT count(*) FROM flows WHERE first >= TIMESTAMP '{ts(w0)}' "
-                            f"AND last <= TIMESTAMP '{ts(w0 + 3600)}'"), count)}),
+            "duckdb": (duck(f"SELECT count(*) FROM flows WHERE first >= TIMESTAMPTZ '{ts(w0)}+00' "
+                            f"AND last <= TIMESTAMPTZ '{ts(w0 + 3600)}+00'"), count)}),
         ("top 15 source addresses by bytes", {
             "nfdump": (f"nfdump -R {nf} -q -s srcip/bytes -n 15 -o csv", lambda out: top(out, (4,), 9, 1)),
             "floe": (f"{floe} report -r ip-source-address --sort +octets --records 15 --format csv {fl}",
