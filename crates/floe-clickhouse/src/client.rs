@@ -252,16 +252,13 @@ impl Client {
 
     /// Sends a request and reads the answer: the body of a 200, or the
     /// server's error.
-    fn send(&self, params: &[(&str, &str)], body: &[u8], gzip: bool) -> Result<Vec<u8>> {
+    fn send(&self, params: &[(&str, &str)], body: &[u8]) -> Result<Vec<u8>> {
         let mut req = self.agent.post(self.url(params));
         if let Some(u) = &self.target.user {
             req = req.header("X-ClickHouse-User", u);
         }
         if let Some(p) = &self.target.password {
             req = req.header("X-ClickHouse-Key", p.expose());
-        }
-        if gzip {
-            req = req.header("Content-Encoding", "gzip");
         }
         let mut resp = req.send(body).map_err(|e| self.transport(e))?;
         let status = resp.status().as_u16();
@@ -315,7 +312,7 @@ impl Client {
     pub fn query_with(&self, sql: &str, settings: &[(&str, &str)]) -> Result<String> {
         let mut params = vec![("wait_end_of_query", "1")];
         params.extend_from_slice(settings);
-        let data = self.send(&params, sql.as_bytes(), false)?;
+        let data = self.send(&params, sql.as_bytes())?;
         String::from_utf8(data).map_err(|_| ClickHouseError::Answer {
             url: self.target.url.clone(),
             what: "not UTF-8".into(),
@@ -328,17 +325,22 @@ impl Client {
     }
 
     /// `INSERT ... FORMAT RowBinary` (the statement in the URL) with a
-    /// gzip-compressed body of rows, as query `query_id`, with settings.
+    /// body of rows in ClickHouse's compressed blocks
+    /// ([`crate::compressed`]), as query `query_id`, with settings.
     pub fn insert(
         &self,
         statement: &str,
-        gzip_body: &[u8],
+        compressed_body: &[u8],
         query_id: &str,
         settings: &[(&str, &str)],
     ) -> Result<()> {
-        let mut params = vec![("query", statement), ("query_id", query_id)];
+        let mut params = vec![
+            ("query", statement),
+            ("query_id", query_id),
+            ("decompress", "1"),
+        ];
         params.extend_from_slice(settings);
-        self.send(&params, gzip_body, true).map(|_| ())
+        self.send(&params, compressed_body).map(|_| ())
     }
 
     /// `SELECT 1`: the server answers and the credentials work.

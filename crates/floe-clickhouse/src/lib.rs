@@ -93,6 +93,7 @@
 
 pub mod backend;
 pub mod client;
+pub mod compressed;
 pub mod error;
 pub mod query;
 pub mod rowbinary;

@@ -6,8 +6,8 @@
 //! little-endian, strings as a LEB128 length and bytes, `IPv6` and
 //! `FixedString(16)` as 16 bytes in network order (the same bytes, so one
 //! encoding serves both schema variants). About 110 bytes a flow before
-//! compression; the shipper gzips batches (every server version takes a
-//! gzip body).
+//! compression; the shipper sends batches in ClickHouse's compressed
+//! blocks (`crate::compressed`).
 
 use std::net::IpAddr;
 

@@ -10,7 +10,6 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -277,6 +276,8 @@ pub struct Shipper {
     decoder: BlockDecoder,
     flows: Vec<Flow>,
     batch: Batch,
+    /// The batch's rows compressed, reused from batch to batch.
+    body: Vec<u8>,
     events: Vec<ShipEvent>,
     checks: u64,
     repairs: u64,
@@ -323,6 +324,7 @@ impl Shipper {
             queue: VecDeque::new(),
             flows: Vec::new(),
             batch: Batch::new(),
+            body: Vec::new(),
             events: Vec::new(),
             checks: 0,
             repairs: 0,
@@ -771,23 +773,20 @@ impl Shipper {
             time_to: self.batch.time_to,
         });
         self.state.save(&self.state_path)?;
-        let mut gz = flate2::write::GzEncoder::new(
-            Vec::with_capacity(self.batch.rows.len() / 4),
-            flate2::Compression::fast(),
-        );
-        let body = gz
-            .write_all(&self.batch.rows)
-            .and_then(|_| gz.finish())
-            .map_err(|e| ClickHouseError::local("<gzip>", e))?;
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        crate::compressed::compress_into(&self.batch.rows, &mut body);
         let block_size = (self.opts.batch_flows.max(1_048_576)).to_string();
         let mut settings = vec![("max_insert_block_size", block_size.as_str())];
         if self.opts.cluster.is_some() {
             settings.push(("insert_distributed_sync", "1"));
         }
-        match self
+        let sent = self
             .client
-            .insert(&self.insert_sql, &body, &query_id, &settings)
-        {
+            .insert(&self.insert_sql, &body, &query_id, &settings);
+        // The buffer is kept for the next batch.
+        self.body = body;
+        match sent {
             Ok(()) => {
                 let n = self.batch.flows;
                 let blocks = std::mem::take(&mut self.batch.blocks);
