@@ -44,6 +44,42 @@ pub fn format_utc_ms(ms: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
 }
 
+/// Appends [`format_utc_ms`]'s text to `out` without allocating: the
+/// CSV and NDJSON writers format two times per flow.
+pub fn write_utc_ms(out: &mut Vec<u8>, ms: i64) {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    let (y, mo, d) = civil_from_days(days);
+    if !(0..=9999).contains(&y) {
+        // Years of other widths: the general formatter's padding.
+        out.extend_from_slice(format_utc_ms(ms).as_bytes());
+        return;
+    }
+    let two = |out: &mut Vec<u8>, v: i64| {
+        out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8])
+    };
+    two(out, y / 100);
+    two(out, y % 100);
+    out.push(b'-');
+    two(out, i64::from(mo));
+    out.push(b'-');
+    two(out, i64::from(d));
+    out.push(b'T');
+    two(out, rem / 3_600_000);
+    out.push(b':');
+    two(out, rem / 60_000 % 60);
+    out.push(b':');
+    two(out, rem / 1000 % 60);
+    let milli = rem % 1000;
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (milli / 100) as u8,
+        b'0' + (milli / 10 % 10) as u8,
+        b'0' + (milli % 10) as u8,
+        b'Z',
+    ]);
+}
+
 /// UTC milliseconds of a civil UTC date and time.
 pub fn utc_ms(year: i64, month: u32, day: u32, hour: u32, min: u32, sec: u32) -> i64 {
     let days = days_from_civil(year, month, day);
@@ -53,6 +89,32 @@ pub fn utc_ms(year: i64, month: u32, day: u32, hour: u32, min: u32, sec: u32) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_times_are_the_formatted_ones() {
+        let mut out = Vec::new();
+        let mut ms = -70_000_000_000_000i64;
+        while ms < 300_000_000_000_000 {
+            for t in [ms, ms + 1, ms + 999, ms - 1] {
+                out.clear();
+                write_utc_ms(&mut out, t);
+                assert_eq!(std::str::from_utf8(&out).unwrap(), format_utc_ms(t), "{t}");
+            }
+            ms += 7_777_777_777;
+        }
+        for t in [
+            i64::MIN,
+            i64::MAX,
+            0,
+            -1,
+            253_402_300_799_999,
+            253_402_300_800_000,
+        ] {
+            out.clear();
+            write_utc_ms(&mut out, t);
+            assert_eq!(std::str::from_utf8(&out).unwrap(), format_utc_ms(t), "{t}");
+        }
+    }
 
     #[test]
     fn civil_round_trip_over_centuries() {

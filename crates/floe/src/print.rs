@@ -235,11 +235,28 @@ fn write_row<S: AsRef<str>>(
     writeln!(out, "{}", line.trim_end())
 }
 
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// Appends [`text`]'s CSV and JSON text of `v` (times in UTC) without
+/// allocating: these formats are how flows leave floe in bulk, and a
+/// `String` per cell was most of their cost. Numbers, times and
+/// addresses never hold a comma, quote or newline, so no cell needs CSV
+/// quoting nor JSON escaping.
+fn value_into(out: &mut Vec<u8>, v: Value, num: &mut itoa::Buffer) {
+    match v {
+        Value::U64(n) => out.extend_from_slice(num.format(n).as_bytes()),
+        Value::Time(ms) => floe_flow::time::write_utc_ms(out, ms),
+        Value::Addr(std::net::IpAddr::V4(a)) => {
+            let [a, b, c, d] = a.octets();
+            for (i, o) in [a, b, c, d].into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(num.format(o).as_bytes());
+            }
+        }
+        Value::Addr(a) => {
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{a}");
+        }
     }
 }
 
@@ -278,6 +295,9 @@ pub struct Printer {
     names: Option<TableNames>,
     left: usize,
     line: String,
+    /// NDJSON's `"name":` per column, None for a column named before (an
+    /// object has each key once).
+    json_keys: Vec<Option<Vec<u8>>>,
 }
 
 impl Printer {
@@ -299,7 +319,17 @@ impl Printer {
             .iter()
             .map(|c| c.aliases.first().copied().unwrap_or(c.name))
             .collect();
+        let json_keys = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let first = !cols[..i].iter().any(|o| o.name == c.name);
+                // Catalog names are plain ASCII: nothing to escape.
+                first.then(|| format!("\"{}\":", c.name).into_bytes())
+            })
+            .collect();
         Ok(Printer {
+            json_keys,
             format,
             cols,
             labels,
@@ -385,11 +415,53 @@ impl Printer {
         ends: &mut Vec<usize>,
     ) -> std::io::Result<()> {
         let mut line = String::new();
+        let mut num = itoa::Buffer::new();
         for f in flows {
-            self.line_into(buf, f, &[], &mut line)?;
+            if !self.record_into(buf, f, &mut num) {
+                self.line_into(buf, f, &[], &mut line)?;
+            }
             ends.push(buf.len());
         }
         Ok(())
+    }
+
+    /// Appends one flow's CSV or NDJSON line to `buf`; false (nothing
+    /// written) for the other formats.
+    fn record_into(&self, buf: &mut Vec<u8>, f: &Flow, num: &mut itoa::Buffer) -> bool {
+        match self.format {
+            Format::Csv => {
+                for (i, c) in self.cols.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b',');
+                    }
+                    value_into(buf, c.get(f), num);
+                }
+            }
+            Format::Json => {
+                buf.push(b'{');
+                let mut first = true;
+                for (c, key) in self.cols.iter().zip(&self.json_keys) {
+                    let Some(key) = key else { continue };
+                    if !first {
+                        buf.push(b',');
+                    }
+                    first = false;
+                    buf.extend_from_slice(key);
+                    match c.get(f) {
+                        v @ Value::U64(_) => value_into(buf, v, num),
+                        v => {
+                            buf.push(b'"');
+                            value_into(buf, v, num);
+                            buf.push(b'"');
+                        }
+                    }
+                }
+                buf.push(b'}');
+            }
+            _ => return false,
+        }
+        buf.push(b'\n');
+        true
     }
 
     /// Writes what [`Printer::format_into`] made, the header first, at
@@ -428,20 +500,15 @@ impl Printer {
                     .map(|c| cell(c, f, table_zone, human, self.names.as_ref()));
                 write_row(out, row, w)
             }
-            Format::Csv => {
-                let row: Vec<String> = cols.iter().map(|c| csv_cell(&text(c, f, None))).collect();
-                writeln!(out, "{}", row.join(","))
-            }
-            Format::Json => {
-                let mut obj = serde_json::Map::new();
-                for c in cols {
-                    let v = match c.get(f) {
-                        Value::U64(n) => serde_json::Value::from(n),
-                        _ => serde_json::Value::from(text(c, f, None)),
-                    };
-                    obj.insert(c.name.to_string(), v);
-                }
-                writeln!(out, "{}", serde_json::Value::Object(obj))
+            Format::Csv | Format::Json => {
+                let mut buf = std::mem::take(line).into_bytes();
+                buf.clear();
+                self.record_into(&mut buf, f, &mut itoa::Buffer::new());
+                let r = out.write_all(&buf);
+                buf.clear();
+                // The buffer is kept for the next line (it holds no text now).
+                *line = String::from_utf8(buf).unwrap_or_default();
+                r
             }
             Format::FlowTools3 | Format::FlowTools5 => {
                 line.clear();
