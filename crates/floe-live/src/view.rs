@@ -8,7 +8,7 @@ use floe_filter::Filter;
 use floe_flow::Flow;
 
 use crate::aggregate::{
-    Counts, PortSet, Talkers, Tally, Totals, Window, WindowConfig, FLAG_KINDS, SIZE_BRACKETS,
+    Batch, Counts, PortSet, Talkers, Totals, Window, WindowConfig, FLAG_KINDS, SIZE_BRACKETS,
     SIZE_STEP,
 };
 use crate::protocol::{
@@ -66,6 +66,8 @@ pub struct LiveView {
     all: Window,
     filtered: Vec<Subscription>,
     usage: Vec<Usage>,
+    /// Room to add up a batch, kept from batch to batch.
+    batch: Batch,
 }
 
 /// Compiles a filter from a client: floe's language, no `@include` (a
@@ -83,6 +85,7 @@ impl LiveView {
             all: Window::new(cfg.window.clone()),
             filtered: Vec::new(),
             usage: Vec::new(),
+            batch: Batch::new(),
             cfg,
         }
     }
@@ -94,18 +97,17 @@ impl LiveView {
 
     /// Counts flows received at `received_ms`.
     pub fn record(&mut self, flows: &[Flow], received_ms: i64) {
-        self.all.record(flows, received_ms, &self.ports);
-        let mut kept = Vec::new();
-        for s in &mut self.filtered {
-            kept.clear();
-            kept.extend(flows.iter().filter(|f| s.filter.matches(f)).cloned());
-            s.window.record(&kept, received_ms, &self.ports);
-        }
+        let b = &mut self.batch;
+        self.all.record_with(flows, received_ms, &self.ports, b);
+        // The same sums for every usage client.
         for u in &mut self.usage {
-            for f in flows {
-                u.totals.record(f, &Tally::of(f), received_ms, &self.ports);
-                u.talkers.record(f);
-            }
+            u.totals.record_batch_but_ports(b, received_ms);
+            u.totals.record_batch_ports(b);
+            u.talkers.record_batch(b);
+        }
+        for s in &mut self.filtered {
+            let kept = flows.iter().filter(|f| s.filter.matches(f));
+            s.window.record_with(kept, received_ms, &self.ports, b);
         }
     }
 
