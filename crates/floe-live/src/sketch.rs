@@ -150,9 +150,11 @@ impl<K: Copy + Eq + Hash> HeavyHitters<K> {
         let cut = *cut;
         self.offset = self.offset.saturating_add(cut);
         self.merge_batch(
-            items.filter_map(move |(key, weight, flows, packets, octets)| {
-                (weight > cut).then(|| (key, weight - cut, flows, packets, octets))
-            }),
+            items
+                .filter(move |i| i.1 > cut)
+                .map(move |(key, weight, flows, packets, octets)| {
+                    (key, weight - cut, flows, packets, octets)
+                }),
             scratch,
         );
     }
