@@ -23,6 +23,10 @@ pub const MAX_FILTERS: usize = 8;
 pub const MAX_USAGE_CLIENTS: usize = 16;
 /// A filter nobody asked for in this long stops being counted.
 const FILTER_IDLE_MS: i64 = 10 * 60_000;
+/// A usage client that has not asked in this long is forgotten: it would
+/// otherwise be counted (and cost its share of every batch) for as long
+/// as floed runs. A day and an hour keeps a daily cron job's client.
+pub const USAGE_IDLE_MS: i64 = 25 * 3_600_000;
 
 /// Settings of the live view.
 #[derive(Clone, Debug)]
@@ -55,6 +59,7 @@ struct Subscription {
 struct Usage {
     client: String,
     since_ms: i64,
+    last_asked_ms: i64,
     totals: Totals,
     talkers: Talkers,
 }
@@ -97,6 +102,7 @@ impl LiveView {
 
     /// Counts flows received at `received_ms`.
     pub fn record(&mut self, flows: &[Flow], received_ms: i64) {
+        self.forget_idle_usage(received_ms);
         let b = &mut self.batch;
         self.all.record_with(flows, received_ms, &self.ports, b);
         // The same sums for every usage client.
@@ -288,17 +294,34 @@ impl LiveView {
         Ok(snap)
     }
 
+    /// Forgets the usage clients that have not asked in
+    /// [`USAGE_IDLE_MS`] (a clock stepped back forgets none).
+    fn forget_idle_usage(&mut self, now_ms: i64) {
+        self.usage
+            .retain(|u| now_ms.saturating_sub(u.last_asked_ms) < USAGE_IDLE_MS);
+    }
+
     fn usage(&mut self, client: &str, req: &Request, n: usize, now_ms: i64) -> Snapshot {
         let k = self.cfg.window.k;
+        self.forget_idle_usage(now_ms);
         let i = match self.usage.iter().position(|u| u.client == client) {
             Some(i) => i,
             None => {
                 if self.usage.len() >= MAX_USAGE_CLIENTS {
-                    self.usage.remove(0);
+                    // The one that asked least recently goes.
+                    let oldest = self
+                        .usage
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, u)| u.last_asked_ms)
+                        .map(|(i, _)| i)
+                        .unwrap_or(0);
+                    self.usage.remove(oldest);
                 }
                 self.usage.push(Usage {
                     client: client.to_string(),
                     since_ms: now_ms,
+                    last_asked_ms: now_ms,
                     totals: Totals::default(),
                     talkers: Talkers::new(k),
                 });
@@ -306,6 +329,7 @@ impl LiveView {
             }
         };
         let u = &mut self.usage[i];
+        u.last_asked_ms = now_ms;
         let mut snap = base(&u.totals, req.scale, n);
         snap.from_ms = u.since_ms;
         snap.to_ms = now_ms;

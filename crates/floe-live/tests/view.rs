@@ -640,3 +640,32 @@ mod batched {
         }
     }
 }
+
+#[test]
+fn a_usage_client_that_stops_asking_is_forgotten() {
+    let mut v = LiveView::new(ViewConfig::default());
+    let usage = |v: &mut LiveView, client: &str, now: i64| {
+        snapshot(
+            v,
+            Request {
+                op: Op::Usage,
+                client: Some(client.into()),
+                ..Request::default()
+            },
+            now,
+        )
+    };
+    usage(&mut v, "gone", T0);
+    usage(&mut v, "daily", T0);
+    let f = flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 100, T0);
+    v.record(std::slice::from_ref(&f), T0 + 1000);
+    // The daily client asks again within the limit and keeps its count.
+    let day = T0 + floe_live::USAGE_IDLE_MS - 1000;
+    assert_eq!(usage(&mut v, "daily", day).totals.flows, 1);
+    v.record(std::slice::from_ref(&f), day + 500);
+    // The other has not asked since: forgotten, counted from now on.
+    let later = T0 + floe_live::USAGE_IDLE_MS + 1000;
+    let s = usage(&mut v, "gone", later);
+    assert_eq!((s.totals.flows, s.since_ms), (0, Some(later)));
+    assert_eq!(usage(&mut v, "daily", later).totals.flows, 2);
+}
