@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use floe_flow::{ExporterKey, Flow};
 use serde::{Deserialize, Serialize};
@@ -740,7 +741,10 @@ struct Second {
 #[derive(Clone, Debug)]
 struct Slice {
     at: i64,
-    talkers: Talkers,
+    /// Shared with the answers being built from it: a request takes it
+    /// without copying, and only a slice written to while an answer still
+    /// holds it is copied then.
+    talkers: Arc<Talkers>,
     /// The ports, kept per slice rather than per second: a scan of every
     /// port would otherwise hold thousands of entries for every second.
     ports: Totals,
@@ -846,7 +850,7 @@ impl Window {
         if self.slices.back().is_none_or(|s| s.at < slice_at) {
             self.slices.push_back(Slice {
                 at: slice_at,
-                talkers: Talkers::new(self.cfg.k),
+                talkers: Arc::new(Talkers::new(self.cfg.k)),
                 ports: Totals::default(),
             });
         }
@@ -885,7 +889,7 @@ impl Window {
         let received_ms = received_ms.max(second.at * 1000);
         second.totals.record_batch_but_ports(b, received_ms);
         slice.ports.record_batch_ports(b);
-        slice.talkers.record_batch(b);
+        Arc::make_mut(&mut slice.talkers).record_batch(b);
         self.place_spread(&b.spread);
     }
 
@@ -1009,7 +1013,14 @@ impl Window {
     /// The sketches of the slices overlapping the last `window` seconds.
     pub fn talkers(&self, now_s: i64, window: u32) -> Vec<&Talkers> {
         self.overlapping(now_s, window)
-            .map(|s| &s.talkers)
+            .map(|s| &*s.talkers)
+            .collect()
+    }
+
+    /// The same, shared: to be merged after letting go of the window.
+    pub fn shared_talkers(&self, now_s: i64, window: u32) -> Vec<Arc<Talkers>> {
+        self.overlapping(now_s, window)
+            .map(|s| s.talkers.clone())
             .collect()
     }
 

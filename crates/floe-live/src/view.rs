@@ -3,6 +3,7 @@
 //! requests.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use floe_filter::Filter;
 use floe_flow::Flow;
@@ -61,7 +62,7 @@ struct Usage {
     since_ms: i64,
     last_asked_ms: i64,
     totals: Totals,
-    talkers: Talkers,
+    talkers: Arc<Talkers>,
 }
 
 /// Everything the live view keeps.
@@ -109,7 +110,7 @@ impl LiveView {
         for u in &mut self.usage {
             u.totals.record_batch_but_ports(b, received_ms);
             u.totals.record_batch_ports(b);
-            u.talkers.record_batch(b);
+            Arc::make_mut(&mut u.talkers).record_batch(b);
         }
         for s in &mut self.filtered {
             let kept = flows.iter().filter(|f| s.filter.matches(f));
@@ -130,33 +131,58 @@ impl LiveView {
 
     /// Answers a request at `now_ms`.
     pub fn answer(&mut self, req: &Request, now_ms: i64) -> Response {
+        self.begin(req, now_ms).finish()
+    }
+
+    /// Takes what the answer to a request at `now_ms` needs: the cheap
+    /// sums now, the sketches shared, to be merged by
+    /// [`Pending::finish`] once the view is let go (the merge is most of
+    /// an answer's work, and the live thread waits for the view).
+    pub fn begin(&mut self, req: &Request, now_ms: i64) -> Pending {
+        let (response, talkers, n) = self.take(req, now_ms);
+        Pending {
+            response,
+            talkers,
+            n,
+        }
+    }
+
+    fn take(&mut self, req: &Request, now_ms: i64) -> (Response, Vec<Arc<Talkers>>, usize) {
         let secs = self.window_secs();
-        let bad = |why: String| Response::error(now_ms, secs, why);
+        let bad = |why: String| (Response::error(now_ms, secs, why), Vec::new(), 0);
         let n = req.n.unwrap_or(10);
         if n > MAX_N {
             return bad(format!("n {n} is more than {MAX_N}"));
         }
         match req.op {
-            Op::Ping => Response {
-                ok: true,
-                error: None,
-                now_ms,
-                window_secs: secs,
-                snapshot: None,
-            },
+            Op::Ping => (
+                Response {
+                    ok: true,
+                    error: None,
+                    now_ms,
+                    window_secs: secs,
+                    snapshot: None,
+                },
+                Vec::new(),
+                0,
+            ),
             Op::Snapshot => {
                 let window = req.window.unwrap_or(60);
                 if window == 0 || window > secs {
                     return bad(format!("window {window} s: this floed keeps 1 to {secs} s"));
                 }
                 match self.snapshot(req, window, n, now_ms) {
-                    Ok(s) => Response {
-                        ok: true,
-                        error: None,
-                        now_ms,
-                        window_secs: secs,
-                        snapshot: Some(s),
-                    },
+                    Ok((s, talkers)) => (
+                        Response {
+                            ok: true,
+                            error: None,
+                            now_ms,
+                            window_secs: secs,
+                            snapshot: Some(s),
+                        },
+                        talkers,
+                        n,
+                    ),
                     Err(e) => bad(e),
                 }
             }
@@ -166,13 +192,18 @@ impl LiveView {
                 }) else {
                     return bad("usage needs a client name (1 to 64 printable characters)".into());
                 };
-                Response {
-                    ok: true,
-                    error: None,
-                    now_ms,
-                    window_secs: secs,
-                    snapshot: Some(self.usage(client, req, n, now_ms)),
-                }
+                let (s, talkers) = self.usage(client, req, n, now_ms);
+                (
+                    Response {
+                        ok: true,
+                        error: None,
+                        now_ms,
+                        window_secs: secs,
+                        snapshot: Some(s),
+                    },
+                    talkers,
+                    n,
+                )
             }
         }
     }
@@ -183,7 +214,7 @@ impl LiveView {
         window: u32,
         n: usize,
         now_ms: i64,
-    ) -> Result<Snapshot, String> {
+    ) -> Result<(Snapshot, Vec<Arc<Talkers>>), String> {
         let now_s = now_ms.div_euclid(1000);
         let (w, since) = match req
             .filter
@@ -289,9 +320,7 @@ impl LiveView {
                 .collect();
         }
         snap.rates = rates(&snap.totals, window);
-        let slices = w.talkers(now_s, window);
-        snap.talkers = talker_lists(&slices, n);
-        Ok(snap)
+        Ok((snap, w.shared_talkers(now_s, window)))
     }
 
     /// Forgets the usage clients that have not asked in
@@ -301,7 +330,13 @@ impl LiveView {
             .retain(|u| now_ms.saturating_sub(u.last_asked_ms) < USAGE_IDLE_MS);
     }
 
-    fn usage(&mut self, client: &str, req: &Request, n: usize, now_ms: i64) -> Snapshot {
+    fn usage(
+        &mut self,
+        client: &str,
+        req: &Request,
+        n: usize,
+        now_ms: i64,
+    ) -> (Snapshot, Vec<Arc<Talkers>>) {
         let k = self.cfg.window.k;
         self.forget_idle_usage(now_ms);
         let i = match self.usage.iter().position(|u| u.client == client) {
@@ -323,7 +358,7 @@ impl LiveView {
                     since_ms: now_ms,
                     last_asked_ms: now_ms,
                     totals: Totals::default(),
-                    talkers: Talkers::new(k),
+                    talkers: Arc::new(Talkers::new(k)),
                 });
                 self.usage.len() - 1
             }
@@ -336,13 +371,33 @@ impl LiveView {
         snap.seconds = ((now_ms - u.since_ms) / 1000).max(0) as u32;
         snap.since_ms = Some(u.since_ms);
         snap.rates = rates(&snap.totals, snap.seconds.max(1));
-        snap.talkers = talker_lists(&[&u.talkers], n);
-        if req.reset {
+        let talkers = if req.reset {
             u.since_ms = now_ms;
             u.totals = Totals::default();
-            u.talkers = Talkers::new(k);
+            std::mem::replace(&mut u.talkers, Arc::new(Talkers::new(k)))
+        } else {
+            u.talkers.clone()
+        };
+        (snap, vec![talkers])
+    }
+}
+
+/// An answer whose talkers are still to be merged, away from the view.
+#[must_use]
+pub struct Pending {
+    response: Response,
+    talkers: Vec<Arc<Talkers>>,
+    n: usize,
+}
+
+impl Pending {
+    /// The answer, talkers and all.
+    pub fn finish(mut self) -> Response {
+        if let Some(s) = self.response.snapshot.as_mut() {
+            let slices: Vec<&Talkers> = self.talkers.iter().map(|t| &**t).collect();
+            s.talkers = talker_lists(&slices, self.n);
         }
-        snap
+        self.response
     }
 }
 

@@ -669,3 +669,25 @@ fn a_usage_client_that_stops_asking_is_forgotten() {
     assert_eq!((s.totals.flows, s.since_ms), (0, Some(later)));
     assert_eq!(usage(&mut v, "daily", later).totals.flows, 2);
 }
+
+#[test]
+fn an_answer_begun_is_not_changed_by_flows_counted_before_it_is_finished() {
+    let mut v = LiveView::new(ViewConfig::default());
+    let req = Request {
+        window: Some(60),
+        ..Request::default()
+    };
+    v.record(&[flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 100, T0)], T0);
+    let whole = v.answer(&req, T0 + 500);
+    let pending = v.begin(&req, T0 + 500);
+    // The live thread goes on while the sketches are merged.
+    v.record(
+        &[flow("10.0.0.2", "192.0.2.1", 6, 443, 1, 5000, T0)],
+        T0 + 200,
+    );
+    let r = pending.finish();
+    assert_eq!(r, whole);
+    assert_eq!(r.snapshot.unwrap().talkers.src.len(), 1);
+    let now = snapshot(&mut v, req, T0 + 500);
+    assert_eq!(now.talkers.src[0].key, "10.0.0.2");
+}

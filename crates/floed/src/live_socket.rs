@@ -7,8 +7,9 @@
 //! 10 s of its first byte, an idle connection closed after a minute, a
 //! client that does not read an answer within two seconds dropped (one
 //! that leaves before its answer is no fault), and one that keeps sending
-//! garbage closed after a few lines. Answers are computed under the view's lock and written after
-//! it is released; nothing here touches the disk or the receive path.
+//! garbage closed after a few lines. An answer's sums are taken under the
+//! view's lock, its sketches merged and it is written after the lock is
+//! released; nothing here touches the disk or the receive path.
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -277,10 +278,16 @@ fn client(stream: UnixStream, view: &Mutex<LiveView>, stop: &AtomicBool) -> Opti
                 Response::error(now, window(), "a request is a line of UTF-8 JSON")
             }
             Ok(text) => match parse_request(text.trim_end()) {
-                Ok(req) => match view.lock() {
-                    Ok(mut v) => v.answer(&req, now),
-                    Err(_) => return None,
-                },
+                Ok(req) => {
+                    // The view is held while the answer's sums are taken
+                    // (the guard goes at the end of this statement), and
+                    // let go before its sketches are merged.
+                    let pending = match view.lock() {
+                        Ok(mut v) => v.begin(&req, now),
+                        Err(_) => return None,
+                    };
+                    pending.finish()
+                }
                 Err(why) => {
                     bad += 1;
                     Response::error(now, window(), why)
