@@ -8,14 +8,22 @@
 //! count evenly over its own start..end, for the totals and protocols: a
 //! flow adds a rate at its first second and takes it back after its last
 //! (a difference array), so a 30-minute flow costs two updates, not 1800.
+//!
+//! A batch of flows is first added up per key in a [`Batch`] (small hash
+//! maps and arrays, cleared and reused from batch to batch): the per-second
+//! aggregates, the ports and the sketches are then touched once per
+//! distinct key of the batch rather than once per flow, which is what
+//! keeps the live view cheap next to decoding and writing.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use floe_flow::{ExporterKey, Flow};
 use serde::{Deserialize, Serialize};
 
-use crate::sketch::HeavyHitters;
+use crate::sketch::{HeavyHitters, Scratch};
 
 /// Flows, packets and bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +157,41 @@ impl PortSet {
     fn has(&self, p: u16) -> bool {
         self.tracked[usize::from(p)]
     }
+
+    /// The port a flow of a port-carrying protocol is counted under: a
+    /// server's port shows both directions, so the destination port when
+    /// it is tracked, else the source port; `None` when neither is.
+    fn port_of(&self, f: &Flow) -> Option<u16> {
+        if self.has(f.dst_port) {
+            Some(f.dst_port)
+        } else if self.has(f.src_port) {
+            Some(f.src_port)
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether flows of this protocol are counted per port.
+fn has_ports(protocol: u8) -> bool {
+    matches!(protocol, 6 | 17 | 132)
+}
+
+/// The packet size bracket of a flow.
+fn size_bracket(f: &Flow) -> usize {
+    let size = f.octets / f.packets.max(1);
+    (size.saturating_sub(1) / SIZE_STEP).min(SIZE_BRACKETS as u64 - 1) as usize
+}
+
+/// Which of [`FLAG_KINDS`] a TCP flow counts in.
+fn flag_kinds(tcp_flags: u16) -> [bool; 4] {
+    let (syn, ack) = (tcp_flags & 0x02 != 0, tcp_flags & 0x10 != 0);
+    [
+        syn && !ack,
+        syn && ack,
+        tcp_flags & 0x04 != 0,
+        tcp_flags & 0x01 != 0,
+    ]
 }
 
 impl Totals {
@@ -161,17 +204,8 @@ impl Totals {
 
     /// Counts a flow's port only.
     pub fn record_port(&mut self, f: &Flow, t: &Tally, ports: &PortSet) {
-        if matches!(f.protocol, 6 | 17 | 132) {
-            // A server's port shows both directions: the destination port
-            // when it is tracked, else the source port.
-            let port = if ports.has(f.dst_port) {
-                Some(f.dst_port)
-            } else if ports.has(f.src_port) {
-                Some(f.src_port)
-            } else {
-                None
-            };
-            match port {
+        if has_ports(f.protocol) {
+            match ports.port_of(f) {
                 Some(p) => self.ports.entry((f.protocol, p)).or_default().add(t),
                 None => self.other_ports.entry(f.protocol).or_default().add(t),
             }
@@ -182,28 +216,28 @@ impl Totals {
     pub fn record_but_ports(&mut self, f: &Flow, t: &Tally, received_ms: i64) {
         self.total.add(t);
         self.protocols.entry(f.protocol).or_default().add(t);
-        let size = f.octets / f.packets.max(1);
-        let bracket = (size.saturating_sub(1) / SIZE_STEP).min(SIZE_BRACKETS as u64 - 1);
-        self.sizes[bracket as usize].add(t);
+        self.sizes[size_bracket(f)].add(t);
         if f.protocol == 6 {
-            let (syn, ack) = (f.tcp_flags & 0x02 != 0, f.tcp_flags & 0x10 != 0);
-            if syn && !ack {
-                self.flags[0].add(t);
-            }
-            if syn && ack {
-                self.flags[1].add(t);
-            }
-            if f.tcp_flags & 0x04 != 0 {
-                self.flags[2].add(t);
-            }
-            if f.tcp_flags & 0x01 != 0 {
-                self.flags[3].add(t);
+            for (a, on) in self.flags.iter_mut().zip(flag_kinds(f.tcp_flags)) {
+                if on {
+                    a.add(t);
+                }
             }
         }
         let key = ExporterKey {
             address: f.exporter,
             source_id: f.source_id,
         };
+        let e = self.exporter(key);
+        e.tally.add(t);
+        let delay = received_ms.saturating_sub(f.end_ms);
+        e.delay_sum_ms += i128::from(delay);
+        e.delay_max_ms = e.delay_max_ms.max(delay);
+    }
+
+    /// The entry of an exporter: its own while fewer than
+    /// [`EXPORTERS_PER_SECOND`] are counted, else the last one.
+    fn exporter(&mut self, key: ExporterKey) -> &mut ExporterTally {
         let i = match self.exporters.iter().position(|e| e.0 == key) {
             Some(i) => i,
             None if self.exporters.len() < EXPORTERS_PER_SECOND => {
@@ -212,11 +246,46 @@ impl Totals {
             }
             None => self.exporters.len() - 1,
         };
-        let e = &mut self.exporters[i].1;
-        e.tally.add(t);
-        let delay = received_ms.saturating_sub(f.end_ms);
-        e.delay_sum_ms += i128::from(delay);
-        e.delay_max_ms = e.delay_max_ms.max(delay);
+        &mut self.exporters[i].1
+    }
+
+    /// Counts a batch's flows received at `received_ms`, all but their
+    /// ports: what [`record_but_ports`](Self::record_but_ports) of each
+    /// flow would count.
+    pub fn record_batch_but_ports(&mut self, b: &Batch, received_ms: i64) {
+        self.total.add(&b.total);
+        for p in &b.protocols_seen {
+            self.protocols
+                .entry(*p)
+                .or_default()
+                .add(&b.protocols[usize::from(*p)]);
+        }
+        for (a, o) in self.sizes.iter_mut().zip(&b.sizes) {
+            a.add(o);
+        }
+        for (a, o) in self.flags.iter_mut().zip(&b.flags) {
+            a.add(o);
+        }
+        // In the order the batch first saw them, so that past the limit
+        // the same exporters have entries of their own as flow by flow.
+        for (key, x) in &b.exporters {
+            let (sum, max) = x.delays(received_ms);
+            let e = self.exporter(*key);
+            e.tally.add(&x.tally);
+            e.delay_sum_ms += sum;
+            e.delay_max_ms = e.delay_max_ms.max(max);
+        }
+    }
+
+    /// Counts a batch's ports: what [`record_port`](Self::record_port) of
+    /// each flow would count.
+    pub fn record_batch_ports(&mut self, b: &Batch) {
+        for (k, t) in &b.ports {
+            self.ports.entry(*k).or_default().add(t);
+        }
+        for (p, t) in &b.other_ports {
+            self.other_ports.entry(*p).or_default().add(t);
+        }
     }
 
     /// Adds another stretch's aggregates.
@@ -312,6 +381,316 @@ impl Talkers {
         self.src_flows.add(f.src_addr, 1, 1, p, o);
         self.dst_flows.add(f.dst_addr, 1, 1, p, o);
     }
+
+    /// Counts a batch in every list, each key once with the sum of its
+    /// flows: the same weights as [`record`](Self::record) of each flow,
+    /// added in fewer steps (see [`HeavyHitters`] on why the bound holds).
+    pub fn record_batch(&mut self, b: &mut Batch) {
+        let Batch {
+            src,
+            dst,
+            pair,
+            src_as,
+            dst_as,
+            scratch,
+            ..
+        } = b;
+        self.src.add_batch(src.iter().map(by_bytes), scratch);
+        self.src_flows.add_batch(src.iter().map(by_flows), scratch);
+        self.dst.add_batch(dst.iter().map(by_bytes), scratch);
+        self.dst_flows.add_batch(dst.iter().map(by_flows), scratch);
+        self.pair.add_batch(pair.iter().map(by_bytes), scratch);
+        self.src_as.add_batch(src_as.iter().map(by_bytes), scratch);
+        self.dst_as.add_batch(dst_as.iter().map(by_bytes), scratch);
+    }
+}
+
+/// A batch's key ranked by its bytes, for [`HeavyHitters::add_batch`].
+fn by_bytes<K: Copy>((k, c): (&K, &Counts)) -> (K, u64, u64, u64, u64) {
+    (*k, c.octets, c.flows, c.packets, c.octets)
+}
+
+/// A batch's key ranked by its flows.
+fn by_flows<K: Copy>((k, c): (&K, &Counts)) -> (K, u64, u64, u64, u64) {
+    (*k, c.flows, c.flows, c.packets, c.octets)
+}
+
+type Fast = foldhash::fast::FixedState;
+
+/// One exporter's flows in a batch.
+#[derive(Clone, Copy, Debug, Default)]
+struct ExporterBatch {
+    tally: Tally,
+    /// Sum of the flows' end times, ms.
+    end_sum_ms: i128,
+    /// The earliest and latest end, ms.
+    end_min_ms: i64,
+    end_max_ms: i64,
+}
+
+impl ExporterBatch {
+    /// The sum and the largest of the flows' delays (receive time minus
+    /// end, each saturating as flow by flow) when received at `received_ms`.
+    fn delays(&self, received_ms: i64) -> (i128, i64) {
+        let n = i128::from(self.tally.raw.flows);
+        let max = received_ms.saturating_sub(self.end_min_ms);
+        // The delay falls as the end grows: when neither extreme
+        // saturates, none does, and the sum is exact.
+        let sum = if received_ms.checked_sub(self.end_min_ms).is_some()
+            && received_ms.checked_sub(self.end_max_ms).is_some()
+        {
+            n * i128::from(received_ms) - self.end_sum_ms
+        } else {
+            (n * i128::from(received_ms) - self.end_sum_ms).clamp(
+                n * i128::from(received_ms.saturating_sub(self.end_max_ms)),
+                n * i128::from(max),
+            )
+        };
+        (sum, max)
+    }
+}
+
+/// A batch of flows added up per key: totals, protocols, ports, sizes,
+/// flags and exporters, the talkers' keys, and the spread view's changes
+/// of rate per second and protocol. Made once and reused: [`clear`]
+/// keeps the room the maps grew to.
+///
+/// [`clear`]: Batch::clear
+#[derive(Clone, Debug)]
+pub struct Batch {
+    total: Tally,
+    /// Per protocol, indexed by it; `protocols_seen` lists those set.
+    protocols: Vec<Tally>,
+    protocols_seen: Vec<u8>,
+    sizes: [Tally; SIZE_BRACKETS],
+    flags: [Tally; 4],
+    ports: HashMap<(u8, u16), Tally, Fast>,
+    other_ports: Vec<(u8, Tally)>,
+    /// In the order first seen; `exporter_index` finds them.
+    exporters: Vec<(ExporterKey, ExporterBatch)>,
+    exporter_index: HashMap<ExporterKey, usize, Fast>,
+    src: HashMap<IpAddr, Counts, Fast>,
+    dst: HashMap<IpAddr, Counts, Fast>,
+    pair: HashMap<(IpAddr, IpAddr), Counts, Fast>,
+    src_as: HashMap<u32, Counts, Fast>,
+    dst_as: HashMap<u32, Counts, Fast>,
+    spread: SpreadBatch,
+    scratch: Scratch,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            total: Tally::default(),
+            protocols: vec![Tally::default(); 256],
+            protocols_seen: Vec::new(),
+            sizes: [Tally::default(); SIZE_BRACKETS],
+            flags: [Tally::default(); 4],
+            ports: HashMap::default(),
+            other_ports: Vec::new(),
+            exporters: Vec::new(),
+            exporter_index: HashMap::default(),
+            src: HashMap::default(),
+            dst: HashMap::default(),
+            pair: HashMap::default(),
+            src_as: HashMap::default(),
+            dst_as: HashMap::default(),
+            spread: SpreadBatch::default(),
+            scratch: Scratch::default(),
+        }
+    }
+}
+
+/// Adds counts to a key of a batch's map.
+fn count<K: Eq + Hash>(m: &mut HashMap<K, Counts, Fast>, k: K, c: &Counts) {
+    m.entry(k).or_default().add(c);
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    /// Empties the batch, keeping its room.
+    pub fn clear(&mut self) {
+        self.total = Tally::default();
+        for p in self.protocols_seen.drain(..) {
+            self.protocols[usize::from(p)] = Tally::default();
+        }
+        self.sizes = [Tally::default(); SIZE_BRACKETS];
+        self.flags = [Tally::default(); 4];
+        self.ports.clear();
+        self.other_ports.clear();
+        self.exporters.clear();
+        self.exporter_index.clear();
+        self.src.clear();
+        self.dst.clear();
+        self.pair.clear();
+        self.src_as.clear();
+        self.dst_as.clear();
+        self.spread.clear(None);
+    }
+
+    /// Empties the batch and adds up `flows`, with `ports` tracked one by
+    /// one and the spread view placed for `window` (none: not placed).
+    pub fn fold<'a>(
+        &mut self,
+        flows: impl IntoIterator<Item = &'a Flow>,
+        ports: &PortSet,
+        window: Option<&Window>,
+    ) {
+        self.clear();
+        self.spread.clear(window.and_then(Window::spread_range));
+        for f in flows {
+            self.add(f, ports);
+        }
+    }
+
+    /// Adds one flow.
+    fn add(&mut self, f: &Flow, ports: &PortSet) {
+        let t = Tally::of(f);
+        self.total.add(&t);
+        let p = &mut self.protocols[usize::from(f.protocol)];
+        if p.raw.flows == 0 {
+            self.protocols_seen.push(f.protocol);
+        }
+        p.add(&t);
+        self.sizes[size_bracket(f)].add(&t);
+        if f.protocol == 6 {
+            for (a, on) in self.flags.iter_mut().zip(flag_kinds(f.tcp_flags)) {
+                if on {
+                    a.add(&t);
+                }
+            }
+        }
+        if has_ports(f.protocol) {
+            match ports.port_of(f) {
+                Some(port) => self.ports.entry((f.protocol, port)).or_default().add(&t),
+                None => match self.other_ports.iter_mut().find(|o| o.0 == f.protocol) {
+                    Some(o) => o.1.add(&t),
+                    None => self.other_ports.push((f.protocol, t)),
+                },
+            }
+        }
+        self.add_exporter(f, &t);
+        let c = &t.raw;
+        count(&mut self.src, f.src_addr, c);
+        count(&mut self.dst, f.dst_addr, c);
+        count(&mut self.pair, (f.src_addr, f.dst_addr), c);
+        if f.src_as != 0 {
+            count(&mut self.src_as, f.src_as, c);
+        }
+        if f.dst_as != 0 {
+            count(&mut self.dst_as, f.dst_as, c);
+        }
+        self.spread.add(f);
+    }
+
+    fn add_exporter(&mut self, f: &Flow, t: &Tally) {
+        let key = ExporterKey {
+            address: f.exporter,
+            source_id: f.source_id,
+        };
+        // A datagram's flows come one after another: try the last first.
+        let i = match self.exporters.last() {
+            Some(l) if l.0 == key => self.exporters.len() - 1,
+            _ => *self.exporter_index.entry(key).or_insert_with(|| {
+                self.exporters.push((
+                    key,
+                    ExporterBatch {
+                        end_min_ms: i64::MAX,
+                        end_max_ms: i64::MIN,
+                        ..ExporterBatch::default()
+                    },
+                ));
+                self.exporters.len() - 1
+            }),
+        };
+        let e = &mut self.exporters[i].1;
+        e.tally.add(t);
+        e.end_sum_ms += i128::from(f.end_ms);
+        e.end_min_ms = e.end_min_ms.min(f.end_ms);
+        e.end_max_ms = e.end_max_ms.max(f.end_ms);
+    }
+}
+
+/// The spread view's changes of rate of a batch, second by second over the
+/// range of a window (its oldest second to a minute past its newest, and
+/// one more for the ends), per protocol.
+#[derive(Clone, Debug, Default)]
+struct SpreadBatch {
+    /// (oldest, newest) of the window placed for; none: nothing placed.
+    range: Option<(i64, i64)>,
+    /// Per protocol, its row in `rows` counted from 1 (0: none yet).
+    row_of: Vec<u16>,
+    /// (protocol, changes per second of the range).
+    rows: Vec<(u8, Vec<[f64; 3]>)>,
+    used: usize,
+}
+
+impl SpreadBatch {
+    fn clear(&mut self, range: Option<(i64, i64)>) {
+        if self.row_of.is_empty() {
+            self.row_of = vec![0; 256];
+        }
+        for (p, _) in &self.rows[..self.used] {
+            self.row_of[usize::from(*p)] = 0;
+        }
+        self.used = 0;
+        self.range = range;
+    }
+
+    /// Seconds of the range.
+    fn len(&self) -> usize {
+        self.range
+            .map_or(0, |(o, n)| (n + SPREAD_AHEAD_SECS + 2 - o) as usize)
+    }
+
+    fn add(&mut self, f: &Flow) {
+        let Some((oldest, newest)) = self.range else {
+            return;
+        };
+        // A flow whose end is before its start (an exporter's mistake)
+        // lasts from the one to the other all the same.
+        let (lo, hi) = if f.end_ms < f.start_ms {
+            (f.end_ms, f.start_ms)
+        } else {
+            (f.start_ms, f.end_ms)
+        };
+        let (first, last) = (lo.div_euclid(1000), hi.div_euclid(1000));
+        // The rate is over the flow's whole length; only the part from the
+        // oldest second kept to a minute past the newest is placed.
+        let secs = (last - first + 1) as f64;
+        let start = first.max(oldest);
+        let end = last.min(newest + SPREAD_AHEAD_SECS);
+        if end < start {
+            return;
+        }
+        let r = [1.0 / secs, f.packets as f64 / secs, f.octets as f64 / secs];
+        let len = self.len();
+        let mut i = usize::from(self.row_of[usize::from(f.protocol)]);
+        if i == 0 {
+            if self.used == self.rows.len() {
+                self.rows.push((f.protocol, Vec::new()));
+            }
+            let row = &mut self.rows[self.used];
+            row.0 = f.protocol;
+            row.1.clear();
+            row.1.resize(len, [0.0; 3]);
+            self.used += 1;
+            // Rows are numbered from 1: 0 says none.
+            i = self.used;
+            self.row_of[usize::from(f.protocol)] = i as u16;
+        }
+        let row = &mut self.rows[i - 1].1;
+        for (a, b) in row[(start - oldest) as usize].iter_mut().zip(r) {
+            *a += b;
+        }
+        for (a, b) in row[(end + 1 - oldest) as usize].iter_mut().zip(r) {
+            *a -= b;
+        }
+    }
 }
 
 /// Rates spread over the flows' own time, per second (a difference array:
@@ -362,7 +741,10 @@ struct Second {
 #[derive(Clone, Debug)]
 struct Slice {
     at: i64,
-    talkers: Talkers,
+    /// Shared with the answers being built from it: a request takes it
+    /// without copying, and only a slice written to while an answer still
+    /// holds it is copied then.
+    talkers: Arc<Talkers>,
     /// The ports, kept per slice rather than per second: a scan of every
     /// port would otherwise hold thousands of entries for every second.
     ports: Totals,
@@ -468,7 +850,7 @@ impl Window {
         if self.slices.back().is_none_or(|s| s.at < slice_at) {
             self.slices.push_back(Slice {
                 at: slice_at,
-                talkers: Talkers::new(self.cfg.k),
+                talkers: Arc::new(Talkers::new(self.cfg.k)),
                 ports: Totals::default(),
             });
         }
@@ -484,21 +866,62 @@ impl Window {
 
     /// Counts flows received at `received_ms`.
     pub fn record(&mut self, flows: &[Flow], received_ms: i64, ports: &PortSet) {
+        self.record_with(flows, received_ms, ports, &mut Batch::new());
+    }
+
+    /// Counts flows received at `received_ms`, added up in `b` first (which
+    /// then holds them: the caller may count them elsewhere too, all but
+    /// the spread view).
+    pub fn record_with<'a>(
+        &mut self,
+        flows: impl IntoIterator<Item = &'a Flow>,
+        received_ms: i64,
+        ports: &PortSet,
+        b: &mut Batch,
+    ) {
         let sec = received_ms.div_euclid(1000);
         self.advance(sec);
+        b.fold(flows, ports, Some(&*self));
         let (Some(second), Some(slice)) = (self.seconds.back_mut(), self.slices.back_mut()) else {
             return;
         };
         // A clock stepped back: counted in the newest second.
         let received_ms = received_ms.max(second.at * 1000);
-        for f in flows {
-            let t = Tally::of(f);
-            second.totals.record_but_ports(f, &t, received_ms);
-            slice.ports.record_port(f, &t, ports);
-            slice.talkers.record(f);
-        }
-        for f in flows {
-            self.spread(f);
+        second.totals.record_batch_but_ports(b, received_ms);
+        slice.ports.record_batch_ports(b);
+        Arc::make_mut(&mut slice.talkers).record_batch(b);
+        self.place_spread(&b.spread);
+    }
+
+    /// The seconds the spread view places changes in: from the oldest
+    /// kept to the newest (and on to a minute past it).
+    fn spread_range(&self) -> Option<(i64, i64)> {
+        Some((self.seconds.front()?.at, self.seconds.back()?.at))
+    }
+
+    /// Adds a batch's changes of spread rates, placed for this window.
+    fn place_spread(&mut self, s: &SpreadBatch) {
+        let Some((oldest, newest)) = s.range else {
+            return;
+        };
+        debug_assert_eq!(s.range, self.spread_range());
+        for (protocol, row) in &s.rows[..s.used] {
+            for (i, d) in row.iter().enumerate() {
+                if *d == [0.0; 3] {
+                    continue;
+                }
+                let sec = oldest + i as i64;
+                if sec <= newest {
+                    if let Some(x) = self.seconds.get_mut(i) {
+                        x.spread.add(*protocol, *d, 1.0);
+                    }
+                } else {
+                    self.spread_future
+                        .entry(sec)
+                        .or_default()
+                        .add(*protocol, *d, 1.0);
+                }
+            }
         }
     }
 
@@ -508,52 +931,6 @@ impl Window {
         if let Some(s) = self.seconds.back_mut() {
             s.totals.skipped += n;
         }
-    }
-
-    fn spread(&mut self, f: &Flow) {
-        let (Some(oldest), Some(newest)) = (
-            self.seconds.front().map(|s| s.at),
-            self.seconds.back().map(|s| s.at),
-        ) else {
-            return;
-        };
-        // A flow whose end is before its start (an exporter's mistake)
-        // lasts from the one to the other all the same.
-        let (lo, hi) = if f.end_ms < f.start_ms {
-            (f.end_ms, f.start_ms)
-        } else {
-            (f.start_ms, f.end_ms)
-        };
-        let (first, last) = (lo.div_euclid(1000), hi.div_euclid(1000));
-        // The rate is over the flow's whole length; only the part from the
-        // oldest second kept to a minute past the newest is placed.
-        let secs = (last - first + 1) as f64;
-        let start = first.max(oldest);
-        let end = last.min(newest + SPREAD_AHEAD_SECS);
-        if end < start {
-            return;
-        }
-        let t = Tally::of(f).raw;
-        let r = [
-            t.flows as f64 / secs,
-            t.packets as f64 / secs,
-            t.octets as f64 / secs,
-        ];
-        let at = |w: &mut Window, sec: i64, sign: f64| {
-            if sec <= newest {
-                let i = (sec - oldest) as usize;
-                if let Some(s) = w.seconds.get_mut(i) {
-                    s.spread.add(f.protocol, r, sign);
-                }
-            } else {
-                w.spread_future
-                    .entry(sec)
-                    .or_default()
-                    .add(f.protocol, r, sign);
-            }
-        };
-        at(self, start, 1.0);
-        at(self, end + 1, -1.0);
     }
 
     /// The seconds of the last `window` seconds ending at `now_s` (those
@@ -636,7 +1013,14 @@ impl Window {
     /// The sketches of the slices overlapping the last `window` seconds.
     pub fn talkers(&self, now_s: i64, window: u32) -> Vec<&Talkers> {
         self.overlapping(now_s, window)
-            .map(|s| &s.talkers)
+            .map(|s| &*s.talkers)
+            .collect()
+    }
+
+    /// The same, shared: to be merged after letting go of the window.
+    pub fn shared_talkers(&self, now_s: i64, window: u32) -> Vec<Arc<Talkers>> {
+        self.overlapping(now_s, window)
+            .map(|s| s.talkers.clone())
             .collect()
     }
 

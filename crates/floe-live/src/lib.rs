@@ -25,4 +25,6 @@ mod view;
 
 pub use client::{Client, ClientError};
 pub use protocol::{Op, Request, Response, Snapshot};
-pub use view::{client_filter, LiveView, ViewConfig, MAX_FILTERS, MAX_USAGE_CLIENTS};
+pub use view::{
+    client_filter, LiveView, Pending, ViewConfig, MAX_FILTERS, MAX_USAGE_CLIENTS, USAGE_IDLE_MS,
+};

@@ -20,6 +20,18 @@
 //! offset of each part it is missing from; the bound then holds for the
 //! merged weight.
 //!
+//! A batch of keys, each once with its summed weight, is added in one
+//! step ([`add_batch`](HeavyHitters::add_batch)). A batch of more than `k`
+//! keys that may not fit is first cut on its own: its `(k + 1)`-th largest
+//! weight is taken off every key of the batch (and added to the offset),
+//! so at most `k` of them go on. Those kept take their weight; when the
+//! new ones do not all fit in `2k` keys, one purge takes the `(k + 1)`-th
+//! largest count among the kept and the new keys off all of them, and
+//! only the new keys left with something are taken in. Either way at
+//! least `k + 1` keys lose what is added to the offset, so it stays at
+//! most `W / (k + 1)` and everything above holds; a key's weight summed
+//! before it is added is the same weight as its flows added one by one.
+//!
 //! Memory is at most `2k + 1` keys, fixed when the sketch is made: a scan
 //! from random addresses is purged away and grows nothing. Adding a key
 //! costs one hash lookup (and, amortised, a few steps of the purges);
@@ -53,6 +65,15 @@ struct Count {
     flows: u64,
     packets: u64,
     octets: u64,
+}
+
+/// Room a batch's purge works in, shared by the sketches it is added to.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    /// The counts the purge chooses from.
+    weights: Vec<u64>,
+    /// Per key of the batch, in its order: whether the sketch kept it.
+    kept: Vec<bool>,
 }
 
 /// A summary of the heaviest keys, bounded by `k`.
@@ -100,6 +121,110 @@ impl<K: Copy + Eq + Hash> HeavyHitters<K> {
         c.octets = c.octets.saturating_add(octets);
         if self.counts.len() > 2 * self.k {
             self.purge();
+        }
+    }
+
+    /// Adds a batch: each key at most once, with its summed weight and
+    /// counts, as `(key, weight, flows, packets, octets)`. While the batch
+    /// fits, the same as adding its keys one by one; else at most two
+    /// purges for the batch (see the module's documentation).
+    pub fn add_batch<I>(&mut self, items: I, scratch: &mut Scratch)
+    where
+        I: Iterator<Item = (K, u64, u64, u64, u64)> + Clone,
+    {
+        let mut n = 0usize;
+        for i in items.clone() {
+            self.total = self.total.saturating_add(i.1);
+            n += 1;
+        }
+        if n <= self.k || self.counts.len() + n <= 2 * self.k {
+            self.merge_batch(items, scratch);
+            return;
+        }
+        // More keys than k that may not fit: the batch alone is cut to
+        // its k heaviest first, by its (k + 1)-th largest weight, so that
+        // only those are looked up.
+        scratch.weights.clear();
+        scratch.weights.extend(items.clone().map(|i| i.1));
+        let (_, cut, _) = scratch.weights.select_nth_unstable(n - (self.k + 1));
+        let cut = *cut;
+        self.offset = self.offset.saturating_add(cut);
+        self.merge_batch(
+            items
+                .filter(move |i| i.1 > cut)
+                .map(move |(key, weight, flows, packets, octets)| {
+                    (key, weight - cut, flows, packets, octets)
+                }),
+            scratch,
+        );
+    }
+
+    /// Adds a batch of at most k keys, or one whose keys fit, its total
+    /// counted already.
+    fn merge_batch<I>(&mut self, items: I, scratch: &mut Scratch)
+    where
+        I: Iterator<Item = (K, u64, u64, u64, u64)> + Clone,
+    {
+        scratch.kept.clear();
+        let mut new = 0usize;
+        for (key, weight, flows, packets, octets) in items.clone() {
+            let kept = match self.counts.get_mut(&key) {
+                Some(c) => {
+                    c.weight = c.weight.saturating_add(weight);
+                    c.flows += flows;
+                    c.packets = c.packets.saturating_add(packets);
+                    c.octets = c.octets.saturating_add(octets);
+                    true
+                }
+                None => {
+                    new += 1;
+                    false
+                }
+            };
+            scratch.kept.push(kept);
+        }
+        if new == 0 {
+            return;
+        }
+        let fits = self.counts.len() + new <= 2 * self.k;
+        let cut = if fits {
+            0
+        } else {
+            // The (k + 1)-th largest of the kept and the new counts: at
+            // least k + 1 keys lose it all, at most k stay above it.
+            scratch.weights.clear();
+            scratch
+                .weights
+                .extend(self.counts.values().map(|c| c.weight));
+            scratch.weights.extend(
+                items
+                    .clone()
+                    .zip(&scratch.kept)
+                    .filter(|(_, kept)| !**kept)
+                    .map(|(i, _)| i.1),
+            );
+            let i = scratch.weights.len() - (self.k + 1);
+            let (_, cut, _) = scratch.weights.select_nth_unstable(i);
+            let cut = *cut;
+            self.counts.retain(|_, c| {
+                c.weight = c.weight.saturating_sub(cut);
+                c.weight > 0
+            });
+            self.offset = self.offset.saturating_add(cut);
+            cut
+        };
+        for ((key, weight, flows, packets, octets), kept) in items.zip(&scratch.kept) {
+            if !*kept && (fits || weight > cut) {
+                self.counts.insert(
+                    key,
+                    Count {
+                        weight: weight - cut,
+                        flows,
+                        packets,
+                        octets,
+                    },
+                );
+            }
         }
     }
 
@@ -248,6 +373,60 @@ mod tests {
                     prop_assert!(s.entries().iter().any(|e| e.0 == *key));
                     prop_assert!(s.entries().len() <= 2 * k + 1);
                 }
+            }
+        }
+
+        /// Keys added a batch at a time, each batch summed per key first:
+        /// the same bound, at most `2k + 1` keys, and while the keys fit
+        /// (at most 2k in all, k in a batch) the same entries as adding
+        /// them one by one.
+        #[test]
+        fn batches_keep_the_error_bound(
+            batches in prop::collection::vec(
+                prop::collection::vec((0u16..300, 0u64..1000), 0..400),
+                1..30,
+            ),
+            k in 1usize..200,
+        ) {
+            let mut s = HeavyHitters::new(k);
+            let mut one = HeavyHitters::new(k);
+            let mut scratch = Scratch::default();
+            let mut truth: HashMap<u16, u64> = HashMap::new();
+            let mut batch: HashMap<u16, (u64, u64)> = HashMap::new();
+            let mut small = true;
+            for b in &batches {
+                batch.clear();
+                for (key, w) in b {
+                    let e = batch.entry(*key).or_default();
+                    e.0 += w;
+                    e.1 += 1;
+                    *truth.entry(*key).or_default() += w;
+                    one.add(*key, *w, 1, 1, *w);
+                }
+                small &= batch.len() <= k;
+                s.add_batch(batch.iter().map(|(k, (w, n))| (*k, *w, *n, *n, *w)), &mut scratch);
+                prop_assert!(s.entries().len() <= 2 * k + 1);
+            }
+            let total: u64 = truth.values().sum();
+            prop_assert_eq!(s.total(), total);
+            let bound = total / (k as u64 + 1);
+            prop_assert!(s.floor() <= bound);
+            for (key, w) in s.entries() {
+                let t = truth[&key];
+                prop_assert!(w.weight >= t && w.weight <= t + bound);
+                prop_assert!(w.weight - w.error <= t);
+            }
+            for (key, t) in &truth {
+                if *t > bound {
+                    prop_assert!(s.entries().iter().any(|e| e.0 == *key));
+                }
+            }
+            if small && truth.len() <= 2 * k {
+                let mut a = s.entries();
+                let mut b = one.entries();
+                a.sort_by_key(|e| e.0);
+                b.sort_by_key(|e| e.0);
+                prop_assert_eq!(a, b);
             }
         }
     }

@@ -3,12 +3,13 @@
 //! requests.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use floe_filter::Filter;
 use floe_flow::Flow;
 
 use crate::aggregate::{
-    Counts, PortSet, Talkers, Tally, Totals, Window, WindowConfig, FLAG_KINDS, SIZE_BRACKETS,
+    Batch, Counts, PortSet, Talkers, Totals, Window, WindowConfig, FLAG_KINDS, SIZE_BRACKETS,
     SIZE_STEP,
 };
 use crate::protocol::{
@@ -23,6 +24,10 @@ pub const MAX_FILTERS: usize = 8;
 pub const MAX_USAGE_CLIENTS: usize = 16;
 /// A filter nobody asked for in this long stops being counted.
 const FILTER_IDLE_MS: i64 = 10 * 60_000;
+/// A usage client that has not asked in this long is forgotten: it would
+/// otherwise be counted (and cost its share of every batch) for as long
+/// as floed runs. A day and an hour keeps a daily cron job's client.
+pub const USAGE_IDLE_MS: i64 = 25 * 3_600_000;
 
 /// Settings of the live view.
 #[derive(Clone, Debug)]
@@ -55,8 +60,9 @@ struct Subscription {
 struct Usage {
     client: String,
     since_ms: i64,
+    last_asked_ms: i64,
     totals: Totals,
-    talkers: Talkers,
+    talkers: Arc<Talkers>,
 }
 
 /// Everything the live view keeps.
@@ -66,6 +72,8 @@ pub struct LiveView {
     all: Window,
     filtered: Vec<Subscription>,
     usage: Vec<Usage>,
+    /// Room to add up a batch, kept from batch to batch.
+    batch: Batch,
 }
 
 /// Compiles a filter from a client: floe's language, no `@include` (a
@@ -83,6 +91,7 @@ impl LiveView {
             all: Window::new(cfg.window.clone()),
             filtered: Vec::new(),
             usage: Vec::new(),
+            batch: Batch::new(),
             cfg,
         }
     }
@@ -94,18 +103,18 @@ impl LiveView {
 
     /// Counts flows received at `received_ms`.
     pub fn record(&mut self, flows: &[Flow], received_ms: i64) {
-        self.all.record(flows, received_ms, &self.ports);
-        let mut kept = Vec::new();
-        for s in &mut self.filtered {
-            kept.clear();
-            kept.extend(flows.iter().filter(|f| s.filter.matches(f)).cloned());
-            s.window.record(&kept, received_ms, &self.ports);
-        }
+        self.forget_idle_usage(received_ms);
+        let b = &mut self.batch;
+        self.all.record_with(flows, received_ms, &self.ports, b);
+        // The same sums for every usage client.
         for u in &mut self.usage {
-            for f in flows {
-                u.totals.record(f, &Tally::of(f), received_ms, &self.ports);
-                u.talkers.record(f);
-            }
+            u.totals.record_batch_but_ports(b, received_ms);
+            u.totals.record_batch_ports(b);
+            Arc::make_mut(&mut u.talkers).record_batch(b);
+        }
+        for s in &mut self.filtered {
+            let kept = flows.iter().filter(|f| s.filter.matches(f));
+            s.window.record_with(kept, received_ms, &self.ports, b);
         }
     }
 
@@ -122,33 +131,58 @@ impl LiveView {
 
     /// Answers a request at `now_ms`.
     pub fn answer(&mut self, req: &Request, now_ms: i64) -> Response {
+        self.begin(req, now_ms).finish()
+    }
+
+    /// Takes what the answer to a request at `now_ms` needs: the cheap
+    /// sums now, the sketches shared, to be merged by
+    /// [`Pending::finish`] once the view is let go (the merge is most of
+    /// an answer's work, and the live thread waits for the view).
+    pub fn begin(&mut self, req: &Request, now_ms: i64) -> Pending {
+        let (response, talkers, n) = self.take(req, now_ms);
+        Pending {
+            response,
+            talkers,
+            n,
+        }
+    }
+
+    fn take(&mut self, req: &Request, now_ms: i64) -> (Response, Vec<Arc<Talkers>>, usize) {
         let secs = self.window_secs();
-        let bad = |why: String| Response::error(now_ms, secs, why);
+        let bad = |why: String| (Response::error(now_ms, secs, why), Vec::new(), 0);
         let n = req.n.unwrap_or(10);
         if n > MAX_N {
             return bad(format!("n {n} is more than {MAX_N}"));
         }
         match req.op {
-            Op::Ping => Response {
-                ok: true,
-                error: None,
-                now_ms,
-                window_secs: secs,
-                snapshot: None,
-            },
+            Op::Ping => (
+                Response {
+                    ok: true,
+                    error: None,
+                    now_ms,
+                    window_secs: secs,
+                    snapshot: None,
+                },
+                Vec::new(),
+                0,
+            ),
             Op::Snapshot => {
                 let window = req.window.unwrap_or(60);
                 if window == 0 || window > secs {
                     return bad(format!("window {window} s: this floed keeps 1 to {secs} s"));
                 }
                 match self.snapshot(req, window, n, now_ms) {
-                    Ok(s) => Response {
-                        ok: true,
-                        error: None,
-                        now_ms,
-                        window_secs: secs,
-                        snapshot: Some(s),
-                    },
+                    Ok((s, talkers)) => (
+                        Response {
+                            ok: true,
+                            error: None,
+                            now_ms,
+                            window_secs: secs,
+                            snapshot: Some(s),
+                        },
+                        talkers,
+                        n,
+                    ),
                     Err(e) => bad(e),
                 }
             }
@@ -158,13 +192,18 @@ impl LiveView {
                 }) else {
                     return bad("usage needs a client name (1 to 64 printable characters)".into());
                 };
-                Response {
-                    ok: true,
-                    error: None,
-                    now_ms,
-                    window_secs: secs,
-                    snapshot: Some(self.usage(client, req, n, now_ms)),
-                }
+                let (s, talkers) = self.usage(client, req, n, now_ms);
+                (
+                    Response {
+                        ok: true,
+                        error: None,
+                        now_ms,
+                        window_secs: secs,
+                        snapshot: Some(s),
+                    },
+                    talkers,
+                    n,
+                )
             }
         }
     }
@@ -175,7 +214,7 @@ impl LiveView {
         window: u32,
         n: usize,
         now_ms: i64,
-    ) -> Result<Snapshot, String> {
+    ) -> Result<(Snapshot, Vec<Arc<Talkers>>), String> {
         let now_s = now_ms.div_euclid(1000);
         let (w, since) = match req
             .filter
@@ -281,42 +320,84 @@ impl LiveView {
                 .collect();
         }
         snap.rates = rates(&snap.totals, window);
-        let slices = w.talkers(now_s, window);
-        snap.talkers = talker_lists(&slices, n);
-        Ok(snap)
+        Ok((snap, w.shared_talkers(now_s, window)))
     }
 
-    fn usage(&mut self, client: &str, req: &Request, n: usize, now_ms: i64) -> Snapshot {
+    /// Forgets the usage clients that have not asked in
+    /// [`USAGE_IDLE_MS`] (a clock stepped back forgets none).
+    fn forget_idle_usage(&mut self, now_ms: i64) {
+        self.usage
+            .retain(|u| now_ms.saturating_sub(u.last_asked_ms) < USAGE_IDLE_MS);
+    }
+
+    fn usage(
+        &mut self,
+        client: &str,
+        req: &Request,
+        n: usize,
+        now_ms: i64,
+    ) -> (Snapshot, Vec<Arc<Talkers>>) {
         let k = self.cfg.window.k;
+        self.forget_idle_usage(now_ms);
         let i = match self.usage.iter().position(|u| u.client == client) {
             Some(i) => i,
             None => {
                 if self.usage.len() >= MAX_USAGE_CLIENTS {
-                    self.usage.remove(0);
+                    // The one that asked least recently goes.
+                    let oldest = self
+                        .usage
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, u)| u.last_asked_ms)
+                        .map(|(i, _)| i)
+                        .unwrap_or(0);
+                    self.usage.remove(oldest);
                 }
                 self.usage.push(Usage {
                     client: client.to_string(),
                     since_ms: now_ms,
+                    last_asked_ms: now_ms,
                     totals: Totals::default(),
-                    talkers: Talkers::new(k),
+                    talkers: Arc::new(Talkers::new(k)),
                 });
                 self.usage.len() - 1
             }
         };
         let u = &mut self.usage[i];
+        u.last_asked_ms = now_ms;
         let mut snap = base(&u.totals, req.scale, n);
         snap.from_ms = u.since_ms;
         snap.to_ms = now_ms;
         snap.seconds = ((now_ms - u.since_ms) / 1000).max(0) as u32;
         snap.since_ms = Some(u.since_ms);
         snap.rates = rates(&snap.totals, snap.seconds.max(1));
-        snap.talkers = talker_lists(&[&u.talkers], n);
-        if req.reset {
+        let talkers = if req.reset {
             u.since_ms = now_ms;
             u.totals = Totals::default();
-            u.talkers = Talkers::new(k);
+            std::mem::replace(&mut u.talkers, Arc::new(Talkers::new(k)))
+        } else {
+            u.talkers.clone()
+        };
+        (snap, vec![talkers])
+    }
+}
+
+/// An answer whose talkers are still to be merged, away from the view.
+#[must_use]
+pub struct Pending {
+    response: Response,
+    talkers: Vec<Arc<Talkers>>,
+    n: usize,
+}
+
+impl Pending {
+    /// The answer, talkers and all.
+    pub fn finish(mut self) -> Response {
+        if let Some(s) = self.response.snapshot.as_mut() {
+            let slices: Vec<&Talkers> = self.talkers.iter().map(|t| &**t).collect();
+            s.talkers = talker_lists(&slices, self.n);
         }
-        snap
+        self.response
     }
 }
 

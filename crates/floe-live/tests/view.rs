@@ -473,3 +473,221 @@ fn a_clock_stepped_back_does_not_blank_the_view() {
     );
     assert_eq!(snapshot(&mut v, filtered, later + 1_500).totals.flows, 1);
 }
+
+mod batched {
+    use super::*;
+    use floe_live::Snapshot;
+    use proptest::prelude::*;
+
+    /// A flow from small sets of every key, so that a batch repeats them.
+    fn arb_flow() -> impl Strategy<Value = Flow> {
+        (
+            (
+                0u8..12,
+                0u8..12,
+                prop::sample::select(vec![6u8, 17, 1, 132, 47]),
+            ),
+            (
+                prop::sample::select(vec![443u16, 53, 22, 8080, 5000, 40000]),
+                prop::sample::select(vec![443u16, 40000, 51000, 3306]),
+                0u16..0x40,
+            ),
+            (0u64..50, 0u64..80_000, 0u32..4),
+            (0u8..3, 0u32..3, 0u32..4, 0u32..4),
+            (-5000i64..1000, 0i64..40_000),
+        )
+            .prop_map(
+                |(
+                    (s, d, protocol),
+                    (dst_port, src_port, tcp_flags),
+                    (packets, octets, sampling),
+                    (exporter, source_id, src_as, dst_as),
+                    (end, length),
+                )| Flow {
+                    start_ms: end - length,
+                    end_ms: end,
+                    exporter: IpAddr::from([192, 0, 2, 250 + exporter]),
+                    source_id,
+                    src_addr: IpAddr::from([10, 0, 0, s]),
+                    dst_addr: if d % 3 == 0 {
+                        format!("2001:db8::{d}").parse().unwrap()
+                    } else {
+                        IpAddr::from([192, 0, 2, d])
+                    },
+                    protocol,
+                    dst_port,
+                    src_port,
+                    tcp_flags,
+                    packets,
+                    octets,
+                    sampling_interval: sampling,
+                    src_as,
+                    dst_as,
+                    ..Flow::default()
+                },
+            )
+    }
+
+    /// The parts of a snapshot that batching must leave exactly as they
+    /// are, in an order that does not depend on hashing.
+    fn exact(mut s: Snapshot) -> Snapshot {
+        s.ports.sort_by_key(|p| (p.protocol, p.port));
+        for l in [
+            &mut s.talkers.src,
+            &mut s.talkers.dst,
+            &mut s.talkers.pair,
+            &mut s.talkers.src_as,
+            &mut s.talkers.dst_as,
+            &mut s.talkers.src_flows,
+            &mut s.talkers.dst_flows,
+        ] {
+            l.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        // Spread rates are sums of fractions, added up in another order:
+        // compared apart, to within rounding.
+        if s.spread {
+            s.series.clear();
+            s.totals = Default::default();
+            s.protocols.clear();
+            s.rates = Default::default();
+        }
+        s
+    }
+
+    /// Spread totals and protocols agree to within a unit of rounding.
+    fn close(a: &Snapshot, b: &Snapshot) -> bool {
+        let near = |x: u64, y: u64| x.abs_diff(y) <= 1;
+        let counts = |x: &floe_live::aggregate::Counts, y: &floe_live::aggregate::Counts| {
+            near(x.flows, y.flows) && near(x.packets, y.packets) && near(x.octets, y.octets)
+        };
+        counts(&a.totals, &b.totals)
+            && a.protocols.iter().all(|p| {
+                b.protocols
+                    .iter()
+                    .find(|q| q.protocol == p.protocol)
+                    .is_none_or(|q| counts(&p.counts, &q.counts))
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// A view fed batches answers as one fed the same flows one by one:
+        /// totals, protocols, ports, sizes, flags, exporters (and their
+        /// delays) exactly, and the talkers exactly while their keys fit
+        /// the sketches; for the window of every flow, a filter's window
+        /// and a usage client.
+        #[test]
+        fn batches_count_as_flows_one_by_one(
+            batches in prop::collection::vec(
+                (0i64..3, 0i64..900, prop::collection::vec(arb_flow(), 0..300)),
+                1..12,
+            ),
+            spread in any::<bool>(),
+            scale in any::<bool>(),
+        ) {
+            let (mut a, mut b) = (small(512), small(512));
+            let filtered = |v: &mut LiveView, now: i64| {
+                snapshot(v, Request {
+                    window: Some(60),
+                    n: Some(1000),
+                    filter: Some("proto tcp or src port 443".into()),
+                    spread,
+                    scale,
+                    ..Request::default()
+                }, now)
+            };
+            let usage = |v: &mut LiveView, now: i64| {
+                snapshot(v, Request {
+                    op: Op::Usage,
+                    client: Some("test".into()),
+                    n: Some(1000),
+                    scale,
+                    ..Request::default()
+                }, now)
+            };
+            for v in [&mut a, &mut b] {
+                filtered(v, T0);
+                usage(v, T0);
+            }
+            let mut t = T0;
+            for (step, ms, flows) in &batches {
+                t += step * 1000 + ms;
+                let flows: Vec<Flow> = flows.iter().map(|f| Flow {
+                    start_ms: f.start_ms + t,
+                    end_ms: f.end_ms + t,
+                    ..f.clone()
+                }).collect();
+                a.record(&flows, t);
+                for f in &flows {
+                    b.record(std::slice::from_ref(f), t);
+                }
+            }
+            let now = t + 500;
+            let all = |v: &mut LiveView| snapshot(v, Request {
+                window: Some(60),
+                n: Some(1000),
+                spread,
+                scale,
+                ..Request::default()
+            }, now);
+            let (x, y) = (all(&mut a), all(&mut b));
+            prop_assert!(close(&x, &y), "{:?} {:?}", x.totals, y.totals);
+            prop_assert_eq!(exact(x), exact(y));
+            let (x, y) = (filtered(&mut a, now), filtered(&mut b, now));
+            prop_assert!(close(&x, &y), "{:?} {:?}", x.totals, y.totals);
+            prop_assert_eq!(exact(x), exact(y));
+            prop_assert_eq!(exact(usage(&mut a, now)), exact(usage(&mut b, now)));
+        }
+    }
+}
+
+#[test]
+fn a_usage_client_that_stops_asking_is_forgotten() {
+    let mut v = LiveView::new(ViewConfig::default());
+    let usage = |v: &mut LiveView, client: &str, now: i64| {
+        snapshot(
+            v,
+            Request {
+                op: Op::Usage,
+                client: Some(client.into()),
+                ..Request::default()
+            },
+            now,
+        )
+    };
+    usage(&mut v, "gone", T0);
+    usage(&mut v, "daily", T0);
+    let f = flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 100, T0);
+    v.record(std::slice::from_ref(&f), T0 + 1000);
+    // The daily client asks again within the limit and keeps its count.
+    let day = T0 + floe_live::USAGE_IDLE_MS - 1000;
+    assert_eq!(usage(&mut v, "daily", day).totals.flows, 1);
+    v.record(std::slice::from_ref(&f), day + 500);
+    // The other has not asked since: forgotten, counted from now on.
+    let later = T0 + floe_live::USAGE_IDLE_MS + 1000;
+    let s = usage(&mut v, "gone", later);
+    assert_eq!((s.totals.flows, s.since_ms), (0, Some(later)));
+    assert_eq!(usage(&mut v, "daily", later).totals.flows, 2);
+}
+
+#[test]
+fn an_answer_begun_is_not_changed_by_flows_counted_before_it_is_finished() {
+    let mut v = LiveView::new(ViewConfig::default());
+    let req = Request {
+        window: Some(60),
+        ..Request::default()
+    };
+    v.record(&[flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 100, T0)], T0);
+    let whole = v.answer(&req, T0 + 500);
+    let pending = v.begin(&req, T0 + 500);
+    // The live thread goes on while the sketches are merged.
+    v.record(
+        &[flow("10.0.0.2", "192.0.2.1", 6, 443, 1, 5000, T0)],
+        T0 + 200,
+    );
+    let r = pending.finish();
+    assert_eq!(r, whole);
+    assert_eq!(r.snapshot.unwrap().talkers.src.len(), 1);
+    let now = snapshot(&mut v, req, T0 + 500);
+    assert_eq!(now.talkers.src[0].key, "10.0.0.2");
+}

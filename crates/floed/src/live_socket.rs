@@ -7,8 +7,9 @@
 //! 10 s of its first byte, an idle connection closed after a minute, a
 //! client that does not read an answer within two seconds dropped (one
 //! that leaves before its answer is no fault), and one that keeps sending
-//! garbage closed after a few lines. Answers are computed under the view's lock and written after
-//! it is released; nothing here touches the disk or the receive path.
+//! garbage closed after a few lines. An answer's sums are taken under the
+//! view's lock, its sketches merged and it is written after the lock is
+//! released; nothing here touches the disk or the receive path.
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -48,19 +49,62 @@ pub fn bind(path: &Path, group: Option<&str>) -> Result<UnixListener, String> {
         }
         let _ = std::fs::remove_file(path);
     }
-    let listener = UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if let Some(g) = group {
-        set_group(path, g)?;
-    }
+    let listener = bind_private(path, group)?;
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(listener)
 }
 
-fn set_group(path: &Path, group: &str) -> Result<(), String> {
+/// Binds at `path` with mode 0660 (and `group`) from the start: the socket
+/// is made in a directory of its own that only floed can enter, given its
+/// mode and group there, then linked into place, so that it is never
+/// reachable with the mode the umask gave it.
+fn bind_private(path: &Path, group: Option<&str>) -> Result<UnixListener, String> {
+    let at = |e: std::io::Error| format!("{}: {e}", path.display());
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // A short name, so that the path bound is no longer than the default
+    // socket's (a Unix socket's path is limited to 107 bytes).
+    let dir = parent.join(format!(".floed.{}", std::process::id()));
+    let tmp = dir.join("s");
+    if tmp.as_os_str().len() > 107 && path.as_os_str().len() <= 107 {
+        // Too long to go by way of a directory: mode set after bind.
+        let listener = UnixListener::bind(path).map_err(at)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(at)?;
+        if let Some(g) = group {
+            set_group(path, path, g)?;
+        }
+        return Ok(listener);
+    }
+    // Left by a floed that died with the same process id.
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let made = (|| {
+        let listener = UnixListener::bind(&tmp).map_err(at)?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o660)).map_err(at)?;
+        if let Some(g) = group {
+            set_group(&tmp, path, g)?;
+        }
+        // A link, not a rename: whatever took the place meanwhile stays,
+        // and binding fails as it would have.
+        std::fs::hard_link(&tmp, path).map_err(at)?;
+        Ok(listener)
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    made
+}
+
+/// Gives `path` the group `group`; errors name `shown`.
+fn set_group(path: &Path, shown: &Path, group: &str) -> Result<(), String> {
     let name = std::ffi::CString::new(group).map_err(|_| format!("group {group:?}"))?;
     // SAFETY: getgrnam takes a NUL-terminated string and returns a pointer
     // into static storage or null; gr_gid is read before any other call.
@@ -72,7 +116,7 @@ fn set_group(path: &Path, group: &str) -> Result<(), String> {
         (*g).gr_gid
     };
     std::os::unix::fs::chown(path, None, Some(gid))
-        .map_err(|e| format!("{}: group {group}: {e}", path.display()))
+        .map_err(|e| format!("{}: group {group}: {e}", shown.display()))
 }
 
 /// Accepts connections until `stop`, serving each on its own thread.
@@ -277,10 +321,16 @@ fn client(stream: UnixStream, view: &Mutex<LiveView>, stop: &AtomicBool) -> Opti
                 Response::error(now, window(), "a request is a line of UTF-8 JSON")
             }
             Ok(text) => match parse_request(text.trim_end()) {
-                Ok(req) => match view.lock() {
-                    Ok(mut v) => v.answer(&req, now),
-                    Err(_) => return None,
-                },
+                Ok(req) => {
+                    // The view is held while the answer's sums are taken
+                    // (the guard goes at the end of this statement), and
+                    // let go before its sketches are merged.
+                    let pending = match view.lock() {
+                        Ok(mut v) => v.begin(&req, now),
+                        Err(_) => return None,
+                    };
+                    pending.finish()
+                }
                 Err(why) => {
                     bad += 1;
                     Response::error(now, window(), why)

@@ -1,0 +1,99 @@
+//! What the live view costs per flow: the CPU time of `LiveView::record`
+//! over generated flows, handed over in batches as floed's live thread
+//! gets them.
+//!
+//! `cargo run --release -p floe-live --example record_bench -- [flows] [batch] [flows/s] [filters] [usage clients]`
+//!
+//! The time is the thread's own CPU time (Linux, from
+//! `/proc/thread-self/schedstat`), so other work on the machine does not
+//! count; elsewhere it falls back to wall time.
+
+use std::time::Instant;
+
+use floe_live::{LiveView, Request, ViewConfig};
+use floe_synth::{realistic_flows, Mix};
+
+/// The calling thread's CPU time in ns, if the system says.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+fn arg(i: usize, default: u64) -> u64 {
+    std::env::args()
+        .nth(i)
+        .map(|a| a.parse().expect("a number"))
+        .unwrap_or(default)
+}
+
+fn main() {
+    let n = arg(1, 1_000_000) as usize;
+    let batch = arg(2, 2048).max(1) as usize;
+    let per_s = arg(3, 20_000).max(1);
+    let filters = arg(4, 0);
+    let usage = arg(5, 0);
+    let t0: i64 = 1_795_305_600_000;
+    let mix = Mix {
+        day_start_ms: t0,
+        span_ms: (n as u64 * 1000 / per_s) as i64,
+        ..Mix::default()
+    };
+    let flows = realistic_flows(n, 42, &mix);
+    let mut v = LiveView::new(ViewConfig::default());
+    // Subscriptions and usage clients, as `floe top -f` and `floe usage`
+    // make them.
+    let texts = ["proto tcp", "dst port 443", "proto udp", "src port 53"];
+    for i in 0..filters as usize {
+        // Each a different filter: the same text is one subscription.
+        let text = format!("{} or dst port {}", texts[i % texts.len()], 60_000 + i);
+        let r = v.answer(
+            &Request {
+                window: Some(60),
+                filter: Some(text),
+                ..Request::default()
+            },
+            t0,
+        );
+        assert!(r.ok, "{:?}", r.error);
+    }
+    for i in 0..usage {
+        let r = v.answer(
+            &Request {
+                op: floe_live::Op::Usage,
+                client: Some(format!("bench{i}")),
+                ..Request::default()
+            },
+            t0,
+        );
+        assert!(r.ok, "{:?}", r.error);
+    }
+    let (cpu0, wall0) = (thread_cpu_ns(), Instant::now());
+    for b in flows.chunks(batch) {
+        // Received a little after the batch's last flow ended.
+        let received = b.iter().map(|f| f.end_ms).max().unwrap_or(t0) + 50;
+        v.record(b, received);
+    }
+    let wall = wall0.elapsed().as_secs_f64();
+    let cpu = match (cpu0, thread_cpu_ns()) {
+        (Some(a), Some(b)) => (b - a) as f64 / 1e9,
+        _ => wall,
+    };
+    let now = flows.last().map(|f| f.end_ms + 1000).unwrap_or(t0);
+    let r = v.answer(
+        &Request {
+            window: Some(60),
+            ..Request::default()
+        },
+        now,
+    );
+    assert!(r.ok);
+    let m = n as f64 / 1e6;
+    println!(
+        "{n} flows in batches of {batch}, {per_s} flows/s, {filters} filters, {usage} usage clients: \
+         {:.3} CPU s ({:.3} wall), {:.0} flows/s, {:.4} CPU s per million flows",
+        cpu,
+        wall,
+        n as f64 / cpu,
+        cpu / m
+    );
+}
