@@ -44,40 +44,82 @@ pub fn format_utc_ms(ms: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
 }
 
-/// Appends [`format_utc_ms`]'s text to `out` without allocating: the
-/// CSV and NDJSON writers format two times per flow.
-pub fn write_utc_ms(out: &mut Vec<u8>, ms: i64) {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (y, mo, d) = civil_from_days(days);
-    if !(0..=9999).contains(&y) {
-        // Years of other widths: the general formatter's padding.
-        out.extend_from_slice(format_utc_ms(ms).as_bytes());
-        return;
+/// Writes [`format_utc_ms`]'s text without allocating, keeping the last
+/// day's date text: the CSV and NDJSON writers format two times per flow,
+/// and flows in a file share their day.
+#[derive(Clone, Debug)]
+pub struct UtcWriter {
+    day: i64,
+    date: [u8; 11],
+}
+
+impl Default for UtcWriter {
+    fn default() -> Self {
+        UtcWriter {
+            day: i64::MIN,
+            date: [0; 11],
+        }
     }
-    let two = |out: &mut Vec<u8>, v: i64| {
-        out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8])
-    };
-    two(out, y / 100);
-    two(out, y % 100);
-    out.push(b'-');
-    two(out, i64::from(mo));
-    out.push(b'-');
-    two(out, i64::from(d));
-    out.push(b'T');
-    two(out, rem / 3_600_000);
-    out.push(b':');
-    two(out, rem / 60_000 % 60);
-    out.push(b':');
-    two(out, rem / 1000 % 60);
-    let milli = rem % 1000;
-    out.extend_from_slice(&[
-        b'.',
-        b'0' + (milli / 100) as u8,
-        b'0' + (milli / 10 % 10) as u8,
-        b'0' + (milli % 10) as u8,
-        b'Z',
-    ]);
+}
+
+impl UtcWriter {
+    /// Appends the text of `ms` to `out`.
+    pub fn write(&mut self, out: &mut Vec<u8>, ms: i64) {
+        let days = ms.div_euclid(86_400_000);
+        if days != self.day {
+            let (y, mo, d) = civil_from_days(days);
+            if !(0..=9999).contains(&y) {
+                // Years of other widths: the general formatter's padding.
+                out.extend_from_slice(format_utc_ms(ms).as_bytes());
+                return;
+            }
+            let (y, mo, d) = (y as u32, mo, d);
+            self.date = [
+                digit(y / 1000),
+                digit(y / 100 % 10),
+                digit(y / 10 % 10),
+                digit(y % 10),
+                b'-',
+                digit(mo / 10),
+                digit(mo % 10),
+                b'-',
+                digit(d / 10),
+                digit(d % 10),
+                b'T',
+            ];
+            self.day = days;
+        }
+        let rem = ms.rem_euclid(86_400_000) as u32;
+        let (h, mi, s, milli) = (
+            rem / 3_600_000,
+            rem / 60_000 % 60,
+            rem / 1000 % 60,
+            rem % 1000,
+        );
+        let mut text = [0u8; 24];
+        text[..11].copy_from_slice(&self.date);
+        text[11..].copy_from_slice(&[
+            digit(h / 10),
+            digit(h % 10),
+            b':',
+            digit(mi / 10),
+            digit(mi % 10),
+            b':',
+            digit(s / 10),
+            digit(s % 10),
+            b'.',
+            digit(milli / 100),
+            digit(milli / 10 % 10),
+            digit(milli % 10),
+            b'Z',
+        ]);
+        out.extend_from_slice(&text);
+    }
+}
+
+#[inline(always)]
+fn digit(v: u32) -> u8 {
+    b'0' + v as u8
 }
 
 /// UTC milliseconds of a civil UTC date and time.
@@ -93,6 +135,8 @@ mod tests {
     #[test]
     fn written_times_are_the_formatted_ones() {
         let mut out = Vec::new();
+        let mut w = UtcWriter::default();
+        let mut write_utc_ms = |out: &mut Vec<u8>, t: i64| w.write(out, t);
         let mut ms = -70_000_000_000_000i64;
         while ms < 300_000_000_000_000 {
             for t in [ms, ms + 1, ms + 999, ms - 1] {
@@ -101,6 +145,15 @@ mod tests {
                 assert_eq!(std::str::from_utf8(&out).unwrap(), format_utc_ms(t), "{t}");
             }
             ms += 7_777_777_777;
+        }
+        // Times of one day after another (the cached date).
+        for t in (0..200_000_000i64).step_by(999_999) {
+            out.clear();
+            write_utc_ms(&mut out, 1_764_000_000_000 + t);
+            assert_eq!(
+                std::str::from_utf8(&out).unwrap(),
+                format_utc_ms(1_764_000_000_000 + t)
+            );
         }
         for t in [
             i64::MIN,

@@ -235,22 +235,29 @@ fn write_row<S: AsRef<str>>(
     writeln!(out, "{}", line.trim_end())
 }
 
+/// The number and time writers of one formatting thread.
+#[derive(Default)]
+struct Writers {
+    num: itoa::Buffer,
+    time: floe_flow::time::UtcWriter,
+}
+
 /// Appends [`text`]'s CSV and JSON text of `v` (times in UTC) without
 /// allocating: these formats are how flows leave floe in bulk, and a
 /// `String` per cell was most of their cost. Numbers, times and
 /// addresses never hold a comma, quote or newline, so no cell needs CSV
 /// quoting nor JSON escaping.
-fn value_into(out: &mut Vec<u8>, v: Value, num: &mut itoa::Buffer) {
+fn value_into(out: &mut Vec<u8>, v: Value, w: &mut Writers) {
     match v {
-        Value::U64(n) => out.extend_from_slice(num.format(n).as_bytes()),
-        Value::Time(ms) => floe_flow::time::write_utc_ms(out, ms),
+        Value::U64(n) => out.extend_from_slice(w.num.format(n).as_bytes()),
+        Value::Time(ms) => w.time.write(out, ms),
         Value::Addr(std::net::IpAddr::V4(a)) => {
             let [a, b, c, d] = a.octets();
             for (i, o) in [a, b, c, d].into_iter().enumerate() {
                 if i > 0 {
                     out.push(b'.');
                 }
-                out.extend_from_slice(num.format(o).as_bytes());
+                out.extend_from_slice(w.num.format(o).as_bytes());
             }
         }
         Value::Addr(a) => {
@@ -415,9 +422,11 @@ impl Printer {
         ends: &mut Vec<usize>,
     ) -> std::io::Result<()> {
         let mut line = String::new();
-        let mut num = itoa::Buffer::new();
+        let mut w = Writers::default();
+        // About what a line takes, so the buffer seldom grows by copying.
+        buf.reserve(flows.len() * (self.cols.len() * 12 + 2));
         for f in flows {
-            if !self.record_into(buf, f, &mut num) {
+            if !self.record_into(buf, f, &mut w) {
                 self.line_into(buf, f, &[], &mut line)?;
             }
             ends.push(buf.len());
@@ -427,14 +436,14 @@ impl Printer {
 
     /// Appends one flow's CSV or NDJSON line to `buf`; false (nothing
     /// written) for the other formats.
-    fn record_into(&self, buf: &mut Vec<u8>, f: &Flow, num: &mut itoa::Buffer) -> bool {
+    fn record_into(&self, buf: &mut Vec<u8>, f: &Flow, w: &mut Writers) -> bool {
         match self.format {
             Format::Csv => {
                 for (i, c) in self.cols.iter().enumerate() {
                     if i > 0 {
                         buf.push(b',');
                     }
-                    value_into(buf, c.get(f), num);
+                    value_into(buf, c.get(f), w);
                 }
             }
             Format::Json => {
@@ -448,10 +457,10 @@ impl Printer {
                     first = false;
                     buf.extend_from_slice(key);
                     match c.get(f) {
-                        v @ Value::U64(_) => value_into(buf, v, num),
+                        v @ Value::U64(_) => value_into(buf, v, w),
                         v => {
                             buf.push(b'"');
-                            value_into(buf, v, num);
+                            value_into(buf, v, w);
                             buf.push(b'"');
                         }
                     }
@@ -503,7 +512,7 @@ impl Printer {
             Format::Csv | Format::Json => {
                 let mut buf = std::mem::take(line).into_bytes();
                 buf.clear();
-                self.record_into(&mut buf, f, &mut itoa::Buffer::new());
+                self.record_into(&mut buf, f, &mut Writers::default());
                 let r = out.write_all(&buf);
                 buf.clear();
                 // The buffer is kept for the next line (it holds no text now).
