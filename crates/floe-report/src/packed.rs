@@ -135,14 +135,27 @@ impl<K: SlotKey> Shard<K> {
     /// by half keeps it 48% to 72% full; fuller, linear probing made a
     /// 3-part report of mostly new keys several times slower.)
     fn reserve(&mut self) {
+        self.reserve_for(1);
+    }
+
+    /// Room for `more` keys, in one growth (by half, as often as needed).
+    /// A merge asks for all of the other shard's keys first: they come in
+    /// the order of their slots, which is the order of their hashes, and
+    /// added one by one to a table that grew only when full they packed
+    /// the part of it they reached first far beyond its average load
+    /// (most of a merge's time went to those probes).
+    fn reserve_for(&mut self, more: usize) {
         if self.slots.is_empty() {
             self.slots = vec![Slot::VACANT; FIRST];
+        }
+        let mut n = self.slots.len();
+        while (self.len + more) * 100 > n * 72 {
+            n = n * 3 / 2;
+        }
+        if n == self.slots.len() {
             return;
         }
-        if (self.len + 1) * 100 <= self.slots.len() * 72 {
-            return;
-        }
-        let grown = vec![Slot::VACANT; self.slots.len() * 3 / 2];
+        let grown = vec![Slot::VACANT; n];
         let old = std::mem::replace(&mut self.slots, grown);
         for s in old.into_iter().filter(|s| !s.key.is_empty()) {
             let i = self.find(s.key, s.key.hash());
@@ -338,7 +351,8 @@ impl<K: SlotKey> PackedTable<K> {
         if let Some((_, c)) = other.empty_key.take() {
             self.bump_with(K::EMPTY, false, |x| x.merge(&c));
         }
-        for theirs in other.shards.iter_mut() {
+        for (i, theirs) in other.shards.iter_mut().enumerate() {
+            self.shards[i].reserve_for(theirs.len);
             let slots = std::mem::take(&mut theirs.slots);
             for s in slots.into_iter().filter(|s| !s.key.is_empty()) {
                 self.bump_with(s.key, false, |x| x.merge(&s.c));
