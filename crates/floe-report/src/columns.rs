@@ -205,16 +205,19 @@ impl Report {
             return Ok(());
         }
         let parts = self.kind.parts.clone();
+        // A time series packs too: a flow inside one interval has that
+        // interval's start (seconds, 32 bits until 2106) as its lane; the
+        // flows that span intervals are cut into pieces the general way.
         let packable = !self.kind.both_ends
-            && self.interval_at.is_none()
             && parts.len() <= MAX_PARTS
             && parts.iter().all(|p| {
-                p.col().is_some()
-                    && match p {
-                        KeyPart::SrcAddr => self.options.src_format.style == AddrStyle::Address,
-                        KeyPart::DstAddr => self.options.dst_format.style == AddrStyle::Address,
-                        _ => true,
-                    }
+                *p == KeyPart::Interval
+                    || p.col().is_some()
+                        && match p {
+                            KeyPart::SrcAddr => self.options.src_format.style == AddrStyle::Address,
+                            KeyPart::DstAddr => self.options.dst_format.style == AddrStyle::Address,
+                            _ => true,
+                        }
             });
         if !packable {
             for j in 0..m {
@@ -258,7 +261,27 @@ impl Report {
                 KeyPart::DstAs => lane!(b.dst_as),
                 KeyPart::EngineId => lane!(b.engine_id),
                 KeyPart::EngineType => lane!(b.engine_type),
-                _ => unreachable!("only column parts pack"),
+                KeyPart::Interval => {
+                    // As `pieces` finds the intervals of a flow.
+                    let every = self.options.interval_ms();
+                    for (((key, fit), &i), &d) in sc
+                        .keys
+                        .iter_mut()
+                        .zip(sc.fits.iter_mut())
+                        .zip(rows)
+                        .zip(&sc.duration)
+                    {
+                        let start = b.start_ms[i as usize];
+                        let end = start.saturating_add(d as i64);
+                        let first = start.div_euclid(every);
+                        let last = (end - 1).max(start).div_euclid(every);
+                        match u32::try_from((first * every / 1000).max(0)) {
+                            Ok(secs) if last == first => *key |= u128::from(secs) << shift,
+                            _ => *fit = 0,
+                        }
+                    }
+                }
+                _ => unreachable!("only column parts and intervals pack"),
             }
         }
         if !self.options.rates {

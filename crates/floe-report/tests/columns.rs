@@ -27,6 +27,8 @@ const KINDS: &[&str] = &[
     "duration",
     "time-series",
     "ip-protocol/time-series",
+    "time-series/ip-source-address",
+    "ip-destination-address/ip-source-port/time-series",
     "ip-address",
     "ip-port",
     "ip-source-address-destination-count",
