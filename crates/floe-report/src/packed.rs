@@ -172,9 +172,10 @@ fn home(h: u64, n: usize) -> usize {
     ((u128::from(h << SHARD_BITS) * n as u128) >> 64) as usize
 }
 
-/// Asks for the cache line at `p` (a hint: never faults).
+/// Asks for the cache line at `p` (a hint: never faults, whatever the
+/// address): for other crates' tables too, whose crates forbid `unsafe`.
 #[inline(always)]
-fn prefetch<T>(p: *const T) {
+pub fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint and never faults, whatever the address.
     unsafe {
