@@ -213,6 +213,18 @@ impl<K: SlotKey> PackedTable<K> {
         self.len
     }
 
+    /// No key, the slots kept.
+    pub fn clear(&mut self) {
+        for s in &mut self.shards {
+            if s.len > 0 {
+                s.slots.fill(Slot::VACANT);
+                s.len = 0;
+            }
+        }
+        self.empty_key = None;
+        self.len = 0;
+    }
+
     /// Adds `s` to `key`'s counters; false when the key is new and `full`.
     pub fn bump(&mut self, key: K, full: bool, s: &Sample) -> bool {
         self.bump_with(key, full, |c| c.add(s))

@@ -405,6 +405,24 @@ impl Report {
         }
     }
 
+    /// Empties the report for other flows, keeping its tables' room: a
+    /// report per file over many files of alike size reuses one instead of
+    /// growing new tables (and faulting their pages in) for each.
+    pub fn clear(&mut self) {
+        self.compact.clear();
+        self.single.clear();
+        self.wide.clear();
+        let fresh = Report::with_options(self.kind.clone(), self.max_keys, self.options);
+        self.rates = fresh.rates;
+        self.summary = fresh.summary;
+        self.counted = None;
+        self.totals = fresh.totals;
+        self.total_rates = fresh.total_rates;
+        self.ignores = 0;
+        self.first_ms = fresh.first_ms;
+        self.last_ms = fresh.last_ms;
+    }
+
     /// The catalog fields the report reads: its type's, and the masks and
     /// sampling interval its options need. Only these columns are decoded.
     pub fn fields(&self) -> Vec<&'static str> {
