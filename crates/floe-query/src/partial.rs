@@ -95,18 +95,25 @@ impl Partial {
         &self.keys[i * self.parts..(i + 1) * self.parts]
     }
 
-    /// The bytes the cache keeps (zstd-compressed by the caller).
+    /// The bytes the cache keeps (zstd-compressed by the caller): the
+    /// rows and the parts of a key, then per row the change of its
+    /// interval from the row before (zigzag), its key's values and its
+    /// counts, numbers as LEB128 varints (a fraction of fixed widths'
+    /// bytes, which the compressor then went through at length).
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&(self.rows.len() as u64).to_le_bytes());
+        out.push(self.parts as u8);
+        let mut prev = 0u64;
         for i in 0..self.len() {
             let (secs, key, c) = self.row(i);
-            out.extend_from_slice(&secs.to_le_bytes());
-            out.push(key.len() as u8);
+            let d = secs.wrapping_sub(prev) as i64;
+            prev = secs;
+            varint(((d << 1) ^ (d >> 63)) as u64, out);
             for v in key {
                 encode_val(v, out);
             }
             for x in [c.flows, c.packets, c.octets] {
-                out.extend_from_slice(&x.to_le_bytes());
+                varint(x, out);
             }
         }
     }
@@ -116,36 +123,49 @@ impl Partial {
     pub fn decode(b: &[u8]) -> Option<Partial> {
         let mut c = Cursor { b, at: 0 };
         let n = c.u64()? as usize;
-        // Each row takes at least 33 bytes: no count beyond what is here.
-        if n > b.len() / 33 + 1 {
+        // Each row takes at least 4 bytes: no count beyond what is here.
+        if n > b.len() / 4 + 1 {
+            return None;
+        }
+        let parts = usize::from(c.u8()?);
+        if parts > floe_report::MAX_PARTS {
             return None;
         }
         let mut p = Partial {
-            parts: 0,
-            keys: Vec::new(),
+            parts,
+            keys: Vec::with_capacity(n * parts),
             rows: Vec::with_capacity(n),
             hashes: Vec::with_capacity(n),
         };
-        for i in 0..n {
-            let secs = c.u64()?;
-            let parts = usize::from(c.u8()?);
-            if parts > floe_report::MAX_PARTS || (i > 0 && parts != p.parts) {
-                return None;
-            }
-            p.parts = parts;
+        let mut prev = 0u64;
+        for _ in 0..n {
+            let z = c.varint()?;
+            let d = (z >> 1) as i64 ^ -((z & 1) as i64);
+            let secs = prev.wrapping_add(d as u64);
+            prev = secs;
             for _ in 0..parts {
                 p.keys.push(decode_val(&mut c)?);
             }
             p.hashes.push(key_hash(&p.keys[p.keys.len() - parts..]));
             let counts = Counts {
-                flows: c.u64()?,
-                packets: c.u64()?,
-                octets: c.u64()?,
+                flows: c.varint()?,
+                packets: c.varint()?,
+                octets: c.varint()?,
             };
             p.rows.push((secs, counts));
         }
         (c.at == b.len()).then_some(p)
     }
+}
+
+/// `x` as LEB128: seven bits a byte, low first, the top bit set on all
+/// but the last.
+fn varint(mut x: u64, out: &mut Vec<u8>) {
+    while x >= 0x80 {
+        out.push(x as u8 | 0x80);
+        x >>= 7;
+    }
+    out.push(x as u8);
 }
 
 struct Cursor<'a> {
@@ -165,6 +185,22 @@ impl Cursor<'_> {
     fn u64(&mut self) -> Option<u64> {
         self.take(8)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+    }
+    /// A LEB128 number of at most 64 bits (longer or wider: `None`).
+    fn varint(&mut self) -> Option<u64> {
+        let mut x = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            let bits = u64::from(b & 0x7f);
+            if shift == 63 && bits > 1 {
+                return None;
+            }
+            x |= bits << shift;
+            if b & 0x80 == 0 {
+                return Some(x);
+            }
+        }
+        None
     }
     fn u128(&mut self) -> Option<u128> {
         self.take(16)
