@@ -20,7 +20,7 @@ use floe_flow::{Col, ColSet, FlowBatch};
 
 use crate::counters::{Sample, Scale};
 use crate::error::ReportError;
-use crate::key::{Single, Val, MAX_PARTS};
+use crate::key::{Key, Single, Val, MAX_PARTS};
 use crate::kind::KeyPart;
 use crate::report::{pieces, AddrStyle, Report};
 
@@ -33,6 +33,8 @@ pub(crate) struct BatchScratch {
     keys: Vec<u128>,
     fits: Vec<u8>,
     singles: Vec<Single>,
+    wide: Vec<Key>,
+    wide_rows: Vec<u32>,
 }
 
 impl KeyPart {
@@ -320,11 +322,47 @@ impl Report {
                 }
                 return Ok(());
             }
+            // Keys of several parts with an IPv6 part: wide keys, in one
+            // pass too; flows spanning intervals, the general way.
+            sc.wide.clear();
+            sc.wide_rows.clear();
+            let every = self.options.interval_ms();
             for j in 0..m {
                 if sc.packets[j] == 0 || sc.fits[j] == 1 {
                     continue;
                 }
-                self.add_general(b, rows[j] as usize, &sample(j))?;
+                let i = rows[j] as usize;
+                let mut k = [Val::N(0); MAX_PARTS];
+                let mut one = true;
+                for (v, p) in k.iter_mut().zip(&parts) {
+                    *v = if *p == KeyPart::Interval {
+                        // As `pieces` finds the intervals of a flow.
+                        let start = b.start_ms[i];
+                        let end = start.saturating_add(sc.duration[j] as i64);
+                        let first = start.div_euclid(every);
+                        one &= (end - 1).max(start).div_euclid(every) == first;
+                        Val::T((first * every / 1000).max(0) as u64)
+                    } else {
+                        p.value_in(b, i, &sample(j))
+                    };
+                }
+                // (A one-part key is never wide: `bump` keeps it single.)
+                if one && self.width > 1 {
+                    sc.wide.push(Key::pack(&k[..self.width]));
+                    sc.wide_rows.push(j as u32);
+                } else {
+                    self.add_general(b, i, &sample(j))?;
+                }
+            }
+            let room = self.max_keys.saturating_sub(self.keys());
+            let done = self.wide.bump_many(
+                &sc.wide,
+                |_| false,
+                |x| sample(sc.wide_rows[x] as usize),
+                room,
+            );
+            if done.is_err() {
+                return Err(ReportError::TooManyKeys(self.max_keys));
             }
             return Ok(());
         }
