@@ -385,7 +385,7 @@ impl<'a> KeyIds<'a> {
 /// Of `shards`, the one that keeps keys of hash `h` (by its high bits;
 /// [`KeyIds`] places by the low ones).
 fn shard_of(h: u64, shards: usize) -> usize {
-    ((h >> 32) * shards as u64 >> 32) as usize
+    (((h >> 32) * shards as u64) >> 32) as usize
 }
 
 /// The answer to `q` from the partial answers of its files (or of a
