@@ -321,7 +321,7 @@ struct KeyIds<'a> {
 impl<'a> KeyIds<'a> {
     fn new() -> KeyIds<'a> {
         KeyIds {
-            slots: vec![0; 1024],
+            slots: vec![0; 16],
             keys: Vec::new(),
             hashes: Vec::new(),
         }
