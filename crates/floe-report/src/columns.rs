@@ -20,9 +20,9 @@ use floe_flow::{Col, ColSet, FlowBatch};
 
 use crate::counters::{Sample, Scale};
 use crate::error::ReportError;
-use crate::key::{Key, Single, Val, MAX_PARTS};
+use crate::key::{compact_key, Key, Single, Val, MAX_PARTS};
 use crate::kind::KeyPart;
-use crate::report::{pieces, AddrStyle, Report};
+use crate::report::{pieces, pieces_into, AddrStyle, Report};
 
 /// Per-batch buffers of a report (kept between batches).
 #[derive(Default)]
@@ -34,7 +34,10 @@ pub(crate) struct BatchScratch {
     fits: Vec<u8>,
     singles: Vec<Single>,
     wide: Vec<Key>,
-    wide_rows: Vec<u32>,
+    wide_samples: Vec<Sample>,
+    cut: Vec<(u64, Sample)>,
+    cut_keys: Vec<u128>,
+    cut_samples: Vec<Sample>,
 }
 
 impl KeyPart {
@@ -323,9 +326,12 @@ impl Report {
                 return Ok(());
             }
             // Keys of several parts with an IPv6 part: wide keys, in one
-            // pass too; flows spanning intervals, the general way.
+            // pass too; flows spanning intervals cut into their pieces,
+            // each piece's key packed as the row's would be.
             sc.wide.clear();
-            sc.wide_rows.clear();
+            sc.wide_samples.clear();
+            sc.cut_keys.clear();
+            sc.cut_samples.clear();
             let every = self.options.interval_ms();
             for j in 0..m {
                 if sc.packets[j] == 0 || sc.fits[j] == 1 {
@@ -347,20 +353,39 @@ impl Report {
                     };
                 }
                 // (A one-part key is never wide: `bump` keeps it single.)
-                if one && self.width > 1 {
-                    sc.wide.push(Key::pack(&k[..self.width]));
-                    sc.wide_rows.push(j as u32);
-                } else {
-                    self.add_general(b, i, &sample(j))?;
+                match self.interval_at {
+                    _ if self.width == 1 => self.add_general(b, i, &sample(j))?,
+                    Some(at) if !one => {
+                        pieces_into(b.start_ms[i], &sample(j), every, &mut sc.cut);
+                        for (start, piece) in &sc.cut {
+                            k[at] = Val::T(*start);
+                            let vals = &k[..self.width];
+                            if let Some(c) = compact_key(vals) {
+                                sc.cut_keys.push(c);
+                                sc.cut_samples.push(*piece);
+                            } else {
+                                sc.wide.push(Key::pack(vals));
+                                sc.wide_samples.push(*piece);
+                            }
+                        }
+                    }
+                    _ => {
+                        sc.wide.push(Key::pack(&k[..self.width]));
+                        sc.wide_samples.push(sample(j));
+                    }
                 }
             }
             let room = self.max_keys.saturating_sub(self.keys());
-            let done = self.wide.bump_many(
-                &sc.wide,
-                |_| false,
-                |x| sample(sc.wide_rows[x] as usize),
-                room,
-            );
+            let cut = &sc.cut_samples;
+            let done = self
+                .compact
+                .bump_many(&sc.cut_keys, |_| false, |x| cut[x], room);
+            if done.is_err() {
+                return Err(ReportError::TooManyKeys(self.max_keys));
+            }
+            let room = self.max_keys.saturating_sub(self.keys());
+            let wide = &sc.wide_samples;
+            let done = self.wide.bump_many(&sc.wide, |_| false, |x| wide[x], room);
             if done.is_err() {
                 return Err(ReportError::TooManyKeys(self.max_keys));
             }
