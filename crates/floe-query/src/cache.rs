@@ -18,7 +18,7 @@ use std::time::SystemTime;
 
 use crate::partial::Partial;
 
-const MAGIC: &[u8; 8] = b"FLOEQC1\n";
+const MAGIC: &[u8; 8] = b"FLOEQC2\n";
 /// The largest entry read back.
 const MAX_ENTRY: u64 = 512 << 20;
 
@@ -98,7 +98,7 @@ impl Cache {
         std::fs::create_dir_all(&self.dir)?;
         let mut raw = Vec::new();
         p.encode(&mut raw);
-        let packed = zstd::bulk::compress(&raw, 3)?;
+        let packed = zstd::bulk::compress(&raw, 1)?;
         let mut body = MAGIC.to_vec();
         body.extend_from_slice(&(id.len() as u32).to_le_bytes());
         body.extend_from_slice(id.as_bytes());
@@ -193,7 +193,7 @@ mod tests {
         std::fs::copy(c.path("a"), c.path("b")).unwrap();
         assert!(c.get("b").is_none());
         // Damage is a miss.
-        std::fs::write(c.path("a"), b"FLOEQC1\n\x01\x00\x00\x00ajunk").unwrap();
+        std::fs::write(c.path("a"), b"FLOEQC2\n\x01\x00\x00\x00ajunk").unwrap();
         assert!(c.get("a").is_none());
         // Bounded: 100 entries of ~200 KB raw into 1 MB.
         for i in 0..60 {

@@ -122,6 +122,9 @@ struct Work<'a> {
     deadline: Option<Instant>,
     flows_read: AtomicU64,
     cached: AtomicUsize,
+    /// Reports done with, cleared, their tables' room kept for the next
+    /// file (files of a store are of alike size).
+    spare: Mutex<Vec<Report>>,
 }
 
 impl Work<'_> {
@@ -147,8 +150,15 @@ impl Work<'_> {
                 return Ok(p);
             }
         }
-        let new_report = || Report::with_options(self.c.kind.clone(), store.max_keys, self.options);
-        let empty = new_report();
+        let fresh = || Report::with_options(self.c.kind.clone(), store.max_keys, self.options);
+        let new_report = || {
+            self.spare
+                .lock()
+                .ok()
+                .and_then(|mut s| s.pop())
+                .unwrap_or_else(fresh)
+        };
+        let empty = fresh();
         let scan = Scan {
             // A closed file is read whole (its partial is kept for any
             // range); an open one only where the range is.
@@ -191,6 +201,12 @@ impl Work<'_> {
             [one] => Partial::from_report(one),
             _ => Partial::from_report(&empty),
         };
+        if let Ok(mut spare) = self.spare.lock() {
+            for mut r in reports {
+                r.clear();
+                spare.push(r);
+            }
+        }
         if let (Some(cache), Some(id)) = (&store.cache, &id) {
             cache.put(id, &p);
         }
@@ -224,6 +240,7 @@ impl Backend for LocalStore {
             deadline: self.time_limit.map(|t| Instant::now() + t),
             flows_read: AtomicU64::new(0),
             cached: AtomicUsize::new(0),
+            spare: Mutex::new(Vec::new()),
         };
         let next = AtomicUsize::new(0);
         let partials: Mutex<Vec<Partial>> = Mutex::new(Vec::with_capacity(files.len()));

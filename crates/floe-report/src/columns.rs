@@ -20,9 +20,9 @@ use floe_flow::{Col, ColSet, FlowBatch};
 
 use crate::counters::{Sample, Scale};
 use crate::error::ReportError;
-use crate::key::{Single, Val, MAX_PARTS};
+use crate::key::{compact_key, Key, Single, Val, MAX_PARTS};
 use crate::kind::KeyPart;
-use crate::report::{pieces, AddrStyle, Report};
+use crate::report::{pieces, pieces_into, AddrStyle, Report};
 
 /// Per-batch buffers of a report (kept between batches).
 #[derive(Default)]
@@ -33,6 +33,11 @@ pub(crate) struct BatchScratch {
     keys: Vec<u128>,
     fits: Vec<u8>,
     singles: Vec<Single>,
+    wide: Vec<Key>,
+    wide_samples: Vec<Sample>,
+    cut: Vec<(u64, Sample)>,
+    cut_keys: Vec<u128>,
+    cut_samples: Vec<Sample>,
 }
 
 impl KeyPart {
@@ -205,16 +210,19 @@ impl Report {
             return Ok(());
         }
         let parts = self.kind.parts.clone();
+        // A time series packs too: a flow inside one interval has that
+        // interval's start (seconds, 32 bits until 2106) as its lane; the
+        // flows that span intervals are cut into pieces the general way.
         let packable = !self.kind.both_ends
-            && self.interval_at.is_none()
             && parts.len() <= MAX_PARTS
             && parts.iter().all(|p| {
-                p.col().is_some()
-                    && match p {
-                        KeyPart::SrcAddr => self.options.src_format.style == AddrStyle::Address,
-                        KeyPart::DstAddr => self.options.dst_format.style == AddrStyle::Address,
-                        _ => true,
-                    }
+                *p == KeyPart::Interval
+                    || p.col().is_some()
+                        && match p {
+                            KeyPart::SrcAddr => self.options.src_format.style == AddrStyle::Address,
+                            KeyPart::DstAddr => self.options.dst_format.style == AddrStyle::Address,
+                            _ => true,
+                        }
             });
         if !packable {
             for j in 0..m {
@@ -258,7 +266,27 @@ impl Report {
                 KeyPart::DstAs => lane!(b.dst_as),
                 KeyPart::EngineId => lane!(b.engine_id),
                 KeyPart::EngineType => lane!(b.engine_type),
-                _ => unreachable!("only column parts pack"),
+                KeyPart::Interval => {
+                    // As `pieces` finds the intervals of a flow.
+                    let every = self.options.interval_ms();
+                    for (((key, fit), &i), &d) in sc
+                        .keys
+                        .iter_mut()
+                        .zip(sc.fits.iter_mut())
+                        .zip(rows)
+                        .zip(&sc.duration)
+                    {
+                        let start = b.start_ms[i as usize];
+                        let end = start.saturating_add(d as i64);
+                        let first = start.div_euclid(every);
+                        let last = (end - 1).max(start).div_euclid(every);
+                        match u32::try_from((first * every / 1000).max(0)) {
+                            Ok(secs) if last == first => *key |= u128::from(secs) << shift,
+                            _ => *fit = 0,
+                        }
+                    }
+                }
+                _ => unreachable!("only column parts and intervals pack"),
             }
         }
         if !self.options.rates {
@@ -297,11 +325,69 @@ impl Report {
                 }
                 return Ok(());
             }
+            // Keys of several parts with an IPv6 part: wide keys, in one
+            // pass too; flows spanning intervals cut into their pieces,
+            // each piece's key packed as the row's would be.
+            sc.wide.clear();
+            sc.wide_samples.clear();
+            sc.cut_keys.clear();
+            sc.cut_samples.clear();
+            let every = self.options.interval_ms();
             for j in 0..m {
                 if sc.packets[j] == 0 || sc.fits[j] == 1 {
                     continue;
                 }
-                self.add_general(b, rows[j] as usize, &sample(j))?;
+                let i = rows[j] as usize;
+                let mut k = [Val::N(0); MAX_PARTS];
+                let mut one = true;
+                for (v, p) in k.iter_mut().zip(&parts) {
+                    *v = if *p == KeyPart::Interval {
+                        // As `pieces` finds the intervals of a flow.
+                        let start = b.start_ms[i];
+                        let end = start.saturating_add(sc.duration[j] as i64);
+                        let first = start.div_euclid(every);
+                        one &= (end - 1).max(start).div_euclid(every) == first;
+                        Val::T((first * every / 1000).max(0) as u64)
+                    } else {
+                        p.value_in(b, i, &sample(j))
+                    };
+                }
+                // (A one-part key is never wide: `bump` keeps it single.)
+                match self.interval_at {
+                    _ if self.width == 1 => self.add_general(b, i, &sample(j))?,
+                    Some(at) if !one => {
+                        pieces_into(b.start_ms[i], &sample(j), every, &mut sc.cut);
+                        for (start, piece) in &sc.cut {
+                            k[at] = Val::T(*start);
+                            let vals = &k[..self.width];
+                            if let Some(c) = compact_key(vals) {
+                                sc.cut_keys.push(c);
+                                sc.cut_samples.push(*piece);
+                            } else {
+                                sc.wide.push(Key::pack(vals));
+                                sc.wide_samples.push(*piece);
+                            }
+                        }
+                    }
+                    _ => {
+                        sc.wide.push(Key::pack(&k[..self.width]));
+                        sc.wide_samples.push(sample(j));
+                    }
+                }
+            }
+            let room = self.max_keys.saturating_sub(self.keys());
+            let cut = &sc.cut_samples;
+            let done = self
+                .compact
+                .bump_many(&sc.cut_keys, |_| false, |x| cut[x], room);
+            if done.is_err() {
+                return Err(ReportError::TooManyKeys(self.max_keys));
+            }
+            let room = self.max_keys.saturating_sub(self.keys());
+            let wide = &sc.wide_samples;
+            let done = self.wide.bump_many(&sc.wide, |_| false, |x| wide[x], room);
+            if done.is_err() {
+                return Err(ReportError::TooManyKeys(self.max_keys));
             }
             return Ok(());
         }

@@ -93,6 +93,7 @@ pub use html::{
 pub use key::{Val, MAX_PARTS};
 pub use kind::{KeyPart, ReportType, SummaryKind};
 pub use output::{Fields, Options, Output, PathTime};
+pub use packed::prefetch;
 pub use render::{
     human, render_csv, render_json, render_text, summary_facts, summary_line, Figures, Show,
     SUMMARY_NOTE,

@@ -185,9 +185,10 @@ fn home(h: u64, n: usize) -> usize {
     ((u128::from(h << SHARD_BITS) * n as u128) >> 64) as usize
 }
 
-/// Asks for the cache line at `p` (a hint: never faults).
+/// Asks for the cache line at `p` (a hint: never faults, whatever the
+/// address): for other crates' tables too, whose crates forbid `unsafe`.
 #[inline(always)]
-fn prefetch<T>(p: *const T) {
+pub fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint and never faults, whatever the address.
     unsafe {
@@ -223,6 +224,18 @@ impl<K: SlotKey> PackedTable<K> {
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// No key, the slots kept.
+    pub fn clear(&mut self) {
+        for s in &mut self.shards {
+            if s.len > 0 {
+                s.slots.fill(Slot::VACANT);
+                s.len = 0;
+            }
+        }
+        self.empty_key = None;
+        self.len = 0;
     }
 
     /// Adds `s` to `key`'s counters; false when the key is new and `full`.

@@ -405,6 +405,24 @@ impl Report {
         }
     }
 
+    /// Empties the report for other flows, keeping its tables' room: a
+    /// report per file over many files of alike size reuses one instead of
+    /// growing new tables (and faulting their pages in) for each.
+    pub fn clear(&mut self) {
+        self.compact.clear();
+        self.single.clear();
+        self.wide.clear();
+        let fresh = Report::with_options(self.kind.clone(), self.max_keys, self.options);
+        self.rates = fresh.rates;
+        self.summary = fresh.summary;
+        self.counted = None;
+        self.totals = fresh.totals;
+        self.total_rates = fresh.total_rates;
+        self.ignores = 0;
+        self.first_ms = fresh.first_ms;
+        self.last_ms = fresh.last_ms;
+    }
+
     /// The catalog fields the report reads: its type's, and the masks and
     /// sampling interval its options need. Only these columns are decoded.
     pub fn fields(&self) -> Vec<&'static str> {
@@ -753,18 +771,31 @@ pub(crate) fn sort_rows(rows: &mut [Row], sort: Sort) {
 /// shows bytes without packets. The flow counts in every interval it
 /// has packets in (flows active in the interval).
 pub(crate) fn pieces(start_ms: i64, s: &Sample, interval_ms: i64) -> Vec<(u64, Sample)> {
+    let mut out = Vec::new();
+    pieces_into(start_ms, s, interval_ms, &mut out);
+    out
+}
+
+/// [`pieces`] into a buffer the caller reuses (emptied first).
+pub(crate) fn pieces_into(
+    start_ms: i64,
+    s: &Sample,
+    interval_ms: i64,
+    out: &mut Vec<(u64, Sample)>,
+) {
+    out.clear();
     let secs = |i: i64| (i * interval_ms / 1000).max(0) as u64;
     let end_ms = start_ms.saturating_add(s.duration_ms as i64);
     let first = start_ms.div_euclid(interval_ms);
     let last = (end_ms - 1).max(start_ms).div_euclid(interval_ms);
     if last == first || last - first >= MAX_PIECES {
-        return vec![(secs(first), *s)];
+        out.push((secs(first), *s));
+        return;
     }
     let dur = u128::from(s.duration_ms);
     // x's share of the first `t` ms, rounded half up.
     let upto = |x: u64, t: u64| ((u128::from(x) * u128::from(t) * 2 + dur) / (dur * 2)) as u64;
     let (mut t, mut octets, mut packets) = (0u64, 0u64, 0u64);
-    let mut out: Vec<(u64, Sample)> = Vec::with_capacity((last - first + 1) as usize);
     let mut held = Sample::default();
     for i in first..=last {
         let lo = start_ms.max(i * interval_ms);
@@ -798,7 +829,6 @@ pub(crate) fn pieces(start_ms: i64, s: &Sample, interval_ms: i64) -> Vec<(u64, S
         piece.duration_ms += std::mem::take(&mut held.duration_ms);
         out.push((secs(i), piece));
     }
-    out
 }
 
 #[cfg(test)]
