@@ -1,6 +1,6 @@
 //! The live view's thread: it counts the flows the write thread has just
-//! stored, at a lower priority than the threads that receive, decode and
-//! write, and hands their buffers back. When it falls behind, the write
+//! stored, on CPU the threads that receive, decode and write leave
+//! (SCHED_IDLE), and hands their buffers back. When it falls behind, the write
 //! thread skips it (counted): the live view never slows the collector.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,19 +64,36 @@ impl LiveQueue {
     }
 }
 
-/// Lowers the calling thread's priority (nice 10): on a busy machine the
-/// live view takes what the collector leaves.
-pub(crate) fn lower_priority() {
+/// Puts the calling thread below the collector: Linux's SCHED_IDLE
+/// policy, which runs it only on CPU that the receiving, decoding and
+/// writing threads (and everything else on the machine) leave. nice 10
+/// was not enough: at the edge of what two cores could take, the live
+/// view's share cost the collector a quarter of its lossless rate (v9,
+/// `benches/compare-ingest.py`, live on against off). Where SCHED_IDLE is
+/// refused, nice 19.
+pub(crate) fn idle_priority() {
+    // SAFETY: sched_setscheduler takes plain integers and a pointer to a
+    // live sched_param; on Linux, pid 0 is the calling thread only.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            nice(19);
+        }
+    }
+}
+
+/// Sets the calling thread's nice value.
+pub(crate) fn nice(value: i32) {
     // SAFETY: gettid and setpriority take and return plain integers; on
     // Linux PRIO_PROCESS with a thread id applies to that thread only.
     unsafe {
         let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, value);
     }
 }
 
 pub fn run(inbox: LiveInbox, view: Arc<Mutex<LiveView>>, shared: Arc<Shared>) {
-    lower_priority();
+    idle_priority();
     loop {
         let batch = match inbox.rx.recv_timeout(Duration::from_millis(500)) {
             Ok(b) => Some(b),

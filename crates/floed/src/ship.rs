@@ -8,7 +8,7 @@
 //! to a minute (`retry_max`), logs the failure at most once a minute (with the backlog),
 //! logs when shipping works again, and publishes its counters for the
 //! stats file, the metrics and expiry (which spares unshipped files). It
-//! runs at a lower priority (nice 10) than the collector's own threads.
+//! runs at a lower priority (nice 19) than the collector's own threads.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -65,9 +65,10 @@ pub fn run(
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
 ) {
-    // Below the threads that receive, decode and write (nice 10, as the
-    // live view): on a busy machine the backlog grows, not the losses.
-    crate::live::lower_priority();
+    // Below the threads that receive, decode and write (nice 19): on a
+    // busy machine the backlog grows, not the losses. Not SCHED_IDLE, as
+    // the live view: a machine never idle would then ship nothing at all.
+    crate::live::nice(19);
     let mut state = ShipState {
         target,
         up: true,
