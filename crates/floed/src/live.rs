@@ -82,6 +82,17 @@ pub(crate) fn idle_priority() {
     }
 }
 
+/// Puts the calling thread back under the normal policy (from
+/// SCHED_IDLE) at nice 19; false when the system refuses.
+pub(crate) fn nice_priority() -> bool {
+    nice(19);
+    // SAFETY: as in `idle_priority`.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) == 0
+    }
+}
+
 /// Sets the calling thread's nice value.
 pub(crate) fn nice(value: i32) {
     // SAFETY: gettid and setpriority take and return plain integers; on

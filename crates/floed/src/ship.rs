@@ -8,7 +8,9 @@
 //! to a minute (`retry_max`), logs the failure at most once a minute (with the backlog),
 //! logs when shipping works again, and publishes its counters for the
 //! stats file, the metrics and expiry (which spares unshipped files). It
-//! runs at a lower priority (nice 19) than the collector's own threads.
+//! runs below the collector's own threads: on idle CPU only while it
+//! keeps up (or is behind for less than a minute), at nice 19 when it has
+//! been behind for longer ([`Priority`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,6 +23,55 @@ use crate::shared::{Shared, ShipState};
 
 /// At stop: how long the last round may take (ClickHouse may be down).
 const LAST_ROUND: Duration = Duration::from_secs(10);
+
+/// How long the shipper stays behind on idle CPU only before it takes a
+/// share of the CPU (nice 19) until it has caught up.
+const IDLE_BEHIND_AT_MOST: Duration = Duration::from_secs(60);
+
+/// The shipping thread's scheduling: on idle CPU only (SCHED_IDLE) while
+/// it keeps up or has fallen behind for less than [`IDLE_BEHIND_AT_MOST`]:
+/// a burst the collector needs both cores for is shipped after it, from
+/// the store. Behind for longer, it runs at nice 19 until caught up, so
+/// that a machine never idle still ships.
+struct Priority {
+    idle: bool,
+    behind_since: Option<Instant>,
+    refused: bool,
+}
+
+impl Priority {
+    fn start() -> Priority {
+        crate::live::idle_priority();
+        Priority {
+            idle: true,
+            behind_since: None,
+            refused: false,
+        }
+    }
+
+    /// After a step: `caught_up` when there was nothing to send.
+    fn update(&mut self, caught_up: bool) {
+        if caught_up {
+            self.behind_since = None;
+            if !self.idle {
+                crate::live::idle_priority();
+                self.idle = true;
+            }
+            return;
+        }
+        let since = *self.behind_since.get_or_insert_with(Instant::now);
+        if self.idle && !self.refused && since.elapsed() >= IDLE_BEHIND_AT_MOST {
+            if crate::live::nice_priority() {
+                self.idle = false;
+            } else {
+                self.refused = true;
+                tracing::warn!(
+                    "the ClickHouse shipper cannot leave idle priority (RLIMIT_NICE): it ships on idle CPU only"
+                );
+            }
+        }
+    }
+}
 
 fn log_events(events: Vec<ShipEvent>) {
     for e in events {
@@ -65,10 +116,7 @@ pub fn run(
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
 ) {
-    // Below the threads that receive, decode and write (nice 19): on a
-    // busy machine the backlog grows, not the losses. Not SCHED_IDLE, as
-    // the live view: a machine never idle would then ship nothing at all.
-    crate::live::nice(19);
+    let mut priority = Priority::start();
     let mut state = ShipState {
         target,
         up: true,
@@ -90,6 +138,7 @@ pub fn run(
         }
         let step = s.step(stopping);
         log_events(s.take_events());
+        priority.update(matches!(step, Ok(Step::Waiting) | Ok(Step::Idle)));
         match step {
             Ok(Step::Sent(_)) => {
                 if failing_since.take().is_some() {
