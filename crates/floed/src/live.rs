@@ -67,10 +67,9 @@ impl LiveQueue {
 /// Puts the calling thread below the collector: Linux's SCHED_IDLE
 /// policy, which runs it only on CPU that the receiving, decoding and
 /// writing threads (and everything else on the machine) leave. nice 10
-/// was not enough: at the edge of what two cores could take, the live
-/// view's share cost the collector a quarter of its lossless rate (v9,
-/// `benches/compare-ingest.py`, live on against off). Where SCHED_IDLE is
-/// refused, nice 19.
+/// was not enough: at the edge of what two cores could take, floed with
+/// the view failed a v9 rate it passed without (`benches/compare-ingest.py`,
+/// live on against off). Where SCHED_IDLE is refused, nice 19.
 pub(crate) fn idle_priority() {
     // SAFETY: sched_setscheduler takes plain integers and a pointer to a
     // live sched_param; on Linux, pid 0 is the calling thread only.
