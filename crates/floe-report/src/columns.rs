@@ -38,6 +38,9 @@ pub(crate) struct BatchScratch {
     cut: Vec<(u64, Sample)>,
     cut_keys: Vec<u128>,
     cut_samples: Vec<Sample>,
+    /// The positions of the rows a table is given, and their keys.
+    at: Vec<u32>,
+    packed: Vec<u128>,
 }
 
 impl KeyPart {
@@ -292,11 +295,22 @@ impl Report {
         if !self.options.rates {
             // Packed keys in one pass over the table, slots fetched ahead;
             // the rows whose key does not pack, after.
+            // Only the rows that count go to the table, their keys side by
+            // side: it then hashes and fetches ahead no key it would skip
+            // (the IPv6 rows' and the empty flows').
             let room = self.max_keys.saturating_sub(self.keys());
-            let (keys, fits, packets) = (&sc.keys, &sc.fits, &sc.packets);
+            sc.at.clear();
+            sc.packed.clear();
+            for j in 0..m {
+                if sc.packets[j] != 0 && sc.fits[j] != 0 {
+                    sc.at.push(j as u32);
+                    sc.packed.push(sc.keys[j]);
+                }
+            }
+            let at = &sc.at;
             let done =
                 self.compact
-                    .bump_many(keys, |j| packets[j] == 0 || fits[j] == 0, sample, room);
+                    .bump_many(&sc.packed, |_| false, |k| sample(at[k] as usize), room);
             if done.is_err() {
                 return Err(ReportError::TooManyKeys(self.max_keys));
             }
@@ -304,22 +318,19 @@ impl Report {
                 // One-part IPv6 keys, packed as the row path packs them,
                 // in one pass too.
                 let c = b.addr(parts[0].col().unwrap_or(Col::SrcAddr));
+                sc.at.clear();
                 sc.singles.clear();
-                sc.singles.extend(rows.iter().zip(&sc.fits).map(|(&i, &f)| {
-                    if f == 0 {
-                        Single::pack(&Val::V6(c.v6[i as usize]))
-                    } else {
-                        Single::EMPTY
+                for (j, &i) in rows.iter().enumerate() {
+                    if sc.packets[j] != 0 && sc.fits[j] == 0 {
+                        sc.at.push(j as u32);
+                        sc.singles.push(Single::pack(&Val::V6(c.v6[i as usize])));
                     }
-                }));
+                }
                 let room = self.max_keys.saturating_sub(self.keys());
-                let (fits, packets) = (&sc.fits, &sc.packets);
-                let done = self.single.bump_many(
-                    &sc.singles,
-                    |j| packets[j] == 0 || fits[j] == 1,
-                    sample,
-                    room,
-                );
+                let at = &sc.at;
+                let done =
+                    self.single
+                        .bump_many(&sc.singles, |_| false, |k| sample(at[k] as usize), room);
                 if done.is_err() {
                     return Err(ReportError::TooManyKeys(self.max_keys));
                 }
