@@ -6,7 +6,8 @@ and `floe report --clickhouse` talk to it as to a server.
 
 POST / with the statement as the body runs it (TabSeparated unless the
 statement says otherwise); POST /?query=INSERT ... FORMAT RowBinary with
-the rows as the body (gzip when Content-Encoding says so) loads them
+the rows as the body (gzip when Content-Encoding says so, ClickHouse's
+LZ4 blocks when the URL says decompress=1) loads them
 (chdb reads them FROM INFILE). Errors are HTTP 500 with ClickHouse's
 message, as a server gives them. Listens on 127.0.0.1, one request at a
 time (a chdb session is not used by two threads at once); writes its port to
@@ -28,6 +29,65 @@ SESSION = session.Session(DATA)
 # Connections are served on threads of their own (clients keep them
 # open), queries one at a time.
 LOCK = threading.Lock()
+
+
+def lz4_block(src, size):
+    """One LZ4 block (no frame) of `size` bytes once decoded."""
+    out = bytearray()
+    i, n = 0, len(src)
+    while i < n:
+        token = src[i]
+        i += 1
+        lit = token >> 4
+        if lit == 15:
+            while True:
+                b = src[i]
+                i += 1
+                lit += b
+                if b != 255:
+                    break
+        out += src[i:i + lit]
+        i += lit
+        if i >= n:
+            break
+        off = src[i] | src[i + 1] << 8
+        i += 2
+        ml = token & 15
+        if ml == 15:
+            while True:
+                b = src[i]
+                i += 1
+                ml += b
+                if b != 255:
+                    break
+        ml += 4
+        start = len(out) - off
+        if off <= 0 or start < 0:
+            raise ValueError("LZ4 match before the start of the block")
+        if off >= ml:
+            out += out[start:start + ml]
+        else:
+            pattern = bytes(out[start:])
+            out += (pattern * (ml // off + 1))[:ml]
+    if len(out) != size:
+        raise ValueError("LZ4 block of %d bytes, not %d" % (len(out), size))
+    return bytes(out)
+
+
+def clickhouse_blocks(body):
+    """ClickHouse's compressed blocks (16-byte checksum, method 0x82,
+    sizes, LZ4), as a server reads them with decompress=1 (the checksum is
+    the real server's to check: the shipping tests run against one)."""
+    out, i = [], 0
+    while i < len(body):
+        method = body[i + 16]
+        size = int.from_bytes(body[i + 17:i + 21], "little")
+        raw = int.from_bytes(body[i + 21:i + 25], "little")
+        if method != 0x82:
+            raise ValueError("compression method %#x, not LZ4" % method)
+        out.append(lz4_block(body[i + 25:i + 16 + size], raw))
+        i += 16 + size
+    return b"".join(out)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -55,6 +115,12 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
+        if params.get("decompress", ["0"])[0] == "1":
+            try:
+                body = clickhouse_blocks(body)
+            except (ValueError, IndexError) as e:
+                self.reply(500, ("Code: 271. DB::Exception: cannot decompress: %s\n" % e).encode())
+                return
         query = params.get("query", [None])[0]
         with LOCK:
             self.run(query, body)
