@@ -20,7 +20,7 @@ use floe_flow::{Col, ColSet, FlowBatch};
 
 use crate::counters::{Sample, Scale};
 use crate::error::ReportError;
-use crate::key::{compact_key, Key, Single, Val, MAX_PARTS};
+use crate::key::{compact_key, Duo, Key, Single, Val, MAX_PARTS};
 use crate::kind::KeyPart;
 use crate::report::{pieces, pieces_into, AddrStyle, Report};
 
@@ -33,14 +33,45 @@ pub(crate) struct BatchScratch {
     keys: Vec<u128>,
     fits: Vec<u8>,
     singles: Vec<Single>,
-    wide: Vec<Key>,
-    wide_samples: Vec<Sample>,
+    wide: WideKeys,
     cut: Vec<(u64, Sample)>,
     cut_keys: Vec<u128>,
     cut_samples: Vec<Sample>,
     /// The positions of the rows a table is given, and their keys.
     at: Vec<u32>,
     packed: Vec<u128>,
+}
+
+/// A batch's keys of several parts that do not pack into 32-bit lanes,
+/// each in the smaller form that holds it, with their samples.
+#[derive(Default)]
+struct WideKeys {
+    duos: Vec<Duo>,
+    duo_samples: Vec<Sample>,
+    wide: Vec<Key>,
+    wide_samples: Vec<Sample>,
+}
+
+impl WideKeys {
+    fn clear(&mut self) {
+        self.duos.clear();
+        self.duo_samples.clear();
+        self.wide.clear();
+        self.wide_samples.clear();
+    }
+
+    fn push(&mut self, key: Key, s: Sample) {
+        match Duo::of(&key) {
+            Some(d) => {
+                self.duos.push(d);
+                self.duo_samples.push(s);
+            }
+            None => {
+                self.wide.push(key);
+                self.wide_samples.push(s);
+            }
+        }
+    }
 }
 
 impl KeyPart {
@@ -340,7 +371,6 @@ impl Report {
             // pass too; flows spanning intervals cut into their pieces,
             // each piece's key packed as the row's would be.
             sc.wide.clear();
-            sc.wide_samples.clear();
             sc.cut_keys.clear();
             sc.cut_samples.clear();
             let every = self.options.interval_ms();
@@ -375,15 +405,11 @@ impl Report {
                                 sc.cut_keys.push(c);
                                 sc.cut_samples.push(*piece);
                             } else {
-                                sc.wide.push(Key::pack(vals));
-                                sc.wide_samples.push(*piece);
+                                sc.wide.push(Key::pack(vals), *piece);
                             }
                         }
                     }
-                    _ => {
-                        sc.wide.push(Key::pack(&k[..self.width]));
-                        sc.wide_samples.push(sample(j));
-                    }
+                    _ => sc.wide.push(Key::pack(&k[..self.width]), sample(j)),
                 }
             }
             let room = self.max_keys.saturating_sub(self.keys());
@@ -395,8 +421,18 @@ impl Report {
                 return Err(ReportError::TooManyKeys(self.max_keys));
             }
             let room = self.max_keys.saturating_sub(self.keys());
-            let wide = &sc.wide_samples;
-            let done = self.wide.bump_many(&sc.wide, |_| false, |x| wide[x], room);
+            let duo = &sc.wide.duo_samples;
+            let done = self
+                .duo
+                .bump_many(&sc.wide.duos, |_| false, |x| duo[x], room);
+            if done.is_err() {
+                return Err(ReportError::TooManyKeys(self.max_keys));
+            }
+            let room = self.max_keys.saturating_sub(self.keys());
+            let wide = &sc.wide.wide_samples;
+            let done = self
+                .wide
+                .bump_many(&sc.wide.wide, |_| false, |x| wide[x], room);
             if done.is_err() {
                 return Err(ReportError::TooManyKeys(self.max_keys));
             }

@@ -218,11 +218,98 @@ impl Single {
     }
 }
 
+/// A key of several parts of which at most two need more than 32 bits
+/// (IPv6 addresses and prefixes, wide numbers) and at most two others
+/// are nonzero: [`Key`]'s values in two 128-bit and two 32-bit lanes,
+/// parts of value zero in none. 48 bytes where [`Key`] takes 80: a
+/// report by (source, destination, port) over traffic with IPv6 keeps
+/// millions of them, and their slots were a third of its memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Duo {
+    pub(crate) wide: [u128; 2],
+    pub(crate) narrow: u64,
+    /// Byte i: part i's kind (low 4 bits) and its lane (`IN_*`); byte
+    /// 4 + i: its prefix length.
+    pub(crate) tags: u64,
+}
+
+const IN_NARROW: u8 = 1 << 4;
+const IN_WIDE: u8 = 2 << 4;
+
+impl Duo {
+    /// No key is this (no part's tag is 255): the packed table's mark of
+    /// an empty slot.
+    pub const EMPTY: Duo = Duo {
+        wide: [u128::MAX; 2],
+        narrow: u64::MAX,
+        tags: u64::MAX,
+    };
+
+    /// `k` in two and two lanes, if it fits. The lanes a part takes
+    /// follow from its value alone, so equal keys give equal `Duo`s.
+    pub fn of(k: &Key) -> Option<Duo> {
+        let mut d = Duo {
+            wide: [0; 2],
+            narrow: 0,
+            tags: 0,
+        };
+        let (mut w, mut n) = (0, 0);
+        for i in 0..MAX_PARTS {
+            let v = k.vals[i];
+            let lane = if v == 0 {
+                0
+            } else if let Ok(x) = u32::try_from(v) {
+                if n == 2 {
+                    return None;
+                }
+                d.narrow |= u64::from(x) << (32 * n);
+                n += 1;
+                IN_NARROW
+            } else {
+                if w == 2 {
+                    return None;
+                }
+                d.wide[w] = v;
+                w += 1;
+                IN_WIDE
+            };
+            debug_assert!(k.kinds[i] < 16, "a kind takes 4 bits");
+            d.tags |=
+                u64::from(k.kinds[i] | lane) << (8 * i) | u64::from(k.lens[i]) << (32 + 8 * i);
+        }
+        Some(d)
+    }
+
+    /// The key in its wide form.
+    pub fn key(&self) -> Key {
+        let mut k = Key::pack(&[]);
+        let (mut w, mut n) = (0, 0);
+        for i in 0..MAX_PARTS {
+            let tag = (self.tags >> (8 * i)) as u8;
+            k.kinds[i] = tag & 15;
+            k.lens[i] = (self.tags >> (32 + 8 * i)) as u8;
+            k.vals[i] = match tag & 0x30 {
+                IN_NARROW => {
+                    n += 1;
+                    u128::from((self.narrow >> (32 * (n - 1))) as u32)
+                }
+                IN_WIDE => {
+                    w += 1;
+                    self.wide[w - 1]
+                }
+                _ => 0,
+            };
+        }
+        k
+    }
+}
+
 /// A key in any of the tables.
 #[derive(Clone, Copy)]
 pub(crate) enum KeyRef<'a> {
     Compact(&'a u128),
     Single(&'a Single),
+    Duo(&'a Duo),
     Wide(&'a Key),
 }
 
@@ -232,6 +319,7 @@ impl KeyRef<'_> {
     pub fn key(&self, lanes: &[Lane], width: usize) -> Key {
         match self {
             KeyRef::Wide(k) => **k,
+            KeyRef::Duo(k) => k.key(),
             KeyRef::Single(k) => k.key(),
             KeyRef::Compact(c) => {
                 let mut vals = [Val::N(0); MAX_PARTS];
@@ -247,5 +335,79 @@ impl KeyRef<'_> {
                 Key::pack(&vals[..width])
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packed::SlotKey;
+
+    /// Values of every kind, zero, narrow and wide.
+    fn pool() -> Vec<Val> {
+        vec![
+            Val::N(0),
+            Val::N(443),
+            Val::N(u64::from(u32::MAX)),
+            Val::N(1 << 40),
+            Val::V4(0),
+            Val::V4(0x0a00_0001),
+            Val::V6(1),
+            Val::V6(0x2001_0db8 << 96 | 7),
+            Val::V6(u128::MAX - 1),
+            Val::P4 { addr: 0, len: 0 },
+            Val::P4 {
+                addr: 0x0a00_0000,
+                len: 8,
+            },
+            Val::P6 { addr: 0, len: 48 },
+            Val::P6 {
+                addr: 0x2001_0db8 << 96,
+                len: 32,
+            },
+            Val::T(0),
+            Val::T(1_800_000_000),
+            Val::T(1 << 33),
+        ]
+    }
+
+    #[test]
+    fn a_duo_holds_its_key_exactly_and_only_when_it_fits() {
+        let pool = pool();
+        let mut seen = std::collections::HashMap::new();
+        let mut fits = 0;
+        for a in &pool {
+            for b in &pool {
+                for c in &pool {
+                    for d in [Val::N(0), Val::N(80), Val::V6(9 << 100)] {
+                        for width in 2..=MAX_PARTS {
+                            let vals = [*a, *b, *c, d];
+                            let key = Key::pack(&vals[..width]);
+                            let (mut wide, mut narrow) = (0, 0);
+                            for v in key.vals {
+                                if v > u128::from(u32::MAX) {
+                                    wide += 1;
+                                } else if v != 0 {
+                                    narrow += 1;
+                                }
+                            }
+                            let duo = Duo::of(&key);
+                            assert_eq!(duo.is_some(), wide <= 2 && narrow <= 2, "{vals:?}");
+                            let Some(duo) = duo else { continue };
+                            fits += 1;
+                            assert_eq!(duo.key(), key, "{vals:?} round trip");
+                            assert_eq!(duo.key().unpack(width), vals[..width]);
+                            assert!(!duo.is_empty());
+                            // One Duo per key: two keys never share one.
+                            if let Some(other) = seen.insert(duo, key) {
+                                assert_eq!(other, key);
+                            }
+                            assert!(duo.same(&duo) && !duo.same(&Duo::EMPTY));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(fits > 10_000, "{fits} keys fit");
     }
 }

@@ -1,7 +1,7 @@
 //! The tables of packed keys (`u128`, four 32-bit lanes; and one-part
 //! keys that do not pack, [`Single`]) and their counters: open addressing
 //! with linear probing, a key and its counters side by side in one slot
-//! (48 and 64 bytes), in 64 shards that grow one at a time
+//! (48 to 112 bytes), in 64 shards that grow one at a time
 //! (as [`crate::table::Table`]'s do, for the same reason: no doubling of
 //! the whole table). Its batch update computes every key's slot first and
 //! asks the processor for slots a few keys ahead while it updates the
@@ -64,6 +64,32 @@ impl SlotKey for crate::key::Key {
         let tags =
             u32::from_le_bytes(self.kinds) as u128 | (u32::from_le_bytes(self.lens) as u128) << 32;
         mix(x ^ tags.rotate_left(64))
+    }
+}
+
+impl SlotKey for crate::key::Duo {
+    const EMPTY: crate::key::Duo = crate::key::Duo::EMPTY;
+    #[inline(always)]
+    fn same(&self, o: &Self) -> bool {
+        // Word by word, as `Key`'s.
+        self.wide[0] == o.wide[0]
+            && self.wide[1] == o.wide[1]
+            && self.narrow == o.narrow
+            && self.tags == o.tags
+    }
+    #[inline(always)]
+    fn is_empty(&self) -> bool {
+        self.tags as u8 == 255
+    }
+    #[inline(always)]
+    fn hash(&self) -> u64 {
+        let rest = u128::from(self.narrow) | u128::from(self.tags) << 64;
+        let x = self.wide[0].wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ self.wide[1]
+                .wrapping_mul(0x9E37_79B9_7F4A_7C16)
+                .rotate_left(29)
+            ^ rest.wrapping_mul(0x9E37_79B9_7F4A_7C17).rotate_left(58);
+        mix(x)
     }
 }
 
@@ -183,6 +209,20 @@ fn shard_of(h: u64) -> usize {
 #[inline(always)]
 fn home(h: u64, n: usize) -> usize {
     ((u128::from(h << SHARD_BITS) * n as u128) >> 64) as usize
+}
+
+/// Returns the pages of freed memory to the system. A merge frees the
+/// other thread's shards as it grows this one's: the freed blocks are of
+/// other sizes and in the other thread's arena, so glibc's allocator
+/// kept them unused but resident, and a 3-part report's peak memory was
+/// its merge (a fifth above the merged table).
+fn give_back_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's
+    // arenas; it touches nothing in use.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Asks for the cache line at `p` (a hint: never faults, whatever the
@@ -370,6 +410,7 @@ impl<K: SlotKey> PackedTable<K> {
             for s in slots.into_iter().filter(|s| !s.key.is_empty()) {
                 self.bump_with(s.key, false, |x| x.merge(&s.c));
             }
+            give_back_freed();
         }
     }
 

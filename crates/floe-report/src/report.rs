@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 
 use crate::counters::{Counters, Rates, Sample, Scale};
 use crate::error::ReportError;
-use crate::key::{compact_key, Key, KeyRef, Single, Val, MAX_PARTS};
+use crate::key::{compact_key, Duo, Key, KeyRef, Single, Val, MAX_PARTS};
 use crate::kind::{KeyPart, ReportType};
 use crate::summary::Summary;
 use crate::table::Table;
@@ -314,7 +314,9 @@ pub struct Report {
     /// One-part keys that are not compact.
     pub(crate) single: crate::packed::PackedTable<Single>,
     /// Keys of several parts with an IPv6 part, a prefix, or a number over
-    /// 32 bits.
+    /// 32 bits, that fit a [`Duo`].
+    pub(crate) duo: crate::packed::PackedTable<Duo>,
+    /// The other keys of several parts.
     pub(crate) wide: crate::packed::PackedTable<Key>,
     pub(crate) rates: Option<Box<RateTables>>,
     /// Every flow counted.
@@ -394,6 +396,7 @@ impl Report {
             options,
             compact: crate::packed::PackedTable::new(),
             single: crate::packed::PackedTable::new(),
+            duo: crate::packed::PackedTable::new(),
             wide: crate::packed::PackedTable::new(),
             totals: Counters::default(),
             total_rates: Rates::default(),
@@ -411,6 +414,7 @@ impl Report {
     pub fn clear(&mut self) {
         self.compact.clear();
         self.single.clear();
+        self.duo.clear();
         self.wide.clear();
         let fresh = Report::with_options(self.kind.clone(), self.max_keys, self.options);
         self.rates = fresh.rates;
@@ -532,7 +536,10 @@ impl Report {
                 if let Some(r) = &mut self.rates {
                     r.wide.bump(key, false, |x| x.add(s));
                 }
-                self.wide.bump(key, full, s)
+                match Duo::of(&key) {
+                    Some(d) => self.duo.bump(d, full, s),
+                    None => self.wide.bump(key, full, s),
+                }
             }
         };
         if added {
@@ -549,6 +556,7 @@ impl Report {
                 KeyRef::Compact(c) => t.compact.get(c),
                 KeyRef::Single(k) => t.single.get(k),
                 KeyRef::Wide(w) => t.wide.get(w),
+                KeyRef::Duo(d) => t.wide.get(&d.key()),
             }
             .copied()
             .unwrap_or_default(),
@@ -675,6 +683,7 @@ impl Report {
         }
         self.compact.merge(other.compact);
         self.single.merge(other.single);
+        self.duo.merge(other.duo);
         self.wide.merge(other.wide);
         if let (Some(a), Some(b)) = (&mut self.rates, other.rates) {
             a.compact.merge(b.compact);
@@ -692,7 +701,7 @@ impl Report {
         if let Some((_, keys)) = &self.counted {
             return *keys;
         }
-        self.compact.len() + self.single.len() + self.wide.len()
+        self.compact.len() + self.single.len() + self.duo.len() + self.wide.len()
     }
 
     /// A report counted elsewhere (ClickHouse answered it): its rows (all
@@ -726,13 +735,14 @@ impl Report {
         r
     }
 
-    /// Every key of the three tables with its counters; a packed key is
+    /// Every key of the four tables with its counters; a packed key is
     /// widened only when compared.
     fn entries(&self) -> impl Iterator<Item = (KeyRef<'_>, &Counters)> {
         self.compact
             .iter()
             .map(|(k, c)| (KeyRef::Compact(k), c))
             .chain(self.single.iter().map(|(k, c)| (KeyRef::Single(k), c)))
+            .chain(self.duo.iter().map(|(k, c)| (KeyRef::Duo(k), c)))
             .chain(self.wide.iter().map(|(k, c)| (KeyRef::Wide(k), c)))
     }
 }

@@ -168,3 +168,85 @@ fn the_key_cap_holds_on_columns_too() {
         Err(floe_report::ReportError::TooManyKeys(100))
     ));
 }
+
+/// Keys of several parts with IPv6 in them are kept in two forms (two
+/// wide and two narrow lanes when they fit, all four parts whole when
+/// not): whichever a key takes, its counts are a plain map's.
+#[test]
+fn multi_part_keys_with_ipv6_count_as_a_plain_map_does() {
+    use std::collections::HashMap;
+    use std::net::IpAddr;
+    let mut fl = realistic_flows(
+        6000,
+        5,
+        &Mix {
+            ipv6_share: 0.5,
+            ..Mix::default()
+        },
+    );
+    // Zero and small values take no lane or a narrow one, even in IPv6.
+    let odd: [IpAddr; 4] = [
+        "::".parse().unwrap(),
+        "::1".parse().unwrap(),
+        "0.0.0.0".parse().unwrap(),
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(),
+    ];
+    for (i, f) in fl.iter_mut().enumerate() {
+        if i % 13 == 0 {
+            f.src_addr = odd[i % 4];
+        }
+        if i % 17 == 0 {
+            f.dst_addr = odd[(i / 17) % 4];
+        }
+        if i % 5 == 0 {
+            f.dst_port = 0;
+            f.src_port = 0;
+        }
+        f.tos = (i % 3) as u8;
+    }
+    let batch = FlowBatch::from_flows(&fl);
+    let every: Vec<u32> = (0..fl.len() as u32).collect();
+    type Parts = fn(&Flow) -> Vec<String>;
+    let kinds: [(&str, Parts); 2] = [
+        ("ip-source/destination-address/ip-destination-port", |f| {
+            vec![
+                f.src_addr.to_string(),
+                f.dst_addr.to_string(),
+                f.dst_port.to_string(),
+            ]
+        }),
+        ("ip-source-address/ip-source-port/ip-protocol/ip-tos", |f| {
+            vec![
+                f.src_addr.to_string(),
+                f.src_port.to_string(),
+                f.protocol.to_string(),
+                f.tos.to_string(),
+            ]
+        }),
+    ];
+    for (kind, parts) in kinds {
+        let mut want: HashMap<Vec<String>, (u64, u64)> = HashMap::new();
+        for f in fl.iter().filter(|f| f.packets > 0) {
+            let e = want.entry(parts(f)).or_default();
+            e.0 += 1;
+            e.1 += f.octets;
+        }
+        let t = ReportType::parse(kind).unwrap();
+        let mut by_rows = Report::new(t.clone(), 1_000_000);
+        by_rows.add(&fl).unwrap();
+        let mut by_cols = Report::new(t, 1_000_000);
+        by_cols.add_batch(&batch, &every).unwrap();
+        for r in [by_rows, by_cols] {
+            let got: HashMap<Vec<String>, (u64, u64)> = r
+                .rows(Sort::parse("+octets").unwrap(), None)
+                .into_iter()
+                .map(|row| {
+                    let key = row.key.iter().map(|v| v.to_string()).collect();
+                    (key, (row.counters.flows, row.counters.octets))
+                })
+                .collect();
+            assert_eq!(got.len(), want.len(), "{kind}: keys");
+            assert_eq!(got, want, "{kind}");
+        }
+    }
+}
