@@ -457,6 +457,21 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
                             {
                                 tracing::warn!("listen addresses, directory and period changes take effect at the next restart");
                             }
+                            // The view's thread, window and socket are set
+                            // up once, at the start.
+                            if (
+                                &new.live_socket,
+                                &new.live_group,
+                                new.live_window_secs,
+                                &new.live_ports,
+                            ) != (
+                                &current.live_socket,
+                                &current.live_group,
+                                current.live_window_secs,
+                                &current.live_ports,
+                            ) {
+                                tracing::warn!("[live] changes take effect at the next restart");
+                            }
                             if let Ok(mut l) = shared.live.lock() {
                                 *l = live(&new);
                             }

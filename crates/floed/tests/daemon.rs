@@ -395,13 +395,16 @@ fn the_allow_list_drops_and_counts_other_sources_and_reloads() {
     // Let the receiver read them all before the list changes.
     std::thread::sleep(Duration::from_millis(500));
     // Reload with 127.0.0.3 allowed too: its next datagrams are stored.
+    // (The live view's window changes too: that one waits for a restart,
+    // and the log says so.)
     std::fs::write(
         &cfg,
-        "zone = \"UTC\"\nallow = [\"127.0.0.2/32\", \"127.0.0.3\"]\n",
+        "zone = \"UTC\"\nallow = [\"127.0.0.2/32\", \"127.0.0.3\"]\n[live]\nwindow = \"10m\"\n",
     )
     .unwrap();
     floed.signal("HUP");
     floed.wait_for("allow list reloaded");
+    floed.wait_for("[live] changes take effect at the next restart");
     let mut late = V5Encoder::new(now - 3_600_000);
     let after: Vec<Vec<u8>> = v4[..60].chunks(30).map(|c| late.encode(c, now)).collect();
     send_all(&sender("127.0.0.3"), floed.addr, &after);
