@@ -336,7 +336,16 @@ impl<K: SlotKey> PackedTable<K> {
         let ahead = |t: &PackedTable<K>, h: u64| {
             let s = &t.shards[shard_of(h)];
             if !s.slots.is_empty() {
-                prefetch(&s.slots[home(h, s.slots.len())]);
+                // Its first and last byte: a slot of 48 or 80 bytes
+                // straddles two cache lines as often as not, and the
+                // counters' line was then a miss of its own.
+                let slot = &s.slots[home(h, s.slots.len())];
+                prefetch(slot);
+                prefetch(
+                    (slot as *const Slot<K>)
+                        .cast::<u8>()
+                        .wrapping_add(std::mem::size_of::<Slot<K>>() - 1),
+                );
             }
         };
         for &h in hashes.iter().take(AHEAD) {
