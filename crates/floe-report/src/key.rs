@@ -307,7 +307,7 @@ impl Duo {
 /// A key in any of the tables.
 #[derive(Clone, Copy)]
 pub(crate) enum KeyRef<'a> {
-    Compact(&'a u128),
+    Compact(u128),
     Single(&'a Single),
     Duo(&'a Duo),
     Wide(&'a Key),
@@ -324,7 +324,7 @@ impl KeyRef<'_> {
             KeyRef::Compact(c) => {
                 let mut vals = [Val::N(0); MAX_PARTS];
                 for (i, v) in vals.iter_mut().enumerate().take(width) {
-                    let lane = (*c >> (32 * i)) as u32;
+                    let lane = (c >> (32 * i)) as u32;
                     // ip-address / ip-port keep their one part in lane 0.
                     *v = match lanes.get(i).copied().unwrap_or(Lane::Addr) {
                         Lane::Addr => Val::V4(lane),

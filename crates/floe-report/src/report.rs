@@ -310,7 +310,7 @@ pub struct Report {
     /// SipHash's cost, and the tables are capped by max_keys anyway.
     /// Packing keeps a report's memory a fraction of what boxed keys took;
     /// benches/compare-query.sh measures both (figures in the README).
-    pub(crate) compact: crate::packed::PackedTable<u128>,
+    pub(crate) compact: crate::packed::CompactTable,
     /// One-part keys that are not compact.
     pub(crate) single: crate::packed::PackedTable<Single>,
     /// Keys of several parts with an IPv6 part, a prefix, or a number over
@@ -380,8 +380,9 @@ impl Report {
 
     /// An empty report with these options.
     pub fn with_options(kind: ReportType, max_keys: usize, options: ReportOptions) -> Report {
+        let width = kind.width();
         Report {
-            width: kind.width(),
+            width,
             interval_at: kind.parts.iter().position(|p| *p == KeyPart::Interval),
             counted: None,
             summary: kind.summary.map(|k| Box::new(Summary::new(k))),
@@ -394,7 +395,7 @@ impl Report {
             }),
             kind,
             options,
-            compact: crate::packed::PackedTable::new(),
+            compact: crate::packed::CompactTable::new(width),
             single: crate::packed::PackedTable::new(),
             duo: crate::packed::PackedTable::new(),
             wide: crate::packed::PackedTable::new(),
@@ -553,7 +554,7 @@ impl Report {
         let t = self.rates.as_ref()?;
         Some(
             match k {
-                KeyRef::Compact(c) => t.compact.get(c),
+                KeyRef::Compact(c) => t.compact.get(&c),
                 KeyRef::Single(k) => t.single.get(k),
                 KeyRef::Wide(w) => t.wide.get(w),
                 KeyRef::Duo(d) => t.wide.get(&d.key()),
