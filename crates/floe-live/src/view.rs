@@ -150,39 +150,26 @@ impl LiveView {
     fn take(&mut self, req: &Request, now_ms: i64) -> (Response, Vec<Arc<Talkers>>, usize) {
         let secs = self.window_secs();
         let bad = |why: String| (Response::error(now_ms, secs, why), Vec::new(), 0);
+        let answer = |snapshot: Option<Snapshot>| Response {
+            ok: true,
+            error: None,
+            now_ms,
+            window_secs: secs,
+            snapshot,
+        };
         let n = req.n.unwrap_or(10);
         if n > MAX_N {
             return bad(format!("n {n} is more than {MAX_N}"));
         }
         match req.op {
-            Op::Ping => (
-                Response {
-                    ok: true,
-                    error: None,
-                    now_ms,
-                    window_secs: secs,
-                    snapshot: None,
-                },
-                Vec::new(),
-                0,
-            ),
+            Op::Ping => (answer(None), Vec::new(), 0),
             Op::Snapshot => {
                 let window = req.window.unwrap_or(60);
                 if window == 0 || window > secs {
                     return bad(format!("window {window} s: this floed keeps 1 to {secs} s"));
                 }
                 match self.snapshot(req, window, n, now_ms) {
-                    Ok((s, talkers)) => (
-                        Response {
-                            ok: true,
-                            error: None,
-                            now_ms,
-                            window_secs: secs,
-                            snapshot: Some(s),
-                        },
-                        talkers,
-                        n,
-                    ),
+                    Ok((s, talkers)) => (answer(Some(s)), talkers, n),
                     Err(e) => bad(e),
                 }
             }
@@ -193,17 +180,7 @@ impl LiveView {
                     return bad("usage needs a client name (1 to 64 printable characters)".into());
                 };
                 let (s, talkers) = self.usage(client, req, n, now_ms);
-                (
-                    Response {
-                        ok: true,
-                        error: None,
-                        now_ms,
-                        window_secs: secs,
-                        snapshot: Some(s),
-                    },
-                    talkers,
-                    n,
-                )
+                (answer(Some(s)), talkers, n)
             }
         }
     }

@@ -544,6 +544,19 @@ pub(crate) fn merge_on(
             s.name = names(parts, k);
         }
     }
+    Ok(answer(q, m, starts, columns, series, total))
+}
+
+/// The answer of the ranked `series` among `total` (per interval, or as
+/// totals only): the rest of the total folded into "other".
+fn answer(
+    q: &Query,
+    m: crate::Measure,
+    starts: Vec<i64>,
+    columns: Vec<String>,
+    series: Vec<Series>,
+    total: Vec<Counts>,
+) -> Answer {
     let total = Series::new("total".into(), Vec::new(), total, m);
     let mut shown = Counts::default();
     for s in &series {
@@ -557,7 +570,7 @@ pub(crate) fn merge_on(
             Series::totals_only("other".into(), Vec::new(), total.totals.minus(&shown), m)
         }
     });
-    Ok(Answer {
+    Answer {
         from_ms: q.from_ms,
         to_ms: q.to_ms,
         interval_ms: q.interval_ms,
@@ -568,7 +581,7 @@ pub(crate) fn merge_on(
         other,
         total,
         stats: Default::default(),
-    })
+    }
 }
 
 /// A slot of [`key_totals`]'s table: a key inline (so that a probe reads
@@ -796,31 +809,7 @@ mod tests {
                 }
             }
         }
-        let total = Series::new("total".into(), Vec::new(), total, m);
-        let mut shown = Counts::default();
-        for s in &series {
-            shown.add(&s.totals);
-        }
-        let rest = total.totals.get(m) > shown.get(m) || total.totals.flows > shown.flows;
-        let other = rest.then(|| {
-            if q.values {
-                total.minus("other", &series.iter().collect::<Vec<_>>(), m)
-            } else {
-                Series::totals_only("other".into(), Vec::new(), total.totals.minus(&shown), m)
-            }
-        });
-        Ok(Answer {
-            from_ms: q.from_ms,
-            to_ms: q.to_ms,
-            interval_ms: q.interval_ms,
-            measure: m,
-            starts,
-            columns,
-            series,
-            other,
-            total,
-            stats: Default::default(),
-        })
+        Ok(answer(q, m, starts, columns, series, total))
     }
 
     fn val() -> impl Strategy<Value = Val> {

@@ -31,35 +31,33 @@ SESSION = session.Session(DATA)
 LOCK = threading.Lock()
 
 
+def lz4_length(n, src, i):
+    """A token's length `n`, continued by bytes from src[i] while it is
+    15 and they are 255: the length and where the reading stopped."""
+    if n == 15:
+        while True:
+            b = src[i]
+            i += 1
+            n += b
+            if b != 255:
+                break
+    return n, i
+
+
 def lz4_block(src, size):
     """One LZ4 block (no frame) of `size` bytes once decoded."""
     out = bytearray()
     i, n = 0, len(src)
     while i < n:
         token = src[i]
-        i += 1
-        lit = token >> 4
-        if lit == 15:
-            while True:
-                b = src[i]
-                i += 1
-                lit += b
-                if b != 255:
-                    break
+        lit, i = lz4_length(token >> 4, src, i + 1)
         out += src[i:i + lit]
         i += lit
         if i >= n:
             break
         off = src[i] | src[i + 1] << 8
         i += 2
-        ml = token & 15
-        if ml == 15:
-            while True:
-                b = src[i]
-                i += 1
-                ml += b
-                if b != 255:
-                    break
+        ml, i = lz4_length(token & 15, src, i)
         ml += 4
         start = len(out) - off
         if off <= 0 or start < 0:
