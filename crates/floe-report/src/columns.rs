@@ -168,6 +168,10 @@ impl Report {
         sc: &mut BatchScratch,
     ) -> Result<(), ReportError> {
         let m = rows.len();
+        // Rows before any filter: a filter's share is taken to stay the
+        // same, as the tables' shares are.
+        self.look_ahead();
+        self.rows_seen += b.len() as u64;
         // Scaled counters and durations of the selected rows.
         sc.octets.clear();
         sc.packets.clear();

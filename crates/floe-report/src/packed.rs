@@ -115,11 +115,13 @@ impl SlotKey for Single {
 }
 
 const SHARD_BITS: u32 = 6;
-const SHARDS: usize = 1 << SHARD_BITS;
+pub(crate) const SHARDS: usize = 1 << SHARD_BITS;
 /// Slots a shard starts with.
 const FIRST: usize = 16;
 /// Keys ahead whose slots are fetched.
 const AHEAD: usize = 10;
+/// Keys of the other table from which a merge takes more than one thread.
+const PARALLEL_MERGE: usize = 1 << 16;
 
 #[derive(Clone, Copy)]
 #[repr(C)]
@@ -143,6 +145,9 @@ impl<K: SlotKey> Slot<K> {
 struct Shard<K> {
     slots: Vec<Slot<K>>,
     len: usize,
+    /// Keys moved by growths, for the tests of growth.
+    #[cfg(test)]
+    moved: usize,
 }
 
 impl<K: SlotKey> Shard<K> {
@@ -173,6 +178,25 @@ impl<K: SlotKey> Shard<K> {
         self.reserve_for(1);
     }
 
+    /// Room for one more key, growing at once to room for `expected`
+    /// keys when more than half as many again are expected: a table of mostly new keys (a 3-part report's)
+    /// then moves its keys once or twice instead of at every growth by
+    /// half, which had been a third of that report's time, in the moves
+    /// and in the fresh pages each growth faults in.
+    fn reserve_expecting(&mut self, expected: usize) {
+        if !self.slots.is_empty() && (self.len + 1) * 100 <= self.slots.len() * 72 {
+            return;
+        }
+        // A tenth more than expected: the shards do not fill quite evenly,
+        // and a shard past its room at the end would grow once more.
+        let wanted = expected + expected / 10;
+        if wanted * 2 > self.len * 3 {
+            self.grow_to(wanted * 100 / 72 + 1);
+        } else {
+            self.reserve_for(1);
+        }
+    }
+
     /// Room for `more` keys, in one growth (by half, as often as needed).
     /// A merge asks for all of the other shard's keys first: they come in
     /// the order of their slots, which is the order of their hashes, and
@@ -187,15 +211,51 @@ impl<K: SlotKey> Shard<K> {
         while (self.len + more) * 100 > n * 72 {
             n = n * 3 / 2;
         }
-        if n == self.slots.len() {
-            return;
+        if n != self.slots.len() {
+            self.grow_to(n);
         }
+    }
+
+    /// Moves the keys to `n` slots.
+    fn grow_to(&mut self, n: usize) {
         let grown = vec![Slot::VACANT; n];
         let old = std::mem::replace(&mut self.slots, grown);
+        #[cfg(test)]
+        {
+            self.moved += self.len;
+        }
         for s in old.into_iter().filter(|s| !s.key.is_empty()) {
             let i = self.find(s.key, s.key.hash());
             self.slots[i] = s;
         }
+    }
+}
+
+impl<K: SlotKey> Shard<K> {
+    /// Adds the keys of `theirs` (the same shard of another table), whose
+    /// slots it frees; returns the number of keys new here.
+    fn absorb(&mut self, theirs: &mut Shard<K>) -> usize {
+        // Room for both shards' keys, no more: nothing is added after a
+        // merge (growing by half as often as needed had left the merged
+        // 3-part report's table 57% full).
+        if (self.len + theirs.len) * 100 > self.slots.len() * 72 {
+            self.grow_to((self.len + theirs.len) * 100 / 72 + 1);
+        }
+        let before = self.len;
+        for s in std::mem::take(&mut theirs.slots) {
+            if s.key.is_empty() {
+                continue;
+            }
+            let i = self.find(s.key, s.key.hash());
+            let slot = &mut self.slots[i];
+            if slot.key.is_empty() {
+                slot.key = s.key;
+                self.len += 1;
+            }
+            slot.c.merge(&s.c);
+        }
+        give_back_freed();
+        self.len - before
     }
 }
 
@@ -254,7 +314,25 @@ pub(crate) struct PackedTable<K> {
     empty_key: Option<(K, Counters)>,
     len: usize,
     hashes: Vec<u64>,
+    outlook: Outlook,
 }
+
+/// What a table expects of the rest of its rows: their number, per row
+/// seen, and the rate of new keys among the latest rows seen.
+#[derive(Clone, Copy, Default)]
+struct Outlook {
+    /// Rows to come per row seen (0: none known).
+    left_per_seen: f64,
+    /// Rows offered to the table.
+    seen: u64,
+    /// Rows seen and keys held when the current window began.
+    since: (u64, usize),
+    /// New keys per row in the window before it.
+    last_rate: Option<f64>,
+}
+
+/// Rows a window of the new-key rate holds at least.
+const WINDOW: u64 = 1 << 16;
 
 impl<K: SlotKey> PackedTable<K> {
     pub fn new() -> PackedTable<K> {
@@ -263,16 +341,70 @@ impl<K: SlotKey> PackedTable<K> {
                 .map(|_| Shard {
                     slots: Vec::new(),
                     len: 0,
+                    #[cfg(test)]
+                    moved: 0,
                 })
                 .collect(),
             empty_key: None,
             len: 0,
             hashes: Vec::new(),
+            outlook: Outlook::default(),
         }
     }
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Tells the table that `left_per_seen` rows are to come for each row
+    /// it has been offered so far (the report's rows to come over its
+    /// rows seen: a table's share of the rows is taken to stay the same).
+    pub fn expect(&mut self, left_per_seen: f64) {
+        self.outlook.left_per_seen = left_per_seen;
+    }
+
+    /// Keys a shard is expected to hold at the end: the latest rate of
+    /// new keys over the rows to come, shared evenly by the shards (0:
+    /// nothing known, too few rows yet to say, or too few new keys).
+    fn expected_per_shard(&self) -> usize {
+        let o = &self.outlook;
+        let (seen_then, len_then) = o.since;
+        let rows = o.seen - seen_then;
+        // Not before a sixteenth of the rows: a few rows may say little
+        // of the rest.
+        if o.left_per_seen <= 0.0 || o.left_per_seen > 15.0 {
+            return 0;
+        }
+        let rate = if rows >= WINDOW {
+            (self.len - len_then) as f64 / rows as f64
+        } else {
+            match o.last_rate {
+                Some(r) => r,
+                None => return 0,
+            }
+        };
+        // Only a table of mostly new keys says: a lower rate falls as the
+        // table fills (a few sources send most flows), and projected it
+        // had doubled the top sources' table.
+        if rate < 0.5 {
+            return 0;
+        }
+        let more = rate * o.seen as f64 * o.left_per_seen;
+        ((self.len as f64 + more) / SHARDS as f64) as usize
+    }
+
+    /// Counts `rows` more rows offered; a window of at least an eighth of
+    /// the rows before it closes with its rate (the rate of new keys
+    /// falls as a table fills: the latest says the most of the rest).
+    fn offered(&mut self, rows: usize) {
+        let o = &mut self.outlook;
+        o.seen += rows as u64;
+        let (seen_then, len_then) = o.since;
+        let n = o.seen - seen_then;
+        if n >= WINDOW.max(seen_then / 8) {
+            o.last_rate = Some((self.len - len_then) as f64 / n as f64);
+            o.since = (o.seen, self.len);
+        }
     }
 
     /// No key, the slots kept.
@@ -285,6 +417,10 @@ impl<K: SlotKey> PackedTable<K> {
         }
         self.empty_key = None;
         self.len = 0;
+        self.outlook = Outlook {
+            left_per_seen: self.outlook.left_per_seen,
+            ..Outlook::default()
+        };
     }
 
     /// Adds `s` to `key`'s counters; false when the key is new and `full`.
@@ -360,6 +496,7 @@ impl<K: SlotKey> PackedTable<K> {
         for &h in hashes.iter().take(AHEAD) {
             ahead(self, h);
         }
+        let expected = self.expected_per_shard();
         let mut r = Ok(());
         for j in 0..keys.len() {
             if let Some(&h) = hashes.get(j + AHEAD) {
@@ -392,7 +529,7 @@ impl<K: SlotKey> PackedTable<K> {
                 break;
             }
             room -= 1;
-            shard.reserve();
+            shard.reserve_expecting(expected);
             let i = shard.find(key, h);
             shard.slots[i].key = key;
             shard.slots[i].c.add(&s);
@@ -400,6 +537,7 @@ impl<K: SlotKey> PackedTable<K> {
             self.len += 1;
         }
         self.hashes = hashes;
+        self.offered(keys.len());
         r
     }
 
@@ -417,28 +555,72 @@ impl<K: SlotKey> PackedTable<K> {
         (s.slots[i].key == *key).then_some(&s.slots[i].c)
     }
 
-    /// Adds every key of `other`, freeing its shards one by one.
-    pub fn merge(&mut self, mut other: PackedTable<K>) {
+    /// Adds every key of `other`, freeing its shards one by one, on up to
+    /// `threads` threads: the two tables share their shards' bounds (a
+    /// key's shard is its hash's top bits), so each thread merges shards
+    /// of its own. (Serial, the merge of two 3-part reports of about five
+    /// million keys each was a quarter of the report's wall time.)
+    pub fn merge(&mut self, mut other: PackedTable<K>, threads: usize)
+    where
+        K: Send,
+    {
         if let Some((_, c)) = other.empty_key.take() {
             self.bump_with(K::EMPTY, false, |x| x.merge(&c));
         }
-        for (i, theirs) in other.shards.iter_mut().enumerate() {
-            self.shards[i].reserve_for(theirs.len);
-            let slots = std::mem::take(&mut theirs.slots);
-            for s in slots.into_iter().filter(|s| !s.key.is_empty()) {
-                self.bump_with(s.key, false, |x| x.merge(&s.c));
-            }
-            give_back_freed();
-        }
+        let mut theirs = std::mem::take(&mut other.shards);
+        let threads = threads.clamp(1, SHARDS);
+        let added: usize = if threads == 1 || other.len < PARALLEL_MERGE {
+            self.shards
+                .iter_mut()
+                .zip(&mut theirs)
+                .map(|(mine, t)| mine.absorb(t))
+                .sum()
+        } else {
+            let per = SHARDS.div_ceil(threads);
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = self
+                    .shards
+                    .chunks_mut(per)
+                    .zip(theirs.chunks_mut(per))
+                    .map(|(mine, t)| {
+                        scope.spawn(move || {
+                            mine.iter_mut()
+                                .zip(t)
+                                .map(|(m, t)| m.absorb(t))
+                                .sum::<usize>()
+                        })
+                    })
+                    .collect();
+                parts
+                    .into_iter()
+                    .map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .sum()
+            })
+        };
+        self.len += added;
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&K, &Counters)> {
+        self.iter_part(0, 1)
+    }
+
+    /// The keys of part `part` of `parts` of the shards (the key kept
+    /// aside is in part 0's).
+    pub fn iter_part(&self, part: usize, parts: usize) -> impl Iterator<Item = (&K, &Counters)> {
+        let per = SHARDS.div_ceil(parts.max(1));
         self.shards
             .iter()
+            .skip(part * per)
+            .take(per)
             .flat_map(|s| s.slots.iter())
             .filter(|s| !s.key.is_empty())
             .map(|s| (&s.key, &s.c))
-            .chain(self.empty_key.as_ref().map(|(k, c)| (k, c)))
+            .chain(
+                self.empty_key
+                    .as_ref()
+                    .filter(|_| part == 0)
+                    .map(|(k, c)| (k, c)),
+            )
     }
 }
 
@@ -476,6 +658,14 @@ impl CompactTable {
         }
     }
 
+    /// As [`PackedTable::expect`].
+    pub fn expect(&mut self, left_per_seen: f64) {
+        match self {
+            CompactTable::Two(t, _) => t.expect(left_per_seen),
+            CompactTable::Four(t) => t.expect(left_per_seen),
+        }
+    }
+
     /// As [`PackedTable::bump`].
     pub fn bump(&mut self, key: u128, full: bool, s: &Sample) -> bool {
         match self {
@@ -507,24 +697,29 @@ impl CompactTable {
     }
 
     /// Adds every key of `other` (a table for keys of the same width).
-    pub fn merge(&mut self, other: CompactTable) {
+    pub fn merge(&mut self, other: CompactTable, threads: usize) {
         match (self, other) {
-            (CompactTable::Two(a, _), CompactTable::Two(b, _)) => a.merge(b),
-            (CompactTable::Four(a), CompactTable::Four(b)) => a.merge(b),
+            (CompactTable::Two(a, _), CompactTable::Two(b, _)) => a.merge(b, threads),
+            (CompactTable::Four(a), CompactTable::Four(b)) => a.merge(b, threads),
             _ => unreachable!("reports of one type have compact tables of one width"),
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (u128, &Counters)> {
+        self.iter_part(0, 1)
+    }
+
+    /// As [`PackedTable::iter_part`].
+    pub fn iter_part(&self, part: usize, parts: usize) -> impl Iterator<Item = (u128, &Counters)> {
         let (two, four) = match self {
             CompactTable::Two(t, _) => (Some(t), None),
             CompactTable::Four(t) => (None, Some(t)),
         };
         two.into_iter()
-            .flat_map(|t| t.iter().map(|(k, c)| (u128::from(*k), c)))
+            .flat_map(move |t| t.iter_part(part, parts).map(|(k, c)| (u128::from(*k), c)))
             .chain(
                 four.into_iter()
-                    .flat_map(|t| t.iter().map(|(k, c)| (*k, c))),
+                    .flat_map(move |t| t.iter_part(part, parts).map(|(k, c)| (*k, c))),
             )
     }
 }
@@ -532,6 +727,108 @@ impl CompactTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample(n: u64) -> Sample {
+        Sample {
+            flows: 1,
+            octets: n,
+            packets: 1,
+            duration_ms: 0,
+        }
+    }
+
+    /// `n` keys, nine in ten new, in batches of 4096 as a report gives
+    /// them, the table told (as a report tells it) the rows to come per
+    /// row seen when `told`; returns it and the keys its growths moved.
+    fn filled(n: u64, told: Option<u64>) -> (PackedTable<u64>, usize) {
+        filled_with(n, told, |i| if i % 10 == 9 { i / 7 } else { i })
+    }
+
+    fn filled_with(n: u64, told: Option<u64>, key: fn(u64) -> u64) -> (PackedTable<u64>, usize) {
+        let mut t = PackedTable::new();
+        let keys: Vec<u64> = (0..n).map(key).collect();
+        let mut seen = 0u64;
+        for batch in keys.chunks(4096) {
+            if let Some(rows) = told.filter(|_| seen > 0) {
+                t.expect(rows.saturating_sub(seen) as f64 / seen as f64);
+            }
+            t.bump_many(batch, |_| false, |j| sample(batch[j]), usize::MAX)
+                .unwrap();
+            seen += batch.len() as u64;
+        }
+        let moved = t.shards.iter().map(|s| s.moved).sum();
+        (t, moved)
+    }
+
+    fn slots<K>(t: &PackedTable<K>) -> usize {
+        t.shards.iter().map(|s| s.slots.len()).sum()
+    }
+
+    #[test]
+    fn a_table_told_its_rows_grows_once_to_what_they_need() {
+        let n = 600_000;
+        let (blind, moved_blind) = filled(n, None);
+        let (told, moved_told) = filled(n, Some(n));
+        assert_eq!(told.len(), blind.len());
+        for (k, c) in blind.iter() {
+            assert_eq!(told.get(k), Some(c), "key {k}");
+        }
+        // Growing by half moves every key about twice; told, a shard
+        // jumps to its final size once the rate of new keys is known.
+        assert!(moved_blind > told.len(), "{moved_blind} moved blind");
+        assert!(moved_told * 2 < told.len(), "{moved_told} moved when told");
+        // And no bigger than the keys need: at most 72% full, at least
+        // 55% (a tenth to spare, and the shards' unevenness).
+        let load = told.len() as f64 / slots(&told) as f64;
+        assert!((0.55..=0.72).contains(&load), "load {load}");
+        // Told too many rows (flows counted but never given), a table
+        // that never sees a sixteenth of them grows by half, as blind;
+        // told too few, it grows by half again past what it was told.
+        let (over, _) = filled(n, Some(n * 20));
+        let (under, _) = filled(n, Some(n / 3));
+        for t in [&over, &under] {
+            assert_eq!(t.len(), blind.len());
+            assert!(blind.iter().all(|(k, c)| t.get(k) == Some(c)));
+        }
+        assert!(slots(&under) * 72 >= under.len() * 100);
+        // A table of mostly old keys grows by half, told or not: its rate
+        // of new keys falls as it fills, and a projection would overshoot.
+        let few_new = |i: u64| if i.is_multiple_of(4) { i } else { i % 5000 };
+        let (blind, moved_blind) = filled_with(n, None, few_new);
+        let (told, moved_told) = filled_with(n, Some(n), few_new);
+        assert_eq!((slots(&told), moved_told), (slots(&blind), moved_blind));
+    }
+
+    #[test]
+    fn a_merge_on_several_threads_is_the_merge_on_one() {
+        // Past PARALLEL_MERGE keys, with keys in both tables and in one.
+        let (a, _) = filled(200_000, None);
+        let keys: Vec<u64> = (150_000..400_000).chain([u64::MAX]).collect();
+        let mut b = PackedTable::new();
+        b.bump_many(&keys, |_| false, |j| sample(j as u64), usize::MAX)
+            .unwrap();
+        assert!(b.len() > PARALLEL_MERGE);
+        let copy = |t: &PackedTable<u64>| {
+            let mut c = PackedTable::new();
+            for (k, x) in t.iter() {
+                c.bump_with(*k, false, |y| y.merge(x));
+            }
+            c
+        };
+        let (mut one, mut two) = (copy(&a), copy(&a));
+        one.merge(copy(&b), 1);
+        two.merge(b, 2);
+        let all: std::collections::HashSet<u64> = a
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(keys.iter().copied())
+            .collect();
+        assert_eq!(one.len(), all.len());
+        assert_eq!(two.len(), all.len());
+        for (k, c) in one.iter() {
+            assert_eq!(two.get(k), Some(c), "key {k}");
+        }
+    }
 
     #[test]
     fn keys_of_every_kind_count_and_merge() {
@@ -562,7 +859,7 @@ mod tests {
         }
         let n = b.len();
         assert!(!b.bump(12345 << 80, true, &s(1)));
-        a.merge(b);
+        a.merge(b, 2);
         assert_eq!(a.iter().count(), a.len());
         assert_eq!(a.len(), want.len().max(n));
         // The cap: no new key past `room`.

@@ -342,7 +342,17 @@ pub struct Report {
     /// Rows counted elsewhere (see [`Report::counted`]) and how many keys
     /// there were in all.
     counted: Option<(Vec<Row>, usize)>,
+    /// Rows [`Report::add_batch`] has been given, and how many it is to
+    /// be given in all (0: not known), for its tables' growth.
+    pub(crate) rows_seen: u64,
+    rows_expected: u64,
+    /// Threads [`Report::rows`] may read a large report's tables on.
+    threads: usize,
 }
+
+/// Keys from which [`Report::rows`] reads the tables on more than one
+/// thread.
+const PARALLEL_ROWS: usize = 1 << 18;
 
 impl Report {
     /// An empty report of type `kind` keeping at most `max_keys` keys, default
@@ -406,7 +416,36 @@ impl Report {
             last_ms: i64::MIN,
             max_keys,
             scratch: Default::default(),
+            rows_seen: 0,
+            rows_expected: 0,
+            threads: 1,
         }
+    }
+
+    /// Tells the report that about `rows` rows are to be added to it in
+    /// all (a thread's share of the files it reads): a table of mostly
+    /// new keys then grows at once to the size the rest of the rows will
+    /// need, instead of by half many times over.
+    pub fn expect_rows(&mut self, rows: u64) {
+        self.rows_expected = rows;
+    }
+
+    /// Lets [`Report::rows`] read a large report's tables on up to
+    /// `threads` threads.
+    pub fn use_threads(&mut self, threads: usize) {
+        self.threads = threads;
+    }
+
+    /// Passes on to the tables how many rows are to come per row seen.
+    pub(crate) fn look_ahead(&mut self) {
+        if self.rows_expected == 0 || self.rows_seen == 0 {
+            return;
+        }
+        let left = self.rows_expected.saturating_sub(self.rows_seen) as f64 / self.rows_seen as f64;
+        self.compact.expect(left);
+        self.single.expect(left);
+        self.duo.expect(left);
+        self.wide.expect(left);
     }
 
     /// Empties the report for other flows, keeping its tables' room: a
@@ -426,6 +465,7 @@ impl Report {
         self.ignores = 0;
         self.first_ms = fresh.first_ms;
         self.last_ms = fresh.last_ms;
+        self.rows_seen = 0;
     }
 
     /// The catalog fields the report reads: its type's, and the masks and
@@ -584,10 +624,6 @@ impl Report {
         let parts = &lanes[..];
         let first = sort.first_part().min(width.saturating_sub(1));
         let with_rates = sort.needs_rates();
-        let all = self.entries().map(|(k, c)| {
-            let r = if with_rates { self.rates_of(k) } else { None };
-            (k, c, sort.metric(c, r.as_ref(), 0))
-        });
         let order = |a: &(KeyRef, &Counters, (u64, f64)), b: &(KeyRef, &Counters, (u64, f64))| {
             sort.by_metric(a.2, b.2).then_with(|| {
                 let (x, y) = (a.0.key(parts, width), b.0.key(parts, width));
@@ -598,21 +634,57 @@ impl Report {
                 }
             })
         };
-        // Top N in O(keys) time and O(N) memory: keep a buffer of at most
-        // 2N candidates, cut back to the best N whenever it fills.
         let n = records.unwrap_or(usize::MAX);
         if n == 0 {
             return Vec::new();
         }
-        let cap = n.saturating_mul(2).max(4096);
-        let mut rows = Vec::new();
-        for r in all {
-            rows.push(r);
-            if rows.len() >= cap {
-                rows.select_nth_unstable_by(n - 1, order);
-                rows.truncate(n);
+        // Top N in O(keys) time and O(N) memory: keep a buffer of at most
+        // 2N candidates, cut back to the best N whenever it fills; past
+        // the first cut, a key behind the N-th kept is not a candidate
+        // (most keys of a large table, each passed over with a compare).
+        let best = |part: usize, parts: usize| {
+            let cap = n.saturating_mul(2).max(4096);
+            let mut rows = Vec::new();
+            let mut bar = None;
+            for (k, c) in self.entries_part(part, parts) {
+                let r = if with_rates { self.rates_of(k) } else { None };
+                let row = (k, c, sort.metric(c, r.as_ref(), 0));
+                if bar
+                    .as_ref()
+                    .is_some_and(|b| order(&row, b) != Ordering::Less)
+                {
+                    continue;
+                }
+                rows.push(row);
+                if rows.len() >= cap {
+                    rows.select_nth_unstable_by(n - 1, order);
+                    rows.truncate(n);
+                    bar = Some(rows[n - 1]);
+                }
             }
-        }
+            rows
+        };
+        // A large table's slots are read on every thread the report may
+        // use, a part each: reading them was memory's pace on one core.
+        let pieces = if self.keys() >= PARALLEL_ROWS {
+            self.threads.clamp(1, crate::packed::SHARDS)
+        } else {
+            1
+        };
+        let mut rows = if pieces == 1 {
+            best(0, 1)
+        } else {
+            std::thread::scope(|scope| {
+                let best = &best;
+                let found: Vec<_> = (0..pieces)
+                    .map(|p| scope.spawn(move || best(p, pieces)))
+                    .collect();
+                found
+                    .into_iter()
+                    .flat_map(|f| f.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect::<Vec<_>>()
+            })
+        };
         if n < rows.len() {
             rows.select_nth_unstable_by(n - 1, order);
             rows.truncate(n);
@@ -674,6 +746,11 @@ impl Report {
     /// thread's share of the blocks). Merge the smaller into the larger:
     /// the larger's table is the one that grows.
     pub fn merge(&mut self, other: Report) -> Result<(), ReportError> {
+        self.merge_on(other, 1)
+    }
+
+    /// As [`Report::merge`], on up to `threads` threads.
+    pub fn merge_on(&mut self, other: Report, threads: usize) -> Result<(), ReportError> {
         self.totals.merge(&other.totals);
         self.total_rates.merge(&other.total_rates);
         self.ignores += other.ignores;
@@ -682,10 +759,10 @@ impl Report {
         if let (Some(a), Some(b)) = (&mut self.summary, &other.summary) {
             a.merge(b);
         }
-        self.compact.merge(other.compact);
-        self.single.merge(other.single);
-        self.duo.merge(other.duo);
-        self.wide.merge(other.wide);
+        self.compact.merge(other.compact, threads);
+        self.single.merge(other.single, threads);
+        self.duo.merge(other.duo, threads);
+        self.wide.merge(other.wide, threads);
         if let (Some(a), Some(b)) = (&mut self.rates, other.rates) {
             a.compact.merge(b.compact);
             a.single.merge(b.single);
@@ -734,6 +811,33 @@ impl Report {
             r.summary = Some(Box::new(s));
         }
         r
+    }
+
+    /// The keys of the shards of part `part` of `parts` of the four
+    /// tables, with their counters.
+    fn entries_part(
+        &self,
+        part: usize,
+        parts: usize,
+    ) -> impl Iterator<Item = (KeyRef<'_>, &Counters)> {
+        self.compact
+            .iter_part(part, parts)
+            .map(|(k, c)| (KeyRef::Compact(k), c))
+            .chain(
+                self.single
+                    .iter_part(part, parts)
+                    .map(|(k, c)| (KeyRef::Single(k), c)),
+            )
+            .chain(
+                self.duo
+                    .iter_part(part, parts)
+                    .map(|(k, c)| (KeyRef::Duo(k), c)),
+            )
+            .chain(
+                self.wide
+                    .iter_part(part, parts)
+                    .map(|(k, c)| (KeyRef::Wide(k), c)),
+            )
     }
 
     /// Every key of the four tables with its counters; a packed key is

@@ -250,3 +250,58 @@ fn multi_part_keys_with_ipv6_count_as_a_plain_map_does() {
         }
     }
 }
+
+#[test]
+fn a_large_report_merged_and_ranked_on_two_threads_answers_as_on_one() {
+    // Enough flows for every path that takes threads or looks ahead: more
+    // keys than a merge or a ranking splits (2^16, 2^18), mostly new (the
+    // 3-part report's tables grow to the size the rows to come need).
+    let fl = realistic_flows(
+        320_000,
+        9,
+        &Mix {
+            ipv6_share: 0.3,
+            ..Mix::default()
+        },
+    );
+    let batch = FlowBatch::from_flows(&fl);
+    let half = fl.len() / 2;
+    let rows: Vec<u32> = (0..fl.len() as u32).collect();
+    for kind in [
+        "ip-source/destination-address/ip-destination-port",
+        "ip-source-address",
+    ] {
+        let t = ReportType::parse(kind).unwrap();
+        let mut one = Report::new(t.clone(), usize::MAX);
+        one.add_batch(&batch, &rows).unwrap();
+        // Two threads' shares, each told its rows, fed 4096 rows at a
+        // time as the scan does.
+        let share = |range: std::ops::Range<usize>| {
+            let mut r = Report::new(t.clone(), usize::MAX);
+            r.expect_rows(range.len() as u64);
+            for chunk in rows[range].chunks(4096) {
+                r.add_batch(&batch, chunk).unwrap();
+            }
+            r
+        };
+        let mut two = share(0..half);
+        two.merge_on(share(half..fl.len()), 2).unwrap();
+        two.use_threads(2);
+        assert_eq!(two.keys(), one.keys(), "{kind}: keys");
+        assert!(two.keys() > 1 << 18 || kind == "ip-source-address");
+        let key = |r: &floe_report::Row| r.key.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+        for (sort, records) in [
+            ("+octets", Some(20)),
+            ("+flows", Some(50)),
+            ("-packets", None),
+        ] {
+            let sort = Sort::parse(sort).unwrap();
+            let (a, b) = (one.rows(sort, records), two.rows(sort, records));
+            assert_eq!(a.len(), b.len(), "{kind} {sort:?}");
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(key(x), key(y), "{kind} {sort:?}");
+                assert_eq!(x.counters, y.counters, "{kind} {sort:?}");
+            }
+        }
+    }
+}

@@ -26,14 +26,16 @@ pub fn columns<'a>(
     cols
 }
 
-/// The threads' reports as one, the smaller merged into the larger.
-pub fn merged(mut reports: Vec<Report>) -> Result<Report> {
+/// The threads' reports as one, the smaller merged into the larger, on
+/// up to `threads` threads.
+pub fn merged(mut reports: Vec<Report>, threads: usize) -> Result<Report> {
     reports.sort_by_key(|r| std::cmp::Reverse(r.keys()));
     let mut it = reports.into_iter();
     let mut base = it.next().expect("a report from every reading thread");
     for r in it {
-        base.merge(r)?;
+        base.merge_on(r, threads)?;
     }
+    base.use_threads(threads);
     Ok(base)
 }
 
@@ -92,23 +94,36 @@ pub fn compute(
         jobs.iter().map(|j| &j.report),
         own.iter().filter_map(|f| f.as_ref()),
     );
-    let init = || State {
+    // Each thread's report is told its share of the files' flows when
+    // every block is read (no window and no shared filter, which can skip
+    // blocks unread): its tables then grow at once to what they will need.
+    let init = |share: u64| State {
         reports: kinds
             .iter()
             .zip(&options)
-            .map(|(k, o)| Report::with_options(k.clone(), max_keys, *o))
+            .map(|(k, o)| {
+                let mut r = Report::with_options(k.clone(), max_keys, *o);
+                r.expect_rows(share);
+                r
+            })
             .collect(),
         mask: Vec::new(),
         rows: Vec::new(),
         scratch: Scratch::default(),
     };
+    let threads = scan::threads(threads);
     let (states, summary) = match scan::open_files(&sel) {
         Some((files, mut summary)) => {
             let progress = scan::progress(&sel);
-            let s = scan::scan(&sel, shared.as_ref(), cols, scan::threads(threads));
+            let s = scan::scan(&sel, shared.as_ref(), cols, threads);
+            let share = if shared.is_none() && sel.window.is_all() {
+                files.iter().map(|f| f.flows()).sum::<u64>() / threads as u64
+            } else {
+                0
+            };
             let (states, stats) = s.unordered(
                 &files,
-                init,
+                || init(share),
                 |st: &mut State, part| {
                     progress.flows(part.rows.len());
                     st.add(&own, part.batch, part.rows)
@@ -125,7 +140,7 @@ pub fn compute(
                 projection: Projection::of_cols(all).with_times(),
                 ..sel
             };
-            let mut st = init();
+            let mut st = init(0);
             let mut batch = FlowBatch::new();
             let mut rows = Vec::new();
             let summary = read(&sel, |flows| {
@@ -149,7 +164,7 @@ pub fn compute(
         }
     }
     for (j, reports) in jobs.iter_mut().zip(per_job) {
-        j.report = merged(reports)?;
+        j.report = merged(reports, threads)?;
     }
     Ok(summary)
 }

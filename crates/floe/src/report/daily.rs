@@ -166,7 +166,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     }
     let mut reports = Vec::new();
     for ((r, (_, sort, records, title)), kind) in per_report.into_iter().zip(REPORTS).zip(&kinds) {
-        let r = merged(r)?;
+        let r = merged(r, crate::scan::threads(a.threads.threads))?;
         let sort = Sort::parse(sort)?;
         let rows = r.rows(sort, *records);
         let t = title.map_or_else(|| words::title(kind, sort, *records, 0), String::from);
