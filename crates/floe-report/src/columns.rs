@@ -151,7 +151,9 @@ impl Report {
     /// Adds the rows `rows` of a batch (indices into it, in any order; a
     /// filter's selection, or every row). The same as [`Report::add`] of
     /// those rows' flows, without building them. The batch must hold the
-    /// report's columns ([`Report::cols`]).
+    /// report's columns ([`Report::cols`]). A report told its rows
+    /// ([`Report::expect_rows`]) counts the whole batch as seen: give it
+    /// each batch once.
     pub fn add_batch(&mut self, b: &FlowBatch, rows: &[u32]) -> Result<(), ReportError> {
         b.require(self.cols())
             .map_err(|e| ReportError::MissingColumn(e.to_string()))?;

@@ -181,7 +181,7 @@ impl<K: SlotKey> Shard<K> {
     }
 
     /// Room for one more key, growing at once to room for `expected`
-    /// keys when more than half as many again are expected: a table of mostly new keys (a 3-part report's)
+    /// keys (and a tenth) when that is over half as many again as it holds: a table of mostly new keys (a 3-part report's)
     /// then moves its keys once or twice instead of at every growth by
     /// half, which had been a third of that report's time, in the moves
     /// and in the fresh pages each growth faults in.
@@ -445,10 +445,7 @@ impl<K: SlotKey> PackedTable<K> {
         }
         self.empty_key = None;
         self.len = 0;
-        self.outlook = Outlook {
-            left_per_seen: self.outlook.left_per_seen,
-            ..Outlook::default()
-        };
+        self.outlook = Outlook::default();
     }
 
     /// Adds `s` to `key`'s counters; false when the key is new and `full`.
@@ -524,7 +521,11 @@ impl<K: SlotKey> PackedTable<K> {
         for &h in hashes.iter().take(AHEAD) {
             ahead(self, h);
         }
-        let expected = self.expected_per_shard();
+        // Never past the report's cap (`room` more keys): a projection
+        // is a guess, and the cap bounds what a report may hold.
+        let expected = self
+            .expected_per_shard()
+            .min(self.len.saturating_add(room).div_ceil(SHARDS));
         let mut r = Ok(());
         for j in 0..keys.len() {
             if let Some(&h) = hashes.get(j + AHEAD) {
@@ -565,7 +566,10 @@ impl<K: SlotKey> PackedTable<K> {
             self.len += 1;
         }
         self.hashes = hashes;
-        self.offered(keys.len());
+        self.offered(match r {
+            Ok(()) => keys.len(),
+            Err(j) => j,
+        });
         r
     }
 
@@ -615,6 +619,8 @@ impl<K: SlotKey> PackedTable<K> {
             })
         };
         self.len += added;
+        // Keys no rows brought: the rate of new keys would count them.
+        self.outlook = Outlook::default();
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&K, &Counters)> {
@@ -801,13 +807,41 @@ mod tests {
         // Told too many rows (flows counted but never given), a table
         // that never sees a sixteenth of them grows by half, as blind;
         // told too few, it grows by half again past what it was told.
-        let (over, _) = filled(n, Some(n * 20));
-        let (under, _) = filled(n, Some(n / 3));
+        let (over, moved_over) = filled(n, Some(n * 20));
+        let (under, moved_under) = filled(n, Some(n / 3));
         for t in [&over, &under] {
             assert_eq!(t.len(), blind.len());
             assert!(blind.iter().all(|(k, c)| t.get(k) == Some(c)));
         }
-        assert!(slots(&under) * 72 >= under.len() * 100);
+        assert_eq!((slots(&over), moved_over), (slots(&blind), moved_blind));
+        assert!(
+            moved_under > moved_told,
+            "{moved_under} moved when told too few"
+        );
+        // Never past the cap: a table that may hold 100 k keys more is
+        // not grown for the 540 k it would otherwise expect.
+        let mut capped = PackedTable::new();
+        let keys: Vec<u64> = (0..n).collect();
+        let mut seen = 0u64;
+        for batch in keys.chunks(4096) {
+            if seen > 0 {
+                capped.expect(n.saturating_sub(seen) as f64 / seen as f64);
+            }
+            let room = 100_000usize.saturating_sub(capped.len());
+            if capped
+                .bump_many(batch, |_| false, |j| sample(batch[j]), room)
+                .is_err()
+            {
+                break;
+            }
+            seen += batch.len() as u64;
+        }
+        assert_eq!(capped.len(), 100_000);
+        assert!(
+            slots(&capped) * 72 <= 100_000 * 100 * 3 / 2,
+            "{} slots",
+            slots(&capped)
+        );
         // A table of mostly old keys grows by half, told or not: its rate
         // of new keys falls as it fills, and a projection would overshoot.
         let few_new = |i: u64| if i.is_multiple_of(4) { i } else { i % 5000 };

@@ -423,9 +423,11 @@ impl Report {
     }
 
     /// Tells the report that about `rows` rows are to be added to it in
-    /// all (a thread's share of the files it reads): a table of mostly
-    /// new keys then grows at once to the size the rest of the rows will
-    /// need, instead of by half many times over.
+    /// all (a thread's share of the files it reads), counted as
+    /// [`Report::add_batch`] counts them: a whole batch per call, before
+    /// any filter. A table of mostly new keys then grows at once to the
+    /// size the rest of the rows will need, instead of by half many times
+    /// over. [`Report::clear`] forgets it.
     pub fn expect_rows(&mut self, rows: u64) {
         self.rows_expected = rows;
     }
@@ -466,6 +468,7 @@ impl Report {
         self.first_ms = fresh.first_ms;
         self.last_ms = fresh.last_ms;
         self.rows_seen = 0;
+        self.rows_expected = 0;
     }
 
     /// The catalog fields the report reads: its type's, and the masks and
@@ -666,7 +669,8 @@ impl Report {
         };
         // A large table's slots are read on every thread the report may
         // use, a part each: reading them was memory's pace on one core.
-        let pieces = if self.keys() >= PARALLEL_ROWS {
+        // (Every row asked for: one thread, the rows gathered once.)
+        let pieces = if self.keys() >= PARALLEL_ROWS && records.is_some() {
             self.threads.clamp(1, crate::packed::SHARDS)
         } else {
             1

@@ -267,6 +267,16 @@ fn a_large_report_merged_and_ranked_on_two_threads_answers_as_on_one() {
     let batch = FlowBatch::from_flows(&fl);
     let half = fl.len() / 2;
     let rows: Vec<u32> = (0..fl.len() as u32).collect();
+    // Batches of 4096 flows, each given once, as the scan gives blocks.
+    let batches: Vec<(usize, FlowBatch)> = (0..fl.len())
+        .step_by(4096)
+        .map(|at| {
+            (
+                at,
+                FlowBatch::from_flows(&fl[at..(at + 4096).min(fl.len())]),
+            )
+        })
+        .collect();
     for kind in [
         "ip-source/destination-address/ip-destination-port",
         "ip-source-address",
@@ -274,13 +284,13 @@ fn a_large_report_merged_and_ranked_on_two_threads_answers_as_on_one() {
         let t = ReportType::parse(kind).unwrap();
         let mut one = Report::new(t.clone(), usize::MAX);
         one.add_batch(&batch, &rows).unwrap();
-        // Two threads' shares, each told its rows, fed 4096 rows at a
-        // time as the scan does.
+        // Two threads' shares, each told its rows.
         let share = |range: std::ops::Range<usize>| {
             let mut r = Report::new(t.clone(), usize::MAX);
             r.expect_rows(range.len() as u64);
-            for chunk in rows[range].chunks(4096) {
-                r.add_batch(&batch, chunk).unwrap();
+            for (_, b) in batches.iter().filter(|(at, _)| range.contains(at)) {
+                let every: Vec<u32> = (0..b.len() as u32).collect();
+                r.add_batch(b, &every).unwrap();
             }
             r
         };
