@@ -335,7 +335,7 @@ impl Report {
             // Only the rows that count go to the table, their keys side by
             // side: it then hashes and fetches ahead no key it would skip
             // (the IPv6 rows' and the empty flows').
-            let room = self.max_keys.saturating_sub(self.keys());
+            let room = self.room();
             sc.at.clear();
             sc.packed.clear();
             for j in 0..m {
@@ -348,9 +348,7 @@ impl Report {
             let done =
                 self.compact
                     .bump_many(&sc.packed, |_| false, |k| sample(at[k] as usize), room);
-            if done.is_err() {
-                return Err(ReportError::TooManyKeys(self.max_keys));
-            }
+            self.capped(done)?;
             if parts.len() == 1 && parts[0].is_address() {
                 // One-part IPv6 keys, packed as the row path packs them,
                 // in one pass too.
@@ -363,14 +361,12 @@ impl Report {
                         sc.singles.push(Single::pack(&Val::V6(c.v6[i as usize])));
                     }
                 }
-                let room = self.max_keys.saturating_sub(self.keys());
+                let room = self.room();
                 let at = &sc.at;
                 let done =
                     self.single
                         .bump_many(&sc.singles, |_| false, |k| sample(at[k] as usize), room);
-                if done.is_err() {
-                    return Err(ReportError::TooManyKeys(self.max_keys));
-                }
+                self.capped(done)?;
                 return Ok(());
             }
             // Keys of several parts with an IPv6 part: wide keys, in one
@@ -418,30 +414,24 @@ impl Report {
                     _ => sc.wide.push(Key::pack(&k[..self.width]), sample(j)),
                 }
             }
-            let room = self.max_keys.saturating_sub(self.keys());
+            let room = self.room();
             let cut = &sc.cut_samples;
             let done = self
                 .compact
                 .bump_many(&sc.cut_keys, |_| false, |x| cut[x], room);
-            if done.is_err() {
-                return Err(ReportError::TooManyKeys(self.max_keys));
-            }
-            let room = self.max_keys.saturating_sub(self.keys());
+            self.capped(done)?;
+            let room = self.room();
             let duo = &sc.wide.duo_samples;
             let done = self
                 .duo
                 .bump_many(&sc.wide.duos, |_| false, |x| duo[x], room);
-            if done.is_err() {
-                return Err(ReportError::TooManyKeys(self.max_keys));
-            }
-            let room = self.max_keys.saturating_sub(self.keys());
+            self.capped(done)?;
+            let room = self.room();
             let wide = &sc.wide.wide_samples;
             let done = self
                 .wide
                 .bump_many(&sc.wide.wide, |_| false, |x| wide[x], room);
-            if done.is_err() {
-                return Err(ReportError::TooManyKeys(self.max_keys));
-            }
+            self.capped(done)?;
             return Ok(());
         }
         for j in 0..m {
@@ -463,6 +453,17 @@ impl Report {
             }
         }
         Ok(())
+    }
+
+    /// Keys the report may still take.
+    fn room(&self) -> usize {
+        self.max_keys.saturating_sub(self.keys())
+    }
+
+    /// A table's batch update as the report's: stopped at the cap, it had
+    /// too many keys.
+    fn capped(&self, done: Result<(), usize>) -> Result<(), ReportError> {
+        done.map_err(|_| ReportError::TooManyKeys(self.max_keys))
     }
 
     /// One row the general way (what [`Report::add`] does after the

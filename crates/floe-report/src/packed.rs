@@ -231,9 +231,7 @@ impl<K: SlotKey> Shard<K> {
             self.slots[i] = s;
         }
     }
-}
 
-impl<K: SlotKey> Shard<K> {
     /// Adds the keys of `theirs` (the same shard of another table), whose
     /// slots it frees; returns the number of keys new here and the bytes
     /// freed (theirs, and its own slots if it grew).
@@ -623,6 +621,7 @@ impl<K: SlotKey> PackedTable<K> {
         self.outlook = Outlook::default();
     }
 
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = (&K, &Counters)> {
         self.iter_part(0, 1)
     }
@@ -728,10 +727,6 @@ impl CompactTable {
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (u128, &Counters)> {
-        self.iter_part(0, 1)
-    }
-
     /// As [`PackedTable::iter_part`].
     pub fn iter_part(&self, part: usize, parts: usize) -> impl Iterator<Item = (u128, &Counters)> {
         let (two, four) = match self {
@@ -764,10 +759,17 @@ mod tests {
     /// them, the table told (as a report tells it) the rows to come per
     /// row seen when `told`; returns it and the keys its growths moved.
     fn filled(n: u64, told: Option<u64>) -> (PackedTable<u64>, usize) {
-        filled_with(n, told, |i| if i % 10 == 9 { i / 7 } else { i })
+        filled_with(n, told, |i| if i % 10 == 9 { i / 7 } else { i }, usize::MAX)
     }
 
-    fn filled_with(n: u64, told: Option<u64>, key: fn(u64) -> u64) -> (PackedTable<u64>, usize) {
+    /// As `filled`, keys `key(i)`, and at most `cap` of them (the rows
+    /// past the cap's stop not given).
+    fn filled_with(
+        n: u64,
+        told: Option<u64>,
+        key: fn(u64) -> u64,
+        cap: usize,
+    ) -> (PackedTable<u64>, usize) {
         let mut t = PackedTable::new();
         let keys: Vec<u64> = (0..n).map(key).collect();
         let mut seen = 0u64;
@@ -775,8 +777,12 @@ mod tests {
             if let Some(rows) = told.filter(|_| seen > 0) {
                 t.expect(rows.saturating_sub(seen) as f64 / seen as f64);
             }
-            t.bump_many(batch, |_| false, |j| sample(batch[j]), usize::MAX)
-                .unwrap();
+            let room = cap.saturating_sub(t.len());
+            if t.bump_many(batch, |_| false, |j| sample(batch[j]), room)
+                .is_err()
+            {
+                break;
+            }
             seen += batch.len() as u64;
         }
         let moved = t.shards.iter().map(|s| s.moved).sum();
@@ -820,22 +826,7 @@ mod tests {
         );
         // Never past the cap: a table that may hold 100 k keys more is
         // not grown for the 540 k it would otherwise expect.
-        let mut capped = PackedTable::new();
-        let keys: Vec<u64> = (0..n).collect();
-        let mut seen = 0u64;
-        for batch in keys.chunks(4096) {
-            if seen > 0 {
-                capped.expect(n.saturating_sub(seen) as f64 / seen as f64);
-            }
-            let room = 100_000usize.saturating_sub(capped.len());
-            if capped
-                .bump_many(batch, |_| false, |j| sample(batch[j]), room)
-                .is_err()
-            {
-                break;
-            }
-            seen += batch.len() as u64;
-        }
+        let (capped, _) = filled_with(n, Some(n), |i| i, 100_000);
         assert_eq!(capped.len(), 100_000);
         assert!(
             slots(&capped) * 72 <= 100_000 * 100 * 3 / 2,
@@ -845,8 +836,8 @@ mod tests {
         // A table of mostly old keys grows by half, told or not: its rate
         // of new keys falls as it fills, and a projection would overshoot.
         let few_new = |i: u64| if i.is_multiple_of(4) { i } else { i % 5000 };
-        let (blind, moved_blind) = filled_with(n, None, few_new);
-        let (told, moved_told) = filled_with(n, Some(n), few_new);
+        let (blind, moved_blind) = filled_with(n, None, few_new, usize::MAX);
+        let (told, moved_told) = filled_with(n, Some(n), few_new, usize::MAX);
         assert_eq!((slots(&told), moved_told), (slots(&blind), moved_blind));
     }
 

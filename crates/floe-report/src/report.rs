@@ -847,12 +847,7 @@ impl Report {
     /// Every key of the four tables with its counters; a packed key is
     /// widened only when compared.
     fn entries(&self) -> impl Iterator<Item = (KeyRef<'_>, &Counters)> {
-        self.compact
-            .iter()
-            .map(|(k, c)| (KeyRef::Compact(k), c))
-            .chain(self.single.iter().map(|(k, c)| (KeyRef::Single(k), c)))
-            .chain(self.duo.iter().map(|(k, c)| (KeyRef::Duo(k), c)))
-            .chain(self.wide.iter().map(|(k, c)| (KeyRef::Wide(k), c)))
+        self.entries_part(0, 1)
     }
 }
 
