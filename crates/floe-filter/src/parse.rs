@@ -120,11 +120,35 @@ fn parse_at_depth(
     if p.peek() == &Tok::End {
         return Ok(Expr::Any);
     }
+    let start = p.toks[0].clone();
     let e = p.or()?;
     if p.peek() != &Tok::End {
         return Err(p.err("\"and\", \"or\" or the end of the expression"));
     }
+    // The tree as printed nests deeper than the text it came from (every
+    // "and" and "or" group is printed in parentheses, and so is a test of
+    // either end): bounded too, what parses prints as text that parses.
+    if depth == 0 && printed_nesting(&e) > MAX_NESTING {
+        return Err(p.err_msg(
+            &start,
+            format!(
+                "nesting deeper than {MAX_NESTING} once \"and\"/\"or\" groups and tests of \
+                 either end are counted"
+            ),
+        ));
+    }
     Ok(e)
+}
+
+/// How deep `e` nests as printed: a level per "not" and per "and"/"or"
+/// group (the parser's recursion bounds this to a few times
+/// [`MAX_NESTING`]).
+fn printed_nesting(e: &Expr) -> usize {
+    match e {
+        Expr::Not(x) => 1 + printed_nesting(x),
+        Expr::And(v) | Expr::Or(v) => 1 + v.iter().map(printed_nesting).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn lower(t: &Tok) -> Option<String> {
