@@ -26,7 +26,9 @@
 //! 65535) is refused with the range. Without `src`/`dst` an address, port,
 //! AS or interface test matches either end. A TIME without an offset is
 //! read in the zone of the [`Options`] (UTC by default). `#` starts a
-//! comment. Parentheses and `not` nest at most [`MAX_NESTING`] deep.
+//! comment. Parentheses and `not` nest at most [`MAX_NESTING`] deep, and
+//! so does the filter as printed, where every "and"/"or" group and every
+//! test of either end is a level of its own.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
