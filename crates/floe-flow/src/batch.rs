@@ -239,6 +239,32 @@ impl AddrColumn {
         self.v6.clear();
     }
 
+    /// Appends the address `field` gives of each flow: one pass for the
+    /// families and IPv4 values, and one for the IPv6 values only when
+    /// the column has some.
+    pub fn extend(&mut self, flows: &[Flow], field: impl Fn(&Flow) -> IpAddr) {
+        let had_v6 = self.any_v6();
+        let mut v6 = false;
+        self.family.extend(flows.iter().map(|f| {
+            let is_v6 = field(f).is_ipv6();
+            v6 |= is_v6;
+            u8::from(is_v6)
+        }));
+        self.v4.extend(flows.iter().map(|f| match field(f) {
+            IpAddr::V4(a) => u32::from(a),
+            IpAddr::V6(_) => 0,
+        }));
+        if v6 && !had_v6 {
+            self.v6.resize(self.family.len() - flows.len(), 0);
+        }
+        if v6 || had_v6 {
+            self.v6.extend(flows.iter().map(|f| match field(f) {
+                IpAddr::V4(_) => 0,
+                IpAddr::V6(a) => u128::from(a),
+            }));
+        }
+    }
+
     /// Appends an address; the first IPv6 address fills `v6` with zeros for the
     /// IPv4 rows before it.
     pub fn push(&mut self, a: IpAddr) {
@@ -401,7 +427,20 @@ impl FlowBatch {
 
     /// Refills the batch from `flows`, keeping only the columns of `cols`.
     pub fn fill_from(&mut self, flows: &[Flow], cols: ColSet) {
-        self.reset(flows.len(), cols);
+        self.reset(0, cols);
+        self.extend_from_flows(flows);
+    }
+
+    /// Appends `flows`, the columns the batch holds. One pass per column:
+    /// each is a sequential write, and a run of flows that fits the cache
+    /// is read from it after the first pass (the store's writer appends
+    /// the flows as they arrive, in runs of that size).
+    pub fn extend_from_flows(&mut self, flows: &[Flow]) {
+        if self.cols == ColSet::ALL {
+            return self.extend_every_column(flows);
+        }
+        let cols = self.cols;
+        self.len += flows.len();
         macro_rules! fill {
             ($c:expr, $v:ident, $f:ident) => {
                 if cols.has($c) {
@@ -431,9 +470,7 @@ impl FlowBatch {
         macro_rules! addr {
             ($c:expr, $v:ident) => {
                 if cols.has($c) {
-                    for f in flows {
-                        self.$v.push(f.$v);
-                    }
+                    self.$v.extend(flows, |f| f.$v);
                 }
             };
         }
@@ -441,6 +478,134 @@ impl FlowBatch {
         addr!(Col::SrcAddr, src_addr);
         addr!(Col::DstAddr, dst_addr);
         addr!(Col::NextHop, next_hop);
+    }
+
+    /// [`FlowBatch::extend_from_flows`] for a batch of every column (the
+    /// store's writer): one pass over the rows, each flow's fields stored
+    /// to their columns, then a pass per address field for its IPv6
+    /// values when it has some. A pass per column read a row's cache
+    /// line for every field, and took as long as compressing the block.
+    fn extend_every_column(&mut self, flows: &[Flow]) {
+        let (at, n) = (self.len, flows.len());
+        self.len += n;
+        macro_rules! tail {
+            ($($v:ident).+) => {{
+                self.$($v).+.resize(at + n, Default::default());
+                &mut self.$($v).+[at..]
+            }};
+        }
+        let start_ms = tail!(start_ms);
+        let end_ms = tail!(end_ms);
+        let source_id = tail!(source_id);
+        let src_port = tail!(src_port);
+        let dst_port = tail!(dst_port);
+        let protocol = tail!(protocol);
+        let tcp_flags = tail!(tcp_flags);
+        let tos = tail!(tos);
+        let packets = tail!(packets);
+        let octets = tail!(octets);
+        let input_if = tail!(input_if);
+        let output_if = tail!(output_if);
+        let src_as = tail!(src_as);
+        let dst_as = tail!(dst_as);
+        let src_mask = tail!(src_mask);
+        let dst_mask = tail!(dst_mask);
+        let sampling = tail!(sampling_interval);
+        let engine_type = tail!(engine_type);
+        let engine_id = tail!(engine_id);
+        let had_v6 = [
+            self.exporter.any_v6(),
+            self.src_addr.any_v6(),
+            self.dst_addr.any_v6(),
+            self.next_hop.any_v6(),
+        ];
+        // IPv6 values are written for every row of the run, after the
+        // column's earlier rows when it has IPv6 values already, else from
+        // its start, and dropped again below if the run has none: cheaper
+        // than a second pass over the rows for the columns that do.
+        macro_rules! v6_tail {
+            ($v:ident) => {{
+                let from = self.$v.v6.len();
+                self.$v.v6.resize(from + n, 0);
+                &mut self.$v.v6[from..]
+            }};
+        }
+        let mut exporter = (
+            tail!(exporter.family),
+            tail!(exporter.v4),
+            v6_tail!(exporter),
+        );
+        let mut src_addr = (
+            tail!(src_addr.family),
+            tail!(src_addr.v4),
+            v6_tail!(src_addr),
+        );
+        let mut dst_addr = (
+            tail!(dst_addr.family),
+            tail!(dst_addr.v4),
+            v6_tail!(dst_addr),
+        );
+        let mut next_hop = (
+            tail!(next_hop.family),
+            tail!(next_hop.v4),
+            v6_tail!(next_hop),
+        );
+        let mut v6 = [false; 4];
+        for (i, f) in flows.iter().enumerate() {
+            start_ms[i] = f.start_ms;
+            end_ms[i] = f.end_ms;
+            source_id[i] = f.source_id;
+            src_port[i] = f.src_port;
+            dst_port[i] = f.dst_port;
+            protocol[i] = f.protocol;
+            tcp_flags[i] = f.tcp_flags;
+            tos[i] = f.tos;
+            packets[i] = f.packets;
+            octets[i] = f.octets;
+            input_if[i] = f.input_if;
+            output_if[i] = f.output_if;
+            src_as[i] = f.src_as;
+            dst_as[i] = f.dst_as;
+            src_mask[i] = f.src_mask;
+            dst_mask[i] = f.dst_mask;
+            sampling[i] = f.sampling_interval;
+            engine_type[i] = f.engine_type;
+            engine_id[i] = f.engine_id;
+            for (k, (col, a)) in [
+                (&mut exporter, f.exporter),
+                (&mut src_addr, f.src_addr),
+                (&mut dst_addr, f.dst_addr),
+                (&mut next_hop, f.next_hop),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let (family, x4, x6) = match a {
+                    IpAddr::V4(a) => (0, u32::from(a), 0),
+                    IpAddr::V6(a) => (1, 0, u128::from(a)),
+                };
+                col.0[i] = family;
+                col.1[i] = x4;
+                col.2[i] = x6;
+                v6[k] |= family != 0;
+            }
+        }
+        for (k, c) in [
+            &mut self.exporter,
+            &mut self.src_addr,
+            &mut self.dst_addr,
+            &mut self.next_hop,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            match (had_v6[k], v6[k]) {
+                (false, false) => c.v6.clear(),
+                // The column's first IPv6 values: zeros for its earlier rows.
+                (false, true) => drop(c.v6.splice(0..0, std::iter::repeat_n(0, at))),
+                (true, _) => {}
+            }
+        }
     }
 
     /// Row `i` as a [`Flow`], the fields the batch lacks zero (0.0.0.0
@@ -749,5 +914,71 @@ mod tests {
         assert_eq!(s.num(Col::DstPort).range, Some((0, 9)));
         assert_eq!(s.addr(Col::SrcAddr).v6_count, 4);
         assert!(s.num(Col::DstPort).may_hold(9) && !s.num(Col::DstPort).may_hold(10));
+    }
+
+    /// Flows appended in runs read back as the rows they were, whichever
+    /// run brings a field's first IPv6 address (the one-pass fill of every
+    /// column keeps IPv6 values only for fields that have some), and
+    /// through the column-by-column fill of a projection the same.
+    #[test]
+    fn runs_appended_read_back_as_their_rows() {
+        let v6 = |i: u32| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i as u16));
+        let v4 = |i: u32| IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+        // Flow i: IPv6 source from flow 40 on, IPv6 destination on every
+        // seventh flow, IPv6 next hop only at flow 95.
+        let flows: Vec<Flow> = (0..100u32)
+            .map(|i| Flow {
+                start_ms: i64::from(i) * 3,
+                end_ms: i64::from(i) * 3 - 1,
+                source_id: i % 2,
+                src_port: i as u16,
+                dst_port: 443,
+                protocol: 6,
+                tcp_flags: i as u16 % 64,
+                tos: 1,
+                packets: u64::from(i),
+                octets: u64::from(i) << 33,
+                input_if: i,
+                output_if: i + 1,
+                src_as: 64_512 + i,
+                dst_as: 7,
+                src_mask: 24,
+                dst_mask: (i % 33) as u8,
+                sampling_interval: 1000,
+                engine_type: 1,
+                engine_id: 2,
+                exporter: v4(1),
+                src_addr: if i >= 40 { v6(i) } else { v4(i) },
+                dst_addr: if i % 7 == 0 { v6(i) } else { v4(i + 1) },
+                next_hop: if i == 95 { v6(1) } else { v4(0) },
+            })
+            .collect();
+        for runs in [vec![100], vec![40, 60], vec![1, 39, 1, 54, 5], vec![95, 5]] {
+            let mut b = FlowBatch::new();
+            b.reset(0, ColSet::ALL);
+            let mut at = 0;
+            for n in &runs {
+                b.extend_from_flows(&flows[at..at + n]);
+                at += n;
+            }
+            assert_eq!(b.to_flows(), flows, "runs {runs:?}");
+            assert!(!b.exporter.any_v6(), "runs {runs:?}: no IPv6 exporter");
+            assert_eq!(b.next_hop.v6.len(), flows.len(), "runs {runs:?}");
+            assert_eq!(b.src_addr.v6.len(), flows.len(), "runs {runs:?}");
+            let mut some = FlowBatch::new();
+            let cols = ColSet::NONE.with(Col::SrcAddr).with(Col::Octets);
+            some.reset(0, cols);
+            at = 0;
+            for n in &runs {
+                some.extend_from_flows(&flows[at..at + n]);
+                at += n;
+            }
+            for (i, f) in flows.iter().enumerate() {
+                assert_eq!(
+                    (some.row(i).src_addr, some.row(i).octets),
+                    (f.src_addr, f.octets)
+                );
+            }
+        }
     }
 }

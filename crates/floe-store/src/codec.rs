@@ -18,12 +18,13 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use floe_flow::Flow;
+use floe_flow::{AddrColumn, ColSet, Flow, FlowBatch};
 
 use crate::error::BlockError;
 use crate::format::{
     BlockHeader, BLOCK_HEADER_LEN, CHUNK_HEADER_LEN, MAX_BLOCK_RECORDS, MAX_COLUMNS,
 };
+use crate::planes::PlaneCompressor;
 
 /// Column ids, in the order they are written.
 pub(crate) mod col {
@@ -68,58 +69,22 @@ pub(crate) const ENC_RAW: u8 = 2;
 /// Rows assembled at a time when decoding (keeps the working set in L1).
 const BATCH: usize = 128;
 
-/// Shortest match zstd looks for. Byte planes repeat in short runs that
-/// zstd's entropy stage codes as well as its match finder would, and the
-/// level's default (5 or 6 bytes) made the match finder the largest cost.
-/// A longer minimum match compresses faster at the same size (`cargo
-/// bench -p floe-benches --bench store`). Negative levels are faster
-/// still but much larger: they give up entropy coding of literals, which
-/// is most of what compresses planes.
-const MIN_MATCH: u32 = 7;
-
-/// Calls macro `$m` with the scalar column ids, in column order: the one
-/// list the encoder's gathers and its first pass share.
-macro_rules! with_scalar_ids {
-    ($m:ident) => {
-        $m!(
-            col::START,
-            col::END,
-            col::SOURCE_ID,
-            col::SRC_PORT,
-            col::DST_PORT,
-            col::PROTOCOL,
-            col::TCP_FLAGS,
-            col::TOS,
-            col::PACKETS,
-            col::OCTETS,
-            col::INPUT_IF,
-            col::OUTPUT_IF,
-            col::SRC_AS,
-            col::DST_AS,
-            col::SRC_MASK,
-            col::DST_MASK,
-            col::SAMPLING,
-            col::ENGINE_TYPE,
-            col::ENGINE_ID
-        )
-    };
-}
-
 /// Encodes runs of flows into block bodies. Keeps its zstd context and
 /// scratch buffers between blocks.
 pub struct BlockEncoder {
-    compressor: zstd::bulk::Compressor<'static>,
-    /// The zstd window (and so block) size set for the current plane size.
-    window_log: u32,
+    compressor: PlaneCompressor,
     /// The column being written, when its values fit 64 bits (all but
     /// IPv6 addresses): a u64 is shifted and compared in one instruction,
     /// a u128 in several with a branch (the u128-only encoder spent a
     /// quarter of floed's write thread on it).
     narrow: Vec<u64>,
-    /// An address field's IPv4 values, while its family column is written.
-    v4: Vec<u64>,
     /// The column being written, for IPv6 addresses.
     wide: Vec<u128>,
+    /// [`BlockEncoder::encode`]'s flows as columns.
+    rows: FlowBatch,
+    /// An address field's IPv4 values, when some of the field's values
+    /// are IPv6.
+    v4s: Vec<u32>,
     planes: Vec<u8>,
     compressed: Vec<u8>,
     /// The statistics chunk being gathered (`stats.rs`).
@@ -131,14 +96,12 @@ pub struct BlockEncoder {
 impl BlockEncoder {
     /// A block encoder at zstd `level`; fails only when zstd cannot make a compression context.
     pub fn new(level: i32) -> std::io::Result<Self> {
-        let mut compressor = zstd::bulk::Compressor::new(level)?;
-        compressor.set_parameter(zstd::zstd_safe::CParameter::MinMatch(MIN_MATCH))?;
         Ok(BlockEncoder {
-            compressor,
-            window_log: 0,
+            compressor: PlaneCompressor::new(level)?,
             narrow: Vec::new(),
-            v4: Vec::new(),
             wide: Vec::new(),
+            rows: FlowBatch::new(),
+            v4s: Vec::new(),
             planes: Vec::new(),
             compressed: Vec::new(),
             stats: crate::stats::StatsWriter::default(),
@@ -154,99 +117,94 @@ impl BlockEncoder {
     }
 
     /// Appends the block body for `flows` (block header then column chunks)
-    /// to `out` and returns the block header.
-    ///
-    /// One pass over the flows finds the header's figures and, for every
-    /// column, whether it is constant and how wide its values are; then
-    /// only the columns that vary are gathered, one at a time, straight
-    /// from the flows. (Blocks hold 16384 flows of 136 bytes by default,
-    /// more than a core's L2 cache, so each pass over them costs; a
-    /// collector's source id, sampling, engine and exporter columns are
-    /// usually constant and cost no pass at all.)
+    /// to `out` and returns the block header: the flows are laid out as
+    /// columns (a [`FlowBatch`]) and encoded by [`BlockEncoder::encode_batch`].
     pub fn encode(&mut self, flows: &[Flow], out: &mut Vec<u8>) -> std::io::Result<BlockHeader> {
-        let summary = Summary::of(flows);
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.fill_from(flows, ColSet::ALL);
+        let head = self.encode_batch(&rows, out);
+        self.rows = rows;
+        head
+    }
+
+    /// Appends the block body for the flows of `batch`, which must hold
+    /// every column, to `out` and returns the block header.
+    ///
+    /// Every pass reads one column's vector from start to end: whether it
+    /// varies and how wide its values are, then its byte planes. (Gathering
+    /// a column from 136-byte [`Flow`] rows read a cache line per flow per
+    /// column, and a block of rows is larger than a core's L2 cache.)
+    pub fn encode_batch(
+        &mut self,
+        batch: &FlowBatch,
+        out: &mut Vec<u8>,
+    ) -> std::io::Result<BlockHeader> {
+        batch
+            .require(ColSet::ALL)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        let n = batch.len();
+        let times = Times::of(&batch.start_ms, &batch.end_ms);
+        let sum = |v: &[u64]| v.iter().fold(0u64, |a, x| a.saturating_add(*x));
         let head = BlockHeader {
-            records: flows.len() as u32,
+            records: n as u32,
             columns: col::COUNT as u16 + u16::from(self.statistics),
-            min_start_ms: summary.min_start_ms,
-            max_end_ms: summary.max_end_ms,
-            packets: summary.packets,
-            octets: summary.octets,
+            min_start_ms: times.start.0,
+            max_end_ms: times.max_end,
+            packets: sum(&batch.packets),
+            octets: sum(&batch.octets),
         };
-        let base = head.min_start_ms;
         out.extend_from_slice(&head.encode());
         self.stats.on = self.statistics;
-        self.stats.begin(&summary.times);
+        self.stats.begin(&crate::stats::Times {
+            start: times.start,
+            end: times.end,
+        });
 
-        macro_rules! scalar {
-            ($id:expr) => {{
-                let k = usize::from($id);
-                if summary.varies[k] {
-                    self.narrow.clear();
-                    self.narrow
-                        .extend(flows.iter().map(|f| scalar::<{ $id }>(f, base)));
-                    self.stats.scalar($id, &self.narrow, summary.or[k]);
-                    self.write_planes($id, width_of(summary.or[k]), out)?;
-                } else {
-                    let v = summary.first[k];
-                    self.write_chunk($id, flows.len(), width_of(v), Some(u128::from(v)), out)?;
-                }
-            }};
-        }
-        macro_rules! scalars {
-            ($($id:expr),*) => {{ $( scalar!($id); )* }};
-        }
-        with_scalar_ids!(scalars);
+        // Times: the start relative to the block's earliest, the end
+        // relative to the start (zigzag: an exporter may send an end
+        // before the start).
+        let mut derived = std::mem::take(&mut self.narrow);
+        derived.clear();
+        derived.extend(
+            batch
+                .start_ms
+                .iter()
+                .map(|s| s.wrapping_sub(head.min_start_ms) as u64),
+        );
+        self.lanes(col::START, &derived, false, out)?;
+        derived.clear();
+        derived.extend(
+            batch
+                .start_ms
+                .iter()
+                .zip(&batch.end_ms)
+                .map(|(s, e)| zigzag(e.wrapping_sub(*s))),
+        );
+        self.lanes(col::END, &derived, false, out)?;
+        self.narrow = derived;
 
-        macro_rules! address {
-            ($id:expr, $field:ident) => {{
-                let k = usize::from(($id - col::EXPORTER) / 3);
-                match (summary.addresses_vary[k], flows.first().map(|f| f.$field)) {
-                    (false, first) => {
-                        // The same address in every flow (or no flow).
-                        let n = flows.len();
-                        let (fam, v4, v6) = match first {
-                            Some(IpAddr::V4(a)) => (0, (n, u128::from(u32::from(a))), (0, 0)),
-                            Some(IpAddr::V6(a)) => (1, (0, 0), (n, u128::from(a))),
-                            None => (0, (0, 0), (0, 0)),
-                        };
-                        self.write_chunk($id, n, 1, Some(fam), out)?;
-                        self.write_chunk($id + 1, v4.0, width_of_wide(v4.1), Some(v4.1), out)?;
-                        self.write_chunk($id + 2, v6.0, width_of_wide(v6.1), Some(v6.1), out)?;
-                    }
-                    (true, _) => {
-                        // One pass splits the addresses by family: the family
-                        // column goes to `narrow`, the IPv4 values to `v4`,
-                        // the IPv6 ones to `wide`.
-                        self.narrow.clear();
-                        self.v4.clear();
-                        self.wide.clear();
-                        for f in flows {
-                            match f.$field {
-                                IpAddr::V4(a) => {
-                                    self.narrow.push(0);
-                                    self.v4.push(u64::from(u32::from(a)));
-                                }
-                                IpAddr::V6(a) => {
-                                    self.narrow.push(1);
-                                    self.wide.push(u128::from(a));
-                                }
-                            }
-                        }
-                        self.write_narrow($id, out)?;
-                        std::mem::swap(&mut self.narrow, &mut self.v4);
-                        self.stats.v4($id + 1, &self.narrow);
-                        self.stats.v6($id + 2, &self.wide);
-                        self.write_narrow($id + 1, out)?;
-                        self.write_wide($id + 2, out)?;
-                    }
-                }
-            }};
-        }
-        address!(col::EXPORTER, exporter);
-        address!(col::SRC_ADDR, src_addr);
-        address!(col::DST_ADDR, dst_addr);
-        address!(col::NEXT_HOP, next_hop);
+        self.lanes(col::SOURCE_ID, &batch.source_id, true, out)?;
+        self.lanes(col::SRC_PORT, &batch.src_port, true, out)?;
+        self.lanes(col::DST_PORT, &batch.dst_port, true, out)?;
+        self.lanes(col::PROTOCOL, &batch.protocol, true, out)?;
+        self.lanes(col::TCP_FLAGS, &batch.tcp_flags, true, out)?;
+        self.lanes(col::TOS, &batch.tos, true, out)?;
+        self.lanes(col::PACKETS, &batch.packets, true, out)?;
+        self.lanes(col::OCTETS, &batch.octets, true, out)?;
+        self.lanes(col::INPUT_IF, &batch.input_if, true, out)?;
+        self.lanes(col::OUTPUT_IF, &batch.output_if, true, out)?;
+        self.lanes(col::SRC_AS, &batch.src_as, true, out)?;
+        self.lanes(col::DST_AS, &batch.dst_as, true, out)?;
+        self.lanes(col::SRC_MASK, &batch.src_mask, true, out)?;
+        self.lanes(col::DST_MASK, &batch.dst_mask, true, out)?;
+        self.lanes(col::SAMPLING, &batch.sampling_interval, true, out)?;
+        self.lanes(col::ENGINE_TYPE, &batch.engine_type, true, out)?;
+        self.lanes(col::ENGINE_ID, &batch.engine_id, true, out)?;
+
+        self.address(col::EXPORTER, &batch.exporter, out)?;
+        self.address(col::SRC_ADDR, &batch.src_addr, out)?;
+        self.address(col::DST_ADDR, &batch.dst_addr, out)?;
+        self.address(col::NEXT_HOP, &batch.next_hop, out)?;
         // Last: a reader walks the chunk headers anyway (the frame's
         // checksum has read every byte of the block by then).
         if self.statistics {
@@ -255,28 +213,33 @@ impl BlockEncoder {
         Ok(head)
     }
 
-    /// Writes `self.narrow` as one column chunk.
-    fn write_narrow(&mut self, id: u8, out: &mut Vec<u8>) -> std::io::Result<()> {
-        let first = self.narrow.first().copied().unwrap_or(0);
-        let (or, diff) = self
-            .narrow
-            .iter()
-            .fold((0u64, 0u64), |(or, diff), v| (or | v, diff | (v ^ first)));
+    /// Writes one column of values that fit 64 bits: the value when it is
+    /// constant, else its byte planes (and its statistics when `stats`).
+    fn lanes<T: Lane>(
+        &mut self,
+        id: u8,
+        values: &[T],
+        stats: bool,
+        out: &mut Vec<u8>,
+    ) -> std::io::Result<()> {
+        let first = values.first().map_or(0, |v| v.wide());
+        let (or, diff) = values.iter().fold((0u64, 0u64), |(or, diff), v| {
+            let v = v.wide();
+            (or | v, diff | (v ^ first))
+        });
         if diff == 0 {
             return self.write_chunk(
                 id,
-                self.narrow.len(),
+                values.len(),
                 width_of(first),
                 Some(u128::from(first)),
                 out,
             );
         }
-        self.write_planes(id, width_of(or), out)
-    }
-
-    /// Writes `self.narrow`, which varies, as byte planes of `width` bytes.
-    fn write_planes(&mut self, id: u8, width: usize, out: &mut Vec<u8>) -> std::io::Result<()> {
-        let values = &self.narrow;
+        if stats {
+            self.stats.scalar(id, values, or);
+        }
+        let width = width_of(or);
         let n = values.len();
         self.planes.clear();
         self.planes.resize(n * width, 0);
@@ -284,15 +247,75 @@ impl BlockEncoder {
         for (b, plane) in self.planes.chunks_exact_mut(n).enumerate() {
             let shift = 8 * b as u32;
             for (dst, v) in plane.iter_mut().zip(values) {
-                *dst = (v >> shift) as u8;
+                *dst = (v.wide() >> shift) as u8;
             }
         }
         self.write_chunk(id, n, width, None, out)
     }
 
-    /// Writes `self.wide` as one column chunk.
-    fn write_wide(&mut self, id: u8, out: &mut Vec<u8>) -> std::io::Result<()> {
-        let values = &self.wide;
+    /// Writes an address field's three columns: the family of each flow,
+    /// the IPv4 values of the IPv4 flows, the IPv6 values of the IPv6 ones.
+    fn address(&mut self, id: u8, a: &AddrColumn, out: &mut Vec<u8>) -> std::io::Result<()> {
+        let n = a.family.len();
+        let differs = |v: &[u32]| v.iter().fold(0, |d, x| d | (x ^ v[0])) != 0;
+        let varies = n > 0
+            && (a.family.iter().fold(0, |d, x| d | (x ^ a.family[0])) != 0
+                || differs(&a.v4)
+                || a.v6.iter().any(|x| *x != a.v6[0]));
+        if !varies {
+            // The same address in every flow (or no flow).
+            let (fam, v4, v6) = match (n > 0).then(|| a.get(0)) {
+                Some(IpAddr::V4(x)) => (0, (n, u128::from(u32::from(x))), (0, 0)),
+                Some(IpAddr::V6(x)) => (1, (0, 0), (n, u128::from(x))),
+                None => (0, (0, 0), (0, 0)),
+            };
+            self.write_chunk(id, n, 1, Some(fam), out)?;
+            self.write_chunk(id + 1, v4.0, width_of_wide(v4.1), Some(v4.1), out)?;
+            return self.write_chunk(id + 2, v6.0, width_of_wide(v6.1), Some(v6.1), out);
+        }
+        self.lanes(id, &a.family, false, out)?;
+        let mut v4 = std::mem::take(&mut self.v4s);
+        let mut v6 = std::mem::take(&mut self.wide);
+        v6.clear();
+        let v4_values = if a.any_v6() {
+            // Each family's values apart, without a branch per address
+            // (the families of a mix alternate unpredictably): every
+            // value is stored at its family's next slot, and only its
+            // family's count moves on.
+            v4.clear();
+            v4.resize(n, 0);
+            v6.resize(n, 0);
+            let (mut k4, mut k6) = (0, 0);
+            for ((f, x4), x6) in a.family.iter().zip(&a.v4).zip(&a.v6) {
+                v4[k4] = *x4;
+                v6[k6] = *x6;
+                let is_v6 = usize::from(*f & 1);
+                k6 += is_v6;
+                k4 += 1 - is_v6;
+            }
+            v4.truncate(k4);
+            v6.truncate(k6);
+            &v4[..]
+        } else {
+            &a.v4[..]
+        };
+        self.stats.v4(id + 1, v4_values);
+        let written = self.lanes(id + 1, v4_values, false, out).and_then(|()| {
+            self.stats.v6(id + 2, &v6);
+            self.write_wide_values(id + 2, &v6, out)
+        });
+        self.v4s = v4;
+        self.wide = v6;
+        written
+    }
+
+    /// Writes IPv6 values as one column chunk.
+    fn write_wide_values(
+        &mut self,
+        id: u8,
+        values: &[u128],
+        out: &mut Vec<u8>,
+    ) -> std::io::Result<()> {
         let n = values.len();
         let width = width_of_wide(values.iter().fold(0u128, |acc, v| acc | v));
         let first = values.first().copied().unwrap_or(0);
@@ -301,7 +324,8 @@ impl BlockEncoder {
         }
         self.planes.clear();
         self.planes.resize(n * width, 0);
-        // Each plane reads one u64 half (see `narrow`).
+        // Each plane reads one u64 half: a u128 shift is several
+        // instructions with a branch.
         for (b, plane) in self.planes.chunks_exact_mut(n).enumerate() {
             let (half, shift) = (64 * (b / 8) as u32, 8 * (b % 8) as u32);
             for (dst, v) in plane.iter_mut().zip(values) {
@@ -329,24 +353,11 @@ impl BlockEncoder {
             ENC_CONST
         } else {
             let raw_len = self.planes.len();
-            // A zstd block no larger than one plane: each plane (one byte
-            // of every value) then gets entropy tables of its own, which
-            // is smaller (18.4 against 19.8 bytes/flow on the measurement
-            // above) and no slower.
-            let window_log = plane_window_log(n);
-            if window_log != self.window_log {
-                self.compressor
-                    .set_parameter(zstd::zstd_safe::CParameter::WindowLog(window_log))?;
-                self.window_log = window_log;
-            }
-            self.compressed.clear();
-            self.compressed
-                .reserve(zstd::zstd_safe::compress_bound(raw_len));
-            // Note: zstd's WriteBuf for Vec writes from the start of the
-            // vector, hence the separate buffer.
+            // Each plane (one byte of every value) a zstd block of its
+            // own, entropy-coded with tables of its own (see `planes.rs`).
             let written = self
                 .compressor
-                .compress_to_buffer(&self.planes[..], &mut self.compressed)?;
+                .compress(&self.planes, n, &mut self.compressed)?;
             if written >= raw_len {
                 out.extend_from_slice(&self.planes);
                 ENC_RAW
@@ -366,114 +377,59 @@ impl BlockEncoder {
     }
 }
 
-/// What one pass over a block's flows finds: the header's figures, and
-/// per scalar column the first value, the OR of all values (its width)
-/// and whether any differs; per address field whether any differs.
-#[derive(Default)]
-struct Summary {
-    min_start_ms: i64,
-    max_end_ms: i64,
-    packets: u64,
-    octets: u64,
-    first: [u64; SCALARS],
-    or: [u64; SCALARS],
-    varies: [bool; SCALARS],
-    addresses_vary: [bool; 4],
-    times: crate::stats::Times,
+/// The unsigned integers a column holds in a [`FlowBatch`], read as u64
+/// (all but IPv6 addresses: a u64 is shifted and compared in one
+/// instruction, a u128 in several with a branch).
+pub(crate) trait Lane: Copy {
+    fn wide(self) -> u64;
 }
 
-/// Scalar columns: ids 0 to ENGINE_ID.
-const SCALARS: usize = col::ENGINE_ID as usize + 1;
-
-impl Summary {
-    fn of(flows: &[Flow]) -> Summary {
-        let Some(first) = flows.first() else {
-            return Summary::default();
-        };
-        let mut min_start = first.start_ms;
-        let mut max_start = first.start_ms;
-        let mut max_end = first.end_ms.max(first.start_ms);
-        let (mut min_end_raw, mut max_end_raw) = (first.end_ms, first.end_ms);
-        let (mut packets, mut octets) = (0u64, 0u64);
-        // Column START is relative to the block's earliest start, not known
-        // yet: its slot holds the raw start here and is fixed below.
-        let mut first_values = scalars(first, 0);
-        let mut or = [0u64; SCALARS];
-        let mut diff = [0u64; SCALARS];
-        let mut addresses_vary = [false; 4];
-        for f in flows {
-            min_start = min_start.min(f.start_ms);
-            max_start = max_start.max(f.start_ms);
-            max_end = max_end.max(f.end_ms.max(f.start_ms));
-            min_end_raw = min_end_raw.min(f.end_ms);
-            max_end_raw = max_end_raw.max(f.end_ms);
-            packets = packets.saturating_add(f.packets);
-            octets = octets.saturating_add(f.octets);
-            let v = scalars(f, 0);
-            for k in 1..SCALARS {
-                or[k] |= v[k];
-                diff[k] |= v[k] ^ first_values[k];
+macro_rules! lane {
+    ($($t:ty),*) => {$(
+        impl Lane for $t {
+            #[inline(always)]
+            fn wide(self) -> u64 {
+                u64::from(self)
             }
-            addresses_vary[0] |= f.exporter != first.exporter;
-            addresses_vary[1] |= f.src_addr != first.src_addr;
-            addresses_vary[2] |= f.dst_addr != first.dst_addr;
-            addresses_vary[3] |= f.next_hop != first.next_hop;
         }
-        let start = usize::from(col::START);
-        first_values[start] = first.start_ms.wrapping_sub(min_start) as u64;
-        or[start] = max_start.wrapping_sub(min_start) as u64;
-        diff[start] = u64::from(max_start != min_start);
-        Summary {
-            min_start_ms: min_start,
-            max_end_ms: max_end,
-            packets,
-            octets,
-            first: first_values,
-            or,
-            varies: diff.map(|d| d != 0),
-            addresses_vary,
-            times: crate::stats::Times {
-                start: (min_start, max_start),
-                end: (min_end_raw, max_end_raw),
+    )*};
+}
+lane!(u8, u16, u32, u64);
+
+/// A block's times: the header's and the statistics' figures.
+struct Times {
+    /// Smallest and largest start.
+    start: (i64, i64),
+    /// Smallest and largest end, as sent.
+    end: (i64, i64),
+    /// Largest of each flow's end and start (the header's end).
+    max_end: i64,
+}
+
+impl Times {
+    fn of(start: &[i64], end: &[i64]) -> Times {
+        let (Some(s0), Some(e0)) = (start.first(), end.first()) else {
+            return Times {
+                start: (0, 0),
+                end: (0, 0),
+                max_end: 0,
+            };
+        };
+        let (start, end, max_end) = start.iter().zip(end).fold(
+            ((*s0, *s0), (*e0, *e0), (*e0).max(*s0)),
+            |(s, e, m), (a, b)| {
+                (
+                    (s.0.min(*a), s.1.max(*a)),
+                    (e.0.min(*b), e.1.max(*b)),
+                    m.max(*b.max(a)),
+                )
             },
+        );
+        Times {
+            start,
+            end,
+            max_end,
         }
-    }
-}
-
-/// Every scalar column's value for one flow (start relative to `base`).
-#[inline(always)]
-fn scalars(f: &Flow, base: i64) -> [u64; SCALARS] {
-    macro_rules! values {
-        ($($id:expr),*) => { [$( scalar::<{ $id }>(f, base) ),*] };
-    }
-    with_scalar_ids!(values)
-}
-
-/// Scalar column `ID`'s value for one flow: a constant parameter, so that
-/// each column's gather loop compiles to its own field load.
-#[inline(always)]
-fn scalar<const ID: u8>(f: &Flow, base: i64) -> u64 {
-    match ID {
-        col::START => f.start_ms.wrapping_sub(base) as u64,
-        col::END => zigzag(f.end_ms.wrapping_sub(f.start_ms)),
-        col::SOURCE_ID => u64::from(f.source_id),
-        col::SRC_PORT => u64::from(f.src_port),
-        col::DST_PORT => u64::from(f.dst_port),
-        col::PROTOCOL => u64::from(f.protocol),
-        col::TCP_FLAGS => u64::from(f.tcp_flags),
-        col::TOS => u64::from(f.tos),
-        col::PACKETS => f.packets,
-        col::OCTETS => f.octets,
-        col::INPUT_IF => u64::from(f.input_if),
-        col::OUTPUT_IF => u64::from(f.output_if),
-        col::SRC_AS => u64::from(f.src_as),
-        col::DST_AS => u64::from(f.dst_as),
-        col::SRC_MASK => u64::from(f.src_mask),
-        col::DST_MASK => u64::from(f.dst_mask),
-        col::SAMPLING => u64::from(f.sampling_interval),
-        col::ENGINE_TYPE => u64::from(f.engine_type),
-        col::ENGINE_ID => u64::from(f.engine_id),
-        _ => 0,
     }
 }
 
@@ -485,12 +441,6 @@ fn width_of(or: u64) -> usize {
 /// [`width_of`] for 128-bit values.
 fn width_of_wide(or: u128) -> usize {
     (16 - (or.leading_zeros() / 8) as usize).max(1)
-}
-
-/// The zstd window log whose window is one plane of `n` bytes: the next
-/// power of two, within what zstd accepts and at most its 128 KiB block.
-fn plane_window_log(n: usize) -> u32 {
-    n.next_power_of_two().trailing_zeros().clamp(10, 17)
 }
 
 fn zigzag(v: i64) -> u64 {
@@ -1167,11 +1117,11 @@ mod tests {
         assert_eq!(out, flows);
     }
 
-    /// The encoder skips the gather for columns its first pass found
-    /// constant (and for addresses the same in every flow): blocks where
-    /// each kind of column is constant, varies, or holds one flow, and
-    /// every address field IPv4, IPv6 or mixed, decode to what was encoded
-    /// with the header's figures right.
+    /// Blocks where each kind of column is constant, varies, or holds one
+    /// flow, and every address field IPv4, IPv6 or mixed, decode to what
+    /// was encoded with the header's figures right; the same flows
+    /// appended to a batch in runs (as a file writer does) encode to the
+    /// very same bytes; a batch without every column is refused.
     #[test]
     fn constant_and_varying_columns_round_trip() {
         let v6 = |i: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 7, i));
@@ -1217,6 +1167,14 @@ mod tests {
             let decoded = dec.decode(&body, &mut out).unwrap();
             assert_eq!(out, flows);
             assert_eq!(decoded, head);
+            let mut batch = FlowBatch::new();
+            batch.reset(0, ColSet::ALL);
+            for run in flows.chunks(97) {
+                batch.extend_from_flows(run);
+            }
+            let mut again = Vec::new();
+            assert_eq!(enc.encode_batch(&batch, &mut again).unwrap(), head);
+            assert!(again == body, "{} flows in runs", flows.len());
             assert_eq!(head.records as usize, flows.len());
             assert_eq!(head.octets, flows.iter().map(|f| f.octets).sum::<u64>());
             assert_eq!(head.packets, flows.iter().map(|f| f.packets).sum::<u64>());
@@ -1226,6 +1184,16 @@ mod tests {
                 assert_eq!(Some(head.max_end_ms), max);
             }
         }
+        let mut some = FlowBatch::new();
+        let all_but_tos = floe_flow::Col::ALL
+            .iter()
+            .filter(|c| **c != floe_flow::Col::Tos);
+        some.fill_from(
+            &[sample(1)],
+            all_but_tos.fold(ColSet::NONE, |s, c| s.with(*c)),
+        );
+        let e = enc.encode_batch(&some, &mut Vec::new()).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use floe_flow::Flow;
+use floe_flow::{ColSet, Flow, FlowBatch};
 
 use crate::codec::BlockEncoder;
 use crate::error::{Result, StoreError};
@@ -58,7 +58,14 @@ pub struct FileWriter<W: Write> {
     offset: u64,
     opts: WriteOptions,
     encoder: BlockEncoder,
-    pending: Vec<Flow>,
+    /// The flows of the next block, as the columns it is encoded from:
+    /// each run of flows is laid out as it arrives, while the caller's
+    /// rows are still in the cache.
+    pending: FlowBatch,
+    /// Flows pushed one at a time, laid out into `pending` in runs of
+    /// [`STAGED`] (a flow at a time, the layout's per-call work was most
+    /// of a push).
+    staged: Vec<Flow>,
     frame: Vec<u8>,
     index: Vec<BlockIndexEntry>,
     totals: Totals,
@@ -84,7 +91,8 @@ impl<W: Write> FileWriter<W> {
             out,
             label: label.to_path_buf(),
             offset: head.len() as u64,
-            pending: Vec::with_capacity(opts.block_records),
+            pending: empty_batch(),
+            staged: Vec::with_capacity(STAGED),
             opts,
             encoder,
             frame: Vec::new(),
@@ -97,8 +105,11 @@ impl<W: Write> FileWriter<W> {
 
     /// Adds one flow; writes a block when the block is full.
     pub fn push(&mut self, flow: Flow) -> Result<()> {
-        self.pending.push(flow);
-        if self.pending.len() >= self.opts.block_records {
+        self.staged.push(flow);
+        if self.staged.len() >= STAGED {
+            self.unstage();
+        }
+        if self.pending() >= self.opts.block_records {
             self.flush_block()?;
         }
         Ok(())
@@ -119,7 +130,7 @@ impl<W: Write> FileWriter<W> {
     /// from `extend`'s; the flows and their order do not.
     pub fn extend_from_slice(&mut self, mut flows: &[Flow]) -> Result<()> {
         let half = (self.opts.block_records / 2).max(1);
-        while self.pending.is_empty() && flows.len() >= half {
+        while self.pending() == 0 && flows.len() >= half {
             let n = flows.len().min(self.opts.block_records);
             self.write_frame(Some(&flows[..n]))?;
             flows = &flows[n..];
@@ -135,13 +146,12 @@ impl<W: Write> FileWriter<W> {
     /// Buffers flows from the front of `flows` until the block is full and
     /// writes it then. Returns how many flows were taken, and whether a
     /// block was written, or the error that writing it gave (its flows are
-    /// then still pending, as after a failed [`FileWriter::push`]). One
-    /// copy of a run rather than a push per flow: moving flows one at a
-    /// time was a visible share of floed's write thread under load.
+    /// then still pending, as after a failed [`FileWriter::push`]).
     pub fn fill_block(&mut self, flows: &[Flow]) -> (usize, Result<bool>) {
+        self.unstage();
         let room = self.opts.block_records.saturating_sub(self.pending.len());
         let n = room.min(flows.len());
-        self.pending.extend_from_slice(&flows[..n]);
+        self.pending.extend_from_flows(&flows[..n]);
         if self.pending.len() < self.opts.block_records {
             return (n, Ok(false));
         }
@@ -163,12 +173,13 @@ impl<W: Write> FileWriter<W> {
     /// Takes the flows buffered and not yet in a written block (after a
     /// write that failed, to count them rather than hold them forever).
     pub fn take_pending(&mut self) -> Vec<Flow> {
-        std::mem::take(&mut self.pending)
+        self.unstage();
+        std::mem::replace(&mut self.pending, empty_batch()).to_flows()
     }
 
     /// Flows buffered and not yet in a written block.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.staged.len()
     }
 
     /// Bytes written so far.
@@ -179,6 +190,14 @@ impl<W: Write> FileWriter<W> {
     /// Totals of the flows written in blocks so far.
     pub fn totals(&self) -> Totals {
         self.totals
+    }
+
+    /// Lays the flows pushed one at a time out as columns.
+    fn unstage(&mut self) {
+        if !self.staged.is_empty() {
+            self.pending.extend_from_flows(&self.staged);
+            self.staged.clear();
+        }
     }
 
     /// Writes the buffered flows as a block (and the counters if they
@@ -231,14 +250,16 @@ impl<W: Write> FileWriter<W> {
             append_frame(&mut self.frame, KIND_COUNTERS, &meta::encode(&snap));
         }
         let mut entry = None;
-        let flows = direct.unwrap_or(&self.pending);
-        if !flows.is_empty() {
+        self.unstage();
+        let some = direct.map_or(!self.pending.is_empty(), |f| !f.is_empty());
+        if some {
             let at = self.frame.len();
             self.frame.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
-            let head = self
-                .encoder
-                .encode(flows, &mut self.frame)
-                .map_err(|e| StoreError::io(&self.label, e))?;
+            let head = match direct {
+                Some(flows) => self.encoder.encode(flows, &mut self.frame),
+                None => self.encoder.encode_batch(&self.pending, &mut self.frame),
+            }
+            .map_err(|e| StoreError::io(&self.label, e))?;
             let body = &self.frame[at + FRAME_HEADER_LEN..];
             let fh = FrameHeader {
                 kind: KIND_BLOCK,
@@ -268,7 +289,7 @@ impl<W: Write> FileWriter<W> {
             .map_err(|e| StoreError::io(&self.label, e))?;
         self.offset += self.frame.len() as u64;
         if direct.is_none() {
-            self.pending.clear();
+            self.pending.reset(0, ColSet::ALL);
         }
         self.counters_dirty = false;
         if let Some((e, packets, octets)) = entry {
@@ -308,6 +329,16 @@ impl<W: Write> FileWriter<W> {
             .map_err(|e| StoreError::io(&self.label, e))?;
         Ok((self.out, trailer))
     }
+}
+
+/// Flows pushed one at a time that are laid out as columns together.
+const STAGED: usize = 256;
+
+/// A batch of no flows that holds every column.
+fn empty_batch() -> FlowBatch {
+    let mut b = FlowBatch::new();
+    b.reset(0, ColSet::ALL);
+    b
 }
 
 /// Appends a frame (header and body) to `buf`.

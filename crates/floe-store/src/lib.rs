@@ -43,6 +43,7 @@ pub mod format;
 mod host;
 pub mod layout;
 pub mod meta;
+mod planes;
 mod reader;
 pub mod recover;
 mod stats;

@@ -20,7 +20,7 @@
 
 use floe_flow::{AddrStats, BatchStats, NumStats};
 
-use crate::codec::{col, is_value_column, max_width, unzigzag, ENC_CONST, ENC_RAW};
+use crate::codec::{col, is_value_column, max_width, unzigzag, Lane, ENC_CONST, ENC_RAW};
 use crate::error::BlockError;
 use crate::format::{BlockHeader, BLOCK_HEADER_LEN};
 
@@ -87,7 +87,7 @@ impl StatsWriter {
 
     /// A scalar column that varies, gathered in `values` (`or` is the OR of
     /// them, which the encoder knows already).
-    pub fn scalar(&mut self, id: u8, values: &[u64], or: u64) {
+    pub fn scalar<T: Lane>(&mut self, id: u8, values: &[T], or: u64) {
         if id <= col::END || !self.on {
             return;
         }
@@ -97,7 +97,7 @@ impl StatsWriter {
         if keeps_set(id) && hi < 256 {
             let mut seen = [0u8; 256];
             for v in values {
-                seen[*v as u8 as usize] = 1;
+                seen[v.wide() as u8 as usize] = 1;
             }
             let mut set = [0u8; 32];
             for (v, s) in seen.iter().enumerate() {
@@ -107,13 +107,13 @@ impl StatsWriter {
             self.bytes.extend_from_slice(&set);
         }
         if matches!(id, col::TCP_FLAGS | col::TOS) {
-            let and = values.iter().fold(u64::MAX, |a, v| a & v);
+            let and = values.iter().fold(u64::MAX, |a, v| a & v.wide());
             self.pair(id, or.into(), and.into(), width_of(or), BITS);
         }
     }
 
     /// An address field's IPv4 values (as u64s), when the field varies.
-    pub fn v4(&mut self, id: u8, values: &[u64]) {
+    pub fn v4<T: Lane>(&mut self, id: u8, values: &[T]) {
         if self.on && !values.is_empty() {
             let (lo, hi) = min_max(values);
             self.pair(id, lo.into(), hi.into(), 4, RANGE);
@@ -144,11 +144,11 @@ impl StatsWriter {
 }
 
 /// Smallest and largest (two accumulators each: vectorises).
-fn min_max(values: &[u64]) -> (u64, u64) {
-    let first = values.first().copied().unwrap_or(0);
-    values
-        .iter()
-        .fold((first, first), |(l, h), v| (l.min(*v), h.max(*v)))
+fn min_max<T: Lane>(values: &[T]) -> (u64, u64) {
+    let first = values.first().map_or(0, |v| v.wide());
+    values.iter().fold((first, first), |(l, h), v| {
+        (l.min(v.wide()), h.max(v.wide()))
+    })
 }
 
 fn width_of(v: u64) -> usize {
