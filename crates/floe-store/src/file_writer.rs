@@ -19,11 +19,9 @@ use crate::meta::{
 
 /// Default number of flows per block.
 pub const DEFAULT_BLOCK_RECORDS: usize = 16_384;
-/// Default zstd level for files. With the encoder's zstd tuning (see
-/// `codec.rs`) higher levels make files hardly smaller and are several
-/// times slower, and under load the compressor at level 3 was the
-/// collector's largest single cost (`store-figures` in benches/ measures
-/// each level). Level 1 it is.
+/// Default zstd level for files. Planes are entropy-coded with no match
+/// search (`planes.rs`), where the level only tunes the entropy coder:
+/// `store-figures` in benches/ measures each level.
 pub const DEFAULT_LEVEL: i32 = 1;
 /// zstd level for streams between tools, where speed matters more than size.
 pub const STREAM_LEVEL: i32 = 1;
