@@ -29,6 +29,10 @@
 //! (figures in the repository README): the column-wise layout is about a
 //! third smaller than row-wise at the same zstd level, and decoding is a
 //! fixed-width byte-plane transpose rather than a general deserializer.
+//! Writers lay flows out as columns as they arrive and compress each byte
+//! plane with zstd's entropy coder alone, through zstd's sequence API
+//! (`planes.rs`: the crate's one use of zstd-sys, and of `unsafe` beyond
+//! mapping files).
 //!
 //! Like every floe library, this crate does no I/O policy: it never prints
 //! or exits, and returns [`StoreError`]s that name the file and offset.
