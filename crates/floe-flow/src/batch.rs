@@ -408,6 +408,42 @@ impl FlowBatch {
         self.next_hop.clear();
     }
 
+    /// True when every column the batch holds is [`FlowBatch::len`] long
+    /// (an address field's IPv6 values: that long, or none at all), as the
+    /// batch's fillers leave it; a writer checks before it encodes.
+    pub fn lengths_agree(&self) -> bool {
+        let n = self.len;
+        let c = self.cols;
+        let ok = |col: Col, len: usize| !c.has(col) || len == n;
+        let addr = |col: Col, a: &AddrColumn| {
+            !c.has(col)
+                || (a.family.len() == n && a.v4.len() == n && (a.v6.is_empty() || a.v6.len() == n))
+        };
+        ok(Col::Start, self.start_ms.len())
+            && ok(Col::End, self.end_ms.len())
+            && ok(Col::SourceId, self.source_id.len())
+            && ok(Col::SrcPort, self.src_port.len())
+            && ok(Col::DstPort, self.dst_port.len())
+            && ok(Col::Protocol, self.protocol.len())
+            && ok(Col::TcpFlags, self.tcp_flags.len())
+            && ok(Col::Tos, self.tos.len())
+            && ok(Col::Packets, self.packets.len())
+            && ok(Col::Octets, self.octets.len())
+            && ok(Col::InputIf, self.input_if.len())
+            && ok(Col::OutputIf, self.output_if.len())
+            && ok(Col::SrcAs, self.src_as.len())
+            && ok(Col::DstAs, self.dst_as.len())
+            && ok(Col::SrcMask, self.src_mask.len())
+            && ok(Col::DstMask, self.dst_mask.len())
+            && ok(Col::Sampling, self.sampling_interval.len())
+            && ok(Col::EngineType, self.engine_type.len())
+            && ok(Col::EngineId, self.engine_id.len())
+            && addr(Col::Exporter, &self.exporter)
+            && addr(Col::SrcAddr, &self.src_addr)
+            && addr(Col::DstAddr, &self.dst_addr)
+            && addr(Col::NextHop, &self.next_hop)
+    }
+
     /// The address column of an address field.
     pub fn addr(&self, c: Col) -> &AddrColumn {
         match c {

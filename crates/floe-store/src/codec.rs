@@ -139,9 +139,17 @@ impl BlockEncoder {
         batch: &FlowBatch,
         out: &mut Vec<u8>,
     ) -> std::io::Result<BlockHeader> {
+        let invalid = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
         batch
             .require(ColSet::ALL)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+            .map_err(|e| invalid(e.to_string()))?;
+        if !batch.lengths_agree() {
+            // A block of such columns would be written and not read back.
+            return Err(invalid(format!(
+                "a batch of {} flows with columns of other lengths",
+                batch.len()
+            )));
+        }
         let n = batch.len();
         let times = Times::of(&batch.start_ms, &batch.end_ms);
         let sum = |v: &[u64]| v.iter().fold(0u64, |a, x| a.saturating_add(*x));
@@ -171,7 +179,7 @@ impl BlockEncoder {
                 .iter()
                 .map(|s| s.wrapping_sub(head.min_start_ms) as u64),
         );
-        self.lanes(col::START, &derived, false, out)?;
+        let started = self.lanes(col::START, &derived, false, out);
         derived.clear();
         derived.extend(
             batch
@@ -180,8 +188,9 @@ impl BlockEncoder {
                 .zip(&batch.end_ms)
                 .map(|(s, e)| zigzag(e.wrapping_sub(*s))),
         );
-        self.lanes(col::END, &derived, false, out)?;
+        let ended = started.and_then(|()| self.lanes(col::END, &derived, false, out));
         self.narrow = derived;
+        ended?;
 
         self.lanes(col::SOURCE_ID, &batch.source_id, true, out)?;
         self.lanes(col::SRC_PORT, &batch.src_port, true, out)?;
@@ -1194,6 +1203,14 @@ mod tests {
         );
         let e = enc.encode_batch(&some, &mut Vec::new()).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        // Every column, one a value too long: refused, not written.
+        let mut long = FlowBatch::from_flows(&[sample(1), sample(2)]);
+        long.tos.push(3);
+        let e = enc.encode_batch(&long, &mut Vec::new()).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        let mut short_v6 = FlowBatch::from_flows(&[sample(5), sample(6)]);
+        short_v6.src_addr.v6.pop();
+        assert!(enc.encode_batch(&short_v6, &mut Vec::new()).is_err());
     }
 
     #[test]

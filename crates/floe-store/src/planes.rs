@@ -1,6 +1,7 @@
 //! Byte planes to zstd frames by entropy coding alone: every zstd block
 //! of the frame is one plane (or a 128 KiB piece of one) made of literals
-//! only, Huffman-coded with a table of its own, and no match is searched.
+//! only, Huffman-coded (zstd picks the block's table: a new one, the last
+//! block's again, or a raw or single-byte block), and no match is searched.
 //!
 //! Why not `zstd::bulk::Compressor`: a plane is one byte of every value of
 //! a column, and what shrinks it is the skew of its byte values, which
@@ -10,13 +11,19 @@
 //! the matches it found made blocks larger, not smaller: sequences cost
 //! bits, and the literals between them code worse than a whole plane's.
 //! (`benches/src/bin/store_figures.rs` and `cargo bench -p floe-benches
-//! --bench store` measure both.) The output is an ordinary zstd frame:
-//! any zstd decoder reads it, and files written before read the same.
+//! --bench store` measure both.) The price: a column whose planes repeat
+//! strings (sequential or periodic values, as synthetic flows have, or a
+//! file sorted by that column) codes worse than with matches; real traffic
+//! codes better. The output is an ordinary zstd frame: any zstd decoder
+//! reads it, and files written before read the same.
 //!
 //! zstd's sequence-compression API does this: it takes the sequences
 //! (here, one per block, all literals) instead of finding them. It is in
-//! zstd's experimental section, so zstd-sys is built with that feature and
-//! the version is the one `Cargo.lock` pins.
+//! zstd's experimental section, so zstd-sys is built with that feature,
+//! its version is pinned in `Cargo.toml` (experimental parameters and
+//! semantics may change between zstd releases), and zstd is asked to
+//! validate the sequences, which turns a change of meaning into an error
+//! rather than a wrong frame.
 
 use std::ptr::NonNull;
 
@@ -57,7 +64,9 @@ fn check(code: usize) -> std::io::Result<usize> {
 
 impl PlaneCompressor {
     /// A context at zstd `level` (which sets how hard the entropy coder
-    /// works; there is no match search at any level).
+    /// works; there is no match search at any level). Levels below 1 are
+    /// level 1: zstd's negative levels turn the entropy coding of literals
+    /// off, which here would store every plane raw.
     pub fn new(level: i32) -> std::io::Result<PlaneCompressor> {
         // SAFETY: ZSTD_createCCtx takes nothing and returns a new context
         // or null.
@@ -72,12 +81,14 @@ impl PlaneCompressor {
             // integers zstd checks.
             check(unsafe { ZSTD_CCtx_setParameter(c.cctx.as_ptr(), p, v) })
         };
-        set(ZSTD_cParameter::ZSTD_c_compressionLevel, level)?;
+        set(ZSTD_cParameter::ZSTD_c_compressionLevel, level.max(1))?;
         // ZSTD_c_blockDelimiters: the sequences say where blocks end.
         set(
             ZSTD_cParameter::ZSTD_c_experimentalParam11,
             ZSTD_SequenceFormat_e::ZSTD_sf_explicitBlockDelimiters as i32,
         )?;
+        // ZSTD_c_validateSequences.
+        set(ZSTD_cParameter::ZSTD_c_experimentalParam12, 1)?;
         // A window as large as a block, the most a block may hold.
         set(
             ZSTD_cParameter::ZSTD_c_windowLog,
@@ -107,8 +118,13 @@ impl PlaneCompressor {
                 });
             }
         }
+        // ZSTD_compressBound budgets one block header per 128 KiB of input;
+        // a frame here has a block per plane, each of which may be stored
+        // raw (its bytes and a 3-byte header), after a frame header of at
+        // most 18 bytes.
         // SAFETY: ZSTD_compressBound reads a plain integer.
-        let bound = unsafe { ZSTD_compressBound(planes.len()) };
+        let bound = unsafe { ZSTD_compressBound(planes.len()) }
+            .max(planes.len() + 3 * self.seqs.len() + 32);
         out.clear();
         out.reserve(bound);
         // SAFETY: the context is live and ours; `out` has room for
@@ -151,7 +167,8 @@ mod tests {
     /// a zstd block.
     #[test]
     fn frames_decompress_to_the_planes() {
-        let mut c = PlaneCompressor::new(1).expect("context");
+        // A negative level is level 1 (see `new`).
+        let mut c = PlaneCompressor::new(-3).expect("context");
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let mut random = || {
             x ^= x << 13;
@@ -159,7 +176,18 @@ mod tests {
             x ^= x << 17;
             x
         };
-        for (n, width) in [(0, 1), (1, 1), (3, 2), (16_384, 4), (300_000, 2)] {
+        for (n, width) in [
+            (0, 1),
+            (1, 1),
+            (3, 2),
+            (16_384, 4),
+            (300_000, 2),
+            (131_072, 2),
+            // More planes than a column has, each too small to compress:
+            // a raw block each, more than zstd's own bound budgets.
+            (1, 64),
+            (5, 40),
+        ] {
             let mut planes = vec![0u8; n * width];
             for (b, plane) in planes.chunks_mut(n.max(1)).enumerate() {
                 for v in plane.iter_mut() {
@@ -174,6 +202,13 @@ mod tests {
             let mut out = Vec::new();
             let len = c.compress(&planes, n, &mut out).expect("compress");
             assert_eq!(len, out.len());
+            if n >= 16_384 {
+                assert!(
+                    len < planes.len() * 3 / 4,
+                    "{len} of {} bytes",
+                    planes.len()
+                );
+            }
             let back = zstd::bulk::decompress(&out, planes.len()).expect("decompress");
             assert_eq!(back, planes, "{n} values of {width} bytes");
         }

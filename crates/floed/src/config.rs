@@ -45,7 +45,8 @@ pub struct FileConfig {
     pub block_records: Option<usize>,
     /// Longest a flow waits in memory before its block is written (`5s`).
     pub flush_interval: Option<toml::Value>,
-    /// zstd level of the files.
+    /// zstd level of the files (it tunes the entropy coder only; below 1
+    /// is 1: see `floe_store`'s `planes.rs`).
     pub zstd_level: Option<i32>,
     /// Datagrams queued between the sockets and the decoder.
     pub queue_datagrams: Option<usize>,
