@@ -467,10 +467,9 @@ impl FlowBatch {
         self.extend_from_flows(flows);
     }
 
-    /// Appends `flows`, the columns the batch holds. One pass per column:
-    /// each is a sequential write, and a run of flows that fits the cache
-    /// is read from it after the first pass (the store's writer appends
-    /// the flows as they arrive, in runs of that size).
+    /// Appends `flows`, the columns the batch holds: a batch of every
+    /// column in one pass over the rows (see `extend_every_column`), a
+    /// projection's few columns in a pass each.
     pub fn extend_from_flows(&mut self, flows: &[Flow]) {
         if self.cols == ColSet::ALL {
             return self.extend_every_column(flows);
@@ -518,9 +517,8 @@ impl FlowBatch {
 
     /// [`FlowBatch::extend_from_flows`] for a batch of every column (the
     /// store's writer): one pass over the rows, each flow's fields stored
-    /// to their columns, then a pass per address field for its IPv6
-    /// values when it has some. A pass per column read a row's cache
-    /// line for every field, and took as long as compressing the block.
+    /// to their columns. A pass per column read a row's cache line for
+    /// every field, and took as long as compressing the block.
     fn extend_every_column(&mut self, flows: &[Flow]) {
         let (at, n) = (self.len, flows.len());
         self.len += n;
@@ -566,26 +564,15 @@ impl FlowBatch {
                 &mut self.$v.v6[from..]
             }};
         }
-        let mut exporter = (
-            tail!(exporter.family),
-            tail!(exporter.v4),
-            v6_tail!(exporter),
-        );
-        let mut src_addr = (
-            tail!(src_addr.family),
-            tail!(src_addr.v4),
-            v6_tail!(src_addr),
-        );
-        let mut dst_addr = (
-            tail!(dst_addr.family),
-            tail!(dst_addr.v4),
-            v6_tail!(dst_addr),
-        );
-        let mut next_hop = (
-            tail!(next_hop.family),
-            tail!(next_hop.v4),
-            v6_tail!(next_hop),
-        );
+        macro_rules! addr_tail {
+            ($v:ident) => {
+                (tail!($v.family), tail!($v.v4), v6_tail!($v))
+            };
+        }
+        let mut exporter = addr_tail!(exporter);
+        let mut src_addr = addr_tail!(src_addr);
+        let mut dst_addr = addr_tail!(dst_addr);
+        let mut next_hop = addr_tail!(next_hop);
         let mut v6 = [false; 4];
         for (i, f) in flows.iter().enumerate() {
             start_ms[i] = f.start_ms;

@@ -73,12 +73,10 @@ const BATCH: usize = 128;
 /// scratch buffers between blocks.
 pub struct BlockEncoder {
     compressor: PlaneCompressor,
-    /// The column being written, when its values fit 64 bits (all but
-    /// IPv6 addresses): a u64 is shifted and compared in one instruction,
-    /// a u128 in several with a branch (the u128-only encoder spent a
-    /// quarter of floed's write thread on it).
+    /// A time column derived from the batch's (the start relative to the
+    /// block's earliest, the end relative to the start).
     narrow: Vec<u64>,
-    /// The column being written, for IPv6 addresses.
+    /// An address field's IPv6 values, apart from its IPv4 ones.
     wide: Vec<u128>,
     /// [`BlockEncoder::encode`]'s flows as columns.
     rows: FlowBatch,
@@ -362,8 +360,8 @@ impl BlockEncoder {
             ENC_CONST
         } else {
             let raw_len = self.planes.len();
-            // Each plane (one byte of every value) a zstd block of its
-            // own, entropy-coded with tables of its own (see `planes.rs`).
+            // Each plane (one byte of every value) zstd blocks of its own,
+            // entropy-coded with no match search (see `planes.rs`).
             let written = self
                 .compressor
                 .compress(&self.planes, n, &mut self.compressed)?;
