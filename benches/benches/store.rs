@@ -13,6 +13,28 @@ fn block_codec(c: &mut Criterion) {
     let flows = realistic_flows(DEFAULT_BLOCK_RECORDS, 1, &Mix::default());
     let mut g = c.benchmark_group("block");
     g.throughput(Throughput::Elements(flows.len() as u64));
+    // Rows laid out as columns in runs, as the file writer takes them,
+    // with and without IPv6 flows.
+    let v4_only = Mix {
+        ipv6_share: 0.0,
+        ..Mix::default()
+    };
+    let v4_flows = realistic_flows(DEFAULT_BLOCK_RECORDS, 1, &v4_only);
+    let mut rows_to_columns = floe_flow::FlowBatch::new();
+    for (name, rows) in [("20% IPv6", &flows), ("IPv4", &v4_flows)] {
+        g.bench_with_input(
+            BenchmarkId::new("columns-from-rows", name),
+            rows,
+            |b, rows| {
+                b.iter(|| {
+                    rows_to_columns.fill_from(&[], floe_flow::ColSet::ALL);
+                    for run in rows.chunks(256) {
+                        rows_to_columns.extend_from_flows(run);
+                    }
+                })
+            },
+        );
+    }
     // The default level, and 3 for what a higher one costs.
     for level in [DEFAULT_LEVEL, 3] {
         let mut enc = BlockEncoder::new(level).expect("encoder");

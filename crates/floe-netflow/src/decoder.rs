@@ -132,8 +132,6 @@ pub struct Decoder {
     events: Vec<DecodeEvent>,
     /// Counters for streams other than the one an [`Outcome`] reports.
     side: StreamMap<ExporterKey, ExporterCounters>,
-    /// netflow_parser, for v5 and v7.
-    fixed: netflow_parser::NetflowParser,
     /// Framing items of the datagram being decoded (kept to reuse).
     items: Vec<Item>,
     last_sweep_ms: i64,
@@ -149,7 +147,6 @@ impl Decoder {
             templates_total: 0,
             events: Vec::new(),
             side: StreamMap::default(),
-            fixed: netflow_parser::NetflowParser::default(),
             items: Vec::new(),
             last_sweep_ms: i64::MIN,
         }
@@ -447,7 +444,7 @@ impl Decoder {
         out: &mut Vec<Flow>,
         report: Option<&mut DatagramReport>,
     ) -> Outcome {
-        let decoded = match crate::fixed::decode(&mut self.fixed, from, version, data, out) {
+        let decoded = match crate::fixed::decode(from, version, data, out) {
             Ok(d) => d,
             Err(p) => return self.bad(from, None, p, report),
         };

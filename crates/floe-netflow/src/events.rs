@@ -110,12 +110,17 @@ pub enum Problem {
         /// Bytes received.
         len: usize,
     },
-    /// A v5 or v7 datagram netflow_parser refused.
-    FixedFormat {
+    /// A v5 or v7 header whose record count is out of range or not held
+    /// by the datagram.
+    FixedCount {
         /// The version field: 5 or 7.
         version: u16,
-        /// netflow_parser's reason.
-        reason: String,
+        /// Records the header announces.
+        count: usize,
+        /// Most records the version allows.
+        most: usize,
+        /// Bytes received.
+        len: usize,
     },
     /// An IPFIX message length below its header's 16 bytes.
     MessageLength {
@@ -211,7 +216,7 @@ impl Problem {
             Problem::UnknownVersion { .. } => "unknown_version",
             Problem::ShortHeader { .. } => "short_header",
             Problem::V1Count { .. } => "v1_count",
-            Problem::FixedFormat { .. } => "fixed_format",
+            Problem::FixedCount { .. } => "fixed_format",
             Problem::MessageLength { .. } => "message_length",
             Problem::MessageTruncated { .. } => "message_truncated",
             Problem::SetTooShort { .. } => "set_too_short",
@@ -240,9 +245,16 @@ impl fmt::Display for Problem {
                 f,
                 "v1 datagram of {len} bytes does not hold its header and {count} records"
             ),
-            Problem::FixedFormat { version, reason } => {
-                write!(f, "v{version} datagram does not decode: {reason}")
-            }
+            Problem::FixedCount {
+                version,
+                count,
+                most,
+                len,
+            } => write!(
+                f,
+                "v{version} datagram of {len} bytes does not hold its header and {count} records \
+                 (1 to {most})"
+            ),
             Problem::MessageLength { offset, length } => write!(
                 f,
                 "IPFIX message at byte {offset} gives its length as {length}, shorter than its header"

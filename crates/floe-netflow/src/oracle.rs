@@ -1,7 +1,8 @@
 //! netflow_parser's decoding of whole v9/IPFIX datagrams, mapped to flows
-//! by the same record rules: the second opinion the tests hold floe's own
-//! framing, template reading and record paths to (the corpus test decodes
-//! every corpus file both ways). Not used by the collector.
+//! by the same record rules, and of v5/v7 datagrams ([`fixed`]): the
+//! second opinion the tests hold floe's own framing, template reading,
+//! record paths and fixed-format reader to (the corpus test decodes every
+//! corpus file both ways). Not used by the collector.
 //!
 //! It keeps, per exporter stream, netflow_parser's parser (its templates
 //! and early-data queue), the sampling intervals and the boot time that
@@ -21,7 +22,7 @@ use netflow_parser::variable_versions::v9::FlowSetBody as V9Body;
 use netflow_parser::variable_versions::PendingFlowsConfig;
 use netflow_parser::{NetflowPacket, NetflowParser};
 
-use crate::record::{Context, Record};
+use crate::record::{uptime_to_ms, Context, Record};
 
 struct State {
     parser: NetflowParser,
@@ -52,13 +53,20 @@ fn be32(b: &[u8], at: usize) -> u32 {
 }
 
 impl Oracle {
-    /// Decodes a v9 or IPFIX datagram from `from`, appending its flows.
+    /// Decodes a v5, v7, v9 or IPFIX datagram from `from`, appending its
+    /// flows.
     pub fn decode(&mut self, from: IpAddr, data: &[u8], out: &mut Vec<Flow>) -> OracleOutcome {
         let version = data
             .get(0..2)
             .map(|b| u16::from_be_bytes([b[0], b[1]]))
             .unwrap_or(0);
         let domain = match version {
+            5 | 7 => {
+                return OracleOutcome {
+                    options_records: 0,
+                    failed: fixed(from, data, out).is_none(),
+                }
+            }
             9 => be32(data, 16),
             10 => be32(data, 12),
             _ => return OracleOutcome::default(),
@@ -232,4 +240,66 @@ fn v9_record(rec: &[(V9Field, FieldValue)]) -> Record {
         r.set(u16::from(*f), v);
     }
     r
+}
+
+/// The flow of a v5 or v7 record; netflow_parser's v5 and v7 records are
+/// different types with the same field names.
+macro_rules! fixed_record {
+    ($r:expr, $exporter:expr, $export_ms:expr, $sys_up:expr) => {{
+        let r = $r;
+        Flow {
+            start_ms: uptime_to_ms($export_ms, $sys_up, r.first),
+            end_ms: uptime_to_ms($export_ms, $sys_up, r.last),
+            exporter: $exporter,
+            src_addr: IpAddr::V4(r.src_addr),
+            dst_addr: IpAddr::V4(r.dst_addr),
+            next_hop: IpAddr::V4(r.next_hop),
+            src_port: r.src_port,
+            dst_port: r.dst_port,
+            protocol: r.protocol_number,
+            tcp_flags: u16::from(r.tcp_flags),
+            tos: r.tos,
+            packets: u64::from(r.d_pkts),
+            octets: u64::from(r.d_octets),
+            input_if: u32::from(r.input),
+            output_if: u32::from(r.output),
+            src_as: u32::from(r.src_as),
+            dst_as: u32::from(r.dst_as),
+            src_mask: r.src_mask,
+            dst_mask: r.dst_mask,
+            ..Flow::default()
+        }
+    }};
+}
+
+/// netflow_parser's reading of a v5 or v7 datagram from `from`: its first
+/// message's flows appended to `out`, with its flow sequence number; `None`
+/// when it reads no v5 or v7 message.
+pub fn fixed(from: IpAddr, data: &[u8], out: &mut Vec<Flow>) -> Option<u32> {
+    let result = NetflowParser::default().parse_bytes(data);
+    match result.packets.first()? {
+        NetflowPacket::V5(v5) => {
+            let h = &v5.header;
+            let export_ms = i64::from(h.unix_secs) * 1000 + i64::from(h.unix_nsecs / 1_000_000);
+            for r in &v5.flowsets {
+                out.push(Flow {
+                    source_id: u32::from(h.engine_type) << 8 | u32::from(h.engine_id),
+                    sampling_interval: u32::from(h.sampling_interval & 0x3fff),
+                    engine_type: h.engine_type,
+                    engine_id: h.engine_id,
+                    ..fixed_record!(r, from, export_ms, h.sys_up_time)
+                });
+            }
+            Some(h.flow_sequence)
+        }
+        NetflowPacket::V7(v7) => {
+            let h = &v7.header;
+            let export_ms = i64::from(h.unix_secs) * 1000 + i64::from(h.unix_nsecs / 1_000_000);
+            for r in &v7.flowsets {
+                out.push(fixed_record!(r, from, export_ms, h.sys_up_time));
+            }
+            Some(h.flow_sequence)
+        }
+        _ => None,
+    }
 }
