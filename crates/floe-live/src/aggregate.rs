@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hash;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use floe_flow::{ExporterKey, Flow};
@@ -400,22 +400,97 @@ impl Talkers {
         self.dst.add_batch(dst.iter().map(by_bytes), scratch);
         self.dst_flows.add_batch(dst.iter().map(by_flows), scratch);
         self.pair.add_batch(pair.iter().map(by_bytes), scratch);
-        self.src_as.add_batch(src_as.iter().map(by_bytes), scratch);
-        self.dst_as.add_batch(dst_as.iter().map(by_bytes), scratch);
+        let own = |(k, c): (&u32, &Counts)| by_bytes((*k, c));
+        self.src_as.add_batch(src_as.iter().map(own), scratch);
+        self.dst_as.add_batch(dst_as.iter().map(own), scratch);
     }
 }
 
 /// A batch's key ranked by its bytes, for [`HeavyHitters::add_batch`].
-fn by_bytes<K: Copy>((k, c): (&K, &Counts)) -> (K, u64, u64, u64, u64) {
-    (*k, c.octets, c.flows, c.packets, c.octets)
+fn by_bytes<K: Copy>((k, c): (K, &Counts)) -> (K, u64, u64, u64, u64) {
+    (k, c.octets, c.flows, c.packets, c.octets)
 }
 
 /// A batch's key ranked by its flows.
-fn by_flows<K: Copy>((k, c): (&K, &Counts)) -> (K, u64, u64, u64, u64) {
-    (*k, c.flows, c.flows, c.packets, c.octets)
+fn by_flows<K: Copy>((k, c): (K, &Counts)) -> (K, u64, u64, u64, u64) {
+    (k, c.flows, c.flows, c.packets, c.octets)
 }
 
 type Fast = foldhash::fast::FixedState;
+
+/// A batch's counts per host: IPv4 addresses keyed as integers, in a map
+/// of half the width (the maps are probed once per flow and are larger
+/// than the core's cache: their width is their cost), the rest as they
+/// are.
+#[derive(Clone, Debug, Default)]
+struct HostCounts {
+    v4: HashMap<u32, Counts, Fast>,
+    other: HashMap<IpAddr, Counts, Fast>,
+}
+
+impl HostCounts {
+    fn count(&mut self, a: IpAddr, c: &Counts) {
+        match a {
+            IpAddr::V4(a) => count(&mut self.v4, u32::from(a), c),
+            a => count(&mut self.other, a, c),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.v4.clear();
+        self.other.clear();
+    }
+
+    /// Each host once, with its counts.
+    fn iter(&self) -> impl Iterator<Item = (IpAddr, &Counts)> + Clone {
+        let v4 = self
+            .v4
+            .iter()
+            .map(|(a, c)| (IpAddr::from(Ipv4Addr::from(*a)), c));
+        v4.chain(self.other.iter().map(|(a, c)| (*a, c)))
+    }
+}
+
+/// A batch's counts per (source, destination): IPv4 pairs keyed as one
+/// integer (see [`HostCounts`]).
+#[derive(Clone, Debug, Default)]
+struct PairCounts {
+    v4: HashMap<u64, Counts, Fast>,
+    other: HashMap<(IpAddr, IpAddr), Counts, Fast>,
+}
+
+impl PairCounts {
+    fn count(&mut self, src: IpAddr, dst: IpAddr, c: &Counts) {
+        match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => count(
+                &mut self.v4,
+                u64::from(u32::from(s)) << 32 | u64::from(u32::from(d)),
+                c,
+            ),
+            k => count(&mut self.other, k, c),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.v4.clear();
+        self.other.clear();
+    }
+
+    /// Each pair once, with its counts.
+    fn iter(&self) -> impl Iterator<Item = ((IpAddr, IpAddr), &Counts)> + Clone {
+        let v4 = self.v4.iter().map(|(k, c)| {
+            let (s, d) = ((*k >> 32) as u32, *k as u32);
+            (
+                (
+                    IpAddr::from(Ipv4Addr::from(s)),
+                    IpAddr::from(Ipv4Addr::from(d)),
+                ),
+                c,
+            )
+        });
+        v4.chain(self.other.iter().map(|(k, c)| (*k, c)))
+    }
+}
 
 /// One exporter's flows in a batch.
 #[derive(Clone, Copy, Debug, Default)]
@@ -469,9 +544,9 @@ pub struct Batch {
     /// In the order first seen; `exporter_index` finds them.
     exporters: Vec<(ExporterKey, ExporterBatch)>,
     exporter_index: HashMap<ExporterKey, usize, Fast>,
-    src: HashMap<IpAddr, Counts, Fast>,
-    dst: HashMap<IpAddr, Counts, Fast>,
-    pair: HashMap<(IpAddr, IpAddr), Counts, Fast>,
+    src: HostCounts,
+    dst: HostCounts,
+    pair: PairCounts,
     src_as: HashMap<u32, Counts, Fast>,
     dst_as: HashMap<u32, Counts, Fast>,
     spread: SpreadBatch,
@@ -490,9 +565,9 @@ impl Default for Batch {
             other_ports: Vec::new(),
             exporters: Vec::new(),
             exporter_index: HashMap::default(),
-            src: HashMap::default(),
-            dst: HashMap::default(),
-            pair: HashMap::default(),
+            src: HostCounts::default(),
+            dst: HostCounts::default(),
+            pair: PairCounts::default(),
             src_as: HashMap::default(),
             dst_as: HashMap::default(),
             spread: SpreadBatch::default(),
@@ -575,9 +650,9 @@ impl Batch {
         }
         self.add_exporter(f, &t);
         let c = &t.raw;
-        count(&mut self.src, f.src_addr, c);
-        count(&mut self.dst, f.dst_addr, c);
-        count(&mut self.pair, (f.src_addr, f.dst_addr), c);
+        self.src.count(f.src_addr, c);
+        self.dst.count(f.dst_addr, c);
+        self.pair.count(f.src_addr, f.dst_addr, c);
         if f.src_as != 0 {
             count(&mut self.src_as, f.src_as, c);
         }

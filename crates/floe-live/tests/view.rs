@@ -618,6 +618,12 @@ mod batched {
                     ..f.clone()
                 }).collect();
                 a.record(&flows, t);
+                // An empty batch still moves the window on to its time
+                // (which decides how much of a long flow the spread view
+                // keeps): the same for the view fed one by one.
+                if flows.is_empty() {
+                    b.record(&[], t);
+                }
                 for f in &flows {
                     b.record(std::slice::from_ref(f), t);
                 }
