@@ -216,6 +216,8 @@ impl Problem {
             Problem::UnknownVersion { .. } => "unknown_version",
             Problem::ShortHeader { .. } => "short_header",
             Problem::V1Count { .. } => "v1_count",
+            // Named when netflow_parser read these versions; kinds are
+            // counted and graphed by name, so the name stays.
             Problem::FixedCount { .. } => "fixed_format",
             Problem::MessageLength { .. } => "message_length",
             Problem::MessageTruncated { .. } => "message_truncated",
@@ -250,10 +252,18 @@ impl fmt::Display for Problem {
                 count,
                 most,
                 len,
+            } if *count == 0 || count > most => write!(
+                f,
+                "v{version} datagram of {len} bytes announces {count} records, not 1 to {most}"
+            ),
+            Problem::FixedCount {
+                version,
+                count,
+                len,
+                ..
             } => write!(
                 f,
-                "v{version} datagram of {len} bytes does not hold its header and {count} records \
-                 (1 to {most})"
+                "v{version} datagram of {len} bytes does not hold its header and {count} records"
             ),
             Problem::MessageLength { offset, length } => write!(
                 f,

@@ -27,17 +27,28 @@ pub(crate) struct Fixed {
     pub source_id: u32,
 }
 
-/// The v5 and v7 header's size, which both versions share.
-const HEADER: usize = 24;
+/// Where a fixed-format version's records are, and how many it may
+/// announce (Cisco's limits, which netflow_parser holds to as well).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
+    pub header: usize,
+    pub record: usize,
+    pub most: usize,
+}
 
-/// A version's record size and most records a datagram may announce
-/// (Cisco's limits, which netflow_parser holds to as well).
-fn layout(version: u16) -> (usize, usize) {
-    if version == 5 {
-        (48, 30)
-    } else {
-        (52, 28)
-    }
+/// The layout of v1, v5 or v7.
+pub(crate) fn layout(version: u16) -> Option<Layout> {
+    let (header, record, most) = match version {
+        1 => (16, 48, 24),
+        5 => (24, 48, 30),
+        7 => (24, 52, 28),
+        _ => return None,
+    };
+    Some(Layout {
+        header,
+        record,
+        most,
+    })
 }
 
 fn be16(b: &[u8], at: usize) -> u16 {
@@ -53,8 +64,9 @@ fn ip(b: &[u8], at: usize) -> IpAddr {
 }
 
 /// Decodes a v1, v5 or v7 datagram from `from`, appending its flows. The
-/// bytes after the records announced are not read (netflow_parser did
-/// not either).
+/// bytes after the records announced are not read (the collector never
+/// took flows from them: netflow_parser read them as more messages, and
+/// only its first was used).
 pub(crate) fn decode(
     from: IpAddr,
     version: u16,
@@ -64,15 +76,22 @@ pub(crate) fn decode(
     if version == 1 {
         return v1(from, data, out);
     }
-    if data.len() < HEADER {
+    let Some(Layout {
+        header,
+        record,
+        most,
+    }) = layout(version)
+    else {
+        return Err(Problem::UnknownVersion { version });
+    };
+    if data.len() < header {
         return Err(Problem::ShortHeader {
             version,
             len: data.len(),
         });
     }
-    let (size, most) = layout(version);
     let count = usize::from(be16(data, 2));
-    if count == 0 || count > most || data.len() < HEADER + size * count {
+    if count == 0 || count > most || data.len() < header + record * count {
         return Err(Problem::FixedCount {
             version,
             count,
@@ -91,7 +110,7 @@ pub(crate) fn decode(
     };
     let source_id = u32::from(engine_type) << 8 | u32::from(engine_id);
     // v5's and v7's records agree on their first 46 bytes.
-    let records = data[HEADER..HEADER + size * count].chunks_exact(size);
+    let records = data[header..header + record * count].chunks_exact(record);
     out.extend(records.map(|r| Flow {
         start_ms: uptime_to_ms(export_ms, sys_up, be32(r, 24)),
         end_ms: uptime_to_ms(export_ms, sys_up, be32(r, 28)),
@@ -127,44 +146,43 @@ pub(crate) fn decode(
 /// NetFlow v1: a 16-byte header and 48-byte records, no sequence numbers,
 /// no engine ids.
 fn v1(from: IpAddr, data: &[u8], out: &mut Vec<Flow>) -> Result<Fixed, Problem> {
-    let count = data
-        .get(2..4)
-        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-        .unwrap_or(0);
-    if data.len() < 16 || data.len() < 16 + 48 * count || count == 0 || count > 24 {
+    let Some(Layout {
+        header,
+        record,
+        most,
+    }) = layout(1)
+    else {
+        return Err(Problem::UnknownVersion { version: 1 });
+    };
+    let count = data.get(2..4).map_or(0, |_| usize::from(be16(data, 2)));
+    if data.len() < header + record * count || count == 0 || count > most {
         return Err(Problem::V1Count {
             count,
             len: data.len(),
         });
     }
-    let be32 = |at: usize| u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
-    let be16 = |at: usize| u16::from_be_bytes([data[at], data[at + 1]]);
-    let (sys_up, secs, nsecs) = (be32(4), be32(8), be32(12));
+    let (sys_up, secs, nsecs) = (be32(data, 4), be32(data, 8), be32(data, 12));
     let export_ms = i64::from(secs) * 1000 + i64::from(nsecs / 1_000_000);
-    let at_time = |up: u32| uptime_to_ms(export_ms, sys_up, up);
-    for i in 0..count {
-        let r = 16 + 48 * i;
-        let ip = |at: usize| IpAddr::from([data[at], data[at + 1], data[at + 2], data[at + 3]]);
-        out.push(Flow {
-            start_ms: at_time(be32(r + 24)),
-            end_ms: at_time(be32(r + 28)),
-            exporter: from,
-            source_id: 0,
-            src_addr: ip(r),
-            dst_addr: ip(r + 4),
-            next_hop: ip(r + 8),
-            input_if: u32::from(be16(r + 12)),
-            output_if: u32::from(be16(r + 14)),
-            packets: u64::from(be32(r + 16)),
-            octets: u64::from(be32(r + 20)),
-            src_port: be16(r + 32),
-            dst_port: be16(r + 34),
-            protocol: data[r + 38],
-            tos: data[r + 39],
-            tcp_flags: u16::from(data[r + 40]),
-            ..Flow::default()
-        });
-    }
+    let records = data[header..header + record * count].chunks_exact(record);
+    out.extend(records.map(|r| Flow {
+        start_ms: uptime_to_ms(export_ms, sys_up, be32(r, 24)),
+        end_ms: uptime_to_ms(export_ms, sys_up, be32(r, 28)),
+        exporter: from,
+        source_id: 0,
+        src_addr: ip(r, 0),
+        dst_addr: ip(r, 4),
+        next_hop: ip(r, 8),
+        input_if: u32::from(be16(r, 12)),
+        output_if: u32::from(be16(r, 14)),
+        packets: u64::from(be32(r, 16)),
+        octets: u64::from(be32(r, 20)),
+        src_port: be16(r, 32),
+        dst_port: be16(r, 34),
+        protocol: r[38],
+        tos: r[39],
+        tcp_flags: u16::from(r[40]),
+        ..Flow::default()
+    }));
     Ok(Fixed {
         records: count as u64,
         sequence: None,
@@ -180,76 +198,148 @@ mod tests {
 
     use super::*;
 
-    /// A v5 or v7 datagram: a header whose count may be anything, records
-    /// of random bytes, cut or lengthened at random.
-    fn datagram() -> impl Strategy<Value = (u16, Vec<u8>)> {
-        (
-            prop_oneof![Just(5u16), Just(7u16)],
-            0u16..=32,
-            0usize..=32,
-            any::<[u8; 20]>(),
-            prop::collection::vec(any::<u8>(), 0..=52 * 32),
-            -60isize..=60,
-        )
-            .prop_map(|(version, count, records, header, body, cut)| {
-                let size = if version == 5 { 48 } else { 52 };
-                let mut d = version.to_be_bytes().to_vec();
-                d.extend(count.to_be_bytes());
-                d.extend(header);
-                let want = (records * size).min(body.len());
-                d.extend(&body[..want]);
-                let len = (d.len() as isize + cut).max(0) as usize;
-                d.resize(len, 0xa5);
-                (version, d)
+    const FROM: [u8; 4] = [192, 0, 2, 7];
+
+    /// A v5 or v7 datagram of `records` records of `fill` (the header's
+    /// count says `count`), `cut` bytes longer or shorter.
+    fn datagram(version: u16, count: u16, records: usize, fill: &[u8], cut: isize) -> Vec<u8> {
+        let size = if version == 5 { 48 } else { 52 };
+        let mut d = version.to_be_bytes().to_vec();
+        d.extend(count.to_be_bytes());
+        d.extend(fill.iter().cycle().take(20 + records * size));
+        let len = (d.len() as isize + cut).max(0) as usize;
+        d.resize(len, 0xa5);
+        d
+    }
+
+    /// Datagrams around every boundary: counts at and beside the limits,
+    /// as many records as announced or one more or less, lengths at and
+    /// beside a whole number of records; and anything in between.
+    fn arb_datagram() -> impl Strategy<Value = (u16, Vec<u8>)> {
+        let version = prop_oneof![Just(5u16), Just(7u16)];
+        version
+            .prop_flat_map(|version| {
+                let most = if version == 5 { 30u16 } else { 28 };
+                let count = prop_oneof![
+                    Just(0u16),
+                    Just(1),
+                    Just(most - 1),
+                    Just(most),
+                    Just(most + 1),
+                    0u16..=40,
+                ];
+                let records = prop_oneof![Just(0isize), Just(-1), Just(1), -40isize..=40];
+                let cut = prop_oneof![Just(0isize), Just(-1), Just(1), -60isize..=60];
+                (
+                    Just(version),
+                    count,
+                    records,
+                    prop::collection::vec(any::<u8>(), 1..=64),
+                    cut,
+                )
+            })
+            .prop_map(|(version, count, extra, fill, cut)| {
+                let records = (isize::from(count as i16) + extra).max(0) as usize;
+                (version, datagram(version, count, records, &fill, cut))
             })
     }
 
+    /// Our reading of a datagram: its flows and sequence number, or our
+    /// refusal's text.
+    type Ours = Result<(Vec<Flow>, Option<u32>), String>;
+
+    /// Ours and netflow_parser's reading of a datagram.
+    fn both(version: u16, d: &[u8]) -> (Ours, Option<(Vec<Flow>, u32)>) {
+        let from = IpAddr::from(FROM);
+        let mut ours = Vec::new();
+        let got = decode(from, version, d, &mut ours)
+            .map(|f| {
+                assert_eq!(f.records as usize, ours.len());
+                (ours, f.sequence)
+            })
+            .map_err(|p| p.to_string());
+        let mut theirs = Vec::new();
+        let want = crate::oracle::fixed(from, d, &mut theirs).map(|seq| (theirs, seq));
+        (got, want)
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
         /// Every datagram reads as netflow_parser reads it: the same flows
         /// and sequence number, or refused by both.
         #[test]
-        fn reads_as_netflow_parser_does((version, d) in datagram()) {
-            let from = IpAddr::from([192, 0, 2, 7]);
-            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-            let got = decode(from, version, &d, &mut ours);
-            let want = crate::oracle::fixed(from, &d, &mut theirs);
-            match (got, want) {
-                (Ok(f), Some(seq)) => {
-                    prop_assert_eq!(f.sequence, Some(seq));
-                    prop_assert_eq!(f.records as usize, ours.len());
+        fn reads_as_netflow_parser_does((version, d) in arb_datagram()) {
+            match both(version, &d) {
+                (Ok((ours, seq)), Some((theirs, their_seq))) => {
+                    prop_assert_eq!(seq, Some(their_seq));
                     prop_assert_eq!(ours, theirs);
                 }
-                (Err(p), None) => {
-                    prop_assert!(ours.is_empty());
-                    let text = p.to_string();
-                    prop_assert!(text.starts_with(&format!("v{version} datagram of {} bytes", d.len())), "{}", text);
+                (Err(text), None) => {
+                    let named = format!("v{version} datagram of {} bytes", d.len());
+                    prop_assert!(text.starts_with(&named), "{}", text);
                 }
-                (got, want) => prop_assert!(false, "ours {:?}, netflow_parser's {:?}", got.map(|f| f.records).map_err(|p| p.to_string()), want),
+                (got, want) => prop_assert!(
+                    false,
+                    "ours {:?}, netflow_parser's {:?}",
+                    got.map(|f| f.0.len()),
+                    want.map(|f| f.0.len())
+                ),
             }
         }
     }
 
     #[test]
-    fn a_count_the_datagram_does_not_hold_is_refused_with_it() {
-        let mut d = vec![0, 5, 0, 3];
-        d.resize(24 + 48 * 2, 0);
-        let p = decode(IpAddr::from([192, 0, 2, 7]), 5, &d, &mut Vec::new())
-            .err()
-            .expect("refused");
+    fn the_limits_and_whole_lengths_are_read_as_netflow_parser_reads_them() {
+        for (version, most) in [(5u16, 30u16), (7, 28)] {
+            let fill = [1u8, 2, 3, 250, 7];
+            for (count, records, cut, read) in [
+                (most, usize::from(most), 0, true),
+                (1, 1, 0, true),
+                (1, 1, 3, true),
+                (most + 1, usize::from(most) + 1, 0, false),
+                (0, 1, 0, false),
+                (2, 2, -1, false),
+            ] {
+                let d = datagram(version, count, records, &fill, cut);
+                let (got, want) = both(version, &d);
+                assert_eq!(
+                    got.is_ok(),
+                    read,
+                    "v{version}, {count} records, cut {cut}: {got:?}"
+                );
+                assert_eq!(
+                    want.is_some(),
+                    read,
+                    "v{version}, {count} records, cut {cut}"
+                );
+                if let (Ok((ours, _)), Some((theirs, _))) = (got, want) {
+                    assert_eq!(ours.len(), usize::from(count));
+                    assert_eq!(ours, theirs);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_count_and_the_length() {
+        let refusal = |version, count, records| {
+            let d = datagram(version, count, records, &[0], 0);
+            both(version, &d).0.expect_err("refused")
+        };
         assert_eq!(
-            p.to_string(),
-            "v5 datagram of 120 bytes does not hold its header and 3 records (1 to 30)"
+            refusal(5, 3, 2),
+            "v5 datagram of 120 bytes does not hold its header and 3 records"
         );
-        assert_eq!(p.kind(), "fixed_format");
-        d[3] = 29;
-        d.resize(24 + 52 * 29, 0);
-        d[1] = 7;
-        let p = decode(IpAddr::from([192, 0, 2, 7]), 7, &d, &mut Vec::new())
-            .err()
-            .expect("refused");
         assert_eq!(
-            p.to_string(),
-            "v7 datagram of 1532 bytes does not hold its header and 29 records (1 to 28)"
+            refusal(7, 29, 29),
+            "v7 datagram of 1532 bytes announces 29 records, not 1 to 28"
         );
+        assert_eq!(
+            refusal(5, 0, 0),
+            "v5 datagram of 24 bytes announces 0 records, not 1 to 30"
+        );
+        let d = datagram(5, 0, 0, &[0], 0);
+        let p = decode(IpAddr::from(FROM), 5, &d, &mut Vec::new()).err();
+        assert_eq!(p.map(|p| p.kind()), Some("fixed_format"));
     }
 }

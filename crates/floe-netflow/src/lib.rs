@@ -46,8 +46,8 @@
 //!   walker.
 //! * **v1, v5 and v7** are floe's own (`fixed.rs`), a header and records
 //!   at fixed offsets loaded straight into flows: netflow_parser built a
-//!   vector of records per datagram to be mapped again, half the v5
-//!   decoding time.
+//!   vector of records per datagram to be mapped again, and reading them
+//!   straight halves the v5 decode bench.
 //! * netflow_parser also stays as the **oracle** ([`oracle`]): the corpus
 //!   test decodes every file of the shared corpus both ways and finds the
 //!   same flows wherever netflow_parser can read them (all but v1), and a

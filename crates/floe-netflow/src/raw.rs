@@ -24,9 +24,9 @@ fn length(b: &[u8]) -> usize {
     let by_count =
         |header: usize, record: usize| be16(2).map_or(whole, |n| (header + record * n).min(whole));
     match be16(0) {
-        Some(1) => by_count(16, 48),
-        Some(5) => by_count(24, 48),
-        Some(7) => by_count(24, 52),
+        Some(v @ (1 | 5 | 7)) => {
+            crate::fixed::layout(v as u16).map_or(whole, |l| by_count(l.header, l.record))
+        }
         Some(10) => match be16(2) {
             Some(n) if n >= 16 => n.min(whole),
             _ => whole,
