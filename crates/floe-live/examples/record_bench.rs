@@ -2,7 +2,7 @@
 //! over generated flows, handed over in batches as floed's live thread
 //! gets them.
 //!
-//! `cargo run --release -p floe-live --example record_bench -- [flows] [batch] [flows/s] [filters] [usage clients]`
+//! `cargo run --release -p floe-live --example record_bench -- [flows] [batch] [flows/s] [filters] [usage clients] [IPv6 %]`
 //!
 //! The time is the thread's own CPU time (Linux, from
 //! `/proc/thread-self/schedstat`), so other work on the machine does not
@@ -37,6 +37,10 @@ fn main() {
         day_start_ms: t0,
         span_ms: (n as u64 * 1000 / per_s) as i64,
         ..Mix::default()
+    };
+    let mix = Mix {
+        ipv6_share: arg(6, (mix.ipv6_share * 100.0) as u64).min(100) as f64 / 100.0,
+        ..mix
     };
     let flows = realistic_flows(n, 42, &mix);
     let mut v = LiveView::new(ViewConfig::default());
@@ -89,8 +93,9 @@ fn main() {
     assert!(r.ok);
     let m = n as f64 / 1e6;
     println!(
-        "{n} flows in batches of {batch}, {per_s} flows/s, {filters} filters, {usage} usage clients: \
-         {:.3} CPU s ({:.3} wall), {:.0} flows/s, {:.4} CPU s per million flows",
+        "{n} flows ({:.0}% IPv6) in batches of {batch}, {per_s} flows/s, {filters} filters, \
+         {usage} usage clients: {:.3} CPU s ({:.3} wall), {:.0} flows/s, {:.4} CPU s per million flows",
+        mix.ipv6_share * 100.0,
         cpu,
         wall,
         n as f64 / cpu,

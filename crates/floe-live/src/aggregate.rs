@@ -400,28 +400,28 @@ impl Talkers {
         self.dst.add_batch(dst.iter().map(by_bytes), scratch);
         self.dst_flows.add_batch(dst.iter().map(by_flows), scratch);
         self.pair.add_batch(pair.iter().map(by_bytes), scratch);
-        let own = |(k, c): (&u32, &Counts)| by_bytes((*k, c));
-        self.src_as.add_batch(src_as.iter().map(own), scratch);
-        self.dst_as.add_batch(dst_as.iter().map(own), scratch);
+        let as_entry = |(k, c): (&u32, &Counts)| by_bytes((*k, c));
+        self.src_as.add_batch(src_as.iter().map(as_entry), scratch);
+        self.dst_as.add_batch(dst_as.iter().map(as_entry), scratch);
     }
 }
 
 /// A batch's key ranked by its bytes, for [`HeavyHitters::add_batch`].
-fn by_bytes<K: Copy>((k, c): (K, &Counts)) -> (K, u64, u64, u64, u64) {
+fn by_bytes<K>((k, c): (K, &Counts)) -> (K, u64, u64, u64, u64) {
     (k, c.octets, c.flows, c.packets, c.octets)
 }
 
 /// A batch's key ranked by its flows.
-fn by_flows<K: Copy>((k, c): (K, &Counts)) -> (K, u64, u64, u64, u64) {
+fn by_flows<K>((k, c): (K, &Counts)) -> (K, u64, u64, u64, u64) {
     (k, c.flows, c.flows, c.packets, c.octets)
 }
 
 type Fast = foldhash::fast::FixedState;
 
-/// A batch's counts per host: IPv4 addresses keyed as integers, in a map
-/// of half the width (the maps are probed once per flow and are larger
-/// than the core's cache: their width is their cost), the rest as they
-/// are.
+/// A batch's counts per host: IPv4 addresses keyed as integers, in
+/// entries of 32 bytes rather than 48 (the maps are probed once per flow
+/// and are larger than the core's cache: their width is their cost), the
+/// rest as they are.
 #[derive(Clone, Debug, Default)]
 struct HostCounts {
     v4: HashMap<u32, Counts, Fast>,
@@ -452,7 +452,7 @@ impl HostCounts {
 }
 
 /// A batch's counts per (source, destination): IPv4 pairs keyed as one
-/// integer (see [`HostCounts`]).
+/// integer, in entries of 32 bytes rather than 64 (see [`HostCounts`]).
 #[derive(Clone, Debug, Default)]
 struct PairCounts {
     v4: HashMap<u64, Counts, Fast>,
@@ -1102,5 +1102,60 @@ impl Window {
     /// The oldest second the window holds.
     pub fn oldest(&self) -> Option<i64> {
         self.seconds.front().map(|s| s.at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::net::{IpAddr, Ipv6Addr};
+
+    use proptest::prelude::*;
+
+    use super::{Counts, HostCounts, PairCounts};
+
+    /// Addresses whose integers collide across families: IPv4, the same
+    /// integers IPv4-mapped and IPv4-compatible in IPv6, and the
+    /// unspecified and broadcast addresses.
+    fn arb_addr() -> impl Strategy<Value = IpAddr> {
+        let v4 = prop_oneof![Just(0u32), Just(u32::MAX), Just(0x7f00_0001), 0u32..8];
+        (v4, 0u8..3).prop_map(|(a, form)| match form {
+            0 => IpAddr::from(std::net::Ipv4Addr::from(a)),
+            1 => IpAddr::V6(std::net::Ipv4Addr::from(a).to_ipv6_mapped()),
+            _ => IpAddr::V6(Ipv6Addr::from(u128::from(a))),
+        })
+    }
+
+    proptest! {
+        /// Every host and pair once, with the same counts as a plain map
+        /// keyed by the addresses, batch after batch in the same maps.
+        #[test]
+        fn hosts_and_pairs_sum_as_a_map_of_addresses(
+            batches in prop::collection::vec(
+                prop::collection::vec((arb_addr(), arb_addr(), 1u64..5, 0u64..1000), 0..40),
+                1..4,
+            ),
+        ) {
+            let (mut hosts, mut pairs) = (HostCounts::default(), PairCounts::default());
+            for flows in batches {
+                hosts.clear();
+                pairs.clear();
+                let mut want_hosts: HashMap<IpAddr, Counts> = HashMap::new();
+                let mut want_pairs: HashMap<(IpAddr, IpAddr), Counts> = HashMap::new();
+                for (src, dst, packets, octets) in flows {
+                    let c = Counts { flows: 1, packets, octets };
+                    hosts.count(src, &c);
+                    pairs.count(src, dst, &c);
+                    want_hosts.entry(src).or_default().add(&c);
+                    want_pairs.entry((src, dst)).or_default().add(&c);
+                }
+                let got: Vec<(IpAddr, Counts)> = hosts.iter().map(|(k, c)| (k, *c)).collect();
+                prop_assert_eq!(got.len(), want_hosts.len());
+                prop_assert_eq!(got.into_iter().collect::<HashMap<_, _>>(), want_hosts);
+                let got: Vec<_> = pairs.iter().map(|(k, c)| (k, *c)).collect();
+                prop_assert_eq!(got.len(), want_pairs.len());
+                prop_assert_eq!(got.into_iter().collect::<HashMap<_, _>>(), want_pairs);
+            }
+        }
     }
 }

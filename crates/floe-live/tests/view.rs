@@ -618,9 +618,10 @@ mod batched {
                     ..f.clone()
                 }).collect();
                 a.record(&flows, t);
-                // An empty batch still moves the window on to its time
-                // (which decides how much of a long flow the spread view
-                // keeps): the same for the view fed one by one.
+                // An empty batch is still a call at its time, and the
+                // first call creates the window, whose first second
+                // decides how much of a long flow the spread view keeps:
+                // the view fed one by one gets the same calls.
                 if flows.is_empty() {
                     b.record(&[], t);
                 }

@@ -88,6 +88,10 @@ impl StatsWriter {
     /// A scalar column that varies, gathered in `values` (`or` is the OR of
     /// them, which the encoder knows already).
     pub fn scalar<T: Lane>(&mut self, id: u8, values: &[T], or: u64) {
+        // The time columns' lanes hold what is derived from the times, not
+        // the times, whose ranges `begin` wrote: the encoder passes them
+        // without statistics, and this keeps a caller that did not from
+        // writing a wrong range.
         if id <= col::END || !self.on {
             return;
         }
