@@ -29,7 +29,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use floe_flow::Flow;
 
-use crate::record::{be_u64, ntp_bytes_ms, sat_i64, Context, Times};
+use crate::record::{be_u64, ntp_bytes_ms, sat_i64, uptime_to_ms, Context, Times};
 
 /// Where a field's bytes go: first the flow fields loaded as they are,
 /// then the elements combined per record (see [`Dest::per_record`]).
@@ -101,6 +101,12 @@ pub(crate) struct Direct {
     /// data, counted and not stored).
     is_flow: bool,
     has_icmp: bool,
+    /// The first and last uptimes' places, when they are the template's
+    /// only per-record elements (v9's usual templates): under a v9
+    /// header's uptime each time is then one subtraction from the export
+    /// time, the answer [`Times::resolve`] reaches per record after
+    /// checking every other case.
+    uptimes_only: Option<(Op, Op)>,
 }
 
 /// The elements [`Record`](crate::record::Record) maps, each with the slot
@@ -304,7 +310,12 @@ impl Direct {
             op(Some(c), d);
         }
         let has_icmp = has("icmp_type_code") || has("icmp_type") || has("icmp_code");
-        let (record_ops, field_ops) = ops.into_iter().partition(|o: &Op| o.dest.per_record());
+        let (record_ops, field_ops): (Vec<Op>, Vec<Op>) =
+            ops.into_iter().partition(|o: &Op| o.dest.per_record());
+        let uptimes_only = match record_ops[..] {
+            [a, b] if a.dest == Dest::UpFirst && b.dest == Dest::UpLast => Some((a, b)),
+            _ => None,
+        };
         Some(Direct {
             rec_len: at,
             field_ops,
@@ -312,6 +323,7 @@ impl Direct {
             v6,
             is_flow,
             has_icmp,
+            uptimes_only,
         })
     }
 
@@ -376,6 +388,14 @@ impl Direct {
                 // Per record, below.
                 _ => {}
             }
+        }
+        if let (Some((first, last)), Some(sys_up)) = (self.uptimes_only, ctx.sys_uptime_ms) {
+            let uptime = |rec: &[u8], op: Op| be_u64(&rec[op.at..op.at + op.len]) as u32;
+            for (f, rec) in flows.iter_mut().zip(records) {
+                f.start_ms = uptime_to_ms(ctx.export_ms, sys_up, uptime(rec, first));
+                f.end_ms = uptime_to_ms(ctx.export_ms, sys_up, uptime(rec, last));
+            }
+            return (n as u32, 0);
         }
         let mut unanchored = 0;
         for (f, rec) in flows.iter_mut().zip(records) {
@@ -557,6 +577,37 @@ mod tests {
             let a = plan.flows(&body, &ctx, &samplers, &mut direct);
             let b = plan.clone().without_direct().flows(&body, &ctx, &samplers, &mut walked);
             prop_assert_eq!((a.records, a.unanchored, a.cut_short), (b.records, b.unanchored, b.cut_short));
+            prop_assert_eq!(direct, walked);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Templates whose only times are v9's first and last uptimes (the
+        /// usual ones, which take the uptimes-only loop) give the step
+        /// walker's flows too, in any order, with or without a v9 header
+        /// uptime.
+        #[test]
+        fn uptimes_only_templates_match_the_record_rules(
+            fields in Just(vec![
+                (1u16, 8u16, false), (2, 4, false), (4, 1, false), (6, 1, false), (7, 2, false),
+                (11, 2, false), (8, 4, false), (12, 4, false), (10, 2, false), (22, 4, false),
+                (21, 4, false),
+            ]).prop_shuffle(),
+            bytes in prop::collection::vec(any::<u8>(), 0..400),
+            v9 in any::<bool>(),
+        ) {
+            let Some(plan) = Plan::compile(&fields, false) else {
+                return Err(TestCaseError::fail("the usual v9 template is compiled"));
+            };
+            let ctx = context(v9, None, None);
+            let samplers = HashMap::new();
+            let (mut direct, mut walked) = (Vec::new(), Vec::new());
+            let a = plan.flows(&bytes, &ctx, &samplers, &mut direct);
+            let b = plan.clone().without_direct().flows(&bytes, &ctx, &samplers, &mut walked);
+            prop_assert!(a.compiled);
+            prop_assert_eq!((a.records, a.unanchored), (b.records, b.unanchored));
             prop_assert_eq!(direct, walked);
         }
     }
