@@ -36,19 +36,61 @@ pub(crate) struct Layout {
     pub most: usize,
 }
 
+const V1: Layout = Layout {
+    header: 16,
+    record: 48,
+    most: 24,
+};
+
 /// The layout of v1, v5 or v7.
 pub(crate) fn layout(version: u16) -> Option<Layout> {
-    let (header, record, most) = match version {
-        1 => (16, 48, 24),
-        5 => (24, 48, 30),
-        7 => (24, 52, 28),
-        _ => return None,
-    };
-    Some(Layout {
-        header,
-        record,
-        most,
-    })
+    match version {
+        1 => Some(V1),
+        5 => Some(Layout {
+            header: 24,
+            record: 48,
+            most: 30,
+        }),
+        7 => Some(Layout {
+            header: 24,
+            record: 52,
+            most: 28,
+        }),
+        _ => None,
+    }
+}
+
+/// The header's uptime and export time, ms, at the same places in every
+/// fixed-format version.
+fn clock(data: &[u8]) -> (u32, i64) {
+    let (sys_up, secs, nsecs) = (be32(data, 4), be32(data, 8), be32(data, 12));
+    (
+        sys_up,
+        i64::from(secs) * 1000 + i64::from(nsecs / 1_000_000),
+    )
+}
+
+/// The fields every fixed-format record has at the same place: its first
+/// 36 bytes, the protocol and the ToS (the TCP flags are not: byte 40 in
+/// v1, 37 in v5 and v7).
+fn common_fields(r: &[u8], from: IpAddr, (sys_up, export_ms): (u32, i64)) -> Flow {
+    Flow {
+        start_ms: uptime_to_ms(export_ms, sys_up, be32(r, 24)),
+        end_ms: uptime_to_ms(export_ms, sys_up, be32(r, 28)),
+        exporter: from,
+        src_addr: ip(r, 0),
+        dst_addr: ip(r, 4),
+        next_hop: ip(r, 8),
+        input_if: u32::from(be16(r, 12)),
+        output_if: u32::from(be16(r, 14)),
+        packets: u64::from(be32(r, 16)),
+        octets: u64::from(be32(r, 20)),
+        src_port: be16(r, 32),
+        dst_port: be16(r, 34),
+        protocol: r[38],
+        tos: r[39],
+        ..Flow::default()
+    }
 }
 
 fn be16(b: &[u8], at: usize) -> u16 {
@@ -99,9 +141,7 @@ pub(crate) fn decode(
             len: data.len(),
         });
     }
-    let (sys_up, secs, nsecs, sequence) =
-        (be32(data, 4), be32(data, 8), be32(data, 12), be32(data, 16));
-    let export_ms = i64::from(secs) * 1000 + i64::from(nsecs / 1_000_000);
+    let (time, sequence) = (clock(data), be32(data, 16));
     // v7's last header bytes are reserved.
     let (engine_type, engine_id, sampling) = if version == 5 {
         (data[20], data[21], u32::from(be16(data, 22) & 0x3fff))
@@ -112,22 +152,8 @@ pub(crate) fn decode(
     // v5's and v7's records agree on their first 46 bytes.
     let records = data[header..header + record * count].chunks_exact(record);
     out.extend(records.map(|r| Flow {
-        start_ms: uptime_to_ms(export_ms, sys_up, be32(r, 24)),
-        end_ms: uptime_to_ms(export_ms, sys_up, be32(r, 28)),
-        exporter: from,
         source_id,
-        src_addr: ip(r, 0),
-        dst_addr: ip(r, 4),
-        next_hop: ip(r, 8),
-        input_if: u32::from(be16(r, 12)),
-        output_if: u32::from(be16(r, 14)),
-        packets: u64::from(be32(r, 16)),
-        octets: u64::from(be32(r, 20)),
-        src_port: be16(r, 32),
-        dst_port: be16(r, 34),
         tcp_flags: u16::from(r[37]),
-        protocol: r[38],
-        tos: r[39],
         src_as: u32::from(be16(r, 40)),
         dst_as: u32::from(be16(r, 42)),
         src_mask: r[44],
@@ -135,6 +161,7 @@ pub(crate) fn decode(
         sampling_interval: sampling,
         engine_type,
         engine_id,
+        ..common_fields(r, from, time)
     }));
     Ok(Fixed {
         records: count as u64,
@@ -146,14 +173,11 @@ pub(crate) fn decode(
 /// NetFlow v1: a 16-byte header and 48-byte records, no sequence numbers,
 /// no engine ids.
 fn v1(from: IpAddr, data: &[u8], out: &mut Vec<Flow>) -> Result<Fixed, Problem> {
-    let Some(Layout {
+    let Layout {
         header,
         record,
         most,
-    }) = layout(1)
-    else {
-        return Err(Problem::UnknownVersion { version: 1 });
-    };
+    } = V1;
     let count = data.get(2..4).map_or(0, |_| usize::from(be16(data, 2)));
     if data.len() < header + record * count || count == 0 || count > most {
         return Err(Problem::V1Count {
@@ -161,27 +185,11 @@ fn v1(from: IpAddr, data: &[u8], out: &mut Vec<Flow>) -> Result<Fixed, Problem> 
             len: data.len(),
         });
     }
-    let (sys_up, secs, nsecs) = (be32(data, 4), be32(data, 8), be32(data, 12));
-    let export_ms = i64::from(secs) * 1000 + i64::from(nsecs / 1_000_000);
+    let time = clock(data);
     let records = data[header..header + record * count].chunks_exact(record);
     out.extend(records.map(|r| Flow {
-        start_ms: uptime_to_ms(export_ms, sys_up, be32(r, 24)),
-        end_ms: uptime_to_ms(export_ms, sys_up, be32(r, 28)),
-        exporter: from,
-        source_id: 0,
-        src_addr: ip(r, 0),
-        dst_addr: ip(r, 4),
-        next_hop: ip(r, 8),
-        input_if: u32::from(be16(r, 12)),
-        output_if: u32::from(be16(r, 14)),
-        packets: u64::from(be32(r, 16)),
-        octets: u64::from(be32(r, 20)),
-        src_port: be16(r, 32),
-        dst_port: be16(r, 34),
-        protocol: r[38],
-        tos: r[39],
         tcp_flags: u16::from(r[40]),
-        ..Flow::default()
+        ..common_fields(r, from, time)
     }));
     Ok(Fixed {
         records: count as u64,
