@@ -418,21 +418,63 @@ fn by_flows<K>((k, c): (K, &Counts)) -> (K, u64, u64, u64, u64) {
 
 type Fast = foldhash::fast::FixedState;
 
-/// A batch's counts per host: IPv4 addresses keyed as integers, in
-/// entries of 32 bytes rather than 48 (the maps are probed once per flow
-/// and are larger than the core's cache: their width is their cost), the
-/// rest as they are.
+/// A batch's counts per key: the keys in first-seen order with their
+/// counts, and a map from key to place. The map's entries are a key and a
+/// `u32` (8 bytes for an IPv4 host, 16 for an IPv4 pair), not a key and
+/// its counts (32 bytes for either): the map is probed once per flow and is
+/// larger than the core's first cache, and its width is its cost. The
+/// counts are then walked in order, without the map.
+#[derive(Clone, Debug)]
+struct KeyCounts<K> {
+    place: HashMap<K, u32, Fast>,
+    counts: Vec<(K, Counts)>,
+}
+
+impl<K> Default for KeyCounts<K> {
+    fn default() -> Self {
+        KeyCounts {
+            place: HashMap::default(),
+            counts: Vec::new(),
+        }
+    }
+}
+
+impl<K: Copy + Eq + Hash> KeyCounts<K> {
+    fn count(&mut self, k: K, c: &Counts) {
+        // A batch holds far fewer than 2^32 keys.
+        let next = self.counts.len() as u32;
+        let i = *self.place.entry(k).or_insert(next);
+        if i == next {
+            self.counts.push((k, *c));
+        } else {
+            self.counts[i as usize].1.add(c);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.place.clear();
+        self.counts.clear();
+    }
+
+    /// Each key once, with its counts.
+    fn iter(&self) -> impl Iterator<Item = (K, &Counts)> + Clone {
+        self.counts.iter().map(|(k, c)| (*k, c))
+    }
+}
+
+/// A batch's counts per host: IPv4 addresses keyed as integers (see
+/// [`KeyCounts`] on why width matters), the rest as they are.
 #[derive(Clone, Debug, Default)]
 struct HostCounts {
-    v4: HashMap<u32, Counts, Fast>,
-    other: HashMap<IpAddr, Counts, Fast>,
+    v4: KeyCounts<u32>,
+    other: KeyCounts<IpAddr>,
 }
 
 impl HostCounts {
     fn count(&mut self, a: IpAddr, c: &Counts) {
         match a {
-            IpAddr::V4(a) => count(&mut self.v4, u32::from(a), c),
-            a => count(&mut self.other, a, c),
+            IpAddr::V4(a) => self.v4.count(u32::from(a), c),
+            a => self.other.count(a, c),
         }
     }
 
@@ -446,28 +488,26 @@ impl HostCounts {
         let v4 = self
             .v4
             .iter()
-            .map(|(a, c)| (IpAddr::from(Ipv4Addr::from(*a)), c));
-        v4.chain(self.other.iter().map(|(a, c)| (*a, c)))
+            .map(|(a, c)| (IpAddr::from(Ipv4Addr::from(a)), c));
+        v4.chain(self.other.iter())
     }
 }
 
 /// A batch's counts per (source, destination): IPv4 pairs keyed as one
-/// integer, in entries of 32 bytes rather than 64 (see [`HostCounts`]).
+/// integer (see [`KeyCounts`]).
 #[derive(Clone, Debug, Default)]
 struct PairCounts {
-    v4: HashMap<u64, Counts, Fast>,
-    other: HashMap<(IpAddr, IpAddr), Counts, Fast>,
+    v4: KeyCounts<u64>,
+    other: KeyCounts<(IpAddr, IpAddr)>,
 }
 
 impl PairCounts {
     fn count(&mut self, src: IpAddr, dst: IpAddr, c: &Counts) {
         match (src, dst) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => count(
-                &mut self.v4,
-                u64::from(u32::from(s)) << 32 | u64::from(u32::from(d)),
-                c,
-            ),
-            k => count(&mut self.other, k, c),
+            (IpAddr::V4(s), IpAddr::V4(d)) => self
+                .v4
+                .count(u64::from(u32::from(s)) << 32 | u64::from(u32::from(d)), c),
+            k => self.other.count(k, c),
         }
     }
 
@@ -479,7 +519,7 @@ impl PairCounts {
     /// Each pair once, with its counts.
     fn iter(&self) -> impl Iterator<Item = ((IpAddr, IpAddr), &Counts)> + Clone {
         let v4 = self.v4.iter().map(|(k, c)| {
-            let (s, d) = ((*k >> 32) as u32, *k as u32);
+            let (s, d) = ((k >> 32) as u32, k as u32);
             (
                 (
                     IpAddr::from(Ipv4Addr::from(s)),
@@ -488,7 +528,7 @@ impl PairCounts {
                 c,
             )
         });
-        v4.chain(self.other.iter().map(|(k, c)| (*k, c)))
+        v4.chain(self.other.iter())
     }
 }
 
