@@ -117,6 +117,10 @@ def start(tool, port, d, nfcapd_compress="none"):
             if tool == "floed-nolive":
                 # The same collector without its live view (floe top's feed).
                 f.write('[live]\nenabled = false\n')
+            if tool == "floed-always":
+                # The live view counting its talkers whether anyone looks
+                # or not: what floed costs while someone watches.
+                f.write('[live]\ntalkers = "always"\n')
             if tool == "floed-clickhouse":
                 # The same collector shipping every flow to ClickHouse.
                 f.write('[clickhouse]\nurl = "%s"\ncollector = "bench-%d"\n' % (CLICKHOUSE["url"], port))
@@ -194,6 +198,7 @@ def main():
                     help="sender modes: datagrams per system call (floe send --per-call), each run in turn")
     ap.add_argument("--collectors", default="nfcapd,floed",
                     help="which to run: nfcapd, floed, floed-nolive (floed without its live view), "
+                         "floed-always (its view counting the talkers whether anyone looks or not), "
                          "floed-clickhouse (floed shipping to a clickhouse-server this script starts)")
     ap.add_argument("--clickhouse-priority", choices=["normal", "idle"], default="normal",
                     help="idle: run the ClickHouse server under SCHED_IDLE, a stand-in for a server on another host")

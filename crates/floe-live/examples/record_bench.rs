@@ -2,7 +2,10 @@
 //! over generated flows, handed over in batches as floed's live thread
 //! gets them.
 //!
-//! `cargo run --release -p floe-live --example record_bench -- [flows] [batch] [flows/s] [filters] [usage clients] [IPv6 %]`
+//! `cargo run --release -p floe-live --example record_bench -- [flows] [batch] [flows/s] [filters] [usage clients] [IPv6 %] [talkers 1|0]`
+//!
+//! With talkers 0 the view counts them only while watched and nobody
+//! watches (floed's default between looks).
 //!
 //! The time is the thread's own CPU time (Linux, from
 //! `/proc/thread-self/schedstat`), so other work on the machine does not
@@ -10,7 +13,7 @@
 
 use std::time::Instant;
 
-use floe_live::{LiveView, Request, ViewConfig};
+use floe_live::{LiveView, Request, TalkerCounting, ViewConfig};
 use floe_synth::{realistic_flows, Mix};
 
 /// The calling thread's CPU time in ns, if the system says.
@@ -43,7 +46,15 @@ fn main() {
         ..mix
     };
     let flows = realistic_flows(n, 42, &mix);
-    let mut v = LiveView::new(ViewConfig::default());
+    let talkers = arg(7, 1) != 0;
+    let mut v = LiveView::new(ViewConfig {
+        talkers: if talkers {
+            TalkerCounting::Always
+        } else {
+            TalkerCounting::WhileWatched
+        },
+        ..ViewConfig::default()
+    });
     // Subscriptions and usage clients, as `floe top -f` and `floe usage`
     // make them.
     let texts = ["proto tcp", "dst port 443", "proto udp", "src port 53"];
@@ -94,8 +105,9 @@ fn main() {
     let m = n as f64 / 1e6;
     println!(
         "{n} flows ({:.0}% IPv6) in batches of {batch}, {per_s} flows/s, {filters} filters, \
-         {usage} usage clients: {:.3} CPU s ({:.3} wall), {:.0} flows/s, {:.4} CPU s per million flows",
+         {usage} usage clients, talkers {}: {:.3} CPU s ({:.3} wall), {:.0} flows/s, {:.4} CPU s per million flows",
         mix.ipv6_share * 100.0,
+        if talkers { "counted" } else { "not counted" },
         cpu,
         wall,
         n as f64 / cpu,

@@ -591,6 +591,8 @@ pub struct Batch {
     dst_as: HashMap<u32, Counts, Fast>,
     spread: SpreadBatch,
     scratch: Scratch,
+    /// Whether the talkers' keys are counted (hosts, pairs, ASes).
+    keys: bool,
 }
 
 impl Default for Batch {
@@ -612,6 +614,7 @@ impl Default for Batch {
             dst_as: HashMap::default(),
             spread: SpreadBatch::default(),
             scratch: Scratch::default(),
+            keys: true,
         }
     }
 }
@@ -648,14 +651,18 @@ impl Batch {
     }
 
     /// Empties the batch and adds up `flows`, with `ports` tracked one by
-    /// one and the spread view placed for `window` (none: not placed).
+    /// one, the spread view placed for `window` (none: not placed), and
+    /// the talkers' keys counted when `keys` (else the batch has none:
+    /// they are most of its cost).
     pub fn fold<'a>(
         &mut self,
         flows: impl IntoIterator<Item = &'a Flow>,
         ports: &PortSet,
         window: Option<&Window>,
+        keys: bool,
     ) {
         self.clear();
+        self.keys = keys;
         self.spread.clear(window.and_then(Window::spread_range));
         for f in flows {
             self.add(f, ports);
@@ -689,15 +696,17 @@ impl Batch {
             }
         }
         self.add_exporter(f, &t);
-        let c = &t.raw;
-        self.src.count(f.src_addr, c);
-        self.dst.count(f.dst_addr, c);
-        self.pair.count(f.src_addr, f.dst_addr, c);
-        if f.src_as != 0 {
-            count(&mut self.src_as, f.src_as, c);
-        }
-        if f.dst_as != 0 {
-            count(&mut self.dst_as, f.dst_as, c);
+        if self.keys {
+            let c = &t.raw;
+            self.src.count(f.src_addr, c);
+            self.dst.count(f.dst_addr, c);
+            self.pair.count(f.src_addr, f.dst_addr, c);
+            if f.src_as != 0 {
+                count(&mut self.src_as, f.src_as, c);
+            }
+            if f.dst_as != 0 {
+                count(&mut self.dst_as, f.dst_as, c);
+            }
         }
         self.spread.add(f);
     }
@@ -994,9 +1003,22 @@ impl Window {
         ports: &PortSet,
         b: &mut Batch,
     ) {
+        self.record_counting(flows, received_ms, ports, b, true);
+    }
+
+    /// [`record_with`](Self::record_with), the talkers counted only when
+    /// `talkers` (the batch then has no keys either).
+    pub fn record_counting<'a>(
+        &mut self,
+        flows: impl IntoIterator<Item = &'a Flow>,
+        received_ms: i64,
+        ports: &PortSet,
+        b: &mut Batch,
+        talkers: bool,
+    ) {
         let sec = received_ms.div_euclid(1000);
         self.advance(sec);
-        b.fold(flows, ports, Some(&*self));
+        b.fold(flows, ports, Some(&*self), talkers);
         let (Some(second), Some(slice)) = (self.seconds.back_mut(), self.slices.back_mut()) else {
             return;
         };
@@ -1004,7 +1026,9 @@ impl Window {
         let received_ms = received_ms.max(second.at * 1000);
         second.totals.record_batch_but_ports(b, received_ms);
         slice.ports.record_batch_ports(b);
-        Arc::make_mut(&mut slice.talkers).record_batch(b);
+        if talkers {
+            Arc::make_mut(&mut slice.talkers).record_batch(b);
+        }
         self.place_spread(&b.spread);
     }
 
@@ -1130,6 +1154,14 @@ impl Window {
         self.overlapping(now_s, window)
             .map(|s| &*s.talkers)
             .collect()
+    }
+
+    /// Empties every slice's talkers: what they held was counted before
+    /// a pause, and a slice would answer for only part of its time.
+    pub fn forget_talkers(&mut self) {
+        for s in &mut self.slices {
+            s.talkers = Arc::new(Talkers::new(self.cfg.k));
+        }
     }
 
     /// The same, shared: to be merged after letting go of the window.

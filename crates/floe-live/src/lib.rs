@@ -7,7 +7,8 @@
 //! with their export delay ([`aggregate`]); per slice of seconds, the
 //! heaviest sources, destinations, pairs and ASes in bounded
 //! [`sketch::HeavyHitters`] summaries, so that a scan from random addresses
-//! costs no more memory than steady traffic. Clients ask over a Unix
+//! costs no more memory than steady traffic (counted always, or only
+//! while clients ask: [`TalkerCounting`]). Clients ask over a Unix
 //! socket, one JSON line each way ([`protocol`]); [`Client`] is the client
 //! side, for `floe top` and scripts.
 //!
@@ -26,5 +27,6 @@ mod view;
 pub use client::{Client, ClientError};
 pub use protocol::{Op, Request, Response, Snapshot};
 pub use view::{
-    client_filter, LiveView, Pending, ViewConfig, MAX_FILTERS, MAX_USAGE_CLIENTS, USAGE_IDLE_MS,
+    client_filter, LiveView, Pending, TalkerCounting, ViewConfig, MAX_FILTERS, MAX_USAGE_CLIENTS,
+    TALKERS_IDLE_MS, USAGE_IDLE_MS,
 };

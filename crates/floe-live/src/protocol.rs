@@ -16,7 +16,9 @@
 //!   pair and AS. Totals, the series, protocols, sizes, flags and
 //!   exporters count the window's seconds; ports and talkers are kept per
 //!   10-second slice, and the slices overlapping the window answer for it
-//!   (up to 9 s more). A talker's `weight` is never below its true bytes
+//!   (up to 9 s more); `talkers_since_ms`, when set, says the talkers
+//!   are counted only from then (floed counts them while clients ask, by
+//!   default). A talker's `weight` is never below its true bytes
 //!   (or flows) and overstates them by at most its `error`, itself below
 //!   the slices' bytes / k (512); its `octets`, `packets` and `flows` are
 //!   what was counted while it was kept (lower bounds). With a `filter` (floe's expression language; `@include`
@@ -217,6 +219,12 @@ pub struct Snapshot {
     pub seconds: u32,
     /// Counting started here (filters, usage), when later than `from_ms`.
     pub since_ms: Option<i64>,
+    /// The talkers are counted from here, when later than `from_ms`: floed
+    /// counts them while clients ask (`[live] talkers = "while-watched"`),
+    /// from the first snapshot asked for after nobody asked for 10
+    /// minutes.
+    #[serde(default)]
+    pub talkers_since_ms: Option<i64>,
     /// Counts are scaled by the sampling intervals.
     pub scaled: bool,
     /// Totals and protocols are spread over the flows' own time.

@@ -28,6 +28,23 @@ const FILTER_IDLE_MS: i64 = 10 * 60_000;
 /// otherwise be counted (and cost its share of every batch) for as long
 /// as floed runs. A day and an hour keeps a daily cron job's client.
 pub const USAGE_IDLE_MS: i64 = 25 * 3_600_000;
+/// With [`TalkerCounting::WhileWatched`], the talkers stop being counted
+/// when nobody asked for them in this long (as filters do).
+pub const TALKERS_IDLE_MS: i64 = FILTER_IDLE_MS;
+
+/// When the talkers of every flow are counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TalkerCounting {
+    /// Always, from the first flow.
+    #[default]
+    Always,
+    /// From the first snapshot asked for, until nobody has asked for
+    /// [`TALKERS_IDLE_MS`] (or while a usage client is kept, whose talkers
+    /// take the same keys). The talkers are most of what the view costs
+    /// per flow, and nothing reads them while nobody looks; an answer
+    /// says since when they are counted (`talkers_since_ms`).
+    WhileWatched,
+}
 
 /// Settings of the live view.
 #[derive(Clone, Debug)]
@@ -36,12 +53,15 @@ pub struct ViewConfig {
     pub window: WindowConfig,
     /// Ports counted one by one besides those below 1024.
     pub ports: Vec<u16>,
+    /// When the talkers of every flow are counted.
+    pub talkers: TalkerCounting,
 }
 
 impl Default for ViewConfig {
     fn default() -> Self {
         ViewConfig {
             window: WindowConfig::default(),
+            talkers: TalkerCounting::default(),
             ports: vec![
                 1080, 1194, 1433, 1521, 1812, 3128, 3306, 3389, 5060, 5432, 6379, 8080, 8443, 9200,
             ],
@@ -74,6 +94,12 @@ pub struct LiveView {
     usage: Vec<Usage>,
     /// Room to add up a batch, kept from batch to batch.
     batch: Batch,
+    /// When a snapshot of every flow was last asked for.
+    watched_ms: Option<i64>,
+    /// Since when the talkers of every flow have been counted without a
+    /// pause; none while they are not (with
+    /// [`TalkerCounting::WhileWatched`] only).
+    talkers_since_ms: Option<i64>,
 }
 
 /// Compiles a filter from a client: floe's language, no `@include` (a
@@ -92,8 +118,39 @@ impl LiveView {
             filtered: Vec::new(),
             usage: Vec::new(),
             batch: Batch::new(),
+            watched_ms: None,
+            talkers_since_ms: None,
             cfg,
         }
+    }
+
+    /// Whether the talkers of every flow are counted at `now_ms` (a clock
+    /// stepped back stops none).
+    fn counting_talkers(&mut self, now_ms: i64) -> bool {
+        let on = match self.cfg.talkers {
+            TalkerCounting::Always => true,
+            TalkerCounting::WhileWatched => {
+                !self.usage.is_empty()
+                    || self
+                        .watched_ms
+                        .is_some_and(|w| now_ms.saturating_sub(w) < TALKERS_IDLE_MS)
+            }
+        };
+        if !on {
+            self.talkers_since_ms = None;
+        } else if self.talkers_since_ms.is_none() {
+            self.start_talkers(now_ms);
+        }
+        on
+    }
+
+    /// Counts the talkers of every flow from `now_ms` on.
+    fn start_talkers(&mut self, now_ms: i64) {
+        if self.cfg.talkers == TalkerCounting::WhileWatched {
+            // What the slices still hold is from before the pause.
+            self.all.forget_talkers();
+        }
+        self.talkers_since_ms = Some(now_ms);
     }
 
     /// Seconds kept.
@@ -104,8 +161,10 @@ impl LiveView {
     /// Counts flows received at `received_ms`.
     pub fn record(&mut self, flows: &[Flow], received_ms: i64) {
         self.forget_idle_usage(received_ms);
+        let talkers = self.counting_talkers(received_ms);
         let b = &mut self.batch;
-        self.all.record_with(flows, received_ms, &self.ports, b);
+        self.all
+            .record_counting(flows, received_ms, &self.ports, b, talkers);
         // The same sums for every usage client.
         for u in &mut self.usage {
             u.totals.record_batch_but_ports(b, received_ms);
@@ -199,7 +258,15 @@ impl LiveView {
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
-            None => (&mut self.all, None),
+            None => {
+                self.watched_ms = Some(now_ms);
+                if self.cfg.talkers == TalkerCounting::WhileWatched
+                    && self.talkers_since_ms.is_none()
+                {
+                    self.start_talkers(now_ms);
+                }
+                (&mut self.all, None)
+            }
             Some(text) => {
                 // Forget filters nobody asks for.
                 self.filtered
@@ -240,6 +307,11 @@ impl LiveView {
         snap.to_ms = (now_s + 1) * 1000;
         snap.seconds = window;
         snap.since_ms = since.filter(|s| *s > from_ms);
+        if req.filter.as_deref().is_none_or(|t| t.trim().is_empty())
+            && self.cfg.talkers == TalkerCounting::WhileWatched
+        {
+            snap.talkers_since_ms = self.talkers_since_ms.filter(|s| *s > from_ms);
+        }
         snap.filter = req.filter.clone();
         snap.spread = req.spread;
         if req.spread {

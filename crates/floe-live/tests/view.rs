@@ -698,3 +698,129 @@ fn an_answer_begun_is_not_changed_by_flows_counted_before_it_is_finished() {
     let now = snapshot(&mut v, req, T0 + 500);
     assert_eq!(now.talkers.src[0].key, "10.0.0.2");
 }
+
+/// Sources by bytes, as an answer lists them.
+fn sources(s: &floe_live::Snapshot) -> Vec<&str> {
+    s.talkers.src.iter().map(|t| t.key.as_str()).collect()
+}
+
+#[test]
+fn talkers_are_counted_while_watched() {
+    use floe_live::{TalkerCounting, TALKERS_IDLE_MS};
+    // A window longer than the pause: what the slices held from before
+    // it would still answer.
+    let mut v = LiveView::new(ViewConfig {
+        talkers: TalkerCounting::WhileWatched,
+        window: floe_live::aggregate::WindowConfig {
+            seconds: 3600,
+            ..Default::default()
+        },
+        ..ViewConfig::default()
+    });
+    let look_back = |v: &mut LiveView, now: i64, window: u32| {
+        snapshot(
+            v,
+            Request {
+                window: Some(window),
+                ..Request::default()
+            },
+            now,
+        )
+    };
+    let look = |v: &mut LiveView, now: i64| look_back(v, now, 3600);
+    // Before anyone looks: totals, no talkers.
+    v.record(&[flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 900, T0)], T0);
+    let t1 = T0 + 1000;
+    let s = look(&mut v, t1);
+    assert_eq!(s.totals.flows, 1);
+    assert!(s.talkers.src.is_empty(), "{:?}", s.talkers.src);
+    assert!(s.talkers.dst.is_empty() && s.talkers.pair.is_empty());
+    assert_eq!(s.talkers_since_ms, Some(t1));
+    // From the first look on, they are.
+    v.record(
+        &[flow("10.0.0.2", "192.0.2.1", 6, 443, 1, 500, t1)],
+        T0 + 2000,
+    );
+    let s = look(&mut v, T0 + 3000);
+    assert_eq!(s.totals.flows, 2);
+    assert_eq!(sources(&s), ["10.0.0.2"]);
+    assert_eq!(s.talkers.dst[0].counts.octets, 500);
+    assert_eq!(s.talkers_since_ms, Some(t1));
+    // Nobody looked for TALKERS_IDLE_MS: they stop. The next look starts
+    // them again, from its own time, forgetting what the slices held
+    // (from before the pause).
+    let idle = T0 + 3000 + TALKERS_IDLE_MS;
+    v.record(&[flow("10.0.0.3", "192.0.2.1", 6, 443, 1, 700, idle)], idle);
+    let s = look(&mut v, idle + 1000);
+    assert_eq!(s.totals.flows, 3);
+    assert!(s.talkers.src.is_empty(), "{:?}", s.talkers.src);
+    assert_eq!(s.talkers_since_ms, Some(idle + 1000));
+    // Within the limit of the last look, they still are: counted for
+    // longer than the window now, the answer does not say since.
+    let later = idle + 1000 + TALKERS_IDLE_MS - 1;
+    v.record(
+        &[flow("10.0.0.4", "192.0.2.1", 6, 443, 1, 300, later)],
+        later,
+    );
+    let s = look(&mut v, later + 500);
+    assert_eq!(sources(&s), ["10.0.0.4"]);
+    assert_eq!(s.talkers_since_ms, Some(idle + 1000));
+    let s = look_back(&mut v, later + 500, 300);
+    assert_eq!(sources(&s), ["10.0.0.4"]);
+    assert_eq!(s.talkers_since_ms, None);
+}
+
+#[test]
+fn a_usage_client_keeps_the_talkers_counted() {
+    use floe_live::{TalkerCounting, TALKERS_IDLE_MS};
+    let mut v = LiveView::new(ViewConfig {
+        talkers: TalkerCounting::WhileWatched,
+        window: floe_live::aggregate::WindowConfig {
+            seconds: 3600,
+            ..Default::default()
+        },
+        ..ViewConfig::default()
+    });
+    let look = Request {
+        window: Some(3600),
+        ..Request::default()
+    };
+    // Counted while looked at, then a pause longer than the limit.
+    snapshot(&mut v, look.clone(), T0);
+    v.record(&[flow("10.0.0.4", "192.0.2.1", 6, 443, 1, 800, T0)], T0);
+    let t = T0 + TALKERS_IDLE_MS + 60_000;
+    v.record(&[flow("10.0.0.6", "192.0.2.1", 6, 443, 1, 800, t)], t);
+    let usage = Request {
+        op: Op::Usage,
+        client: Some("nightly".into()),
+        ..Request::default()
+    };
+    snapshot(&mut v, usage.clone(), t + 100);
+    // Nobody looked at the view itself, but the usage client's talkers
+    // take the same keys: every flow's talkers are counted too, from the
+    // first flow after the client came (what the window's slices held
+    // from before the pause forgotten).
+    let t = t + 1000;
+    v.record(&[flow("10.0.0.5", "192.0.2.1", 6, 443, 1, 900, t)], t);
+    assert_eq!(sources(&snapshot(&mut v, usage, t + 500)), ["10.0.0.5"]);
+    let s = snapshot(&mut v, look, t + 1000);
+    assert_eq!(s.totals.flows, 3);
+    assert_eq!(sources(&s), ["10.0.0.5"]);
+    assert_eq!(s.talkers_since_ms, Some(t));
+}
+
+#[test]
+fn talkers_counted_always_say_no_since() {
+    let mut v = LiveView::new(ViewConfig::default());
+    v.record(&[flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 900, T0)], T0);
+    let s = snapshot(
+        &mut v,
+        Request {
+            window: Some(60),
+            ..Request::default()
+        },
+        T0 + 1000,
+    );
+    assert_eq!(sources(&s), ["10.0.0.1"]);
+    assert_eq!(s.talkers_since_ms, None);
+}

@@ -256,8 +256,14 @@ fn table(f: &mut Frame, app: &App, s: &Snapshot, area: Rect) {
                     (key, t.counts, err)
                 })
                 .collect();
+            // floed counts the talkers while clients look: a first look
+            // sees them from its own time on.
+            let since = s
+                .talkers_since_ms
+                .map(|ms| format!(" (counted since {} s ago)", (s.to_ms - ms).max(0) / 1000))
+                .unwrap_or_default();
             (
-                format!("Top talkers: {}", app.talkers.title()),
+                format!("Top talkers: {}{since}", app.talkers.title()),
                 app.talkers.title(),
                 rows,
             )

@@ -14,6 +14,11 @@
     return (i === 0 ? v.toFixed(v < 10 ? 1 : 0) : v.toFixed(v < 10 ? 2 : 1)) + u[i];
   }
 
+  // A count (bytes, packets, flows): whole below 1000, "7" and not "7.0".
+  function count(v) {
+    return Math.abs(v) < 1000 ? String(Math.round(v)) : human(v);
+  }
+
   function draw(box, doc) {
     var a = doc.answer, unit = doc.unit, secs = a.interval_ms / 1000;
     var field = a.measure;
@@ -111,11 +116,16 @@
       var t = s.snapshot.totals, r = s.snapshot.rates;
       box.querySelector(".status").textContent = human(r.bits_per_s) + "bit/s, " + human(r.packets_per_s) +
         " packets/s, " + human(r.flows_per_s) + " flows/s over the last " + s.snapshot.seconds + " s";
+      // floed counts the talkers while clients look: a first look sees
+      // them from its own time on.
+      var since = s.snapshot.talkers_since_ms;
+      box.querySelector(".since").textContent = since ? "Sources counted since " +
+        Math.max(0, Math.round((s.snapshot.to_ms - since) / 1000)) + " s ago (floed counts them while someone looks)." : "";
       var body = box.querySelector("tbody");
       body.textContent = "";
       s.snapshot.talkers.src.forEach(function (k) {
         var tr = document.createElement("tr");
-        [k.key, human(k.octets), human(k.packets), human(k.flows)].forEach(function (v) {
+        [k.key, count(k.octets), count(k.packets), count(k.flows)].forEach(function (v) {
           var td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
         });
         body.appendChild(tr);

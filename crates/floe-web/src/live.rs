@@ -46,6 +46,7 @@ pub async fn page(State(app): State<Arc<App>>) -> Result<Response, WebError> {
         h1 { "Live: the last minute" }
         div #live data-src="/api/live" {
             p.status { "Waiting for floed…" }
+            p.since.muted {}
             table {
                 thead { tr { th { "source" } th { "bytes" } th { "packets" } th { "flows" } } }
                 tbody {}

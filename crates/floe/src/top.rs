@@ -137,6 +137,15 @@ fn text(out: &mut Out, s: &Snapshot, key: Key) -> std::io::Result<()> {
             String::new()
         }
     )?;
+    if let Some(ms) = s.talkers_since_ms {
+        // floed counts the talkers while clients ask: a first ask sees
+        // them from its own time on.
+        writeln!(
+            out,
+            "talkers counted since {} s ago (floed counts them while clients ask)",
+            (s.to_ms - ms).max(0) / 1000
+        )?;
+    }
     // The header names the talkers as --key does (src, dst-flows...).
     let name = key
         .to_possible_value()

@@ -54,10 +54,16 @@ fn json_when(dir: &Path, n: u64) -> serde_json::Value {
 fn one_snapshot_for_scripts_and_usage_since_the_last_check() {
     let dir = tempfile::tempdir().unwrap();
     let floed = Floed::start(dir.path());
+    // floed counts the talkers while someone looks: a first look starts
+    // them, and says since when.
+    let first = json_when(dir.path(), 0);
+    assert_eq!(first["talkers"]["src"].as_array().unwrap().len(), 0);
+    let since = first["talkers_since_ms"].as_i64().expect("since");
     send(floed.port, 3000, "9");
     let v = json_when(dir.path(), 3000);
     assert_eq!(v["totals"]["flows"], 3000);
     assert!(v["talkers"]["src"].as_array().unwrap().len() >= 5);
+    assert_eq!(v["talkers_since_ms"].as_i64(), Some(since));
     // CSV of the destinations.
     let o = once(dir.path(), &["--format", "csv", "--key", "dst", "-n", "3"]);
     let text = String::from_utf8(o.stdout).unwrap();
@@ -68,8 +74,13 @@ fn one_snapshot_for_scripts_and_usage_since_the_last_check() {
     let o = once(dir.path(), &[]);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("3000 flows"), "{text}");
+    let said = text.lines().nth(1).unwrap();
+    assert!(
+        said.starts_with("talkers counted since ") && said.ends_with("while clients ask)"),
+        "{text}"
+    );
     // The talkers' header names them as --key does.
-    let header = text.lines().nth(1).unwrap();
+    let header = text.lines().nth(2).unwrap();
     assert!(
         header.starts_with("src ") && header.contains("bytes"),
         "{text}"
@@ -77,7 +88,7 @@ fn one_snapshot_for_scripts_and_usage_since_the_last_check() {
     let o = once(dir.path(), &["--key", "dst-flows"]);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(
-        text.lines().nth(1).unwrap().starts_with("dst-flows "),
+        text.lines().nth(2).unwrap().starts_with("dst-flows "),
         "{text}"
     );
     // Usage since the last check: the first --reset starts counting.
@@ -202,6 +213,8 @@ fn the_screen_in_a_real_terminal() {
     .unwrap();
     let s = screen_until(&session, "Top talkers: Source");
     assert!(s.contains("floe top") && s.contains("1 Talkers"), "{s}");
+    // The talkers started with the first look (json_when's, above).
+    assert!(s.contains("Top talkers: Source (counted since "), "{s}");
     tmux(&["send-keys", "-t", &session, "2"]);
     screen_until(&session, "TCP/443 (https)");
     tmux(&["send-keys", "-t", &session, "f"]);

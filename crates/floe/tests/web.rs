@@ -1065,12 +1065,19 @@ fn live_page_with_floed_and_without() {
     let r = web.get("/live");
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("data-src=\"/api/live\""), "{}", r.body);
+    // The page's first look starts floed's talkers, and says since when.
+    let e = first_event(&web, "/api/live");
+    assert_eq!(e["ok"], true, "{e}");
+    let since = e["snapshot"]["talkers_since_ms"].as_i64().expect("since");
     common_send(floed.port);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let e = first_event(&web, "/api/live");
         assert_eq!(e["ok"], true, "{e}");
         if e["snapshot"]["totals"]["flows"].as_u64() >= Some(100) {
+            assert_eq!(e["snapshot"]["talkers_since_ms"].as_i64(), Some(since));
+            let src = e["snapshot"]["talkers"]["src"].as_array().unwrap();
+            assert_eq!(src.len(), 10, "{e}");
             break;
         }
         assert!(Instant::now() < deadline, "{e}");

@@ -53,8 +53,9 @@ fn is_first_series(p: &[u8; 3]) -> bool {
     p.iter().zip(want).all(|(a, b)| a.abs_diff(b) <= 12)
 }
 
-#[test]
-fn the_pages_work_in_a_real_browser() {
+/// The Python that has Playwright, when it and Chromium are there (else
+/// the reason is recorded as a skip).
+fn browser_python() -> Option<std::path::PathBuf> {
     let py = python3();
     let has = Command::new(&py)
         .args(["-c", "import playwright.sync_api"])
@@ -62,16 +63,124 @@ fn the_pages_work_in_a_real_browser() {
         .status()
         .is_ok_and(|s| s.success());
     if !has {
-        return skip(format!(
+        skip(format!(
             "Playwright is not importable by {} (pip playwright; scripts/test installs it)",
             py.display()
         ));
+        return None;
     }
     if !Path::new(CHROMIUM).exists() {
-        return skip(format!(
+        skip(format!(
             "{CHROMIUM} is absent (Debian package chromium; scripts/test installs it)"
         ));
+        return None;
     }
+    Some(py)
+}
+
+#[test]
+fn the_live_page_works_in_a_real_browser() {
+    let Some(py) = browser_python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let floed = common::Floed::start(dir.path());
+    let web = Web::start(&dir.path().join("flows"), &[]);
+    let out = dir.path().join("shots");
+    std::fs::create_dir_all(&out).unwrap();
+    let args = serde_json::json!({ "url": web.url(), "out": out, "chromium": CHROMIUM });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/live_browser.py");
+    let mut child = Command::new(&py)
+        .arg(&script)
+        .arg(args.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let err_reader = std::thread::spawn(move || {
+        let mut e = String::new();
+        let _ = stderr.read_to_string(&mut e);
+        e
+    });
+    // The page's first snapshot is on the screen: only now are flows sent,
+    // so that every source is counted (the first look starts the talkers).
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    if first == "ready" {
+        floe_test_support::run_ok(Command::new(common::FLOE).args([
+            "send",
+            "--to",
+            &format!("127.0.0.1:{}", floed.port),
+            "--count",
+            "300",
+        ]));
+    }
+    let said = if first == "ready" {
+        lines.next().and_then(Result::ok).unwrap_or_default()
+    } else {
+        first
+    };
+    let status = child.wait().unwrap();
+    let errs = err_reader.join().unwrap();
+    assert!(
+        status.success(),
+        "{} ({status}):\n{said}\n{errs}\nserver:\n{}",
+        script.display(),
+        web.log()
+    );
+    let report: serde_json::Value = serde_json::from_str(said.trim())
+        .unwrap_or_else(|e| panic!("the script printed no report ({e}): {said}\n{errs}"));
+    assert_eq!(
+        report["errors"],
+        serde_json::json!([]),
+        "console errors or failed requests"
+    );
+    let saw = &report["saw"];
+    assert_eq!(saw["rows_before"], 0, "{report}");
+    let since = saw["since"].as_str().unwrap();
+    assert!(
+        since.ends_with("s ago (floed counts them while someone looks)."),
+        "{since}"
+    );
+    assert!(
+        saw["status"]
+            .as_str()
+            .unwrap()
+            .contains("flows/s over the last 60 s"),
+        "{report}"
+    );
+    // Addresses, as the live view lists them, and their counts: whole
+    // numbers below 1000 ("7", not "7.0"), else with a unit ("2.11M").
+    let rows = saw["rows"].as_array().unwrap();
+    assert!(rows.len() >= 5 && rows.len() <= 10, "{report}");
+    for r in rows {
+        let cells: Vec<&str> = r
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(cells.len(), 4, "{cells:?}");
+        assert!(cells[0].parse::<std::net::IpAddr>().is_ok(), "{cells:?}");
+        for c in &cells[1..] {
+            let whole = c.parse::<u64>().is_ok_and(|v| v < 1000);
+            let scaled =
+                c.ends_with(['k', 'M', 'G', 'T', 'P']) && c[..c.len() - 1].parse::<f64>().is_ok();
+            assert!(whole || scaled, "{cells:?}");
+        }
+    }
+    let (w, h, px) = pixels(Path::new(report["shots"][0]["file"].as_str().unwrap()));
+    assert_eq!((w, h), (1280, 800));
+    let (sd, ink) = spread(&px);
+    assert!(
+        sd > 10.0 && ink > 0.02,
+        "the live page looks blank: sd {sd:.1}, ink {ink:.3}"
+    );
+    floed.stop();
+}
+
+#[test]
+fn the_pages_work_in_a_real_browser() {
+    let Some(py) = browser_python() else { return };
     let s = Store::new();
     let web = Web::start(&s.root, &[]);
     let out = s.dir.path().join("shots");

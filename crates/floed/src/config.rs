@@ -133,6 +133,9 @@ pub struct LiveConfig {
     pub window: Option<toml::Value>,
     /// Ports counted one by one besides those below 1024.
     pub ports: Option<Vec<u16>>,
+    /// When the talkers are counted: `while-watched` (the default) or
+    /// `always`.
+    pub talkers: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -187,6 +190,7 @@ pub struct Config {
     pub live_group: Option<String>,
     pub live_window_secs: u32,
     pub live_ports: Vec<u16>,
+    pub live_talkers: floe_live::TalkerCounting,
     pub metrics_listen: Option<SocketAddr>,
     /// Shipping to ClickHouse, when on.
     pub clickhouse: Option<ClickHouse>,
@@ -464,6 +468,15 @@ pub fn resolve(file: FileConfig, source: String, o: &Overrides) -> Result<Config
             "live.window: {live_window_secs} s; use 10 s to 1 h"
         )));
     }
+    let live_talkers = match live.talkers.as_deref() {
+        None | Some("while-watched") => floe_live::TalkerCounting::WhileWatched,
+        Some("always") => floe_live::TalkerCounting::Always,
+        Some(other) => {
+            return Err(e(format!(
+                "live.talkers: {other:?}; use \"while-watched\" or \"always\""
+            )))
+        }
+    };
     let metrics_listen = file
         .metrics_listen
         .as_ref()
@@ -526,6 +539,7 @@ pub fn resolve(file: FileConfig, source: String, o: &Overrides) -> Result<Config
         live_group: live.group.clone(),
         live_window_secs: live_window_secs as u32,
         live_ports: live.ports.clone().unwrap_or_default(),
+        live_talkers,
         metrics_listen,
         clickhouse: file
             .clickhouse
@@ -588,6 +602,26 @@ mod tests {
         assert!(resolve(f, "f.toml".into(), &Overrides::default())
             .unwrap_err()
             .contains("not an address"));
+    }
+
+    #[test]
+    fn talkers_are_counted_while_watched_unless_always() {
+        let talkers = |text: &str| {
+            let f = parse_file(text, "f").unwrap();
+            resolve(f, "f".into(), &Overrides::default()).map(|c| c.live_talkers)
+        };
+        use floe_live::TalkerCounting::*;
+        assert_eq!(talkers(""), Ok(WhileWatched));
+        assert_eq!(
+            talkers("[live]\ntalkers = \"while-watched\"\n"),
+            Ok(WhileWatched)
+        );
+        assert_eq!(talkers("[live]\ntalkers = \"always\"\n"), Ok(Always));
+        let e = talkers("[live]\ntalkers = \"sometimes\"\n").unwrap_err();
+        assert!(
+            e.contains("live.talkers") && e.contains("\"sometimes\"") && e.contains("always"),
+            "{e}"
+        );
     }
 
     #[test]

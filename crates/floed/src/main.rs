@@ -337,6 +337,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
                     } else {
                         cfg.live_ports.clone()
                     },
+                    talkers: cfg.live_talkers,
                 },
             )));
             let listener = live_socket::bind(path, cfg.live_group.as_deref())?;
@@ -464,11 +465,13 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
                                 &new.live_group,
                                 new.live_window_secs,
                                 &new.live_ports,
+                                new.live_talkers,
                             ) != (
                                 &current.live_socket,
                                 &current.live_group,
                                 current.live_window_secs,
                                 &current.live_ports,
+                                current.live_talkers,
                             ) {
                                 tracing::warn!("[live] changes take effect at the next restart");
                             }

@@ -71,15 +71,23 @@ fn the_live_view_sees_what_was_sent() {
     let floed = Floed::start(dir.path(), &[]);
     let sent = flows(6000, 11);
     let now = now_ms();
-    let mut v9 = V9Encoder::new(now - 3_600_000, 4);
-    let d: Vec<Vec<u8>> = sent.chunks(30).map(|c| v9.encode(c, now)).collect();
-    send_all(&sender("127.0.0.31"), floed.addr, &d);
     let req = Request {
         window: Some(120),
         n: Some(5),
         ..Request::default()
     };
+    // By default floed counts the talkers while clients look: the first
+    // look starts them, and says since when.
+    let first = ask(dir.path(), &req);
+    assert!(first.talkers.src.is_empty(), "{:?}", first.talkers.src);
+    let since = first.talkers_since_ms.expect("the talkers' start");
+    assert!(since > first.from_ms && since <= first.to_ms, "{since}");
+    let mut v9 = V9Encoder::new(now - 3_600_000, 4);
+    let d: Vec<Vec<u8>> = sent.chunks(30).map(|c| v9.encode(c, now)).collect();
+    send_all(&sender("127.0.0.31"), floed.addr, &d);
     let s = ask_until(dir.path(), &req, |s| s.totals.flows >= sent.len() as u64);
+    assert_eq!(s.talkers_since_ms, Some(since));
+    assert_eq!(s.talkers.src.len(), 5, "{:?}", s.talkers.src);
     assert_eq!(s.totals.flows, sent.len() as u64);
     assert_eq!(
         s.totals.packets,
@@ -143,6 +151,12 @@ fn the_live_view_sees_what_was_sent() {
 #[test]
 fn a_scan_keeps_memory_bounded_and_the_talkers_true() {
     let dir = tempfile::tempdir().unwrap();
+    // Talkers counted from the start, whether anyone looks or not.
+    std::fs::write(
+        dir.path().join("floed.toml"),
+        "zone = \"UTC\"\n[live]\ntalkers = \"always\"\n",
+    )
+    .unwrap();
     let floed = Floed::start(dir.path(), &[]);
     let pid = floed.child.id();
     let now = now_ms();
@@ -197,6 +211,7 @@ fn a_scan_keeps_memory_bounded_and_the_talkers_true() {
     });
     let top: Vec<&str> = s.talkers.src.iter().map(|t| t.key.as_str()).collect();
     assert_eq!(top, ["10.9.0.1", "10.9.0.2", "10.9.0.3"]);
+    assert_eq!(s.talkers_since_ms, None);
     assert_eq!(s.talkers.dst_flows[0].key, "192.0.2.80");
     let syn = s
         .flags
