@@ -15,8 +15,8 @@ fn block_codec(c: &mut Criterion) {
     let mut g = c.benchmark_group("block");
     g.throughput(Throughput::Elements(flows.len() as u64));
     // Rows laid out as columns a run at a time (the writer takes floed's
-    // runs as they come; 256 is what it stages when given flows one by
-    // one), with and without IPv6 flows.
+    // runs as they come: a decoded batch, up to 7680 flows; 256 is what it
+    // stages when given flows one by one), with and without IPv6 flows.
     let v4_only = Mix {
         ipv6_share: 0.0,
         ..Mix::default()
@@ -24,18 +24,20 @@ fn block_codec(c: &mut Criterion) {
     let v4_flows = realistic_flows(DEFAULT_BLOCK_RECORDS, 1, &v4_only);
     let mut rows_to_columns = floe_flow::FlowBatch::new();
     for (name, rows) in [("20% IPv6", &flows), ("IPv4", &v4_flows)] {
-        g.bench_with_input(
-            BenchmarkId::new("columns-from-rows", name),
-            rows,
-            |b, rows| {
-                b.iter(|| {
-                    rows_to_columns.reset(0, floe_flow::ColSet::ALL);
-                    for run in rows.chunks(256) {
-                        rows_to_columns.extend_from_flows(run);
-                    }
-                })
-            },
-        );
+        for run_len in [256, 7680] {
+            g.bench_with_input(
+                BenchmarkId::new("columns-from-rows", format!("{name}, runs of {run_len}")),
+                rows,
+                |b, rows| {
+                    b.iter(|| {
+                        rows_to_columns.reset(0, floe_flow::ColSet::ALL);
+                        for run in rows.chunks(run_len) {
+                            rows_to_columns.extend_from_flows(run);
+                        }
+                    })
+                },
+            );
+        }
     }
     // The default level, and 3 for what a higher one costs.
     for level in [DEFAULT_LEVEL, 3] {
