@@ -107,7 +107,12 @@ fn main() {
         "{n} flows ({:.0}% IPv6) in batches of {batch}, {per_s} flows/s, {filters} filters, \
          {usage} usage clients, talkers {}: {:.3} CPU s ({:.3} wall), {:.0} flows/s, {:.4} CPU s per million flows",
         mix.ipv6_share * 100.0,
-        if talkers { "counted" } else { "not counted" },
+        // Usage clients take the same keys: they keep the talkers counted.
+        if talkers || usage > 0 {
+            "counted"
+        } else {
+            "not counted"
+        },
         cpu,
         wall,
         n as f64 / cpu,

@@ -1184,7 +1184,39 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{Counts, HostCounts, PairCounts};
+    use super::{Batch, Counts, HostCounts, PairCounts, PortSet};
+
+    /// A batch folded without keys has no talkers' keys (they are most of
+    /// its cost), and the same totals as one with.
+    #[test]
+    fn a_batch_without_keys_counts_all_but_the_talkers() {
+        let flows: Vec<floe_flow::Flow> = (0..50u8)
+            .map(|i| floe_flow::Flow {
+                src_addr: IpAddr::from([10, 0, 0, i]),
+                dst_addr: IpAddr::from([192, 0, 2, i % 3]),
+                src_as: 64_512,
+                dst_as: 7,
+                protocol: 6,
+                dst_port: 443,
+                packets: 2,
+                octets: 100,
+                ..floe_flow::Flow::default()
+            })
+            .collect();
+        let ports = PortSet::well_known_and(&[]);
+        let (mut with, mut without) = (Batch::new(), Batch::new());
+        with.fold(&flows, &ports, None, true);
+        without.fold(&flows, &ports, None, false);
+        assert_eq!(with.src.iter().count(), 50);
+        assert_eq!(with.pair.iter().count(), 50);
+        assert_eq!((with.dst.iter().count(), with.src_as.len()), (3, 1));
+        assert_eq!(without.src.iter().count(), 0);
+        assert_eq!(without.dst.iter().count(), 0);
+        assert_eq!(without.pair.iter().count(), 0);
+        assert!(without.src_as.is_empty() && without.dst_as.is_empty());
+        assert_eq!(with.total, without.total);
+        assert_eq!(without.total.raw.octets, 5000);
+    }
 
     /// Addresses whose integers collide across families: IPv4, the same
     /// integers IPv4-mapped and IPv4-compatible in IPv6, and the

@@ -221,8 +221,8 @@ pub struct Snapshot {
     pub since_ms: Option<i64>,
     /// The talkers are counted from here, when later than `from_ms`: floed
     /// counts them while clients ask (`[live] talkers = "while-watched"`),
-    /// from the first snapshot asked for after nobody asked for 10
-    /// minutes.
+    /// from the first snapshot of every flow asked for after nobody asked
+    /// for one in 10 minutes, or since a usage client came.
     #[serde(default)]
     pub talkers_since_ms: Option<i64>,
     /// Counts are scaled by the sampling intervals.

@@ -38,9 +38,10 @@ pub enum TalkerCounting {
     /// Always, from the first flow.
     #[default]
     Always,
-    /// From the first snapshot asked for, until nobody has asked for
-    /// [`TALKERS_IDLE_MS`] (or while a usage client is kept, whose talkers
-    /// take the same keys). The talkers are most of what the view costs
+    /// From the first snapshot of every flow asked for (a filtered one
+    /// counts its own talkers), until nobody has asked for one in
+    /// [`TALKERS_IDLE_MS`]; and while a usage client is kept (whose
+    /// talkers take the same keys). The talkers are most of what the view costs
     /// per flow, and nothing reads them while nobody looks; an answer
     /// says since when they are counted (`talkers_since_ms`).
     WhileWatched,
@@ -136,12 +137,25 @@ impl LiveView {
                         .is_some_and(|w| now_ms.saturating_sub(w) < TALKERS_IDLE_MS)
             }
         };
-        if !on {
-            self.talkers_since_ms = None;
-        } else if self.talkers_since_ms.is_none() {
-            self.start_talkers(now_ms);
+        match self.talkers_since_ms {
+            _ if !on => self.talkers_since_ms = None,
+            None => self.start_talkers(now_ms),
+            // A batch received before the first look, counted after it
+            // (it waited in the queue, or the clock stepped back): the
+            // talkers are counted from its time.
+            Some(since) if now_ms < since => self.talkers_since_ms = Some(now_ms),
+            Some(_) => {}
         }
         on
+    }
+
+    /// Whether the talkers of every flow are counted now (for floed's
+    /// metrics).
+    pub fn talkers_counted(&self) -> bool {
+        match self.cfg.talkers {
+            TalkerCounting::Always => true,
+            TalkerCounting::WhileWatched => self.talkers_since_ms.is_some(),
+        }
     }
 
     /// Counts the talkers of every flow from `now_ms` on.
@@ -165,7 +179,9 @@ impl LiveView {
         let b = &mut self.batch;
         self.all
             .record_counting(flows, received_ms, &self.ports, b, talkers);
-        // The same sums for every usage client.
+        // The same sums for every usage client (whose talkers take the
+        // batch's keys: a usage client keeps them counted).
+        debug_assert!(talkers || self.usage.is_empty());
         for u in &mut self.usage {
             u.totals.record_batch_but_ports(b, received_ms);
             u.totals.record_batch_ports(b);
@@ -310,7 +326,11 @@ impl LiveView {
         if req.filter.as_deref().is_none_or(|t| t.trim().is_empty())
             && self.cfg.talkers == TalkerCounting::WhileWatched
         {
-            snap.talkers_since_ms = self.talkers_since_ms.filter(|s| *s > from_ms);
+            // Never after the answer's own time (a clock stepped back).
+            snap.talkers_since_ms = self
+                .talkers_since_ms
+                .filter(|s| *s > from_ms)
+                .map(|s| s.min(now_ms));
         }
         snap.filter = req.filter.clone();
         snap.spread = req.spread;

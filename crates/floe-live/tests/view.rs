@@ -704,29 +704,37 @@ fn sources(s: &floe_live::Snapshot) -> Vec<&str> {
     s.talkers.src.iter().map(|t| t.key.as_str()).collect()
 }
 
-#[test]
-fn talkers_are_counted_while_watched() {
-    use floe_live::{TalkerCounting, TALKERS_IDLE_MS};
-    // A window longer than the pause: what the slices held from before
-    // it would still answer.
-    let mut v = LiveView::new(ViewConfig {
-        talkers: TalkerCounting::WhileWatched,
+/// A view that counts its talkers while watched, keeping `seconds`.
+fn watched_view(seconds: u32) -> LiveView {
+    LiveView::new(ViewConfig {
+        talkers: floe_live::TalkerCounting::WhileWatched,
         window: floe_live::aggregate::WindowConfig {
-            seconds: 3600,
+            seconds,
             ..Default::default()
         },
         ..ViewConfig::default()
-    });
-    let look_back = |v: &mut LiveView, now: i64, window: u32| {
-        snapshot(
-            v,
-            Request {
-                window: Some(window),
-                ..Request::default()
-            },
-            now,
-        )
-    };
+    })
+}
+
+/// A snapshot of every flow over the last `window` seconds.
+fn look(v: &mut LiveView, now: i64, window: u32) -> floe_live::Snapshot {
+    snapshot(
+        v,
+        Request {
+            window: Some(window),
+            ..Request::default()
+        },
+        now,
+    )
+}
+
+#[test]
+fn talkers_are_counted_while_watched() {
+    use floe_live::TALKERS_IDLE_MS;
+    // A window longer than the pause: what the slices held from before
+    // it would still answer.
+    let mut v = watched_view(3600);
+    let look_back = look;
     let look = |v: &mut LiveView, now: i64| look_back(v, now, 3600);
     // Before anyone looks: totals, no talkers.
     v.record(&[flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 900, T0)], T0);
@@ -772,21 +780,10 @@ fn talkers_are_counted_while_watched() {
 
 #[test]
 fn a_usage_client_keeps_the_talkers_counted() {
-    use floe_live::{TalkerCounting, TALKERS_IDLE_MS};
-    let mut v = LiveView::new(ViewConfig {
-        talkers: TalkerCounting::WhileWatched,
-        window: floe_live::aggregate::WindowConfig {
-            seconds: 3600,
-            ..Default::default()
-        },
-        ..ViewConfig::default()
-    });
-    let look = Request {
-        window: Some(3600),
-        ..Request::default()
-    };
+    use floe_live::TALKERS_IDLE_MS;
+    let mut v = watched_view(3600);
     // Counted while looked at, then a pause longer than the limit.
-    snapshot(&mut v, look.clone(), T0);
+    look(&mut v, T0, 3600);
     v.record(&[flow("10.0.0.4", "192.0.2.1", 6, 443, 1, 800, T0)], T0);
     let t = T0 + TALKERS_IDLE_MS + 60_000;
     v.record(&[flow("10.0.0.6", "192.0.2.1", 6, 443, 1, 800, t)], t);
@@ -803,7 +800,7 @@ fn a_usage_client_keeps_the_talkers_counted() {
     let t = t + 1000;
     v.record(&[flow("10.0.0.5", "192.0.2.1", 6, 443, 1, 900, t)], t);
     assert_eq!(sources(&snapshot(&mut v, usage, t + 500)), ["10.0.0.5"]);
-    let s = snapshot(&mut v, look, t + 1000);
+    let s = look(&mut v, t + 1000, 3600);
     assert_eq!(s.totals.flows, 3);
     assert_eq!(sources(&s), ["10.0.0.5"]);
     assert_eq!(s.talkers_since_ms, Some(t));
@@ -823,4 +820,57 @@ fn talkers_counted_always_say_no_since() {
     );
     assert_eq!(sources(&s), ["10.0.0.1"]);
     assert_eq!(s.talkers_since_ms, None);
+}
+
+#[test]
+fn a_filter_counts_its_own_talkers_while_nobody_watches_every_flow() {
+    let mut v = watched_view(300);
+    let tcp = Request {
+        window: Some(60),
+        filter: Some("proto tcp".into()),
+        ..Request::default()
+    };
+    snapshot(&mut v, tcp.clone(), T0);
+    v.record(
+        &[flow("10.0.0.7", "192.0.2.1", 6, 443, 1, 900, T0)],
+        T0 + 500,
+    );
+    let s = snapshot(&mut v, tcp.clone(), T0 + 1000);
+    assert_eq!(sources(&s), ["10.0.0.7"]);
+    assert_eq!(s.talkers_since_ms, None);
+    // The filter did not start the talkers of every flow.
+    let all = look(&mut v, T0 + 1500, 60);
+    assert_eq!(all.totals.flows, 1);
+    assert!(all.talkers.src.is_empty(), "{:?}", all.talkers.src);
+    assert_eq!(all.talkers_since_ms, Some(T0 + 1500));
+    // Nor does it take their start once they are.
+    v.record(
+        &[flow("10.0.0.8", "192.0.2.1", 6, 443, 1, 900, T0)],
+        T0 + 2000,
+    );
+    let s = snapshot(&mut v, tcp, T0 + 2500);
+    assert_eq!(sources(&s), ["10.0.0.7", "10.0.0.8"]);
+    assert_eq!(s.talkers_since_ms, None);
+    assert_eq!(sources(&look(&mut v, T0 + 3000, 60)), ["10.0.0.8"]);
+}
+
+#[test]
+fn talkers_received_before_the_first_look_move_its_start_back() {
+    let mut v = watched_view(300);
+    // A batch received before the look, counted after it (it waited in
+    // floed's queue): counted, and the start says so.
+    let s = look(&mut v, T0 + 5000, 60);
+    assert_eq!(s.talkers_since_ms, Some(T0 + 5000));
+    v.record(
+        &[flow("10.0.0.9", "192.0.2.1", 6, 443, 1, 900, T0)],
+        T0 + 2000,
+    );
+    let s = look(&mut v, T0 + 6000, 60);
+    assert_eq!(sources(&s), ["10.0.0.9"]);
+    assert_eq!(s.talkers_since_ms, Some(T0 + 2000));
+    // A clock stepped back: the start is never after the answer's time.
+    let back = T0 - 20_000;
+    let s = look(&mut v, back, 60);
+    assert_eq!(s.talkers_since_ms, Some(back));
+    assert!(s.talkers_since_ms <= Some(s.to_ms));
 }

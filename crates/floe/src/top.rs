@@ -61,7 +61,11 @@ pub struct TopArgs {
     /// Only flows that match this filter expression.
     #[arg(long, value_name = "EXPRESSION")]
     filter: Option<String>,
-    /// Print one snapshot and exit, for scripts and cron.
+    /// Print one snapshot and exit, for scripts and cron. floed counts
+    /// the talkers while clients look (until nobody has for 10 minutes): a
+    /// first look after that starts them, and its talkers are empty (said
+    /// on stderr). For a cron job, keep a usage client (--reset) or set
+    /// `[live] talkers = "always"` in floed.toml.
     #[arg(long)]
     once: bool,
     /// With --once: the usage since this client's previous --reset, and
@@ -214,6 +218,13 @@ pub fn run(a: TopArgs) -> Result<()> {
             r.error.unwrap_or_else(|| "no answer".into())
         )));
     };
+    // This very ask started them (their start is its time).
+    if s.talkers_since_ms == Some(r.now_ms) {
+        crate::error::warn(
+            "floed was not counting talkers (nobody had looked for 10 minutes); \
+             it counts them from now on: ask again later, or set [live] talkers = \"always\"",
+        );
+    }
     let mut out = Out::open(a.output.output.as_deref())?;
     match a.format.get() {
         Format::Json => {

@@ -55,7 +55,16 @@ fn one_snapshot_for_scripts_and_usage_since_the_last_check() {
     let dir = tempfile::tempdir().unwrap();
     let floed = Floed::start(dir.path());
     // floed counts the talkers while someone looks: a first look starts
-    // them, and says since when.
+    // them, says so on stderr, and since when in the answer.
+    let o = once(dir.path(), &["--format", "csv"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.stdout, b"key,octets,packets,flows,weight,error\n");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("floe top: floed was not counting talkers")
+            && err.contains("[live] talkers = \"always\""),
+        "{err}"
+    );
     let first = json_when(dir.path(), 0);
     assert_eq!(first["talkers"]["src"].as_array().unwrap().len(), 0);
     let since = first["talkers_since_ms"].as_i64().expect("since");
@@ -72,6 +81,7 @@ fn one_snapshot_for_scripts_and_usage_since_the_last_check() {
     assert_eq!(lines.len(), 4, "{text}");
     // Text.
     let o = once(dir.path(), &[]);
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "", "said once only");
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("3000 flows"), "{text}");
     let said = text.lines().nth(1).unwrap();

@@ -78,17 +78,21 @@ fn browser_python() -> Option<std::path::PathBuf> {
     Some(py)
 }
 
-#[test]
-fn the_live_page_works_in_a_real_browser() {
-    let Some(py) = browser_python() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let floed = common::Floed::start(dir.path());
-    let web = Web::start(&dir.path().join("flows"), &[]);
-    let out = dir.path().join("shots");
-    std::fs::create_dir_all(&out).unwrap();
-    let args = serde_json::json!({ "url": web.url(), "out": out, "chromium": CHROMIUM });
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/live_browser.py");
-    let mut child = Command::new(&py)
+/// Runs `tests/browser/SCRIPT` with its JSON argument, handing each line
+/// it prints before its report (its last line, a JSON object) to
+/// `on_line`, and returns the report; fails the test with what the script
+/// and the server said when the script fails or takes more than 5 minutes.
+fn run_script(
+    py: &Path,
+    script: &str,
+    args: &serde_json::Value,
+    web: &Web,
+    mut on_line: impl FnMut(&str),
+) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser")
+        .join(script);
+    let mut child = Command::new(py)
         .arg(&script)
         .arg(args.to_string())
         .stdout(Stdio::piped())
@@ -101,34 +105,75 @@ fn the_live_page_works_in_a_real_browser() {
         let _ = stderr.read_to_string(&mut e);
         e
     });
-    // The page's first snapshot is on the screen: only now are flows sent,
-    // so that every source is counted (the first look starts the talkers).
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    if first == "ready" {
-        floe_test_support::run_ok(Command::new(common::FLOE).args([
-            "send",
-            "--to",
-            &format!("127.0.0.1:{}", floed.port),
-            "--count",
-            "300",
-        ]));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut said = Vec::new();
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                if !line.starts_with('{') {
+                    on_line(&line);
+                }
+                said.push(line);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{} took more than 5 minutes; it said:\n{}",
+                    script.display(),
+                    said.join("\n")
+                );
+            }
+        }
     }
-    let said = if first == "ready" {
-        lines.next().and_then(Result::ok).unwrap_or_default()
-    } else {
-        first
-    };
     let status = child.wait().unwrap();
     let errs = err_reader.join().unwrap();
+    let last = said.last().cloned().unwrap_or_default();
     assert!(
         status.success(),
-        "{} ({status}):\n{said}\n{errs}\nserver:\n{}",
+        "{} ({status}):\n{}\n{errs}\nserver:\n{}",
         script.display(),
+        said.join("\n"),
         web.log()
     );
-    let report: serde_json::Value = serde_json::from_str(said.trim())
-        .unwrap_or_else(|e| panic!("the script printed no report ({e}): {said}\n{errs}"));
+    serde_json::from_str(last.trim())
+        .unwrap_or_else(|e| panic!("the script printed no report ({e}): {last}\n{errs}"))
+}
+
+#[test]
+fn the_live_page_works_in_a_real_browser() {
+    let Some(py) = browser_python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let floed = common::Floed::start(dir.path());
+    let web = Web::start(&dir.path().join("flows"), &[]);
+    let out = dir.path().join("shots");
+    std::fs::create_dir_all(&out).unwrap();
+    let args = serde_json::json!({ "url": web.url(), "out": out, "chromium": CHROMIUM });
+    // The page's first snapshot is on the screen ("ready"): only now are
+    // flows sent, so that every source is counted (the first look starts
+    // the talkers).
+    let report = run_script(&py, "live_browser.py", &args, &web, |line| {
+        if line == "ready" {
+            floe_test_support::run_ok(Command::new(common::FLOE).args([
+                "send",
+                "--to",
+                &format!("127.0.0.1:{}", floed.port),
+                "--count",
+                "300",
+            ]));
+        }
+    });
     assert_eq!(
         report["errors"],
         serde_json::json!([]),
@@ -220,48 +265,7 @@ fn the_pages_work_in_a_real_browser() {
         // One 10-minute cell per 10 minutes of flows.
         "hot_cells": HOURS * 6,
     });
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/web_browser.py");
-    let mut child = Command::new(&py)
-        .arg(&script)
-        .arg(args.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut o = String::new();
-        let _ = stdout.read_to_string(&mut o);
-        o
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut e = String::new();
-        let _ = stderr.read_to_string(&mut e);
-        e
-    });
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the browser script took more than 5 minutes");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let said = reader.join().unwrap();
-    let errs = err_reader.join().unwrap();
-    assert!(
-        status.success(),
-        "{} ({status}):\n{said}\n{errs}\nserver:\n{}",
-        script.display(),
-        web.log()
-    );
-    let report: serde_json::Value = serde_json::from_str(said.trim())
-        .unwrap_or_else(|e| panic!("the script printed no report ({e}): {said}\n{errs}"));
+    let report = run_script(&py, "web_browser.py", &args, &web, |_| {});
     assert_eq!(
         report["errors"],
         serde_json::json!([]),

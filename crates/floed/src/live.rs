@@ -118,6 +118,9 @@ pub fn run(inbox: LiveInbox, view: Arc<Mutex<LiveView>>, shared: Arc<Shared>) {
             if let Some(b) = &batch {
                 v.record(&b.flows.0, b.received_ms);
             }
+            shared
+                .live_talkers_counted
+                .store(v.talkers_counted(), Ordering::Relaxed);
         }
         if let Some(b) = batch {
             inbox.queued.fetch_sub(b.flows.0.len(), Ordering::Relaxed);

@@ -273,6 +273,15 @@ pub fn render(src: &Sources) -> String {
         "Flows stored that the live view could not look at (it was behind).",
         &g(&src.shared.live_skipped_total),
     );
+    metric(
+        "floed_live_talkers_counted",
+        "gauge",
+        "1 while the live view counts the talkers of every flow (by default while clients look at it).",
+        &[(
+            String::new(),
+            u64::from(src.shared.live_talkers_counted.load(Ordering::Relaxed)),
+        )],
+    );
 
     // Shipping to ClickHouse, when on.
     if let Some(c) = src.shared.clickhouse.lock().ok().and_then(|c| c.clone()) {

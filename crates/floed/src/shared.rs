@@ -50,6 +50,9 @@ pub struct Shared {
     pub live_skipped: AtomicU64,
     /// The same since start, for the metrics.
     pub live_skipped_total: AtomicU64,
+    /// Whether the live view counts the talkers of every flow now (it
+    /// does while clients look, by default), for the metrics.
+    pub live_talkers_counted: AtomicBool,
     /// What the write thread did, for the metrics.
     pub store: StoreCounters,
     /// The since-start counters and templates per exporter, as the decode

@@ -76,27 +76,75 @@ fn the_live_view_sees_what_was_sent() {
         n: Some(5),
         ..Request::default()
     };
-    // By default floed counts the talkers while clients look: the first
-    // look starts them, and says since when.
+    // By default floed counts the talkers while clients look. Flows that
+    // come before the first look are counted in the totals, not in the
+    // talkers: heavy sources of 198.51.100.0/24, sent while only a
+    // filtered view (which counts its own) watched.
+    let tcp = Request {
+        filter: Some("proto tcp".into()),
+        ..req.clone()
+    };
+    assert_eq!(ask(dir.path(), &tcp).totals.flows, 0);
+    let early: Vec<Flow> = (0..60u8)
+        .map(|i| Flow {
+            start_ms: now - 5000,
+            end_ms: now - 4000,
+            src_addr: IpAddr::from([198, 51, 100, i]),
+            dst_addr: IpAddr::from([192, 0, 2, 1]),
+            protocol: 6,
+            dst_port: 443,
+            packets: 10_000,
+            octets: 1 << 30,
+            ..Flow::default()
+        })
+        .collect();
+    let mut early_v9 = V9Encoder::new(now - 3_600_000, 3);
+    let d: Vec<Vec<u8>> = early.chunks(30).map(|c| early_v9.encode(c, now)).collect();
+    send_all(&sender("127.0.0.36"), floed.addr, &d);
+    let s = ask_until(dir.path(), &tcp, |s| s.totals.flows >= 60);
+    assert_eq!(s.talkers.src.len(), 5);
+    assert!(s
+        .talkers
+        .src
+        .iter()
+        .all(|t| t.key.starts_with("198.51.100.")));
+    // The first look: the early flows' totals, no talkers, and since when
+    // they are counted.
     let first = ask(dir.path(), &req);
+    assert_eq!(first.totals.flows, 60);
     assert!(first.talkers.src.is_empty(), "{:?}", first.talkers.src);
     let since = first.talkers_since_ms.expect("the talkers' start");
     assert!(since > first.from_ms && since <= first.to_ms, "{since}");
     let mut v9 = V9Encoder::new(now - 3_600_000, 4);
     let d: Vec<Vec<u8>> = sent.chunks(30).map(|c| v9.encode(c, now)).collect();
     send_all(&sender("127.0.0.31"), floed.addr, &d);
-    let s = ask_until(dir.path(), &req, |s| s.totals.flows >= sent.len() as u64);
+    let early_octets = early.iter().map(|f| f.octets).sum::<u64>();
+    let s = ask_until(dir.path(), &req, |s| {
+        s.totals.flows >= 60 + sent.len() as u64
+    });
     assert_eq!(s.talkers_since_ms, Some(since));
     assert_eq!(s.talkers.src.len(), 5, "{:?}", s.talkers.src);
-    assert_eq!(s.totals.flows, sent.len() as u64);
+    // Far heavier, the early sources are not among them.
+    assert!(
+        s.talkers
+            .src
+            .iter()
+            .all(|t| !t.key.starts_with("198.51.100.")),
+        "{:?}",
+        s.talkers.src
+    );
+    assert_eq!(s.totals.flows, 60 + sent.len() as u64);
     assert_eq!(
         s.totals.packets,
-        sent.iter().map(|f| f.packets).sum::<u64>()
+        60 * 10_000 + sent.iter().map(|f| f.packets).sum::<u64>()
     );
-    assert_eq!(s.totals.octets, sent.iter().map(|f| f.octets).sum::<u64>());
+    assert_eq!(
+        s.totals.octets,
+        early_octets + sent.iter().map(|f| f.octets).sum::<u64>()
+    );
     assert_eq!(s.skipped_flows, 0);
     let by_proto: u64 = s.protocols.iter().map(|p| p.counts.flows).sum();
-    assert_eq!(by_proto, sent.len() as u64);
+    assert_eq!(by_proto, 60 + sent.len() as u64);
     // The generator's heaviest sources by bytes are the live view's.
     let mut bytes: std::collections::HashMap<IpAddr, u64> = Default::default();
     for f in &sent {
@@ -364,6 +412,21 @@ fn metrics_pass_promtool_and_agree_with_the_stats_file() {
         1
     );
     assert_eq!(value(&page, "floed_exporter_templates", labels), 2);
+    // Nobody looked at the live view: its talkers are not counted, until
+    // someone does.
+    assert_eq!(value(&page, "floed_live_talkers_counted", ""), 0);
+    ask(
+        dir.path(),
+        &Request {
+            window: Some(60),
+            ..Request::default()
+        },
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while value(&scrape(&addr), "floed_live_talkers_counted", "") != 1 {
+        assert!(Instant::now() < deadline, "the gauge never said 1");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // The stats file says the same.
     let stats: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&stats_path).unwrap()).unwrap();

@@ -14,9 +14,10 @@ it should.
 
 import json
 import sys
-import time
 
 from playwright.sync_api import sync_playwright
+
+import pages
 
 ARGS = json.loads(sys.argv[1])
 report = {"shots": [], "errors": [], "saw": {}}
@@ -28,45 +29,21 @@ def fail(why):
     sys.exit(1)
 
 
-def watch(page):
-    def console(msg):
-        if msg.type == "error":
-            report["errors"].append(f"console: {msg.text}")
-
-    def response(res):
-        if res.status >= 400:
-            report["errors"].append(f"{res.status} {res.url}")
-
-    page.on("console", console)
-    page.on("pageerror", lambda e: report["errors"].append(f"page error: {e}"))
-    page.on("response", response)
-
-
-def until(cond, seconds):
-    """Whether cond() holds within that many seconds."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=ARGS["chromium"], headless=True)
     ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     page = ctx.new_page()
-    watch(page)
+    pages.watch(page, "live", report["errors"])
     page.goto(ARGS["url"] + "/live")
     # Polled from here: the page's policy forbids the evaluated strings
     # wait_for_function would run.
-    if not until(lambda: "bit/s" in page.inner_text("#live .status")
-                 and page.inner_text("#live .since").startswith("Sources counted since"), 20):
+    if not pages.until(lambda: "bit/s" in page.inner_text("#live .status")
+                       and page.inner_text("#live .since").startswith("Sources counted since"), 20):
         fail("no first snapshot with its since line: " + page.inner_text("#live"))
     report["saw"]["since"] = page.inner_text("#live .since")
     report["saw"]["rows_before"] = page.locator("#live tbody tr").count()
     print("ready", flush=True)
-    if not until(lambda: page.locator("#live tbody tr").count() >= 5, 30):
+    if not pages.until(lambda: page.locator("#live tbody tr").count() >= 5, 30):
         fail("the sources never came: " + page.inner_text("#live"))
     report["saw"]["status"] = page.inner_text("#live .status")
     report["saw"]["rows"] = [

@@ -17,6 +17,8 @@ import urllib.parse
 
 from playwright.sync_api import sync_playwright
 
+import pages
+
 ARGS = json.loads(sys.argv[1])
 BASE = ARGS["url"]
 OUT = ARGS["out"]
@@ -37,20 +39,7 @@ def check(cond, why):
 
 
 def watch(page, name):
-    """Console errors, uncaught exceptions and failed requests of a page."""
-
-    def console(msg):
-        if msg.type == "error":
-            report["errors"].append(f"{name}: console: {msg.text}")
-
-    def response(res):
-        if res.status >= 400:
-            report["errors"].append(f"{name}: {res.status} {res.url}")
-
-    page.on("console", console)
-    page.on("pageerror", lambda e: report["errors"].append(f"{name}: page error: {e}"))
-    page.on("requestfailed", lambda r: report["errors"].append(f"{name}: failed: {r.url}"))
-    page.on("response", response)
+    pages.watch(page, name, report["errors"])
 
 
 def graph_url(**params):
