@@ -254,6 +254,15 @@ pub struct Snapshot {
     pub skipped_flows: u64,
 }
 
+impl Snapshot {
+    /// For how many seconds before the window's end the talkers have been
+    /// counted, when that is less than the window (`talkers_since_ms`).
+    pub fn talkers_counted_secs(&self) -> Option<i64> {
+        self.talkers_since_ms
+            .map(|ms| (self.to_ms - ms).max(0) / 1000)
+    }
+}
+
 /// What the server answers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Response {

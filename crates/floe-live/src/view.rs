@@ -268,7 +268,9 @@ impl LiveView {
         now_ms: i64,
     ) -> Result<(Snapshot, Vec<Arc<Talkers>>), String> {
         let now_s = now_ms.div_euclid(1000);
-        let (w, since) = match req
+        // The window answering, since when it counts, and since when its
+        // talkers are counted when that is later (every flow's only).
+        let (w, since, talkers_since) = match req
             .filter
             .as_deref()
             .map(str::trim)
@@ -276,12 +278,12 @@ impl LiveView {
         {
             None => {
                 self.watched_ms = Some(now_ms);
-                if self.cfg.talkers == TalkerCounting::WhileWatched
-                    && self.talkers_since_ms.is_none()
-                {
+                let watched = self.cfg.talkers == TalkerCounting::WhileWatched;
+                if watched && self.talkers_since_ms.is_none() {
                     self.start_talkers(now_ms);
                 }
-                (&mut self.all, None)
+                let talkers_since = self.talkers_since_ms.filter(|_| watched);
+                (&mut self.all, None, talkers_since)
             }
             Some(text) => {
                 // Forget filters nobody asks for.
@@ -313,7 +315,7 @@ impl LiveView {
                 };
                 let s = &mut self.filtered[i];
                 s.last_asked_ms = now_ms;
-                (&mut s.window, Some(s.since_ms))
+                (&mut s.window, Some(s.since_ms), None)
             }
         };
         let (totals, series) = w.totals(now_s, window);
@@ -323,15 +325,10 @@ impl LiveView {
         snap.to_ms = (now_s + 1) * 1000;
         snap.seconds = window;
         snap.since_ms = since.filter(|s| *s > from_ms);
-        if req.filter.as_deref().is_none_or(|t| t.trim().is_empty())
-            && self.cfg.talkers == TalkerCounting::WhileWatched
-        {
-            // Never after the answer's own time (a clock stepped back).
-            snap.talkers_since_ms = self
-                .talkers_since_ms
-                .filter(|s| *s > from_ms)
-                .map(|s| s.min(now_ms));
-        }
+        // Never after the answer's own time (a clock stepped back).
+        snap.talkers_since_ms = talkers_since
+            .filter(|s| *s > from_ms)
+            .map(|s| s.min(now_ms));
         snap.filter = req.filter.clone();
         snap.spread = req.spread;
         if req.spread {

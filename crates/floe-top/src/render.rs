@@ -259,8 +259,8 @@ fn table(f: &mut Frame, app: &App, s: &Snapshot, area: Rect) {
             // floed counts the talkers while clients look: a first look
             // sees them from its own time on.
             let since = s
-                .talkers_since_ms
-                .map(|ms| format!(" (counted since {} s ago)", (s.to_ms - ms).max(0) / 1000))
+                .talkers_counted_secs()
+                .map(|secs| format!(" (counted since {secs} s ago)"))
                 .unwrap_or_default();
             (
                 format!("Top talkers: {}{since}", app.talkers.title()),

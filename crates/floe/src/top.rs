@@ -141,13 +141,12 @@ fn text(out: &mut Out, s: &Snapshot, key: Key) -> std::io::Result<()> {
             String::new()
         }
     )?;
-    if let Some(ms) = s.talkers_since_ms {
+    if let Some(secs) = s.talkers_counted_secs() {
         // floed counts the talkers while clients ask: a first ask sees
         // them from its own time on.
         writeln!(
             out,
-            "talkers counted since {} s ago (floed counts them while clients ask)",
-            (s.to_ms - ms).max(0) / 1000
+            "talkers counted since {secs} s ago (floed counts them while clients ask)"
         )?;
     }
     // The header names the talkers as --key does (src, dst-flows...).
