@@ -1,12 +1,14 @@
 //! criterion benchmarks of datagram decoding: NetFlow v5 and v9 datagrams
 //! of 30 realistic flows each, through floe-netflow's Decoder (template
-//! lookup, record mapping, sequence accounting), in flows/s.
+//! lookup, record mapping, sequence accounting), in flows/s, into rows
+//! and into columns (as floed decodes).
 //!
 //!     cargo bench -p floe-benches --bench decode
 #![forbid(unsafe_code)]
 
 use criterion::{criterion_main, Criterion, Throughput};
 use floe_benches::{realistic_flows, Mix};
+use floe_flow::FlowBatch;
 use floe_netflow::{Decoder, DecoderConfig, V5Encoder, V9Encoder};
 
 fn decode(c: &mut Criterion) {
@@ -33,6 +35,17 @@ fn decode(c: &mut Criterion) {
             out.len()
         })
     });
+    // Into columns, as floed decodes.
+    let mut cols = FlowBatch::with_every_column();
+    g.bench_function("v5 30 flows/datagram into columns", |b| {
+        b.iter(|| {
+            cols.truncate(0);
+            for d in &v5_dgrams {
+                dec.decode(exporter, d, now, &mut cols);
+            }
+            cols.len()
+        })
+    });
 
     let mut v9 = V9Encoder::new(now - 86_400_000 * 3, 1);
     v9.template_every = 1_000_000;
@@ -45,6 +58,15 @@ fn decode(c: &mut Criterion) {
                 dec.decode(exporter, d, now, &mut out);
             }
             out.len()
+        })
+    });
+    g.bench_function("v9 30 flows/datagram into columns", |b| {
+        b.iter(|| {
+            cols.truncate(0);
+            for d in &v9_dgrams {
+                dec.decode(exporter, d, now, &mut cols);
+            }
+            cols.len()
         })
     });
     g.finish();

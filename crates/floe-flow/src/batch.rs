@@ -22,6 +22,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::Flow;
 
+mod append;
+pub use append::FlowSource;
+
 /// The fields of a flow as columns, in [`Flow`]'s order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]

@@ -19,7 +19,7 @@ mod record;
 pub mod time;
 
 pub use batch::{
-    AddrColumn, AddrStats, BatchStats, Col, ColSet, FlowBatch, MissingColumn, NumStats,
+    AddrColumn, AddrStats, BatchStats, Col, ColSet, FlowBatch, FlowSource, MissingColumn, NumStats,
 };
 pub use catalog::{Field, FieldKind, Value, FIELDS};
 pub use exporter::{Counter, ExporterCounters, ExporterKey, ExtraCounters};

@@ -1,8 +1,9 @@
-//! What the live view costs per flow: the CPU time of `LiveView::record`
-//! over generated flows, handed over in batches as floed's live thread
-//! gets them.
+//! What the live view costs per flow: the CPU time of
+//! `LiveView::record_batch` over generated flows, handed over in batches of
+//! columns as floed's live thread gets them (or of rows to
+//! `LiveView::record`, with columns 0).
 //!
-//! `cargo run --release -p floe-live --example record_bench -- [flows] [batch] [flows/s] [filters] [usage clients] [IPv6 %] [talkers 1|0]`
+//! `cargo run --release -p floe-live --example record_bench -- [flows] [batch] [flows/s] [filters] [usage clients] [IPv6 %] [talkers 1|0] [columns 1|0]`
 //!
 //! With talkers 0 the view counts them only while watched and nobody
 //! watches (floed's default between looks).
@@ -82,11 +83,23 @@ fn main() {
         );
         assert!(r.ok, "{:?}", r.error);
     }
+    let columns = arg(8, 1) != 0;
+    // Received a little after the batch's last flow ended.
+    let received = |b: &[floe_flow::Flow]| b.iter().map(|f| f.end_ms).max().unwrap_or(t0) + 50;
+    let batches: Vec<(i64, floe_flow::FlowBatch)> = flows
+        .chunks(batch)
+        .filter(|_| columns)
+        .map(|b| (received(b), floe_flow::FlowBatch::from_flows(b)))
+        .collect();
     let (cpu0, wall0) = (thread_cpu_ns(), Instant::now());
-    for b in flows.chunks(batch) {
-        // Received a little after the batch's last flow ended.
-        let received = b.iter().map(|f| f.end_ms).max().unwrap_or(t0) + 50;
-        v.record(b, received);
+    if columns {
+        for (at, b) in &batches {
+            v.record_batch(b, *at);
+        }
+    } else {
+        for b in flows.chunks(batch) {
+            v.record(b, received(b));
+        }
     }
     let wall = wall0.elapsed().as_secs_f64();
     let cpu = match (cpu0, thread_cpu_ns()) {

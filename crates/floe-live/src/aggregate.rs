@@ -21,6 +21,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use floe_flow::{ExporterKey, Flow};
+
+use crate::seen::Seen;
 use serde::{Deserialize, Serialize};
 
 use crate::sketch::{HeavyHitters, Scratch};
@@ -56,7 +58,7 @@ pub struct Tally {
 
 impl Tally {
     /// One flow's counts.
-    pub fn of(f: &Flow) -> Tally {
+    pub fn of(f: &Seen) -> Tally {
         let raw = Counts {
             flows: 1,
             packets: f.packets,
@@ -138,30 +140,32 @@ pub struct Totals {
 /// Which ports are counted one by one.
 #[derive(Clone, Debug)]
 pub struct PortSet {
-    tracked: Vec<bool>,
+    /// A bit per port: 8 KiB, which stays in the first cache where a
+    /// byte per port (64 KiB) did not (perf: the lookup was the most
+    /// costly instruction of the view's per-flow count).
+    tracked: Vec<u64>,
 }
 
 impl PortSet {
     /// Ports below 1024 and the ones given.
     pub fn well_known_and(extra: &[u16]) -> PortSet {
-        let mut tracked = vec![false; 65536];
-        for t in tracked.iter_mut().take(1024) {
-            *t = true;
+        let mut set = PortSet {
+            tracked: vec![0; 65536 / 64],
+        };
+        for p in (0..1024).chain(extra.iter().copied()) {
+            set.tracked[usize::from(p) / 64] |= 1 << (p % 64);
         }
-        for p in extra {
-            tracked[usize::from(*p)] = true;
-        }
-        PortSet { tracked }
+        set
     }
 
     fn has(&self, p: u16) -> bool {
-        self.tracked[usize::from(p)]
+        self.tracked[usize::from(p) / 64] >> (p % 64) & 1 != 0
     }
 
     /// The port a flow of a port-carrying protocol is counted under: a
     /// server's port shows both directions, so the destination port when
     /// it is tracked, else the source port; `None` when neither is.
-    fn port_of(&self, f: &Flow) -> Option<u16> {
+    fn port_of(&self, f: &Seen) -> Option<u16> {
         if self.has(f.dst_port) {
             Some(f.dst_port)
         } else if self.has(f.src_port) {
@@ -178,7 +182,7 @@ fn has_ports(protocol: u8) -> bool {
 }
 
 /// The packet size bracket of a flow.
-fn size_bracket(f: &Flow) -> usize {
+fn size_bracket(f: &Seen) -> usize {
     let size = f.octets / f.packets.max(1);
     (size.saturating_sub(1) / SIZE_STEP).min(SIZE_BRACKETS as u64 - 1) as usize
 }
@@ -204,6 +208,7 @@ impl Totals {
 
     /// Counts a flow's port only.
     pub fn record_port(&mut self, f: &Flow, t: &Tally, ports: &PortSet) {
+        let f = &Seen::from(f);
         if has_ports(f.protocol) {
             match ports.port_of(f) {
                 Some(p) => self.ports.entry((f.protocol, p)).or_default().add(t),
@@ -214,6 +219,7 @@ impl Totals {
 
     /// Counts all but a flow's port.
     pub fn record_but_ports(&mut self, f: &Flow, t: &Tally, received_ms: i64) {
+        let f = &Seen::from(f);
         self.total.add(t);
         self.protocols.entry(f.protocol).or_default().add(t);
         self.sizes[size_bracket(f)].add(t);
@@ -654,9 +660,9 @@ impl Batch {
     /// one, the spread view placed for `window` (none: not placed), and
     /// the talkers' keys counted when `keys` (else the batch has none:
     /// they are most of its cost).
-    pub fn fold<'a>(
+    pub fn fold<S: Into<Seen>>(
         &mut self,
-        flows: impl IntoIterator<Item = &'a Flow>,
+        flows: impl IntoIterator<Item = S>,
         ports: &PortSet,
         window: Option<&Window>,
         keys: bool,
@@ -665,12 +671,12 @@ impl Batch {
         self.keys = keys;
         self.spread.clear(window.and_then(Window::spread_range));
         for f in flows {
-            self.add(f, ports);
+            self.add(&f.into(), ports);
         }
     }
 
     /// Adds one flow.
-    fn add(&mut self, f: &Flow, ports: &PortSet) {
+    fn add(&mut self, f: &Seen, ports: &PortSet) {
         let t = Tally::of(f);
         self.total.add(&t);
         let p = &mut self.protocols[usize::from(f.protocol)];
@@ -711,7 +717,7 @@ impl Batch {
         self.spread.add(f);
     }
 
-    fn add_exporter(&mut self, f: &Flow, t: &Tally) {
+    fn add_exporter(&mut self, f: &Seen, t: &Tally) {
         let key = ExporterKey {
             address: f.exporter,
             source_id: f.source_id,
@@ -771,7 +777,7 @@ impl SpreadBatch {
             .map_or(0, |(o, n)| (n + SPREAD_AHEAD_SECS + 2 - o) as usize)
     }
 
-    fn add(&mut self, f: &Flow) {
+    fn add(&mut self, f: &Seen) {
         let Some((oldest, newest)) = self.range else {
             return;
         };
@@ -996,9 +1002,9 @@ impl Window {
     /// Counts flows received at `received_ms`, added up in `b` first (which
     /// then holds them: the caller may count them elsewhere too, all but
     /// the spread view).
-    pub fn record_with<'a>(
+    pub fn record_with<S: Into<Seen>>(
         &mut self,
-        flows: impl IntoIterator<Item = &'a Flow>,
+        flows: impl IntoIterator<Item = S>,
         received_ms: i64,
         ports: &PortSet,
         b: &mut Batch,
@@ -1008,9 +1014,9 @@ impl Window {
 
     /// [`record_with`](Self::record_with), the talkers counted only when
     /// `talkers` (the batch then has no keys either).
-    pub fn record_counting<'a>(
+    pub fn record_counting<S: Into<Seen>>(
         &mut self,
-        flows: impl IntoIterator<Item = &'a Flow>,
+        flows: impl IntoIterator<Item = S>,
         received_ms: i64,
         ports: &PortSet,
         b: &mut Batch,
@@ -1185,6 +1191,14 @@ mod tests {
     use proptest::prelude::*;
 
     use super::{Batch, Counts, HostCounts, PairCounts, PortSet};
+
+    #[test]
+    fn the_ports_tracked_are_the_well_known_and_the_ones_given() {
+        let set = PortSet::well_known_and(&[8080, 65_535, 64, 63]);
+        let tracked: Vec<u16> = (0..=u16::MAX).filter(|p| set.has(*p)).collect();
+        let want: Vec<u16> = (0..1024).chain([8080, 65_535]).collect();
+        assert_eq!(tracked, want);
+    }
 
     /// A batch folded without keys has no talkers' keys (they are most of
     /// its cost), and the same totals as one with.

@@ -21,11 +21,13 @@
 pub mod aggregate;
 mod client;
 pub mod protocol;
+mod seen;
 pub mod sketch;
 mod view;
 
 pub use client::{Client, ClientError};
 pub use protocol::{Op, Request, Response, Snapshot};
+pub use seen::{seen_cols, Seen, SEEN_COLS};
 pub use view::{
     client_filter, LiveView, Pending, TalkerCounting, ViewConfig, MAX_FILTERS, MAX_USAGE_CLIENTS,
     TALKERS_IDLE_MS, USAGE_IDLE_MS,

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use floe_filter::Filter;
-use floe_flow::Flow;
+use floe_flow::{Flow, FlowBatch};
 
 use crate::aggregate::{
     Batch, Counts, PortSet, Talkers, Totals, Window, WindowConfig, FLAG_KINDS, SIZE_BRACKETS,
@@ -16,6 +16,7 @@ use crate::protocol::{
     ExporterRow, FlagRow, Op, Point, PortRow, ProtocolRow, Rates, Request, Response, SizeRow,
     Snapshot, Talker, TalkerLists, MAX_N,
 };
+use crate::seen::{seen_cols, Seen};
 use crate::sketch::{HeavyHitters, Weights};
 
 /// Filters counted at once; the one asked for least recently goes first.
@@ -95,6 +96,10 @@ pub struct LiveView {
     usage: Vec<Usage>,
     /// Room to add up a batch, kept from batch to batch.
     batch: Batch,
+    /// A filter's rows of a batch of columns, and its buffers, kept from
+    /// batch to batch.
+    mask: Vec<u8>,
+    scratch: floe_filter::Scratch,
     /// When a snapshot of every flow was last asked for.
     watched_ms: Option<i64>,
     /// Since when the talkers of every flow have been counted without a
@@ -119,6 +124,8 @@ impl LiveView {
             filtered: Vec::new(),
             usage: Vec::new(),
             batch: Batch::new(),
+            mask: Vec::new(),
+            scratch: floe_filter::Scratch::default(),
             watched_ms: None,
             talkers_since_ms: None,
             cfg,
@@ -174,6 +181,48 @@ impl LiveView {
 
     /// Counts flows received at `received_ms`.
     pub fn record(&mut self, flows: &[Flow], received_ms: i64) {
+        self.count(flows, received_ms);
+        let b = &mut self.batch;
+        for s in &mut self.filtered {
+            let kept = flows.iter().filter(|f| s.filter.matches(f));
+            s.window.record_with(kept, received_ms, &self.ports, b);
+        }
+    }
+
+    /// Counts flows received at `received_ms`, as columns (floed's
+    /// batches): what [`LiveView::record`] of their rows counts, read
+    /// from the columns, and the filters evaluated on the columns.
+    pub fn record_batch(&mut self, flows: &FlowBatch, received_ms: i64) {
+        if flows.require(seen_cols()).is_err() || !flows.lengths_agree() {
+            // Not a batch of the decoder's: its rows (zeros where a
+            // column is missing) are what it holds.
+            return self.record(&flows.to_flows(), received_ms);
+        }
+        let n = flows.len();
+        self.count((0..n).map(|i| Seen::of_batch(flows, i)), received_ms);
+        let b = &mut self.batch;
+        for s in &mut self.filtered {
+            match s
+                .filter
+                .select_with(flows, &mut self.mask, &mut self.scratch)
+            {
+                Ok(()) => {
+                    let kept = (self.mask.iter().enumerate())
+                        .filter(|(_, m)| **m != 0)
+                        .map(|(i, _)| Seen::of_batch(flows, i));
+                    s.window.record_with(kept, received_ms, &self.ports, b);
+                }
+                Err(_) => {
+                    let kept = (0..n).map(|i| flows.row(i)).filter(|f| s.filter.matches(f));
+                    s.window.record_with(kept, received_ms, &self.ports, b);
+                }
+            }
+        }
+    }
+
+    /// Counts flows in the window of every flow and for every usage
+    /// client (all but the filtered views).
+    fn count<S: Into<Seen>>(&mut self, flows: impl IntoIterator<Item = S>, received_ms: i64) {
         self.forget_idle_usage(received_ms);
         let talkers = self.counting_talkers(received_ms);
         let b = &mut self.batch;
@@ -186,10 +235,6 @@ impl LiveView {
             u.totals.record_batch_but_ports(b, received_ms);
             u.totals.record_batch_ports(b);
             Arc::make_mut(&mut u.talkers).record_batch(b);
-        }
-        for s in &mut self.filtered {
-            let kept = flows.iter().filter(|f| s.filter.matches(f));
-            s.window.record_with(kept, received_ms, &self.ports, b);
         }
     }
 

@@ -874,3 +874,102 @@ fn talkers_received_before_the_first_look_move_its_start_back() {
     assert_eq!(s.talkers_since_ms, Some(back));
     assert!(s.talkers_since_ms <= Some(s.to_ms));
 }
+
+/// floed hands the view its batches as columns: counted from the columns
+/// (and filtered on them), every answer is the one the same flows as rows
+/// give: the window of every flow with its spread, a filtered view, a
+/// usage client; IPv6 among IPv4, sampled flows, several exporters; and a
+/// batch lacking columns counts as its rows.
+#[test]
+fn batches_of_columns_count_as_their_rows() {
+    use floe_flow::{ColSet, FlowBatch};
+    let (mut rows_view, mut cols_view) = (
+        LiveView::new(ViewConfig::default()),
+        LiveView::new(ViewConfig::default()),
+    );
+    let asks = [
+        Request {
+            window: Some(60),
+            spread: true,
+            scale: true,
+            ..Request::default()
+        },
+        Request {
+            window: Some(60),
+            filter: Some("proto tcp and (dst port 443 or src net 2001:db8::/32)".into()),
+            ..Request::default()
+        },
+        Request {
+            op: Op::Usage,
+            client: Some("test".into()),
+            ..Request::default()
+        },
+    ];
+    for (i, ask) in asks.iter().enumerate() {
+        let now = T0 - 1000 + i as i64;
+        assert_eq!(
+            rows_view.answer(ask, now),
+            cols_view.answer(ask, now),
+            "{ask:?}"
+        );
+    }
+    for s in 0..20i64 {
+        let t = T0 + s * 1000;
+        let batch: Vec<Flow> = (0..40u16)
+            .map(|i| {
+                let src = if i % 5 == 0 {
+                    format!("2001:db8::{i:x}")
+                } else {
+                    format!("10.0.{s}.{i}")
+                };
+                let mut f = flow(
+                    &src,
+                    "192.0.2.1",
+                    [6, 17, 1][usize::from(i % 3)],
+                    400 + i % 50,
+                    3,
+                    1500 * u64::from(i),
+                    t - 700,
+                );
+                f.exporter = if i % 7 == 0 {
+                    "192.0.2.251"
+                } else {
+                    "192.0.2.250"
+                }
+                .parse()
+                .unwrap();
+                f.sampling_interval = u32::from(i % 2) * 100;
+                f.tcp_flags = i % 32;
+                f.src_as = u32::from(i % 4);
+                f
+            })
+            .collect();
+        rows_view.record(&batch, t);
+        if s == 7 {
+            // Columns missing: counted as the rows a reader gives.
+            let mut partial = FlowBatch::new();
+            let cols = ColSet::ALL
+                .iter()
+                .filter(|c| *c != floe_flow::Col::SrcAs)
+                .fold(ColSet::NONE, ColSet::with);
+            partial.fill_from(&batch, cols);
+            let rows = partial.to_flows();
+            let mut twin = LiveView::new(ViewConfig::default());
+            twin.record_batch(&partial, t);
+            let mut oracle = LiveView::new(ViewConfig::default());
+            oracle.record(&rows, t);
+            assert_eq!(twin.answer(&asks[0], t), oracle.answer(&asks[0], t));
+        }
+        cols_view.record_batch(&FlowBatch::from_flows(&batch), t);
+    }
+    for ask in &asks {
+        let now = T0 + 19_500;
+        let (a, b) = (rows_view.answer(ask, now), cols_view.answer(ask, now));
+        assert!(a.ok, "{:?}", a.error);
+        assert!(
+            a.snapshot.as_ref().is_some_and(|s| s.totals.flows > 0),
+            "{ask:?}"
+        );
+        assert_eq!(a, b, "{ask:?}");
+    }
+}

@@ -3,7 +3,8 @@
 //! which set the stream's sampling intervals and boot time; or the reason
 //! it cannot be read.
 
-use floe_flow::{Counter, ExporterCounters, ExporterKey, Flow};
+use crate::out::FlowOut;
+use floe_flow::{Counter, ExporterCounters, ExporterKey};
 
 use crate::events::{DecodeEvent, Problem, Sink, TemplateFault};
 use crate::pending::MessageTimes;
@@ -30,7 +31,7 @@ pub(crate) struct SetFlows {
 
 /// Reads one data set under template `id` of `stream`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn data_set(
+pub(crate) fn data_set<O: FlowOut>(
     stream: &mut Stream,
     sink: &mut Sink,
     counters: &mut ExporterCounters,
@@ -38,7 +39,7 @@ pub(crate) fn data_set(
     times: MessageTimes,
     offset: usize,
     body: &[u8],
-    out: &mut Vec<Flow>,
+    out: &mut O,
 ) -> DataResult {
     if stream.use_template(id).is_none() {
         return DataResult::Unknown;
@@ -76,12 +77,12 @@ pub(crate) fn data_set(
                 }
                 DataResult::Options(n, cut_short.then(|| cut(n)))
             } else {
-                let before = out.len();
+                let before = out.flows_len();
                 let r = plan.flows(body, &ctx, &stream.samplers, out);
                 counters.extra[Counter::UptimeUnanchored] += r.unanchored;
                 DataResult::Flows(SetFlows {
                     records: r.records,
-                    flows: (out.len() - before) as u64,
+                    flows: (out.flows_len() - before) as u64,
                     compiled: r.compiled,
                     problem: r.cut_short.then(|| cut(r.records)),
                 })

@@ -9,11 +9,12 @@
 //! sequence numbers ([`crate::sequence`]), and whether it was bad or only
 //! some part of it.
 
+use crate::out::FlowOut;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use floe_flow::{Counter, ExporterCounters, ExporterKey, Flow};
+use floe_flow::{Counter, ExporterCounters, ExporterKey};
 
 use crate::data_sets::{data_set, DataResult};
 use crate::events::{DecodeEvent, Problem, Sink};
@@ -266,41 +267,41 @@ impl Decoder {
     /// assert!(outcome.key.is_some());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn decode(
+    pub fn decode<O: FlowOut>(
         &mut self,
         from: IpAddr,
         data: &[u8],
         now_ms: i64,
-        out: &mut Vec<Flow>,
+        out: &mut O,
     ) -> Outcome {
         self.decode_with(from, data, now_ms, out, None)
     }
 
     /// [`Decoder::decode`], also saying what was done with each part of
     /// the datagram.
-    pub fn decode_explained(
+    pub fn decode_explained<O: FlowOut>(
         &mut self,
         from: IpAddr,
         data: &[u8],
         now_ms: i64,
-        out: &mut Vec<Flow>,
+        out: &mut O,
     ) -> (Outcome, DatagramReport) {
         let mut report = DatagramReport {
             bytes: data.len(),
             ..DatagramReport::default()
         };
-        let before = out.len();
+        let before = out.flows_len();
         let o = self.decode_with(from, data, now_ms, out, Some(&mut report));
-        report.flows = (out.len() - before) as u64;
+        report.flows = (out.flows_len() - before) as u64;
         (o, report)
     }
 
-    fn decode_with(
+    fn decode_with<O: FlowOut>(
         &mut self,
         from: IpAddr,
         data: &[u8],
         now_ms: i64,
-        out: &mut Vec<Flow>,
+        out: &mut O,
         mut report: Option<&mut DatagramReport>,
     ) -> Outcome {
         if now_ms.saturating_sub(self.last_sweep_ms) >= 1000 || now_ms < self.last_sweep_ms {
@@ -436,12 +437,12 @@ impl Decoder {
     }
 
     /// v1, v5 and v7.
-    fn fixed(
+    fn fixed<O: FlowOut>(
         &mut self,
         from: IpAddr,
         version: u16,
         data: &[u8],
-        out: &mut Vec<Flow>,
+        out: &mut O,
         report: Option<&mut DatagramReport>,
     ) -> Outcome {
         let decoded = match crate::fixed::decode(from, version, data, out) {
@@ -489,13 +490,13 @@ impl Decoder {
     }
 
     /// v9 and IPFIX: message by message, set by set.
-    fn flexible(
+    fn flexible<O: FlowOut>(
         &mut self,
         from: IpAddr,
         version: u16,
         data: &[u8],
         now_ms: i64,
-        out: &mut Vec<Flow>,
+        out: &mut O,
         mut report: Option<&mut DatagramReport>,
     ) -> Outcome {
         let mut items = std::mem::take(&mut self.items);
@@ -508,7 +509,7 @@ impl Decoder {
             match item {
                 Item::Message(header) => {
                     if let Some(m) = msg.take() {
-                        self.end_message(m, &mut outcome, out);
+                        self.end_message(m, &mut outcome, out.flows_len());
                     }
                     let scope = Scope {
                         address: from,
@@ -535,7 +536,7 @@ impl Decoder {
                         counters: ExporterCounters::default(),
                         records: 0,
                         units_unknown: false,
-                        flows_at_start: out.len(),
+                        flows_at_start: out.flows_len(),
                     });
                 }
                 Item::Set { id, offset, body } => {
@@ -600,7 +601,7 @@ impl Decoder {
         }
         self.items = items;
         if let Some(m) = msg.take() {
-            self.end_message(m, &mut outcome, out);
+            self.end_message(m, &mut outcome, out.flows_len());
         }
         if findings.held {
             self.enforce_held_total();
@@ -639,7 +640,7 @@ impl Decoder {
     }
 
     /// Sequence accounting and counters at the end of a message.
-    fn end_message(&mut self, m: Message, outcome: &mut Outcome, out: &[Flow]) {
+    fn end_message(&mut self, m: Message, outcome: &mut Outcome, flows_now: usize) {
         let Message {
             scope,
             header,
@@ -648,7 +649,7 @@ impl Decoder {
             units_unknown,
             flows_at_start,
         } = m;
-        let flows = (out.len() - flows_at_start) as u64;
+        let flows = (flows_now - flows_at_start) as u64;
         counters.flows += flows;
         let key = scope.key();
         if let Some(stream) = self.streams.get_mut(&scope) {
@@ -721,14 +722,14 @@ impl Decoder {
 
     /// One set of a message.
     #[allow(clippy::too_many_arguments)]
-    fn set(
+    fn set<O: FlowOut>(
         &mut self,
         m: &mut Message,
         id: u16,
         offset: usize,
         body: &[u8],
         now_ms: i64,
-        out: &mut Vec<Flow>,
+        out: &mut O,
         findings: &mut Findings,
         outcome: &mut Outcome,
         mut report: Option<&mut DatagramReport>,

@@ -10,6 +10,10 @@
 //!   with each flow, never multiplied in) and IPFIX boot time. Uptime
 //!   timestamps become absolute. Sequence numbers give lost flows, late
 //!   datagrams and resets ([`sequence`]).
+//! * Flows go into `Vec<Flow>` rows or a [`floe_flow::FlowBatch`]'s
+//!   columns ([`FlowOut`]): floed decodes into the columns its store
+//!   encodes, the compiled template path and the v5/v7 reader a column at
+//!   a time over a set's records (`out.rs` says why).
 //! * [`Decoder::decode_explained`] says, set by set, what was done with a
 //!   datagram ([`DatagramReport`]): what `floe decode` prints.
 //! * [`FileTemplateStore`] keeps templates on disk across restarts.
@@ -77,6 +81,7 @@ pub mod flowtools;
 pub mod framing;
 mod ip;
 pub mod oracle;
+mod out;
 pub mod pcap;
 mod pending;
 pub mod raw;
@@ -96,4 +101,5 @@ pub use encode::{
 pub use events::{DecodeEvent, Expiry, Problem, TemplateFault};
 pub use explain::{DatagramReport, ReportItem, TemplateSummary};
 pub use floe_flow::{ExporterCounters, ExporterKey, Flow};
+pub use out::{FlowOut, Target};
 pub use template_store::FileTemplateStore;

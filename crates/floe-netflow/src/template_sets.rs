@@ -5,7 +5,8 @@
 //!
 //! The records themselves are read and checked by [`crate::templates`].
 
-use floe_flow::{ExporterCounters, Flow};
+use crate::out::FlowOut;
+use floe_flow::ExporterCounters;
 
 use crate::data_sets::{data_set, DataResult};
 use crate::events::{DecodeEvent, Sink};
@@ -39,14 +40,14 @@ pub(crate) struct TemplateSet<'a> {
 /// decoded when it comes (into `out`). Returns by how much the stream's
 /// template count changed.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn apply(
+pub(crate) fn apply<O: FlowOut>(
     stream: &mut Stream,
     sink: &mut Sink,
     counters: &mut ExporterCounters,
     store: Option<&FileTemplateStore>,
     limits: TemplateLimits,
     set: TemplateSet,
-    out: &mut Vec<Flow>,
+    out: &mut O,
     report: Option<&mut DatagramReport>,
 ) -> isize {
     let TemplateSet {
@@ -137,7 +138,7 @@ pub(crate) fn apply(
                 let held = stream.held.take(id);
                 if !held.is_empty() {
                     let sets = held.len() as u32;
-                    let before = out.len();
+                    let before = out.flows_len();
                     for h in held {
                         let r = data_set(stream, sink, counters, id, h.times, offset, &h.body, out);
                         let problem = match r {
@@ -149,7 +150,7 @@ pub(crate) fn apply(
                             sink.emit(counters, DecodeEvent::Undecoded { key, problem });
                         }
                     }
-                    released.push((id, sets, (out.len() - before) as u64));
+                    released.push((id, sets, (out.flows_len() - before) as u64));
                 }
             }
             TemplateRecord::Refused { id, offset, fault } => {

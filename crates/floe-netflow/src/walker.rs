@@ -11,9 +11,9 @@
 //! templates as well, where some exporters declare string fields with
 //! length 65535.
 
+use crate::out::FlowOut;
 use std::collections::HashMap;
 
-use floe_flow::Flow;
 use netflow_parser::variable_versions::field_value::{DataNumber, DurationValue, FieldValue};
 
 use crate::direct::{self, Direct};
@@ -107,12 +107,12 @@ impl Plan {
 
     /// Appends the flows of a data set body to `out`. `samplers`: the
     /// sampling intervals the exporter announced per sampler id.
-    pub fn flows(
+    pub fn flows<O: FlowOut>(
         &self,
         body: &[u8],
         ctx: &Context,
         samplers: &HashMap<u64, u32>,
-        out: &mut Vec<Flow>,
+        out: &mut O,
     ) -> Records {
         if let Some(d) = &self.direct {
             let (n, unanchored) = d.flows(body, ctx, out);
@@ -134,7 +134,7 @@ impl Plan {
             }
             let (flow, u) = r.finish(&cx);
             unanchored += u64::from(u);
-            out.push(flow);
+            out.push_flow(flow);
         });
         Records {
             records: n,

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use floe_flow::time::format_utc_ms;
+use floe_flow::FlowBatch;
 use floe_netflow::oracle::Oracle;
 use floe_netflow::{pcap, DecodeEvent, Decoder, DecoderConfig, Flow};
 use serde_json::Value;
@@ -584,6 +585,45 @@ const ONLY_FLOE: &[(&str, &str)] = &[
         "the last set of a message runs past its length: netflow_parser drops that set",
     ),
 ];
+
+/// floed decodes into columns: every corpus file, valid or not, gives
+/// the same flows and the same outcome datagram by datagram into a
+/// [`FlowBatch`] as into rows, each file after its template files.
+#[test]
+fn the_corpus_decodes_into_columns_as_into_rows() {
+    let Some(root) = corpus() else {
+        floe_test_support::skip("no ../shared/netflow-corpus beside the checkout");
+        return;
+    };
+    let mut rows_total = 0;
+    let mut rows_dec = Decoder::new(DecoderConfig::default());
+    let mut cols_dec = Decoder::new(DecoderConfig::default());
+    let (mut rows, mut cols) = (Vec::new(), FlowBatch::new());
+    let mut paths: Vec<String> = summary(&root)
+        .into_iter()
+        .flat_map(|r| r.decoded_after.into_iter().chain([r.path]))
+        .collect();
+    paths.extend(invalid_files(&root));
+    for path in paths {
+        let bytes = std::fs::read(pcap_for(&root, &path)).unwrap();
+        for (i, d) in pcap::udp_datagrams(&bytes)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let a = rows_dec.decode(d.src, &d.payload, d.time_ms, &mut rows);
+            let b = cols_dec.decode(d.src, &d.payload, d.time_ms, &mut cols);
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{path} datagram {i}");
+            assert_eq!(rows.len(), cols.len(), "{path} datagram {i}");
+        }
+        assert!(cols.lengths_agree(), "{path}");
+        assert_eq!(cols.to_flows(), rows, "{path}");
+        rows_total += rows.len();
+        rows.clear();
+        cols.truncate(0);
+    }
+    assert!(rows_total > 4500, "{rows_total}");
+}
 
 #[test]
 fn floe_and_netflow_parser_find_the_same_flows_in_the_whole_corpus() {

@@ -202,6 +202,16 @@ proptest! {
         d2.extend_from_slice(&data);
         let mut out2 = Vec::new();
         dec.decode(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 7)), &d2, 0, &mut out2);
+        // Decoded into columns (as floed does), the same flows, the same
+        // counters: both datagrams after a row already in the batch.
+        let mut cols_dec = Decoder::new(DecoderConfig::default());
+        let mut cols = floe_flow::FlowBatch::new();
+        cols.push_flow(&Flow::default());
+        let oc = cols_dec.decode(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 7)), &d, 0, &mut cols);
+        cols_dec.decode(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 7)), &d2, 0, &mut cols);
+        prop_assert!(cols.lengths_agree());
+        prop_assert_eq!(&cols.to_flows()[1..], &[out.clone(), out2.clone()].concat()[..]);
+        prop_assert_eq!(format!("{:?}", oc.counters), format!("{:?}", o.counters));
         let mut theirs = Vec::new();
         oracle.decode(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 7)), &d, &mut theirs);
         oracle.decode(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 7)), &d2, &mut theirs);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use floe_flow::{ColSet, Flow, FlowBatch};
+use floe_flow::{ColSet, Flow, FlowBatch, FlowSource};
 
 use crate::codec::BlockEncoder;
 use crate::error::{Result, StoreError};
@@ -146,10 +146,21 @@ impl<W: Write> FileWriter<W> {
     /// block was written, or the error that writing it gave (its flows are
     /// then still pending, as after a failed [`FileWriter::push`]).
     pub fn fill_block(&mut self, flows: &[Flow]) -> (usize, Result<bool>) {
+        self.fill_block_from(flows, 0)
+    }
+
+    /// [`FileWriter::fill_block`] from flow `at` of `flows`, rows or
+    /// columns (floed's decoder writes columns: they are appended column
+    /// by column, never laid out as rows).
+    pub fn fill_block_from<S: FlowSource + ?Sized>(
+        &mut self,
+        flows: &S,
+        at: usize,
+    ) -> (usize, Result<bool>) {
         self.unstage();
         let room = self.opts.block_records.saturating_sub(self.pending.len());
-        let n = room.min(flows.len());
-        self.pending.extend_from_flows(&flows[..n]);
+        let n = room.min(flows.flow_count().saturating_sub(at));
+        flows.append_to(at, at + n, &mut self.pending);
         if self.pending.len() < self.opts.block_records {
             return (n, Ok(false));
         }

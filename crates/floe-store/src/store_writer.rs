@@ -20,7 +20,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use floe_flow::Flow;
+use floe_flow::{Flow, FlowSource};
 
 use crate::error::{Result, StoreError};
 use crate::file_writer::{FileWriter, WriteOptions, DEFAULT_BLOCK_RECORDS, DEFAULT_LEVEL};
@@ -223,13 +223,17 @@ impl StoreWriter {
 
     /// Stores flows received at `now_ms`. Returns the file closed by a
     /// rotation this caused, if any.
-    pub fn write(&mut self, now_ms: i64, flows: &[Flow]) -> Result<Option<ClosedFile>> {
+    pub fn write<S: FlowSource + ?Sized>(
+        &mut self,
+        now_ms: i64,
+        flows: &S,
+    ) -> Result<Option<ClosedFile>> {
         // No file to write to (the new period's cannot be created): the
         // flows are counted as unwritten.
         let closed = match self.ensure_period(now_ms) {
             Ok(c) => c,
             Err(e) => {
-                self.unwritten += flows.len() as u64;
+                self.unwritten += flows.flow_count() as u64;
                 self.failing = true;
                 return Err(e);
             }
@@ -238,10 +242,10 @@ impl StoreWriter {
         let mut before = u64::MAX;
         if let Some(cur) = self.cur.as_mut() {
             before = cur.w.bytes_written();
-            let mut rest = flows;
-            while !rest.is_empty() {
-                let (taken, written) = cur.w.fill_block(rest);
-                rest = &rest[taken..];
+            let mut at = 0;
+            while at < flows.flow_count() {
+                let (taken, written) = cur.w.fill_block_from(flows, at);
+                at += taken;
                 match written {
                     // The block holds everything pending so far: what
                     // follows waits from now.

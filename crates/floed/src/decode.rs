@@ -9,13 +9,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use floe_flow::{ExporterCounters, Flow};
+use floe_flow::{ExporterCounters, FlowBatch};
 use floe_netflow::{Decoder, FileTemplateStore};
 
 use crate::batch::Batch;
 use crate::events::{Counts, Emitter, Event};
 use crate::receive::{now_ms, ReceiveStats};
-use crate::shared::{FlowVec, Shared};
+use crate::shared::{FlowCols, Shared};
 use crate::since_start::SinceStart;
 use crate::stats::StatsFile;
 use crate::write::WriterMsg;
@@ -24,17 +24,20 @@ use crate::write::WriterMsg;
 /// were received, more than 30 days before, or starting after they end.
 /// They are stored as the exporter sent them (the times may still mean
 /// something to someone) and counted per exporter as `absurd_times`.
-fn absurd_times(flows: &[Flow], received_ms: i64) -> u64 {
+fn absurd_times(flows: &FlowBatch, first: usize, received_ms: i64) -> u64 {
     const FUTURE_MS: i64 = 86_400_000;
     const PAST_MS: i64 = 30 * 86_400_000;
-    flows
+    let (future, past) = (
+        received_ms.saturating_add(FUTURE_MS),
+        received_ms.saturating_sub(PAST_MS),
+    );
+    let starts = flows.start_ms.get(first..).unwrap_or_default();
+    let ends = flows.end_ms.get(first..).unwrap_or_default();
+    starts
         .iter()
-        .filter(|f| {
-            f.end_ms > received_ms.saturating_add(FUTURE_MS)
-                || f.end_ms < received_ms.saturating_sub(PAST_MS)
-                || f.start_ms > f.end_ms
-        })
-        .count() as u64
+        .zip(ends)
+        .map(|(s, e)| u64::from(*e > future || *e < past || s > e))
+        .sum()
 }
 
 /// What the decode thread works with.
@@ -84,7 +87,7 @@ impl DecodeThread {
                 if !counts.is_empty() {
                     let _ = self.tx.send(WriterMsg::Flows {
                         received_ms: now_ms(),
-                        flows: Vec::new(),
+                        flows: self.shared.flow_batches.take(),
                         counters: counts.into_iter().collect(),
                     });
                 }
@@ -122,7 +125,7 @@ impl DecodeThread {
         if !counts.is_empty() {
             let _ = self.tx.send(WriterMsg::Flows {
                 received_ms: now_ms(),
-                flows: Vec::new(),
+                flows: self.shared.flow_batches.take(),
                 counters: counts.into_iter().collect(),
             });
         }
@@ -133,15 +136,15 @@ impl DecodeThread {
     }
 
     /// Decodes a batch: its flows, and the counters to add per exporter.
-    fn decode(&mut self, b: Batch, emitter: &mut Emitter) -> (Vec<Flow>, Counts) {
-        let FlowVec(mut flows) = self.shared.flow_vecs.take();
+    fn decode(&mut self, b: Batch, emitter: &mut Emitter) -> (FlowCols, Counts) {
+        let FlowCols(mut flows) = self.shared.flow_batches.take();
         let mut counts = Counts::new();
         for (from, data) in b.datagrams() {
             let first = flows.len();
-            let o = self.decoder.decode(from, data, b.received_ms, &mut flows);
+            let o = self.decoder.decode(from, data, b.received_ms, &mut *flows);
             if let Some(key) = o.key {
                 counts.entry(key).or_default().add(&o.counters);
-                let odd = absurd_times(&flows[first..], b.received_ms);
+                let odd = absurd_times(&flows, first, b.received_ms);
                 if odd > 0 {
                     emitter.emit(
                         &mut counts,
@@ -154,7 +157,7 @@ impl DecodeThread {
         let received_ms = b.received_ms;
         self.shared.batches.give(b);
         self.drain(&mut counts, emitter, received_ms);
-        (flows, counts)
+        (FlowCols(flows), counts)
     }
 
     /// The decoder's events and the counters no outcome carried.

@@ -11,12 +11,12 @@ use std::time::Duration;
 use floe_live::LiveView;
 
 use crate::receive::now_ms;
-use crate::shared::{FlowVec, Shared};
+use crate::shared::{FlowCols, Shared};
 
 /// Flows stored, for the live view to count.
 pub struct LiveBatch {
     pub received_ms: i64,
-    pub flows: FlowVec,
+    pub flows: FlowCols,
 }
 
 /// Flows queued for the live view at most (about 27 MB of flows): a burst
@@ -116,7 +116,7 @@ pub fn run(inbox: LiveInbox, view: Arc<Mutex<LiveView>>, shared: Arc<Shared>) {
                 v.skipped(skipped, now_ms());
             }
             if let Some(b) = &batch {
-                v.record(&b.flows.0, b.received_ms);
+                v.record_batch(&b.flows.0, b.received_ms);
             }
             shared
                 .live_talkers_counted
@@ -124,7 +124,7 @@ pub fn run(inbox: LiveInbox, view: Arc<Mutex<LiveView>>, shared: Arc<Shared>) {
         }
         if let Some(b) = batch {
             inbox.queued.fetch_sub(b.flows.0.len(), Ordering::Relaxed);
-            shared.flow_vecs.give(b.flows);
+            shared.flow_batches.give(b.flows);
         }
     }
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, RwLock};
 
-use floe_flow::{ExporterCounters, ExporterKey, Flow};
+use floe_flow::{ExporterCounters, ExporterKey, FlowBatch};
 use floe_store::ExpirePolicy;
 
 use crate::allow::AllowList;
@@ -44,8 +44,9 @@ pub struct Shared {
     pub log_counters: AtomicBool,
     /// Batches handed back by the decoder for the receivers to reuse.
     pub batches: Pool<Batch>,
-    /// Flow vectors handed back by the writer for the decoder to reuse.
-    pub flow_vecs: Pool<FlowVec>,
+    /// Flow batches handed back by the writer (or the live view) for the
+    /// decoder to reuse.
+    pub flow_batches: Pool<FlowCols>,
     /// Flows the live view could not look at, not yet accounted by it.
     pub live_skipped: AtomicU64,
     /// The same since start, for the metrics.
@@ -104,21 +105,29 @@ pub struct StoreCounters {
     pub bytes_expired: AtomicU64,
 }
 
-/// A batch's flows, handed from the decoder to the writer and back.
-pub struct FlowVec(pub Vec<Flow>);
+/// A batch's flows as the store's columns, decoded straight into them,
+/// handed from the decoder to the writer (and the live view) and back.
+/// (Boxed: a batch is two dozen vectors, moved through channels.)
+pub struct FlowCols(pub Box<FlowBatch>);
 
-impl FlowVec {
-    /// Capacity a spare keeps (a full batch of 256 datagrams of 30 flows).
+impl FlowCols {
+    /// Flows a spare keeps room for (a full batch of 256 datagrams of 30
+    /// flows).
     const CAPACITY: usize = 256 * 30;
 }
 
-impl Reuse for FlowVec {
+impl Reuse for FlowCols {
     fn fresh() -> Self {
-        FlowVec(Vec::with_capacity(Self::CAPACITY))
+        FlowCols(Box::new(FlowBatch::with_every_column()))
     }
 
     fn reset(&mut self) {
-        self.0.clear();
-        self.0.shrink_to(Self::CAPACITY);
+        // A batch of large datagrams past the usual size does not keep
+        // that much memory while it waits.
+        if self.0.len() > 4 * Self::CAPACITY {
+            *self.0 = FlowBatch::with_every_column();
+        } else {
+            self.0.truncate(0);
+        }
     }
 }

@@ -6,20 +6,20 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use floe_flow::{ExporterCounters, ExporterKey, Flow};
+use floe_flow::{ExporterCounters, ExporterKey};
 use floe_store::{ClosedFile, StoreWriter};
 
 use crate::children::Children;
 use crate::events::{Counts, Emitter, Event};
 use crate::live::{LiveBatch, LiveQueue};
 use crate::receive::now_ms;
-use crate::shared::{FlowVec, Shared};
+use crate::shared::{FlowCols, Shared};
 
 /// What the decoder hands the writer.
 pub enum WriterMsg {
     Flows {
         received_ms: i64,
-        flows: Vec<Flow>,
+        flows: FlowCols,
         counters: Vec<(ExporterKey, ExporterCounters)>,
     },
     /// Close the current file now (SIGHUP).
@@ -50,12 +50,11 @@ pub fn run(
                 flows,
                 counters,
             }) => {
-                match store.write(received_ms, &flows) {
+                match store.write(received_ms, &*flows.0) {
                     Ok(c) => closed.extend(c),
                     Err(e) => failed = Some(e.to_string()),
                 }
                 // Stored: the live view may count them now, if it keeps up.
-                let flows = FlowVec(flows);
                 match &live {
                     Some(tx) if !flows.0.is_empty() => {
                         match tx.try_send(LiveBatch { received_ms, flows }) {
@@ -64,11 +63,11 @@ pub fn run(
                                 let n = b.flows.0.len() as u64;
                                 shared.live_skipped.fetch_add(n, Ordering::Relaxed);
                                 shared.live_skipped_total.fetch_add(n, Ordering::Relaxed);
-                                shared.flow_vecs.give(b.flows);
+                                shared.flow_batches.give(b.flows);
                             }
                         }
                     }
-                    _ => shared.flow_vecs.give(flows),
+                    _ => shared.flow_batches.give(flows),
                 }
                 for (k, c) in counters {
                     match store.add_counters(received_ms, k, &c) {
