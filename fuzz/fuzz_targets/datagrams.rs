@@ -1,7 +1,9 @@
 //! The datagram decoder with template state carried between datagrams: the
 //! input is a run of datagrams, each `[exporter byte][u16 length][bytes]`,
 //! fed in order to one decoder (so a template in one can be used, redefined
-//! or withdrawn by the next), from up to four exporter addresses.
+//! or withdrawn by the next), from up to four exporter addresses. A second
+//! decoder takes the same datagrams into a batch of columns (as floed
+//! decodes) and must give the same flows and the same outcomes.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -12,6 +14,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let mut decoder = Decoder::new(DecoderConfig::default());
     let mut flows = Vec::new();
+    let mut columns_decoder = Decoder::new(DecoderConfig::default());
+    let mut columns = floe_flow::FlowBatch::new();
     let mut rest = data;
     while rest.len() >= 3 {
         let from = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (rest[0] & 3)));
@@ -20,11 +24,18 @@ fuzz_target!(|data: &[u8]| {
         let take = len.min(body.len());
         flows.clear();
         let outcome = decoder.decode(from, &body[..take], 1_795_000_000_000, &mut flows);
+        columns.truncate(0);
+        let same = columns_decoder.decode(from, &body[..take], 1_795_000_000_000, &mut columns);
+        assert_eq!(format!("{outcome:?}"), format!("{same:?}"));
+        assert!(columns.lengths_agree());
+        assert_eq!(columns.to_flows(), flows);
         // Counters account for every flow returned (a datagram's other
         // messages may be other streams').
         let side: u64 = decoder.drain_counters().iter().map(|(_, c)| c.flows).sum();
         assert_eq!(outcome.counters.flows + side, flows.len() as u64);
         let _ = decoder.drain_events().count();
+        let _ = columns_decoder.drain_counters();
+        let _ = columns_decoder.drain_events().count();
         rest = &body[take..];
     }
     decoder.tick(1_795_000_700_000);
