@@ -24,11 +24,16 @@ fuzz_target!(|data: &[u8]| {
         let take = len.min(body.len());
         flows.clear();
         let outcome = decoder.decode(from, &body[..take], 1_795_000_000_000, &mut flows);
-        columns.truncate(0);
+        // The batch goes on from the datagrams before (IPv6 rows then
+        // IPv4 ones, or the reverse), cut back now and then.
+        if columns.len() > 4096 {
+            columns.truncate(columns.len() / 3);
+        }
+        let before = columns.len();
         let same = columns_decoder.decode(from, &body[..take], 1_795_000_000_000, &mut columns);
         assert_eq!(format!("{outcome:?}"), format!("{same:?}"));
-        assert!(columns.lengths_agree());
-        assert_eq!(columns.to_flows(), flows);
+        assert!(columns.is_well_formed());
+        assert_eq!(columns.to_flows()[before..], flows[..]);
         // Counters account for every flow returned (a datagram's other
         // messages may be other streams').
         let side: u64 = decoder.drain_counters().iter().map(|(_, c)| c.flows).sum();

@@ -22,6 +22,39 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::Flow;
 
+/// Calls `$num!(Col, field)` for every numeric column of a [`FlowBatch`]
+/// and `$addr!(Col, field)` for every address column: the one list of
+/// its columns, for the functions that treat every column alike (a column
+/// missed in one of them would leave the batch's lengths disagreeing).
+/// Each field has the name of the [`Flow`] field it holds.
+macro_rules! for_each_column {
+    ($num:ident, $addr:ident) => {
+        $num!(Col::Start, start_ms);
+        $num!(Col::End, end_ms);
+        $num!(Col::SourceId, source_id);
+        $num!(Col::SrcPort, src_port);
+        $num!(Col::DstPort, dst_port);
+        $num!(Col::Protocol, protocol);
+        $num!(Col::TcpFlags, tcp_flags);
+        $num!(Col::Tos, tos);
+        $num!(Col::Packets, packets);
+        $num!(Col::Octets, octets);
+        $num!(Col::InputIf, input_if);
+        $num!(Col::OutputIf, output_if);
+        $num!(Col::SrcAs, src_as);
+        $num!(Col::DstAs, dst_as);
+        $num!(Col::SrcMask, src_mask);
+        $num!(Col::DstMask, dst_mask);
+        $num!(Col::Sampling, sampling_interval);
+        $num!(Col::EngineType, engine_type);
+        $num!(Col::EngineId, engine_id);
+        $addr!(Col::Exporter, exporter);
+        $addr!(Col::SrcAddr, src_addr);
+        $addr!(Col::DstAddr, dst_addr);
+        $addr!(Col::NextHop, next_hop);
+    };
+}
+
 mod append;
 pub use append::FlowSource;
 
@@ -494,31 +527,12 @@ impl FlowBatch {
         let cols = self.cols;
         self.len += flows.len();
         macro_rules! fill {
-            ($c:expr, $v:ident, $f:ident) => {
+            ($c:expr, $v:ident) => {
                 if cols.has($c) {
-                    self.$v.extend(flows.iter().map(|f| f.$f));
+                    self.$v.extend(flows.iter().map(|f| f.$v));
                 }
             };
         }
-        fill!(Col::Start, start_ms, start_ms);
-        fill!(Col::End, end_ms, end_ms);
-        fill!(Col::SourceId, source_id, source_id);
-        fill!(Col::SrcPort, src_port, src_port);
-        fill!(Col::DstPort, dst_port, dst_port);
-        fill!(Col::Protocol, protocol, protocol);
-        fill!(Col::TcpFlags, tcp_flags, tcp_flags);
-        fill!(Col::Tos, tos, tos);
-        fill!(Col::Packets, packets, packets);
-        fill!(Col::Octets, octets, octets);
-        fill!(Col::InputIf, input_if, input_if);
-        fill!(Col::OutputIf, output_if, output_if);
-        fill!(Col::SrcAs, src_as, src_as);
-        fill!(Col::DstAs, dst_as, dst_as);
-        fill!(Col::SrcMask, src_mask, src_mask);
-        fill!(Col::DstMask, dst_mask, dst_mask);
-        fill!(Col::Sampling, sampling_interval, sampling_interval);
-        fill!(Col::EngineType, engine_type, engine_type);
-        fill!(Col::EngineId, engine_id, engine_id);
         macro_rules! addr {
             ($c:expr, $v:ident) => {
                 if cols.has($c) {
@@ -526,10 +540,7 @@ impl FlowBatch {
                 }
             };
         }
-        addr!(Col::Exporter, exporter);
-        addr!(Col::SrcAddr, src_addr);
-        addr!(Col::DstAddr, dst_addr);
-        addr!(Col::NextHop, next_hop);
+        for_each_column!(fill, addr);
     }
 
     /// Row `i` as a [`Flow`], the fields the batch lacks zero (0.0.0.0

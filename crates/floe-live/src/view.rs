@@ -193,7 +193,12 @@ impl LiveView {
     /// batches): what [`LiveView::record`] of their rows counts, read
     /// from the columns, and the filters evaluated on the columns.
     pub fn record_batch(&mut self, flows: &FlowBatch, received_ms: i64) {
-        if flows.require(seen_cols()).is_err() || !flows.lengths_agree() {
+        if !flows.is_well_formed() {
+            // Columns that disagree (a bug of the caller's): counted as
+            // flows the view could not look at, never indexed.
+            return self.skipped(flows.len() as u64, received_ms);
+        }
+        if flows.require(seen_cols()).is_err() {
             // Not a batch of the decoder's: its rows (zeros where a
             // column is missing) are what it holds.
             return self.record(&flows.to_flows(), received_ms);

@@ -962,6 +962,13 @@ fn batches_of_columns_count_as_their_rows() {
         }
         cols_view.record_batch(&FlowBatch::from_flows(&batch), t);
     }
+    // A batch whose columns disagree is counted as skipped, not read.
+    let mut bad = FlowBatch::from_flows(&[flow("10.0.0.1", "192.0.2.1", 6, 443, 1, 1, T0)]);
+    bad.src_addr.family[0] = 1;
+    let mut twin = LiveView::new(ViewConfig::default());
+    twin.record_batch(&bad, T0);
+    let s = twin.answer(&asks[0], T0 + 500).snapshot.unwrap();
+    assert_eq!((s.totals.flows, s.skipped_flows), (0, 1));
     for ask in &asks {
         let now = T0 + 19_500;
         let (a, b) = (rows_view.answer(ask, now), cols_view.answer(ask, now));

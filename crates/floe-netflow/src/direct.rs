@@ -1,12 +1,13 @@
 //! The compiled-template path: data templates compiled straight to
-//! [`Flow`] fields.
+//! [`Flow`] fields, loaded into rows or into a batch's columns.
 //!
 //! A template fixes every field's offset and length, and [`Record`]'s rules
 //! (first occurrence wins, octets from IE 1 before 85 before 23, the most
 //! precise absolute time, the address family...) depend, for most
 //! templates, on which elements the template has, not on the values. So
 //! they are applied once, here, when the template is compiled: each record
-//! is then a handful of loads at fixed offsets into a [`Flow`].
+//! is then a handful of loads at fixed offsets, into a [`Flow`] row or a
+//! [`FlowBatch`]'s columns (floed's).
 //!
 //! Why: with the step walker of [`crate::walker`] building a [`Record`] per
 //! record, decoding took a large share of floed's CPU under v9 load (perf:
@@ -728,8 +729,9 @@ mod tests {
             prop_assert_eq!((a.records, a.unanchored, a.cut_short), (b.records, b.unanchored, b.cut_short));
             // Into columns, after an IPv6 row (so that a column's IPv6
             // values exist before the set's rows), the same flows.
-            let mut cols = FlowBatch::new();
-            cols.push_flow(&Flow { src_addr: "2001:db8::1".parse().unwrap(), ..Flow::default() });
+            let mut cols = FlowBatch::with_every_column();
+            cols.push_row(&Flow { src_addr: "2001:db8::1".parse().unwrap(), ..Flow::default() });
+            prop_assert!(cols.src_addr.any_v6());
             let c = plan.flows(&body, &ctx, &samplers, &mut cols);
             prop_assert_eq!((c.records, c.unanchored), (a.records, a.unanchored));
             prop_assert!(cols.lengths_agree());

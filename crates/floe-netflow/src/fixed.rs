@@ -5,7 +5,8 @@
 //! 2026-12): it builds a vector of records per datagram and a list of
 //! packets per call, and maps each protocol number to an enum, and the
 //! records were then mapped to flows again. Each record is loaded here
-//! straight into a [`Flow`], which roughly halves the v5 decode bench
+//! straight into a [`Flow`] (or, for floed, v5 and v7 records a field at
+//! a time into a batch's columns), which roughly halves the v5 decode bench
 //! (`cargo bench -p floe-benches --bench decode`). netflow_parser stays the
 //! second opinion: [`crate::oracle::fixed`] maps its records, and the tests
 //! hold this reader to it, on the corpus and on random datagrams. It does

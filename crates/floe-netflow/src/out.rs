@@ -52,7 +52,7 @@ impl FlowOut for FlowBatch {
     }
     fn push_flow(&mut self, f: Flow) {
         self.hold_every_column();
-        FlowBatch::push_flow(self, &f);
+        self.push_row(&f);
     }
     fn target(&mut self) -> Target<'_> {
         self.hold_every_column();

@@ -205,8 +205,8 @@ proptest! {
         // Decoded into columns (as floed does), the same flows, the same
         // counters: both datagrams after a row already in the batch.
         let mut cols_dec = Decoder::new(DecoderConfig::default());
-        let mut cols = floe_flow::FlowBatch::new();
-        cols.push_flow(&Flow::default());
+        let mut cols = floe_flow::FlowBatch::with_every_column();
+        cols.push_row(&Flow { src_addr: "2001:db8::7".parse().unwrap(), ..Flow::default() });
         let oc = cols_dec.decode(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 7)), &d, 0, &mut cols);
         cols_dec.decode(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 7)), &d2, 0, &mut cols);
         prop_assert!(cols.lengths_agree());

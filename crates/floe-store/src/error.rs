@@ -80,6 +80,13 @@ pub enum StoreError {
     /// a nesting out of range...).
     #[error("invalid store configuration: {0}")]
     Config(String),
+    /// Flows handed to the writer as columns whose lengths disagree (a bug
+    /// in the caller): refused whole, nothing of them written.
+    #[error("a batch of {flows} flows whose columns disagree in length: refused, not written")]
+    BadBatch {
+        /// The flows the batch says it holds.
+        flows: usize,
+    },
 }
 
 impl StoreError {

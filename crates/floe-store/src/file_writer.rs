@@ -57,8 +57,8 @@ pub struct FileWriter<W: Write> {
     opts: WriteOptions,
     encoder: BlockEncoder,
     /// The flows of the next block, as the columns it is encoded from:
-    /// each run of flows is laid out as it arrives, while the caller's
-    /// rows are still in the cache.
+    /// each run is appended as it arrives (rows laid out while they are
+    /// still in the cache; floed's columns copied column by column).
     pending: FlowBatch,
     /// Flows pushed one at a time, laid out into `pending` in runs of
     /// [`STAGED`] (a flow at a time, the layout's per-call work was most
@@ -157,6 +157,14 @@ impl<W: Write> FileWriter<W> {
         flows: &S,
         at: usize,
     ) -> (usize, Result<bool>) {
+        if !flows.well_formed() {
+            return (
+                0,
+                Err(StoreError::BadBatch {
+                    flows: flows.flow_count(),
+                }),
+            );
+        }
         self.unstage();
         let room = self.opts.block_records.saturating_sub(self.pending.len());
         let n = room.min(flows.flow_count().saturating_sub(at));

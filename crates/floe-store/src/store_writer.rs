@@ -228,6 +228,12 @@ impl StoreWriter {
         now_ms: i64,
         flows: &S,
     ) -> Result<Option<ClosedFile>> {
+        if !flows.well_formed() {
+            self.unwritten += flows.flow_count() as u64;
+            return Err(StoreError::BadBatch {
+                flows: flows.flow_count(),
+            });
+        }
         // No file to write to (the new period's cannot be created): the
         // flows are counted as unwritten.
         let closed = match self.ensure_period(now_ms) {

@@ -345,3 +345,26 @@ fn columns_written_read_back_as_the_rows_would() {
     }
     assert_eq!(files[0].0, files[1].0);
 }
+
+/// A batch whose columns disagree in length is refused whole and counted
+/// as unwritten, the flows written before it stay, and writing goes on.
+#[test]
+fn a_malformed_batch_is_refused_and_counted_not_a_panic() {
+    use floe_flow::FlowBatch;
+    let t0 = utc_ms(2026, 11, 22, 10, 3, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _) = StoreWriter::open(cfg(dir.path(), "UTC", 600, 3), t0).unwrap();
+    w.write(t0, &[flow(t0, 1)]).unwrap();
+    let mut bad = FlowBatch::from_flows(&[flow(t0, 2), flow(t0, 3)]);
+    bad.octets.pop();
+    let e = w.write(t0, &bad).unwrap_err();
+    assert!(matches!(e, StoreError::BadBatch { flows: 2 }), "{e}");
+    assert_eq!(w.unwritten(), 2);
+    let mut says_v6 = FlowBatch::from_flows(&[flow(t0, 4)]);
+    says_v6.src_addr.family[0] = 1;
+    assert!(w.write(t0, &says_v6).is_err());
+    w.write(t0, &FlowBatch::from_flows(&[flow(t0, 5)])).unwrap();
+    let closed = w.close(t0 + 1).unwrap().unwrap();
+    let f = FlowFile::open(&closed.path).unwrap();
+    assert_eq!(f.read_all().unwrap(), vec![flow(t0, 1), flow(t0, 5)]);
+}

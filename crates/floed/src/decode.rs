@@ -87,7 +87,7 @@ impl DecodeThread {
                 if !counts.is_empty() {
                     let _ = self.tx.send(WriterMsg::Flows {
                         received_ms: now_ms(),
-                        flows: self.shared.flow_batches.take(),
+                        flows: FlowCols::none(),
                         counters: counts.into_iter().collect(),
                     });
                 }
@@ -125,7 +125,7 @@ impl DecodeThread {
         if !counts.is_empty() {
             let _ = self.tx.send(WriterMsg::Flows {
                 received_ms: now_ms(),
-                flows: self.shared.flow_batches.take(),
+                flows: FlowCols::none(),
                 counters: counts.into_iter().collect(),
             });
         }

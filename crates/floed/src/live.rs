@@ -19,7 +19,7 @@ pub struct LiveBatch {
     pub flows: FlowCols,
 }
 
-/// Flows queued for the live view at most (about 27 MB of flows): a burst
+/// Flows queued for the live view at most (some 18 to 30 MB of columns): a burst
 /// waits for it, a sustained load it cannot follow is skipped.
 pub const QUEUE_FLOWS: usize = 200_000;
 

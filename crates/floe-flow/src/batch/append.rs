@@ -1,8 +1,9 @@
 //! Filling a [`FlowBatch`] without [`Flow`] rows: room made for flows
 //! whose fields share a default ([`FlowBatch::grow`], which a decoder then
 //! overwrites column by column), a run of another batch appended
-//! ([`FlowBatch::extend_from_batch`]), and [`FlowSource`], what a writer
-//! takes flows from whether they come as rows or as columns.
+//! ([`FlowBatch::extend_from_batch`]), a batch cut back or shrunk, and
+//! [`FlowSource`], what a writer takes flows from whether they come as rows
+//! or as columns.
 //!
 //! Why: floed decodes datagrams straight into the columns its store
 //! encodes. Rows in between cost a 136-byte [`Flow`] written per flow by
@@ -10,12 +11,15 @@
 
 use std::net::IpAddr;
 
-use super::{AddrColumn, Col, FlowBatch, ROW_RUN};
+use super::{AddrColumn, Col, FlowBatch};
 use crate::Flow;
 
 impl AddrColumn {
     /// Appends `n` copies of `a`.
     pub fn grow(&mut self, n: usize, a: IpAddr) {
+        if n == 0 {
+            return;
+        }
         let len = self.family.len();
         match a {
             IpAddr::V4(x) => {
@@ -50,7 +54,9 @@ impl AddrColumn {
         let had = self.family.len();
         self.family.extend_from_slice(&src.family[from..to]);
         self.v4.extend_from_slice(&src.v4[from..to]);
-        if src.any_v6() {
+        // IPv6 values only where the rows have an IPv6 address: a column
+        // of IPv4 rows keeps none.
+        if src.any_v6() && src.family[from..to].contains(&1) {
             if self.v6.is_empty() {
                 self.v6.resize(had, 0);
             }
@@ -77,32 +83,13 @@ impl FlowBatch {
         let to = first + n;
         let cols = self.cols;
         self.len = to;
-        macro_rules! fill {
-            ($c:expr, $v:ident, $f:ident) => {
+        macro_rules! num {
+            ($c:expr, $v:ident) => {
                 if cols.has($c) {
-                    self.$v.resize(to, fill.$f);
+                    self.$v.resize(to, fill.$v);
                 }
             };
         }
-        fill!(Col::Start, start_ms, start_ms);
-        fill!(Col::End, end_ms, end_ms);
-        fill!(Col::SourceId, source_id, source_id);
-        fill!(Col::SrcPort, src_port, src_port);
-        fill!(Col::DstPort, dst_port, dst_port);
-        fill!(Col::Protocol, protocol, protocol);
-        fill!(Col::TcpFlags, tcp_flags, tcp_flags);
-        fill!(Col::Tos, tos, tos);
-        fill!(Col::Packets, packets, packets);
-        fill!(Col::Octets, octets, octets);
-        fill!(Col::InputIf, input_if, input_if);
-        fill!(Col::OutputIf, output_if, output_if);
-        fill!(Col::SrcAs, src_as, src_as);
-        fill!(Col::DstAs, dst_as, dst_as);
-        fill!(Col::SrcMask, src_mask, src_mask);
-        fill!(Col::DstMask, dst_mask, dst_mask);
-        fill!(Col::Sampling, sampling_interval, sampling_interval);
-        fill!(Col::EngineType, engine_type, engine_type);
-        fill!(Col::EngineId, engine_id, engine_id);
         macro_rules! addr {
             ($c:expr, $v:ident) => {
                 if cols.has($c) {
@@ -110,126 +97,116 @@ impl FlowBatch {
                 }
             };
         }
-        addr!(Col::Exporter, exporter);
-        addr!(Col::SrcAddr, src_addr);
-        addr!(Col::DstAddr, dst_addr);
-        addr!(Col::NextHop, next_hop);
+        for_each_column!(num, addr);
         first
     }
 
     /// Gives the batch every column it lacks, its rows so far as the row
     /// reader gives a missing column (zeros, 0.0.0.0 for addresses).
     pub fn hold_every_column(&mut self) {
-        let missing = self.cols;
-        if missing == super::ColSet::ALL {
+        let held = self.cols;
+        if held == super::ColSet::ALL {
             return;
         }
         let len = self.len;
         let zero = Flow::default();
-        macro_rules! add {
+        macro_rules! num {
             ($c:expr, $v:ident) => {
-                if !missing.has($c) {
+                if !held.has($c) {
                     self.$v.clear();
                     self.$v.resize(len, zero.$v);
                 }
             };
         }
-        add!(Col::Start, start_ms);
-        add!(Col::End, end_ms);
-        add!(Col::SourceId, source_id);
-        add!(Col::SrcPort, src_port);
-        add!(Col::DstPort, dst_port);
-        add!(Col::Protocol, protocol);
-        add!(Col::TcpFlags, tcp_flags);
-        add!(Col::Tos, tos);
-        add!(Col::Packets, packets);
-        add!(Col::Octets, octets);
-        add!(Col::InputIf, input_if);
-        add!(Col::OutputIf, output_if);
-        add!(Col::SrcAs, src_as);
-        add!(Col::DstAs, dst_as);
-        add!(Col::SrcMask, src_mask);
-        add!(Col::DstMask, dst_mask);
-        add!(Col::Sampling, sampling_interval);
-        add!(Col::EngineType, engine_type);
-        add!(Col::EngineId, engine_id);
         macro_rules! addr {
             ($c:expr, $v:ident) => {
-                if !missing.has($c) {
+                if !held.has($c) {
                     self.$v.clear();
                     self.$v.grow(len, zero.$v);
                 }
             };
         }
-        addr!(Col::Exporter, exporter);
-        addr!(Col::SrcAddr, src_addr);
-        addr!(Col::DstAddr, dst_addr);
-        addr!(Col::NextHop, next_hop);
+        for_each_column!(num, addr);
         self.cols = super::ColSet::ALL;
     }
 
-    /// Appends one flow (the columns the batch holds).
-    pub fn push_flow(&mut self, f: &Flow) {
+    /// Appends one flow, the columns the batch holds only (the others stay
+    /// empty: see [`FlowBatch::hold_every_column`]).
+    pub fn push_row(&mut self, f: &Flow) {
         self.extend_from_flows(std::slice::from_ref(f));
     }
 
-    /// Drops the rows from `len` on.
+    /// Drops the rows from `len` on. An address column left with IPv4
+    /// rows only drops its IPv6 values, as one that never had any.
     pub fn truncate(&mut self, len: usize) {
         if len >= self.len {
             return;
         }
         self.len = len;
-        macro_rules! cut {
-            ($($v:ident),*) => {
-                $(self.$v.truncate(len);)*
+        macro_rules! num {
+            ($c:expr, $v:ident) => {
+                self.$v.truncate(len);
             };
         }
-        cut!(
-            start_ms,
-            end_ms,
-            source_id,
-            src_port,
-            dst_port,
-            protocol,
-            tcp_flags,
-            tos,
-            packets,
-            octets,
-            input_if,
-            output_if,
-            src_as,
-            dst_as,
-            src_mask,
-            dst_mask,
-            sampling_interval,
-            engine_type,
-            engine_id
-        );
-        for a in [
-            &mut self.exporter,
-            &mut self.src_addr,
-            &mut self.dst_addr,
-            &mut self.next_hop,
-        ] {
-            a.family.truncate(len);
-            a.v4.truncate(len);
-            a.v6.truncate(len);
+        macro_rules! addr {
+            ($c:expr, $v:ident) => {
+                let a = &mut self.$v;
+                a.family.truncate(len);
+                a.v4.truncate(len);
+                a.v6.truncate(len);
+                if !a.family.contains(&1) {
+                    a.v6.clear();
+                }
+            };
         }
+        for_each_column!(num, addr);
     }
 
-    /// Appends rows `from..to` of `src`, the columns this batch holds
-    /// (a column `src` lacks is appended as the row reader gives it: zeros,
-    /// 0.0.0.0 for addresses).
+    /// Frees the room of every column beyond `rows` rows (a spare batch
+    /// of floed's after a burst of small records: room is kept between
+    /// batches, not all the room the largest one took).
+    pub fn shrink_to(&mut self, rows: usize) {
+        macro_rules! num {
+            ($c:expr, $v:ident) => {
+                self.$v.shrink_to(rows);
+            };
+        }
+        macro_rules! addr {
+            ($c:expr, $v:ident) => {
+                self.$v.family.shrink_to(rows);
+                self.$v.v4.shrink_to(rows);
+                self.$v.v6.shrink_to(rows);
+            };
+        }
+        for_each_column!(num, addr);
+    }
+
+    /// True when the batch is as its fillers leave it
+    /// ([`FlowBatch::lengths_agree`]) and no address column says IPv6
+    /// where it holds no IPv6 values: what a consumer may index without
+    /// checking.
+    pub fn is_well_formed(&self) -> bool {
+        let fits = |a: &AddrColumn| !a.v6.is_empty() || !a.family.contains(&1);
+        self.lengths_agree()
+            && fits(&self.exporter)
+            && fits(&self.src_addr)
+            && fits(&self.dst_addr)
+            && fits(&self.next_hop)
+    }
+
+    /// Appends rows `from..to` of `src` (clamped to its rows), the columns
+    /// this batch holds (a column `src` lacks is appended as the row reader
+    /// gives it: zeros, 0.0.0.0 for addresses). `src` must be well formed
+    /// ([`FlowBatch::is_well_formed`]).
     pub fn extend_from_batch(&mut self, src: &FlowBatch, from: usize, to: usize) {
         let to = to.min(src.len);
         let from = from.min(to);
         let cols = self.cols;
         let n = to - from;
         let zero = Flow::default();
-        let start = self.len;
         self.len += n;
         let end = self.len;
-        macro_rules! copy {
+        macro_rules! num {
             ($c:expr, $v:ident) => {
                 if cols.has($c) {
                     if src.cols.has($c) {
@@ -240,25 +217,6 @@ impl FlowBatch {
                 }
             };
         }
-        copy!(Col::Start, start_ms);
-        copy!(Col::End, end_ms);
-        copy!(Col::SourceId, source_id);
-        copy!(Col::SrcPort, src_port);
-        copy!(Col::DstPort, dst_port);
-        copy!(Col::Protocol, protocol);
-        copy!(Col::TcpFlags, tcp_flags);
-        copy!(Col::Tos, tos);
-        copy!(Col::Packets, packets);
-        copy!(Col::Octets, octets);
-        copy!(Col::InputIf, input_if);
-        copy!(Col::OutputIf, output_if);
-        copy!(Col::SrcAs, src_as);
-        copy!(Col::DstAs, dst_as);
-        copy!(Col::SrcMask, src_mask);
-        copy!(Col::DstMask, dst_mask);
-        copy!(Col::Sampling, sampling_interval);
-        copy!(Col::EngineType, engine_type);
-        copy!(Col::EngineId, engine_id);
         macro_rules! addr {
             ($c:expr, $v:ident) => {
                 if cols.has($c) {
@@ -270,89 +228,7 @@ impl FlowBatch {
                 }
             };
         }
-        addr!(Col::Exporter, exporter);
-        addr!(Col::SrcAddr, src_addr);
-        addr!(Col::DstAddr, dst_addr);
-        addr!(Col::NextHop, next_hop);
-        debug_assert_eq!(start + n, end);
-    }
-
-    /// Rows `from..to` as [`Flow`]s appended to `out` (see
-    /// [`FlowBatch::row`] for the fields it lacks), a column at a time
-    /// over runs of [`ROW_RUN`] rows: a run's rows stay in the first cache
-    /// across the column passes, where a pass per column over a batch of
-    /// floed's (a megabyte of rows) read them from memory each time.
-    pub fn rows_to(&self, from: usize, to: usize, out: &mut Vec<Flow>) {
-        let to = to.min(self.len);
-        let mut at = from.min(to);
-        while at < to {
-            let end = (at + ROW_RUN).min(to);
-            self.run_to(at, end, out);
-            at = end;
-        }
-    }
-
-    /// [`FlowBatch::rows_to`] of one run.
-    fn run_to(&self, from: usize, to: usize, out: &mut Vec<Flow>) {
-        let first = out.len();
-        out.resize(first + (to - from), Flow::default());
-        let rows = &mut out[first..];
-        let c = self.cols;
-        macro_rules! put {
-            ($col:expr, $v:ident, $f:ident) => {
-                if c.has($col) {
-                    for (r, v) in rows.iter_mut().zip(&self.$v[from..to]) {
-                        r.$f = *v;
-                    }
-                }
-            };
-        }
-        put!(Col::Start, start_ms, start_ms);
-        put!(Col::End, end_ms, end_ms);
-        put!(Col::SourceId, source_id, source_id);
-        put!(Col::SrcPort, src_port, src_port);
-        put!(Col::DstPort, dst_port, dst_port);
-        put!(Col::Protocol, protocol, protocol);
-        put!(Col::TcpFlags, tcp_flags, tcp_flags);
-        put!(Col::Tos, tos, tos);
-        put!(Col::Packets, packets, packets);
-        put!(Col::Octets, octets, octets);
-        put!(Col::InputIf, input_if, input_if);
-        put!(Col::OutputIf, output_if, output_if);
-        put!(Col::SrcAs, src_as, src_as);
-        put!(Col::DstAs, dst_as, dst_as);
-        put!(Col::SrcMask, src_mask, src_mask);
-        put!(Col::DstMask, dst_mask, dst_mask);
-        put!(Col::Sampling, sampling_interval, sampling_interval);
-        put!(Col::EngineType, engine_type, engine_type);
-        put!(Col::EngineId, engine_id, engine_id);
-        macro_rules! addr {
-            ($col:expr, $v:ident) => {
-                if c.has($col) {
-                    let a = &self.$v;
-                    if a.any_v6() {
-                        let fams = &a.family[from..to];
-                        let v4s = &a.v4[from..to];
-                        let v6s = &a.v6[from..to];
-                        for (((r, f), x4), x6) in rows.iter_mut().zip(fams).zip(v4s).zip(v6s) {
-                            r.$v = if *f == 0 {
-                                IpAddr::V4((*x4).into())
-                            } else {
-                                IpAddr::V6((*x6).into())
-                            };
-                        }
-                    } else {
-                        for (r, v) in rows.iter_mut().zip(&a.v4[from..to]) {
-                            r.$v = IpAddr::V4((*v).into());
-                        }
-                    }
-                }
-            };
-        }
-        addr!(Col::Exporter, exporter);
-        addr!(Col::SrcAddr, src_addr);
-        addr!(Col::DstAddr, dst_addr);
-        addr!(Col::NextHop, next_hop);
+        for_each_column!(num, addr);
     }
 }
 
@@ -361,8 +237,20 @@ impl FlowBatch {
 pub trait FlowSource {
     /// Number of flows.
     fn flow_count(&self) -> usize;
-    /// Appends flows `from..to` to `batch`.
+    /// Appends flows `from..to` to `batch`, the range clamped to the flows
+    /// there are.
     fn append_to(&self, from: usize, to: usize, batch: &mut FlowBatch);
+    /// Whether the flows can be taken as they are (a batch of columns
+    /// whose lengths disagree cannot: a writer refuses it whole).
+    fn well_formed(&self) -> bool {
+        true
+    }
+}
+
+/// `from..to` clamped to `0..len`.
+fn clamp(from: usize, to: usize, len: usize) -> std::ops::Range<usize> {
+    let to = to.min(len);
+    from.min(to)..to
 }
 
 impl FlowSource for [Flow] {
@@ -370,7 +258,7 @@ impl FlowSource for [Flow] {
         self.len()
     }
     fn append_to(&self, from: usize, to: usize, batch: &mut FlowBatch) {
-        batch.extend_from_flows(&self[from..to]);
+        batch.extend_from_flows(&self[clamp(from, to, self.len())]);
     }
 }
 
@@ -379,7 +267,7 @@ impl FlowSource for Vec<Flow> {
         self.len()
     }
     fn append_to(&self, from: usize, to: usize, batch: &mut FlowBatch) {
-        batch.extend_from_flows(&self[from..to]);
+        self[..].append_to(from, to, batch);
     }
 }
 
@@ -388,7 +276,7 @@ impl<const N: usize> FlowSource for [Flow; N] {
         N
     }
     fn append_to(&self, from: usize, to: usize, batch: &mut FlowBatch) {
-        batch.extend_from_flows(&self[from..to]);
+        self[..].append_to(from, to, batch);
     }
 }
 
@@ -398,6 +286,9 @@ impl FlowSource for FlowBatch {
     }
     fn append_to(&self, from: usize, to: usize, batch: &mut FlowBatch) {
         batch.extend_from_batch(self, from, to);
+    }
+    fn well_formed(&self) -> bool {
+        self.is_well_formed()
     }
 }
 
@@ -503,21 +394,40 @@ mod tests {
     }
 
     #[test]
-    fn rows_come_back_from_any_run() {
+    fn truncated_columns_of_ipv4_only_drop_their_ipv6_values() {
         let rows = flows();
-        let b = FlowBatch::from_flows(&rows);
-        let mut out = vec![flow(1, false)];
-        b.rows_to(10, 25, &mut out);
-        assert_eq!(out[1..], rows[10..25]);
-        // Across runs of ROW_RUN rows, IPv6 here and there.
-        let long: Vec<Flow> = (0..300).map(|i| flow(i, i % 5 == 0)).collect();
-        out.clear();
-        FlowBatch::from_flows(&long).rows_to(5, 290, &mut out);
-        assert_eq!(out, long[5..290]);
-        let v4 = FlowBatch::from_flows(&rows[..10]);
-        out.clear();
-        v4.rows_to(0, 99, &mut out);
-        assert_eq!(out, rows[..10]);
+        let mut b = FlowBatch::from_flows(&rows);
+        b.truncate(20);
+        assert!(b.src_addr.any_v6());
+        b.truncate(13);
+        assert!(!b.src_addr.any_v6());
+        assert_eq!(b, FlowBatch::from_flows(&rows[..13]));
+        assert!(b.is_well_formed());
+    }
+
+    #[test]
+    fn a_batch_saying_ipv6_without_its_values_is_not_well_formed() {
+        let mut b = FlowBatch::from_flows(&flows()[..5]);
+        assert!(b.is_well_formed());
+        b.dst_addr.family[2] = 1;
+        assert!(b.lengths_agree());
+        assert!(!b.is_well_formed());
+        assert!(!FlowSource::well_formed(&b));
+        let mut c = FlowBatch::from_flows(&flows()[..5]);
+        c.octets.pop();
+        assert!(!c.is_well_formed());
+    }
+
+    #[test]
+    fn shrunk_batches_keep_their_rows_and_less_room() {
+        let rows = flows();
+        let mut b = FlowBatch::from_flows(&rows);
+        b.truncate(0);
+        b.shrink_to(4);
+        assert!(b.octets.capacity() < 40);
+        assert!(b.src_addr.v4.capacity() < 40);
+        b.extend_from_flows(&rows);
+        assert_eq!(b.to_flows(), rows);
     }
 
     #[test]
@@ -532,5 +442,16 @@ mod tests {
         cols.append_to(7, 30, &mut b);
         assert_eq!(a, b);
         assert_eq!(rows.flow_count(), cols.flow_count());
+        // Ranges past the end are clamped alike.
+        let (mut a, mut b) = (
+            FlowBatch::with_every_column(),
+            FlowBatch::with_every_column(),
+        );
+        FlowSource::append_to(&rows[..], 30, 99, &mut a);
+        cols.append_to(30, 99, &mut b);
+        FlowSource::append_to(&rows[..], 99, 5, &mut a);
+        cols.append_to(99, 5, &mut b);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 10);
     }
 }
