@@ -129,7 +129,12 @@ impl Reuse for FlowCols {
 
     fn reset(&mut self) {
         self.0.truncate(0);
-        self.0.shrink_to(Self::CAPACITY);
+        // Only a batch well past the usual size gives room back: batches a
+        // little larger each time (large IPFIX datagrams) would otherwise
+        // move their columns at every reuse.
+        if self.0.start_ms.capacity() > 2 * Self::CAPACITY {
+            self.0.shrink_to(Self::CAPACITY);
+        }
     }
 }
 
