@@ -16,7 +16,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use floe_flow::{Flow, FlowBatch};
 
-use crate::direct::{load, load_address};
 use crate::events::Problem;
 use crate::out::{FlowOut, Target};
 use crate::record::uptime_to_ms;
@@ -195,35 +194,59 @@ pub(crate) fn decode<O: FlowOut>(
     })
 }
 
-/// A v5 or v7 datagram's records into columns, a field at a time over
-/// the records, at the places [`common_fields`] and [`decode`] read.
+/// A v5 or v7 datagram's records into columns, at the places
+/// [`common_fields`] and [`decode`] read.
 fn columns(
     b: &mut FlowBatch,
     records: std::slice::ChunksExact<'_, u8>,
     base: &Flow,
     (sys_up, export_ms): (u32, i64),
 ) {
-    let first = b.grow(records.len(), base);
-    let r = || records.clone();
-    let time = |v: u64| uptime_to_ms(export_ms, sys_up, v as u32);
-    load(&mut b.start_ms[first..], r(), 24, 4, time);
-    load(&mut b.end_ms[first..], r(), 28, 4, time);
-    load_address(&mut b.src_addr, first, r(), 0, 4);
-    load_address(&mut b.dst_addr, first, r(), 4, 4);
-    load_address(&mut b.next_hop, first, r(), 8, 4);
-    load(&mut b.input_if[first..], r(), 12, 2, |v| v as u32);
-    load(&mut b.output_if[first..], r(), 14, 2, |v| v as u32);
-    load(&mut b.packets[first..], r(), 16, 4, |v| v);
-    load(&mut b.octets[first..], r(), 20, 4, |v| v);
-    load(&mut b.src_port[first..], r(), 32, 2, |v| v as u16);
-    load(&mut b.dst_port[first..], r(), 34, 2, |v| v as u16);
-    load(&mut b.tcp_flags[first..], r(), 37, 1, |v| v as u16);
-    load(&mut b.protocol[first..], r(), 38, 1, |v| v as u8);
-    load(&mut b.tos[first..], r(), 39, 1, |v| v as u8);
-    load(&mut b.src_as[first..], r(), 40, 2, |v| v as u32);
-    load(&mut b.dst_as[first..], r(), 42, 2, |v| v as u32);
-    load(&mut b.src_mask[first..], r(), 44, 1, |v| v as u8);
-    load(&mut b.dst_mask[first..], r(), 45, 1, |v| v as u8);
+    let n = records.len();
+    let first = b.grow(n, base);
+    let to = first + n;
+    // One pass over the records, each field stored into its column's run:
+    // a datagram holds at most 30 records, and a pass per column (18
+    // loops set up for so few) took 12.5 to 15 ns a flow in the decode
+    // bench, this 12.
+    let start = &mut b.start_ms[first..to];
+    let end = &mut b.end_ms[first..to];
+    let src = &mut b.src_addr.v4[first..to];
+    let dst = &mut b.dst_addr.v4[first..to];
+    let hop = &mut b.next_hop.v4[first..to];
+    let input = &mut b.input_if[first..to];
+    let output = &mut b.output_if[first..to];
+    let packets = &mut b.packets[first..to];
+    let octets = &mut b.octets[first..to];
+    let sport = &mut b.src_port[first..to];
+    let dport = &mut b.dst_port[first..to];
+    let flags = &mut b.tcp_flags[first..to];
+    let proto = &mut b.protocol[first..to];
+    let tos = &mut b.tos[first..to];
+    let sas = &mut b.src_as[first..to];
+    let das = &mut b.dst_as[first..to];
+    let smask = &mut b.src_mask[first..to];
+    let dmask = &mut b.dst_mask[first..to];
+    for (i, r) in records.enumerate() {
+        start[i] = uptime_to_ms(export_ms, sys_up, be32(r, 24));
+        end[i] = uptime_to_ms(export_ms, sys_up, be32(r, 28));
+        src[i] = be32(r, 0);
+        dst[i] = be32(r, 4);
+        hop[i] = be32(r, 8);
+        input[i] = u32::from(be16(r, 12));
+        output[i] = u32::from(be16(r, 14));
+        packets[i] = u64::from(be32(r, 16));
+        octets[i] = u64::from(be32(r, 20));
+        sport[i] = be16(r, 32);
+        dport[i] = be16(r, 34);
+        flags[i] = u16::from(r[37]);
+        proto[i] = r[38];
+        tos[i] = r[39];
+        sas[i] = u32::from(be16(r, 40));
+        das[i] = u32::from(be16(r, 42));
+        smask[i] = r[44];
+        dmask[i] = r[45];
+    }
 }
 
 /// NetFlow v1: a 16-byte header and 48-byte records, no sequence numbers,
