@@ -255,6 +255,7 @@ pub struct AddrColumn {
 
 impl AddrColumn {
     /// The address of row `i`.
+    #[inline]
     pub fn get(&self, i: usize) -> IpAddr {
         if self.family[i] == 0 {
             IpAddr::V4(Ipv4Addr::from(self.v4[i]))

@@ -6,9 +6,9 @@
 //! row layout 9% of floed's CPU, the view's counting 12%). The view reads
 //! fifteen of a flow's fields, straight from the columns.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
-use floe_flow::{AddrColumn, Col, ColSet, Flow, FlowBatch};
+use floe_flow::{Col, ColSet, Flow, FlowBatch};
 
 /// The fields of a flow the live view counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,16 +97,6 @@ impl From<Flow> for Seen {
     }
 }
 
-/// An address of a column, the IPv4 case first (most flows).
-#[inline]
-fn addr(a: &AddrColumn, i: usize) -> IpAddr {
-    if a.family[i] == 0 {
-        IpAddr::V4(Ipv4Addr::from(a.v4[i]))
-    } else {
-        IpAddr::V6(Ipv6Addr::from(a.v6[i]))
-    }
-}
-
 impl Seen {
     /// Row `i` of `b`, which holds every column of [`SEEN_COLS`] (see
     /// [`FlowBatch::require`]) and more than `i` rows.
@@ -115,10 +105,10 @@ impl Seen {
         Seen {
             start_ms: b.start_ms[i],
             end_ms: b.end_ms[i],
-            exporter: addr(&b.exporter, i),
+            exporter: b.exporter.get(i),
             source_id: b.source_id[i],
-            src_addr: addr(&b.src_addr, i),
-            dst_addr: addr(&b.dst_addr, i),
+            src_addr: b.src_addr.get(i),
+            dst_addr: b.dst_addr.get(i),
             src_port: b.src_port[i],
             dst_port: b.dst_port[i],
             protocol: b.protocol[i],
@@ -134,6 +124,8 @@ impl Seen {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     #[test]
