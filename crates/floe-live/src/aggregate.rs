@@ -20,12 +20,14 @@ use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use floe_flow::{ExporterKey, Flow};
+use floe_flow::{ExporterKey, Flow, FlowBatch};
 
 use crate::seen::Seen;
 use serde::{Deserialize, Serialize};
 
 use crate::sketch::{HeavyHitters, Scratch};
+
+mod columns;
 
 /// Flows, packets and bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,7 +107,7 @@ pub const FLAG_KINDS: [&str; 4] = ["syn_only", "syn_ack", "rst", "fin"];
 const EXPORTERS_PER_SECOND: usize = 256;
 
 /// What one exporter sent in a second, and how late.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ExporterTally {
     /// Its flows' counts.
     pub tally: Tally,
@@ -116,7 +118,7 @@ pub struct ExporterTally {
 }
 
 /// The cheap aggregates of a stretch of time (a second, or since a reset).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Totals {
     /// Every flow.
     pub total: Tally,
@@ -144,47 +146,105 @@ pub struct PortSet {
     /// byte per port (64 KiB) did not (perf: the lookup was the most
     /// costly instruction of the view's per-flow count).
     tracked: Vec<u64>,
+    /// Per port, its place among the tracked ports when it is tracked
+    /// (its place in a batch's [`PortTallies`]): 128 KiB, of which the
+    /// view reads the entries of the tracked ports only. (Counting the
+    /// tracked bits below a port instead is a software popcount on a
+    /// baseline x86-64 build: perf.)
+    ranks: Vec<u16>,
+    /// How many ports are tracked.
+    len: usize,
 }
 
 impl PortSet {
     /// Ports below 1024 and the ones given.
     pub fn well_known_and(extra: &[u16]) -> PortSet {
-        let mut set = PortSet {
-            tracked: vec![0; 65536 / 64],
-        };
+        let mut tracked = vec![0u64; 65536 / 64];
         for p in (0..1024).chain(extra.iter().copied()) {
-            set.tracked[usize::from(p) / 64] |= 1 << (p % 64);
+            tracked[usize::from(p) / 64] |= 1 << (p % 64);
         }
-        set
+        let mut ranks = vec![0u16; 65536];
+        let mut len = 0;
+        for p in 0..=u16::MAX {
+            if tracked[usize::from(p) / 64] >> (p % 64) & 1 != 0 {
+                // At most 65536 ports: ranks 0 to 65535.
+                ranks[usize::from(p)] = len as u16;
+                len += 1;
+            }
+        }
+        PortSet {
+            tracked,
+            ranks,
+            len,
+        }
     }
 
     fn has(&self, p: u16) -> bool {
         self.tracked[usize::from(p) / 64] >> (p % 64) & 1 != 0
     }
 
+    /// How many ports are tracked.
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// A tracked port's place among the tracked ports, `0..self.len()`.
+    #[inline]
+    fn rank(&self, p: u16) -> usize {
+        usize::from(self.ranks[usize::from(p)])
+    }
+
     /// The port a flow of a port-carrying protocol is counted under: a
     /// server's port shows both directions, so the destination port when
     /// it is tracked, else the source port; `None` when neither is.
-    fn port_of(&self, f: &Seen) -> Option<u16> {
-        if self.has(f.dst_port) {
-            Some(f.dst_port)
-        } else if self.has(f.src_port) {
-            Some(f.src_port)
+    #[inline]
+    fn port_of(&self, src_port: u16, dst_port: u16) -> Option<u16> {
+        if self.has(dst_port) {
+            Some(dst_port)
+        } else if self.has(src_port) {
+            Some(src_port)
         } else {
             None
         }
     }
 }
 
-/// Whether flows of this protocol are counted per port.
-fn has_ports(protocol: u8) -> bool {
-    matches!(protocol, 6 | 17 | 132)
+/// The protocols counted per port, in the order of their place in a
+/// batch's per-port counts.
+const PORT_PROTOCOLS: [u8; 3] = [6, 17, 132];
+
+/// A port-carrying protocol's place in [`PORT_PROTOCOLS`].
+#[inline]
+fn port_protocol(protocol: u8) -> Option<usize> {
+    match protocol {
+        6 => Some(0),
+        17 => Some(1),
+        132 => Some(2),
+        _ => None,
+    }
 }
 
-/// The packet size bracket of a flow.
-fn size_bracket(f: &Seen) -> usize {
-    let size = f.octets / f.packets.max(1);
+/// Whether flows of this protocol are counted per port.
+fn has_ports(protocol: u8) -> bool {
+    port_protocol(protocol).is_some()
+}
+
+/// The packet size bracket of a flow of `packets` and `octets`.
+#[inline]
+fn size_bracket(packets: u64, octets: u64) -> usize {
+    let size = octets / packets.max(1);
     (size.saturating_sub(1) / SIZE_STEP).min(SIZE_BRACKETS as u64 - 1) as usize
+}
+
+/// The TCP flags [`flag_kinds`] reads (FIN, SYN, RST, ACK) as four bits.
+#[inline]
+fn flag_combo(tcp_flags: u16) -> usize {
+    usize::from(tcp_flags & 0x07 | (tcp_flags >> 1) & 0x08)
+}
+
+/// TCP flags with the bits of a [`flag_combo`].
+fn combo_flags(combo: usize) -> u16 {
+    (combo as u16 & 0x07) | (combo as u16 & 0x08) << 1
 }
 
 /// Which of [`FLAG_KINDS`] a TCP flow counts in.
@@ -210,7 +270,7 @@ impl Totals {
     pub fn record_port(&mut self, f: &Flow, t: &Tally, ports: &PortSet) {
         let f = &Seen::from(f);
         if has_ports(f.protocol) {
-            match ports.port_of(f) {
+            match ports.port_of(f.src_port, f.dst_port) {
                 Some(p) => self.ports.entry((f.protocol, p)).or_default().add(t),
                 None => self.other_ports.entry(f.protocol).or_default().add(t),
             }
@@ -222,7 +282,7 @@ impl Totals {
         let f = &Seen::from(f);
         self.total.add(t);
         self.protocols.entry(f.protocol).or_default().add(t);
-        self.sizes[size_bracket(f)].add(t);
+        self.sizes[size_bracket(f.packets, f.octets)].add(t);
         if f.protocol == 6 {
             for (a, on) in self.flags.iter_mut().zip(flag_kinds(f.tcp_flags)) {
                 if on {
@@ -286,11 +346,13 @@ impl Totals {
     /// Counts a batch's ports: what [`record_port`](Self::record_port) of
     /// each flow would count.
     pub fn record_batch_ports(&mut self, b: &Batch) {
-        for (k, t) in &b.ports {
-            self.ports.entry(*k).or_default().add(t);
+        for (k, t) in b.ports.iter() {
+            self.ports.entry(k).or_default().add(t);
         }
-        for (p, t) in &b.other_ports {
-            self.other_ports.entry(*p).or_default().add(t);
+        for (p, t) in PORT_PROTOCOLS.iter().zip(&b.other_ports) {
+            if t.raw.flows > 0 {
+                self.other_ports.entry(*p).or_default().add(t);
+            }
         }
     }
 
@@ -539,7 +601,7 @@ impl PairCounts {
 }
 
 /// One exporter's flows in a batch.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct ExporterBatch {
     tally: Tally,
     /// Sum of the flows' end times, ms.
@@ -550,6 +612,15 @@ struct ExporterBatch {
 }
 
 impl ExporterBatch {
+    /// Counts one flow of the exporter.
+    #[inline(always)]
+    fn count<const SCALED: bool>(&mut self, t: &Tally, end_ms: i64) {
+        put::<SCALED>(&mut self.tally, t);
+        self.end_sum_ms += i128::from(end_ms);
+        self.end_min_ms = self.end_min_ms.min(end_ms);
+        self.end_max_ms = self.end_max_ms.max(end_ms);
+    }
+
     /// The sum and the largest of the flows' delays (receive time minus
     /// end, each saturating as flow by flow) when received at `received_ms`.
     fn delays(&self, received_ms: i64) -> (i128, i64) {
@@ -584,9 +655,14 @@ pub struct Batch {
     protocols: Vec<Tally>,
     protocols_seen: Vec<u8>,
     sizes: [Tally; SIZE_BRACKETS],
+    /// TCP flows per [`flag_combo`] of their flags, which [`Batch::finish`]
+    /// adds up per kind into `flags`: a flow adds to one place, not four.
+    flag_combos: [Tally; 16],
     flags: [Tally; 4],
-    ports: HashMap<(u8, u16), Tally, Fast>,
-    other_ports: Vec<(u8, Tally)>,
+    ports: PortTallies,
+    /// Flows of a port-carrying protocol whose ports are not tracked, at
+    /// its place in [`PORT_PROTOCOLS`].
+    other_ports: [Tally; 3],
     /// In the order first seen; `exporter_index` finds them.
     exporters: Vec<(ExporterKey, ExporterBatch)>,
     exporter_index: HashMap<ExporterKey, usize, Fast>,
@@ -608,9 +684,10 @@ impl Default for Batch {
             protocols: vec![Tally::default(); 256],
             protocols_seen: Vec::new(),
             sizes: [Tally::default(); SIZE_BRACKETS],
+            flag_combos: [Tally::default(); 16],
             flags: [Tally::default(); 4],
-            ports: HashMap::default(),
-            other_ports: Vec::new(),
+            ports: PortTallies::default(),
+            other_ports: [Tally::default(); 3],
             exporters: Vec::new(),
             exporter_index: HashMap::default(),
             src: HostCounts::default(),
@@ -622,6 +699,75 @@ impl Default for Batch {
             scratch: Scratch::default(),
             keys: true,
         }
+    }
+}
+
+/// A batch's counts per tracked (protocol, port): a place for every
+/// tracked port of every port-carrying protocol, indexed by the port's
+/// rank, and the places used in the order first seen. (A hash map probed
+/// per flow cost a tenth of the view's count: perf.)
+#[derive(Clone, Debug, Default)]
+struct PortTallies {
+    places: Vec<Tally>,
+    /// (protocol, port, place) of the places used.
+    used: Vec<(u8, u16, u32)>,
+    /// Places per protocol: the ports tracked.
+    tracked: usize,
+}
+
+impl PortTallies {
+    /// Empties the places used.
+    fn clear(&mut self) {
+        for (_, _, i) in self.used.drain(..) {
+            self.places[i as usize] = Tally::default();
+        }
+    }
+
+    /// Makes a place for every port `ports` tracks.
+    fn fit(&mut self, ports: &PortSet) {
+        let tracked = ports.len();
+        if tracked != self.tracked || self.places.len() != tracked * PORT_PROTOCOLS.len() {
+            self.used.clear();
+            self.places.clear();
+            self.places
+                .resize(tracked * PORT_PROTOCOLS.len(), Tally::default());
+            self.tracked = tracked;
+        }
+    }
+
+    /// Counts a flow of the protocol at place `at` of [`PORT_PROTOCOLS`]
+    /// under its tracked `port` of rank `rank`.
+    #[inline(always)]
+    fn count<const SCALED: bool>(&mut self, at: usize, port: u16, rank: usize, t: &Tally) {
+        let i = at * self.tracked + rank;
+        let place = &mut self.places[i];
+        if place.raw.flows == 0 {
+            self.used.push((PORT_PROTOCOLS[at], port, i as u32));
+        }
+        put::<SCALED>(place, t);
+    }
+
+    /// Each (protocol, port) counted once, with its counts.
+    fn iter(&self) -> impl Iterator<Item = ((u8, u16), &Tally)> {
+        (self.used.iter()).map(|(p, port, i)| ((*p, *port), &self.places[*i as usize]))
+    }
+
+    /// Copies every used place's raw counts to its scaled ones.
+    fn unscale(&mut self) {
+        for (_, _, i) in &self.used {
+            let t = &mut self.places[*i as usize];
+            t.scaled = t.raw;
+        }
+    }
+}
+
+/// Adds a flow's tally: the raw counts, and the scaled ones when
+/// `SCALED` (else [`Batch::finish`] copies the raw counts over them).
+#[inline(always)]
+fn put<const SCALED: bool>(to: &mut Tally, t: &Tally) {
+    to.raw.add(&t.raw);
+    if SCALED {
+        to.scaled.add(&t.scaled);
     }
 }
 
@@ -643,9 +789,10 @@ impl Batch {
             self.protocols[usize::from(p)] = Tally::default();
         }
         self.sizes = [Tally::default(); SIZE_BRACKETS];
+        self.flag_combos = [Tally::default(); 16];
         self.flags = [Tally::default(); 4];
         self.ports.clear();
-        self.other_ports.clear();
+        self.other_ports = [Tally::default(); 3];
         self.exporters.clear();
         self.exporter_index.clear();
         self.src.clear();
@@ -654,6 +801,14 @@ impl Batch {
         self.src_as.clear();
         self.dst_as.clear();
         self.spread.clear(None);
+    }
+
+    /// Empties the batch for a fold of flows (see [`Batch::fold`]).
+    fn begin(&mut self, ports: &PortSet, window: Option<&Window>, keys: bool) {
+        self.clear();
+        self.keys = keys;
+        self.ports.fit(ports);
+        self.spread.clear(window.and_then(Window::spread_range));
     }
 
     /// Empties the batch and adds up `flows`, with `ports` tracked one by
@@ -667,57 +822,18 @@ impl Batch {
         window: Option<&Window>,
         keys: bool,
     ) {
-        self.clear();
-        self.keys = keys;
-        self.spread.clear(window.and_then(Window::spread_range));
+        self.begin(ports, window, keys);
         for f in flows {
             self.add(&f.into(), ports);
         }
+        self.finish(true);
     }
 
     /// Adds one flow.
     fn add(&mut self, f: &Seen, ports: &PortSet) {
         let t = Tally::of(f);
         self.total.add(&t);
-        let p = &mut self.protocols[usize::from(f.protocol)];
-        if p.raw.flows == 0 {
-            self.protocols_seen.push(f.protocol);
-        }
-        p.add(&t);
-        self.sizes[size_bracket(f)].add(&t);
-        if f.protocol == 6 {
-            for (a, on) in self.flags.iter_mut().zip(flag_kinds(f.tcp_flags)) {
-                if on {
-                    a.add(&t);
-                }
-            }
-        }
-        if has_ports(f.protocol) {
-            match ports.port_of(f) {
-                Some(port) => self.ports.entry((f.protocol, port)).or_default().add(&t),
-                None => match self.other_ports.iter_mut().find(|o| o.0 == f.protocol) {
-                    Some(o) => o.1.add(&t),
-                    None => self.other_ports.push((f.protocol, t)),
-                },
-            }
-        }
-        self.add_exporter(f, &t);
-        if self.keys {
-            let c = &t.raw;
-            self.src.count(f.src_addr, c);
-            self.dst.count(f.dst_addr, c);
-            self.pair.count(f.src_addr, f.dst_addr, c);
-            if f.src_as != 0 {
-                count(&mut self.src_as, f.src_as, c);
-            }
-            if f.dst_as != 0 {
-                count(&mut self.dst_as, f.dst_as, c);
-            }
-        }
-        self.spread.add(f);
-    }
-
-    fn add_exporter(&mut self, f: &Seen, t: &Tally) {
+        self.count_flow::<true>(&t, f.protocol, f.tcp_flags, f.src_port, f.dst_port, ports);
         let key = ExporterKey {
             address: f.exporter,
             source_id: f.source_id,
@@ -725,23 +841,106 @@ impl Batch {
         // A datagram's flows come one after another: try the last first.
         let i = match self.exporters.last() {
             Some(l) if l.0 == key => self.exporters.len() - 1,
-            _ => *self.exporter_index.entry(key).or_insert_with(|| {
-                self.exporters.push((
-                    key,
-                    ExporterBatch {
-                        end_min_ms: i64::MAX,
-                        end_max_ms: i64::MIN,
-                        ..ExporterBatch::default()
-                    },
-                ));
-                self.exporters.len() - 1
-            }),
+            _ => self.exporter_place(key),
         };
-        let e = &mut self.exporters[i].1;
-        e.tally.add(t);
-        e.end_sum_ms += i128::from(f.end_ms);
-        e.end_min_ms = e.end_min_ms.min(f.end_ms);
-        e.end_max_ms = e.end_max_ms.max(f.end_ms);
+        self.exporters[i].1.count::<true>(&t, f.end_ms);
+        if self.keys {
+            let c = &t.raw;
+            self.src.count(f.src_addr, c);
+            self.dst.count(f.dst_addr, c);
+            self.pair.count(f.src_addr, f.dst_addr, c);
+            self.count_ases(f.src_as, f.dst_as, c);
+        }
+        self.spread
+            .add(f.start_ms, f.end_ms, f.packets, f.octets, f.protocol);
+    }
+
+    /// Counts a flow's tally `t` per protocol, size, TCP flags and port.
+    #[inline(always)]
+    fn count_flow<const SCALED: bool>(
+        &mut self,
+        t: &Tally,
+        protocol: u8,
+        tcp_flags: u16,
+        src_port: u16,
+        dst_port: u16,
+        ports: &PortSet,
+    ) {
+        let p = &mut self.protocols[usize::from(protocol)];
+        if p.raw.flows == 0 {
+            self.protocols_seen.push(protocol);
+        }
+        put::<SCALED>(p, t);
+        put::<SCALED>(
+            &mut self.sizes[size_bracket(t.raw.packets, t.raw.octets)],
+            t,
+        );
+        if protocol == 6 {
+            put::<SCALED>(&mut self.flag_combos[flag_combo(tcp_flags)], t);
+        }
+        if let Some(at) = port_protocol(protocol) {
+            match ports.port_of(src_port, dst_port) {
+                Some(port) => self.ports.count::<SCALED>(at, port, ports.rank(port), t),
+                None => put::<SCALED>(&mut self.other_ports[at], t),
+            }
+        }
+    }
+
+    /// Counts a flow's ASes (0: none).
+    #[inline]
+    fn count_ases(&mut self, src_as: u32, dst_as: u32, c: &Counts) {
+        if src_as != 0 {
+            count(&mut self.src_as, src_as, c);
+        }
+        if dst_as != 0 {
+            count(&mut self.dst_as, dst_as, c);
+        }
+    }
+
+    /// The place of an exporter in `exporters`, made when first seen.
+    fn exporter_place(&mut self, key: ExporterKey) -> usize {
+        *self.exporter_index.entry(key).or_insert_with(|| {
+            self.exporters.push((
+                key,
+                ExporterBatch {
+                    end_min_ms: i64::MAX,
+                    end_max_ms: i64::MIN,
+                    ..ExporterBatch::default()
+                },
+            ));
+            self.exporters.len() - 1
+        })
+    }
+
+    /// Ends a fold: the TCP flags added up per kind, and, when the flows'
+    /// scaled counts were not counted (`scaled` false: no flow was
+    /// sampled), the raw counts copied to them.
+    fn finish(&mut self, scaled: bool) {
+        if !scaled {
+            let unscaled = |t: &mut Tally| t.scaled = t.raw;
+            for p in &self.protocols_seen {
+                unscaled(&mut self.protocols[usize::from(*p)]);
+            }
+            self.sizes.iter_mut().for_each(unscaled);
+            self.flag_combos.iter_mut().for_each(unscaled);
+            self.ports.unscale();
+            self.other_ports.iter_mut().for_each(unscaled);
+            for (_, e) in &mut self.exporters {
+                unscaled(&mut e.tally);
+            }
+        }
+        // Sums of sums: the same as flow by flow, saturation included
+        // (every count is at least 0).
+        for (combo, t) in self.flag_combos.iter().enumerate() {
+            if t.raw.flows == 0 {
+                continue;
+            }
+            for (a, on) in self.flags.iter_mut().zip(flag_kinds(combo_flags(combo))) {
+                if on {
+                    a.add(t);
+                }
+            }
+        }
     }
 }
 
@@ -777,41 +976,44 @@ impl SpreadBatch {
             .map_or(0, |(o, n)| (n + SPREAD_AHEAD_SECS + 2 - o) as usize)
     }
 
-    fn add(&mut self, f: &Seen) {
+    /// Places a flow of `protocol` from `start_ms` to `end_ms`.
+    #[inline]
+    fn add(&mut self, start_ms: i64, end_ms: i64, packets: u64, octets: u64, protocol: u8) {
         let Some((oldest, newest)) = self.range else {
             return;
         };
         // A flow whose end is before its start (an exporter's mistake)
         // lasts from the one to the other all the same.
-        let (lo, hi) = if f.end_ms < f.start_ms {
-            (f.end_ms, f.start_ms)
+        let (lo, hi) = if end_ms < start_ms {
+            (end_ms, start_ms)
         } else {
-            (f.start_ms, f.end_ms)
+            (start_ms, end_ms)
         };
         let (first, last) = (lo.div_euclid(1000), hi.div_euclid(1000));
         // The rate is over the flow's whole length; only the part from the
         // oldest second kept to a minute past the newest is placed.
-        let secs = (last - first + 1) as f64;
         let start = first.max(oldest);
         let end = last.min(newest + SPREAD_AHEAD_SECS);
         if end < start {
             return;
         }
-        let r = [1.0 / secs, f.packets as f64 / secs, f.octets as f64 / secs];
+        // One division, not three (each a dozen cycles or more).
+        let per_sec = 1.0 / (last - first + 1) as f64;
+        let r = [per_sec, packets as f64 * per_sec, octets as f64 * per_sec];
         let len = self.len();
-        let mut i = usize::from(self.row_of[usize::from(f.protocol)]);
+        let mut i = usize::from(self.row_of[usize::from(protocol)]);
         if i == 0 {
             if self.used == self.rows.len() {
-                self.rows.push((f.protocol, Vec::new()));
+                self.rows.push((protocol, Vec::new()));
             }
             let row = &mut self.rows[self.used];
-            row.0 = f.protocol;
+            row.0 = protocol;
             row.1.clear();
             row.1.resize(len, [0.0; 3]);
             self.used += 1;
             // Rows are numbered from 1: 0 says none.
             i = self.used;
-            self.row_of[usize::from(f.protocol)] = i as u16;
+            self.row_of[usize::from(protocol)] = i as u16;
         }
         let row = &mut self.rows[i - 1].1;
         for (a, b) in row[(start - oldest) as usize].iter_mut().zip(r) {
@@ -1022,9 +1224,28 @@ impl Window {
         b: &mut Batch,
         talkers: bool,
     ) {
-        let sec = received_ms.div_euclid(1000);
-        self.advance(sec);
+        self.advance(received_ms.div_euclid(1000));
         b.fold(flows, ports, Some(&*self), talkers);
+        self.take_batch(received_ms, b, talkers);
+    }
+
+    /// [`record_counting`](Self::record_counting) of a batch of columns
+    /// (see [`Batch::fold_columns`]).
+    pub fn record_columns(
+        &mut self,
+        flows: &FlowBatch,
+        received_ms: i64,
+        ports: &PortSet,
+        b: &mut Batch,
+        talkers: bool,
+    ) {
+        self.advance(received_ms.div_euclid(1000));
+        b.fold_columns(flows, ports, Some(&*self), talkers);
+        self.take_batch(received_ms, b, talkers);
+    }
+
+    /// Adds a batch folded for this window, received at `received_ms`.
+    fn take_batch(&mut self, received_ms: i64, b: &mut Batch, talkers: bool) {
         let (Some(second), Some(slice)) = (self.seconds.back_mut(), self.slices.back_mut()) else {
             return;
         };

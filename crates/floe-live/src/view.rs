@@ -204,7 +204,7 @@ impl LiveView {
             return self.record(&flows.to_flows(), received_ms);
         }
         let n = flows.len();
-        self.count((0..n).map(|i| Seen::of_batch(flows, i)), received_ms);
+        self.count_columns(flows, received_ms);
         let b = &mut self.batch;
         for s in &mut self.filtered {
             match s
@@ -233,9 +233,25 @@ impl LiveView {
         let b = &mut self.batch;
         self.all
             .record_counting(flows, received_ms, &self.ports, b, talkers);
+        self.count_usage(received_ms, talkers);
+    }
+
+    /// [`count`](Self::count) of a batch of columns.
+    fn count_columns(&mut self, flows: &FlowBatch, received_ms: i64) {
+        self.forget_idle_usage(received_ms);
+        let talkers = self.counting_talkers(received_ms);
+        let b = &mut self.batch;
+        self.all
+            .record_columns(flows, received_ms, &self.ports, b, talkers);
+        self.count_usage(received_ms, talkers);
+    }
+
+    /// The batch just counted, for every usage client.
+    fn count_usage(&mut self, received_ms: i64, talkers: bool) {
         // The same sums for every usage client (whose talkers take the
         // batch's keys: a usage client keeps them counted).
         debug_assert!(talkers || self.usage.is_empty());
+        let b = &mut self.batch;
         for u in &mut self.usage {
             u.totals.record_batch_but_ports(b, received_ms);
             u.totals.record_batch_ports(b);
