@@ -83,7 +83,9 @@ pub struct BlockEncoder {
     /// An address field's IPv4 values, when some of the field's values
     /// are IPv6.
     v4s: Vec<u32>,
+    /// Byte planes of a column: the first `planes_len` bytes.
     planes: Vec<u8>,
+    planes_len: usize,
     compressed: Vec<u8>,
     /// The statistics chunk being gathered (`stats.rs`).
     stats: crate::stats::StatsWriter,
@@ -101,6 +103,7 @@ impl BlockEncoder {
             rows: FlowBatch::new(),
             v4s: Vec::new(),
             planes: Vec::new(),
+            planes_len: 0,
             compressed: Vec::new(),
             stats: crate::stats::StatsWriter::default(),
             statistics: true,
@@ -248,10 +251,8 @@ impl BlockEncoder {
         }
         let width = width_of(or);
         let n = values.len();
-        self.planes.clear();
-        self.planes.resize(n * width, 0);
         // Plane by plane: sequential writes the compiler vectorises.
-        for (b, plane) in self.planes.chunks_exact_mut(n).enumerate() {
+        for (b, plane) in self.planes(n * width).chunks_exact_mut(n).enumerate() {
             let shift = 8 * b as u32;
             for (dst, v) in plane.iter_mut().zip(values) {
                 *dst = (v.wide() >> shift) as u8;
@@ -283,15 +284,19 @@ impl BlockEncoder {
         self.lanes(id, &a.family, false, out)?;
         let mut v4 = std::mem::take(&mut self.v4s);
         let mut v6 = std::mem::take(&mut self.wide);
-        v6.clear();
-        let v4_values = if a.any_v6() {
+        let (v4_values, v6_values) = if a.any_v6() {
             // Each family's values apart, without a branch per address
             // (the families of a mix alternate unpredictably): every
             // value is stored at its family's next slot, and only its
-            // family's count moves on.
-            v4.clear();
-            v4.resize(n, 0);
-            v6.resize(n, 0);
+            // family's count moves on. The scratch vectors keep their
+            // length between blocks: every slot read is written first, so
+            // zeroing them for each column was wasted.
+            if v4.len() < n {
+                v4.resize(n, 0);
+            }
+            if v6.len() < n {
+                v6.resize(n, 0);
+            }
             let (mut k4, mut k6) = (0, 0);
             for ((f, x4), x6) in a.family.iter().zip(&a.v4).zip(&a.v6) {
                 v4[k4] = *x4;
@@ -300,16 +305,14 @@ impl BlockEncoder {
                 k6 += is_v6;
                 k4 += 1 - is_v6;
             }
-            v4.truncate(k4);
-            v6.truncate(k6);
-            &v4[..]
+            (&v4[..k4], &v6[..k6])
         } else {
-            &a.v4[..]
+            (&a.v4[..], &v6[..0])
         };
         self.stats.v4(id + 1, v4_values);
         let written = self.lanes(id + 1, v4_values, false, out).and_then(|()| {
-            self.stats.v6(id + 2, &v6);
-            self.write_wide_values(id + 2, &v6, out)
+            self.stats.v6(id + 2, v6_values);
+            self.write_wide_values(id + 2, v6_values, out)
         });
         self.v4s = v4;
         self.wide = v6;
@@ -329,11 +332,9 @@ impl BlockEncoder {
         if values.iter().all(|v| *v == first) {
             return self.write_chunk(id, n, width, Some(first), out);
         }
-        self.planes.clear();
-        self.planes.resize(n * width, 0);
         // Each plane reads one u64 half: a u128 shift is several
         // instructions with a branch.
-        for (b, plane) in self.planes.chunks_exact_mut(n).enumerate() {
+        for (b, plane) in self.planes(n * width).chunks_exact_mut(n).enumerate() {
             let (half, shift) = (64 * (b / 8) as u32, 8 * (b % 8) as u32);
             for (dst, v) in plane.iter_mut().zip(values) {
                 *dst = ((*v >> half) as u64 >> shift) as u8;
@@ -342,9 +343,23 @@ impl BlockEncoder {
         self.write_chunk(id, n, width, None, out)
     }
 
+    /// The first `len` bytes of the planes buffer, for a column's planes
+    /// (which [`write_chunk`](Self::write_chunk) then stores). The buffer
+    /// keeps its length between columns and is zeroed only where it
+    /// grows: every byte of a column's planes is written before it is
+    /// read, so zeroing them first was a pass over them for nothing.
+    fn planes(&mut self, len: usize) -> &mut [u8] {
+        if self.planes.len() < len {
+            self.planes.resize(len, 0);
+        }
+        self.planes_len = len;
+        &mut self.planes[..len]
+    }
+
     /// Appends one column chunk of `n` values, `width` bytes each: the
-    /// value when constant, else `self.planes` compressed (or raw when
-    /// compression does not pay).
+    /// value when constant, else the planes last made by
+    /// [`planes`](Self::planes) compressed (or raw when compression does
+    /// not pay).
     fn write_chunk(
         &mut self,
         id: u8,
@@ -359,14 +374,12 @@ impl BlockEncoder {
             out.extend_from_slice(&v.to_le_bytes()[..width]);
             ENC_CONST
         } else {
-            let raw_len = self.planes.len();
+            let planes = &self.planes[..self.planes_len];
             // Each plane (one byte of every value) zstd blocks of its own,
             // entropy-coded with no match search (see `planes.rs`).
-            let written = self
-                .compressor
-                .compress(&self.planes, n, &mut self.compressed)?;
-            if written >= raw_len {
-                out.extend_from_slice(&self.planes);
+            let written = self.compressor.compress(planes, n, &mut self.compressed)?;
+            if written >= planes.len() {
+                out.extend_from_slice(planes);
                 ENC_RAW
             } else {
                 out.extend_from_slice(&self.compressed);
