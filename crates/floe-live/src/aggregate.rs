@@ -42,7 +42,9 @@ pub struct Counts {
 
 impl Counts {
     fn add(&mut self, o: &Counts) {
-        self.flows += o.flows;
+        // Saturating, flows too: a usage client's totals add up for as
+        // long as it stays, and each flow counts as its sampling interval.
+        self.flows = self.flows.saturating_add(o.flows);
         self.packets = self.packets.saturating_add(o.packets);
         self.octets = self.octets.saturating_add(o.octets);
     }
@@ -147,7 +149,7 @@ pub struct PortSet {
     /// costly instruction of the view's per-flow count).
     tracked: Vec<u64>,
     /// Per port, its place among the tracked ports when it is tracked
-    /// (its place in a batch's [`PortTallies`]): 128 KiB, of which the
+    /// (its place in a batch's [`PortTallies`]), of which the
     /// view reads the entries of the tracked ports only. (Counting the
     /// tracked bits below a port instead is a software popcount on a
     /// baseline x86-64 build: perf.)
@@ -243,7 +245,7 @@ fn flag_combo(tcp_flags: u16) -> usize {
 }
 
 /// TCP flags with the bits of a [`flag_combo`].
-fn combo_flags(combo: usize) -> u16 {
+fn flags_of_combo(combo: usize) -> u16 {
     (combo as u16 & 0x07) | (combo as u16 & 0x08) << 1
 }
 
@@ -615,7 +617,7 @@ impl ExporterBatch {
     /// Counts one flow of the exporter.
     #[inline(always)]
     fn count<const SCALED: bool>(&mut self, t: &Tally, end_ms: i64) {
-        put::<SCALED>(&mut self.tally, t);
+        add_counts::<SCALED>(&mut self.tally, t);
         self.end_sum_ms += i128::from(end_ms);
         self.end_min_ms = self.end_min_ms.min(end_ms);
         self.end_max_ms = self.end_max_ms.max(end_ms);
@@ -705,7 +707,7 @@ impl Default for Batch {
 /// A batch's counts per tracked (protocol, port): a place for every
 /// tracked port of every port-carrying protocol, indexed by the port's
 /// rank, and the places used in the order first seen. (A hash map probed
-/// per flow cost a tenth of the view's count: perf.)
+/// per flow was a large part of the view's count: perf.)
 #[derive(Clone, Debug, Default)]
 struct PortTallies {
     places: Vec<Tally>,
@@ -726,25 +728,32 @@ impl PortTallies {
     /// Makes a place for every port `ports` tracks.
     fn fit(&mut self, ports: &PortSet) {
         let tracked = ports.len();
-        if tracked != self.tracked || self.places.len() != tracked * PORT_PROTOCOLS.len() {
+        if self.places.len() != tracked * PORT_PROTOCOLS.len() {
             self.used.clear();
             self.places.clear();
             self.places
                 .resize(tracked * PORT_PROTOCOLS.len(), Tally::default());
-            self.tracked = tracked;
         }
+        self.tracked = tracked;
     }
 
-    /// Counts a flow of the protocol at place `at` of [`PORT_PROTOCOLS`]
+    /// Counts a flow of the protocol at place `protocol_slot` of [`PORT_PROTOCOLS`]
     /// under its tracked `port` of rank `rank`.
     #[inline(always)]
-    fn count<const SCALED: bool>(&mut self, at: usize, port: u16, rank: usize, t: &Tally) {
-        let i = at * self.tracked + rank;
+    fn count<const SCALED: bool>(
+        &mut self,
+        protocol_slot: usize,
+        port: u16,
+        rank: usize,
+        t: &Tally,
+    ) {
+        let i = protocol_slot * self.tracked + rank;
         let place = &mut self.places[i];
         if place.raw.flows == 0 {
-            self.used.push((PORT_PROTOCOLS[at], port, i as u32));
+            self.used
+                .push((PORT_PROTOCOLS[protocol_slot], port, i as u32));
         }
-        put::<SCALED>(place, t);
+        add_counts::<SCALED>(place, t);
     }
 
     /// Each (protocol, port) counted once, with its counts.
@@ -753,7 +762,7 @@ impl PortTallies {
     }
 
     /// Copies every used place's raw counts to its scaled ones.
-    fn unscale(&mut self) {
+    fn copy_raw_to_scaled(&mut self) {
         for (_, _, i) in &self.used {
             let t = &mut self.places[*i as usize];
             t.scaled = t.raw;
@@ -764,7 +773,7 @@ impl PortTallies {
 /// Adds a flow's tally: the raw counts, and the scaled ones when
 /// `SCALED` (else [`Batch::finish`] copies the raw counts over them).
 #[inline(always)]
-fn put<const SCALED: bool>(to: &mut Tally, t: &Tally) {
+fn add_counts<const SCALED: bool>(to: &mut Tally, t: &Tally) {
     to.raw.add(&t.raw);
     if SCALED {
         to.scaled.add(&t.scaled);
@@ -870,18 +879,18 @@ impl Batch {
         if p.raw.flows == 0 {
             self.protocols_seen.push(protocol);
         }
-        put::<SCALED>(p, t);
-        put::<SCALED>(
+        add_counts::<SCALED>(p, t);
+        add_counts::<SCALED>(
             &mut self.sizes[size_bracket(t.raw.packets, t.raw.octets)],
             t,
         );
         if protocol == 6 {
-            put::<SCALED>(&mut self.flag_combos[flag_combo(tcp_flags)], t);
+            add_counts::<SCALED>(&mut self.flag_combos[flag_combo(tcp_flags)], t);
         }
-        if let Some(at) = port_protocol(protocol) {
+        if let Some(slot) = port_protocol(protocol) {
             match ports.port_of(src_port, dst_port) {
-                Some(port) => self.ports.count::<SCALED>(at, port, ports.rank(port), t),
-                None => put::<SCALED>(&mut self.other_ports[at], t),
+                Some(port) => self.ports.count::<SCALED>(slot, port, ports.rank(port), t),
+                None => add_counts::<SCALED>(&mut self.other_ports[slot], t),
             }
         }
     }
@@ -912,21 +921,21 @@ impl Batch {
         })
     }
 
-    /// Ends a fold: the TCP flags added up per kind, and, when the flows'
-    /// scaled counts were not counted (`scaled` false: no flow was
+    /// Ends a fold: the TCP flags added up per kind, and, unless the
+    /// flows' scaled counts were counted (`scaled_counted`: some flow was
     /// sampled), the raw counts copied to them.
-    fn finish(&mut self, scaled: bool) {
-        if !scaled {
-            let unscaled = |t: &mut Tally| t.scaled = t.raw;
+    fn finish(&mut self, scaled_counted: bool) {
+        if !scaled_counted {
+            let copy_raw_to_scaled = |t: &mut Tally| t.scaled = t.raw;
             for p in &self.protocols_seen {
-                unscaled(&mut self.protocols[usize::from(*p)]);
+                copy_raw_to_scaled(&mut self.protocols[usize::from(*p)]);
             }
-            self.sizes.iter_mut().for_each(unscaled);
-            self.flag_combos.iter_mut().for_each(unscaled);
-            self.ports.unscale();
-            self.other_ports.iter_mut().for_each(unscaled);
+            self.sizes.iter_mut().for_each(copy_raw_to_scaled);
+            self.flag_combos.iter_mut().for_each(copy_raw_to_scaled);
+            self.ports.copy_raw_to_scaled();
+            self.other_ports.iter_mut().for_each(copy_raw_to_scaled);
             for (_, e) in &mut self.exporters {
-                unscaled(&mut e.tally);
+                copy_raw_to_scaled(&mut e.tally);
             }
         }
         // Sums of sums: the same as flow by flow, saturation included
@@ -935,7 +944,7 @@ impl Batch {
             if t.raw.flows == 0 {
                 continue;
             }
-            for (a, on) in self.flags.iter_mut().zip(flag_kinds(combo_flags(combo))) {
+            for (a, on) in self.flags.iter_mut().zip(flag_kinds(flags_of_combo(combo))) {
                 if on {
                     a.add(t);
                 }
@@ -997,7 +1006,9 @@ impl SpreadBatch {
         if end < start {
             return;
         }
-        // One division, not three (each a dozen cycles or more).
+        // One division, not three (a division is the slowest arithmetic
+        // a core does); the rates may differ from three divisions' in
+        // their last bit.
         let per_sec = 1.0 / (last - first + 1) as f64;
         let r = [per_sec, packets as f64 * per_sec, octets as f64 * per_sec];
         let len = self.len();
@@ -1230,7 +1241,8 @@ impl Window {
     }
 
     /// [`record_counting`](Self::record_counting) of a batch of columns
-    /// (see [`Batch::fold_columns`]).
+    /// (see [`Batch::fold_columns`]); a batch whose columns disagree is
+    /// counted as flows the view could not look at.
     pub fn record_columns(
         &mut self,
         flows: &FlowBatch,
@@ -1240,8 +1252,11 @@ impl Window {
         talkers: bool,
     ) {
         self.advance(received_ms.div_euclid(1000));
-        b.fold_columns(flows, ports, Some(&*self), talkers);
-        self.take_batch(received_ms, b, talkers);
+        if b.fold_columns(flows, ports, Some(&*self), talkers) {
+            self.take_batch(received_ms, b, talkers);
+        } else {
+            self.skipped(flows.len() as u64, received_ms);
+        }
     }
 
     /// Adds a batch folded for this window, received at `received_ms`.

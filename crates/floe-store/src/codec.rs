@@ -374,6 +374,7 @@ impl BlockEncoder {
             out.extend_from_slice(&v.to_le_bytes()[..width]);
             ENC_CONST
         } else {
+            debug_assert_eq!(self.planes_len, n * width, "the planes of column {id}");
             let planes = &self.planes[..self.planes_len];
             // Each plane (one byte of every value) zstd blocks of its own,
             // entropy-coded with no match search (see `planes.rs`).
@@ -1142,6 +1143,39 @@ mod tests {
     /// was encoded with the header's figures right; the same flows
     /// appended to a batch in runs (as a file writer does) encode to the
     /// very same bytes; a batch without every column is refused.
+    /// An encoder that keeps its buffers from block to block writes what
+    /// a new one writes: nothing of a larger block before (wider values,
+    /// more IPv6 addresses) shows in a smaller one.
+    #[test]
+    fn a_reused_encoder_writes_what_a_new_one_writes() {
+        let wide = |i: u64| Flow {
+            src_addr: IpAddr::V6(Ipv6Addr::from(u128::MAX - u128::from(i))),
+            dst_addr: if i.is_multiple_of(2) {
+                IpAddr::V6(Ipv6Addr::from(u128::from(i) << 100))
+            } else {
+                IpAddr::V4(Ipv4Addr::from(u32::MAX - i as u32))
+            },
+            octets: u64::MAX - i,
+            packets: i << 40,
+            src_as: u32::MAX - i as u32,
+            ..sample(i)
+        };
+        let blocks: Vec<Vec<Flow>> = vec![
+            (0..3000).map(wide).collect(),
+            (0..700).map(sample).collect(),
+            (0..40).map(wide).collect(),
+            (5..17).map(sample).collect(),
+            (0..1).map(wide).collect(),
+        ];
+        let mut reused = BlockEncoder::new(3).unwrap();
+        for flows in &blocks {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            reused.encode(flows, &mut a).unwrap();
+            BlockEncoder::new(3).unwrap().encode(flows, &mut b).unwrap();
+            assert_eq!(a, b, "a block of {} flows", flows.len());
+        }
+    }
+
     #[test]
     fn constant_and_varying_columns_round_trip() {
         let v6 = |i: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 7, i));

@@ -182,11 +182,15 @@ impl FlowBatch {
     }
 
     /// True when the batch is as its fillers leave it
-    /// ([`FlowBatch::lengths_agree`]) and no address column says IPv6
-    /// where it holds no IPv6 values: what a consumer may index without
-    /// checking.
+    /// ([`FlowBatch::lengths_agree`]), every address family is 0 or 1,
+    /// and no address column says IPv6 where it holds no IPv6 values:
+    /// what a consumer may index without checking.
     pub fn is_well_formed(&self) -> bool {
-        let fits = |a: &AddrColumn| !a.v6.is_empty() || !a.family.contains(&1);
+        // A family is 0 or 1 (a reader takes anything but 0 for IPv6),
+        // and IPv6 only where there are IPv6 values.
+        let fits = |a: &AddrColumn| {
+            a.family.iter().fold(0, |m, f| m | f) <= if a.v6.is_empty() { 0 } else { 1 }
+        };
         self.lengths_agree()
             && fits(&self.exporter)
             && fits(&self.src_addr)
@@ -416,6 +420,14 @@ mod tests {
         let mut c = FlowBatch::from_flows(&flows()[..5]);
         c.octets.pop();
         assert!(!c.is_well_formed());
+        // A family neither 0 nor 1, with IPv6 values or without.
+        let mut d = FlowBatch::from_flows(&flows()[..5]);
+        d.exporter.family[1] = 2;
+        assert!(!d.exporter.any_v6() && !d.is_well_formed());
+        let mut e = FlowBatch::from_flows(&flows());
+        assert!(e.src_addr.any_v6() && e.is_well_formed());
+        e.src_addr.family[0] = 3;
+        assert!(!e.is_well_formed());
     }
 
     #[test]

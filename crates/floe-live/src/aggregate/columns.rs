@@ -30,17 +30,25 @@ fn saturating_sum_u64(values: &[u64]) -> u64 {
 }
 
 impl Batch {
-    /// [`Batch::fold`] of the rows of `b`, which is well formed and holds
-    /// every column the view reads (else its rows are folded).
+    /// [`Batch::fold`] of the rows of `b` (of its rows as the row reader
+    /// gives them when it lacks a column the view reads). False, and the
+    /// batch left empty, when `b` is not well formed
+    /// ([`FlowBatch::is_well_formed`]): its rows cannot be read.
     pub fn fold_columns(
         &mut self,
         b: &FlowBatch,
         ports: &PortSet,
         window: Option<&Window>,
         keys: bool,
-    ) {
-        if !b.is_well_formed() || b.require(seen_cols()).is_err() {
-            return self.fold(b.to_flows(), ports, window, keys);
+    ) -> bool {
+        if !b.is_well_formed() {
+            self.begin(ports, window, keys);
+            self.finish(false);
+            return false;
+        }
+        if b.require(seen_cols()).is_err() {
+            self.fold(b.to_flows(), ports, window, keys);
+            return true;
         }
         self.begin(ports, window, keys);
         // Without a branch per value, which the compiler vectorises.
@@ -68,9 +76,9 @@ impl Batch {
             },
         };
         if sampled {
-            self.count_columns::<true>(b, ports);
+            self.count_all_but_totals::<true>(b, ports);
         } else {
-            self.count_columns::<false>(b, ports);
+            self.count_all_but_totals::<false>(b, ports);
         }
         if keys {
             for i in 0..b.len() {
@@ -87,11 +95,12 @@ impl Batch {
             }
         }
         self.finish(sampled);
+        true
     }
 
     /// Counts every flow of `b` but its totals and talkers; the scaled
     /// counts only when `SCALED`.
-    fn count_columns<const SCALED: bool>(&mut self, b: &FlowBatch, ports: &PortSet) {
+    fn count_all_but_totals<const SCALED: bool>(&mut self, b: &FlowBatch, ports: &PortSet) {
         let n = b.len();
         let (protocol, flags) = (&b.protocol[..n], &b.tcp_flags[..n]);
         let (src_port, dst_port) = (&b.src_port[..n], &b.dst_port[..n]);
@@ -109,7 +118,7 @@ impl Batch {
                 && v4[i] == v4[j]
                 && (v6.is_empty() || v6[i] == v6[j])
         };
-        let mut exporter = 0;
+        let mut exporter_at = 0;
         for i in 0..n {
             let t = if SCALED {
                 let m = u64::from(b.sampling_interval[i].max(1));
@@ -139,12 +148,12 @@ impl Batch {
             // A datagram's flows come one after another: the exporter is
             // looked up only where it changes.
             if i == 0 || !same_exporter(i - 1, i) {
-                exporter = self.exporter_place(floe_flow::ExporterKey {
+                exporter_at = self.exporter_place(floe_flow::ExporterKey {
                     address: b.exporter.get(i),
                     source_id: source_id[i],
                 });
             }
-            self.exporters[exporter].1.count::<SCALED>(&t, end[i]);
+            self.exporters[exporter_at].1.count::<SCALED>(&t, end[i]);
             self.spread
                 .add(start[i], end[i], packets[i], octets[i], protocol[i]);
         }
@@ -308,8 +317,109 @@ mod tests {
         }
     }
 
-    /// A batch lacking a column the view reads, or whose columns
-    /// disagree, is folded as its rows.
+    /// The places of the tracked ports follow the port set when it
+    /// changes between folds (more ports, fewer, others).
+    #[test]
+    fn ports_change_between_folds() {
+        let flows: Vec<Flow> = [6u8, 17, 132]
+            .iter()
+            .flat_map(|&protocol| {
+                [8080u16, 9090, 3000, 80, 65535].map(|p| Flow {
+                    protocol,
+                    src_port: 40000,
+                    dst_port: p,
+                    packets: 1,
+                    octets: 1,
+                    ..Flow::default()
+                })
+            })
+            .collect();
+        let b = FlowBatch::from_flows(&flows);
+        let every: Vec<u16> = (0..=u16::MAX).collect();
+        let sets =
+            [&[][..], &[8080], &[9090], &[3000, 9090], &every, &[]].map(PortSet::well_known_and);
+        assert_eq!(sets[4].len(), 65536);
+        assert_eq!(sets[4].rank(65535), 65535);
+        let mut cols = Batch::new();
+        for ports in sets.iter().chain(sets.iter().rev()) {
+            let mut rows = Batch::new();
+            rows.fold(&flows, ports, None, false);
+            assert!(cols.fold_columns(&b, ports, None, false));
+            assert_same(&rows, &cols);
+            // Every flow's destination port when tracked (its source port,
+            // 40000, is tracked only when every port is, and then so is
+            // every destination port).
+            let tracked = [8080u16, 9090, 3000, 80, 65535]
+                .iter()
+                .filter(|p| ports.has(**p))
+                .count();
+            assert_eq!(cols.ports.iter().count(), 3 * tracked);
+        }
+    }
+
+    /// The spread view's rates, worked out by hand: a flow over two
+    /// seconds adds half its counts per second at its first second and
+    /// takes them back after its last.
+    #[test]
+    fn the_spread_rates_are_the_counts_over_the_seconds() {
+        let sec = 1_795_305_610;
+        let mut window = Window::new(WindowConfig::default());
+        window.advance(sec);
+        let flow = Flow {
+            start_ms: sec * 1000 + 100,
+            end_ms: (sec + 1) * 1000 + 50,
+            protocol: 6,
+            packets: 10,
+            octets: 1000,
+            ..Flow::default()
+        };
+        let ports = PortSet::well_known_and(&[]);
+        let mut cols = Batch::new();
+        cols.fold_columns(
+            &FlowBatch::from_flows(&[flow]),
+            &ports,
+            Some(&window),
+            false,
+        );
+        let (protocol, row) = &cols.spread.rows[0];
+        assert_eq!((*protocol, cols.spread.used), (6, 1));
+        assert_eq!(row[0], [0.5, 5.0, 500.0]);
+        assert_eq!(row[2], [-0.5, -5.0, -500.0]);
+        assert!(row
+            .iter()
+            .enumerate()
+            .all(|(i, r)| i == 0 || i == 2 || *r == [0.0; 3]));
+    }
+
+    /// A batch whose columns disagree is not read: nothing counted, and
+    /// what an earlier fold left is gone.
+    #[test]
+    fn a_malformed_batch_is_not_counted() {
+        let flows: Vec<Flow> = (0..10u64)
+            .map(|i| Flow {
+                protocol: 17,
+                dst_port: 53,
+                packets: 1,
+                octets: i,
+                ..Flow::default()
+            })
+            .collect();
+        let ports = PortSet::well_known_and(&[]);
+        let mut cols = Batch::new();
+        assert!(cols.fold_columns(&FlowBatch::from_flows(&flows), &ports, None, true));
+        assert_eq!(cols.total.raw.flows, 10);
+        let mut short = FlowBatch::from_flows(&flows);
+        short.packets.pop();
+        assert!(!cols.fold_columns(&short, &ports, None, true));
+        assert_same(&Batch::new(), &cols);
+        let mut v6_without_values = FlowBatch::from_flows(&flows);
+        v6_without_values.src_addr.family[3] = 1;
+        assert!(!cols.fold_columns(&v6_without_values, &ports, None, true));
+        assert_same(&Batch::new(), &cols);
+    }
+
+    /// A batch lacking a column the view reads is folded as the rows the
+    /// row reader gives (zeros where the column is missing).
     #[test]
     fn other_batches_are_folded_as_rows() {
         let flows: Vec<Flow> = (0..40u32)
