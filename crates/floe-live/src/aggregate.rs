@@ -63,18 +63,24 @@ pub struct Tally {
 impl Tally {
     /// One flow's counts.
     pub fn of(f: &Seen) -> Tally {
-        let raw = Counts {
-            flows: 1,
-            packets: f.packets,
-            octets: f.octets,
-        };
-        let m = u64::from(f.sampling_interval.max(1));
+        Tally::of_counts(f.packets, f.octets, f.sampling_interval)
+    }
+
+    /// The counts of one flow of `packets` and `octets`, sampled one in
+    /// `sampling_interval` (0 or 1: not sampled).
+    #[inline]
+    pub fn of_counts(packets: u64, octets: u64, sampling_interval: u32) -> Tally {
+        let m = u64::from(sampling_interval.max(1));
         Tally {
-            raw,
+            raw: Counts {
+                flows: 1,
+                packets,
+                octets,
+            },
             scaled: Counts {
                 flows: m,
-                packets: f.packets.saturating_mul(m),
-                octets: f.octets.saturating_mul(m),
+                packets: packets.saturating_mul(m),
+                octets: octets.saturating_mul(m),
             },
         }
     }

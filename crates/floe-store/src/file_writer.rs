@@ -165,6 +165,19 @@ impl<W: Write> FileWriter<W> {
                 }),
             );
         }
+        self.fill_block_checked(flows, at)
+    }
+
+    /// [`FileWriter::fill_block_from`] of flows known to be well formed
+    /// ([`FlowSource::well_formed`]): [`StoreWriter::write`] checks a
+    /// batch once, not once per block it fills.
+    ///
+    /// [`StoreWriter::write`]: crate::StoreWriter::write
+    pub(crate) fn fill_block_checked<S: FlowSource + ?Sized>(
+        &mut self,
+        flows: &S,
+        at: usize,
+    ) -> (usize, Result<bool>) {
         self.unstage();
         let room = self.opts.block_records.saturating_sub(self.pending.len());
         let n = room.min(flows.flow_count().saturating_sub(at));

@@ -250,7 +250,7 @@ impl StoreWriter {
             before = cur.w.bytes_written();
             let mut at = 0;
             while at < flows.flow_count() {
-                let (taken, written) = cur.w.fill_block_from(flows, at);
+                let (taken, written) = cur.w.fill_block_checked(flows, at);
                 at += taken;
                 match written {
                     // The block holds everything pending so far: what

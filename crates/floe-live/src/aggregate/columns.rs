@@ -121,19 +121,7 @@ impl Batch {
         let mut exporter_at = 0;
         for i in 0..n {
             let t = if SCALED {
-                let m = u64::from(b.sampling_interval[i].max(1));
-                Tally {
-                    raw: Counts {
-                        flows: 1,
-                        packets: packets[i],
-                        octets: octets[i],
-                    },
-                    scaled: Counts {
-                        flows: m,
-                        packets: packets[i].saturating_mul(m),
-                        octets: octets[i].saturating_mul(m),
-                    },
-                }
+                Tally::of_counts(packets[i], octets[i], b.sampling_interval[i])
             } else {
                 Tally {
                     raw: Counts {
