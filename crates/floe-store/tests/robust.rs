@@ -84,3 +84,82 @@ proptest! {
         }
     }
 }
+
+/// A writer that refuses every write while `failing` is set.
+struct Flaky {
+    out: Vec<u8>,
+    failing: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl std::io::Write for Flaky {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.failing.get() {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.out.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A batch of a block's flows or more is encoded as it is; when writing
+/// it fails, its flows are pending (none lost, none written), and the
+/// next write stores them before what follows, in order.
+#[test]
+fn a_whole_batch_that_cannot_be_written_stays_pending() {
+    let header = FileHeader {
+        created_ms: 1,
+        period: None,
+        host: "h".into(),
+        zone: "UTC".into(),
+        writer: "robust".into(),
+    };
+    let failing = std::rc::Rc::new(std::cell::Cell::new(false));
+    let out = Flaky {
+        out: Vec::new(),
+        failing: failing.clone(),
+    };
+    let opts = WriteOptions {
+        block_records: 50,
+        level: 1,
+    };
+    let mut w = FileWriter::new(out, Path::new("<mem>"), &header, opts).unwrap();
+    let flows: Vec<Flow> = (0..200u64)
+        .map(|i| Flow {
+            start_ms: i as i64,
+            end_ms: i as i64 + 5,
+            octets: i,
+            ..Flow::default()
+        })
+        .collect();
+    let batch = |r: std::ops::Range<usize>| floe_flow::FlowBatch::from_flows(&flows[r]);
+    assert!(matches!(
+        w.fill_block_from(&batch(0..60), 0),
+        (60, Ok(true))
+    ));
+    assert_eq!(w.pending(), 0);
+    let written = w.bytes_written();
+    failing.set(true);
+    let (taken, r) = w.fill_block_from(&batch(60..130), 0);
+    assert_eq!(taken, 70);
+    assert!(r.is_err());
+    assert_eq!(w.pending(), 70, "the batch's flows are pending");
+    assert_eq!(w.bytes_written(), written, "nothing counted as written");
+    failing.set(false);
+    // Pending flows, then a whole batch: one block of both.
+    assert!(matches!(
+        w.fill_block_from(&batch(130..200), 0),
+        (70, Ok(true))
+    ));
+    assert_eq!(w.pending(), 0);
+    let (flaky, _) = w.finish(2).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    std::fs::write(&path, &flaky.out).unwrap();
+    let f = FlowFile::open(&path).unwrap();
+    assert_eq!(f.read_all().unwrap(), flows);
+    let sizes: Vec<u32> = f.blocks().iter().map(|b| b.records).collect();
+    assert_eq!(sizes, [60, 140]);
+}

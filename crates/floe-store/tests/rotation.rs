@@ -304,8 +304,11 @@ fn clock_jumps_forward_then_back_lose_no_flow_and_overwrite_nothing() {
 }
 
 /// floed writes the columns it decoded into: runs of a [`FlowBatch`]
-/// (some crossing blocks, IPv6 among IPv4) read back as the same flows,
-/// in the same blocks, as the same flows written as rows.
+/// (some crossing blocks, IPv6 among IPv4) read back as the same flows
+/// as the same flows written as rows. Rows fill blocks of exactly the
+/// block size; a batch of a block's flows or more is a block of its own
+/// (encoded as it is), or joins the flows pending in one larger block:
+/// no block is cut short but the last.
 #[test]
 fn columns_written_read_back_as_the_rows_would() {
     use floe_flow::FlowBatch;
@@ -341,9 +344,39 @@ fn columns_written_read_back_as_the_rows_would() {
         assert_eq!(closed.totals.flows, 450);
         let f = FlowFile::open(&closed.path).unwrap();
         assert_eq!(f.read_all().unwrap(), flows);
-        files.push((f.blocks().len(), dir));
+        let sizes: Vec<u32> = f.blocks().iter().map(|b| b.records).collect();
+        files.push((sizes, dir));
     }
-    assert_eq!(files[0].0, files[1].0);
+    assert_eq!(files[0].0, [100, 100, 100, 100, 50]);
+    // 30 pending, then 220 join them; 1 pending, then 199 join it.
+    assert_eq!(files[1].0, [250, 200]);
+}
+
+/// Batches of a block's flows or more, one after another, are each a
+/// block of their own; after flows were left pending, the next such batch
+/// joins them in one block and those after it are blocks of their own
+/// again. Every flow reads back in order.
+#[test]
+fn whole_batches_are_blocks_of_their_own() {
+    use floe_flow::FlowBatch;
+    let t0 = utc_ms(2026, 11, 22, 10, 3, 0);
+    let flows: Vec<Flow> = (0..1000u64).map(|i| flow(t0 - i as i64, i)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _) = StoreWriter::open(cfg(dir.path(), "UTC", 600, 3), t0).unwrap();
+    let mut at = 0;
+    for len in [100, 130, 40, 10, 150, 100, 99, 371] {
+        w.write(t0, &FlowBatch::from_flows(&flows[at..at + len]))
+            .unwrap();
+        at += len;
+    }
+    assert_eq!(at, flows.len());
+    let closed = w.close(t0 + 1).unwrap().unwrap();
+    let f = FlowFile::open(&closed.path).unwrap();
+    assert_eq!(f.read_all().unwrap(), flows);
+    let sizes: Vec<u32> = f.blocks().iter().map(|b| b.records).collect();
+    // 100 and 130 alone; 40 and 10 pending, 150 joins them; 100 alone;
+    // 99 pending, 371 joins it.
+    assert_eq!(sizes, [100, 130, 200, 100, 470]);
 }
 
 /// A batch whose columns disagree in length is refused whole and counted

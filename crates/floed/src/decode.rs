@@ -49,6 +49,31 @@ pub struct DecodeThread {
     pub shared: Arc<Shared>,
     pub receive: Arc<ReceiveStats>,
     pub stats: StatsFile,
+    /// Flows from which a batch is handed on: the store's block size (at
+    /// most [`HELD_FLOWS_MOST`]). See [`Held`].
+    pub hand_on_flows: usize,
+}
+
+/// The most flows a batch is held for before it is handed on, whatever
+/// the block size: what the flow batches' pool is sized for
+/// ([`FlowCols::CAPACITY`]).
+pub const HELD_FLOWS_MOST: usize = floe_store::DEFAULT_BLOCK_RECORDS;
+
+/// How long decoded flows may wait for more before they are handed on.
+/// Under a load of more than a block's flows in this time, every batch
+/// holds a block or more; below it, the writer gathers blocks as before.
+const HOLD: Duration = Duration::from_millis(50);
+
+/// Flows decoded and not yet handed on: the decode thread gathers the
+/// flows of several receive batches until they fill a block, so that the
+/// writer encodes the batch as it is instead of copying it into its
+/// block first (that copy was a twentieth of floed's CPU under load, and
+/// each message costs a wakeup of the writer and of the live view).
+struct Held {
+    received_ms: i64,
+    flows: FlowCols,
+    counts: Counts,
+    since: Instant,
 }
 
 impl DecodeThread {
@@ -58,27 +83,34 @@ impl DecodeThread {
         let mut last_poll = Instant::now();
         let mut last_stats = Instant::now();
         let mut last_save = Instant::now();
+        let mut held: Option<Held> = None;
         loop {
-            let batch = match self.rx.recv_timeout(Duration::from_millis(500)) {
+            let wait = held.as_ref().map_or(Duration::from_millis(500), |h| {
+                HOLD.saturating_sub(h.since.elapsed())
+            });
+            let batch = match self.rx.recv_timeout(wait) {
                 Ok(b) => Some(b),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             if let Some(b) = batch {
-                let received_ms = b.received_ms;
-                let (flows, counts) = self.decode(b, &mut emitter);
+                let h = held.get_or_insert_with(|| Held {
+                    received_ms: b.received_ms,
+                    flows: self.shared.flow_batches.take(),
+                    counts: Counts::new(),
+                    since: Instant::now(),
+                });
+                let counts = self.decode(b, &mut h.flows, &mut emitter);
                 since_start.merge(&counts);
-                if self
-                    .tx
-                    .send(WriterMsg::Flows {
-                        received_ms,
-                        flows,
-                        counters: counts.into_iter().collect(),
-                    })
-                    .is_err()
-                {
-                    break;
+                for (k, c) in counts {
+                    h.counts.entry(k).or_default().add(&c);
                 }
+            }
+            let due = held.as_ref().is_some_and(|h| {
+                h.flows.0.len() >= self.hand_on_flows || h.since.elapsed() >= HOLD
+            });
+            if due && !self.hand_on(held.take()) {
+                break;
             }
             if last_poll.elapsed() >= Duration::from_secs(1) {
                 last_poll = Instant::now();
@@ -119,7 +151,8 @@ impl DecodeThread {
                 since_start.log(&self.receive, &self.decoder.templates_known());
             }
         }
-        // The last counters, then the state files.
+        // The flows held, the last counters, then the state files.
+        self.hand_on(held.take());
         let counts = self.poll(&mut emitter);
         since_start.merge(&counts);
         if !counts.is_empty() {
@@ -135,16 +168,30 @@ impl DecodeThread {
         emitter.flush(true);
     }
 
-    /// Decodes a batch: its flows, and the counters to add per exporter.
-    fn decode(&mut self, b: Batch, emitter: &mut Emitter) -> (FlowCols, Counts) {
-        let FlowCols(mut flows) = self.shared.flow_batches.take();
+    /// Hands held flows and their counters on to the writer; false when
+    /// the writer is gone.
+    fn hand_on(&self, held: Option<Held>) -> bool {
+        let Some(h) = held else { return true };
+        self.tx
+            .send(WriterMsg::Flows {
+                received_ms: h.received_ms,
+                flows: h.flows,
+                counters: h.counts.into_iter().collect(),
+            })
+            .is_ok()
+    }
+
+    /// Decodes a batch, its flows appended to `flows`; returns the
+    /// counters to add per exporter.
+    fn decode(&mut self, b: Batch, flows: &mut FlowCols, emitter: &mut Emitter) -> Counts {
+        let flows = &mut flows.0;
         let mut counts = Counts::new();
         for (from, data) in b.datagrams() {
             let first = flows.len();
-            let o = self.decoder.decode(from, data, b.received_ms, &mut *flows);
+            let o = self.decoder.decode(from, data, b.received_ms, &mut **flows);
             if let Some(key) = o.key {
                 counts.entry(key).or_default().add(&o.counters);
-                let odd = absurd_times(&flows, first, b.received_ms);
+                let odd = absurd_times(flows, first, b.received_ms);
                 if odd > 0 {
                     emitter.emit(
                         &mut counts,
@@ -157,7 +204,7 @@ impl DecodeThread {
         let received_ms = b.received_ms;
         self.shared.batches.give(b);
         self.drain(&mut counts, emitter, received_ms);
-        (FlowCols(flows), counts)
+        counts
     }
 
     /// The decoder's events and the counters no outcome carried.

@@ -318,6 +318,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         shared: shared.clone(),
         receive: rstats.clone(),
         stats: stats::StatsFile::new(&cfg.dir, now_ms()),
+        hand_on_flows: cfg.block_records.min(decode::HELD_FLOWS_MOST),
     };
     let decode_thread = std::thread::Builder::new()
         .name("decode".into())

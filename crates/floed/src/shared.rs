@@ -111,10 +111,12 @@ pub struct StoreCounters {
 pub struct FlowCols(pub Box<FlowBatch>);
 
 impl FlowCols {
-    /// Rows of room a spare keeps: a full batch of 256 datagrams of 30
-    /// flows (some 0.7 to 1.2 MB of columns). A batch of many small
-    /// records takes more while it is decoded, and gives it back here.
-    const CAPACITY: usize = 256 * 30;
+    /// Rows of room a spare keeps: the most flows the decoder holds
+    /// before it hands a batch on, and a full receive batch of 256
+    /// datagrams of 30 flows more (some 2.5 to 3.7 MB of columns). A
+    /// batch of many small records takes more while it is decoded, and
+    /// gives it back here.
+    pub const CAPACITY: usize = crate::decode::HELD_FLOWS_MOST + 256 * 30;
 
     /// An empty batch for a message that carries counters only.
     pub fn none() -> FlowCols {

@@ -249,6 +249,11 @@ pub trait FlowSource {
     fn well_formed(&self) -> bool {
         true
     }
+    /// The flows as a batch of columns, when they are one (a writer may
+    /// then encode them as they are, without copying them first).
+    fn as_batch(&self) -> Option<&FlowBatch> {
+        None
+    }
 }
 
 /// `from..to` clamped to `0..len`.
@@ -293,6 +298,9 @@ impl FlowSource for FlowBatch {
     }
     fn well_formed(&self) -> bool {
         self.is_well_formed()
+    }
+    fn as_batch(&self) -> Option<&FlowBatch> {
+        Some(self)
     }
 }
 
