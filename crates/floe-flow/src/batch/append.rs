@@ -101,6 +101,34 @@ impl FlowBatch {
         first
     }
 
+    /// Makes the batch `to` rows long: every column it holds that is
+    /// shorter gets `fill`'s value in its missing rows. For a decoder
+    /// that appends the fields it reads column by column and then fills
+    /// the others: each column's new rows are written once (filling them
+    /// all first and overwriting most, as [`FlowBatch::grow`] lets a
+    /// caller do, writes a batch's memory twice). Columns longer than `to`
+    /// are left as they are (the batch is then not well formed).
+    pub fn fill_rows(&mut self, to: usize, fill: &Flow) {
+        let cols = self.cols;
+        self.len = to;
+        macro_rules! num {
+            ($c:expr, $v:ident) => {
+                if cols.has($c) && self.$v.len() < to {
+                    self.$v.resize(to, fill.$v);
+                }
+            };
+        }
+        macro_rules! addr {
+            ($c:expr, $v:ident) => {
+                if cols.has($c) && self.$v.family.len() < to {
+                    let n = to - self.$v.family.len();
+                    self.$v.grow(n, fill.$v);
+                }
+            };
+        }
+        for_each_column!(num, addr);
+    }
+
     /// Gives the batch every column it lacks, its rows so far as the row
     /// reader gives a missing column (zeros, 0.0.0.0 for addresses).
     pub fn hold_every_column(&mut self) {
@@ -403,6 +431,30 @@ mod tests {
         b.truncate(4);
         assert!(b.lengths_agree());
         assert_eq!(b.to_flows(), flows()[..4].to_vec());
+    }
+
+    /// Columns appended to by hand keep their values, the others get the
+    /// fill's (an address column an IPv6 fill, after IPv4 rows); the rows
+    /// before are untouched.
+    #[test]
+    fn filled_rows_keep_the_appended_columns_and_fill_the_rest() {
+        let mut b = FlowBatch::from_flows(&flows()[..4]);
+        let fill = flow(99, true);
+        b.octets.extend([7, 8]);
+        b.dst_addr.family.extend([0, 0]);
+        b.dst_addr.v4.extend([1, 2]);
+        b.fill_rows(6, &fill);
+        assert!(b.lengths_agree());
+        assert_eq!(b.len(), 6);
+        assert_eq!(b.to_flows()[..4], flows()[..4]);
+        for (i, row) in [4, 5].into_iter().enumerate() {
+            let want = Flow {
+                octets: 7 + i as u64,
+                dst_addr: IpAddr::V4(Ipv4Addr::from(1 + i as u32)),
+                ..fill.clone()
+            };
+            assert_eq!(b.row(row), want);
+        }
     }
 
     #[test]
