@@ -232,11 +232,13 @@ impl BlockEncoder {
         stats: bool,
         out: &mut Vec<u8>,
     ) -> std::io::Result<()> {
-        let first = values.first().map_or(0, |v| v.wide());
-        let (or, diff) = values.iter().fold((0u64, 0u64), |(or, diff), v| {
-            let v = v.wide();
-            (or | v, diff | (v ^ first))
-        });
+        let first = values.first().copied().unwrap_or_default();
+        let (or, diff) = values
+            .iter()
+            .fold((T::default(), T::default()), |(or, diff), v| {
+                (or | *v, diff | (*v ^ first))
+            });
+        let (first, or, diff) = (first.wide(), or.wide(), diff.wide());
         if diff == 0 {
             return self.write_chunk(
                 id,
@@ -407,14 +409,27 @@ impl BlockEncoder {
 
 /// The unsigned integers a column holds in a [`FlowBatch`], read as u64
 /// (all but IPv6 addresses: a u64 is shifted and compared in one
-/// instruction, a u128 in several with a branch).
-pub(crate) trait Lane: Copy {
+/// instruction, a u128 in several with a branch). Folds over a column
+/// (OR, XOR, AND, min, max) run in the column's own type and are widened
+/// once: a vector register holds 16 bytes but only two u64s, and x86-64's
+/// baseline has no u64 minimum or maximum.
+pub(crate) trait Lane:
+    Copy
+    + Default
+    + Ord
+    + std::ops::BitOr<Output = Self>
+    + std::ops::BitXor<Output = Self>
+    + std::ops::BitAnd<Output = Self>
+{
+    /// Every bit set.
+    const ONES: Self;
     fn wide(self) -> u64;
 }
 
 macro_rules! lane {
     ($($t:ty),*) => {$(
         impl Lane for $t {
+            const ONES: Self = <$t>::MAX;
             #[inline(always)]
             fn wide(self) -> u64 {
                 u64::from(self)

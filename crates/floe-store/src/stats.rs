@@ -111,7 +111,10 @@ impl StatsWriter {
             self.bytes.extend_from_slice(&set);
         }
         if matches!(id, col::TCP_FLAGS | col::TOS) {
-            let and = values.iter().fold(u64::MAX, |a, v| a & v.wide());
+            let and = match values {
+                [] => u64::MAX,
+                _ => values.iter().fold(T::ONES, |a, v| a & *v).wide(),
+            };
             self.pair(id, or.into(), and.into(), width_of(or), BITS);
         }
     }
@@ -149,10 +152,11 @@ impl StatsWriter {
 
 /// Smallest and largest (two accumulators each: vectorises).
 fn min_max<T: Lane>(values: &[T]) -> (u64, u64) {
-    let first = values.first().map_or(0, |v| v.wide());
-    values.iter().fold((first, first), |(l, h), v| {
-        (l.min(v.wide()), h.max(v.wide()))
-    })
+    let first = values.first().copied().unwrap_or_default();
+    let (lo, hi) = values
+        .iter()
+        .fold((first, first), |(l, h), v| (l.min(*v), h.max(*v)));
+    (lo.wide(), hi.wide())
 }
 
 fn width_of(v: u64) -> usize {
