@@ -3,9 +3,12 @@
 //! and v9, decoded, stored (a real store in a temporary directory: the
 //! block encoder, zstd and the file) and counted by the live view (its
 //! talkers not counted, as while nobody looks), on one core, in flows/s.
-//! Two ways: decoded into the store's columns, as floed does, and decoded
+//! Three ways: decoded into the store's columns and handed on a block's
+//! flows at a time, as floed does (the writer encodes such a batch as it
+//! is); decoded into columns and handed on a batch at a time, as floed
+//! did before (the writer copies the batches into its block); decoded
 //! into `Flow` rows and laid out as columns by the writer, as it did
-//! before. The ingest benchmark (`compare-ingest.py`) measures floed as a
+//! before that. The ingest benchmark (`compare-ingest.py`) measures floed as a
 //! whole, and is noisier: the sender shares the two cores.
 //!
 //!     cargo bench -p floe-benches --bench pipeline
@@ -16,7 +19,7 @@ use floe_benches::{realistic_flows, Mix};
 use floe_flow::FlowBatch;
 use floe_live::{LiveView, TalkerCounting, ViewConfig};
 use floe_netflow::{Decoder, DecoderConfig, V5Encoder, V9Encoder};
-use floe_store::{StoreConfig, StoreWriter};
+use floe_store::{StoreConfig, StoreWriter, DEFAULT_BLOCK_RECORDS};
 
 /// Datagrams in one of floed's batches.
 const BATCH: usize = 256;
@@ -43,8 +46,12 @@ fn pipeline(c: &mut Criterion) {
     ];
     let dir = tempfile::tempdir().expect("temp dir");
     for (version, datagrams) in &datagrams {
-        for columns in [true, false] {
-            let root = dir.path().join(format!("{version}-{columns}"));
+        for (name, columns, held) in [
+            ("into columns a block at a time", true, true),
+            ("into columns", true, false),
+            ("into rows", false, false),
+        ] {
+            let root = dir.path().join(format!("{version}-{columns}-{held}"));
             let mut cfg = StoreConfig::new(&root);
             cfg.host = "bench".into();
             let (mut store, _) = StoreWriter::open(cfg, now).expect("store");
@@ -55,17 +62,19 @@ fn pipeline(c: &mut Criterion) {
             let mut dec = Decoder::new(DecoderConfig::default());
             let mut batch = FlowBatch::with_every_column();
             let mut rows = Vec::new();
-            let name = if columns { "into columns" } else { "into rows" };
             g.bench_function(format!("{version} {name}"), |b| {
                 b.iter(|| {
                     for datagrams in datagrams.chunks(BATCH) {
                         if columns {
-                            batch.truncate(0);
                             for d in datagrams {
                                 dec.decode(exporter, d, now, &mut batch);
                             }
+                            if held && batch.len() < DEFAULT_BLOCK_RECORDS {
+                                continue;
+                            }
                             store.write(now, &batch).expect("write");
                             view.record_batch(&batch, now);
+                            batch.truncate(0);
                         } else {
                             rows.clear();
                             for d in datagrams {

@@ -1,20 +1,23 @@
 //! Buffers handed back by the thread that emptied them, for the thread
 //! that fills them to reuse: a receive batch (up to 512 KiB) and a batch's
-//! flows (some 700 KiB) grow to their working size once, instead of being
-//! allocated, faulted in and freed on another thread a few hundred times
-//! a second (page faults and `memmove` showed in floed's profile).
+//! flows (a block's, some 2.5 to 3.7 MB) grow to their working size once,
+//! instead of being allocated, faulted in and freed on another thread
+//! many times a second (page faults and `memmove` showed in floed's
+//! profile).
 
 use std::sync::Mutex;
 
 /// A buffer a [`Pool`] can hand out again.
 pub trait Reuse: Sized {
+    /// Spare buffers a [`Pool`] keeps at most; more are freed.
+    const KEEP: usize = 32;
     /// A new, empty buffer.
     fn fresh() -> Self;
     /// Empties the buffer, keeping at most its working capacity.
     fn reset(&mut self);
 }
 
-/// At most [`Pool::KEEP`] spare buffers; more are freed.
+/// At most [`Reuse::KEEP`] spare buffers; more are freed.
 pub struct Pool<T>(Mutex<Vec<T>>);
 
 impl<T> Default for Pool<T> {
@@ -24,8 +27,6 @@ impl<T> Default for Pool<T> {
 }
 
 impl<T: Reuse> Pool<T> {
-    const KEEP: usize = 32;
-
     pub fn take(&self) -> T {
         self.0
             .lock()
@@ -37,7 +38,7 @@ impl<T: Reuse> Pool<T> {
     pub fn give(&self, mut b: T) {
         b.reset();
         if let Ok(mut v) = self.0.lock() {
-            if v.len() < Self::KEEP {
+            if v.len() < T::KEEP {
                 v.push(b);
             }
         }

@@ -125,6 +125,11 @@ impl FlowCols {
 }
 
 impl Reuse for FlowCols {
+    /// A batch holds a block's flows (some 2.5 to 3.7 MB): after a burst
+    /// that filled the queues, eight spares are kept, not the 30-odd
+    /// batches the burst had in flight (under a steady load a few are).
+    const KEEP: usize = 8;
+
     fn fresh() -> Self {
         FlowCols(Box::new(FlowBatch::with_every_column()))
     }
