@@ -100,17 +100,60 @@ impl Client {
             why: e.to_string(),
         })?;
         line.push('\n');
-        self.writer.write_all(line.as_bytes()).map_err(io)?;
         let mut answer = String::new();
-        self.reader
-            .read_line(&mut answer)
-            .map_err(|e| ClientError::Io {
-                path: self.path.clone(),
-                source: e,
-            })?;
+        if let Err(e) = self.writer.write_all(line.as_bytes()) {
+            // A server that refuses a client (all its places taken) says
+            // why and closes at once: the request may then meet a closed
+            // socket, and its answer is waiting all the same.
+            let closed = matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            );
+            if !closed || !matches!(self.reader.read_line(&mut answer), Ok(n) if n > 0) {
+                return Err(io(e));
+            }
+        } else {
+            self.reader
+                .read_line(&mut answer)
+                .map_err(|e| ClientError::Io {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+        }
         serde_json::from_str(&answer).map_err(|e| ClientError::Garbled {
             path: self.path.clone(),
             why: e.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixListener;
+
+    use super::*;
+
+    /// A server that refuses a client says why and closes at once (floed
+    /// with all its places taken): the client's request then meets a
+    /// closed socket, and what it reports is the server's answer, not a
+    /// broken pipe.
+    #[test]
+    fn a_refusal_is_read_when_the_request_meets_a_closed_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("live.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let busy = Response::error(1, 300, "16 clients are connected already");
+            writeln!(s, "{}", serde_json::to_string(&busy).unwrap()).unwrap();
+        });
+        let mut c = Client::connect(&path).unwrap();
+        server.join().unwrap();
+        let r = c.ask(&Request::default()).unwrap();
+        assert!(!r.ok);
+        assert_eq!(r.error.as_deref(), Some("16 clients are connected already"));
+        // Nothing more to read: the error of the write.
+        let e = c.ask(&Request::default()).unwrap_err();
+        assert!(matches!(e, ClientError::Io { .. }), "{e:?}");
     }
 }

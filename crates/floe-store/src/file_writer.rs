@@ -29,7 +29,10 @@ pub const STREAM_LEVEL: i32 = 1;
 /// How a [`FileWriter`] packs blocks.
 #[derive(Clone, Debug)]
 pub struct WriteOptions {
-    /// Flows per block (a block is written when it has this many).
+    /// Flows per block: a block is written when it has this many. A
+    /// batch of columns of at least this many flows given at once is
+    /// written as one block, with the flows pending if any (see
+    /// [`FileWriter::fill_block_from`]): such blocks hold more.
     pub block_records: usize,
     /// zstd compression level.
     pub level: i32,
@@ -151,7 +154,9 @@ impl<W: Write> FileWriter<W> {
 
     /// [`FileWriter::fill_block`] from flow `at` of `flows`, rows or
     /// columns (floed's decoder writes columns: they are appended column
-    /// by column, never laid out as rows).
+    /// by column, never laid out as rows). A batch of columns given whole
+    /// (`at` 0) with at least a block's flows is written at once as one
+    /// block, with the flows pending if any: see `write_whole_batch`.
     pub fn fill_block_from<S: FlowSource + ?Sized>(
         &mut self,
         flows: &S,
@@ -193,10 +198,11 @@ impl<W: Write> FileWriter<W> {
 
     /// Whether `batch` makes a block of its own, with the flows pending
     /// if any: at least a block's flows, every column there, and the
-    /// flows pending and these at most what a block may hold.
+    /// flows pending and these fewer than a block may hold (when writing
+    /// them fails they stay pending, and a flow pushed then joins them).
     fn whole_block(&self, batch: &FlowBatch) -> bool {
         batch.len() >= self.opts.block_records
-            && self.pending.len() + batch.len() <= MAX_BLOCK_RECORDS as usize
+            && self.pending.len() + batch.len() < MAX_BLOCK_RECORDS as usize
             && batch.require(ColSet::ALL).is_ok()
     }
 
@@ -405,7 +411,6 @@ impl<W: Write> FileWriter<W> {
 /// Flows pushed one at a time that are laid out as columns together.
 const STAGED: usize = 256;
 
-/// A batch of no flows that holds every column.
 /// Flows a block is encoded from as they are, not from the pending ones.
 #[derive(Clone, Copy)]
 enum Direct<'a> {
@@ -413,6 +418,7 @@ enum Direct<'a> {
     Batch(&'a FlowBatch),
 }
 
+/// A batch of no flows that holds every column.
 fn empty_batch() -> FlowBatch {
     let mut b = FlowBatch::new();
     b.reset(0, ColSet::ALL);

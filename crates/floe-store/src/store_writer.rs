@@ -7,7 +7,8 @@
 //! keeps rotation testable and lets the daemon own its clock.
 //!
 //! What a crash can lose: a block is written (one `write` call) when it has
-//! `block_records` flows or when its oldest flow has waited
+//! `block_records` flows (or more: a batch of columns of at least that
+//! many is written whole) or when its oldest flow has waited
 //! `flush_interval_ms`, and the file is `fdatasync`ed at most every
 //! `sync_interval_ms`. So kill -9 loses at most the flows not yet in a
 //! written block (under `block_records`, and under `flush_interval_ms` of

@@ -304,16 +304,18 @@ fn clock_jumps_forward_then_back_lose_no_flow_and_overwrite_nothing() {
 }
 
 /// floed writes the columns it decoded into: runs of a [`FlowBatch`]
-/// (some crossing blocks, IPv6 among IPv4) read back as the same flows
+/// (IPv6 among IPv4, addresses that vary) read back as the same flows
 /// as the same flows written as rows. Rows fill blocks of exactly the
-/// block size; a batch of a block's flows or more is a block of its own
-/// (encoded as it is), or joins the flows pending in one larger block:
-/// no block is cut short but the last.
+/// block size. A batch of fewer flows than a block fills the pending
+/// block and leaves the rest pending (one crosses a block here); a batch
+/// of a block's flows or more joins the flows pending in one larger
+/// block, or is a block of its own, encoded from its columns as they
+/// are: no block is cut short but the last.
 #[test]
 fn columns_written_read_back_as_the_rows_would() {
     use floe_flow::FlowBatch;
     let t0 = utc_ms(2026, 11, 22, 10, 3, 0);
-    let flows: Vec<Flow> = (0..450u64)
+    let flows: Vec<Flow> = (0..580u64)
         .map(|i| Flow {
             src_addr: if i % 7 == 3 {
                 format!("2001:db8::{i:x}").parse().unwrap()
@@ -324,32 +326,34 @@ fn columns_written_read_back_as_the_rows_would() {
             ..flow(t0 - i as i64, i)
         })
         .collect();
+    let runs = [30, 90, 130, 50, 150, 130];
     let mut files = Vec::new();
     for as_columns in [false, true] {
         let dir = tempfile::tempdir().unwrap();
         let (mut w, _) = StoreWriter::open(cfg(dir.path(), "UTC", 600, 3), t0).unwrap();
-        for run in [
-            &flows[..30],
-            &flows[30..250],
-            &flows[250..251],
-            &flows[251..],
-        ] {
+        let mut at = 0;
+        for len in runs {
+            let run = &flows[at..at + len];
+            at += len;
             if as_columns {
                 w.write(t0, &FlowBatch::from_flows(run)).unwrap();
             } else {
                 w.write(t0, run).unwrap();
             }
         }
+        assert_eq!(at, flows.len());
         let closed = w.close(t0 + 1).unwrap().unwrap();
-        assert_eq!(closed.totals.flows, 450);
+        assert_eq!(closed.totals.flows, 580);
         let f = FlowFile::open(&closed.path).unwrap();
         assert_eq!(f.read_all().unwrap(), flows);
         let sizes: Vec<u32> = f.blocks().iter().map(|b| b.records).collect();
         files.push((sizes, dir));
     }
-    assert_eq!(files[0].0, [100, 100, 100, 100, 50]);
-    // 30 pending, then 220 join them; 1 pending, then 199 join it.
-    assert_eq!(files[1].0, [250, 200]);
+    assert_eq!(files[0].0, [100, 100, 100, 100, 100, 80]);
+    // 30 pending; 70 of the 90 fill the block, 20 pending; the 130 join
+    // them; 50 pending, the 150 join them; the last 130, with IPv6
+    // addresses among them, a block of its own.
+    assert_eq!(files[1].0, [100, 150, 200, 130]);
 }
 
 /// Batches of a block's flows or more, one after another, are each a

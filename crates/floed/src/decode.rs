@@ -1,5 +1,6 @@
 //! The decode thread: batches of datagrams in, flows and per-exporter
-//! counters out to the write thread; the events of decoding logged and
+//! counters out to the write thread (held until they fill a block: see
+//! [`Held`]); the events of decoding logged and
 //! counted; the since-start counters, the stats file and the template file
 //! kept up to date.
 
@@ -52,6 +53,8 @@ pub struct DecodeThread {
     /// Flows from which a batch is handed on: the store's block size (at
     /// most [`HELD_FLOWS_MOST`]). See [`Held`].
     pub hand_on_flows: usize,
+    /// Longest flows are held for ([`HOLD`]).
+    pub hold: Duration,
 }
 
 /// The most flows a batch is held for before it is handed on, whatever
@@ -62,18 +65,36 @@ pub const HELD_FLOWS_MOST: usize = floe_store::DEFAULT_BLOCK_RECORDS;
 /// How long decoded flows may wait for more before they are handed on.
 /// Under a load of more than a block's flows in this time, every batch
 /// holds a block or more; below it, the writer gathers blocks as before.
-const HOLD: Duration = Duration::from_millis(50);
+pub const HOLD: Duration = Duration::from_millis(50);
 
 /// Flows decoded and not yet handed on: the decode thread gathers the
 /// flows of several receive batches until they fill a block, so that the
 /// writer encodes the batch as it is instead of copying it into its
 /// block first (that copy was a twentieth of floed's CPU under load, and
 /// each message costs a wakeup of the writer and of the live view).
+///
+/// The flows held were all received in one second (UTC): they go to the
+/// store and the live view stamped with the first one's time, and a
+/// file's period (whole seconds, in any zone) and the view's seconds
+/// both start on a second.
 struct Held {
     received_ms: i64,
     flows: FlowCols,
     counts: Counts,
     since: Instant,
+}
+
+impl Held {
+    /// Whether the flows of a receive batch stamped `received_ms` may join.
+    fn takes(&self, received_ms: i64) -> bool {
+        self.received_ms.div_euclid(1000) == received_ms.div_euclid(1000)
+    }
+
+    /// Whether the flows held are to be handed on: `hand_on_flows` of
+    /// them, or held for `hold`.
+    fn due(&self, hand_on_flows: usize, hold: Duration) -> bool {
+        self.flows.0.len() >= hand_on_flows || self.since.elapsed() >= hold
+    }
 }
 
 impl DecodeThread {
@@ -86,7 +107,7 @@ impl DecodeThread {
         let mut held: Option<Held> = None;
         loop {
             let wait = held.as_ref().map_or(Duration::from_millis(500), |h| {
-                HOLD.saturating_sub(h.since.elapsed())
+                self.hold.saturating_sub(h.since.elapsed())
             });
             let batch = match self.rx.recv_timeout(wait) {
                 Ok(b) => Some(b),
@@ -94,6 +115,11 @@ impl DecodeThread {
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             if let Some(b) = batch {
+                if held.as_ref().is_some_and(|h| !h.takes(b.received_ms))
+                    && !self.hand_on(held.take())
+                {
+                    break;
+                }
                 let h = held.get_or_insert_with(|| Held {
                     received_ms: b.received_ms,
                     flows: self.shared.flow_batches.take(),
@@ -106,9 +132,9 @@ impl DecodeThread {
                     h.counts.entry(k).or_default().add(&c);
                 }
             }
-            let due = held.as_ref().is_some_and(|h| {
-                h.flows.0.len() >= self.hand_on_flows || h.since.elapsed() >= HOLD
-            });
+            let due = held
+                .as_ref()
+                .is_some_and(|h| h.due(self.hand_on_flows, self.hold));
             if due && !self.hand_on(held.take()) {
                 break;
             }
@@ -264,5 +290,140 @@ impl DecodeThread {
                 },
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::mpsc::{sync_channel, Receiver};
+
+    use floe_flow::Flow;
+    use floe_netflow::{DecoderConfig, V5Encoder};
+
+    use super::*;
+
+    /// A decode thread on channels, as floed runs it, handing on from
+    /// `hand_on_flows` flows or after `hold`, `batches` waiting for it.
+    fn thread(
+        dir: &std::path::Path,
+        hand_on_flows: usize,
+        hold: Duration,
+        batches: Vec<Batch>,
+    ) -> (
+        SyncSender<Batch>,
+        Receiver<WriterMsg>,
+        std::thread::JoinHandle<()>,
+    ) {
+        let (btx, brx) = sync_channel(64);
+        let (wtx, wrx) = sync_channel(64);
+        // Queued before the thread starts: what it does with them does
+        // not depend on when they come.
+        for b in batches {
+            btx.send(b).unwrap();
+        }
+        let (templates, _) = FileTemplateStore::open(dir.join("templates")).unwrap();
+        let t = DecodeThread {
+            rx: brx,
+            tx: wtx,
+            decoder: Decoder::new(DecoderConfig::default()),
+            templates,
+            shared: Arc::new(Shared::default()),
+            receive: Arc::new(ReceiveStats::default()),
+            stats: StatsFile::new(dir, 0),
+            hand_on_flows,
+            hold,
+        };
+        (btx, wrx, std::thread::spawn(move || t.run()))
+    }
+
+    /// A receive batch of `datagrams` v5 datagrams of 30 flows, received
+    /// at `received_ms`; the flows' octets number them from `first`.
+    fn batch(enc: &mut V5Encoder, first: u64, datagrams: u64, received_ms: i64) -> Batch {
+        let from = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let mut b = Batch {
+            received_ms,
+            ..Batch::default()
+        };
+        for d in 0..datagrams {
+            let flows: Vec<Flow> = (0..30)
+                .map(|i| Flow {
+                    start_ms: received_ms - 5000,
+                    end_ms: received_ms - 1000,
+                    packets: 1,
+                    octets: first + d * 30 + i,
+                    ..Flow::default()
+                })
+                .collect();
+            let data = enc.encode(&flows, received_ms);
+            b.items.push((from, b.data.len() as u32, data.len() as u32));
+            b.data.extend_from_slice(&data);
+        }
+        b
+    }
+
+    /// The flows of every message until the thread stops: (stamp, octets).
+    fn messages(wrx: &Receiver<WriterMsg>) -> Vec<(i64, Vec<u64>)> {
+        let mut got = Vec::new();
+        while let Ok(m) = wrx.recv() {
+            if let WriterMsg::Flows {
+                received_ms, flows, ..
+            } = m
+            {
+                if !flows.0.is_empty() {
+                    got.push((received_ms, flows.0.octets.clone()));
+                }
+            }
+        }
+        got
+    }
+
+    /// Held until a block's flows; then from the next batch on; what is
+    /// held when the receivers stop is handed on; a batch received in
+    /// another second than the flows held goes in a message of its own;
+    /// every flow once, in order, with its counters.
+    #[test]
+    fn flows_are_held_to_a_block_and_handed_on_by_size_second_and_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = 1_795_305_600_000;
+        let mut enc = V5Encoder::new(t0 - 86_400_000);
+        // 300 + 300 flows: handed on at 600. Then 300 held, and a batch
+        // of the next second: the 300 go alone. Then 150 held at stop.
+        let batches = [
+            (0, 10, t0 + 100),
+            (300, 10, t0 + 110),
+            (600, 10, t0 + 120),
+            (900, 5, t0 + 1_000),
+        ]
+        .map(|(first, datagrams, at)| batch(&mut enc, first, datagrams, at));
+        // A hold no test run reaches: only size, second and stop count.
+        let (btx, wrx, t) = thread(dir.path(), 500, Duration::from_secs(3600), batches.into());
+        drop(btx);
+        let got = messages(&wrx);
+        t.join().unwrap();
+        let sizes: Vec<(i64, usize)> = got.iter().map(|(at, o)| (*at, o.len())).collect();
+        assert_eq!(sizes, [(t0 + 100, 600), (t0 + 120, 300), (t0 + 1_000, 150)]);
+        let all: Vec<u64> = got.into_iter().flat_map(|(_, o)| o).collect();
+        assert_eq!(all, (0..1050).collect::<Vec<u64>>());
+    }
+
+    /// Flows fewer than a block are handed on once they were held for
+    /// [`HOLD`], while the receivers are still there.
+    #[test]
+    fn flows_fewer_than_a_block_are_handed_on_after_the_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = 1_795_305_600_000;
+        let mut enc = V5Encoder::new(t0 - 86_400_000);
+        let one = vec![batch(&mut enc, 0, 2, t0)];
+        let (btx, wrx, t) = thread(dir.path(), 16_384, HOLD, one);
+        let got = loop {
+            match wrx.recv_timeout(Duration::from_secs(10)).unwrap() {
+                WriterMsg::Flows { flows, .. } if !flows.0.is_empty() => break flows,
+                _ => {}
+            }
+        };
+        assert_eq!(got.0.len(), 60);
+        drop(btx);
+        t.join().unwrap();
     }
 }

@@ -319,6 +319,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         receive: rstats.clone(),
         stats: stats::StatsFile::new(&cfg.dir, now_ms()),
         hand_on_flows: cfg.block_records.min(decode::HELD_FLOWS_MOST),
+        hold: decode::HOLD,
     };
     let decode_thread = std::thread::Builder::new()
         .name("decode".into())

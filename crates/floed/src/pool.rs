@@ -15,6 +15,11 @@ pub trait Reuse: Sized {
     fn fresh() -> Self;
     /// Empties the buffer, keeping at most its working capacity.
     fn reset(&mut self);
+    /// Whether the buffer is worth keeping as a spare (one that never
+    /// grew would make the next taker grow it from nothing).
+    fn worth_keeping(&self) -> bool {
+        true
+    }
 }
 
 /// At most [`Reuse::KEEP`] spare buffers; more are freed.
@@ -36,6 +41,9 @@ impl<T: Reuse> Pool<T> {
     }
 
     pub fn give(&self, mut b: T) {
+        if !b.worth_keeping() {
+            return;
+        }
         b.reset();
         if let Ok(mut v) = self.0.lock() {
             if v.len() < T::KEEP {
