@@ -113,12 +113,7 @@ impl Client {
                 return Err(io(e));
             }
         } else {
-            self.reader
-                .read_line(&mut answer)
-                .map_err(|e| ClientError::Io {
-                    path: self.path.clone(),
-                    source: e,
-                })?;
+            self.reader.read_line(&mut answer).map_err(io)?;
         }
         serde_json::from_str(&answer).map_err(|e| ClientError::Garbled {
             path: self.path.clone(),

@@ -7,14 +7,19 @@ use floe_flow::Flow;
 use floe_store::{FileHeader, FileWriter, FlowFile, StreamReader, WriteOptions};
 use proptest::prelude::*;
 
-fn file_bytes() -> Vec<u8> {
-    let header = FileHeader {
+/// The header of every file these tests write.
+fn header() -> FileHeader {
+    FileHeader {
         created_ms: 1,
         period: None,
         host: "h".into(),
         zone: "UTC".into(),
         writer: "robust".into(),
-    };
+    }
+}
+
+fn file_bytes() -> Vec<u8> {
+    let header = header();
     let mut w = FileWriter::new(
         Vec::new(),
         Path::new("<mem>"),
@@ -109,13 +114,7 @@ impl std::io::Write for Flaky {
 /// next write stores them before what follows, in order.
 #[test]
 fn a_whole_batch_that_cannot_be_written_stays_pending() {
-    let header = FileHeader {
-        created_ms: 1,
-        period: None,
-        host: "h".into(),
-        zone: "UTC".into(),
-        writer: "robust".into(),
-    };
+    let header = header();
     let failing = std::rc::Rc::new(std::cell::Cell::new(false));
     let out = Flaky {
         out: Vec::new(),

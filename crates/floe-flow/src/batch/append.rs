@@ -80,24 +80,7 @@ impl FlowBatch {
     /// that differ, a column at a time.
     pub fn grow(&mut self, n: usize, fill: &Flow) -> usize {
         let first = self.len;
-        let to = first + n;
-        let cols = self.cols;
-        self.len = to;
-        macro_rules! num {
-            ($c:expr, $v:ident) => {
-                if cols.has($c) {
-                    self.$v.resize(to, fill.$v);
-                }
-            };
-        }
-        macro_rules! addr {
-            ($c:expr, $v:ident) => {
-                if cols.has($c) {
-                    self.$v.grow(n, fill.$v);
-                }
-            };
-        }
-        for_each_column!(num, addr);
+        self.fill_rows(first + n, fill);
         first
     }
 
