@@ -20,6 +20,10 @@ sender, and delivery in bursts, as a busy NIC hands packets over).
 
 Usage: benches/compare-nfcapd.sh [--versions 5,9] [--seconds 2] [--tries 3] [--rates 0.5,1,...]
 (the shell wrapper installs nfdump and builds floe in release mode).
+
+To compare two floed builds: `--binary old=PATH --collectors floed@old,floed
+--rates 2 --tries 7 --pin`; the last table gives each build's CPU per flow
+in every try.
 """
 import argparse
 import json
@@ -109,6 +113,15 @@ def free_tcp_port():
     return p
 
 
+# Other floed binaries, by name (--binary NAME=PATH): collectors
+# "floed@NAME", run with the default configuration, to set builds side by
+# side on the same sends.
+BINARIES = {}
+
+# With --pin: the collector's CPUs and the sender's (taskset lists).
+PIN = {}
+
+
 def start(tool, port, d, nfcapd_compress="none"):
     if tool.startswith("floed"):
         cfg = os.path.join(d, "floed.toml")
@@ -124,9 +137,10 @@ def start(tool, port, d, nfcapd_compress="none"):
             if tool == "floed-clickhouse":
                 # The same collector shipping every flow to ClickHouse.
                 f.write('[clickhouse]\nurl = "%s"\ncollector = "bench-%d"\n' % (CLICKHOUSE["url"], port))
-        cmd = [os.path.join(BIN, "floed"), "--config", cfg, "--listen", f"127.0.0.1:{port}",
+        floed = BINARIES[tool[len("floed@"):]] if tool.startswith("floed@") else os.path.join(BIN, "floed")
+        cmd = [floed, "--config", cfg, "--listen", f"127.0.0.1:{port}",
                "--dir", os.path.join(d, "flows"), "--receive-buffer", "16M"]
-        p = subprocess.Popen(cmd, stderr=open(os.path.join(d, "log"), "w"))
+        p = subprocess.Popen(PIN.get("collector", []) + cmd, stderr=open(os.path.join(d, "log"), "w"))
         for _ in range(100):
             time.sleep(0.05)
             if "ready" in open(os.path.join(d, "log")).read():
@@ -135,7 +149,8 @@ def start(tool, port, d, nfcapd_compress="none"):
         os.makedirs(os.path.join(d, "flows"))
         cmd = ["nfcapd", "-w", os.path.join(d, "flows"), "-b", "127.0.0.1", "-p", str(port),
                "-B", str(16 << 20), "-t", "600"] + NFCAPD_COMPRESS[nfcapd_compress]
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "log"), "w"))
+        p = subprocess.Popen(PIN.get("collector", []) + cmd, stdout=subprocess.DEVNULL,
+                             stderr=open(os.path.join(d, "log"), "w"))
         time.sleep(0.8)
     return p
 
@@ -156,7 +171,7 @@ def run(tool, version, rate, seconds, seed, nfcapd_compress="none", per_call=1):
     p = start(tool, port, d, nfcapd_compress)
     cpu0, _ = proc_cpu_rss(p.pid)
     count = int(rate * seconds)
-    s = subprocess.run([os.path.join(BIN, "floe"), "send", "--to", f"127.0.0.1:{port}", "--netflow-version",
+    s = subprocess.run(PIN.get("sender", []) + [os.path.join(BIN, "floe"), "send", "--to", f"127.0.0.1:{port}", "--netflow-version",
                         str(version), "--count", str(count), "--rate", str(int(rate)), "--seed", str(seed),
                         "--per-call", str(per_call)],
                        capture_output=True, text=True, check=True)
@@ -200,6 +215,16 @@ def main():
                     help="which to run: nfcapd, floed, floed-nolive (floed without its live view), "
                          "floed-always (its view counting the talkers whether anyone looks or not), "
                          "floed-clickhouse (floed shipping to a clickhouse-server this script starts)")
+    ap.add_argument("--binary", action="append", default=[], metavar="NAME=PATH",
+                    help="another floed build, run as collector floed@NAME with the default configuration "
+                         "(e.g. --binary old=/tmp/floed-old --collectors floed@old,floed --rates 2 --tries 7: "
+                         "the builds alternate try by try on the same sends; on a noisy machine that is "
+                         "the only fair way to compare them)")
+    ap.add_argument("--pin", action="store_true",
+                    help="the collector on one CPU and the sender on another (taskset, the first two this "
+                         "script may use): where the threads land otherwise moved a collector's CPU per flow "
+                         "by a quarter between tries on a 2-core VM. Every floed thread then shares one CPU, "
+                         "so pinned lossless rates do not compare with unpinned ones")
     ap.add_argument("--clickhouse-priority", choices=["normal", "idle"], default="normal",
                     help="idle: run the ClickHouse server under SCHED_IDLE, a stand-in for a server on another host")
     ap.add_argument("--nfcapd-compress", choices=sorted(NFCAPD_COMPRESS), default="none",
@@ -209,6 +234,26 @@ def main():
     versions = [int(x) for x in a.versions.split(",")]
     modes = [int(x) for x in a.per_call.split(",")]
     tools = a.collectors.split(",")
+    if a.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            ap.error(f"--pin needs two CPUs; this process may use {cpus}")
+        PIN.update(collector=["taskset", "-c", str(cpus[0])], sender=["taskset", "-c", str(cpus[1])])
+    for b in a.binary:
+        name, _, path = b.partition("=")
+        if not re.fullmatch(r"[\w.-]+", name) or not os.access(path, os.X_OK):
+            ap.error(f"--binary {b}: want NAME=PATH, NAME of letters, digits, '.', '-' or '_', "
+                     "PATH an executable floed")
+        if name in BINARIES:
+            ap.error(f"--binary {name}: given twice")
+        BINARIES[name] = os.path.abspath(path)
+    known = {"nfcapd", "floed", "floed-nolive", "floed-always", "floed-clickhouse"}
+    for t in tools:
+        if t.startswith("floed@"):
+            if t[len("floed@"):] not in BINARIES:
+                ap.error(f"collector {t}: no --binary {t[len('floed@'):]}=PATH")
+        elif t not in known:
+            ap.error(f"collector {t}: one of {', '.join(sorted(known))} or floed@NAME")
     if "floed-clickhouse" in tools:
         start_clickhouse(a.clickhouse_priority)
     results = []
@@ -275,6 +320,17 @@ def main():
             if f and o:
                 print(f"| v{v} | {pc} | floed with live / without | {f['send_rate']/o['send_rate']:.2f}x | "
                       f"{f['cpu_s_per_mflow']/o['cpu_s_per_mflow']:.2f}x | |")
+    # Every try's CPU, lossless or not: the figure to compare builds by
+    # (the table's is the median of the lossless tries at the top rate).
+    print()
+    print("| version | datagrams per send call | rate (flows/s) | collector | CPU s per M flows, median of every try | tries |")
+    print("|---|---|---|---|---|---|")
+    runs = {}
+    for r in results:
+        runs.setdefault((r["per_call"], r["version"], r["rate"], r["tool"]), []).append(r["cpu_s_per_mflow"])
+    for (pc, v, rate, tool), cpus in runs.items():
+        print(f"| v{v} | {pc} | {rate/1e6:.2f} M | {tool} | {sorted(cpus)[len(cpus) // 2]:.3f} | "
+              f"{', '.join(f'{c:.3f}' for c in cpus)} |")
     if CLICKHOUSE:
         CLICKHOUSE["proc"].kill()
         subprocess.run(["rm", "-rf", CLICKHOUSE["dir"]])

@@ -1,5 +1,6 @@
 //! What the live view costs per flow: the CPU time of
-//! `LiveView::record_batch` over generated flows, handed over in batches of
+//! `LiveView::record_batch` over generated flows (30 to a datagram from
+//! three exporters in turn), handed over in batches of
 //! columns as floed's live thread gets them (or of rows to
 //! `LiveView::record`, with columns 0).
 //!
@@ -46,7 +47,19 @@ fn main() {
         ipv6_share: arg(6, (mix.ipv6_share * 100.0) as u64).min(100) as f64 / 100.0,
         ..mix
     };
-    let flows = realistic_flows(n, 42, &mix);
+    let mut flows = realistic_flows(n, 42, &mix);
+    // The generator draws an exporter per flow; a datagram's flows share
+    // theirs, and floed hands the view 30 to a datagram.
+    let exporters: [std::net::IpAddr; 3] = [
+        [192, 0, 2, 1].into(),
+        [192, 0, 2, 2].into(),
+        [192, 0, 2, 3].into(),
+    ];
+    for (i, d) in flows.chunks_mut(30).enumerate() {
+        for f in d {
+            f.exporter = exporters[i % exporters.len()];
+        }
+    }
     let talkers = arg(7, 1) != 0;
     let mut v = LiveView::new(ViewConfig {
         talkers: if talkers {

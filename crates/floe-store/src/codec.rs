@@ -233,11 +233,7 @@ impl BlockEncoder {
         out: &mut Vec<u8>,
     ) -> std::io::Result<()> {
         let first = values.first().copied().unwrap_or_default();
-        let (or, diff) = values
-            .iter()
-            .fold((T::default(), T::default()), |(or, diff), v| {
-                (or | *v, diff | (*v ^ first))
-            });
+        let (or, diff) = crate::column_loops::or_and_diff(values);
         let (first, or, diff) = (first.wide(), or.wide(), diff.wide());
         if diff == 0 {
             return self.write_chunk(
@@ -253,13 +249,7 @@ impl BlockEncoder {
         }
         let width = width_of(or);
         let n = values.len();
-        // Plane by plane: sequential writes the compiler vectorises.
-        for (b, plane) in self.planes(n * width).chunks_exact_mut(n).enumerate() {
-            let shift = 8 * b as u32;
-            for (dst, v) in plane.iter_mut().zip(values) {
-                *dst = (v.wide() >> shift) as u8;
-            }
-        }
+        crate::column_loops::byte_planes(values, self.planes(n * width));
         self.write_chunk(id, n, width, None, out)
     }
 
@@ -334,21 +324,7 @@ impl BlockEncoder {
         if values.iter().all(|v| *v == first) {
             return self.write_chunk(id, n, width, Some(first), out);
         }
-        // Each plane reads one u64 half, chosen outside the loop: a u128
-        // shift by a variable is several instructions with a branch
-        // (perf showed them in floed's write thread).
-        for (b, plane) in self.planes(n * width).chunks_exact_mut(n).enumerate() {
-            let shift = 8 * (b % 8) as u32;
-            if b < 8 {
-                for (dst, v) in plane.iter_mut().zip(values) {
-                    *dst = (*v as u64 >> shift) as u8;
-                }
-            } else {
-                for (dst, v) in plane.iter_mut().zip(values) {
-                    *dst = ((*v >> 64) as u64 >> shift) as u8;
-                }
-            }
-        }
+        crate::column_loops::wide_byte_planes(values, self.planes(n * width));
         self.write_chunk(id, n, width, None, out)
     }
 

@@ -31,14 +31,17 @@
 //! fixed-width byte-plane transpose rather than a general deserializer.
 //! Writers lay flows out as columns as they arrive and compress each byte
 //! plane with zstd's entropy coder alone, through zstd's sequence API
-//! (`planes.rs`: the crate's one use of zstd-sys, and of `unsafe` beyond
-//! mapping files).
+//! (`planes.rs`: the crate's one use of zstd-sys). `unsafe` is used for
+//! that (`planes.rs`), for mapping files and advising the kernel about
+//! their pages (`reader.rs`, `tail.rs`), and to run the encoder's column
+//! loops built for AVX2 where the CPU has it (`column_loops.rs`).
 //!
 //! Like every floe library, this crate does no I/O policy: it never prints
 //! or exits, and returns [`StoreError`]s that name the file and offset.
 
 mod batch;
 mod codec;
+mod column_loops;
 /// The store's error type.
 pub mod error;
 pub mod expire;

@@ -150,12 +150,9 @@ impl StatsWriter {
     }
 }
 
-/// Smallest and largest (two accumulators each: vectorises).
+/// Smallest and largest (`column_loops`: built for AVX2 too).
 fn min_max<T: Lane>(values: &[T]) -> (u64, u64) {
-    let first = values.first().copied().unwrap_or_default();
-    let (lo, hi) = values
-        .iter()
-        .fold((first, first), |(l, h), v| (l.min(*v), h.max(*v)));
+    let (lo, hi) = crate::column_loops::min_max(values);
     (lo.wide(), hi.wide())
 }
 
