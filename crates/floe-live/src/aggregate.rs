@@ -629,6 +629,17 @@ impl ExporterBatch {
         self.end_max_ms = self.end_max_ms.max(end_ms);
     }
 
+    /// Counts a run of the exporter's flows: their `counts` (not
+    /// sampled) and end times.
+    fn count_run(&mut self, counts: &Counts, end_ms: &[i64]) {
+        self.tally.raw.add(counts);
+        self.end_sum_ms += end_ms.iter().map(|e| i128::from(*e)).sum::<i128>();
+        let (min, max) =
+            (end_ms.iter()).fold((i64::MAX, i64::MIN), |(lo, hi), e| (lo.min(*e), hi.max(*e)));
+        self.end_min_ms = self.end_min_ms.min(min);
+        self.end_max_ms = self.end_max_ms.max(max);
+    }
+
     /// The sum and the largest of the flows' delays (receive time minus
     /// end, each saturating as flow by flow) when received at `received_ms`.
     fn delays(&self, received_ms: i64) -> (i128, i64) {
@@ -994,9 +1005,91 @@ impl SpreadBatch {
     /// Places a flow of `protocol` from `start_ms` to `end_ms`.
     #[inline]
     fn add(&mut self, start_ms: i64, end_ms: i64, packets: u64, octets: u64, protocol: u8) {
-        let Some((oldest, newest)) = self.range else {
+        let Some(range) = self.range else {
             return;
         };
+        if let Some(place) = Placed::of(range, start_ms, end_ms) {
+            let row = self.row(protocol);
+            place.add(&mut self.rows[row].1, packets, octets);
+        }
+    }
+
+    /// [`add`](Self::add) of every flow of the columns, in a loop of its
+    /// own (in one loop with the view's other counts, a flow held more
+    /// values than a core has registers).
+    fn add_columns(
+        &mut self,
+        start_ms: &[i64],
+        end_ms: &[i64],
+        packets: &[u64],
+        octets: &[u64],
+        protocol: &[u8],
+    ) {
+        let Some(range) = self.range else {
+            return;
+        };
+        let flows = start_ms.iter().zip(end_ms).zip(packets.iter().zip(octets));
+        for (((start, end), (packets, octets)), protocol) in flows.zip(protocol) {
+            if let Some(place) = Placed::of(range, *start, *end) {
+                let row = self.row(*protocol);
+                place.add(&mut self.rows[row].1, *packets, *octets);
+            }
+        }
+    }
+
+    /// The place in `rows` of `protocol`'s row, made when first seen.
+    #[inline]
+    fn row(&mut self, protocol: u8) -> usize {
+        match self.row_of[usize::from(protocol)] {
+            0 => self.new_row(protocol),
+            // Rows are numbered from 1: 0 says none.
+            i => usize::from(i) - 1,
+        }
+    }
+
+    #[cold]
+    fn new_row(&mut self, protocol: u8) -> usize {
+        let len = self.len();
+        if self.used == self.rows.len() {
+            self.rows.push((protocol, Vec::new()));
+        }
+        let row = &mut self.rows[self.used];
+        row.0 = protocol;
+        row.1.clear();
+        row.1.resize(len, [0.0; 3]);
+        self.used += 1;
+        self.row_of[usize::from(protocol)] = self.used as u16;
+        self.used - 1
+    }
+}
+
+/// The second of a time in ms: `ms.div_euclid(1000)`, in fewer
+/// instructions for the times of this era (a division by a constant of an
+/// unsigned number needs no corrections for the sign).
+#[inline]
+fn second_of(ms: i64) -> i64 {
+    if ms >= 0 {
+        (ms as u64 / 1000) as i64
+    } else {
+        ms.div_euclid(1000)
+    }
+}
+
+/// Where a flow's rate starts and stops in a [`SpreadBatch`]'s rows, and
+/// its share per second.
+struct Placed {
+    /// The rows' index of its first second placed and of the second after
+    /// its last.
+    from: usize,
+    past: usize,
+    per_sec: f64,
+}
+
+impl Placed {
+    /// The place of a flow from `start_ms` to `end_ms` in rows over
+    /// `(oldest, newest)`; none when it is outside.
+    #[inline]
+    fn of((oldest, newest): (i64, i64), start_ms: i64, end_ms: i64) -> Option<Placed> {
         // A flow whose end is before its start (an exporter's mistake)
         // lasts from the one to the other all the same.
         let (lo, hi) = if end_ms < start_ms {
@@ -1004,39 +1097,36 @@ impl SpreadBatch {
         } else {
             (start_ms, end_ms)
         };
-        let (first, last) = (lo.div_euclid(1000), hi.div_euclid(1000));
+        let (first, last) = (second_of(lo), second_of(hi));
         // The rate is over the flow's whole length; only the part from the
         // oldest second kept to a minute past the newest is placed.
         let start = first.max(oldest);
         let end = last.min(newest + SPREAD_AHEAD_SECS);
         if end < start {
-            return;
+            return None;
         }
-        // One division, not three (a division is the slowest arithmetic
-        // a core does); the rates may differ from three divisions' in
-        // their last bit.
-        let per_sec = 1.0 / (last - first + 1) as f64;
-        let r = [per_sec, packets as f64 * per_sec, octets as f64 * per_sec];
-        let len = self.len();
-        let mut i = usize::from(self.row_of[usize::from(protocol)]);
-        if i == 0 {
-            if self.used == self.rows.len() {
-                self.rows.push((protocol, Vec::new()));
-            }
-            let row = &mut self.rows[self.used];
-            row.0 = protocol;
-            row.1.clear();
-            row.1.resize(len, [0.0; 3]);
-            self.used += 1;
-            // Rows are numbered from 1: 0 says none.
-            i = self.used;
-            self.row_of[usize::from(protocol)] = i as u16;
-        }
-        let row = &mut self.rows[i - 1].1;
-        for (a, b) in row[(start - oldest) as usize].iter_mut().zip(r) {
+        Some(Placed {
+            from: (start - oldest) as usize,
+            past: (end + 1 - oldest) as usize,
+            // One division, not three (a division is the slowest
+            // arithmetic a core does); the rates may differ from three
+            // divisions' in their last bit.
+            per_sec: 1.0 / (last - first + 1) as f64,
+        })
+    }
+
+    /// Adds the flow's rates to `row`.
+    #[inline]
+    fn add(&self, row: &mut [[f64; 3]], packets: u64, octets: u64) {
+        let r = [
+            self.per_sec,
+            packets as f64 * self.per_sec,
+            octets as f64 * self.per_sec,
+        ];
+        for (a, b) in row[self.from].iter_mut().zip(r) {
             *a += b;
         }
-        for (a, b) in row[(end + 1 - oldest) as usize].iter_mut().zip(r) {
+        for (a, b) in row[self.past].iter_mut().zip(r) {
             *a -= b;
         }
     }
@@ -1486,7 +1576,31 @@ mod tests {
         })
     }
 
+    #[test]
+    fn a_seconds_edges_are_the_euclidean_divisions() {
+        for ms in [
+            i64::MIN,
+            i64::MIN + 1,
+            -1001,
+            -1000,
+            -999,
+            -1,
+            0,
+            1,
+            999,
+            1000,
+            i64::MAX,
+        ] {
+            assert_eq!(super::second_of(ms), ms.div_euclid(1000), "{ms}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn a_second_is_the_euclidean_division(ms in any::<i64>()) {
+            prop_assert_eq!(super::second_of(ms), ms.div_euclid(1000));
+        }
+
         /// Every host and pair once, with the same counts as a plain map
         /// keyed by the addresses, batch after batch in the same maps.
         #[test]
