@@ -223,8 +223,14 @@ pub fn render(src: &Sources) -> String {
     metric(
         "floed_queue_drops_total",
         "counter",
-        "Datagrams dropped because the decode queue was full.",
+        "Datagrams dropped because the decode queue stayed full (2 s).",
         &g(&r.queue_drops),
+    );
+    metric(
+        "floed_queue_waits_total",
+        "counter",
+        "Batches of datagrams that found the decode queue full and waited for room.",
+        &g(&r.queue_waits),
     );
     let drops: Vec<(String, u64)> = socket_drops(&src.sockets)
         .into_iter()

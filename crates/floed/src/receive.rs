@@ -1,7 +1,8 @@
 //! The receiving side: one thread per listening socket, doing nothing but
-//! reading datagrams into batches and handing them on. It never waits on
-//! the decoder or the disk: when the queue is full, the batch is dropped and
-//! counted.
+//! reading datagrams into batches and handing them on. When the decoder's
+//! queue is full it stops reading for at most [`QUEUE_FULL_WAIT`], the
+//! socket's buffer holding what arrives meanwhile, and then drops the batch
+//! and counts it.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +20,19 @@ use crate::shared::Shared;
 const BATCH_WAIT: Duration = Duration::from_millis(2);
 /// Datagrams asked of the kernel per call.
 const PER_CALL: usize = 64;
+/// Longest the receive thread waits for room in the decoder's queue
+/// before it drops a batch. Why wait: the queue's bound is in batches, and
+/// at low rates a batch goes every [`BATCH_WAIT`] with a few datagrams, so
+/// the queue held a quarter of a second of traffic at 50 k flows/s, and a
+/// writer held up longer than that (a slow fsync at a rotation) lost
+/// datagrams the socket's buffer had room for (the soak in CI lost 1168).
+/// While the thread waits it reads nothing and that buffer holds what
+/// arrives; what it cannot hold the kernel drops, and floed counts
+/// (`floed_socket_drops_total`). Bounded, so that a decoder that is stuck
+/// still shows as drops counted per exporter.
+pub const QUEUE_FULL_WAIT: Duration = Duration::from_secs(2);
+/// How often the waiting thread looks for room.
+const QUEUE_FULL_POLL: Duration = Duration::from_millis(1);
 /// Empty polls in a row after which the thread stops napping and blocks
 /// until the next datagram (an idle collector should not wake up a
 /// thousand times a second).
@@ -44,8 +58,11 @@ pub fn nap_for(granted: usize) -> Option<Duration> {
 pub struct ReceiveStats {
     pub datagrams: AtomicU64,
     pub bytes: AtomicU64,
-    /// Datagrams dropped because the decoder's queue was full.
+    /// Datagrams dropped because the decoder's queue stayed full for
+    /// [`QUEUE_FULL_WAIT`].
     pub queue_drops: AtomicU64,
+    /// Batches that found the decoder's queue full and waited for room.
+    pub queue_waits: AtomicU64,
 }
 
 /// Binds a UDP socket with the receive buffer asked for; returns it and the
@@ -87,25 +104,45 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Hands a batch to the decoder, or counts its datagrams as dropped when
-/// the decoder's queue is full. False when the decoder is gone.
-fn hand_on(batch: Batch, tx: &SyncSender<Batch>, stats: &ReceiveStats, shared: &Shared) -> bool {
+/// Hands a batch to the decoder, waiting up to `wait` for room in its
+/// queue, or counts the batch's datagrams as dropped. False when the
+/// decoder is gone.
+fn hand_on(
+    batch: Batch,
+    tx: &SyncSender<Batch>,
+    stats: &ReceiveStats,
+    shared: &Shared,
+    wait: Duration,
+) -> bool {
     let n = batch.items.len() as u64;
-    match tx.try_send(batch) {
-        Ok(()) => true,
-        Err(TrySendError::Full(dropped)) => {
-            stats.queue_drops.fetch_add(n, Ordering::Relaxed);
-            // Counted per source, so the files' trailers say whose
-            // datagrams were lost here.
-            if let Ok(mut m) = shared.queue_drops.lock() {
-                for (from, _, _) in &dropped.items {
-                    *m.entry(*from).or_default() += 1;
+    let mut batch = batch;
+    let mut waiting_since = None;
+    loop {
+        match tx.try_send(batch) {
+            Ok(()) => return true,
+            Err(TrySendError::Full(back)) => {
+                let since = *waiting_since.get_or_insert_with(|| {
+                    stats.queue_waits.fetch_add(1, Ordering::Relaxed);
+                    Instant::now()
+                });
+                if since.elapsed() < wait {
+                    batch = back;
+                    std::thread::sleep(QUEUE_FULL_POLL);
+                    continue;
                 }
+                stats.queue_drops.fetch_add(n, Ordering::Relaxed);
+                // Counted per source, so the files' trailers say whose
+                // datagrams were lost here.
+                if let Ok(mut m) = shared.queue_drops.lock() {
+                    for (from, _, _) in &back.items {
+                        *m.entry(*from).or_default() += 1;
+                    }
+                }
+                shared.batches.give(back);
+                return true;
             }
-            shared.batches.give(dropped);
-            true
+            Err(TrySendError::Disconnected(_)) => return false,
         }
-        Err(TrySendError::Disconnected(_)) => false,
     }
 }
 
@@ -137,6 +174,7 @@ pub fn run(
                 &tx,
                 &stats,
                 &shared,
+                QUEUE_FULL_WAIT,
             )
         {
             return;
@@ -185,7 +223,7 @@ pub fn run(
             taken += 1;
             if batch.items.len() >= BATCH_DATAGRAMS || batch.data.len() >= BATCH_BYTES {
                 let full = std::mem::replace(&mut batch, shared.batches.take());
-                if !hand_on(full, &tx, &stats, &shared) {
+                if !hand_on(full, &tx, &stats, &shared, QUEUE_FULL_WAIT) {
                     return;
                 }
             }
@@ -223,5 +261,81 @@ mod tests {
         );
         // 16 MiB and more: the 1 ms cap.
         assert_eq!(nap_for(32 << 20), Some(Duration::from_millis(1)));
+    }
+
+    /// A batch of `n` datagrams from 192.0.2.9.
+    fn batch_of(n: usize) -> Batch {
+        use crate::pool::Reuse;
+        let mut b = Batch::fresh();
+        for i in 0..n {
+            let at = b.data.len() as u32;
+            b.data.extend_from_slice(&[i as u8; 24]);
+            b.items.push(([192, 0, 2, 9].into(), at, 24));
+        }
+        b
+    }
+
+    #[test]
+    fn a_full_queue_is_waited_for_while_the_decoder_makes_room() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (stats, shared) = (ReceiveStats::default(), Shared::default());
+        tx.send(batch_of(1)).unwrap();
+        let decoder = std::thread::spawn(move || {
+            // Held up (a slow fsync), then takes the first batch and the next.
+            std::thread::sleep(Duration::from_millis(300));
+            (
+                rx.recv().unwrap().items.len(),
+                rx.recv().unwrap().items.len(),
+            )
+        });
+        let t0 = Instant::now();
+        assert!(hand_on(
+            batch_of(3),
+            &tx,
+            &stats,
+            &shared,
+            Duration::from_secs(30)
+        ));
+        assert!(
+            t0.elapsed() >= Duration::from_millis(250),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert_eq!(decoder.join().unwrap(), (1, 3));
+        assert_eq!(stats.queue_drops.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.queue_waits.load(Ordering::Relaxed), 1);
+        assert!(shared.queue_drops.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_queue_that_stays_full_drops_the_batch_counted_per_exporter() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (stats, shared) = (ReceiveStats::default(), Shared::default());
+        tx.send(batch_of(1)).unwrap();
+        let t0 = Instant::now();
+        assert!(hand_on(
+            batch_of(3),
+            &tx,
+            &stats,
+            &shared,
+            Duration::from_millis(100)
+        ));
+        assert!(t0.elapsed() >= Duration::from_millis(100));
+        assert_eq!(stats.queue_drops.load(Ordering::Relaxed), 3);
+        assert_eq!(stats.queue_waits.load(Ordering::Relaxed), 1);
+        let drops = shared.queue_drops.lock().unwrap().clone();
+        assert_eq!(drops.get(&IpAddr::from([192, 0, 2, 9])), Some(&3));
+        // Only the batch that was there is queued.
+        assert_eq!(rx.try_recv().unwrap().items.len(), 1);
+        assert!(rx.try_recv().is_err());
+        // A decoder that is gone ends the receive thread.
+        drop(rx);
+        assert!(!hand_on(
+            batch_of(1),
+            &tx,
+            &stats,
+            &shared,
+            Duration::from_secs(30)
+        ));
     }
 }

@@ -54,6 +54,7 @@ impl SinceStart {
             datagrams = receive.datagrams.load(Ordering::Relaxed),
             bytes = receive.bytes.load(Ordering::Relaxed),
             queue_drops = receive.queue_drops.load(Ordering::Relaxed),
+            queue_waits = receive.queue_waits.load(Ordering::Relaxed),
             "received since start"
         );
         let templates: HashMap<ExporterKey, usize> = templates.iter().copied().collect();
