@@ -121,7 +121,8 @@ counters! {
     DroppedExporterLimit = "dropped_exporter_limit",
     /// Flows whose start or end is implausibly far from their arrival.
     AbsurdTimes = "absurd_times",
-    /// Datagrams dropped because the collector's receive queue was full.
+    /// Datagrams dropped because the collector's receive queue stayed full
+    /// (floed waits 2 s for room first).
     QueueDrops = "queue_drops",
     /// Datagrams dropped because their source is not allowed.
     DeniedDatagrams = "denied_datagrams",
