@@ -472,8 +472,14 @@ impl Scan {
             let mut pending: std::collections::BTreeMap<usize, Option<Result<T, E>>> =
                 Default::default();
             let mut want = 0usize;
+            // The stop is set under the lock the readers check it under:
+            // set outside it, it could fall between a reader's check and
+            // its wait, and that reader would sleep through the one
+            // notification and hold the scope open for good.
             let finish = |r: Result<(), E>| {
+                let held = delivered.lock().unwrap_or_else(|p| p.into_inner());
                 stop.store(true, Relaxed);
+                drop(held);
                 moved.notify_all();
                 r
             };

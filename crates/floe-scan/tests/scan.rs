@@ -276,3 +276,51 @@ proptest! {
         check(&seed, FILTERS[which], window, block)?;
     }
 }
+
+/// A reader that stops after the first part (`--records 1`, `head`) ends
+/// the scan every time: the reading threads waiting for room to read ahead
+/// are woken however the stop falls between their check and their wait.
+/// Before the stop was set under the lock they wait on, one `floe print
+/// -n 1` in about a hundred hung for good.
+#[test]
+fn stopping_early_on_two_threads_never_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = flows(&(1..40).collect::<Vec<u64>>());
+    let files = [write(&dir.path().join("f"), &all, 4, true)];
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let scan = Scan {
+            window: (i64::MIN, i64::MAX),
+            filter: None,
+            cols: ColSet::ALL,
+            threads: 2,
+        };
+        for run in 0..20_000u64 {
+            // The stop comes after 1 to 3 parts, each delivered in 0 to
+            // 40 µs (writing a line), so that the stop falls at every
+            // point of a woken reader's check.
+            let stop_after = 1 + run % 3;
+            let spend = std::time::Duration::from_nanos(run.wrapping_mul(7919) % 40_000);
+            let mut seen = 0;
+            scan.ordered(
+                &files,
+                |p: Part| -> Result<usize, ()> { Ok(p.rows.len()) },
+                |_| {
+                    seen += 1;
+                    let t = std::time::Instant::now();
+                    while t.elapsed() < spend {
+                        std::hint::spin_loop();
+                    }
+                    Ok(seen < stop_after)
+                },
+                |e| panic!("{e}"),
+            )
+            .unwrap();
+            assert_eq!(seen, stop_after);
+        }
+        done.send(()).unwrap();
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("an ordered scan stopped early did not end");
+}
