@@ -419,35 +419,44 @@ impl Scan {
         // more than `ahead` past the next one to deliver.
         let ahead = 2 * threads;
         let next = AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
-        let delivered = Mutex::new(0usize);
-        let moved = Condvar::new();
+        let progress = Progress::default();
         // Finished jobs, by index: None for a job with nothing to deliver.
         type Done<T, E> = (usize, Option<Result<T, E>>);
         let (tx, rx) = std::sync::mpsc::channel::<Done<T, E>>();
         let stats = Mutex::new(ScanStats::default());
         let damaged = AtomicU64::new(0);
         let result = std::thread::scope(|sc| -> Result<(), E> {
+            // However this closure ends (an early stop, an error, a panic
+            // of `deliver`), the readers are told to stop, or the scope
+            // would wait for ever for readers waiting for room.
+            let _stop_readers = StopWhenDropped {
+                progress: &progress,
+                only_on_panic: false,
+            };
             for _ in 0..threads {
                 let tx = tx.clone();
-                let (jobs, next, stop, delivered, moved, map, damage, stats, damaged) = (
-                    &jobs, &next, &stop, &delivered, &moved, &map, &damage, &stats, &damaged,
-                );
+                let (jobs, next, progress, map, damage, stats, damaged) =
+                    (&jobs, &next, &progress, &map, &damage, &stats, &damaged);
                 sc.spawn(move || {
-                    let Ok(mut r) = Reader::new() else {
-                        stop.store(true, Relaxed);
-                        return;
+                    // A reader that panics holds a job that will never be
+                    // delivered: the others stop rather than wait for it
+                    // (and the scope passes the panic on).
+                    let _on_panic = StopWhenDropped {
+                        progress,
+                        only_on_panic: true,
+                    };
+                    let mut r = match Reader::new() {
+                        Ok(r) => r,
+                        Err(e) => {
+                            damage(e);
+                            progress.stop();
+                            return;
+                        }
                     };
                     loop {
                         let j = next.fetch_add(1, Relaxed);
-                        if j >= jobs.len() || stop.load(Relaxed) {
+                        if j >= jobs.len() || !progress.room_for(j, ahead) {
                             break;
-                        }
-                        {
-                            let mut d = delivered.lock().unwrap_or_else(|p| p.into_inner());
-                            while j >= *d + ahead && !stop.load(Relaxed) {
-                                d = moved.wait(d).unwrap_or_else(|p| p.into_inner());
-                            }
                         }
                         let mut call = |p: Part| map(p);
                         let out = match r.block(self, files, jobs[j], &mut call) {
@@ -472,39 +481,81 @@ impl Scan {
             let mut pending: std::collections::BTreeMap<usize, Option<Result<T, E>>> =
                 Default::default();
             let mut want = 0usize;
-            // The stop is set under the lock the readers check it under:
-            // set outside it, it could fall between a reader's check and
-            // its wait, and that reader would sleep through the one
-            // notification and hold the scope open for good.
-            let finish = |r: Result<(), E>| {
-                let held = delivered.lock().unwrap_or_else(|p| p.into_inner());
-                stop.store(true, Relaxed);
-                drop(held);
-                moved.notify_all();
-                r
-            };
             for (j, out) in rx.iter() {
                 pending.insert(j, out);
                 while let Some(out) = pending.remove(&want) {
                     want += 1;
-                    *delivered.lock().unwrap_or_else(|p| p.into_inner()) = want;
-                    moved.notify_all();
+                    progress.set_delivered(want);
                     match out {
                         None => {}
-                        Some(Err(e)) => return finish(Err(e)),
+                        Some(Err(e)) => return Err(e),
                         Some(Ok(t)) => match deliver(t) {
                             Ok(true) => {}
-                            Ok(false) => return finish(Ok(())),
-                            Err(e) => return finish(Err(e)),
+                            Ok(false) => return Ok(()),
+                            Err(e) => return Err(e),
                         },
                     }
                 }
             }
-            finish(Ok(()))
+            Ok(())
         });
         result?;
         let mut s = stats.into_inner().unwrap_or_else(|p| p.into_inner());
         s.damaged = s.damaged.max(damaged.into_inner());
         Ok(s)
+    }
+}
+
+/// How far an ordered scan has delivered, and whether it stops: what its
+/// reading threads wait on before reading ahead.
+#[derive(Default)]
+struct Progress {
+    delivered: Mutex<usize>,
+    stop: AtomicBool,
+    moved: Condvar,
+}
+
+impl Progress {
+    /// Waits until job `j` is fewer than `ahead` past the next to deliver;
+    /// false when the scan stops instead.
+    fn room_for(&self, j: usize, ahead: usize) -> bool {
+        let mut d = self.delivered.lock().unwrap_or_else(|p| p.into_inner());
+        while j >= *d + ahead && !self.stop.load(Relaxed) {
+            d = self.moved.wait(d).unwrap_or_else(|p| p.into_inner());
+        }
+        !self.stop.load(Relaxed)
+    }
+
+    /// `n` jobs are delivered.
+    fn set_delivered(&self, n: usize) {
+        *self.delivered.lock().unwrap_or_else(|p| p.into_inner()) = n;
+        self.moved.notify_all();
+    }
+
+    /// Stops the scan: every reader waiting for room wakes and ends. The
+    /// stop is set under the lock the readers check it under: set outside
+    /// it, it could fall between a reader's check and its wait, and that
+    /// reader would sleep through the one notification and hold the scope
+    /// open for good (one `floe print -n 1` in about a hundred did).
+    fn stop(&self) {
+        let held = self.delivered.lock().unwrap_or_else(|p| p.into_inner());
+        self.stop.store(true, Relaxed);
+        drop(held);
+        self.moved.notify_all();
+    }
+}
+
+/// Stops a scan when dropped (when unwinding from a panic only, if
+/// `only_on_panic`).
+struct StopWhenDropped<'a> {
+    progress: &'a Progress,
+    only_on_panic: bool,
+}
+
+impl Drop for StopWhenDropped<'_> {
+    fn drop(&mut self) {
+        if !self.only_on_panic || std::thread::panicking() {
+            self.progress.stop();
+        }
     }
 }

@@ -324,3 +324,52 @@ fn stopping_early_on_two_threads_never_hangs() {
         .recv_timeout(std::time::Duration::from_secs(120))
         .expect("an ordered scan stopped early did not end");
 }
+
+/// A panic while an ordered scan runs, in a reading thread's `map` or in
+/// `deliver`, ends the scan with that panic: the other readers, waiting
+/// for room to read ahead of a job that will never come, are stopped
+/// rather than left to hold the scan open for ever.
+#[test]
+fn a_panic_in_an_ordered_scan_ends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = flows(&(1..40).collect::<Vec<u64>>());
+    for panic_in_map in [true, false] {
+        let files = [write(
+            &dir.path().join(format!("f{panic_in_map}")),
+            &all,
+            4,
+            true,
+        )];
+        assert!(files[0].blocks().len() > 50);
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let scan = Scan {
+                window: (i64::MIN, i64::MAX),
+                filter: None,
+                cols: ColSet::ALL,
+                threads: 2,
+            };
+            let calls = std::sync::atomic::AtomicUsize::new(0);
+            let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                scan.ordered(
+                    &files,
+                    |p: Part| -> Result<usize, ()> {
+                        let n = calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        assert!(!(panic_in_map && n == 3), "a reader's panic");
+                        Ok(p.rows.len())
+                    },
+                    |_| {
+                        assert!(panic_in_map, "deliver's panic");
+                        Ok(true)
+                    },
+                    |e| panic!("{e}"),
+                )
+            }));
+            done.send(ended.is_err()).unwrap();
+        });
+        let panicked = finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the scan did not end (panic in map: {panic_in_map})"));
+        assert!(panicked, "panic in map: {panic_in_map}");
+    }
+}

@@ -143,7 +143,15 @@ pub fn app(cfg: WebConfig) -> Result<Arc<App>, ServeError> {
     Ok(Arc::new(app))
 }
 
-/// Serves until SIGINT or SIGTERM; `ready` is told the address bound.
+/// How long a stop waits for the responses in flight: a page's query
+/// ends within its time limit, but a live page's event stream lasts as
+/// long as the page is open, and a stop that waited for it would wait
+/// until systemd's `TimeoutStopSec` killed the server. The browser
+/// reconnects to the next server.
+pub const DRAIN_AT_STOP: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Serves until SIGINT or SIGTERM, then for [`DRAIN_AT_STOP`] at most
+/// while the responses in flight end; `ready` is told the address bound.
 pub fn serve(cfg: WebConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
     let listen = cfg.listen;
     let app = app(cfg)?;
@@ -151,7 +159,7 @@ pub fn serve(cfg: WebConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), Serve
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(listen)
                 .await
@@ -160,21 +168,39 @@ pub fn serve(cfg: WebConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), Serve
                     source: e,
                 })?;
         ready(listener.local_addr()?);
-        axum::serve(listener, router(app))
-            .with_graceful_shutdown(async {
-                let term = async {
-                    if let Ok(mut s) =
-                        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    {
-                        s.recv().await;
-                    }
-                };
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term => {}
+        let (stopping, stop) = tokio::sync::watch::channel(false);
+        let server = axum::serve(listener, router(app)).with_graceful_shutdown({
+            let mut stop = stop.clone();
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }
+        });
+        let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
+        let signal = async {
+            let term = async {
+                if let Ok(mut s) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                {
+                    s.recv().await;
                 }
-            })
-            .await?;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term => {}
+            }
+        };
+        tokio::select! {
+            r = &mut server => return r.map_err(ServeError::from),
+            _ = signal => {}
+        }
+        let _ = stopping.send(true);
+        // Past the drain, what is still in flight is cut.
+        if let Ok(r) = tokio::time::timeout(DRAIN_AT_STOP, &mut server).await {
+            r?;
+        }
         Ok(())
-    })
+    });
+    // Tasks still running (those responses) are dropped, not waited for.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    served
 }

@@ -1086,6 +1086,47 @@ fn live_page_with_floed_and_without() {
     floed.stop();
 }
 
+/// A stop with a live page open ends within a few seconds: the page's
+/// event stream, which lasts as long as the page, is cut after the drain
+/// (floe_web::DRAIN_AT_STOP) instead of holding the stop until systemd's
+/// TimeoutStopSec kills the server.
+#[test]
+fn a_stop_does_not_wait_for_a_live_page() {
+    let s = Store::new();
+    // Any file there will do for the socket: the stream says each second
+    // that it cannot ask it, and stays open.
+    let socket = s.dir.path().join("not-a-socket");
+    std::fs::write(&socket, "").unwrap();
+    let mut web = Web::start(&s.root, &["--live-socket", socket.to_str().unwrap()]);
+    let mut stream = TcpStream::connect(web.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /api/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = stream.read(&mut buf).unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let (status, took) = web.terminate(Duration::from_secs(15)).unwrap_or_else(|| {
+        panic!(
+            "floe web did not stop with a live page open:\n{}",
+            web.log()
+        )
+    });
+    assert!(status.success(), "{status}: {}", web.log());
+    assert!(
+        took >= floe_web::DRAIN_AT_STOP - Duration::from_millis(100),
+        "{took:?}"
+    );
+}
+
 fn common_send(port: u16) {
     floe_test_support::run_ok(Command::new(FLOE).args([
         "send",

@@ -13,6 +13,14 @@ use floe_store::ClosedFile;
 use crate::receive::now_ms;
 use crate::shared::{Live, Shared};
 
+/// How long floed, stopping, waits for on-rotate commands still running
+/// before it leaves them and stops: a command stuck (a copy to a host
+/// that does not answer) must not hold the stop until systemd's
+/// `TimeoutStopSec` kills floed before it saved its templates and its
+/// shipper's place. The commands are processes of their own; under
+/// systemd its stop ends them too.
+pub const ON_ROTATE_WAIT_AT_STOP: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The on-rotate commands still running, the expiry thread, and the
 /// Parquet exporter (one thread, files in the order they closed).
 #[derive(Default)]
@@ -138,10 +146,22 @@ impl Children {
             .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
     }
 
-    /// Waits for every command and the expiry thread (at shutdown).
-    pub fn wait(self) {
-        for mut c in self.commands {
-            let _ = c.wait();
+    /// Waits for the commands (for [`ON_ROTATE_WAIT_AT_STOP`] at most),
+    /// the expiry thread and the Parquet exporter (at shutdown).
+    pub fn wait(mut self) {
+        let deadline = std::time::Instant::now() + ON_ROTATE_WAIT_AT_STOP;
+        loop {
+            self.reap();
+            if self.commands.is_empty() || std::time::Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for c in &self.commands {
+            tracing::warn!(
+                pid = c.id(),
+                "an on-rotate command still runs at stop; floed leaves it running and stops"
+            );
         }
         if let Some(h) = self.expiring {
             let _ = h.join();

@@ -222,6 +222,11 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args, cfg: Config) -> Result<(), String> {
+    // First: a stop asked while floed starts (its threads, sockets and
+    // store) is kept for the loop below, rather than ending floed by the
+    // signal's default action with nothing closed.
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM, SIGUSR1])
+        .map_err(|e| e.to_string())?;
     let zone = Zone::parse(&cfg.zone)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -438,8 +443,6 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         std::fs::write(p, format!("{}\n", std::process::id()))
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
-    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM, SIGUSR1])
-        .map_err(|e| e.to_string())?;
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!("ready");
 

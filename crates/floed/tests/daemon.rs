@@ -493,3 +493,57 @@ fn a_running_floed_keeps_a_live_stats_file() {
     assert_eq!(code, 0);
     assert!(!path.exists(), "removed when floed stops");
 }
+
+/// An on-rotate command that does not end (a copy to a host that does
+/// not answer) holds floed's stop for a few seconds at most: floed says
+/// so, leaves it running and stops with its files closed.
+#[test]
+fn a_stuck_on_rotate_command_does_not_hold_the_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("command.pid");
+    std::fs::write(
+        dir.path().join("floed.toml"),
+        format!(
+            "zone = \"UTC\"\non_rotate = \"echo $$ > {}; exec sleep 120; true\"\n",
+            started.display()
+        ),
+    )
+    .unwrap();
+    let mut floed = Floed::start(dir.path(), &["--period", "2s"]);
+    let sock = sender("127.0.0.1");
+    let now = now_ms();
+    let mut v9 = V9Encoder::new(now - 3_600_000, 7);
+    sock.send_to(&v9.encode(&sample_flows(10, 3), now), floed.addr)
+        .unwrap();
+    floed.wait_for("rotated");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !started.exists() || std::fs::read_to_string(&started).unwrap().trim().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let command: i32 = std::fs::read_to_string(&started)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Within Floed::stop's 5 s.
+    let (code, log) = floed.stop();
+    // Still there to be ended: floed left it running.
+    let still_running = Command::new("kill")
+        .arg(command.to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert_eq!(code, 0, "{}", log.join("\n"));
+    assert!(still_running, "the command was left running, not killed");
+    assert!(
+        log.iter()
+            .any(|l| l.contains("on-rotate command still runs at stop")),
+        "{}",
+        log.join("\n")
+    );
+    assert_eq!(stored_flows(dir.path()).0.len(), 10);
+}

@@ -582,9 +582,10 @@ fn the_socket_is_0660_a_stale_one_is_replaced_and_anything_else_refused() {
     assert_eq!(meta.gid(), 65534, "the group asked for");
     // floed killed: its socket stays behind, and the next floed takes its
     // place.
+    let mut floed = floed;
     floed.signal("KILL");
-    let mut child = floed.child;
-    child.wait().unwrap();
+    floed.child.wait().unwrap();
+    drop(floed);
     assert!(path.exists());
     let e = Client::connect(&path).err().unwrap();
     assert!(e.to_string().contains("floed is not running"), "{e}");

@@ -5,13 +5,15 @@
 //! defines them).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use floe_store::{walk, FlowFile};
+
+mod common;
+use common::Floed;
 
 type Key = (Ipv4Addr, Ipv4Addr, u16, u16, u8);
 
@@ -136,25 +138,8 @@ fn run_version(version: &str) {
     let capture = dir.path().join("traffic.pcap");
     let expect = write_capture(&capture);
     std::fs::write(dir.path().join("floed.toml"), "zone = \"UTC\"\n").unwrap();
-    let mut floed = Command::new(env!("CARGO_BIN_EXE_floed"))
-        .arg("--config")
-        .arg(dir.path().join("floed.toml"))
-        .args(["--listen", "127.0.0.1:0", "--flush-interval", "1s", "--dir"])
-        .arg(dir.path().join("flows"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(floed.stderr.take().unwrap()).lines();
-    let port = loop {
-        let l = lines
-            .next()
-            .expect("floed exited before listening")
-            .unwrap();
-        if let Some(rest) = l.split("listening on udp 127.0.0.1:").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let floed = Floed::start(dir.path(), &[]);
+    let port = floed.addr.port();
     let status = Command::new("softflowd")
         .args(["-r"])
         .arg(&capture)
@@ -167,15 +152,8 @@ fn run_version(version: &str) {
         );
     assert!(status.success());
     std::thread::sleep(Duration::from_millis(1500));
-    Command::new("kill")
-        .args(["-TERM", &floed.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while floed.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "floed did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (code, log) = floed.stop();
+    assert_eq!(code, 0, "{}", log.join("\n"));
     let mut got: BTreeMap<Key, Expect> = BTreeMap::new();
     for f in walk(&dir.path().join("flows")).unwrap() {
         for flow in FlowFile::open(&f.path).unwrap().read_all().unwrap() {

@@ -280,12 +280,21 @@ impl Floed {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        // Read on a thread of its own, so that a floed that stays up
+        // without saying it is ready fails the test at the deadline
+        // instead of holding it for ever; the rest of the log is drained
+        // there too.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for l in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut port = None;
         let mut log = Vec::new();
-        while Instant::now() < deadline {
-            let Some(Ok(l)) = lines.next() else { break };
+        while let Ok(l) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             if let Some(p) = l.split("listening on udp 127.0.0.1:").nth(1) {
                 port = p.split_whitespace().next().and_then(|p| p.parse().ok());
             }
@@ -295,8 +304,6 @@ impl Floed {
                 break;
             }
         }
-        // The rest of the log is not needed; keep the pipe drained.
-        std::thread::spawn(move || for _ in lines {});
         let port = port.unwrap_or_else(|| panic!("floed did not start:\n{}", log.join("\n")));
         Floed { child, port }
     }

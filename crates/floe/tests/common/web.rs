@@ -405,6 +405,23 @@ impl Web {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// Sends SIGTERM; the exit status and how long it took, or None when
+    /// it had not ended within `within`.
+    pub fn terminate(&mut self, within: Duration) -> Option<(std::process::ExitStatus, Duration)> {
+        let asked = std::time::Instant::now();
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        while asked.elapsed() < within {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return Some((s, asked.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
 }
 
 impl Drop for Web {

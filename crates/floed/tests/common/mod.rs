@@ -110,10 +110,21 @@ impl Floed {
                 while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
                     self.log.push(l);
                 }
-                return (s.code().unwrap_or(-1), self.log);
+                return (s.code().unwrap_or(-1), std::mem::take(&mut self.log));
             }
             assert!(Instant::now() < deadline, "floed did not stop within 5 s");
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A test that fails before it stops its floed does not leave the daemon
+/// running.
+impl Drop for Floed {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
