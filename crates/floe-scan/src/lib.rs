@@ -445,11 +445,13 @@ impl Scan {
                         progress,
                         only_on_panic: true,
                     };
+                    // A reader that cannot start has taken no job: the
+                    // others read them all (and if none can, the channel
+                    // ends with nothing delivered), as on one thread.
                     let mut r = match Reader::new() {
                         Ok(r) => r,
                         Err(e) => {
                             damage(e);
-                            progress.stop();
                             return;
                         }
                     };

@@ -143,11 +143,11 @@ pub fn app(cfg: WebConfig) -> Result<Arc<App>, ServeError> {
     Ok(Arc::new(app))
 }
 
-/// How long a stop waits for the responses in flight: a page's query
-/// ends within its time limit, but a live page's event stream lasts as
-/// long as the page is open, and a stop that waited for it would wait
-/// until systemd's `TimeoutStopSec` killed the server. The browser
-/// reconnects to the next server.
+/// How long a stop waits for the responses in flight: a live page's
+/// event stream lasts as long as the page is open (an hour at most), and
+/// a stop that waited for it would wait until systemd's `TimeoutStopSec`
+/// killed the server; the browser reconnects to the next server. A query
+/// still running past it (they may run up to `--time-limit`) is cut too.
 pub const DRAIN_AT_STOP: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Serves until SIGINT or SIGTERM, then for [`DRAIN_AT_STOP`] at most
@@ -167,6 +167,9 @@ pub fn serve(cfg: WebConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), Serve
                     addr: listen,
                     source: e,
                 })?;
+        // Registered before the address is said, so that a SIGTERM
+        // right after it is a stop, not the default action's death.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         ready(listener.local_addr()?);
         let (stopping, stop) = tokio::sync::watch::channel(false);
         let server = axum::serve(listener, router(app)).with_graceful_shutdown({
@@ -177,16 +180,9 @@ pub fn serve(cfg: WebConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), Serve
         });
         let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
         let signal = async {
-            let term = async {
-                if let Ok(mut s) =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                {
-                    s.recv().await;
-                }
-            };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
-                _ = term => {}
+                _ = term.recv() => {}
             }
         };
         tokio::select! {

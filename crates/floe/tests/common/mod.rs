@@ -304,7 +304,11 @@ impl Floed {
                 break;
             }
         }
-        let port = port.unwrap_or_else(|| panic!("floed did not start:\n{}", log.join("\n")));
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("floed did not start:\n{}", log.join("\n"));
+        };
         Floed { child, port }
     }
 

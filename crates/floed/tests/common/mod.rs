@@ -102,9 +102,15 @@ impl Floed {
     }
 
     /// SIGTERM, and the exit status within 5 s.
-    pub fn stop(mut self) -> (i32, Vec<String>) {
+    pub fn stop(self) -> (i32, Vec<String>) {
+        self.stop_within(Duration::from_secs(5))
+    }
+
+    /// SIGTERM; the exit code and the whole log once floed ended, which
+    /// it must within `within`.
+    pub fn stop_within(mut self, within: Duration) -> (i32, Vec<String>) {
         self.signal("TERM");
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + within;
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
                 while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
@@ -112,7 +118,10 @@ impl Floed {
                 }
                 return (s.code().unwrap_or(-1), std::mem::take(&mut self.log));
             }
-            assert!(Instant::now() < deadline, "floed did not stop within 5 s");
+            assert!(
+                Instant::now() < deadline,
+                "floed did not stop within {within:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
