@@ -242,6 +242,26 @@ impl Server {
         }
     }
 
+    /// Stalls the server (SIGSTOP): the kernel still takes connections
+    /// and requests, nothing answers them, until [`Server::resume`].
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .arg(which)
+                .arg(c.id().to_string())
+                .status();
+        }
+    }
+
     /// Kills the server (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

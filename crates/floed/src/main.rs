@@ -517,7 +517,18 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     // The shipper's last round, after the last file was closed.
     ship_stop.store(true, Ordering::Relaxed);
     if let Some(t) = ship_thread {
-        let _ = t.join();
+        let deadline = std::time::Instant::now() + ship::WAIT_AT_STOP;
+        while !t.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if t.is_finished() {
+            let _ = t.join();
+        } else {
+            tracing::warn!(
+                waited_secs = ship::WAIT_AT_STOP.as_secs(),
+                "the ClickHouse shipper is still waiting for the server; floed stops without it (its state names the batch in flight, which the next start settles)"
+            );
+        }
     }
     for h in helpers {
         let _ = h.join();

@@ -24,6 +24,15 @@ use crate::shared::{Shared, ShipState};
 /// At stop: how long the last round may take (ClickHouse may be down).
 const LAST_ROUND: Duration = Duration::from_secs(10);
 
+/// At stop: how long floed waits for the shipper's thread, past which it
+/// stops without it. The last round is checked between requests, and a
+/// request may take up to `[clickhouse] timeout` (two minutes by default)
+/// when the server stalls; waiting that long would outlast systemd's
+/// `TimeoutStopSec`, whose SIGKILL would cut the rest of the stop. Left
+/// behind, the shipper loses nothing: its state on disk names the batch
+/// in flight (written before the insert), which the next start settles.
+pub const WAIT_AT_STOP: Duration = Duration::from_secs(12);
+
 /// How long the shipper stays behind on idle CPU only before it takes a
 /// share of the CPU (nice 19) until it has caught up.
 const IDLE_BEHIND_AT_MOST: Duration = Duration::from_secs(60);

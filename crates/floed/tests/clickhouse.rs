@@ -166,6 +166,57 @@ fn ships_each_flow_once_across_kill_9_and_server_restarts() {
     assert!(!log.iter().any(|l| l.contains(Server::PASSWORD)));
 }
 
+/// A server that stalls (stopped with SIGSTOP: the kernel takes the
+/// insert, nothing answers) holds floed's stop for the shipper's bound
+/// (12 s, floed's `ship::WAIT_AT_STOP`), not for the request timeout
+/// (two minutes here, the default); the next start settles the batch
+/// that was in flight: nothing missing, nothing twice.
+#[test]
+fn a_stalled_server_does_not_hold_the_stop() {
+    let Some(ch) = Server::start() else {
+        return;
+    };
+    clickhouse_common::init_legacy(&ch.url());
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    config(dir, &ch.url(), "");
+    let cfg = std::fs::read_to_string(dir.join("floed.toml")).unwrap();
+    std::fs::write(
+        dir.join("floed.toml"),
+        cfg.replace("timeout = \"10s\"", "timeout = \"120s\""),
+    )
+    .unwrap();
+    let mut floed = Floed::start(dir, &[]);
+    floed.wait_for("shipping to ClickHouse");
+    send(&floed, &traffic(2_000, 11));
+    wait_shipped(&ch, dir, &mut floed);
+    ch.pause();
+    send(&floed, &traffic(2_000, 13));
+    // Written within a second (--flush-interval 1s), batched within
+    // 300 ms: an insert now waits on the stalled server.
+    std::thread::sleep(Duration::from_millis(3000));
+    let asked = Instant::now();
+    let (code, log) = floed.stop_within(Duration::from_secs(40));
+    let took = asked.elapsed();
+    ch.resume();
+    assert_eq!(code, 0, "{}", log.join("\n"));
+    assert!(
+        log.iter().any(|l| l.contains("floed stops without it")),
+        "{}",
+        log.join("\n")
+    );
+    assert!(took < Duration::from_secs(25), "{took:?}");
+    let mut floed = Floed::start(dir, &[]);
+    wait_shipped(&ch, dir, &mut floed);
+    assert_eq!(table_sums(&ch, "floe.flows"), sums(&stored_flows(dir).0));
+    assert_eq!(
+        table_blocks(&ch, "floe.flows"),
+        store_blocks(&dir.join("flows"))
+    );
+    let (code, log) = floed.stop();
+    assert_eq!(code, 0, "{}", log.join("\n"));
+}
+
 #[test]
 fn expiry_spares_files_not_shipped_unless_the_size_limit_forces_it() {
     // A ClickHouse that is not there: nothing ships.
