@@ -284,18 +284,22 @@ proptest! {
 /// -n 1` in about a hundred hung for good.
 #[test]
 fn stopping_early_on_two_threads_never_hangs() {
+    const RUNS: u64 = 20_000;
     let dir = tempfile::tempdir().unwrap();
     let all = flows(&(1..40).collect::<Vec<u64>>());
     let files = [write(&dir.path().join("f"), &all, 4, true)];
-    let (done, finished) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    // Scans finished so far: a scan that does not end stops the count,
+    // however slow the machine (a whole run takes about 8 s here).
+    let ended = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = ended.clone();
+    let scans = std::thread::spawn(move || {
         let scan = Scan {
             window: (i64::MIN, i64::MAX),
             filter: None,
             cols: ColSet::ALL,
             threads: 2,
         };
-        for run in 0..20_000u64 {
+        for run in 0..RUNS {
             // The stop comes after 1 to 3 parts, each delivered in 0 to
             // 40 µs (writing a line), so that the stop falls at every
             // point of a woken reader's check.
@@ -317,12 +321,26 @@ fn stopping_early_on_two_threads_never_hangs() {
             )
             .unwrap();
             assert_eq!(seen, stop_after);
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        done.send(()).unwrap();
     });
-    finished
-        .recv_timeout(std::time::Duration::from_secs(120))
-        .expect("an ordered scan stopped early did not end");
+    let (mut last, mut since) = (0, std::time::Instant::now());
+    loop {
+        let now = ended.load(std::sync::atomic::Ordering::Relaxed);
+        if now == RUNS || scans.is_finished() {
+            // Its own failure, if any, is the test's.
+            scans.join().unwrap();
+            break;
+        }
+        if now != last {
+            (last, since) = (now, std::time::Instant::now());
+        }
+        assert!(
+            since.elapsed() < std::time::Duration::from_secs(30),
+            "scan {now} of {RUNS}, stopped early, did not end within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// A panic while an ordered scan runs, in a reading thread's `map` or in
