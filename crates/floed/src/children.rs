@@ -16,10 +16,10 @@ use crate::shared::{Live, Shared};
 /// How long floed, stopping, waits for on-rotate commands still running
 /// before it leaves them and stops: a command stuck (a copy to a host
 /// that does not answer) must not hold the stop until a supervisor's
-/// timeout kills floed before it saved its templates and its shipper's
-/// place. The commands are processes of their own. (Under systemd, whose
-/// stop signals the whole unit at once, this matters for commands that
-/// outlive their SIGTERM.)
+/// timeout kills floed, cutting what comes after (the ClickHouse
+/// shipper's last round, the pidfile's removal). The commands are
+/// processes of their own. (Under systemd, whose stop signals the whole
+/// unit at once, this matters for commands that outlive their SIGTERM.)
 pub const ON_ROTATE_WAIT_AT_STOP: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The on-rotate commands still running, the expiry thread, and the
